@@ -1,0 +1,327 @@
+//! The command line: the one clap definition, parsed at the edge into typed settings.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use nix::sys::signal::Signal;
+
+use crate::limits::{Rlimit, RlimitRequest};
+use crate::report::Verbosity;
+use crate::signals::parse_signal;
+use crate::units::{parse_duration, parse_positive_duration};
+
+/// The version, and whether this build checks debug assertions (a slower build).
+pub const VERSION: &str = if cfg!(debug_assertions) {
+    concat!(env!("CARGO_PKG_VERSION"), " (debug assertions on)")
+} else {
+    env!("CARGO_PKG_VERSION")
+};
+
+const ABOUT: &str = "Run a command as a supervised session: limits hold for its whole process tree, \
+and nothing it starts survives it.";
+
+const LONG_ABOUT: &str = "Run a command as a supervised session: limits hold for its whole process \
+tree, and nothing it starts survives it.
+
+leash starts COMMAND in a new process group, sets the requested rlimits, and supervises every \
+process the command starts, including those that detach with setsid, a double fork or a new \
+process group (leash is their subreaper). When a limit is reached, when leash is asked to \
+terminate, and also when the main process exits by itself, every remaining process of the \
+session is stopped: the --signal first, SIGKILL after the --kill-after grace. leash returns \
+only when all of them are gone and reaped.";
+
+const EXAMPLES: &str = "Examples:
+  leash --wall 10m -- interpreter -y            stop an agent's interpreter after 10 minutes
+  leash -t 90s -k 5s -- make test               TERM at 90s, KILL 5s later if still running
+  leash --fsize 1G --nofile 256 -- ./script.sh  per-process rlimits, as prlimit sets them
+  leash --rlimit nofile=1024:4096 -- server     soft and hard limits apart
+
+Exit status: the command's own (if it died of a signal, leash dies of the same signal);
+124 a limit was reached; 125 leash failed; 126 the command cannot be executed; 127 not found.";
+
+/// Files the hidden `--generate` mode prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Artifact {
+    /// The man page, leash.1.
+    Man,
+    /// Completions for bash.
+    Bash,
+    /// Completions for zsh.
+    Zsh,
+    /// Completions for fish.
+    Fish,
+}
+
+/// The command line as clap reads it.
+#[derive(Debug, Parser)]
+#[command(
+    name = "leash",
+    version = VERSION,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = EXAMPLES,
+    override_usage = "leash [OPTIONS] [--] COMMAND [ARGS]...",
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Wall-clock limit for the whole session, e.g. 90s, 5m, 1h30m; a bare number is seconds.
+    /// The clock keeps running while the session is suspended.
+    #[arg(short = 't', long, value_name = "DURATION", value_parser = parse_positive_duration,
+          allow_hyphen_values = true, help_heading = "Limits")]
+    wall: Option<Duration>,
+
+    /// Signal sent first when the session is stopped: a name (TERM, SIGTERM) or a number.
+    #[arg(short, long, value_name = "SIG", default_value = "TERM", value_parser = parse_signal,
+          help_heading = "Stopping")]
+    signal: Signal,
+
+    /// Grace between that signal and SIGKILL; 0 sends SIGKILL at once.
+    #[arg(short = 'k', long, value_name = "DURATION", default_value = "2s",
+          value_parser = parse_duration, allow_hyphen_values = true, help_heading = "Stopping")]
+    kill_after: Duration,
+
+    /// When a limit stops the command, exit with the command's status (128+N if it died of
+    /// signal N) instead of 124.
+    #[arg(long, help_heading = "Stopping")]
+    preserve_status: bool,
+
+    /// Accepted for compatibility with GNU timeout: the command may read the terminal.
+    #[arg(long, help_heading = "Stopping")]
+    foreground: bool,
+
+    /// Largest file each process may create (RLIMIT_FSIZE), e.g. 100M, 1GiB, 500MB.
+    #[arg(long, value_name = "SIZE", value_parser = rlimit_value("fsize"), help_heading = "Per-process rlimits")]
+    fsize: Option<RlimitRequest>,
+
+    /// Open files per process (RLIMIT_NOFILE).
+    #[arg(long, value_name = "N", value_parser = rlimit_value("nofile"), help_heading = "Per-process rlimits")]
+    nofile: Option<RlimitRequest>,
+
+    /// Stack size per process (RLIMIT_STACK), e.g. 8M.
+    #[arg(long, value_name = "SIZE", value_parser = rlimit_value("stack"), help_heading = "Per-process rlimits")]
+    stack: Option<RlimitRequest>,
+
+    /// Core dump size per process (RLIMIT_CORE) [default: 0, no core dumps].
+    #[arg(long, value_name = "SIZE", value_parser = rlimit_value("core"), help_heading = "Per-process rlimits")]
+    core: Option<RlimitRequest>,
+
+    /// Any rlimit prlimit knows: as, core, cpu, data, fsize, locks, memlock, msgqueue, nice,
+    /// nofile, nproc, rss, rtprio, rttime, sigpending, stack. One value sets soft and hard;
+    /// SOFT: or :HARD sets one. Sizes take K, M, G, T (powers of 1024) or KB, MB.. (of
+    /// 1000); cpu and rttime take durations; `unlimited` is allowed. Repeatable.
+    #[arg(long = "rlimit", value_name = "NAME=SOFT[:HARD]", value_parser = RlimitRequest::parse_assignment,
+          help_heading = "Per-process rlimits")]
+    rlimits: Vec<RlimitRequest>,
+
+    /// Say what leash sets up and how the session ended.
+    #[arg(short, long, conflicts_with = "quiet")]
+    verbose: bool,
+
+    /// Say nothing unless leash itself fails.
+    #[arg(short, long)]
+    quiet: bool,
+
+    /// Print a generated file (man page or completions) and exit.
+    #[arg(long, value_name = "WHAT", hide = true)]
+    generate: Option<Artifact>,
+
+    /// The command to run and its arguments.
+    #[arg(value_name = "COMMAND", required_unless_present = "generate", trailing_var_arg = true)]
+    command: Vec<OsString>,
+}
+
+fn rlimit_value(name: &'static str) -> impl Fn(&str) -> Result<RlimitRequest, String> + Clone {
+    move |text| {
+        let rlimit = Rlimit::named(name).ok_or_else(|| format!("unknown rlimit {name}"))?;
+        RlimitRequest::parse_value(rlimit, text)
+    }
+}
+
+/// An rlimit request and the flag it came from, for error messages.
+#[derive(Clone, Copy, Debug)]
+pub struct FlaggedRlimit {
+    /// `--fsize`, `--rlimit`, ... or `default`.
+    pub flag: &'static str,
+    /// What was asked for.
+    pub request: RlimitRequest,
+}
+
+/// What leash was asked to do.
+#[derive(Debug)]
+pub enum Invocation {
+    /// Run a command as a session.
+    Run(Settings),
+    /// Print a generated file.
+    Generate(Artifact),
+}
+
+/// Typed settings for one session.
+#[derive(Debug)]
+pub struct Settings {
+    /// The command and its arguments.
+    pub command: Vec<OsString>,
+    /// Wall-clock limit.
+    pub wall: Option<Duration>,
+    /// First signal of the stop sequence.
+    pub signal: Signal,
+    /// Grace before SIGKILL.
+    pub kill_after: Duration,
+    /// Exit with the command's status even when a limit stopped it.
+    pub preserve_status: bool,
+    /// `--foreground` (timeout compatibility).
+    pub foreground: bool,
+    /// Per-process rlimits, at most one per resource.
+    pub rlimits: Vec<FlaggedRlimit>,
+    /// How much leash says.
+    pub verbosity: Verbosity,
+}
+
+/// Parse the command line. `Err` carries clap's error (help and version included, which
+/// the caller prints as they are).
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, ParseError> {
+    let cli = Cli::try_parse_from(args).map_err(ParseError::Clap)?;
+    if let Some(artifact) = cli.generate {
+        return Ok(Invocation::Generate(artifact));
+    }
+    cli.into_settings().map(Invocation::Run).map_err(ParseError::Invalid)
+}
+
+/// Why the command line was not accepted.
+#[derive(Debug)]
+pub enum ParseError {
+    /// Reported by clap: unknown flags, bad values, `--help`, `--version`.
+    Clap(clap::Error),
+    /// Reported by leash after clap: values that conflict.
+    Invalid(String),
+}
+
+impl ParseError {
+    /// Whether this is `--help` or `--version` rather than a mistake.
+    pub fn is_request_for_information(&self) -> bool {
+        matches!(self, ParseError::Clap(e) if !e.use_stderr())
+    }
+
+    /// The mistake as one line: clap's first line, with its tip (the flag the user
+    /// probably meant) appended.
+    pub fn one_line(&self) -> String {
+        match self {
+            ParseError::Invalid(message) => message.clone(),
+            ParseError::Clap(e) => {
+                let text = e.to_string();
+                // The first paragraph is the error (a list of missing arguments continues
+                // it on indented lines); usage and hints follow after blank lines.
+                let first: Vec<&str> =
+                    text.lines().map(str::trim).take_while(|l| !l.is_empty()).collect();
+                let first = first.join(" ");
+                let first = first.strip_prefix("error: ").unwrap_or(&first);
+                let tip = text.lines().find_map(|l| l.trim().strip_prefix("tip: "));
+                match tip {
+                    Some(tip) => format!("{first} ({tip})"),
+                    None => first.to_string(),
+                }
+            }
+        }
+    }
+}
+
+impl Cli {
+    fn into_settings(self) -> Result<Settings, String> {
+        let named = [("--fsize", self.fsize), ("--nofile", self.nofile), ("--stack", self.stack), ("--core", self.core)];
+        let mut rlimits: Vec<FlaggedRlimit> = Vec::new();
+        let flagged = named.into_iter().filter_map(|(flag, request)| Some(FlaggedRlimit { flag, request: request? }));
+        for next in flagged.chain(self.rlimits.into_iter().map(|request| FlaggedRlimit { flag: "--rlimit", request })) {
+            if let Some(earlier) = rlimits.iter().find(|r| r.request.rlimit == next.request.rlimit) {
+                return Err(format!(
+                    "{} {}: already set by {}",
+                    next.flag,
+                    next.request.rlimit.name(),
+                    earlier.flag
+                ));
+            }
+            rlimits.push(next);
+        }
+        if !rlimits.iter().any(|r| r.request.rlimit.name() == "core") {
+            let core = Rlimit::named("core").and_then(|r| RlimitRequest::parse_value(r, "0").ok());
+            rlimits.extend(core.map(|request| FlaggedRlimit { flag: "default", request }));
+        }
+        let verbosity = match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (_, true) => Verbosity::Verbose,
+            _ => Verbosity::Normal,
+        };
+        Ok(Settings {
+            command: self.command,
+            wall: self.wall,
+            signal: self.signal,
+            kill_after: self.kill_after,
+            preserve_status: self.preserve_status,
+            foreground: self.foreground,
+            rlimits,
+            verbosity,
+        })
+    }
+}
+
+/// The clap command, for generating the man page and completions.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_line(line: &str) -> Result<Settings, String> {
+        let args = std::iter::once("leash").chain(line.split_whitespace()).map(OsString::from);
+        match parse(args) {
+            Ok(Invocation::Run(settings)) => Ok(settings),
+            Ok(Invocation::Generate(_)) => Err("generate".into()),
+            Err(e) => Err(e.one_line()),
+        }
+    }
+
+    #[test]
+    fn the_clap_definition_is_consistent() {
+        command().debug_assert();
+    }
+
+    #[test]
+    fn everything_after_the_command_belongs_to_it() {
+        let settings = parse_line("-t 5 ls -l --wall 3").unwrap();
+        assert_eq!(settings.wall, Some(Duration::from_secs(5)));
+        assert_eq!(settings.command, ["ls", "-l", "--wall", "3"]);
+        assert_eq!(parse_line("-- -t").unwrap().command, ["-t"]);
+    }
+
+    #[test]
+    fn defaults_are_term_two_seconds_and_no_core_dumps() {
+        let settings = parse_line("true").unwrap();
+        assert_eq!(settings.signal, Signal::SIGTERM);
+        assert_eq!(settings.kill_after, Duration::from_secs(2));
+        assert_eq!(settings.wall, None);
+        assert_eq!(settings.rlimits.len(), 1);
+        assert_eq!(settings.rlimits[0].request.rlimit.name(), "core");
+    }
+
+    #[test]
+    fn mistakes_are_one_line_naming_the_flag() {
+        let cases = [
+            ("--wall 0 true", "--wall"),
+            ("--wall -5 true", "negative"),
+            ("--wall 5M true", "months"),
+            ("--signal FOO true", "--signal"),
+            ("--fsize 12Q true", "--fsize"),
+            ("--nofile 10:5 true", "above"),
+            ("--rlimit bogus=1 true", "not a resource"),
+            ("--wal 5 true", "--wall"),
+            ("--wall 5", "COMMAND"),
+            ("--fsize 1M --rlimit fsize=2M true", "already set by --fsize"),
+        ];
+        for (line, expected) in cases {
+            let message = parse_line(line).unwrap_err();
+            assert!(message.contains(expected), "{line:?} gave {message:?}");
+            assert!(!message.contains('\n'), "{line:?} gave several lines: {message:?}");
+        }
+    }
+}

@@ -1,0 +1,58 @@
+//! How leash ends: exit statuses as `timeout` defines them, or dying of the command's signal.
+
+use std::process::ExitCode;
+
+use nix::sys::signal::Signal;
+use nix::sys::wait::WaitStatus;
+
+use crate::signals::die_of;
+
+/// leash stopped the command because it reached a limit.
+pub const LIMIT_REACHED: u8 = 124;
+/// leash itself failed (bad input, or it could not set the session up).
+pub const LEASH_FAILED: u8 = 125;
+/// The command was found but could not be executed.
+pub const CANNOT_EXECUTE: u8 = 126;
+/// The command was not found.
+pub const NOT_FOUND: u8 = 127;
+
+/// The status leash ends with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Exit with this code.
+    Code(u8),
+    /// Die of this signal (core dumps off), as the command did or as leash was asked to.
+    Signal(Signal),
+}
+
+impl Exit {
+    /// Pass the main process's status through: its exit code, or its death by a signal.
+    pub fn of(status: WaitStatus) -> Self {
+        match status {
+            WaitStatus::Exited(_, code) => Exit::Code(u8::try_from(code).unwrap_or(LEASH_FAILED)),
+            WaitStatus::Signaled(_, signal, _) => Exit::Signal(signal),
+            _ => Exit::Code(LEASH_FAILED),
+        }
+    }
+
+    /// The status as a shell reports it (`128 + N` for signal N), as `timeout
+    /// --preserve-status` returns it when it stopped the command.
+    pub fn as_shell_status(self) -> Self {
+        match self {
+            Exit::Signal(signal) => Exit::Code(128u8.saturating_add(signal as u8)),
+            code @ Exit::Code(_) => code,
+        }
+    }
+
+    /// End the process with this status: return the code, or die of the signal.
+    pub fn finish(self) -> ExitCode {
+        match self {
+            Exit::Code(code) => ExitCode::from(code),
+            Exit::Signal(signal) => {
+                die_of(signal);
+                // Only reached for signals whose default action does not kill.
+                ExitCode::from(128u8.saturating_add(signal as u8))
+            }
+        }
+    }
+}

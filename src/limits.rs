@@ -1,0 +1,292 @@
+//! Per-process resource limits (rlimits): their names, values, validation and application.
+//!
+//! Every resource util-linux `prlimit` knows can be set as `NAME=SOFT[:HARD]`. A single
+//! value sets both limits (as `prlimit` does); `SOFT:` or `:HARD` leaves the other as it is.
+
+use std::fmt;
+
+use nix::libc::{RLIM_INFINITY, rlim_t};
+use nix::sys::resource::{Resource, getrlimit, setrlimit};
+
+use crate::units::{format_duration, format_size, parse_count, parse_duration, parse_size};
+
+/// The unit a resource's limit is counted in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Unit {
+    Bytes,
+    Seconds,
+    Microseconds,
+    Count,
+}
+
+/// A resource with a per-process limit, named as `prlimit` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rlimit {
+    name: &'static str,
+    resource: Resource,
+    unit: Unit,
+}
+
+/// Every rlimit leash can set, in `prlimit`'s order.
+pub const RLIMITS: [Rlimit; 16] = [
+    rlimit("as", Resource::RLIMIT_AS, Unit::Bytes),
+    rlimit("core", Resource::RLIMIT_CORE, Unit::Bytes),
+    rlimit("cpu", Resource::RLIMIT_CPU, Unit::Seconds),
+    rlimit("data", Resource::RLIMIT_DATA, Unit::Bytes),
+    rlimit("fsize", Resource::RLIMIT_FSIZE, Unit::Bytes),
+    rlimit("locks", Resource::RLIMIT_LOCKS, Unit::Count),
+    rlimit("memlock", Resource::RLIMIT_MEMLOCK, Unit::Bytes),
+    rlimit("msgqueue", Resource::RLIMIT_MSGQUEUE, Unit::Bytes),
+    rlimit("nice", Resource::RLIMIT_NICE, Unit::Count),
+    rlimit("nofile", Resource::RLIMIT_NOFILE, Unit::Count),
+    rlimit("nproc", Resource::RLIMIT_NPROC, Unit::Count),
+    rlimit("rss", Resource::RLIMIT_RSS, Unit::Bytes),
+    rlimit("rtprio", Resource::RLIMIT_RTPRIO, Unit::Count),
+    rlimit("rttime", Resource::RLIMIT_RTTIME, Unit::Microseconds),
+    rlimit("sigpending", Resource::RLIMIT_SIGPENDING, Unit::Count),
+    rlimit("stack", Resource::RLIMIT_STACK, Unit::Bytes),
+];
+
+const fn rlimit(name: &'static str, resource: Resource, unit: Unit) -> Rlimit {
+    Rlimit { name, resource, unit }
+}
+
+impl Rlimit {
+    /// Look a resource up by its `prlimit` name (`nofile`, `as`, ...).
+    pub fn named(name: &str) -> Option<Self> {
+        let name = name.trim().to_ascii_lowercase();
+        RLIMITS.iter().copied().find(|r| r.name == name)
+    }
+
+    /// The `prlimit` name of the resource.
+    pub fn name(self) -> &'static str {
+        self.name
+    }
+
+    /// Parse one limit value in this resource's unit; `unlimited` is allowed.
+    fn parse_value(self, text: &str) -> Result<rlim_t, String> {
+        let text = text.trim();
+        if matches!(text, "unlimited" | "infinity") {
+            return Ok(RLIM_INFINITY);
+        }
+        match self.unit {
+            Unit::Bytes => parse_size(text),
+            Unit::Count => parse_count(text),
+            // RLIMIT_CPU counts whole seconds: round a fraction up so that `0.5` still limits.
+            Unit::Seconds => parse_duration(text).map(|d| d.as_secs_f64().ceil() as rlim_t),
+            Unit::Microseconds => {
+                parse_duration(text).map(|d| d.as_micros().try_into().unwrap_or(RLIM_INFINITY))
+            }
+        }
+    }
+
+    /// Show a value in the resource's unit.
+    fn format_value(self, value: rlim_t) -> String {
+        if value == RLIM_INFINITY {
+            return "unlimited".into();
+        }
+        match self.unit {
+            Unit::Bytes => format_size(value),
+            Unit::Count => value.to_string(),
+            Unit::Seconds => format_duration(std::time::Duration::from_secs(value)),
+            Unit::Microseconds => format_duration(std::time::Duration::from_micros(value)),
+        }
+    }
+}
+
+/// A requested limit: `None` keeps the limit leash itself runs with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RlimitRequest {
+    /// Which resource.
+    pub rlimit: Rlimit,
+    soft: Option<rlim_t>,
+    hard: Option<rlim_t>,
+}
+
+impl RlimitRequest {
+    /// Parse `SOFT[:HARD]` for a known resource: `100M`, `1024:4096`, `10:`, `:unlimited`.
+    pub fn parse_value(rlimit: Rlimit, text: &str) -> Result<Self, String> {
+        let optional = |part: &str| -> Result<Option<rlim_t>, String> {
+            if part.trim().is_empty() { Ok(None) } else { rlimit.parse_value(part).map(Some) }
+        };
+        let (soft, hard) = match text.split_once(':') {
+            None => {
+                let both = rlimit.parse_value(text)?;
+                (Some(both), Some(both))
+            }
+            Some((soft, hard)) => (optional(soft)?, optional(hard)?),
+        };
+        if soft.is_none() && hard.is_none() {
+            return Err(format!("'{text}' sets neither a soft nor a hard limit"));
+        }
+        if let (Some(soft), Some(hard)) = (soft, hard)
+            && soft > hard
+        {
+            return Err(format!(
+                "soft limit {} is above hard limit {}",
+                rlimit.format_value(soft),
+                rlimit.format_value(hard)
+            ));
+        }
+        Ok(Self { rlimit, soft, hard })
+    }
+
+    /// Parse `NAME=SOFT[:HARD]` as given to `--rlimit`.
+    pub fn parse_assignment(text: &str) -> Result<Self, String> {
+        let (name, value) = text
+            .split_once('=')
+            .ok_or_else(|| format!("'{text}' is not NAME=SOFT[:HARD] (e.g. nofile=1024)"))?;
+        let rlimit = Rlimit::named(name).ok_or_else(|| {
+            let names: Vec<_> = RLIMITS.iter().map(|r| r.name).collect();
+            format!("'{name}' is not a resource (one of {})", names.join(", "))
+        })?;
+        Self::parse_value(rlimit, value).map_err(|e| format!("{name}: {e}"))
+    }
+
+    /// Fill in the limits to keep from the current ones and check that the kernel will
+    /// accept the result, so that a bad request fails before anything is started.
+    pub fn resolve(self, privileged: bool) -> Result<ResolvedRlimit, String> {
+        let (current_soft, current_hard) = getrlimit(self.rlimit.resource)
+            .map_err(|e| format!("cannot read the current {} limit: {e}", self.rlimit.name))?;
+        let hard = self.hard.unwrap_or(current_hard);
+        // Lowering only the hard limit below the current soft one lowers the soft one too.
+        let soft = self.soft.unwrap_or(current_soft.min(hard));
+        let show = |value| self.rlimit.format_value(value);
+        if soft > hard {
+            return Err(format!("soft limit {} is above the hard limit {}", show(soft), show(hard)));
+        }
+        if hard > current_hard && !privileged {
+            return Err(format!(
+                "raising the hard limit from {} to {} needs privilege (CAP_SYS_RESOURCE)",
+                show(current_hard),
+                show(hard)
+            ));
+        }
+        if self.rlimit.resource == Resource::RLIMIT_NOFILE
+            && let Some(ceiling) = nr_open()
+            && hard > ceiling
+        {
+            return Err(format!("{} is above the system's ceiling fs.nr_open = {ceiling}", show(hard)));
+        }
+        Ok(ResolvedRlimit { rlimit: self.rlimit, soft, hard })
+    }
+}
+
+/// The kernel refuses RLIMIT_NOFILE above fs.nr_open, even to root.
+fn nr_open() -> Option<rlim_t> {
+    std::fs::read_to_string("/proc/sys/fs/nr_open").ok()?.trim().parse().ok()
+}
+
+/// A limit ready to be set in the child: both values known and checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResolvedRlimit {
+    rlimit: Rlimit,
+    soft: rlim_t,
+    hard: rlim_t,
+}
+
+impl ResolvedRlimit {
+    /// Set the limit on the calling process. Async-signal-safe: one system call, no
+    /// allocation, so it may run between fork and exec.
+    pub fn apply(&self) -> nix::Result<()> {
+        setrlimit(self.rlimit.resource, self.soft, self.hard)
+    }
+
+    /// The resource this limit is for.
+    pub fn rlimit(&self) -> Rlimit {
+        self.rlimit
+    }
+}
+
+impl fmt::Display for ResolvedRlimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |value| self.rlimit.format_value(value);
+        write!(f, "{}={}:{}", self.rlimit.name, show(self.soft), show(self.hard))
+    }
+}
+
+/// Whether this process may raise hard limits (CAP_SYS_RESOURCE in its effective set).
+pub fn may_raise_hard_limits() -> bool {
+    const CAP_SYS_RESOURCE: u32 = 24;
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let hex = status.lines().find_map(|line| line.strip_prefix("CapEff:"))?;
+            u64::from_str_radix(hex.trim(), 16).ok()
+        })
+        .is_some_and(|caps| caps & (1 << CAP_SYS_RESOURCE) != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(name: &str) -> Rlimit {
+        Rlimit::named(name).unwrap()
+    }
+
+    #[test]
+    fn every_prlimit_resource_is_known() {
+        for name in [
+            "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
+            "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",
+        ] {
+            assert_eq!(named(name).name(), name);
+        }
+        assert!(Rlimit::named("bogus").is_none());
+    }
+
+    #[test]
+    fn one_value_sets_both_limits_in_the_resource_unit() {
+        let fsize = RlimitRequest::parse_value(named("fsize"), "100M").unwrap();
+        assert_eq!((fsize.soft, fsize.hard), (Some(100 << 20), Some(100 << 20)));
+        let cpu = RlimitRequest::parse_assignment("cpu=1m").unwrap();
+        assert_eq!((cpu.soft, cpu.hard), (Some(60), Some(60)));
+        let cpu = RlimitRequest::parse_assignment("cpu=0.5").unwrap();
+        assert_eq!(cpu.soft, Some(1));
+        let rttime = RlimitRequest::parse_assignment("rttime=2ms").unwrap();
+        assert_eq!(rttime.soft, Some(2000));
+        let nofile = RlimitRequest::parse_assignment("NOFILE=64").unwrap();
+        assert_eq!(nofile.soft, Some(64));
+    }
+
+    #[test]
+    fn soft_and_hard_can_be_given_apart() {
+        let both = RlimitRequest::parse_assignment("nofile=64:128").unwrap();
+        assert_eq!((both.soft, both.hard), (Some(64), Some(128)));
+        let soft = RlimitRequest::parse_assignment("nofile=64:").unwrap();
+        assert_eq!((soft.soft, soft.hard), (Some(64), None));
+        let hard = RlimitRequest::parse_assignment("stack=:unlimited").unwrap();
+        assert_eq!((hard.soft, hard.hard), (None, Some(RLIM_INFINITY)));
+    }
+
+    #[test]
+    fn bad_requests_say_what_is_wrong() {
+        let err = |text| RlimitRequest::parse_assignment(text).unwrap_err();
+        assert!(err("nofile=128:64").contains("above hard limit"));
+        assert!(err("bogus=1").contains("not a resource"));
+        assert!(err("nofile").contains("NAME=SOFT"));
+        assert!(err("nofile=:").contains("neither"));
+        assert!(err("nofile=1k").contains("whole number"));
+        assert!(err("fsize=12Q").contains("unit"));
+    }
+
+    #[test]
+    fn resolving_keeps_unset_limits_and_refuses_raising_hard_without_privilege() {
+        let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+        let keep_hard = RlimitRequest::parse_assignment("nofile=16:").unwrap().resolve(false).unwrap();
+        assert_eq!((keep_hard.soft, keep_hard.hard), (16, hard));
+        let lower_hard = RlimitRequest::parse_assignment("nofile=:8").unwrap().resolve(false).unwrap();
+        assert_eq!((lower_hard.soft, lower_hard.hard), (soft.min(8), 8));
+        if hard != RLIM_INFINITY {
+            let raise = RlimitRequest::parse_assignment(&format!("nofile={}", hard + 1)).unwrap();
+            assert!(raise.resolve(false).unwrap_err().contains("needs privilege"));
+        }
+    }
+
+    #[test]
+    fn resolved_limits_print_in_their_unit() {
+        let fsize = RlimitRequest::parse_assignment("fsize=1M:unlimited").unwrap().resolve(true).unwrap();
+        assert_eq!(fsize.to_string(), "fsize=1.0 MiB:unlimited");
+    }
+}

@@ -1,0 +1,81 @@
+//! The running session as leash sees it: its main process, reaping, and waiting for events.
+
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::signal::Signal;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use crate::signals::Inbox;
+
+/// A started session: the main process and everything it started since.
+pub struct Session {
+    main: Pid,
+    main_status: Option<WaitStatus>,
+    started: Instant,
+    inbox: Inbox,
+}
+
+impl Session {
+    /// A session whose main process `main` was just started.
+    pub fn new(main: Pid, inbox: Inbox) -> Self {
+        Self { main, main_status: None, started: Instant::now(), inbox }
+    }
+
+    /// The main process (also the id of the session's process group).
+    pub fn main(&self) -> Pid {
+        self.main
+    }
+
+    /// When the main process was started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// How the main process ended, once it has been reaped.
+    pub fn main_status(&self) -> Option<WaitStatus> {
+        self.main_status
+    }
+
+    /// Reap every ended child (the main process and any orphan re-parented to leash).
+    /// Returns whether any process of the session is still alive. Because leash is a
+    /// subreaper, "leash has no child" is exactly "the session is empty".
+    pub fn reap(&mut self) -> bool {
+        // __WALL: also children that were cloned without SIGCHLD as their exit signal,
+        // which a plain waitpid would not report and so would look like no child at all.
+        let flags = WaitPidFlag::WNOHANG | WaitPidFlag::__WALL;
+        loop {
+            match waitpid(Pid::from_raw(-1), Some(flags)) {
+                Ok(WaitStatus::StillAlive) => return true,
+                Ok(status @ (WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _))) => {
+                    if pid == self.main {
+                        self.main_status = Some(status);
+                    }
+                }
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Wait until a signal arrives or `timeout` passes (`None`: no timeout). Returns the
+    /// signals that arrived, SIGCHLD included.
+    pub fn wait(&self, timeout: Option<Duration>) -> Vec<Signal> {
+        let timeout = timeout.map_or(PollTimeout::NONE, |t| {
+            // Round up: waking a little early would only spin until the deadline.
+            let millis = t.as_nanos().div_ceil(1_000_000);
+            PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX)
+        });
+        let mut fds = [PollFd::new(self.inbox_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(0) | Err(_) => Vec::new(),
+            Ok(_) => self.inbox.drain(),
+        }
+    }
+
+    fn inbox_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.inbox)
+    }
+}

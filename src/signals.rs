@@ -1,0 +1,118 @@
+//! Signals: parsing names, the signals leash handles, and receiving them through a signalfd.
+//!
+//! Every signal leash reacts to is blocked and read from one signalfd, so the supervisor's
+//! `poll` loop sees signals, child exits and its deadline in one place, with no handler code
+//! running at arbitrary points.
+
+use std::os::fd::{AsFd, BorrowedFd};
+
+use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+/// Parse a signal as `TERM`, `SIGTERM`, `term` or `15`.
+pub fn parse_signal(text: &str) -> Result<Signal, String> {
+    let text = text.trim();
+    if let Ok(number) = text.parse::<i32>() {
+        return Signal::try_from(number).map_err(|_| format!("{number} is not a signal number"));
+    }
+    let upper = text.to_ascii_uppercase();
+    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    name.parse()
+        .map_err(|_| format!("'{text}' is not a signal name (e.g. TERM, INT, KILL, 9)"))
+}
+
+/// A signal's name without the `SIG` prefix, as users write it: `TERM`.
+pub fn signal_name(signal: Signal) -> &'static str {
+    &signal.as_str()[3..]
+}
+
+/// Signals that ask leash to end: it stops the session, then dies of the same signal.
+pub const TERMINATING: [Signal; 4] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
+
+/// Signals leash passes on to every process of the session and otherwise ignores.
+pub const FORWARDED: [Signal; 2] = [Signal::SIGUSR1, Signal::SIGUSR2];
+
+/// The signals leash reads from its signalfd.
+fn handled() -> SigSet {
+    let mut set = SigSet::empty();
+    for signal in TERMINATING.iter().chain(&FORWARDED) {
+        set.add(*signal);
+    }
+    set.add(Signal::SIGCHLD);
+    set
+}
+
+/// The supervisor's inbox: every handled signal, blocked, and readable from one fd.
+pub struct Inbox {
+    fd: SignalFd,
+}
+
+impl Inbox {
+    /// Block the handled signals and open the signalfd. Must run before the child is
+    /// started so that no SIGCHLD or SIGTERM can arrive unseen.
+    pub fn open() -> nix::Result<Self> {
+        let set = handled();
+        sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)?;
+        let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
+        Ok(Self { fd })
+    }
+
+    /// Take every pending signal, in arrival order.
+    pub fn drain(&self) -> Vec<Signal> {
+        let mut signals = Vec::new();
+        while let Ok(Some(info)) = self.fd.read_signal() {
+            if let Ok(signal) = Signal::try_from(info.ssi_signo.cast_signed()) {
+                signals.push(signal);
+            }
+        }
+        signals
+    }
+}
+
+impl AsFd for Inbox {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+/// Die of `signal`, as the command did, so that a calling shell sees what it would have
+/// seen without leash. Core dumps are turned off first: the command already dumped (or
+/// did not), and leash's own core would only mislead. Returns only if the signal does not
+/// kill (a signal whose default action is to ignore it).
+pub fn die_of(signal: Signal) {
+    let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
+    // SAFETY: restoring the default disposition installs no handler code.
+    let _ = unsafe { nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl) };
+    let mut only = SigSet::empty();
+    only.add(signal);
+    let _ = nix::sys::signal::raise(signal);
+    let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&only), None);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_parse_by_name_prefix_case_and_number() {
+        assert_eq!(parse_signal("TERM"), Ok(Signal::SIGTERM));
+        assert_eq!(parse_signal("SIGTERM"), Ok(Signal::SIGTERM));
+        assert_eq!(parse_signal("kill"), Ok(Signal::SIGKILL));
+        assert_eq!(parse_signal("sigint"), Ok(Signal::SIGINT));
+        assert_eq!(parse_signal("9"), Ok(Signal::SIGKILL));
+        assert_eq!(parse_signal("15"), Ok(Signal::SIGTERM));
+    }
+
+    #[test]
+    fn unknown_signals_are_refused() {
+        for bad in ["", "0", "99", "-1", "TERMINATE", "SIG", "1.5"] {
+            assert!(parse_signal(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn names_print_without_prefix() {
+        assert_eq!(signal_name(Signal::SIGTERM), "TERM");
+        assert_eq!(signal_name(Signal::SIGKILL), "KILL");
+    }
+}

@@ -1,0 +1,255 @@
+//! Starting the command: resolve it, fork, set the child up, exec.
+//!
+//! Everything that allocates happens before `fork`; between `fork` and `exec` the child makes
+//! only system calls (setpgid, prctl, sigaction, sigprocmask, setrlimit, write, execve,
+//! _exit), which are async-signal-safe. A close-on-exec pipe tells the parent whether the
+//! exec succeeded, and if not, which step failed and why.
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::signal::{SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigaction, sigprocmask};
+use nix::sys::wait::waitpid;
+use nix::unistd::{ForkResult, Pid, fork, getpid, getppid, pipe2, setpgid};
+
+use crate::limits::ResolvedRlimit;
+
+/// Why the command could not be started.
+#[derive(Debug)]
+pub enum SpawnError {
+    /// No such command (exit status 127).
+    NotFound(OsString),
+    /// Found but not executable (exit status 126).
+    CannotExecute(OsString, Errno),
+    /// leash could not set the child up (exit status 125).
+    Setup(String),
+}
+
+/// What the child must do before it execs, prepared in the parent.
+pub struct Launch {
+    program: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    rlimits: Vec<ResolvedRlimit>,
+}
+
+impl Launch {
+    /// Resolve `command[0]` on PATH as `execvp` would and prepare the exec arguments.
+    pub fn new(command: &[OsString], rlimits: Vec<ResolvedRlimit>) -> Result<Self, SpawnError> {
+        let name = command.first().ok_or_else(|| SpawnError::Setup("no command given".into()))?;
+        let program = resolve(name)?;
+        let c_string = |s: &OsStr| {
+            CString::new(s.as_bytes())
+                .map_err(|_| SpawnError::Setup(format!("{} contains a NUL byte", s.to_string_lossy())))
+        };
+        let argv = command.iter().map(|a| c_string(a)).collect::<Result<_, _>>()?;
+        let envp = std::env::vars_os()
+            .map(|(key, value)| {
+                let mut pair = key;
+                pair.push("=");
+                pair.push(value);
+                c_string(&pair)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { program: c_string(program.as_os_str())?, argv, envp, rlimits })
+    }
+
+    /// Fork and exec the command in a new process group. Returns once the exec succeeded.
+    pub fn spawn(&self) -> Result<Pid, SpawnError> {
+        let argv = null_terminated(&self.argv);
+        let envp = null_terminated(&self.envp);
+        let (report_read, report_write) = pipe2(OFlag::O_CLOEXEC)
+            .map_err(|e| SpawnError::Setup(format!("cannot create a pipe: {e}")))?;
+        let supervisor = getpid();
+        // SAFETY: leash is single-threaded here, and the child runs only `exec_child`, which
+        // makes async-signal-safe system calls on memory prepared before the fork.
+        match unsafe { fork() } {
+            Err(e) => Err(SpawnError::Setup(format!("cannot fork: {e}"))),
+            Ok(ForkResult::Child) => {
+                drop(report_read);
+                // SAFETY: in the child of a fork; see `exec_child`.
+                unsafe { exec_child(self, supervisor, &argv, &envp, &report_write) }
+            }
+            Ok(ForkResult::Parent { child }) => {
+                drop(report_write);
+                // Also set the group from this side, as job-control shells do, so the group
+                // exists whichever of parent and child runs first. Fails harmlessly (EACCES)
+                // once the child has exec'd.
+                let _ = setpgid(child, child);
+                self.await_exec(child, &report_read)
+            }
+        }
+    }
+
+    /// Read the child's report: end of file means the exec succeeded.
+    fn await_exec(&self, child: Pid, report: &OwnedFd) -> Result<Pid, SpawnError> {
+        let mut buf = [0u8; 5];
+        let mut filled = 0;
+        while filled < buf.len() {
+            match nix::unistd::read(report, &mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(SpawnError::Setup(format!("cannot read from the child: {e}"))),
+            }
+        }
+        if filled == 0 {
+            return Ok(child);
+        }
+        let _ = waitpid(child, None);
+        let step = buf[0];
+        let errno = Errno::from_raw(i32::from_ne_bytes([buf[1], buf[2], buf[3], buf[4]]));
+        Err(self.describe_failure(step, errno))
+    }
+
+    fn describe_failure(&self, step: u8, errno: Errno) -> SpawnError {
+        let program = OsStr::from_bytes(self.program.as_bytes()).to_os_string();
+        match Step::from(step) {
+            Step::Exec if errno == Errno::ENOENT => SpawnError::NotFound(program),
+            Step::Exec => SpawnError::CannotExecute(program, errno),
+            Step::Rlimit(index) => {
+                let limit = self.rlimits.get(index).map_or_else(String::new, ToString::to_string);
+                SpawnError::Setup(format!("cannot set rlimit {limit}: {errno}"))
+            }
+            Step::ProcessGroup => SpawnError::Setup(format!("cannot start a process group: {errno}")),
+            Step::Signals => SpawnError::Setup(format!("cannot reset signals: {errno}")),
+        }
+    }
+}
+
+/// The step of the child's setup that failed, as sent through the report pipe.
+#[derive(Clone, Copy)]
+enum Step {
+    ProcessGroup,
+    Signals,
+    Rlimit(usize),
+    Exec,
+}
+
+impl Step {
+    const EXEC: u8 = 255;
+
+    fn code(self) -> u8 {
+        match self {
+            Step::ProcessGroup => 0,
+            Step::Signals => 1,
+            Step::Rlimit(index) => 2 + u8::try_from(index).unwrap_or(0),
+            Step::Exec => Self::EXEC,
+        }
+    }
+}
+
+impl From<u8> for Step {
+    fn from(code: u8) -> Self {
+        match code {
+            0 => Step::ProcessGroup,
+            1 => Step::Signals,
+            Self::EXEC => Step::Exec,
+            n => Step::Rlimit(usize::from(n - 2)),
+        }
+    }
+}
+
+/// The child's side of the fork: set up the process, then exec. Never returns.
+///
+/// # Safety
+/// Must run only in the child of a `fork` of a single-threaded process. It makes only
+/// async-signal-safe calls and does not allocate.
+unsafe fn exec_child(
+    launch: &Launch,
+    supervisor: Pid,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    report: &OwnedFd,
+) -> ! {
+    let fail = |step: Step, errno: Errno| -> ! {
+        let errno = (errno as i32).to_ne_bytes();
+        let message = [step.code(), errno[0], errno[1], errno[2], errno[3]];
+        let _ = nix::unistd::write(report, &message);
+        // SAFETY: _exit is async-signal-safe and skips the parent's atexit handlers.
+        unsafe { libc::_exit(if matches!(step, Step::Exec) { 127 } else { 125 }) }
+    };
+    // Our own process group, so the session's group can be signalled without leash in it.
+    if let Err(e) = setpgid(Pid::from_raw(0), Pid::from_raw(0)) {
+        fail(Step::ProcessGroup, e);
+    }
+    // Die with leash: even a SIGKILLed supervisor takes its direct child along. If leash
+    // died before this line, the parent is already someone else: give up now.
+    if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != supervisor {
+        // SAFETY: as above.
+        unsafe { libc::_exit(125) }
+    }
+    if let Err(e) = reset_signals() {
+        fail(Step::Signals, e);
+    }
+    for (index, limit) in launch.rlimits.iter().enumerate() {
+        if let Err(e) = limit.apply() {
+            fail(Step::Rlimit(index), e);
+        }
+    }
+    // SAFETY: program, argv and envp are NUL-terminated strings and NULL-terminated arrays
+    // that outlive this call (they belong to `launch` and the caller's frame).
+    unsafe { libc::execve(launch.program.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    fail(Step::Exec, Errno::last())
+}
+
+/// Default dispositions for every signal and an empty mask, so the command starts as it
+/// would from a shell, not with what leash blocked for its signalfd.
+fn reset_signals() -> Result<(), Errno> {
+    let default = SigAction::new(SigHandler::SigDfl, nix::sys::signal::SaFlags::empty(), SigSet::empty());
+    for signal in Signal::iterator() {
+        if !matches!(signal, Signal::SIGKILL | Signal::SIGSTOP) {
+            // SAFETY: installing SIG_DFL runs no code in the child.
+            unsafe { sigaction(signal, &default) }?;
+        }
+    }
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+}
+
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
+}
+
+/// Find the program as `execvp` would: a name with a slash is used as it is; otherwise
+/// the first executable regular file of that name in a PATH directory.
+fn resolve(name: &OsStr) -> Result<PathBuf, SpawnError> {
+    if name.is_empty() {
+        return Err(SpawnError::NotFound(name.into()));
+    }
+    if name.as_bytes().contains(&b'/') {
+        return Ok(PathBuf::from(name));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let mut denied = None;
+    for dir in std::env::split_paths(&path) {
+        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+        let candidate = dir.join(name);
+        match executable(&candidate) {
+            Some(true) => return Ok(candidate),
+            Some(false) => denied = denied.or(Some(candidate)),
+            None => {}
+        }
+    }
+    // As execvp: a file that exists but cannot be run is reported as such (126).
+    match denied {
+        Some(candidate) => Err(SpawnError::CannotExecute(candidate.into(), Errno::EACCES)),
+        None => Err(SpawnError::NotFound(name.into())),
+    }
+}
+
+/// `None` if there is no regular file at `path`, else whether it can be executed.
+fn executable(path: &Path) -> Option<bool> {
+    let metadata = std::fs::metadata(path).ok()?;
+    if !metadata.is_file() {
+        return None;
+    }
+    let c_path = CString::new(path.as_os_str().as_bytes()).ok()?;
+    // access(2) answers for this process's real ids, as the exec will be checked.
+    Some(metadata.permissions().mode() & 0o111 != 0 && nix::unistd::access(c_path.as_c_str(), nix::unistd::AccessFlags::X_OK).is_ok())
+}
+

@@ -1,0 +1,226 @@
+//! Parsing of sizes, durations and counts, written the way resource tools write them.
+//!
+//! Sizes: a bare number is bytes; `K`, `M`, `G`, `T`, `P` and `KiB`..`PiB` are powers of 1024
+//! (as systemd, util-linux and docker read them); `KB`..`PB` are powers of 1000.
+//! Durations: a bare number is seconds (as in `timeout`); `ms`, `s`, `m` (minutes), `h`, `d`
+//! and combinations such as `1h30m`. `M` (months) is refused: in a limit it is always a typo.
+
+use std::time::Duration;
+
+/// Parse a size in bytes, e.g. `512M`, `2GiB`, `1.5G`, `100MB`, `4096`.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (number, unit) = split_number(text);
+    if number.is_empty() {
+        return Err(format!("'{text}' is not a size (e.g. 512M, 2GiB, 4096)"));
+    }
+    let multiplier = size_multiplier(unit.trim()).ok_or_else(|| {
+        format!("'{text}' has an unknown size unit '{unit}' (use K, M, G, T, KiB.., KB..)")
+    })?;
+    if multiplier == 1 && number.contains('.') {
+        return Err(format!("'{text}' is a fraction of a byte"));
+    }
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size (e.g. 512M, 2GiB, 4096)"))?;
+    // Whole numbers are computed exactly; fractions (1.5G) are rounded to the nearest byte.
+    let bytes = match number.parse::<u64>() {
+        Ok(whole) => whole.checked_mul(multiplier),
+        Err(_) => {
+            let exact = value * multiplier as f64;
+            (exact < u64::MAX as f64).then(|| exact.round() as u64)
+        }
+    };
+    bytes.ok_or_else(|| format!("'{text}' is too large"))
+}
+
+fn size_multiplier(unit: &str) -> Option<u64> {
+    const KIB: u64 = 1024;
+    let binary = |power: u32| Some(KIB.pow(power));
+    let decimal = |power: u32| Some(1000u64.pow(power));
+    let power = |letter: char| "KMGTP".find(letter.to_ascii_uppercase()).map(|i| i as u32 + 1);
+    let mut chars = unit.chars();
+    match (chars.next(), chars.as_str()) {
+        (None, _) => Some(1),
+        (Some('b' | 'B'), "") => Some(1),
+        (Some(letter), rest) => {
+            let power = power(letter)?;
+            match rest {
+                "" | "i" | "iB" | "ib" => binary(power),
+                "B" | "b" => decimal(power),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// Parse a duration, e.g. `90s`, `5m`, `1h30m`, `1.5`, `250ms`. Zero is allowed here;
+/// callers for which zero makes no sense use [`parse_positive_duration`].
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.starts_with('-') {
+        return Err(format!("'{text}' is negative"));
+    }
+    if text.contains('M') || text.contains("month") {
+        return Err(format!("'{text}': 'M' would mean months; use m for minutes"));
+    }
+    if let Some(duration) = parse_simple_duration(text) {
+        return duration;
+    }
+    humantime::parse_duration(text).map_err(|e| {
+        format!("'{text}' is not a duration (e.g. 90s, 5m, 1h30m, 1.5): {e}")
+    })
+}
+
+/// The forms GNU `timeout` reads: a number, possibly fractional, with at most one of
+/// the suffixes `s`, `m`, `h`, `d` (and `ms`). Other forms go to humantime.
+fn parse_simple_duration(text: &str) -> Option<Result<Duration, String>> {
+    let (number, unit) = split_number(text);
+    if number.is_empty() {
+        return None;
+    }
+    let seconds_per_unit = match unit {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" => 60.0,
+        "h" => 3600.0,
+        "d" => 86400.0,
+        _ => return None,
+    };
+    let value: f64 = match number.parse() {
+        Ok(value) => value,
+        Err(_) => return Some(Err(format!("'{text}' is not a number"))),
+    };
+    Some(
+        Duration::try_from_secs_f64(value * seconds_per_unit)
+            .map_err(|_| format!("'{text}' is too long")),
+    )
+}
+
+/// Like [`parse_duration`], but zero is refused: a limit of zero seconds would stop
+/// the command before it could run.
+pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let duration = parse_duration(text)?;
+    if duration.is_zero() {
+        return Err(format!("'{}' is zero; a limit must be positive", text.trim()));
+    }
+    Ok(duration)
+}
+
+/// Parse a plain count such as a number of files or processes.
+pub fn parse_count(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    text.parse()
+        .map_err(|_| format!("'{text}' is not a whole number"))
+}
+
+/// Split `12.5GiB` into `("12.5", "GiB")`.
+fn split_number(text: &str) -> (&str, &str) {
+    let end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    text.split_at(end)
+}
+
+/// Show a byte count the way the user would write it: `512 MiB`, `100 B`.
+pub fn format_size(bytes: u64) -> String {
+    bytesize::ByteSize(bytes).display().iec().to_string()
+}
+
+/// Show a duration compactly: `10s`, `1m 30s`, `250ms`.
+pub fn format_duration(duration: Duration) -> String {
+    humantime::format_duration(duration).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_use_powers_of_1024_for_single_letters_and_iec() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("0"), Ok(0));
+        assert_eq!(parse_size("100B"), Ok(100));
+        assert_eq!(parse_size("1K"), Ok(1024));
+        assert_eq!(parse_size("1k"), Ok(1024));
+        assert_eq!(parse_size("100M"), Ok(100 << 20));
+        assert_eq!(parse_size("512m"), Ok(512 << 20));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("2GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("2 GiB"), Ok(2 << 30));
+        assert_eq!(parse_size("1T"), Ok(1 << 40));
+        assert_eq!(parse_size("1TiB"), Ok(1 << 40));
+        assert_eq!(parse_size("1.5G"), Ok(3 << 29));
+        assert_eq!(parse_size("1Mi"), Ok(1 << 20));
+    }
+
+    #[test]
+    fn sizes_with_b_after_the_prefix_are_decimal() {
+        assert_eq!(parse_size("1KB"), Ok(1000));
+        assert_eq!(parse_size("1kB"), Ok(1000));
+        assert_eq!(parse_size("100MB"), Ok(100_000_000));
+        assert_eq!(parse_size("3GB"), Ok(3_000_000_000));
+        assert_eq!(parse_size("1TB"), Ok(1_000_000_000_000));
+    }
+
+    #[test]
+    fn bad_sizes_are_refused_with_the_reason() {
+        for bad in ["", "M", "12Q", "1.5", "-1M", "1..2G", "1 G B", "10MiBs", "abc", "1e3"] {
+            assert!(parse_size(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(parse_size("99999999999P").unwrap_err().contains("too large"));
+        assert!(parse_size("12Q").unwrap_err().contains("unknown size unit"));
+        assert!(parse_size("1.5").unwrap_err().contains("fraction"));
+    }
+
+    #[test]
+    fn bare_numbers_are_seconds_and_fractions_work() {
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+    }
+
+    #[test]
+    fn duration_units_are_ms_s_m_h_d_and_combinations() {
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("1d"), Ok(Duration::from_secs(86400)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1h 30m 5s"), Ok(Duration::from_secs(5405)));
+        assert_eq!(parse_duration("0.5m"), Ok(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn bad_durations_are_refused() {
+        for bad in ["", "-5", "-1s", "5M", "2months", "ten", "5x", "1.2.3", "s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(parse_duration("5M").unwrap_err().contains("months"));
+        assert!(parse_duration("-5").unwrap_err().contains("negative"));
+    }
+
+    #[test]
+    fn positive_durations_refuse_zero() {
+        assert!(parse_positive_duration("0").unwrap_err().contains("zero"));
+        assert!(parse_positive_duration("0s").is_err());
+        assert!(parse_positive_duration("0ms").is_err());
+        assert_eq!(parse_positive_duration("1ms"), Ok(Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn counts_are_whole_numbers() {
+        assert_eq!(parse_count("128"), Ok(128));
+        assert!(parse_count("1.5").is_err());
+        assert!(parse_count("-1").is_err());
+        assert!(parse_count("1k").is_err());
+    }
+
+    #[test]
+    fn sizes_and_durations_print_readably() {
+        assert_eq!(format_size(512 << 20), "512.0 MiB");
+        assert_eq!(format_duration(Duration::from_secs(90)), "1m 30s");
+    }
+}

@@ -1,0 +1,322 @@
+//! Test harness: run the real leash binary inside an outer cap, find every process a test
+//! started, and clean them up by PID.
+//!
+//! The outer cap holds even if leash is broken: a pids and a memory cgroup made by the test
+//! where the machine lets it (cgroup v1 or v2, below the cgroup the test runs in), else tight
+//! rlimits. Every process started through the sandbox carries a unique marker in its
+//! environment, so survivors are found by marker and by PID, never by name.
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// The environment variable that marks every process a test started.
+pub const MARKER_VAR: &str = "LEASH_TEST_MARKER";
+
+/// Processes the outer cap allows at once, and memory: enough for every test, far below
+/// what would hurt the machine.
+const CAP_PIDS: u32 = 1024;
+const CAP_MEMORY: u64 = 3 << 30;
+
+/// A directory, a marker and an outer cap for one test.
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+    marker: String,
+    cgroups: Vec<PathBuf>,
+}
+
+/// A process a test program reported, identified by PID and start time (so a reused PID
+/// is never mistaken for it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tracked {
+    pub pid: i32,
+    start_time: u64,
+}
+
+impl Tracked {
+    /// Whether this very process still exists (zombies count: they were not reaped).
+    pub fn exists(&self) -> bool {
+        start_time(self.pid) == Some(self.start_time)
+    }
+}
+
+/// What a finished leash run did.
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    pub fn signal(&self) -> Option<i32> {
+        self.status.signal()
+    }
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let id = format!("leash-test-{}-{}", std::process::id(), COUNT.fetch_add(1, Ordering::Relaxed));
+        let dir = tempfile::Builder::new().prefix(&id).tempdir().expect("temp dir");
+        let marker = format!("{id}-{}", nanos());
+        let cgroups = make_cap_cgroups(&id);
+        Sandbox { dir, marker, cgroups }
+    }
+
+    /// The sandbox directory: test programs run here and write their PID files here.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Whether the outer cap is a cgroup (else rlimits only).
+    pub fn capped_by_cgroup(&self) -> bool {
+        !self.cgroups.is_empty()
+    }
+
+    /// `leash ARGS...`, run inside the outer cap, in the sandbox directory, marked.
+    pub fn leash(&self, args: &[&str]) -> Command {
+        // The wrapper joins the cap cgroups, tightens rlimits, then execs leash, so leash
+        // keeps the wrapper's PID and the test sees leash's own wait status.
+        let mut script = String::from("for g in $LEASH_TEST_CGROUPS; do echo $$ > \"$g/cgroup.procs\" || exit 99; done; ");
+        if self.cgroups.is_empty() {
+            script.push_str(&format!("ulimit -u {CAP_PIDS}; "));
+        }
+        script.push_str("ulimit -v 8388608; exec \"$@\"");
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(script)
+            .arg("leash-cap")
+            .arg(env!("CARGO_BIN_EXE_leash"))
+            .args(args)
+            .current_dir(self.dir())
+            .env(MARKER_VAR, &self.marker)
+            .env("LEASH_TEST_CGROUPS", self.cgroups.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "))
+            .stdin(Stdio::null());
+        command
+    }
+
+    /// Run leash to completion.
+    pub fn run(&self, args: &[&str]) -> Finished {
+        self.start(args).finish()
+    }
+
+    /// Start leash. Its stdout and stderr go to files, not pipes, so that reading them
+    /// never waits for a surviving process that still holds them open.
+    pub fn start(&self, args: &[&str]) -> Running {
+        static RUNS: AtomicUsize = AtomicUsize::new(0);
+        let run = RUNS.fetch_add(1, Ordering::Relaxed);
+        let out = self.path(&format!("leash-{run}.out"));
+        let err = self.path(&format!("leash-{run}.err"));
+        let child = self
+            .leash(args)
+            .stdout(fs::File::create(&out).expect("stdout file"))
+            .stderr(fs::File::create(&err).expect("stderr file"))
+            .spawn()
+            .expect("start leash");
+        Running { child, started: Instant::now(), out, err }
+    }
+
+    /// Wait until every named PID file exists and holds a PID, and return those processes.
+    /// This is the test programs' "ready" signal: no sleeping in hope.
+    pub fn wait_for_pids(&self, names: &[String]) -> Vec<Tracked> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        names
+            .iter()
+            .map(|name| loop {
+                if let Some(pid) = fs::read_to_string(self.path(name)).ok().and_then(|s| s.trim().parse().ok()) {
+                    // Read the start time while the process certainly still runs.
+                    let start_time = start_time(pid).unwrap_or_else(|| panic!("{name}: process {pid} already gone"));
+                    break Tracked { pid, start_time };
+                }
+                assert!(Instant::now() < deadline, "{name} never appeared");
+                std::thread::sleep(Duration::from_millis(10));
+            })
+            .collect()
+    }
+
+    /// Every process this sandbox started that still exists: members of the cap cgroups
+    /// and any process carrying the marker.
+    pub fn survivors(&self) -> Vec<i32> {
+        let mut pids: Vec<i32> = self
+            .cgroups
+            .iter()
+            .flat_map(|g| fs::read_to_string(g.join("cgroup.procs")).unwrap_or_default().lines().filter_map(|l| l.parse().ok()).collect::<Vec<i32>>())
+            .collect();
+        pids.extend(marked_processes(&self.marker));
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    }
+
+    /// Assert that nothing the test started is left, naming what is.
+    pub fn assert_no_survivors(&self, tracked: &[Tracked]) {
+        let alive: Vec<_> = tracked.iter().filter(|t| t.exists()).map(|t| describe(t.pid)).collect();
+        assert!(alive.is_empty(), "reported processes survived: {alive:?}");
+        let survivors: Vec<_> = self.survivors().into_iter().map(describe).collect();
+        assert!(survivors.is_empty(), "processes of the session survived: {survivors:?}");
+    }
+
+    /// Kill every survivor by PID until none is left.
+    fn clean_up(&self) {
+        for _ in 0..500 {
+            let survivors = self.survivors();
+            if survivors.is_empty() {
+                break;
+            }
+            for pid in survivors {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.clean_up();
+        for cgroup in &self.cgroups {
+            let _ = fs::remove_dir(cgroup);
+        }
+    }
+}
+
+/// A leash run in progress.
+pub struct Running {
+    child: Child,
+    started: Instant,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+impl Running {
+    /// leash's PID.
+    pub fn pid(&self) -> Pid {
+        Pid::from_raw(i32::try_from(self.child.id()).expect("pid"))
+    }
+
+    /// Send leash a signal.
+    pub fn signal(&self, signal: Signal) {
+        kill(self.pid(), signal).expect("signal leash");
+    }
+
+    /// Wait for leash to end. A leash that hangs fails the test instead of hanging it.
+    pub fn finish(mut self) -> Finished {
+        let bound = Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            if self.started.elapsed() > bound {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("leash did not finish within {bound:?}");
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        Finished {
+            status,
+            stdout: fs::read_to_string(&self.out).unwrap_or_default(),
+            stderr: fs::read_to_string(&self.err).unwrap_or_default(),
+            elapsed: self.started.elapsed(),
+        }
+    }
+}
+
+/// PIDs of processes whose environment holds `MARKER_VAR=marker`.
+fn marked_processes(marker: &str) -> Vec<i32> {
+    let needle = format!("{MARKER_VAR}={marker}");
+    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|var| var == needle.as_bytes()))
+        })
+        .collect()
+}
+
+/// Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot.
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn describe(pid: i32) -> String {
+    let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    format!("{pid} [{}] {cmdline}", stat.split_whitespace().nth(2).unwrap_or("?"))
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+}
+
+/// Create the pids and memory cap cgroups below the cgroups this test runs in: cgroup v1
+/// controllers where mounted, else cgroup v2 if it delegates both controllers. Empty if
+/// neither is writable (the caller then falls back to rlimits).
+fn make_cap_cgroups(name: &str) -> Vec<PathBuf> {
+    let own = fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let v1_path = |controller: &str| {
+        own.lines().find_map(|line| {
+            let mut parts = line.splitn(3, ':');
+            let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+            controllers.split(',').any(|c| c == controller).then(|| Path::new("/sys/fs/cgroup").join(controller).join(path.trim_start_matches('/')))
+        })
+    };
+    let v1 = [
+        ("pids", vec![("pids.max", CAP_PIDS.to_string())]),
+        ("memory", vec![("memory.limit_in_bytes", CAP_MEMORY.to_string())]),
+    ];
+    let mut made = Vec::new();
+    for (controller, settings) in v1 {
+        match v1_path(controller).and_then(|parent| make_cgroup(&parent.join(name), &settings)) {
+            Some(dir) => made.push(dir),
+            None => {
+                made.iter().for_each(|d| drop(fs::remove_dir(d)));
+                return make_v2_cap(&own, name).into_iter().collect();
+            }
+        }
+    }
+    made
+}
+
+fn make_v2_cap(own: &str, name: &str) -> Option<PathBuf> {
+    let path = own.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let parent = Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'));
+    let enabled = fs::read_to_string(parent.join("cgroup.subtree_control")).ok()?;
+    if !(enabled.contains("pids") && enabled.contains("memory")) {
+        return None;
+    }
+    make_cgroup(&parent.join(name), &[("pids.max", CAP_PIDS.to_string()), ("memory.max", CAP_MEMORY.to_string())])
+}
+
+fn make_cgroup(dir: &Path, settings: &[(&str, String)]) -> Option<PathBuf> {
+    fs::create_dir(dir).ok()?;
+    for (file, value) in settings {
+        if fs::write(dir.join(file), value).is_err() {
+            let _ = fs::remove_dir(dir);
+            return None;
+        }
+    }
+    Some(dir.to_path_buf())
+}
