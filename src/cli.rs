@@ -21,7 +21,8 @@ pub const VERSION: &str = if cfg!(debug_assertions) {
 const ABOUT: &str = "Run a command as a supervised session: limits hold for its whole process tree, \
 and nothing it starts survives it.";
 
-const LONG_ABOUT: &str = "Run a command as a supervised session: limits hold for its whole process \
+const LONG_ABOUT: &str =
+    "Run a command as a supervised session: limits hold for its whole process \
 tree, and nothing it starts survives it.
 
 leash starts COMMAND in a new process group, sets the requested rlimits, and supervises every \
@@ -55,6 +56,7 @@ pub enum Artifact {
 
 /// The command line as clap reads it.
 #[derive(Debug, Parser)]
+#[allow(clippy::struct_excessive_bools)] // independent flags, as clap reads them
 #[command(
     name = "leash",
     version = VERSION,
@@ -127,7 +129,11 @@ pub struct Cli {
     generate: Option<Artifact>,
 
     /// The command to run and its arguments.
-    #[arg(value_name = "COMMAND", required_unless_present = "generate", trailing_var_arg = true)]
+    #[arg(
+        value_name = "COMMAND",
+        required_unless_present = "generate",
+        trailing_var_arg = true
+    )]
     command: Vec<OsString>,
 }
 
@@ -184,7 +190,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Par
     if let Some(artifact) = cli.generate {
         return Ok(Invocation::Generate(artifact));
     }
-    cli.into_settings().map(Invocation::Run).map_err(ParseError::Invalid)
+    cli.into_settings()
+        .map(Invocation::Run)
+        .map_err(ParseError::Invalid)
 }
 
 /// Why the command line was not accepted.
@@ -211,8 +219,11 @@ impl ParseError {
                 let text = e.to_string();
                 // The first paragraph is the error (a list of missing arguments continues
                 // it on indented lines); usage and hints follow after blank lines.
-                let first: Vec<&str> =
-                    text.lines().map(str::trim).take_while(|l| !l.is_empty()).collect();
+                let first: Vec<&str> = text
+                    .lines()
+                    .map(str::trim)
+                    .take_while(|l| !l.is_empty())
+                    .collect();
                 let first = first.join(" ");
                 let first = first.strip_prefix("error: ").unwrap_or(&first);
                 let tip = text.lines().find_map(|l| l.trim().strip_prefix("tip: "));
@@ -227,11 +238,27 @@ impl ParseError {
 
 impl Cli {
     fn into_settings(self) -> Result<Settings, String> {
-        let named = [("--fsize", self.fsize), ("--nofile", self.nofile), ("--stack", self.stack), ("--core", self.core)];
+        let named = [
+            ("--fsize", self.fsize),
+            ("--nofile", self.nofile),
+            ("--stack", self.stack),
+            ("--core", self.core),
+        ];
         let mut rlimits: Vec<FlaggedRlimit> = Vec::new();
-        let flagged = named.into_iter().filter_map(|(flag, request)| Some(FlaggedRlimit { flag, request: request? }));
-        for next in flagged.chain(self.rlimits.into_iter().map(|request| FlaggedRlimit { flag: "--rlimit", request })) {
-            if let Some(earlier) = rlimits.iter().find(|r| r.request.rlimit == next.request.rlimit) {
+        let flagged = named.into_iter().filter_map(|(flag, request)| {
+            Some(FlaggedRlimit {
+                flag,
+                request: request?,
+            })
+        });
+        for next in flagged.chain(self.rlimits.into_iter().map(|request| FlaggedRlimit {
+            flag: "--rlimit",
+            request,
+        })) {
+            if let Some(earlier) = rlimits
+                .iter()
+                .find(|r| r.request.rlimit == next.request.rlimit)
+            {
                 return Err(format!(
                     "{} {}: already set by {}",
                     next.flag,
@@ -243,7 +270,10 @@ impl Cli {
         }
         if !rlimits.iter().any(|r| r.request.rlimit.name() == "core") {
             let core = Rlimit::named("core").and_then(|r| RlimitRequest::parse_value(r, "0").ok());
-            rlimits.extend(core.map(|request| FlaggedRlimit { flag: "default", request }));
+            rlimits.extend(core.map(|request| FlaggedRlimit {
+                flag: "default",
+                request,
+            }));
         }
         let verbosity = match (self.quiet, self.verbose) {
             (true, _) => Verbosity::Quiet,
@@ -273,7 +303,9 @@ mod tests {
     use super::*;
 
     fn parse_line(line: &str) -> Result<Settings, String> {
-        let args = std::iter::once("leash").chain(line.split_whitespace()).map(OsString::from);
+        let args = std::iter::once("leash")
+            .chain(line.split_whitespace())
+            .map(OsString::from);
         match parse(args) {
             Ok(Invocation::Run(settings)) => Ok(settings),
             Ok(Invocation::Generate(_)) => Err("generate".into()),
@@ -316,12 +348,18 @@ mod tests {
             ("--rlimit bogus=1 true", "not a resource"),
             ("--wal 5 true", "--wall"),
             ("--wall 5", "COMMAND"),
-            ("--fsize 1M --rlimit fsize=2M true", "already set by --fsize"),
+            (
+                "--fsize 1M --rlimit fsize=2M true",
+                "already set by --fsize",
+            ),
         ];
         for (line, expected) in cases {
             let message = parse_line(line).unwrap_err();
             assert!(message.contains(expected), "{line:?} gave {message:?}");
-            assert!(!message.contains('\n'), "{line:?} gave several lines: {message:?}");
+            assert!(
+                !message.contains('\n'),
+                "{line:?} gave several lines: {message:?}"
+            );
         }
     }
 }

@@ -37,6 +37,7 @@ impl Exit {
 
     /// The status as a shell reports it (`128 + N` for signal N), as `timeout
     /// --preserve-status` returns it when it stopped the command.
+    #[must_use]
     pub fn as_shell_status(self) -> Self {
         match self {
             Exit::Signal(signal) => Exit::Code(128u8.saturating_add(signal as u8)),

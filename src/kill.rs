@@ -47,7 +47,10 @@ pub fn stop_session(session: &mut Session, first: Signal, grace: Duration) -> St
         signalled.extend(frozen);
         session.wait(Some(Duration::from_millis(10)));
     }
-    Stopped { processes: signalled.len(), interrupted_by }
+    Stopped {
+        processes: signalled.len(),
+        interrupted_by,
+    }
 }
 
 /// Send `signal` to every process of the session now (used to forward USR1 and USR2).
@@ -64,7 +67,11 @@ fn wait_for_exit(session: &mut Session, until: Instant) -> Option<Signal> {
         if left.is_zero() {
             return None;
         }
-        if let Some(signal) = session.wait(Some(left)).into_iter().find(|s| TERMINATING.contains(s)) {
+        if let Some(signal) = session
+            .wait(Some(left))
+            .into_iter()
+            .find(|s| TERMINATING.contains(s))
+        {
             return Some(signal);
         }
     }

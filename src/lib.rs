@@ -23,12 +23,16 @@ use exit::{Exit, LEASH_FAILED};
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
     match cli::parse(args) {
         Ok(Invocation::Run(settings)) => supervise::run_session(&settings),
-        Ok(Invocation::Generate(artifact)) => match generate::write(artifact, &mut std::io::stdout()) {
-            Ok(()) => Exit::Code(0),
-            Err(e) => fail(&format!("cannot write: {e}")),
-        },
+        Ok(Invocation::Generate(artifact)) => {
+            match generate::write(artifact, &mut std::io::stdout()) {
+                Ok(()) => Exit::Code(0),
+                Err(e) => fail(&format!("cannot write: {e}")),
+            }
+        }
         Err(e) if e.is_request_for_information() => match e {
-            cli::ParseError::Clap(e) => Exit::Code(if e.print().is_ok() { 0 } else { LEASH_FAILED }),
+            cli::ParseError::Clap(e) => {
+                Exit::Code(if e.print().is_ok() { 0 } else { LEASH_FAILED })
+            }
             cli::ParseError::Invalid(_) => Exit::Code(LEASH_FAILED),
         },
         Err(e) => fail(&e.one_line()),

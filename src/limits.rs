@@ -48,7 +48,11 @@ pub const RLIMITS: [Rlimit; 16] = [
 ];
 
 const fn rlimit(name: &'static str, resource: Resource, unit: Unit) -> Rlimit {
-    Rlimit { name, resource, unit }
+    Rlimit {
+        name,
+        resource,
+        unit,
+    }
 }
 
 impl Rlimit {
@@ -73,7 +77,9 @@ impl Rlimit {
             Unit::Bytes => parse_size(text),
             Unit::Count => parse_count(text),
             // RLIMIT_CPU counts whole seconds: round a fraction up so that `0.5` still limits.
-            Unit::Seconds => parse_duration(text).map(|d| d.as_secs_f64().ceil() as rlim_t),
+            Unit::Seconds => {
+                parse_duration(text).map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+            }
             Unit::Microseconds => {
                 parse_duration(text).map(|d| d.as_micros().try_into().unwrap_or(RLIM_INFINITY))
             }
@@ -107,7 +113,11 @@ impl RlimitRequest {
     /// Parse `SOFT[:HARD]` for a known resource: `100M`, `1024:4096`, `10:`, `:unlimited`.
     pub fn parse_value(rlimit: Rlimit, text: &str) -> Result<Self, String> {
         let optional = |part: &str| -> Result<Option<rlim_t>, String> {
-            if part.trim().is_empty() { Ok(None) } else { rlimit.parse_value(part).map(Some) }
+            if part.trim().is_empty() {
+                Ok(None)
+            } else {
+                rlimit.parse_value(part).map(Some)
+            }
         };
         let (soft, hard) = match text.split_once(':') {
             None => {
@@ -153,7 +163,11 @@ impl RlimitRequest {
         let soft = self.soft.unwrap_or(current_soft.min(hard));
         let show = |value| self.rlimit.format_value(value);
         if soft > hard {
-            return Err(format!("soft limit {} is above the hard limit {}", show(soft), show(hard)));
+            return Err(format!(
+                "soft limit {} is above the hard limit {}",
+                show(soft),
+                show(hard)
+            ));
         }
         if hard > current_hard && !privileged {
             return Err(format!(
@@ -166,15 +180,26 @@ impl RlimitRequest {
             && let Some(ceiling) = nr_open()
             && hard > ceiling
         {
-            return Err(format!("{} is above the system's ceiling fs.nr_open = {ceiling}", show(hard)));
+            return Err(format!(
+                "{} is above the system's ceiling fs.nr_open = {ceiling}",
+                show(hard)
+            ));
         }
-        Ok(ResolvedRlimit { rlimit: self.rlimit, soft, hard })
+        Ok(ResolvedRlimit {
+            rlimit: self.rlimit,
+            soft,
+            hard,
+        })
     }
 }
 
 /// The kernel refuses RLIMIT_NOFILE above fs.nr_open, even to root.
 fn nr_open() -> Option<rlim_t> {
-    std::fs::read_to_string("/proc/sys/fs/nr_open").ok()?.trim().parse().ok()
+    std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// A limit ready to be set in the child: both values known and checked.
@@ -201,7 +226,13 @@ impl ResolvedRlimit {
 impl fmt::Display for ResolvedRlimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let show = |value| self.rlimit.format_value(value);
-        write!(f, "{}={}:{}", self.rlimit.name, show(self.soft), show(self.hard))
+        write!(
+            f,
+            "{}={}:{}",
+            self.rlimit.name,
+            show(self.soft),
+            show(self.hard)
+        )
     }
 }
 
@@ -211,7 +242,9 @@ pub fn may_raise_hard_limits() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
-            let hex = status.lines().find_map(|line| line.strip_prefix("CapEff:"))?;
+            let hex = status
+                .lines()
+                .find_map(|line| line.strip_prefix("CapEff:"))?;
             u64::from_str_radix(hex.trim(), 16).ok()
         })
         .is_some_and(|caps| caps & (1 << CAP_SYS_RESOURCE) != 0)
@@ -228,8 +261,22 @@ mod tests {
     #[test]
     fn every_prlimit_resource_is_known() {
         for name in [
-            "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
-            "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack",
+            "as",
+            "core",
+            "cpu",
+            "data",
+            "fsize",
+            "locks",
+            "memlock",
+            "msgqueue",
+            "nice",
+            "nofile",
+            "nproc",
+            "rss",
+            "rtprio",
+            "rttime",
+            "sigpending",
+            "stack",
         ] {
             assert_eq!(named(name).name(), name);
         }
@@ -274,19 +321,33 @@ mod tests {
     #[test]
     fn resolving_keeps_unset_limits_and_refuses_raising_hard_without_privilege() {
         let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
-        let keep_hard = RlimitRequest::parse_assignment("nofile=16:").unwrap().resolve(false).unwrap();
+        let keep_hard = RlimitRequest::parse_assignment("nofile=16:")
+            .unwrap()
+            .resolve(false)
+            .unwrap();
         assert_eq!((keep_hard.soft, keep_hard.hard), (16, hard));
-        let lower_hard = RlimitRequest::parse_assignment("nofile=:8").unwrap().resolve(false).unwrap();
+        let lower_hard = RlimitRequest::parse_assignment("nofile=:8")
+            .unwrap()
+            .resolve(false)
+            .unwrap();
         assert_eq!((lower_hard.soft, lower_hard.hard), (soft.min(8), 8));
         if hard != RLIM_INFINITY {
             let raise = RlimitRequest::parse_assignment(&format!("nofile={}", hard + 1)).unwrap();
-            assert!(raise.resolve(false).unwrap_err().contains("needs privilege"));
+            assert!(
+                raise
+                    .resolve(false)
+                    .unwrap_err()
+                    .contains("needs privilege")
+            );
         }
     }
 
     #[test]
     fn resolved_limits_print_in_their_unit() {
-        let fsize = RlimitRequest::parse_assignment("fsize=1M:unlimited").unwrap().resolve(true).unwrap();
+        let fsize = RlimitRequest::parse_assignment("fsize=1M:unlimited")
+            .unwrap()
+            .resolve(true)
+            .unwrap();
         assert_eq!(fsize.to_string(), "fsize=1.0 MiB:unlimited");
     }
 }

@@ -21,7 +21,12 @@ pub struct Session {
 impl Session {
     /// A session whose main process `main` was just started.
     pub fn new(main: Pid, inbox: Inbox) -> Self {
-        Self { main, main_status: None, started: Instant::now(), inbox }
+        Self {
+            main,
+            main_status: None,
+            started: Instant::now(),
+            inbox,
+        }
     }
 
     /// The main process (also the id of the session's process group).

@@ -16,7 +16,11 @@ pub fn parse_signal(text: &str) -> Result<Signal, String> {
         return Signal::try_from(number).map_err(|_| format!("{number} is not a signal number"));
     }
     let upper = text.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     name.parse()
         .map_err(|_| format!("'{text}' is not a signal name (e.g. TERM, INT, KILL, 9)"))
 }
@@ -27,7 +31,12 @@ pub fn signal_name(signal: Signal) -> &'static str {
 }
 
 /// Signals that ask leash to end: it stops the session, then dies of the same signal.
-pub const TERMINATING: [Signal; 4] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
+pub const TERMINATING: [Signal; 4] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+];
 
 /// Signals leash passes on to every process of the session and otherwise ignores.
 pub const FORWARDED: [Signal; 2] = [Signal::SIGUSR1, Signal::SIGUSR2];

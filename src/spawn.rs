@@ -41,13 +41,19 @@ pub struct Launch {
 impl Launch {
     /// Resolve `command[0]` on PATH as `execvp` would and prepare the exec arguments.
     pub fn new(command: &[OsString], rlimits: Vec<ResolvedRlimit>) -> Result<Self, SpawnError> {
-        let name = command.first().ok_or_else(|| SpawnError::Setup("no command given".into()))?;
+        let name = command
+            .first()
+            .ok_or_else(|| SpawnError::Setup("no command given".into()))?;
         let program = resolve(name)?;
         let c_string = |s: &OsStr| {
-            CString::new(s.as_bytes())
-                .map_err(|_| SpawnError::Setup(format!("{} contains a NUL byte", s.to_string_lossy())))
+            CString::new(s.as_bytes()).map_err(|_| {
+                SpawnError::Setup(format!("{} contains a NUL byte", s.to_string_lossy()))
+            })
         };
-        let argv = command.iter().map(|a| c_string(a)).collect::<Result<_, _>>()?;
+        let argv = command
+            .iter()
+            .map(|a| c_string(a))
+            .collect::<Result<_, _>>()?;
         let envp = std::env::vars_os()
             .map(|(key, value)| {
                 let mut pair = key;
@@ -56,7 +62,12 @@ impl Launch {
                 c_string(&pair)
             })
             .collect::<Result<_, _>>()?;
-        Ok(Self { program: c_string(program.as_os_str())?, argv, envp, rlimits })
+        Ok(Self {
+            program: c_string(program.as_os_str())?,
+            argv,
+            envp,
+            rlimits,
+        })
     }
 
     /// Fork and exec the command in a new process group. Returns once the exec succeeded.
@@ -95,7 +106,11 @@ impl Launch {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(Errno::EINTR) => {}
-                Err(e) => return Err(SpawnError::Setup(format!("cannot read from the child: {e}"))),
+                Err(e) => {
+                    return Err(SpawnError::Setup(format!(
+                        "cannot read from the child: {e}"
+                    )));
+                }
             }
         }
         if filled == 0 {
@@ -113,10 +128,15 @@ impl Launch {
             Step::Exec if errno == Errno::ENOENT => SpawnError::NotFound(program),
             Step::Exec => SpawnError::CannotExecute(program, errno),
             Step::Rlimit(index) => {
-                let limit = self.rlimits.get(index).map_or_else(String::new, ToString::to_string);
+                let limit = self
+                    .rlimits
+                    .get(index)
+                    .map_or_else(String::new, ToString::to_string);
                 SpawnError::Setup(format!("cannot set rlimit {limit}: {errno}"))
             }
-            Step::ProcessGroup => SpawnError::Setup(format!("cannot start a process group: {errno}")),
+            Step::ProcessGroup => {
+                SpawnError::Setup(format!("cannot start a process group: {errno}"))
+            }
             Step::Signals => SpawnError::Setup(format!("cannot reset signals: {errno}")),
         }
     }
@@ -201,7 +221,11 @@ unsafe fn exec_child(
 /// Default dispositions for every signal and an empty mask, so the command starts as it
 /// would from a shell, not with what leash blocked for its signalfd.
 fn reset_signals() -> Result<(), Errno> {
-    let default = SigAction::new(SigHandler::SigDfl, nix::sys::signal::SaFlags::empty(), SigSet::empty());
+    let default = SigAction::new(
+        SigHandler::SigDfl,
+        nix::sys::signal::SaFlags::empty(),
+        SigSet::empty(),
+    );
     for signal in Signal::iterator() {
         if !matches!(signal, Signal::SIGKILL | Signal::SIGSTOP) {
             // SAFETY: installing SIG_DFL runs no code in the child.
@@ -212,7 +236,11 @@ fn reset_signals() -> Result<(), Errno> {
 }
 
 fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
-    strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
 }
 
 /// Find the program as `execvp` would: a name with a slash is used as it is; otherwise
@@ -227,7 +255,11 @@ fn resolve(name: &OsStr) -> Result<PathBuf, SpawnError> {
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
     let mut denied = None;
     for dir in std::env::split_paths(&path) {
-        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
         let candidate = dir.join(name);
         match executable(&candidate) {
             Some(true) => return Ok(candidate),
@@ -250,6 +282,8 @@ fn executable(path: &Path) -> Option<bool> {
     }
     let c_path = CString::new(path.as_os_str().as_bytes()).ok()?;
     // access(2) answers for this process's real ids, as the exec will be checked.
-    Some(metadata.permissions().mode() & 0o111 != 0 && nix::unistd::access(c_path.as_c_str(), nix::unistd::AccessFlags::X_OK).is_ok())
+    Some(
+        metadata.permissions().mode() & 0o111 != 0
+            && nix::unistd::access(c_path.as_c_str(), nix::unistd::AccessFlags::X_OK).is_ok(),
+    )
 }
-

@@ -52,7 +52,10 @@ fn start(settings: &Settings) -> Result<Session, Exit> {
         .map_err(|e| fail(format!("cannot become a subreaper: {e}")))?;
     let inbox = Inbox::open().map_err(|e| fail(format!("cannot set up signal handling: {e}")))?;
     let main = launch.spawn().map_err(spawn_failure)?;
-    detail(settings.verbosity, &format!("started process {main} in its own process group"));
+    detail(
+        settings.verbosity,
+        &format!("started process {main} in its own process group"),
+    );
     Ok(Session::new(main, inbox))
 }
 
@@ -62,9 +65,10 @@ fn resolve_rlimits(settings: &Settings) -> Result<Vec<ResolvedRlimit>, String> {
         .rlimits
         .iter()
         .map(|flagged| {
-            flagged.request.resolve(privileged).map_err(|e| {
-                format!("{} {}: {e}", flagged.flag, flagged.request.rlimit.name())
-            })
+            flagged
+                .request
+                .resolve(privileged)
+                .map_err(|e| format!("{} {}: {e}", flagged.flag, flagged.request.rlimit.name()))
         })
         .collect()
 }
@@ -72,11 +76,18 @@ fn resolve_rlimits(settings: &Settings) -> Result<Vec<ResolvedRlimit>, String> {
 fn spawn_failure(failure: SpawnError) -> Exit {
     match failure {
         SpawnError::NotFound(program) => {
-            error(&format!("cannot run '{}': command not found", program.to_string_lossy()));
+            error(&format!(
+                "cannot run '{}': command not found",
+                program.to_string_lossy()
+            ));
             Exit::Code(NOT_FOUND)
         }
         SpawnError::CannotExecute(program, errno) => {
-            error(&format!("cannot run '{}': {}", program.to_string_lossy(), errno.desc()));
+            error(&format!(
+                "cannot run '{}': {}",
+                program.to_string_lossy(),
+                errno.desc()
+            ));
             Exit::Code(CANNOT_EXECUTE)
         }
         SpawnError::Setup(message) => {
@@ -98,13 +109,22 @@ fn supervise(mut session: Session, settings: &Settings) -> Exit {
     match ending {
         Ending::WallLimit => {
             let limit = settings.wall.map(format_duration).unwrap_or_default();
-            notice(settings.verbosity, &format!("wall time limit {limit} reached; stopped {count}"));
+            notice(
+                settings.verbosity,
+                &format!("wall time limit {limit} reached; stopped {count}"),
+            );
         }
         Ending::Signaled(signal) => {
-            notice(settings.verbosity, &format!("received SIG{}; stopped {count}", signal_name(signal)));
+            notice(
+                settings.verbosity,
+                &format!("received SIG{}; stopped {count}", signal_name(signal)),
+            );
         }
         Ending::MainExited if stopped.processes > 0 => {
-            detail(settings.verbosity, &format!("main process exited; stopped {count} left behind"));
+            detail(
+                settings.verbosity,
+                &format!("main process exited; stopped {count} left behind"),
+            );
         }
         Ending::MainExited => {}
     }
@@ -112,10 +132,16 @@ fn supervise(mut session: Session, settings: &Settings) -> Exit {
         error("lost track of the main process");
         return Exit::Code(LEASH_FAILED);
     };
-    detail(settings.verbosity, &format!("main process ended: {status:?}"));
-    if let Some(signal) = stopped.interrupted_by {
-        return Exit::Signal(signal);
-    }
+    detail(
+        settings.verbosity,
+        &format!("main process ended: {status:?}"),
+    );
+    // Asked to terminate while stopping the session for another reason: leash was
+    // signalled after all, and dies of that signal.
+    let ending = match (ending, stopped.interrupted_by) {
+        (Ending::MainExited | Ending::WallLimit, Some(signal)) => Ending::Signaled(signal),
+        _ => ending,
+    };
     match ending {
         Ending::MainExited => Exit::of(status),
         Ending::WallLimit if settings.preserve_status => Exit::of(status).as_shell_status(),

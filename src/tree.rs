@@ -21,7 +21,11 @@ pub fn children_of(pid: Pid) -> Vec<Pid> {
         let Ok(list) = fs::read_to_string(task.path().join("children")) else {
             continue;
         };
-        children.extend(list.split_ascii_whitespace().filter_map(|p| p.parse().ok()).map(Pid::from_raw));
+        children.extend(
+            list.split_ascii_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .map(Pid::from_raw),
+        );
     }
     children
 }
@@ -63,14 +67,20 @@ mod tests {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line)
-            .unwrap();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
         let grandchild = Pid::from_raw(line.trim().parse().unwrap());
         let shell = Pid::from_raw(child.id().cast_signed());
         let found = descendants(Pid::this());
         let _ = nix::sys::signal::kill(grandchild, nix::sys::signal::Signal::SIGKILL);
         child.wait().unwrap();
         assert!(found.contains(&shell), "{found:?} lacks the shell {shell}");
-        assert!(found.contains(&grandchild), "{found:?} lacks the grandchild {grandchild}");
+        assert!(
+            found.contains(&grandchild),
+            "{found:?} lacks the grandchild {grandchild}"
+        );
     }
 }

@@ -20,37 +20,53 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
     if multiplier == 1 && number.contains('.') {
         return Err(format!("'{text}' is a fraction of a byte"));
     }
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a size (e.g. 512M, 2GiB, 4096)"))?;
-    // Whole numbers are computed exactly; fractions (1.5G) are rounded to the nearest byte.
-    let bytes = match number.parse::<u64>() {
-        Ok(whole) => whole.checked_mul(multiplier),
-        Err(_) => {
-            let exact = value * multiplier as f64;
-            (exact < u64::MAX as f64).then(|| exact.round() as u64)
-        }
+    scale(number, multiplier)?.ok_or_else(|| format!("'{text}' is too large"))
+}
+
+/// `number * multiplier` in exact integer arithmetic, a fraction rounded to the nearest
+/// byte. `Err` if `number` is malformed, `Ok(None)` if the result does not fit.
+fn scale(number: &str, multiplier: u64) -> Result<Option<u64>, String> {
+    let malformed = || format!("'{number}' is not a number");
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() || fraction.contains('.') || fraction.len() > 18 {
+        return Err(malformed());
+    }
+    let whole: u128 = whole.parse().map_err(|_| malformed())?;
+    let (numerator, denominator) = if fraction.is_empty() {
+        (0, 1)
+    } else {
+        let digits = u32::try_from(fraction.len()).map_err(|_| malformed())?;
+        (
+            fraction.parse::<u128>().map_err(|_| malformed())?,
+            10u128.pow(digits),
+        )
     };
-    bytes.ok_or_else(|| format!("'{text}' is too large"))
+    let multiplier = u128::from(multiplier);
+    let Some(whole_bytes) = whole.checked_mul(multiplier) else {
+        return Ok(None);
+    };
+    let bytes = whole_bytes + (numerator * multiplier + denominator / 2) / denominator;
+    Ok(u64::try_from(bytes).ok())
 }
 
 fn size_multiplier(unit: &str) -> Option<u64> {
-    const KIB: u64 = 1024;
-    let binary = |power: u32| Some(KIB.pow(power));
-    let decimal = |power: u32| Some(1000u64.pow(power));
-    let power = |letter: char| "KMGTP".find(letter.to_ascii_uppercase()).map(|i| i as u32 + 1);
     let mut chars = unit.chars();
-    match (chars.next(), chars.as_str()) {
-        (None, _) => Some(1),
-        (Some('b' | 'B'), "") => Some(1),
-        (Some(letter), rest) => {
-            let power = power(letter)?;
-            match rest {
-                "" | "i" | "iB" | "ib" => binary(power),
-                "B" | "b" => decimal(power),
-                _ => None,
-            }
-        }
+    let Some(prefix) = chars.next() else {
+        return Some(1);
+    };
+    let power = match prefix.to_ascii_uppercase() {
+        'B' if chars.as_str().is_empty() => return Some(1),
+        'K' => 1,
+        'M' => 2,
+        'G' => 3,
+        'T' => 4,
+        'P' => 5,
+        _ => return None,
+    };
+    match chars.as_str() {
+        "" | "i" | "iB" | "ib" => Some(1024u64.pow(power)),
+        "B" | "b" => Some(1000u64.pow(power)),
+        _ => None,
     }
 }
 
@@ -62,14 +78,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err(format!("'{text}' is negative"));
     }
     if text.contains('M') || text.contains("month") {
-        return Err(format!("'{text}': 'M' would mean months; use m for minutes"));
+        return Err(format!(
+            "'{text}': 'M' would mean months; use m for minutes"
+        ));
     }
     if let Some(duration) = parse_simple_duration(text) {
         return duration;
     }
-    humantime::parse_duration(text).map_err(|e| {
-        format!("'{text}' is not a duration (e.g. 90s, 5m, 1h30m, 1.5): {e}")
-    })
+    humantime::parse_duration(text)
+        .map_err(|e| format!("'{text}' is not a duration (e.g. 90s, 5m, 1h30m, 1.5): {e}"))
 }
 
 /// The forms GNU `timeout` reads: a number, possibly fractional, with at most one of
@@ -102,7 +119,10 @@ fn parse_simple_duration(text: &str) -> Option<Result<Duration, String>> {
 pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
     let duration = parse_duration(text)?;
     if duration.is_zero() {
-        return Err(format!("'{}' is zero; a limit must be positive", text.trim()));
+        return Err(format!(
+            "'{}' is zero; a limit must be positive",
+            text.trim()
+        ));
     }
     Ok(duration)
 }
@@ -165,10 +185,16 @@ mod tests {
 
     #[test]
     fn bad_sizes_are_refused_with_the_reason() {
-        for bad in ["", "M", "12Q", "1.5", "-1M", "1..2G", "1 G B", "10MiBs", "abc", "1e3"] {
+        for bad in [
+            "", "M", "12Q", "1.5", "-1M", "1..2G", "1 G B", "10MiBs", "abc", "1e3",
+        ] {
             assert!(parse_size(bad).is_err(), "{bad:?} was accepted");
         }
-        assert!(parse_size("99999999999P").unwrap_err().contains("too large"));
+        assert!(
+            parse_size("99999999999P")
+                .unwrap_err()
+                .contains("too large")
+        );
         assert!(parse_size("12Q").unwrap_err().contains("unknown size unit"));
         assert!(parse_size("1.5").unwrap_err().contains("fraction"));
     }

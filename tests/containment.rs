@@ -16,32 +16,80 @@ fn names(prefix: &str, count: usize) -> Vec<String> {
 #[test]
 fn wall_limit_stops_a_spinner() {
     let sandbox = Sandbox::new();
-    let running = sandbox.start(&["--wall", "1s", "--", "sh", "-c", "echo $$ > spinner.pid; while :; do :; done"]);
+    let running = sandbox.start(&[
+        "--wall",
+        "1s",
+        "--",
+        "sh",
+        "-c",
+        "echo $$ > spinner.pid; while :; do :; done",
+    ]);
     let spinner = sandbox.wait_for_pids(&["spinner.pid".into()]);
     let run = running.finish();
     assert_eq!(run.code(), Some(124), "{}", run.stderr);
-    assert!(run.elapsed < Duration::from_millis(1500), "took {:?}", run.elapsed);
-    assert!(run.elapsed >= Duration::from_secs(1), "stopped early: {:?}", run.elapsed);
-    assert_eq!(run.stderr, "leash: wall time limit 1s reached; stopped 1 process\n");
+    assert!(
+        run.elapsed < Duration::from_millis(1500),
+        "took {:?}",
+        run.elapsed
+    );
+    assert!(
+        run.elapsed >= Duration::from_secs(1),
+        "stopped early: {:?}",
+        run.elapsed
+    );
+    assert_eq!(
+        run.stderr,
+        "leash: wall time limit 1s reached; stopped 1 process\n"
+    );
     sandbox.assert_no_survivors(&spinner);
 }
 
 #[test]
 fn sigterm_ignorer_is_killed_after_the_grace() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&["-t", "1s", "-k", "1s", "--", "sh", "-c", "trap '' TERM; while :; do :; done"]);
+    let run = sandbox.run(&[
+        "-t",
+        "1s",
+        "-k",
+        "1s",
+        "--",
+        "sh",
+        "-c",
+        "trap '' TERM; while :; do :; done",
+    ]);
     assert_eq!(run.code(), Some(124), "{}", run.stderr);
-    assert!(run.elapsed >= Duration::from_secs(2), "the grace was not given: {:?}", run.elapsed);
-    assert!(run.elapsed < Duration::from_millis(2500), "took {:?}", run.elapsed);
+    assert!(
+        run.elapsed >= Duration::from_secs(2),
+        "the grace was not given: {:?}",
+        run.elapsed
+    );
+    assert!(
+        run.elapsed < Duration::from_millis(2500),
+        "took {:?}",
+        run.elapsed
+    );
     sandbox.assert_no_survivors(&[]);
 }
 
 #[test]
 fn kill_after_zero_kills_at_once() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&["-t", "0.5", "-k", "0", "--", "sh", "-c", "trap '' TERM; while :; do :; done"]);
+    let run = sandbox.run(&[
+        "-t",
+        "0.5",
+        "-k",
+        "0",
+        "--",
+        "sh",
+        "-c",
+        "trap '' TERM; while :; do :; done",
+    ]);
     assert_eq!(run.code(), Some(124), "{}", run.stderr);
-    assert!(run.elapsed < Duration::from_secs(1), "took {:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_secs(1),
+        "took {:?}",
+        run.elapsed
+    );
     sandbox.assert_no_survivors(&[]);
 }
 
@@ -50,7 +98,17 @@ fn preserve_status_reports_the_commands_own_status() {
     let sandbox = Sandbox::new();
     let run = sandbox.run(&["-t", "0.3", "--preserve-status", "--", "sleep", "100"]);
     assert_eq!(run.code(), Some(128 + libc::SIGTERM), "{}", run.stderr);
-    let run = sandbox.run(&["-t", "0.3", "-s", "INT", "--preserve-status", "--", "sh", "-c", "trap 'exit 7' INT; while :; do sleep 0.01; done"]);
+    let run = sandbox.run(&[
+        "-t",
+        "0.3",
+        "-s",
+        "INT",
+        "--preserve-status",
+        "--",
+        "sh",
+        "-c",
+        "trap 'exit 7' INT; while :; do sleep 0.01; done",
+    ]);
     assert_eq!(run.code(), Some(7), "{}", run.stderr);
     sandbox.assert_no_survivors(&[]);
 }
@@ -71,25 +129,48 @@ fn setsid_double_fork_setpgid_and_orphans_are_all_stopped() {
         sleep 1000
     "#;
     let running = sandbox.start(&["--wall", "3s", "--", "sh", "-c", script]);
-    let mut expected = vec!["setsid.pid".to_string(), "daemon.pid".into(), "pgid.pid".into()];
+    let mut expected = vec![
+        "setsid.pid".to_string(),
+        "daemon.pid".into(),
+        "pgid.pid".into(),
+    ];
     expected.extend(names("orphan", 20));
     let tracked = sandbox.wait_for_pids(&expected);
     let run = running.finish();
     assert_eq!(run.code(), Some(124), "{}", run.stderr);
     // The main shell and its sleep, the setsid sleeper, the daemon, perl, 20 orphans.
-    assert_eq!(run.stderr, "leash: wall time limit 3s reached; stopped 25 processes\n");
+    assert_eq!(
+        run.stderr,
+        "leash: wall time limit 3s reached; stopped 25 processes\n"
+    );
     sandbox.assert_no_survivors(&tracked);
 }
 
 #[test]
 fn leftovers_are_stopped_after_a_normal_exit() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&["--", "sh", "-c", "setsid sleep 1000 & echo $! > sleeper.pid; exit 0"]);
+    let run = sandbox.run(&[
+        "--",
+        "sh",
+        "-c",
+        "setsid sleep 1000 & echo $! > sleeper.pid; exit 0",
+    ]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
-    assert!(run.elapsed < Duration::from_secs(1), "took {:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_secs(1),
+        "took {:?}",
+        run.elapsed
+    );
     assert_eq!(run.stderr, "", "a normal exit says nothing");
-    let pid: i32 = std::fs::read_to_string(sandbox.path("sleeper.pid")).unwrap().trim().parse().unwrap();
-    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "sleeper {pid} survived");
+    let pid: i32 = std::fs::read_to_string(sandbox.path("sleeper.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "sleeper {pid} survived"
+    );
     sandbox.assert_no_survivors(&[]);
 }
 
@@ -99,7 +180,12 @@ fn leftovers_get_the_grace_before_kill_after_a_normal_exit() {
     let script = "setsid sh -c 'trap \"\" TERM; echo $$ > stubborn.pid; exec sleep 1000' & while [ ! -s stubborn.pid ]; do sleep 0.01; done; exit 5";
     let run = sandbox.run(&["-v", "-k", "0.5", "--", "sh", "-c", script]);
     assert_eq!(run.code(), Some(5), "{}", run.stderr);
-    assert!(run.stderr.contains("main process exited; stopped 1 process left behind"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("main process exited; stopped 1 process left behind"),
+        "{}",
+        run.stderr
+    );
     sandbox.assert_no_survivors(&[]);
 }
 
@@ -111,9 +197,23 @@ fn sigterm_to_leash_stops_the_tree_and_leash_dies_of_it() {
     let tracked = sandbox.wait_for_pids(&["escaped.pid".into(), "main.pid".into()]);
     running.signal(Signal::SIGTERM);
     let run = running.finish();
-    assert_eq!(run.signal(), Some(libc::SIGTERM), "status {:?}: {}", run.status, run.stderr);
-    assert!(run.stderr.contains("received SIGTERM; stopped 2 processes"), "{}", run.stderr);
-    assert!(run.elapsed < Duration::from_secs(5), "took {:?}", run.elapsed);
+    assert_eq!(
+        run.signal(),
+        Some(libc::SIGTERM),
+        "status {:?}: {}",
+        run.status,
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("received SIGTERM; stopped 2 processes"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.elapsed < Duration::from_secs(5),
+        "took {:?}",
+        run.elapsed
+    );
     sandbox.assert_no_survivors(&tracked);
 }
 
@@ -122,13 +222,25 @@ fn sigint_hup_and_quit_to_leash_are_forwarded_and_reraised() {
     for signal in [Signal::SIGINT, Signal::SIGHUP, Signal::SIGQUIT] {
         let sandbox = Sandbox::new();
         let name = signal.as_str();
-        let script = format!("trap 'echo got {name} > got; exit 0' {}; echo $$ > main.pid; while :; do sleep 0.01; done", &name[3..]);
+        let script = format!(
+            "trap 'echo got {name} > got; exit 0' {}; echo $$ > main.pid; while :; do sleep 0.01; done",
+            &name[3..]
+        );
         let running = sandbox.start(&["--", "sh", "-c", &script]);
         let tracked = sandbox.wait_for_pids(&["main.pid".into()]);
         running.signal(signal);
         let run = running.finish();
-        assert_eq!(run.signal(), Some(signal as i32), "{name}: {:?} {}", run.status, run.stderr);
-        assert_eq!(std::fs::read_to_string(sandbox.path("got")).unwrap(), format!("got {name}\n"));
+        assert_eq!(
+            run.signal(),
+            Some(signal as i32),
+            "{name}: {:?} {}",
+            run.status,
+            run.stderr
+        );
+        assert_eq!(
+            std::fs::read_to_string(sandbox.path("got")).unwrap(),
+            format!("got {name}\n")
+        );
         sandbox.assert_no_survivors(&tracked);
     }
 }
@@ -161,6 +273,34 @@ fn sigkill_to_leash_takes_the_direct_child_along() {
     while tracked[0].exists() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert!(!tracked[0].exists(), "the main process survived a SIGKILLed leash");
+    assert!(
+        !tracked[0].exists(),
+        "the main process survived a SIGKILLed leash"
+    );
     // The sandbox kills the escaped sleeper by PID when it is dropped.
+}
+
+#[test]
+fn a_second_terminating_signal_during_the_grace_kills_at_once() {
+    let sandbox = Sandbox::new();
+    let script = "trap 'echo > got.term' TERM; echo $$ > main.pid; while :; do sleep 0.01; done";
+    let running = sandbox.start(&["-k", "30s", "--", "sh", "-c", script]);
+    let tracked = sandbox.wait_for_pids(&["main.pid".into()]);
+    running.signal(Signal::SIGTERM);
+    sandbox.wait_for_file("got.term");
+    running.signal(Signal::SIGINT);
+    let run = running.finish();
+    assert_eq!(
+        run.signal(),
+        Some(libc::SIGTERM),
+        "{:?}: {}",
+        run.status,
+        run.stderr
+    );
+    assert!(
+        run.elapsed < Duration::from_secs(10),
+        "the grace was not cut short: {:?}",
+        run.elapsed
+    );
+    sandbox.assert_no_survivors(&tracked);
 }

@@ -22,8 +22,16 @@ fn exit_code_passes_through() {
 fn death_by_signal_is_reraised_without_a_core_dump() {
     let sandbox = Sandbox::new();
     let run = sandbox.run(&["sh", "-c", "kill -SEGV $$"]);
-    assert_eq!(run.signal(), Some(libc::SIGSEGV), "status {:?}, stderr {}", run.status, run.stderr);
-    assert!(!std::os::unix::process::ExitStatusExt::core_dumped(&run.status));
+    assert_eq!(
+        run.signal(),
+        Some(libc::SIGSEGV),
+        "status {:?}, stderr {}",
+        run.status,
+        run.stderr
+    );
+    assert!(!std::os::unix::process::ExitStatusExt::core_dumped(
+        &run.status
+    ));
     let run = sandbox.run(&["sh", "-c", "kill -USR1 $$"]);
     assert_eq!(run.signal(), Some(libc::SIGUSR1));
     sandbox.assert_no_survivors(&[]);
@@ -34,7 +42,10 @@ fn missing_command_is_127() {
     let sandbox = Sandbox::new();
     let run = sandbox.run(&["--wall", "5s", "no-such-command-anywhere"]);
     assert_eq!(run.code(), Some(127));
-    assert_eq!(run.stderr, "leash: cannot run 'no-such-command-anywhere': command not found\n");
+    assert_eq!(
+        run.stderr,
+        "leash: cannot run 'no-such-command-anywhere': command not found\n"
+    );
     let run = sandbox.run(&["./no/such/path"]);
     assert_eq!(run.code(), Some(127));
 }
@@ -49,7 +60,12 @@ fn non_executable_file_is_126() {
     assert_eq!(run.code(), Some(126));
     assert!(run.stderr.contains("Permission denied"), "{}", run.stderr);
     let run = sandbox.run(&["/"]);
-    assert_eq!(run.code(), Some(126), "a directory cannot be executed: {}", run.stderr);
+    assert_eq!(
+        run.code(),
+        Some(126),
+        "a directory cannot be executed: {}",
+        run.stderr
+    );
     assert!(!sandbox.path("ran").exists());
 }
 
@@ -57,19 +73,31 @@ fn non_executable_file_is_126() {
 fn bad_input_is_one_line_125_and_starts_nothing() {
     let sandbox = Sandbox::new();
     let cases: &[(&[&str], &str)] = &[
-        (&["--wal", "5"], "unexpected argument '--wal' found (a similar argument exists: '--wall')"),
+        (
+            &["--wal", "5"],
+            "unexpected argument '--wal' found (a similar argument exists: '--wall')",
+        ),
         (&["--wall", "0"], "'--wall <DURATION>': '0' is zero"),
         (&["--wall", "-3"], "'--wall <DURATION>': '-3' is negative"),
         (&["--wall", "5M"], "'M' would mean months"),
         (&["--wall", "ten"], "'--wall <DURATION>'"),
         (&["--kill-after", "soon"], "'--kill-after <DURATION>'"),
         (&["--signal", "NOPE"], "'--signal <SIG>'"),
-        (&["--fsize", "100Q"], "'--fsize <SIZE>': '100Q' has an unknown size unit"),
+        (
+            &["--fsize", "100Q"],
+            "'--fsize <SIZE>': '100Q' has an unknown size unit",
+        ),
         (&["--fsize", "1.5"], "fraction of a byte"),
-        (&["--nofile", "64:32"], "soft limit 64 is above hard limit 32"),
+        (
+            &["--nofile", "64:32"],
+            "soft limit 64 is above hard limit 32",
+        ),
         (&["--rlimit", "nofile"], "'--rlimit <NAME=SOFT[:HARD]>'"),
         (&["--rlimit", "colour=3"], "'colour' is not a resource"),
-        (&["--fsize", "1M", "--rlimit", "fsize=2M"], "--rlimit fsize: already set by --fsize"),
+        (
+            &["--fsize", "1M", "--rlimit", "fsize=2M"],
+            "--rlimit fsize: already set by --fsize",
+        ),
         (&["--rlimit", "nofile=99999999999"], "--rlimit nofile: "),
     ];
     for (args, expected) in cases {
@@ -77,13 +105,28 @@ fn bad_input_is_one_line_125_and_starts_nothing() {
         full.extend(["--", "touch", "started"]);
         let run = sandbox.run(&full);
         assert_eq!(run.code(), Some(125), "{args:?}: {}", run.stderr);
-        assert!(run.stderr.starts_with("leash: ") && run.stderr.contains(expected), "{args:?} said {:?}", run.stderr);
-        assert_eq!(run.stderr.lines().count(), 1, "{args:?} said {:?}", run.stderr);
-        assert!(!sandbox.path("started").exists(), "{args:?} started the command");
+        assert!(
+            run.stderr.starts_with("leash: ") && run.stderr.contains(expected),
+            "{args:?} said {:?}",
+            run.stderr
+        );
+        assert_eq!(
+            run.stderr.lines().count(),
+            1,
+            "{args:?} said {:?}",
+            run.stderr
+        );
+        assert!(
+            !sandbox.path("started").exists(),
+            "{args:?} started the command"
+        );
     }
     let run = sandbox.run(&["--wall", "5"]);
     assert_eq!(run.code(), Some(125));
-    assert_eq!(run.stderr, "leash: the following required arguments were not provided: <COMMAND>...\n");
+    assert_eq!(
+        run.stderr,
+        "leash: the following required arguments were not provided: <COMMAND>...\n"
+    );
 }
 
 #[test]
@@ -91,8 +134,18 @@ fn help_and_version_exit_zero() {
     let sandbox = Sandbox::new();
     let help = sandbox.run(&["--help"]);
     assert_eq!(help.code(), Some(0));
-    assert!(help.stdout.contains("--wall <DURATION>") && help.stdout.contains("Examples:"), "{}", help.stdout);
+    assert!(
+        help.stdout.contains("--wall <DURATION>") && help.stdout.contains("Examples:"),
+        "{}",
+        help.stdout
+    );
     let version = sandbox.run(&["--version"]);
     assert_eq!(version.code(), Some(0));
-    assert!(version.stdout.starts_with(concat!("leash ", env!("CARGO_PKG_VERSION"))), "{}", version.stdout);
+    assert!(
+        version
+            .stdout
+            .starts_with(concat!("leash ", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        version.stdout
+    );
 }

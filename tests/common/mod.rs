@@ -68,11 +68,22 @@ impl Finished {
 impl Sandbox {
     pub fn new() -> Self {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let id = format!("leash-test-{}-{}", std::process::id(), COUNT.fetch_add(1, Ordering::Relaxed));
-        let dir = tempfile::Builder::new().prefix(&id).tempdir().expect("temp dir");
+        let id = format!(
+            "leash-test-{}-{}",
+            std::process::id(),
+            COUNT.fetch_add(1, Ordering::Relaxed)
+        );
+        let dir = tempfile::Builder::new()
+            .prefix(&id)
+            .tempdir()
+            .expect("temp dir");
         let marker = format!("{id}-{}", nanos());
         let cgroups = make_cap_cgroups(&id);
-        Sandbox { dir, marker, cgroups }
+        Sandbox {
+            dir,
+            marker,
+            cgroups,
+        }
     }
 
     /// The sandbox directory: test programs run here and write their PID files here.
@@ -93,11 +104,15 @@ impl Sandbox {
     pub fn leash(&self, args: &[&str]) -> Command {
         // The wrapper joins the cap cgroups, tightens rlimits, then execs leash, so leash
         // keeps the wrapper's PID and the test sees leash's own wait status.
-        let mut script = String::from("for g in $LEASH_TEST_CGROUPS; do echo $$ > \"$g/cgroup.procs\" || exit 99; done; ");
-        if self.cgroups.is_empty() {
-            script.push_str(&format!("ulimit -u {CAP_PIDS}; "));
-        }
-        script.push_str("ulimit -v 8388608; exec \"$@\"");
+        let nproc = if self.cgroups.is_empty() {
+            format!("ulimit -u {CAP_PIDS}; ")
+        } else {
+            String::new()
+        };
+        let script = format!(
+            "for g in $LEASH_TEST_CGROUPS; do echo $$ > \"$g/cgroup.procs\" || exit 99; done; \
+             {nproc}ulimit -v 8388608; exec \"$@\""
+        );
         let mut command = Command::new("sh");
         command
             .arg("-c")
@@ -107,7 +122,14 @@ impl Sandbox {
             .args(args)
             .current_dir(self.dir())
             .env(MARKER_VAR, &self.marker)
-            .env("LEASH_TEST_CGROUPS", self.cgroups.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" "))
+            .env(
+                "LEASH_TEST_CGROUPS",
+                self.cgroups
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
             .stdin(Stdio::null());
         command
     }
@@ -130,7 +152,12 @@ impl Sandbox {
             .stderr(fs::File::create(&err).expect("stderr file"))
             .spawn()
             .expect("start leash");
-        Running { child, started: Instant::now(), out, err }
+        Running {
+            child,
+            started: Instant::now(),
+            out,
+            err,
+        }
     }
 
     /// Wait until every named PID file exists and holds a PID, and return those processes.
@@ -139,16 +166,31 @@ impl Sandbox {
         let deadline = Instant::now() + Duration::from_secs(30);
         names
             .iter()
-            .map(|name| loop {
-                if let Some(pid) = fs::read_to_string(self.path(name)).ok().and_then(|s| s.trim().parse().ok()) {
-                    // Read the start time while the process certainly still runs.
-                    let start_time = start_time(pid).unwrap_or_else(|| panic!("{name}: process {pid} already gone"));
-                    break Tracked { pid, start_time };
+            .map(|name| {
+                loop {
+                    if let Some(pid) = fs::read_to_string(self.path(name))
+                        .ok()
+                        .and_then(|s| s.trim().parse().ok())
+                    {
+                        // Read the start time while the process certainly still runs.
+                        let start_time = start_time(pid)
+                            .unwrap_or_else(|| panic!("{name}: process {pid} already gone"));
+                        break Tracked { pid, start_time };
+                    }
+                    assert!(Instant::now() < deadline, "{name} never appeared");
+                    std::thread::sleep(Duration::from_millis(10));
                 }
-                assert!(Instant::now() < deadline, "{name} never appeared");
-                std::thread::sleep(Duration::from_millis(10));
             })
             .collect()
+    }
+
+    /// Wait until the named file exists (a test program's "I got here").
+    pub fn wait_for_file(&self, name: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !self.path(name).exists() {
+            assert!(Instant::now() < deadline, "{name} never appeared");
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Every process this sandbox started that still exists: members of the cap cgroups
@@ -157,7 +199,13 @@ impl Sandbox {
         let mut pids: Vec<i32> = self
             .cgroups
             .iter()
-            .flat_map(|g| fs::read_to_string(g.join("cgroup.procs")).unwrap_or_default().lines().filter_map(|l| l.parse().ok()).collect::<Vec<i32>>())
+            .flat_map(|g| {
+                fs::read_to_string(g.join("cgroup.procs"))
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|l| l.parse().ok())
+                    .collect::<Vec<i32>>()
+            })
             .collect();
         pids.extend(marked_processes(&self.marker));
         pids.sort_unstable();
@@ -167,10 +215,17 @@ impl Sandbox {
 
     /// Assert that nothing the test started is left, naming what is.
     pub fn assert_no_survivors(&self, tracked: &[Tracked]) {
-        let alive: Vec<_> = tracked.iter().filter(|t| t.exists()).map(|t| describe(t.pid)).collect();
+        let alive: Vec<_> = tracked
+            .iter()
+            .filter(|t| t.exists())
+            .map(|t| describe(t.pid))
+            .collect();
         assert!(alive.is_empty(), "reported processes survived: {alive:?}");
         let survivors: Vec<_> = self.survivors().into_iter().map(describe).collect();
-        assert!(survivors.is_empty(), "processes of the session survived: {survivors:?}");
+        assert!(
+            survivors.is_empty(),
+            "processes of the session survived: {survivors:?}"
+        );
     }
 
     /// Kill every survivor by PID until none is left.
@@ -242,7 +297,9 @@ impl Running {
 /// PIDs of processes whose environment holds `MARKER_VAR=marker`.
 fn marked_processes(marker: &str) -> Vec<i32> {
     let needle = format!("{MARKER_VAR}={marker}");
-    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
@@ -264,11 +321,16 @@ fn describe(pid: i32) -> String {
     let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    format!("{pid} [{}] {cmdline}", stat.split_whitespace().nth(2).unwrap_or("?"))
+    format!(
+        "{pid} [{}] {cmdline}",
+        stat.split_whitespace().nth(2).unwrap_or("?")
+    )
 }
 
 fn nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
 }
 
 /// Create the pids and memory cap cgroups below the cgroups this test runs in: cgroup v1
@@ -280,22 +342,31 @@ fn make_cap_cgroups(name: &str) -> Vec<PathBuf> {
         own.lines().find_map(|line| {
             let mut parts = line.splitn(3, ':');
             let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
-            controllers.split(',').any(|c| c == controller).then(|| Path::new("/sys/fs/cgroup").join(controller).join(path.trim_start_matches('/')))
+            controllers.split(',').any(|c| c == controller).then(|| {
+                Path::new("/sys/fs/cgroup")
+                    .join(controller)
+                    .join(path.trim_start_matches('/'))
+            })
         })
     };
     let v1 = [
         ("pids", vec![("pids.max", CAP_PIDS.to_string())]),
-        ("memory", vec![("memory.limit_in_bytes", CAP_MEMORY.to_string())]),
+        (
+            "memory",
+            vec![("memory.limit_in_bytes", CAP_MEMORY.to_string())],
+        ),
     ];
     let mut made = Vec::new();
     for (controller, settings) in v1 {
-        match v1_path(controller).and_then(|parent| make_cgroup(&parent.join(name), &settings)) {
-            Some(dir) => made.push(dir),
-            None => {
-                made.iter().for_each(|d| drop(fs::remove_dir(d)));
-                return make_v2_cap(&own, name).into_iter().collect();
+        let Some(dir) =
+            v1_path(controller).and_then(|parent| make_cgroup(&parent.join(name), &settings))
+        else {
+            for dir in &made {
+                let _ = fs::remove_dir(dir);
             }
-        }
+            return make_v2_cap(&own, name).into_iter().collect();
+        };
+        made.push(dir);
     }
     made
 }
@@ -307,7 +378,13 @@ fn make_v2_cap(own: &str, name: &str) -> Option<PathBuf> {
     if !(enabled.contains("pids") && enabled.contains("memory")) {
         return None;
     }
-    make_cgroup(&parent.join(name), &[("pids.max", CAP_PIDS.to_string()), ("memory.max", CAP_MEMORY.to_string())])
+    make_cgroup(
+        &parent.join(name),
+        &[
+            ("pids.max", CAP_PIDS.to_string()),
+            ("memory.max", CAP_MEMORY.to_string()),
+        ],
+    )
 }
 
 fn make_cgroup(dir: &Path, settings: &[(&str, String)]) -> Option<PathBuf> {

@@ -1,0 +1,18 @@
+complete -c leash -s t -l wall -d 'Wall-clock limit for the whole session, e.g. 90s, 5m, 1h30m; a bare number is seconds. The clock keeps running while the session is suspended' -r
+complete -c leash -s s -l signal -d 'Signal sent first when the session is stopped: a name (TERM, SIGTERM) or a number' -r
+complete -c leash -s k -l kill-after -d 'Grace between that signal and SIGKILL; 0 sends SIGKILL at once' -r
+complete -c leash -l fsize -d 'Largest file each process may create (RLIMIT_FSIZE), e.g. 100M, 1GiB, 500MB' -r
+complete -c leash -l nofile -d 'Open files per process (RLIMIT_NOFILE)' -r
+complete -c leash -l stack -d 'Stack size per process (RLIMIT_STACK), e.g. 8M' -r
+complete -c leash -l core -d 'Core dump size per process (RLIMIT_CORE) [default: 0, no core dumps]' -r
+complete -c leash -l rlimit -d 'Any rlimit prlimit knows: as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack. One value sets soft and hard; SOFT: or :HARD sets one. Sizes take K, M, G, T (powers of 1024) or KB, MB.. (of 1000); cpu and rttime take durations; `unlimited` is allowed. Repeatable' -r
+complete -c leash -l generate -d 'Print a generated file (man page or completions) and exit' -r -f -a "man\t'The man page, leash.1'
+bash\t'Completions for bash'
+zsh\t'Completions for zsh'
+fish\t'Completions for fish'"
+complete -c leash -l preserve-status -d 'When a limit stops the command, exit with the command\'s status (128+N if it died of signal N) instead of 124'
+complete -c leash -l foreground -d 'Accepted for compatibility with GNU timeout: the command may read the terminal'
+complete -c leash -s v -l verbose -d 'Say what leash sets up and how the session ended'
+complete -c leash -s q -l quiet -d 'Say nothing unless leash itself fails'
+complete -c leash -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c leash -s V -l version -d 'Print version'
