@@ -155,7 +155,8 @@ impl RlimitRequest {
 
     /// Fill in the limits to keep from the current ones and check that the kernel will
     /// accept the result, so that a bad request fails before anything is started.
-    pub fn resolve(self, privileged: bool) -> Result<ResolvedRlimit, String> {
+    /// `may_raise_hard` is asked only when the hard limit would go up.
+    pub fn resolve(self, may_raise_hard: impl Fn() -> bool) -> Result<ResolvedRlimit, String> {
         let (current_soft, current_hard) = getrlimit(self.rlimit.resource)
             .map_err(|e| format!("cannot read the current {} limit: {e}", self.rlimit.name))?;
         let hard = self.hard.unwrap_or(current_hard);
@@ -169,7 +170,7 @@ impl RlimitRequest {
                 show(hard)
             ));
         }
-        if hard > current_hard && !privileged {
+        if hard > current_hard && !may_raise_hard() {
             return Err(format!(
                 "raising the hard limit from {} to {} needs privilege (CAP_SYS_RESOURCE)",
                 show(current_hard),
@@ -323,19 +324,19 @@ mod tests {
         let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
         let keep_hard = RlimitRequest::parse_assignment("nofile=16:")
             .unwrap()
-            .resolve(false)
+            .resolve(|| false)
             .unwrap();
         assert_eq!((keep_hard.soft, keep_hard.hard), (16, hard));
         let lower_hard = RlimitRequest::parse_assignment("nofile=:8")
             .unwrap()
-            .resolve(false)
+            .resolve(|| false)
             .unwrap();
         assert_eq!((lower_hard.soft, lower_hard.hard), (soft.min(8), 8));
         if hard != RLIM_INFINITY {
             let raise = RlimitRequest::parse_assignment(&format!("nofile={}", hard + 1)).unwrap();
             assert!(
                 raise
-                    .resolve(false)
+                    .resolve(|| false)
                     .unwrap_err()
                     .contains("needs privilege")
             );
@@ -346,7 +347,7 @@ mod tests {
     fn resolved_limits_print_in_their_unit() {
         let fsize = RlimitRequest::parse_assignment("fsize=1M:unlimited")
             .unwrap()
-            .resolve(true)
+            .resolve(|| true)
             .unwrap();
         assert_eq!(fsize.to_string(), "fsize=1.0 MiB:unlimited");
     }

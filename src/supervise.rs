@@ -60,14 +60,13 @@ fn start(settings: &Settings) -> Result<Session, Exit> {
 }
 
 fn resolve_rlimits(settings: &Settings) -> Result<Vec<ResolvedRlimit>, String> {
-    let privileged = may_raise_hard_limits();
     settings
         .rlimits
         .iter()
         .map(|flagged| {
             flagged
                 .request
-                .resolve(privileged)
+                .resolve(may_raise_hard_limits)
                 .map_err(|e| format!("{} {}: {e}", flagged.flag, flagged.request.rlimit.name()))
         })
         .collect()

@@ -304,3 +304,26 @@ fn a_second_terminating_signal_during_the_grace_kills_at_once() {
     );
     sandbox.assert_no_survivors(&tracked);
 }
+
+#[test]
+fn an_unprivileged_leash_contains_escapes_too() {
+    let Some(sandbox) = Sandbox::unprivileged() else {
+        eprintln!("skipped: tests already run unprivileged, or no ordinary user could be made");
+        return;
+    };
+    let script = r"
+        id -u > uid
+        setsid sh -c 'echo $$ > setsid.pid; exec sleep 1000' &
+        ( setsid sh -c 'echo $$ > daemon.pid; while :; do :; done' & )
+        sleep 1000
+    ";
+    let running = sandbox.start(&["--wall", "2s", "--nofile", "64", "--", "sh", "-c", script]);
+    let tracked = sandbox.wait_for_pids(&["setsid.pid".into(), "daemon.pid".into()]);
+    let run = running.finish();
+    assert_eq!(run.code(), Some(124), "{}", run.stderr);
+    assert_ne!(
+        std::fs::read_to_string(sandbox.path("uid")).unwrap().trim(),
+        "0"
+    );
+    sandbox.assert_no_survivors(&tracked);
+}

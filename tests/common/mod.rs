@@ -30,6 +30,8 @@ pub struct Sandbox {
     dir: tempfile::TempDir,
     marker: String,
     cgroups: Vec<PathBuf>,
+    /// Run leash as this ordinary user (uid, gid) instead of as the test's own user.
+    user: Option<(u32, u32)>,
 }
 
 /// A process a test program reported, identified by PID and start time (so a reused PID
@@ -79,11 +81,44 @@ impl Sandbox {
             .expect("temp dir");
         let marker = format!("{id}-{}", nanos());
         let cgroups = make_cap_cgroups(&id);
+        let user = None;
         Sandbox {
             dir,
             marker,
             cgroups,
+            user,
         }
+    }
+
+    /// A sandbox whose leash runs as an ordinary user (created if missing), to test the
+    /// unprivileged path on a machine where tests run as root. `None` when the tests
+    /// already run unprivileged (the ordinary sandbox covers that) or no user can be made.
+    pub fn unprivileged() -> Option<Self> {
+        if !nix::unistd::geteuid().is_root() {
+            return None;
+        }
+        let name = "leash-test";
+        if nix::unistd::User::from_name(name).ok().flatten().is_none() {
+            let made = Command::new("useradd")
+                .args([
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    name,
+                ])
+                .status();
+            if !made.is_ok_and(|s| s.success())
+                && nix::unistd::User::from_name(name).ok().flatten().is_none()
+            {
+                return None;
+            }
+        }
+        let user = nix::unistd::User::from_name(name).ok().flatten()?;
+        let mut sandbox = Sandbox::new();
+        nix::unistd::chown(sandbox.dir(), Some(user.uid), Some(user.gid)).ok()?;
+        sandbox.user = Some((user.uid.as_raw(), user.gid.as_raw()));
+        Some(sandbox)
     }
 
     /// The sandbox directory: test programs run here and write their PID files here.
@@ -109,9 +144,14 @@ impl Sandbox {
         } else {
             String::new()
         };
+        // Joining the cap needs the test's privilege, so the switch to an ordinary user
+        // comes after it: the cap holds the unprivileged leash too.
+        let become_user = self.user.map_or_else(String::new, |(uid, gid)| {
+            format!("setpriv --reuid={uid} --regid={gid} --clear-groups ")
+        });
         let script = format!(
             "for g in $LEASH_TEST_CGROUPS; do echo $$ > \"$g/cgroup.procs\" || exit 99; done; \
-             {nproc}ulimit -v 8388608; exec \"$@\""
+             {nproc}ulimit -v 8388608; exec {become_user}\"$@\""
         );
         let mut command = Command::new("sh");
         command
