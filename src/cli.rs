@@ -7,9 +7,10 @@ use clap::{Parser, ValueEnum};
 use nix::sys::signal::Signal;
 
 use crate::limits::{Rlimit, RlimitRequest};
+use crate::quota::SessionLimits;
 use crate::report::Verbosity;
 use crate::signals::parse_signal;
-use crate::units::{parse_duration, parse_positive_duration};
+use crate::units::{parse_count, parse_duration, parse_positive_duration, parse_size};
 
 /// The version, and whether this build checks debug assertions (a slower build).
 pub const VERSION: &str = if cfg!(debug_assertions) {
@@ -72,6 +73,27 @@ pub struct Cli {
     #[arg(short = 't', long, value_name = "DURATION", value_parser = parse_positive_duration,
           allow_hyphen_values = true, help_heading = "Limits")]
     wall: Option<Duration>,
+
+    /// Memory of the whole session (proportional set size: pages shared after a fork count
+    /// once), e.g. 512M, 2GiB. Also sets RLIMIT_DATA to the same size for each process.
+    #[arg(short = 'm', long = "mem", value_name = "SIZE", value_parser = parse_positive_size,
+          help_heading = "Limits")]
+    memory: Option<u64>,
+
+    /// CPU time (user + system) of the whole session, including processes that have ended,
+    /// e.g. 30s, 5m. Also sets RLIMIT_CPU a second above it for each process.
+    #[arg(short = 'c', long, value_name = "DURATION", value_parser = parse_positive_duration,
+          allow_hyphen_values = true, help_heading = "Limits")]
+    cpu: Option<Duration>,
+
+    /// Processes and threads alive in the session at once.
+    #[arg(short = 'p', long, value_name = "N", value_parser = parse_positive_count,
+          help_heading = "Limits")]
+    procs: Option<u64>,
+
+    /// Bytes the whole session writes to storage, including processes that have ended.
+    #[arg(long, value_name = "SIZE", value_parser = parse_positive_size, help_heading = "Limits")]
+    disk_write: Option<u64>,
 
     /// Signal sent first when the session is stopped: a name (TERM, SIGTERM) or a number.
     #[arg(short, long, value_name = "SIG", default_value = "TERM", value_parser = parse_signal,
@@ -137,6 +159,26 @@ pub struct Cli {
     command: Vec<OsString>,
 }
 
+fn parse_positive_size(text: &str) -> Result<u64, String> {
+    match parse_size(text)? {
+        0 => Err(format!(
+            "'{}' is zero; a limit must be positive",
+            text.trim()
+        )),
+        bytes => Ok(bytes),
+    }
+}
+
+fn parse_positive_count(text: &str) -> Result<u64, String> {
+    match parse_count(text)? {
+        0 => Err(format!(
+            "'{}' is zero; a limit must be positive",
+            text.trim()
+        )),
+        count => Ok(count),
+    }
+}
+
 fn rlimit_value(name: &'static str) -> impl Fn(&str) -> Result<RlimitRequest, String> + Clone {
     move |text| {
         let rlimit = Rlimit::named(name).ok_or_else(|| format!("unknown rlimit {name}"))?;
@@ -167,8 +209,8 @@ pub enum Invocation {
 pub struct Settings {
     /// The command and its arguments.
     pub command: Vec<OsString>,
-    /// Wall-clock limit.
-    pub wall: Option<Duration>,
+    /// Limits for the whole session.
+    pub limits: SessionLimits,
     /// First signal of the stop sequence.
     pub signal: Signal,
     /// Grace before SIGKILL.
@@ -282,7 +324,13 @@ impl Cli {
         };
         Ok(Settings {
             command: self.command,
-            wall: self.wall,
+            limits: SessionLimits {
+                wall: self.wall,
+                memory: self.memory,
+                cpu: self.cpu,
+                tasks: self.procs,
+                disk_write: self.disk_write,
+            },
             signal: self.signal,
             kill_after: self.kill_after,
             preserve_status: self.preserve_status,
@@ -321,7 +369,7 @@ mod tests {
     #[test]
     fn everything_after_the_command_belongs_to_it() {
         let settings = parse_line("-t 5 ls -l --wall 3").unwrap();
-        assert_eq!(settings.wall, Some(Duration::from_secs(5)));
+        assert_eq!(settings.limits.wall, Some(Duration::from_secs(5)));
         assert_eq!(settings.command, ["ls", "-l", "--wall", "3"]);
         assert_eq!(parse_line("-- -t").unwrap().command, ["-t"]);
     }
@@ -331,7 +379,7 @@ mod tests {
         let settings = parse_line("true").unwrap();
         assert_eq!(settings.signal, Signal::SIGTERM);
         assert_eq!(settings.kill_after, Duration::from_secs(2));
-        assert_eq!(settings.wall, None);
+        assert_eq!(settings.limits.wall, None);
         assert_eq!(settings.rlimits.len(), 1);
         assert_eq!(settings.rlimits[0].request.rlimit.name(), "core");
     }

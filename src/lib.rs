@@ -1,11 +1,13 @@
 //! leash: run a command as a supervised session whose limits hold for its whole process
 //! tree, and stop every process it started when it ends.
 
+pub mod accounting;
 pub mod cli;
 pub mod exit;
 pub mod generate;
 pub mod kill;
 pub mod limits;
+pub mod quota;
 pub mod report;
 pub mod session;
 pub mod signals;

@@ -212,6 +212,18 @@ pub struct ResolvedRlimit {
 }
 
 impl ResolvedRlimit {
+    /// A limit leash adds on its own behalf (a backstop for a session limit): never above
+    /// the current hard limit, so it cannot fail for want of privilege.
+    pub fn backstop(rlimit: Rlimit, soft: rlim_t, hard: rlim_t) -> nix::Result<Self> {
+        let (_, current_hard) = getrlimit(rlimit.resource)?;
+        let hard = hard.min(current_hard);
+        Ok(Self {
+            rlimit,
+            soft: soft.min(hard),
+            hard,
+        })
+    }
+
     /// Set the limit on the calling process. Async-signal-safe: one system call, no
     /// allocation, so it may run between fork and exec.
     pub fn apply(&self) -> nix::Result<()> {

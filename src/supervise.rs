@@ -1,27 +1,30 @@
 //! Supervision: set the session up, watch it until it ends or breaches a limit, stop it,
 //! and decide how leash exits.
 
-use std::time::Instant;
+use std::fmt::Write;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
+use crate::accounting::{Sampler, Usage};
 use crate::cli::Settings;
 use crate::exit::{CANNOT_EXECUTE, Exit, LEASH_FAILED, LIMIT_REACHED, NOT_FOUND};
 use crate::kill::{signal_session, stop_session};
 use crate::limits::{ResolvedRlimit, may_raise_hard_limits};
-use crate::report::{detail, error, notice, processes};
+use crate::quota::{Breach, FIRST_SAMPLE, SessionLimits};
+use crate::report::{Verbosity, detail, error, notice, processes};
 use crate::session::Session;
 use crate::signals::{FORWARDED, Inbox, TERMINATING, signal_name};
 use crate::spawn::{Launch, SpawnError};
-use crate::units::format_duration;
+use crate::units::{format_duration, format_size};
 
 /// Why supervision ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Ending {
     /// The main process exited by itself.
     MainExited,
-    /// The wall-clock limit was reached.
-    WallLimit,
+    /// The session went beyond a limit.
+    Limit(Breach),
     /// leash was asked to terminate with this signal.
     Signaled(Signal),
 }
@@ -29,11 +32,16 @@ enum Ending {
 /// Run the command described by `settings` as a supervised session; returns how leash
 /// must exit.
 pub fn run_session(settings: &Settings) -> Exit {
+    // Created before the session starts: it notes what leash itself wrote until then.
+    let sampler = settings
+        .limits
+        .sampled()
+        .then(|| Sampler::new(settings.limits.wanted()));
     let session = match start(settings) {
         Ok(session) => session,
         Err(exit) => return exit,
     };
-    supervise(session, settings)
+    supervise(session, sampler, settings)
 }
 
 /// Everything up to a running main process. On failure nothing of the command runs.
@@ -59,8 +67,10 @@ fn start(settings: &Settings) -> Result<Session, Exit> {
     Ok(Session::new(main, inbox))
 }
 
+/// The rlimits the user asked for, checked, plus the backstops of the session limits for
+/// resources the user left alone.
 fn resolve_rlimits(settings: &Settings) -> Result<Vec<ResolvedRlimit>, String> {
-    settings
+    let mut rlimits = settings
         .rlimits
         .iter()
         .map(|flagged| {
@@ -69,7 +79,15 @@ fn resolve_rlimits(settings: &Settings) -> Result<Vec<ResolvedRlimit>, String> {
                 .resolve(may_raise_hard_limits)
                 .map_err(|e| format!("{} {}: {e}", flagged.flag, flagged.request.rlimit.name()))
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    for (rlimit, soft, hard) in settings.limits.backstops() {
+        if !rlimits.iter().any(|r| r.rlimit() == rlimit) {
+            let backstop = ResolvedRlimit::backstop(rlimit, soft, hard)
+                .map_err(|e| format!("cannot read the {} limit: {e}", rlimit.name()))?;
+            rlimits.push(backstop);
+        }
+    }
+    Ok(rlimits)
 }
 
 fn spawn_failure(failure: SpawnError) -> Exit {
@@ -97,20 +115,19 @@ fn spawn_failure(failure: SpawnError) -> Exit {
 }
 
 /// Watch the session until it ends, stop whatever is left, and say how leash exits.
-fn supervise(mut session: Session, settings: &Settings) -> Exit {
-    let ending = watch(&mut session, settings);
+fn supervise(mut session: Session, mut sampler: Option<Sampler>, settings: &Settings) -> Exit {
+    let ending = watch(&mut session, sampler.as_mut(), &settings.limits);
     let first_signal = match ending {
         Ending::Signaled(signal) => signal,
-        Ending::MainExited | Ending::WallLimit => settings.signal,
+        Ending::MainExited | Ending::Limit(_) => settings.signal,
     };
     let stopped = stop_session(&mut session, first_signal, settings.kill_after);
     let count = processes(stopped.processes);
     match ending {
-        Ending::WallLimit => {
-            let limit = settings.wall.map(format_duration).unwrap_or_default();
+        Ending::Limit(breach) => {
             notice(
                 settings.verbosity,
-                &format!("wall time limit {limit} reached; stopped {count}"),
+                &format!("{}; stopped {count}", breach.describe()),
             );
         }
         Ending::Signaled(signal) => {
@@ -127,40 +144,65 @@ fn supervise(mut session: Session, settings: &Settings) -> Exit {
         }
         Ending::MainExited => {}
     }
+    if settings.verbosity >= Verbosity::Verbose {
+        summarize(&session, sampler.as_ref());
+    }
     let Some(status) = session.main_status() else {
         error("lost track of the main process");
         return Exit::Code(LEASH_FAILED);
     };
-    detail(
-        settings.verbosity,
-        &format!("main process ended: {status:?}"),
-    );
     // Asked to terminate while stopping the session for another reason: leash was
     // signalled after all, and dies of that signal.
     let ending = match (ending, stopped.interrupted_by) {
-        (Ending::MainExited | Ending::WallLimit, Some(signal)) => Ending::Signaled(signal),
+        (Ending::MainExited | Ending::Limit(_), Some(signal)) => Ending::Signaled(signal),
         _ => ending,
     };
     match ending {
         Ending::MainExited => Exit::of(status),
-        Ending::WallLimit if settings.preserve_status => Exit::of(status).as_shell_status(),
-        Ending::WallLimit => Exit::Code(LIMIT_REACHED),
+        Ending::Limit(_) if settings.preserve_status => Exit::of(status).as_shell_status(),
+        Ending::Limit(_) => Exit::Code(LIMIT_REACHED),
         Ending::Signaled(signal) => Exit::Signal(signal),
     }
 }
 
-/// Wait for the first thing that ends supervision, forwarding USR1 and USR2 meanwhile.
-fn watch(session: &mut Session, settings: &Settings) -> Ending {
-    let deadline = settings.wall.map(|wall| session.started() + wall);
+/// Wait for the first thing that ends supervision, forwarding USR1 and USR2 meanwhile,
+/// and sampling the session's usage when a session limit needs it.
+fn watch(
+    session: &mut Session,
+    mut sampler: Option<&mut Sampler>,
+    limits: &SessionLimits,
+) -> Ending {
+    let deadline = limits.wall.map(|wall| session.started() + wall);
+    let mut interval = FIRST_SAMPLE;
+    let mut last_sample = (Usage::default(), session.started());
+    let mut next_sample = session.started() + interval;
     loop {
         if !session.reap() || session.main_status().is_some() {
             return Ending::MainExited;
         }
-        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        if timeout.is_some_and(|t| t.is_zero()) {
-            return Ending::WallLimit;
+        let now = Instant::now();
+        if let (Some(deadline), Some(wall)) = (deadline, limits.wall)
+            && now >= deadline
+        {
+            return Ending::Limit(Breach::Wall(wall));
         }
-        for signal in session.wait(timeout) {
+        if let Some(sampler) = sampler.as_deref_mut()
+            && now >= next_sample
+        {
+            let usage = sampler.sample();
+            if let Some(breach) = limits.breach(&usage) {
+                return Ending::Limit(breach);
+            }
+            let (before, then) = last_sample;
+            interval = limits.next_interval(&before, &usage, now - then, interval);
+            last_sample = (usage, now);
+            next_sample = now + interval;
+        }
+        let wake = [deadline, sampler.is_some().then_some(next_sample)]
+            .into_iter()
+            .flatten()
+            .min();
+        for signal in session.wait(wake.map(|w| w.saturating_duration_since(now))) {
             if TERMINATING.contains(&signal) {
                 return Ending::Signaled(signal);
             }
@@ -169,4 +211,29 @@ fn watch(session: &mut Session, settings: &Settings) -> Ending {
             }
         }
     }
+}
+
+/// The `--verbose` account of what the session used.
+fn summarize(session: &Session, sampler: Option<&Sampler>) {
+    let (user, system) = crate::accounting::reaped_cpu_split();
+    let mut line = format!(
+        "used: wall {}, CPU user {} system {}",
+        format_duration(round_ms(session.started().elapsed())),
+        format_duration(round_ms(user)),
+        format_duration(round_ms(system)),
+    );
+    if let Some(peak) = sampler.map(Sampler::peak) {
+        let _ = write!(
+            line,
+            ", peak memory {}, peak processes and threads {}, written {}",
+            format_size(peak.memory),
+            peak.tasks,
+            format_size(peak.written)
+        );
+    }
+    crate::report::say(&line);
+}
+
+fn round_ms(duration: Duration) -> Duration {
+    Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }

@@ -1,0 +1,190 @@
+//! Session-wide usage: what the live process tree uses now plus what its ended processes
+//! used, read from /proc at a cost proportional to the session's size.
+//!
+//! CPU time and bytes written survive a process's end: the kernel adds a reaped child's
+//! CPU time (`cutime`, `cstime`) and I/O counters to the process that reaped it. Since
+//! leash is the subreaper, every ended process of the session was reaped either by a live
+//! process of the session (and is counted in that process's figures) or by leash (and is
+//! counted in leash's `RUSAGE_CHILDREN` and its own `/proc/self/io`).
+
+use std::fs;
+use std::time::Duration;
+
+use nix::sys::resource::{UsageWho, getrusage};
+use nix::unistd::Pid;
+
+use crate::tree;
+
+/// What the session uses at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Proportional set size of all live processes: shared pages are split among their
+    /// sharers, so copy-on-write pages after a fork are counted once.
+    pub memory: u64,
+    /// Live processes and threads (tasks).
+    pub tasks: u64,
+    /// CPU time, user and system, of every process the session ever ran.
+    pub cpu: Duration,
+    /// Bytes the session caused to be written to storage.
+    pub written: u64,
+}
+
+impl Usage {
+    /// The larger of each figure (for peaks).
+    fn max(self, other: Usage) -> Usage {
+        Usage {
+            memory: self.memory.max(other.memory),
+            tasks: self.tasks.max(other.tasks),
+            cpu: self.cpu.max(other.cpu),
+            written: self.written.max(other.written),
+        }
+    }
+}
+
+/// Which figures are worth their cost: memory (a page-table walk per process) and bytes
+/// written are read only when a limit needs them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Wanted {
+    /// Read `/proc/PID/smaps_rollup`.
+    pub memory: bool,
+    /// Read `/proc/PID/io`.
+    pub written: bool,
+}
+
+/// Samples the session's usage and remembers its peaks.
+pub struct Sampler {
+    wanted: Wanted,
+    ticks_per_second: u64,
+    /// leash's own write count when the session started, so that only the session's
+    /// writes are charged.
+    written_before: u64,
+    peak: Usage,
+}
+
+impl Sampler {
+    /// Start sampling; call before the session starts.
+    pub fn new(wanted: Wanted) -> Self {
+        let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+            .ok()
+            .flatten();
+        Self {
+            wanted,
+            ticks_per_second: ticks.and_then(|t| u64::try_from(t).ok()).unwrap_or(100),
+            written_before: if wanted.written {
+                write_bytes(Pid::this()).unwrap_or(0)
+            } else {
+                0
+            },
+            peak: Usage::default(),
+        }
+    }
+
+    /// The highest figures seen so far.
+    pub fn peak(&self) -> Usage {
+        self.peak
+    }
+
+    /// Read the session's usage now.
+    pub fn sample(&mut self) -> Usage {
+        let mut usage = Usage {
+            cpu: reaped_cpu(),
+            ..Usage::default()
+        };
+        if self.wanted.written {
+            usage.written = write_bytes(Pid::this())
+                .unwrap_or(0)
+                .saturating_sub(self.written_before);
+        }
+        tree::walk_descendants(Pid::this(), |pid| {
+            if let Some(stat) = read_stat(pid) {
+                usage.cpu += Duration::from_millis(stat.cpu_ticks * 1000 / self.ticks_per_second);
+                usage.tasks += stat.threads;
+            }
+            if self.wanted.memory {
+                usage.memory += pss(pid).unwrap_or(0);
+            }
+            if self.wanted.written {
+                usage.written += write_bytes(pid).unwrap_or(0);
+            }
+        });
+        self.peak = self.peak.max(usage);
+        usage
+    }
+}
+
+/// CPU time of the processes leash itself reaped (and of everything they reaped).
+fn reaped_cpu() -> Duration {
+    let (user, system) = reaped_cpu_split();
+    user + system
+}
+
+/// User and system CPU time of everything leash reaped. Once the session is over and
+/// reaped, this is the exact CPU time of the whole session.
+pub fn reaped_cpu_split() -> (Duration, Duration) {
+    let duration = |t: nix::sys::time::TimeVal| {
+        Duration::from_secs(u64::try_from(t.tv_sec()).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec()).unwrap_or(0))
+    };
+    getrusage(UsageWho::RUSAGE_CHILDREN).map_or((Duration::ZERO, Duration::ZERO), |usage| {
+        (duration(usage.user_time()), duration(usage.system_time()))
+    })
+}
+
+struct Stat {
+    /// utime + stime + cutime + cstime, in clock ticks.
+    cpu_ticks: u64,
+    threads: u64,
+}
+
+fn read_stat(pid: Pid) -> Option<Stat> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which may itself contain spaces and parentheses.
+    let fields: Vec<&str> = stat
+        .get(stat.rfind(')')? + 2..)?
+        .split_ascii_whitespace()
+        .collect();
+    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
+    Some(Stat {
+        cpu_ticks: field(14)? + field(15)? + field(16)? + field(17)?,
+        threads: field(20)?,
+    })
+}
+
+/// Proportional set size in bytes.
+fn pss(pid: Pid) -> Option<u64> {
+    let rollup = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    kilobytes_field(&rollup, "Pss:")
+}
+
+/// Bytes written to storage by the process and everything it reaped.
+fn write_bytes(pid: Pid) -> Option<u64> {
+    let io = fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    io.lines()
+        .find_map(|line| line.strip_prefix("write_bytes:")?.trim().parse().ok())
+}
+
+fn kilobytes_field(text: &str, name: &str) -> Option<u64> {
+    let line = text.lines().find_map(|line| line.strip_prefix(name))?;
+    let kilobytes: u64 = line.trim().trim_end_matches("kB").trim().parse().ok()?;
+    Some(kilobytes * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields_are_read_after_the_command_name() {
+        let stat = read_stat(Pid::this()).unwrap();
+        assert!(stat.threads >= 1);
+    }
+
+    #[test]
+    fn memory_fields_are_kilobytes() {
+        assert_eq!(
+            kilobytes_field("Rss: 10 kB\nPss:   2048 kB\n", "Pss:"),
+            Some(2 << 20)
+        );
+        assert!(pss(Pid::this()).unwrap() > 0);
+    }
+}

@@ -1,0 +1,243 @@
+//! Session-wide limits: what each one caps, when it is breached, the per-process rlimits
+//! that back it up, and how often the session must be sampled to catch a breach in time.
+
+use std::time::Duration;
+
+use nix::libc::rlim_t;
+
+use crate::accounting::{Usage, Wanted};
+use crate::limits::Rlimit;
+use crate::units::{format_duration, format_size};
+
+/// Limits that hold for the session as a whole.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Wall-clock time.
+    pub wall: Option<Duration>,
+    /// Proportional set size of all processes together, in bytes.
+    pub memory: Option<u64>,
+    /// CPU time (user + system) of every process the session ever ran.
+    pub cpu: Option<Duration>,
+    /// Processes and threads alive at once.
+    pub tasks: Option<u64>,
+    /// Bytes written to storage.
+    pub disk_write: Option<u64>,
+}
+
+/// A limit the session went beyond, and what was observed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breach {
+    /// The wall-clock limit was reached.
+    Wall(Duration),
+    /// Memory (limit, observed).
+    Memory(u64, u64),
+    /// CPU time (limit, observed).
+    Cpu(Duration, Duration),
+    /// Processes and threads (limit, observed).
+    Tasks(u64, u64),
+    /// Bytes written (limit, observed).
+    DiskWrite(u64, u64),
+}
+
+impl Breach {
+    /// `memory limit 256.0 MiB exceeded (279.0 MiB)`.
+    pub fn describe(self) -> String {
+        match self {
+            Breach::Wall(limit) => format!("wall time limit {} reached", format_duration(limit)),
+            Breach::Memory(limit, seen) => {
+                format!(
+                    "memory limit {} exceeded ({})",
+                    format_size(limit),
+                    format_size(seen)
+                )
+            }
+            Breach::Cpu(limit, seen) => format!(
+                "CPU time limit {} exceeded ({})",
+                format_duration(limit),
+                format_duration(Duration::from_millis(
+                    u64::try_from(seen.as_millis()).unwrap_or(u64::MAX)
+                ))
+            ),
+            Breach::Tasks(limit, seen) => {
+                format!("process limit {limit} exceeded ({seen} processes and threads)")
+            }
+            Breach::DiskWrite(limit, seen) => {
+                format!(
+                    "disk write limit {} exceeded ({})",
+                    format_size(limit),
+                    format_size(seen)
+                )
+            }
+        }
+    }
+}
+
+/// The shortest and longest pause between two samples.
+pub const FASTEST_SAMPLE: Duration = Duration::from_millis(2);
+/// Sampling when nothing approaches a limit: cheap, and still prompt.
+pub const SLOWEST_SAMPLE: Duration = Duration::from_millis(100);
+/// The first pause: a bomb starts at once, so sampling starts fast and backs off.
+pub const FIRST_SAMPLE: Duration = Duration::from_millis(5);
+
+impl SessionLimits {
+    /// Whether any limit needs the session sampled.
+    pub fn sampled(&self) -> bool {
+        self.memory.is_some()
+            || self.cpu.is_some()
+            || self.tasks.is_some()
+            || self.disk_write.is_some()
+    }
+
+    /// Which costly figures the sampler must read.
+    pub fn wanted(&self) -> Wanted {
+        Wanted {
+            memory: self.memory.is_some(),
+            written: self.disk_write.is_some(),
+        }
+    }
+
+    /// The first limit `usage` goes beyond, if any.
+    pub fn breach(&self, usage: &Usage) -> Option<Breach> {
+        if let Some(limit) = self.memory.filter(|&l| usage.memory > l) {
+            return Some(Breach::Memory(limit, usage.memory));
+        }
+        if let Some(limit) = self.tasks.filter(|&l| usage.tasks > l) {
+            return Some(Breach::Tasks(limit, usage.tasks));
+        }
+        if let Some(limit) = self.cpu.filter(|&l| usage.cpu >= l) {
+            return Some(Breach::Cpu(limit, usage.cpu));
+        }
+        if let Some(limit) = self.disk_write.filter(|&l| usage.written > l) {
+            return Some(Breach::DiskWrite(limit, usage.written));
+        }
+        None
+    }
+
+    /// How long to wait before the next sample: back off gently while usage is far from
+    /// every limit, and at the rate usage grew over the last `elapsed`, wake well before
+    /// it would reach one.
+    pub fn next_interval(
+        &self,
+        before: &Usage,
+        now: &Usage,
+        elapsed: Duration,
+        last: Duration,
+    ) -> Duration {
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let pairs = [
+            (self.memory, before.memory, now.memory),
+            (self.tasks, before.tasks, now.tasks),
+            (self.cpu.map(nanos), nanos(before.cpu), nanos(now.cpu)),
+            (self.disk_write, before.written, now.written),
+        ];
+        let mut interval = (last * 3 / 2).min(SLOWEST_SAMPLE);
+        for (limit, before, now) in pairs {
+            let Some(limit) = limit else { continue };
+            interval = interval.min(time_to_reach(limit, before, now, elapsed) / 2);
+        }
+        interval.clamp(FASTEST_SAMPLE, SLOWEST_SAMPLE)
+    }
+
+    /// Per-process rlimits that back the session limits up in the kernel, for resources
+    /// the user did not set: memory → RLIMIT_DATA (heap and private mappings; unlike
+    /// RLIMIT_AS it does not count address space a JIT or allocator only reserves), CPU →
+    /// RLIMIT_CPU set a second above the session limit (so it can never fire first).
+    pub fn backstops(&self) -> Vec<(Rlimit, rlim_t, rlim_t)> {
+        let mut backstops = Vec::new();
+        if let (Some(memory), Some(data)) = (self.memory, Rlimit::named("data")) {
+            backstops.push((data, memory, memory));
+        }
+        if let (Some(cpu), Some(rlimit)) = (self.cpu, Rlimit::named("cpu")) {
+            let seconds = cpu.as_secs() + u64::from(cpu.subsec_nanos() > 0) + 1;
+            backstops.push((rlimit, seconds, seconds + 1));
+        }
+        backstops
+    }
+}
+
+/// At the growth seen from `before` to `now` over `elapsed`, how long until `limit`.
+fn time_to_reach(limit: u64, before: u64, now: u64, elapsed: Duration) -> Duration {
+    let headroom = u128::from(limit.saturating_sub(now));
+    let growth = u128::from(now.saturating_sub(before));
+    if growth == 0 {
+        // Not growing: sample more often the closer usage already is.
+        let used = u128::from(now) * 100 / u128::from(limit.max(1));
+        return if used >= 50 {
+            SLOWEST_SAMPLE * u32::try_from(100 - used.min(99)).unwrap_or(1) / 50
+        } else {
+            Duration::MAX
+        };
+    }
+    let nanos = headroom * elapsed.as_nanos() / growth;
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(memory: u64) -> Usage {
+        Usage {
+            memory,
+            ..Usage::default()
+        }
+    }
+
+    #[test]
+    fn breaches_name_the_limit_and_the_value() {
+        let limits = SessionLimits {
+            memory: Some(256 << 20),
+            ..SessionLimits::default()
+        };
+        assert_eq!(limits.breach(&usage(256 << 20)), None);
+        let breach = limits.breach(&usage(279 << 20)).unwrap();
+        assert_eq!(
+            breach.describe(),
+            "memory limit 256.0 MiB exceeded (279.0 MiB)"
+        );
+        let cpu = SessionLimits {
+            cpu: Some(Duration::from_secs(2)),
+            ..SessionLimits::default()
+        };
+        let used = Usage {
+            cpu: Duration::from_millis(2030),
+            ..Usage::default()
+        };
+        assert_eq!(
+            cpu.breach(&used).unwrap().describe(),
+            "CPU time limit 2s exceeded (2s 30ms)"
+        );
+    }
+
+    #[test]
+    fn sampling_speeds_up_when_usage_races_toward_a_limit() {
+        let limits = SessionLimits {
+            memory: Some(1000),
+            ..SessionLimits::default()
+        };
+        let calm = limits.next_interval(&usage(100), &usage(100), SLOWEST_SAMPLE, SLOWEST_SAMPLE);
+        assert_eq!(calm, SLOWEST_SAMPLE);
+        let racing = limits.next_interval(
+            &usage(100),
+            &usage(500),
+            Duration::from_millis(10),
+            SLOWEST_SAMPLE,
+        );
+        assert_eq!(racing, Duration::from_millis(6));
+        let close = limits.next_interval(&usage(900), &usage(900), SLOWEST_SAMPLE, SLOWEST_SAMPLE);
+        assert!(close <= Duration::from_millis(20), "{close:?}");
+        let backing_off = limits.next_interval(&usage(1), &usage(1), FIRST_SAMPLE, FIRST_SAMPLE);
+        assert!(backing_off > FIRST_SAMPLE && backing_off < SLOWEST_SAMPLE);
+    }
+
+    #[test]
+    fn cpu_backstop_cannot_fire_before_the_session_limit() {
+        let limits = SessionLimits {
+            cpu: Some(Duration::from_millis(1500)),
+            ..SessionLimits::default()
+        };
+        let backstops = limits.backstops();
+        assert_eq!(backstops.len(), 1);
+        assert_eq!((backstops[0].1, backstops[0].2), (3, 4));
+    }
+}
