@@ -23,7 +23,7 @@ _leash() {
 
     case "${cmd}" in
         leash)
-            opts="-t -s -k -v -q -h -V --wall --signal --kill-after --preserve-status --foreground --fsize --nofile --stack --core --rlimit --verbose --quiet --generate --help --version"
+            opts="-t -m -c -p -s -k -v -q -h -V --wall --mem --cpu --procs --disk-write --signal --kill-after --preserve-status --foreground --fsize --nofile --stack --core --rlimit --verbose --quiet --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -34,6 +34,34 @@ _leash() {
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mem)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -m)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cpu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --procs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --disk-write)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

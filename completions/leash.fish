@@ -1,4 +1,8 @@
 complete -c leash -s t -l wall -d 'Wall-clock limit for the whole session, e.g. 90s, 5m, 1h30m; a bare number is seconds. The clock keeps running while the session is suspended' -r
+complete -c leash -s m -l mem -d 'Memory of the whole session (proportional set size: pages shared after a fork count once), e.g. 512M, 2GiB. Also sets RLIMIT_DATA to the same size for each process' -r
+complete -c leash -s c -l cpu -d 'CPU time (user + system) of the whole session, including processes that have ended, e.g. 30s, 5m. Also sets RLIMIT_CPU a second above it for each process' -r
+complete -c leash -s p -l procs -d 'Processes and threads alive in the session at once' -r
+complete -c leash -l disk-write -d 'Bytes the whole session writes to storage, including processes that have ended' -r
 complete -c leash -s s -l signal -d 'Signal sent first when the session is stopped: a name (TERM, SIGTERM) or a number' -r
 complete -c leash -s k -l kill-after -d 'Grace between that signal and SIGKILL; 0 sends SIGKILL at once' -r
 complete -c leash -l fsize -d 'Largest file each process may create (RLIMIT_FSIZE), e.g. 100M, 1GiB, 500MB' -r

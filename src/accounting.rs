@@ -8,6 +8,7 @@
 //! counted in leash's `RUSAGE_CHILDREN` and its own `/proc/self/io`).
 
 use std::fs;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use nix::sys::resource::{UsageWho, getrusage};
@@ -49,6 +50,10 @@ pub struct Wanted {
     pub memory: bool,
     /// Read `/proc/PID/io`.
     pub written: bool,
+    /// Stop a sample as soon as it counts more tasks than this: the session is over the
+    /// process limit, the rest of the figures no longer matter, and a fork bomb's walk
+    /// must not take as long as the bomb is large (leash shares the CPU with it).
+    pub tasks_limit: Option<u64>,
 }
 
 /// Samples the session's usage and remembers its peaks.
@@ -100,12 +105,20 @@ impl Sampler {
                 usage.cpu += Duration::from_millis(stat.cpu_ticks * 1000 / self.ticks_per_second);
                 usage.tasks += stat.threads;
             }
+            if self
+                .wanted
+                .tasks_limit
+                .is_some_and(|limit| usage.tasks > limit)
+            {
+                return ControlFlow::Break(());
+            }
             if self.wanted.memory {
                 usage.memory += pss(pid).unwrap_or(0);
             }
             if self.wanted.written {
                 usage.written += write_bytes(pid).unwrap_or(0);
             }
+            ControlFlow::Continue(())
         });
         self.peak = self.peak.max(usage);
         usage
@@ -128,6 +141,33 @@ pub fn reaped_cpu_split() -> (Duration, Duration) {
     getrusage(UsageWho::RUSAGE_CHILDREN).map_or((Duration::ZERO, Duration::ZERO), |usage| {
         (duration(usage.user_time()), duration(usage.system_time()))
     })
+}
+
+/// Tasks (processes and threads) whose real user is the calling process's, as
+/// RLIMIT_NPROC counts them; `None` for root, whom RLIMIT_NPROC does not hold. This reads
+/// every process's status once, so it is done once, at start, and only with `--procs`.
+pub fn tasks_of_this_user() -> Option<u64> {
+    let uid = nix::unistd::getuid();
+    if nix::unistd::geteuid().is_root() {
+        return None;
+    }
+    let mut tasks = 0;
+    for entry in fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(status) = fs::read_to_string(entry.path().join("status")) else {
+            continue;
+        };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(str::trim)
+        };
+        let real_uid = field("Uid:").and_then(|ids| ids.split_whitespace().next()?.parse().ok());
+        if real_uid == Some(uid.as_raw()) {
+            tasks += field("Threads:").and_then(|t| t.parse().ok()).unwrap_or(1);
+        }
+    }
+    Some(tasks)
 }
 
 struct Stat {

@@ -8,6 +8,7 @@
 //! 3. Freeze again and SIGKILL everything, until leash has no child left; reap them all.
 
 use std::collections::BTreeSet;
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill, killpg};
@@ -90,6 +91,7 @@ fn freeze(session: &Session) -> BTreeSet<Pid> {
             if frozen.insert(pid) {
                 let _ = kill(pid, Signal::SIGSTOP);
             }
+            ControlFlow::Continue(())
         });
         if frozen.len() == before {
             return frozen;

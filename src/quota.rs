@@ -93,6 +93,7 @@ impl SessionLimits {
         Wanted {
             memory: self.memory.is_some(),
             written: self.disk_write.is_some(),
+            tasks_limit: self.tasks,
         }
     }
 
@@ -139,17 +140,36 @@ impl SessionLimits {
     }
 
     /// Per-process rlimits that back the session limits up in the kernel, for resources
-    /// the user did not set: memory → RLIMIT_DATA (heap and private mappings; unlike
+    /// the user did not set: memory → RLIMIT_DATA a sixteenth above it (heap and private
+    /// mappings; unlike
     /// RLIMIT_AS it does not count address space a JIT or allocator only reserves), CPU →
-    /// RLIMIT_CPU set a second above the session limit (so it can never fire first).
-    pub fn backstops(&self) -> Vec<(Rlimit, rlim_t, rlim_t)> {
+    /// RLIMIT_CPU set a second above the session limit (so it can never fire first),
+    /// processes → RLIMIT_NPROC where the kernel enforces it (not for root). RLIMIT_NPROC
+    /// counts every task of the user, so it is set to the user's tasks now plus the limit
+    /// plus one: `user_tasks` gives that count, or `None` where the rlimit does not apply.
+    pub fn backstops(
+        &self,
+        user_tasks: impl FnOnce() -> Option<u64>,
+    ) -> Vec<(Rlimit, rlim_t, rlim_t)> {
         let mut backstops = Vec::new();
         if let (Some(memory), Some(data)) = (self.memory, Rlimit::named("data")) {
-            backstops.push((data, memory, memory));
+            // A sixteenth above the limit: the sampler normally sees the breach first and
+            // stops the session (exit 124); a bomb that outruns it still fails to allocate
+            // near the limit.
+            let backstop = memory.saturating_add(memory / 16);
+            backstops.push((data, backstop, backstop));
         }
         if let (Some(cpu), Some(rlimit)) = (self.cpu, Rlimit::named("cpu")) {
             let seconds = cpu.as_secs() + u64::from(cpu.subsec_nanos() > 0) + 1;
             backstops.push((rlimit, seconds, seconds + 1));
+        }
+        if let (Some(tasks), Some(rlimit)) = (self.tasks, Rlimit::named("nproc"))
+            && let Some(others) = user_tasks()
+        {
+            // One task more than the limit, so that a bomb held by the rlimit still shows
+            // as a breach to the sampler and the session is stopped.
+            let nproc = others.saturating_add(tasks).saturating_add(1);
+            backstops.push((rlimit, nproc, nproc));
         }
         backstops
     }
@@ -223,7 +243,7 @@ mod tests {
             Duration::from_millis(10),
             SLOWEST_SAMPLE,
         );
-        assert_eq!(racing, Duration::from_millis(6));
+        assert_eq!(racing, Duration::from_micros(6250));
         let close = limits.next_interval(&usage(900), &usage(900), SLOWEST_SAMPLE, SLOWEST_SAMPLE);
         assert!(close <= Duration::from_millis(20), "{close:?}");
         let backing_off = limits.next_interval(&usage(1), &usage(1), FIRST_SAMPLE, FIRST_SAMPLE);
@@ -236,8 +256,22 @@ mod tests {
             cpu: Some(Duration::from_millis(1500)),
             ..SessionLimits::default()
         };
-        let backstops = limits.backstops();
+        let backstops = limits.backstops(|| None);
         assert_eq!(backstops.len(), 1);
         assert_eq!((backstops[0].1, backstops[0].2), (3, 4));
+    }
+
+    #[test]
+    fn nproc_backstop_leaves_room_for_the_users_other_tasks() {
+        let limits = SessionLimits {
+            tasks: Some(64),
+            ..SessionLimits::default()
+        };
+        let backstops = limits.backstops(|| Some(100));
+        assert_eq!(
+            (backstops[0].0.name(), backstops[0].1, backstops[0].2),
+            ("nproc", 165, 165)
+        );
+        assert!(limits.backstops(|| None).is_empty());
     }
 }

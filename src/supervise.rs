@@ -80,7 +80,10 @@ fn resolve_rlimits(settings: &Settings) -> Result<Vec<ResolvedRlimit>, String> {
                 .map_err(|e| format!("{} {}: {e}", flagged.flag, flagged.request.rlimit.name()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    for (rlimit, soft, hard) in settings.limits.backstops() {
+    for (rlimit, soft, hard) in settings
+        .limits
+        .backstops(crate::accounting::tasks_of_this_user)
+    {
         if !rlimits.iter().any(|r| r.rlimit() == rlimit) {
             let backstop = ResolvedRlimit::backstop(rlimit, soft, hard)
                 .map_err(|e| format!("cannot read the {} limit: {e}", rlimit.name()))?;

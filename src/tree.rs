@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
+use std::ops::ControlFlow;
 
 use nix::unistd::Pid;
 
@@ -30,17 +31,19 @@ pub fn children_of(pid: Pid) -> Vec<Pid> {
     children
 }
 
-/// Visit every descendant of `root`, parents before their children. `visit` runs before a
-/// process's children are read, so a caller that stops each process as it is visited
-/// reads the children of a process that can no longer fork.
-pub fn walk_descendants(root: Pid, mut visit: impl FnMut(Pid)) {
+/// Visit every descendant of `root`, parents before their children, until `visit` breaks.
+/// `visit` runs before a process's children are read, so a caller that stops each process
+/// as it is visited reads the children of a process that can no longer fork.
+pub fn walk_descendants(root: Pid, mut visit: impl FnMut(Pid) -> ControlFlow<()>) {
     let mut pending = children_of(root);
     let mut seen = BTreeSet::new();
     while let Some(pid) = pending.pop() {
         if !seen.insert(pid) {
             continue;
         }
-        visit(pid);
+        if visit(pid).is_break() {
+            return;
+        }
         pending.extend(children_of(pid));
     }
 }
@@ -50,6 +53,7 @@ pub fn descendants(root: Pid) -> BTreeSet<Pid> {
     let mut all = BTreeSet::new();
     walk_descendants(root, |pid| {
         all.insert(pid);
+        ControlFlow::Continue(())
     });
     all
 }

@@ -224,6 +224,25 @@ impl Sandbox {
             .collect()
     }
 
+    /// The outer cap's own measurement of peak memory (bytes), as a referee independent of
+    /// leash's accounting; `None` without a cap cgroup.
+    pub fn referee_peak_memory(&self) -> Option<u64> {
+        self.cap_file(&["memory.max_usage_in_bytes", "memory.peak"])
+    }
+
+    /// The outer cap's peak count of tasks (processes and threads).
+    pub fn referee_peak_tasks(&self) -> Option<u64> {
+        self.cap_file(&["pids.peak"])
+    }
+
+    fn cap_file(&self, names: &[&str]) -> Option<u64> {
+        self.cgroups.iter().find_map(|g| {
+            names
+                .iter()
+                .find_map(|name| fs::read_to_string(g.join(name)).ok()?.trim().parse().ok())
+        })
+    }
+
     /// Wait until the named file exists (a test program's "I got here").
     pub fn wait_for_file(&self, name: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
