@@ -10,7 +10,9 @@ use crate::limits::{Rlimit, RlimitRequest};
 use crate::quota::SessionLimits;
 use crate::report::Verbosity;
 use crate::signals::parse_signal;
-use crate::units::{parse_count, parse_duration, parse_positive_duration, parse_size};
+use crate::units::{
+    parse_duration, parse_positive_count, parse_positive_duration, parse_positive_size,
+};
 
 /// The version, and whether this build checks debug assertions (a slower build).
 pub const VERSION: &str = if cfg!(debug_assertions) {
@@ -157,26 +159,6 @@ pub struct Cli {
         trailing_var_arg = true
     )]
     command: Vec<OsString>,
-}
-
-fn parse_positive_size(text: &str) -> Result<u64, String> {
-    match parse_size(text)? {
-        0 => Err(format!(
-            "'{}' is zero; a limit must be positive",
-            text.trim()
-        )),
-        bytes => Ok(bytes),
-    }
-}
-
-fn parse_positive_count(text: &str) -> Result<u64, String> {
-    match parse_count(text)? {
-        0 => Err(format!(
-            "'{}' is zero; a limit must be positive",
-            text.trim()
-        )),
-        count => Ok(count),
-    }
 }
 
 fn rlimit_value(name: &'static str) -> impl Fn(&str) -> Result<RlimitRequest, String> + Clone {

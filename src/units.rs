@@ -114,17 +114,30 @@ fn parse_simple_duration(text: &str) -> Option<Result<Duration, String>> {
     )
 }
 
-/// Like [`parse_duration`], but zero is refused: a limit of zero seconds would stop
-/// the command before it could run.
+/// Like [`parse_duration`], but zero is refused.
 pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
-    let duration = parse_duration(text)?;
-    if duration.is_zero() {
+    positive(parse_duration(text)?, text)
+}
+
+/// Like [`parse_size`], but zero is refused.
+pub fn parse_positive_size(text: &str) -> Result<u64, String> {
+    positive(parse_size(text)?, text)
+}
+
+/// Like [`parse_count`], but zero is refused.
+pub fn parse_positive_count(text: &str) -> Result<u64, String> {
+    positive(parse_count(text)?, text)
+}
+
+/// Refuse zero for a limit: a limit of nothing would stop the command before it ran.
+fn positive<T: PartialEq + Default>(value: T, text: &str) -> Result<T, String> {
+    if value == T::default() {
         return Err(format!(
             "'{}' is zero; a limit must be positive",
             text.trim()
         ));
     }
-    Ok(duration)
+    Ok(value)
 }
 
 /// Parse a plain count such as a number of files or processes.

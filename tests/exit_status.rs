@@ -93,6 +93,11 @@ fn bad_input_is_one_line_125_and_starts_nothing() {
             "soft limit 64 is above hard limit 32",
         ),
         (&["--rlimit", "nofile"], "'--rlimit <NAME=SOFT[:HARD]>'"),
+        (&["--mem", "0"], "'--mem <SIZE>': '0' is zero"),
+        (&["--mem", "2GB5"], "'--mem <SIZE>'"),
+        (&["--cpu", "0s"], "'--cpu <DURATION>': '0s' is zero"),
+        (&["--procs", "many"], "'--procs <N>'"),
+        (&["--disk-write", "5Q"], "'--disk-write <SIZE>'"),
         (&["--rlimit", "colour=3"], "'colour' is not a resource"),
         (
             &["--fsize", "1M", "--rlimit", "fsize=2M"],
