@@ -19,8 +19,10 @@ use crate::tree;
 /// What the session uses at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Usage {
-    /// Proportional set size of all live processes: shared pages are split among their
-    /// sharers, so copy-on-write pages after a fork are counted once.
+    /// Memory of all live processes. Their proportional set size (shared pages split
+    /// among their sharers, so copy-on-write pages after a fork count once) when the sum
+    /// of their resident sizes, an upper bound of it, comes near the limit; below that,
+    /// that cheaper upper bound.
     pub memory: u64,
     /// Live processes and threads (tasks).
     pub tasks: u64,
@@ -42,12 +44,13 @@ impl Usage {
     }
 }
 
-/// Which figures are worth their cost: memory (a page-table walk per process) and bytes
-/// written are read only when a limit needs them.
+/// Which figures are worth their cost: exact memory and bytes written are read only
+/// when a limit needs them.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Wanted {
-    /// Read `/proc/PID/smaps_rollup`.
-    pub memory: bool,
+    /// Read `/proc/PID/smaps_rollup` (a page-table walk per process) when the resident
+    /// sizes add up to more than this: below it, the proportional sizes cannot exceed it.
+    pub exact_memory_above: Option<u64>,
     /// Read `/proc/PID/io`.
     pub written: bool,
     /// Stop a sample as soon as it counts more tasks than this: the session is over the
@@ -60,6 +63,7 @@ pub struct Wanted {
 pub struct Sampler {
     wanted: Wanted,
     ticks_per_second: u64,
+    page_size: u64,
     /// leash's own write count when the session started, so that only the session's
     /// writes are charged.
     written_before: u64,
@@ -69,12 +73,17 @@ pub struct Sampler {
 impl Sampler {
     /// Start sampling; call before the session starts.
     pub fn new(wanted: Wanted) -> Self {
-        let ticks = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-            .ok()
-            .flatten();
+        let sysconf = |name, default| {
+            nix::unistd::sysconf(name)
+                .ok()
+                .flatten()
+                .and_then(|value| u64::try_from(value).ok())
+                .unwrap_or(default)
+        };
         Self {
             wanted,
-            ticks_per_second: ticks.and_then(|t| u64::try_from(t).ok()).unwrap_or(100),
+            ticks_per_second: sysconf(nix::unistd::SysconfVar::CLK_TCK, 100),
+            page_size: sysconf(nix::unistd::SysconfVar::PAGE_SIZE, 4096),
             written_before: if wanted.written {
                 write_bytes(Pid::this()).unwrap_or(0)
             } else {
@@ -100,10 +109,12 @@ impl Sampler {
                 .unwrap_or(0)
                 .saturating_sub(self.written_before);
         }
+        let mut pids = Vec::new();
         tree::walk_descendants(Pid::this(), |pid| {
             if let Some(stat) = read_stat(pid) {
                 usage.cpu += Duration::from_millis(stat.cpu_ticks * 1000 / self.ticks_per_second);
                 usage.tasks += stat.threads;
+                usage.memory += stat.resident_pages * self.page_size;
             }
             if self
                 .wanted
@@ -112,14 +123,19 @@ impl Sampler {
             {
                 return ControlFlow::Break(());
             }
-            if self.wanted.memory {
-                usage.memory += pss(pid).unwrap_or(0);
-            }
             if self.wanted.written {
                 usage.written += write_bytes(pid).unwrap_or(0);
             }
+            pids.push(pid);
             ControlFlow::Continue(())
         });
+        if self
+            .wanted
+            .exact_memory_above
+            .is_some_and(|threshold| usage.memory > threshold)
+        {
+            usage.memory = pids.into_iter().filter_map(pss).sum();
+        }
         self.peak = self.peak.max(usage);
         usage
     }
@@ -174,6 +190,7 @@ struct Stat {
     /// utime + stime + cutime + cstime, in clock ticks.
     cpu_ticks: u64,
     threads: u64,
+    resident_pages: u64,
 }
 
 fn read_stat(pid: Pid) -> Option<Stat> {
@@ -187,6 +204,7 @@ fn read_stat(pid: Pid) -> Option<Stat> {
     Some(Stat {
         cpu_ticks: field(14)? + field(15)? + field(16)? + field(17)?,
         threads: field(20)?,
+        resident_pages: field(24)?,
     })
 }
 

@@ -91,7 +91,7 @@ impl SessionLimits {
     /// Which costly figures the sampler must read.
     pub fn wanted(&self) -> Wanted {
         Wanted {
-            memory: self.memory.is_some(),
+            exact_memory_above: self.memory,
             written: self.disk_write.is_some(),
             tasks_limit: self.tasks,
         }
