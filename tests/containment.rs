@@ -27,11 +27,7 @@ fn wall_limit_stops_a_spinner() {
     let spinner = sandbox.wait_for_pids(&["spinner.pid".into()]);
     let run = running.finish();
     assert_eq!(run.code(), Some(124), "{}", run.stderr);
-    assert!(
-        run.elapsed < Duration::from_millis(1500),
-        "took {:?}",
-        run.elapsed
-    );
+    run.assert_faster_than(Duration::from_millis(1500));
     assert!(
         run.elapsed >= Duration::from_secs(1),
         "stopped early: {:?}",
@@ -63,11 +59,7 @@ fn sigterm_ignorer_is_killed_after_the_grace() {
         "the grace was not given: {:?}",
         run.elapsed
     );
-    assert!(
-        run.elapsed < Duration::from_millis(2500),
-        "took {:?}",
-        run.elapsed
-    );
+    run.assert_faster_than(Duration::from_millis(2500));
     sandbox.assert_no_survivors(&[]);
 }
 
@@ -85,11 +77,7 @@ fn kill_after_zero_kills_at_once() {
         "trap '' TERM; while :; do :; done",
     ]);
     assert_eq!(run.code(), Some(124), "{}", run.stderr);
-    assert!(
-        run.elapsed < Duration::from_secs(1),
-        "took {:?}",
-        run.elapsed
-    );
+    run.assert_faster_than(Duration::from_secs(1));
     sandbox.assert_no_survivors(&[]);
 }
 
@@ -156,11 +144,7 @@ fn leftovers_are_stopped_after_a_normal_exit() {
         "setsid sleep 1000 & echo $! > sleeper.pid; exit 0",
     ]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
-    assert!(
-        run.elapsed < Duration::from_secs(1),
-        "took {:?}",
-        run.elapsed
-    );
+    run.assert_faster_than(Duration::from_secs(1));
     assert_eq!(run.stderr, "", "a normal exit says nothing");
     let pid: i32 = std::fs::read_to_string(sandbox.path("sleeper.pid"))
         .unwrap()
@@ -209,11 +193,7 @@ fn sigterm_to_leash_stops_the_tree_and_leash_dies_of_it() {
         "{}",
         run.stderr
     );
-    assert!(
-        run.elapsed < Duration::from_secs(5),
-        "took {:?}",
-        run.elapsed
-    );
+    run.assert_faster_than(Duration::from_secs(5));
     sandbox.assert_no_survivors(&tracked);
 }
 

@@ -65,6 +65,16 @@ impl Finished {
     pub fn signal(&self) -> Option<i32> {
         self.status.signal()
     }
+
+    /// Assert that leash finished within `bound` of its start.
+    pub fn assert_faster_than(&self, bound: Duration) {
+        assert!(
+            self.elapsed < bound,
+            "took {:?}, more than {bound:?}: {}",
+            self.elapsed,
+            self.stderr
+        );
+    }
 }
 
 impl Sandbox {
