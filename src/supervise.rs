@@ -175,7 +175,9 @@ fn watch(
     mut sampler: Option<&mut Sampler>,
     limits: &SessionLimits,
 ) -> Ending {
-    let deadline = limits.wall.map(|wall| session.started() + wall);
+    let deadline = limits
+        .wall
+        .and_then(|wall| session.started().checked_add(wall));
     let mut interval = FIRST_SAMPLE;
     let mut last_sample = (Usage::default(), session.started());
     let mut next_sample = session.started() + interval;

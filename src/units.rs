@@ -82,12 +82,19 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             "'{text}': 'M' would mean months; use m for minutes"
         ));
     }
-    if let Some(duration) = parse_simple_duration(text) {
-        return duration;
+    let duration = match parse_simple_duration(text) {
+        Some(duration) => duration?,
+        None => humantime::parse_duration(text)
+            .map_err(|e| format!("'{text}' is not a duration (e.g. 90s, 5m, 1h30m, 1.5): {e}"))?,
+    };
+    if duration > LONGEST_DURATION {
+        return Err(format!("'{text}' is too long (at most 100 years)"));
     }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("'{text}' is not a duration (e.g. 90s, 5m, 1h30m, 1.5): {e}"))
+    Ok(duration)
 }
+
+/// Longer than any session; keeps deadlines far from where the clock overflows.
+const LONGEST_DURATION: Duration = Duration::from_secs(100 * 365 * 86400);
 
 /// The forms GNU `timeout` reads: a number, possibly fractional, with at most one of
 /// the suffixes `s`, `m`, `h`, `d` (and `ms`). Other forms go to humantime.
@@ -239,6 +246,17 @@ mod tests {
         }
         assert!(parse_duration("5M").unwrap_err().contains("months"));
         assert!(parse_duration("-5").unwrap_err().contains("negative"));
+        assert!(
+            parse_duration("500000000000y")
+                .unwrap_err()
+                .contains("too long")
+        );
+        assert!(parse_duration("101y").unwrap_err().contains("too long"));
+        assert!(
+            parse_duration("99999999999999d")
+                .unwrap_err()
+                .contains("too long")
+        );
     }
 
     #[test]

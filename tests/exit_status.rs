@@ -94,6 +94,7 @@ fn bad_input_is_one_line_125_and_starts_nothing() {
         ),
         (&["--rlimit", "nofile"], "'--rlimit <NAME=SOFT[:HARD]>'"),
         (&["--mem", "0"], "'--mem <SIZE>': '0' is zero"),
+        (&["--wall", "500000000000y"], "too long"),
         (&["--mem", "2GB5"], "'--mem <SIZE>'"),
         (&["--cpu", "0s"], "'--cpu <DURATION>': '0s' is zero"),
         (&["--procs", "many"], "'--procs <N>'"),
