@@ -14,7 +14,7 @@ use std::time::Duration;
 use nix::sys::resource::{UsageWho, getrusage};
 use nix::unistd::Pid;
 
-use crate::tree;
+use crate::tree::{self, Threads, read_proc};
 
 /// What the session uses at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -111,10 +111,14 @@ impl Sampler {
         }
         let mut pids = Vec::new();
         tree::walk_descendants(Pid::this(), |pid| {
+            let mut threads = Threads::Any;
             if let Some(stat) = read_stat(pid) {
                 usage.cpu += Duration::from_millis(stat.cpu_ticks * 1000 / self.ticks_per_second);
                 usage.tasks += stat.threads;
                 usage.memory += stat.resident_pages * self.page_size;
+                if stat.threads == 1 {
+                    threads = Threads::One;
+                }
             }
             if self
                 .wanted
@@ -127,7 +131,7 @@ impl Sampler {
                 usage.written += write_bytes(pid).unwrap_or(0);
             }
             pids.push(pid);
-            ControlFlow::Continue(())
+            ControlFlow::Continue(threads)
         });
         if self
             .wanted
@@ -194,7 +198,7 @@ struct Stat {
 }
 
 fn read_stat(pid: Pid) -> Option<Stat> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let stat = read_proc(&format!("/proc/{pid}/stat"))?;
     // Fields after the command name, which may itself contain spaces and parentheses.
     let fields: Vec<&str> = stat
         .get(stat.rfind(')')? + 2..)?
@@ -210,13 +214,13 @@ fn read_stat(pid: Pid) -> Option<Stat> {
 
 /// Proportional set size in bytes.
 fn pss(pid: Pid) -> Option<u64> {
-    let rollup = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let rollup = read_proc(&format!("/proc/{pid}/smaps_rollup"))?;
     kilobytes_field(&rollup, "Pss:")
 }
 
 /// Bytes written to storage by the process and everything it reaped.
 fn write_bytes(pid: Pid) -> Option<u64> {
-    let io = fs::read_to_string(format!("/proc/{pid}/io")).ok()?;
+    let io = read_proc(&format!("/proc/{pid}/io"))?;
     io.lines()
         .find_map(|line| line.strip_prefix("write_bytes:")?.trim().parse().ok())
 }

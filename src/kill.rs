@@ -91,7 +91,8 @@ fn freeze(session: &Session) -> BTreeSet<Pid> {
             if frozen.insert(pid) {
                 let _ = kill(pid, Signal::SIGSTOP);
             }
-            ControlFlow::Continue(())
+            // Every thread's children: the stop sequence must not miss any.
+            ControlFlow::Continue(tree::Threads::Any)
         });
         if frozen.len() == before {
             return frozen;

@@ -8,58 +8,92 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
+use std::io::Read;
 use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 use nix::unistd::Pid;
 
-/// The direct children of every thread of `pid` (a child belongs to the thread that
-/// forked it, so all threads must be read).
-pub fn children_of(pid: Pid) -> Vec<Pid> {
-    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
+/// What a visitor learned about a process that saves work when reading its children.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Threads {
+    /// It has one thread: only that thread's children file needs reading.
+    One,
+    /// Unknown or several: read the children of every thread.
+    Any,
+}
+
+/// The direct children of `pid` (a child belongs to the thread that forked it, so unless
+/// the process has one thread, every thread's list is read).
+pub fn children_of(pid: Pid, threads: Threads) -> Vec<Pid> {
     let mut children = Vec::new();
-    for task in tasks.flatten() {
-        let Ok(list) = fs::read_to_string(task.path().join("children")) else {
-            continue;
-        };
+    let mut add = |list: String| {
         children.extend(
             list.split_ascii_whitespace()
                 .filter_map(|p| p.parse().ok())
                 .map(Pid::from_raw),
         );
+    };
+    if threads == Threads::One {
+        add(read_proc(&format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default());
+        return children;
+    }
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return children;
+    };
+    for task in tasks.flatten() {
+        if let Some(list) = task.path().join("children").to_str().and_then(read_proc) {
+            add(list);
+        }
     }
     children
 }
 
+/// Read a /proc file whole. Unlike `fs::read_to_string` it does not stat the file first
+/// (procfs reports size 0 anyway): on the sampling path every system call counts.
+pub fn read_proc(path: &str) -> Option<String> {
+    let mut file = fs::File::open(path).ok()?;
+    let mut text = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => text.extend_from_slice(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    String::from_utf8(text).ok()
+}
+
 /// Visit every descendant of `root`, parents before their children, until `visit` breaks.
 /// `visit` runs before a process's children are read, so a caller that stops each process
-/// as it is visited reads the children of a process that can no longer fork.
-pub fn walk_descendants(root: Pid, visit: impl FnMut(Pid) -> ControlFlow<()>) {
+/// as it is visited reads the children of a process that can no longer fork. What it
+/// returns says how many threads' children must be read.
+pub fn walk_descendants(root: Pid, visit: impl FnMut(Pid) -> ControlFlow<(), Threads>) {
     if children_files_exist() {
         walk_with(root, children_of, visit);
     } else {
         let parents = ParentScan::now();
-        walk_with(root, |pid| parents.children_of(pid), visit);
+        walk_with(root, |pid, _| parents.children_of(pid), visit);
     }
 }
 
 fn walk_with(
     root: Pid,
-    children: impl Fn(Pid) -> Vec<Pid>,
-    mut visit: impl FnMut(Pid) -> ControlFlow<()>,
+    children: impl Fn(Pid, Threads) -> Vec<Pid>,
+    mut visit: impl FnMut(Pid) -> ControlFlow<(), Threads>,
 ) {
-    let mut pending = children(root);
+    let mut pending = children(root, Threads::Any);
     let mut seen = BTreeSet::new();
     while let Some(pid) = pending.pop() {
         if !seen.insert(pid) {
             continue;
         }
-        if visit(pid).is_break() {
-            return;
+        match visit(pid) {
+            ControlFlow::Break(()) => return,
+            ControlFlow::Continue(threads) => pending.extend(children(pid, threads)),
         }
-        pending.extend(children(pid));
     }
 }
 
@@ -111,7 +145,7 @@ pub fn descendants(root: Pid) -> BTreeSet<Pid> {
     let mut all = BTreeSet::new();
     walk_descendants(root, |pid| {
         all.insert(pid);
-        ControlFlow::Continue(())
+        ControlFlow::Continue(Threads::Any)
     });
     all
 }
@@ -141,10 +175,10 @@ mod tests {
         let mut by_scan = BTreeSet::new();
         walk_with(
             Pid::this(),
-            |pid| scanned.children_of(pid),
+            |pid, _| scanned.children_of(pid),
             |pid| {
                 by_scan.insert(pid);
-                ControlFlow::Continue(())
+                ControlFlow::Continue(Threads::Any)
             },
         );
         let _ = nix::sys::signal::kill(grandchild, nix::sys::signal::Signal::SIGKILL);
