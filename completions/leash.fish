@@ -1,7 +1,7 @@
 complete -c leash -s t -l wall -d 'Wall-clock limit for the whole session, e.g. 90s, 5m, 1h30m; a bare number is seconds. The clock keeps running while the session is suspended' -r
-complete -c leash -s m -l mem -d 'Memory of the whole session (proportional set size: pages shared after a fork count once), e.g. 512M, 2GiB. Also sets RLIMIT_DATA to the same size for each process' -r
+complete -c leash -s m -l mem -d 'Memory of the whole session (proportional set size: pages shared after a fork count once), e.g. 512M, 2GiB. Also sets RLIMIT_DATA a sixteenth above it for each process' -r
 complete -c leash -s c -l cpu -d 'CPU time (user + system) of the whole session, including processes that have ended, e.g. 30s, 5m. Also sets RLIMIT_CPU a second above it for each process' -r
-complete -c leash -s p -l procs -d 'Processes and threads alive in the session at once' -r
+complete -c leash -s p -l procs -d 'Processes and threads alive in the session at once. Without privilege, also sets RLIMIT_NPROC to your tasks at start plus N plus one' -r
 complete -c leash -l disk-write -d 'Bytes the whole session writes to storage, including processes that have ended' -r
 complete -c leash -s s -l signal -d 'Signal sent first when the session is stopped: a name (TERM, SIGTERM) or a number' -r
 complete -c leash -s k -l kill-after -d 'Grace between that signal and SIGKILL; 0 sends SIGKILL at once' -r
@@ -15,7 +15,7 @@ bash\t'Completions for bash'
 zsh\t'Completions for zsh'
 fish\t'Completions for fish'"
 complete -c leash -l preserve-status -d 'When a limit stops the command, exit with the command\'s status (128+N if it died of signal N) instead of 124'
-complete -c leash -l foreground -d 'Accepted for compatibility with GNU timeout: the command may read the terminal'
+complete -c leash -l foreground -d 'Accepted for compatibility with GNU timeout; handing the terminal to the session is not implemented yet'
 complete -c leash -s v -l verbose -d 'Say what leash sets up and how the session ended'
 complete -c leash -s q -l quiet -d 'Say nothing unless leash itself fails'
 complete -c leash -s h -l help -d 'Print help (see more with \'--help\')'

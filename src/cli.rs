@@ -77,7 +77,7 @@ pub struct Cli {
     wall: Option<Duration>,
 
     /// Memory of the whole session (proportional set size: pages shared after a fork count
-    /// once), e.g. 512M, 2GiB. Also sets RLIMIT_DATA to the same size for each process.
+    /// once), e.g. 512M, 2GiB. Also sets RLIMIT_DATA a sixteenth above it for each process.
     #[arg(short = 'm', long = "mem", value_name = "SIZE", value_parser = parse_positive_size,
           help_heading = "Limits")]
     memory: Option<u64>,
@@ -88,7 +88,8 @@ pub struct Cli {
           allow_hyphen_values = true, help_heading = "Limits")]
     cpu: Option<Duration>,
 
-    /// Processes and threads alive in the session at once.
+    /// Processes and threads alive in the session at once. Without privilege, also sets
+    /// RLIMIT_NPROC to your tasks at start plus N plus one.
     #[arg(short = 'p', long, value_name = "N", value_parser = parse_positive_count,
           help_heading = "Limits")]
     procs: Option<u64>,
@@ -112,7 +113,8 @@ pub struct Cli {
     #[arg(long, help_heading = "Stopping")]
     preserve_status: bool,
 
-    /// Accepted for compatibility with GNU timeout: the command may read the terminal.
+    /// Accepted for compatibility with GNU timeout; handing the terminal to the session is
+    /// not implemented yet.
     #[arg(long, help_heading = "Stopping")]
     foreground: bool,
 

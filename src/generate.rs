@@ -7,7 +7,25 @@ use clap_complete::Shell;
 use crate::cli::{Artifact, command};
 
 /// Sections of the man page beyond what clap knows, in roff.
-const MAN_EXTRA: &str = r#".SH "EXIT STATUS"
+const MAN_EXTRA: &str = r#".SH "HOW LIMITS ARE ENFORCED"
+.TP
+\fB\-\-wall\fR
+Wall-clock time from the start of the command, kept by leash's own timer.
+.TP
+\fB\-\-mem\fR
+Memory of the whole session: the proportional set size of every live process summed, so pages shared after a fork or from libraries count once. Sampled from /proc; each process also gets RLIMIT_DATA a sixteenth above the limit, so a single process cannot outrun the sampler by much.
+.TP
+\fB\-\-cpu\fR
+User and system CPU time of every process the session ever ran, including those that have ended (the kernel charges a reaped child to its reaper, and leash reaps every orphan). Each process also gets RLIMIT_CPU a second above the limit.
+.TP
+\fB\-\-procs\fR
+Processes and threads alive at once. Without privilege, RLIMIT_NPROC is also set to the user's tasks at start plus the limit plus one (it counts all of the user's processes; root is exempt from it).
+.TP
+\fB\-\-disk\-write\fR
+Bytes the session wrote to storage (write_bytes of /proc/PID/io), including ended processes.
+.PP
+Without a cgroup these session limits are enforced by sampling the session's process tree: every 5 ms at first, every 100 ms when usage is calm, sooner as usage approaches a limit. A sampler can be outrun: a bomb may overshoot a limit before it is stopped. The per-process rlimits (\fB\-\-fsize\fR, \fB\-\-nofile\fR, \fB\-\-stack\fR, \fB\-\-core\fR, \fB\-\-rlimit\fR) are set in the command before it runs and enforced by the kernel.
+.SH "EXIT STATUS"
 .TP
 \fIN\fR
 The command exited with status \fIN\fR.
@@ -29,6 +47,18 @@ If the command died of a signal, leash dies of the same signal (without dumping 
 SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to leash are forwarded to every process of the session; leash then stops the session (the signal, then SIGKILL after the grace) and dies of the same signal. A second one during the grace sends SIGKILL at once. SIGUSR1 and SIGUSR2 are forwarded to every process of the session, which goes on running.
 .PP
 If leash itself is killed with SIGKILL, its direct child is killed too (PR_SET_PDEATHSIG); processes that detached from it survive.
+.SH ENVIRONMENT
+\fBPATH\fR is searched for COMMAND as \fBexecvp\fR(3) would. The command gets leash's environment unchanged.
+.SH EXAMPLES
+.TP
+\fBleash \-\-wall 10m \-\-mem 2GiB \-\-procs 128 \-\- interpreter \-y\fR
+Run an LLM agent's interpreter with limits for its whole process tree; whatever its code starts is stopped with it.
+.TP
+\fBleash \-t 90s \-k 5s \-\- make test\fR
+A CI step: TERM after 90 seconds, KILL 5 seconds later; exit status 124 if the limit was reached.
+.TP
+\fBleash \-\-fsize 1G \-\-rlimit nofile=1024:4096 \-\- ./script.sh\fR
+Per-process rlimits, as \fBprlimit\fR(1) sets them.
 .SH "SEE ALSO"
 \fBtimeout\fR(1), \fBprlimit\fR(1), \fBsystemd\-run\fR(1), \fBsetrlimit\fR(2), \fBcgroups\fR(7)
 "#;
