@@ -15,7 +15,7 @@ bash\t'Completions for bash'
 zsh\t'Completions for zsh'
 fish\t'Completions for fish'"
 complete -c leash -l preserve-status -d 'When a limit stops the command, exit with the command\'s status (128+N if it died of signal N) instead of 124'
-complete -c leash -l foreground -d 'Accepted for compatibility with GNU timeout; handing the terminal to the session is not implemented yet'
+complete -c leash -l foreground -d 'Accepted for compatibility with GNU timeout: leash always hands the terminal to the session when it runs in the terminal\'s foreground (Ctrl-C reaches the command)'
 complete -c leash -s v -l verbose -d 'Say what leash sets up and how the session ended'
 complete -c leash -s q -l quiet -d 'Say nothing unless leash itself fails'
 complete -c leash -s h -l help -d 'Print help (see more with \'--help\')'

@@ -113,8 +113,8 @@ pub struct Cli {
     #[arg(long, help_heading = "Stopping")]
     preserve_status: bool,
 
-    /// Accepted for compatibility with GNU timeout; handing the terminal to the session is
-    /// not implemented yet.
+    /// Accepted for compatibility with GNU timeout: leash always hands the terminal to the
+    /// session when it runs in the terminal's foreground (Ctrl-C reaches the command).
     #[arg(long, help_heading = "Stopping")]
     foreground: bool,
 

@@ -13,6 +13,7 @@ pub mod session;
 pub mod signals;
 pub mod spawn;
 pub mod supervise;
+pub mod terminal;
 pub mod tree;
 pub mod units;
 

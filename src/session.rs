@@ -65,6 +65,29 @@ impl Session {
         }
     }
 
+    /// If the main process was stopped by job control (Ctrl-Z, or reading or writing the
+    /// terminal from the background), the signal that stopped it. Reaps it if it ended.
+    pub fn main_stopped(&mut self) -> Option<Signal> {
+        if self.main_status.is_some() {
+            return None;
+        }
+        match waitpid(
+            self.main,
+            Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED),
+        ) {
+            Ok(WaitStatus::Stopped(_, signal))
+                if matches!(signal, Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU) =>
+            {
+                Some(signal)
+            }
+            Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
+                self.main_status = Some(status);
+                None
+            }
+            _ => None,
+        }
+    }
+
     /// Wait until a signal arrives or `timeout` passes (`None`: no timeout). Returns the
     /// signals that arrived, SIGCHLD included.
     pub fn wait(&self, timeout: Option<Duration>) -> Vec<Signal> {

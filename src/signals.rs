@@ -48,6 +48,10 @@ fn handled() -> SigSet {
         set.add(*signal);
     }
     set.add(Signal::SIGCHLD);
+    // Blocked, never acted on: leash must not stop itself when it takes the terminal
+    // back from the background (SIGTTOU) or if anything reads it there (SIGTTIN).
+    set.add(Signal::SIGTTOU);
+    set.add(Signal::SIGTTIN);
     set
 }
 

@@ -36,11 +36,17 @@ pub struct Launch {
     argv: Vec<CString>,
     envp: Vec<CString>,
     rlimits: Vec<ResolvedRlimit>,
+    take_terminal: bool,
 }
 
 impl Launch {
     /// Resolve `command[0]` on PATH as `execvp` would and prepare the exec arguments.
-    pub fn new(command: &[OsString], rlimits: Vec<ResolvedRlimit>) -> Result<Self, SpawnError> {
+    /// With `take_terminal`, the child makes its group the terminal's foreground group.
+    pub fn new(
+        command: &[OsString],
+        rlimits: Vec<ResolvedRlimit>,
+        take_terminal: bool,
+    ) -> Result<Self, SpawnError> {
         let name = command
             .first()
             .ok_or_else(|| SpawnError::Setup("no command given".into()))?;
@@ -67,6 +73,7 @@ impl Launch {
             argv,
             envp,
             rlimits,
+            take_terminal,
         })
     }
 
@@ -92,6 +99,9 @@ impl Launch {
                 // exists whichever of parent and child runs first. Fails harmlessly (EACCES)
                 // once the child has exec'd.
                 let _ = setpgid(child, child);
+                if self.take_terminal {
+                    let _ = nix::unistd::tcsetpgrp(std::io::stdin(), child);
+                }
                 self.await_exec(child, &report_read)
             }
         }
@@ -197,6 +207,13 @@ unsafe fn exec_child(
     // Our own process group, so the session's group can be signalled without leash in it.
     if let Err(e) = setpgid(Pid::from_raw(0), Pid::from_raw(0)) {
         fail(Step::ProcessGroup, e);
+    }
+    if launch.take_terminal {
+        // The foreground of the terminal goes to the new group before exec, so the command
+        // never reads it from the background. SIGTTOU is still blocked (inherited from
+        // leash), so a background caller may do this.
+        // SAFETY: tcsetpgrp is an ioctl on fd 0: async-signal-safe, no allocation.
+        unsafe { libc::tcsetpgrp(0, libc::getpid()) };
     }
     // Die with leash: even a SIGKILLed supervisor takes its direct child along. If leash
     // died before this line, the parent is already someone else: give up now.

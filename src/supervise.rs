@@ -16,6 +16,7 @@ use crate::report::{Verbosity, detail, error, notice, processes};
 use crate::session::Session;
 use crate::signals::{FORWARDED, Inbox, TERMINATING, signal_name};
 use crate::spawn::{Launch, SpawnError};
+use crate::terminal::Terminal;
 use crate::units::{format_duration, format_size};
 
 /// Why supervision ended.
@@ -37,15 +38,15 @@ pub fn run_session(settings: &Settings) -> Exit {
         .limits
         .sampled()
         .then(|| Sampler::new(settings.limits.wanted()));
-    let session = match start(settings) {
-        Ok(session) => session,
+    let (session, terminal) = match start(settings) {
+        Ok(started) => started,
         Err(exit) => return exit,
     };
-    supervise(session, sampler, settings)
+    supervise(session, terminal.as_ref(), sampler, settings)
 }
 
 /// Everything up to a running main process. On failure nothing of the command runs.
-fn start(settings: &Settings) -> Result<Session, Exit> {
+fn start(settings: &Settings) -> Result<(Session, Option<Terminal>), Exit> {
     let fail = |message: String| {
         error(&message);
         Exit::Code(LEASH_FAILED)
@@ -54,7 +55,9 @@ fn start(settings: &Settings) -> Result<Session, Exit> {
     for limit in &rlimits {
         detail(settings.verbosity, &format!("rlimit {limit}"));
     }
-    let launch = Launch::new(&settings.command, rlimits).map_err(spawn_failure)?;
+    let terminal = Terminal::foreground();
+    let launch =
+        Launch::new(&settings.command, rlimits, terminal.is_some()).map_err(spawn_failure)?;
     // Orphans of the session are re-parented to leash instead of init, so none escapes.
     nix::sys::prctl::set_child_subreaper(true)
         .map_err(|e| fail(format!("cannot become a subreaper: {e}")))?;
@@ -64,7 +67,7 @@ fn start(settings: &Settings) -> Result<Session, Exit> {
         settings.verbosity,
         &format!("started process {main} in its own process group"),
     );
-    Ok(Session::new(main, inbox))
+    Ok((Session::new(main, inbox), terminal))
 }
 
 /// The rlimits the user asked for, checked, plus the backstops of the session limits for
@@ -118,13 +121,21 @@ fn spawn_failure(failure: SpawnError) -> Exit {
 }
 
 /// Watch the session until it ends, stop whatever is left, and say how leash exits.
-fn supervise(mut session: Session, mut sampler: Option<Sampler>, settings: &Settings) -> Exit {
-    let ending = watch(&mut session, sampler.as_mut(), &settings.limits);
+fn supervise(
+    mut session: Session,
+    terminal: Option<&Terminal>,
+    mut sampler: Option<Sampler>,
+    settings: &Settings,
+) -> Exit {
+    let ending = watch(&mut session, terminal, sampler.as_mut(), &settings.limits);
     let first_signal = match ending {
         Ending::Signaled(signal) => signal,
         Ending::MainExited | Ending::Limit(_) => settings.signal,
     };
     let stopped = stop_session(&mut session, first_signal, settings.kill_after);
+    if let Some(terminal) = terminal {
+        terminal.take_back();
+    }
     let count = processes(stopped.processes);
     match ending {
         Ending::Limit(breach) => {
@@ -172,6 +183,7 @@ fn supervise(mut session: Session, mut sampler: Option<Sampler>, settings: &Sett
 /// and sampling the session's usage when a session limit needs it.
 fn watch(
     session: &mut Session,
+    terminal: Option<&Terminal>,
     mut sampler: Option<&mut Sampler>,
     limits: &SessionLimits,
 ) -> Ending {
@@ -182,6 +194,9 @@ fn watch(
     let mut last_sample = (Usage::default(), session.started());
     let mut next_sample = session.started() + interval;
     loop {
+        if session.main_stopped().is_some() {
+            suspend(session, terminal);
+        }
         if !session.reap() || session.main_status().is_some() {
             return Ending::MainExited;
         }
@@ -216,6 +231,22 @@ fn watch(
             }
         }
     }
+}
+
+/// The main process was stopped by job control (Ctrl-Z): stop the whole session, give the
+/// terminal back, and stop leash itself, so the shell sees its job stopped. When the
+/// shell continues leash (`fg`, `bg`), hand the terminal over again (if leash was in the
+/// foreground) and continue the session. The limits' clocks keep running meanwhile.
+fn suspend(session: &Session, terminal: Option<&Terminal>) {
+    signal_session(session, Signal::SIGSTOP);
+    if let Some(terminal) = terminal {
+        terminal.take_back();
+    }
+    let _ = nix::sys::signal::raise(Signal::SIGSTOP);
+    if let Some(terminal) = terminal.filter(|_| Terminal::foreground().is_some()) {
+        terminal.hand_to(session.main());
+    }
+    signal_session(session, Signal::SIGCONT);
 }
 
 /// The `--verbose` account of what the session used.

@@ -147,6 +147,14 @@ impl Sandbox {
 
     /// `leash ARGS...`, run inside the outer cap, in the sandbox directory, marked.
     pub fn leash(&self, args: &[&str]) -> Command {
+        let mut command = self.capped(env!("CARGO_BIN_EXE_leash"));
+        command.args(args);
+        command
+    }
+
+    /// `program`, run inside the outer cap, in the sandbox directory, marked (add its
+    /// arguments to the returned command).
+    pub fn capped(&self, program: &str) -> Command {
         // The wrapper joins the cap cgroups, tightens rlimits, then execs leash, so leash
         // keeps the wrapper's PID and the test sees leash's own wait status.
         let nproc = if self.cgroups.is_empty() {
@@ -168,8 +176,7 @@ impl Sandbox {
             .arg("-c")
             .arg(script)
             .arg("leash-cap")
-            .arg(env!("CARGO_BIN_EXE_leash"))
-            .args(args)
+            .arg(program)
             .current_dir(self.dir())
             .env(MARKER_VAR, &self.marker)
             .env(

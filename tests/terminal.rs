@@ -1,0 +1,130 @@
+//! Interactive sessions: a terminal stays a terminal to the command. Run under script(1),
+//! which gives leash a pseudo-terminal as its controlling terminal and passes our input
+//! to it as typed keys.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use common::Sandbox;
+
+/// Start `line` in a shell on a fresh pseudo-terminal, inside the sandbox's cap; its
+/// terminal output goes to the file `name`.
+fn on_terminal(sandbox: &Sandbox, line: &str, name: &str) -> Child {
+    sandbox
+        .capped("script")
+        .args(["-qec", line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(std::fs::File::create(sandbox.path(name)).expect("output file"))
+        .spawn()
+        .expect("script(1) from util-linux")
+}
+
+/// Wait until the terminal output contains `text` (the programs' "ready").
+fn wait_for_output(sandbox: &Sandbox, name: &str, text: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(sandbox.path(name))
+        .unwrap_or_default()
+        .contains(text)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{text:?} never appeared in {name}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn type_keys(child: &mut Child, keys: &str) {
+    let stdin = child.stdin.as_mut().expect("piped stdin");
+    stdin.write_all(keys.as_bytes()).expect("type");
+    stdin.flush().expect("type");
+}
+
+fn finish(mut child: Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the terminal session did not end"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+const LEASH: &str = env!("CARGO_BIN_EXE_leash");
+
+#[test]
+fn the_command_reads_the_terminal_in_the_foreground() {
+    let sandbox = Sandbox::new();
+    let line =
+        format!("{LEASH} --wall 20s -- sh -c 'echo ready; read x; echo got $x'; echo leash=$?");
+    let mut child = on_terminal(&sandbox, &line, "tty");
+    wait_for_output(&sandbox, "tty", "ready");
+    type_keys(&mut child, "hello\n");
+    finish(child);
+    let output = std::fs::read_to_string(sandbox.path("tty")).unwrap();
+    // Without the handoff the read stops the command (SIGTTIN) until --wall ends it: 124.
+    assert!(
+        output.contains("got hello") && output.contains("leash=0"),
+        "{output:?}"
+    );
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn ctrl_c_reaches_the_command() {
+    let sandbox = Sandbox::new();
+    let line = format!(
+        "{LEASH} -- sh -c 'trap \"echo got INT; exit 3\" INT; echo ready; while :; do sleep 0.05; done'; echo leash=$?"
+    );
+    let mut child = on_terminal(&sandbox, &line, "tty");
+    wait_for_output(&sandbox, "tty", "ready");
+    type_keys(&mut child, "\x03");
+    finish(child);
+    let output = std::fs::read_to_string(sandbox.path("tty")).unwrap();
+    assert!(
+        output.contains("got INT") && output.contains("leash=3"),
+        "{output:?}"
+    );
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn ctrl_z_suspends_the_session_and_fg_resumes_it() {
+    let sandbox = Sandbox::new();
+    let mut child = on_terminal(&sandbox, "bash --norc --noprofile -i", "tty");
+    let command =
+        format!("{LEASH} -- sh -c 'echo ready; while :; do echo >> beats; sleep 0.05; done'\n");
+    type_keys(&mut child, &command);
+    wait_for_output(&sandbox, "tty", "ready");
+    type_keys(&mut child, "\x1a");
+    wait_for_output(&sandbox, "tty", "Stopped");
+    type_keys(&mut child, "echo shell-has-the-terminal\n");
+    wait_for_output(&sandbox, "tty", "shell-has-the-terminal\r\n");
+    let beats = || {
+        std::fs::read_to_string(sandbox.path("beats"))
+            .unwrap_or_default()
+            .len()
+    };
+    let while_stopped = beats();
+    type_keys(&mut child, "fg\n");
+    // The session runs again (its heartbeat file grows), and in the foreground: Ctrl-C
+    // reaches it and ends it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while beats() <= while_stopped + 1 {
+        assert!(Instant::now() < deadline, "the session did not resume");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    type_keys(&mut child, "\x03");
+    type_keys(&mut child, "echo status=$?; exit\n");
+    finish(child);
+    let output = std::fs::read_to_string(sandbox.path("tty")).unwrap();
+    assert!(output.contains("status=130"), "{output:?}");
+    sandbox.assert_no_survivors(&[]);
+}
