@@ -94,6 +94,8 @@ impl AsFd for Inbox {
 /// kill (a signal whose default action is to ignore it).
 pub fn die_of(signal: Signal) {
     let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
+    // The default disposition is needed for SIGPIPE, which the Rust runtime ignores, and
+    // for any signal leash inherited as ignored.
     // SAFETY: restoring the default disposition installs no handler code.
     let _ = unsafe { nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl) };
     let mut only = SigSet::empty();

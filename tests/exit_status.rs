@@ -34,6 +34,9 @@ fn death_by_signal_is_reraised_without_a_core_dump() {
     ));
     let run = sandbox.run(&["sh", "-c", "kill -USR1 $$"]);
     assert_eq!(run.signal(), Some(libc::SIGUSR1));
+    // leash itself ignores SIGPIPE (as every Rust program does); it must still die of it.
+    let run = sandbox.run(&["sh", "-c", "kill -PIPE $$"]);
+    assert_eq!(run.signal(), Some(libc::SIGPIPE));
     sandbox.assert_no_survivors(&[]);
 }
 

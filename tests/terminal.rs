@@ -99,14 +99,16 @@ fn ctrl_c_reaches_the_command() {
 fn ctrl_z_suspends_the_session_and_fg_resumes_it() {
     let sandbox = Sandbox::new();
     let mut child = on_terminal(&sandbox, "bash --norc --noprofile -i", "tty");
+    // The shell echoes what is typed, so each marker is typed split by quotes ("") and
+    // appears whole only when a program prints it.
     let command =
-        format!("{LEASH} -- sh -c 'echo ready; while :; do echo >> beats; sleep 0.05; done'\n");
+        format!("{LEASH} -- sh -c 'echo rea\"\"dy; while :; do echo >> beats; sleep 0.05; done'\n");
     type_keys(&mut child, &command);
     wait_for_output(&sandbox, "tty", "ready");
     type_keys(&mut child, "\x1a");
     wait_for_output(&sandbox, "tty", "Stopped");
-    type_keys(&mut child, "echo shell-has-the-terminal\n");
-    wait_for_output(&sandbox, "tty", "shell-has-the-terminal\r\n");
+    type_keys(&mut child, "echo shell-has-\"\"the-terminal\n");
+    wait_for_output(&sandbox, "tty", "shell-has-the-terminal");
     let beats = || {
         std::fs::read_to_string(sandbox.path("beats"))
             .unwrap_or_default()
