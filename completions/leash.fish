@@ -18,5 +18,6 @@ complete -c leash -l preserve-status -d 'When a limit stops the command, exit wi
 complete -c leash -l foreground -d 'Accepted for compatibility with GNU timeout: leash always hands the terminal to the session when it runs in the terminal\'s foreground (Ctrl-C reaches the command)'
 complete -c leash -s v -l verbose -d 'Say what leash sets up and how the session ended'
 complete -c leash -s q -l quiet -d 'Say nothing unless leash itself fails'
+complete -c leash -l explain -d 'Print the effective limits and what enforces each on this machine, then exit without running anything'
 complete -c leash -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c leash -s V -l version -d 'Print version'

@@ -150,6 +150,11 @@ pub struct Cli {
     #[arg(short, long)]
     quiet: bool,
 
+    /// Print the effective limits and what enforces each on this machine, then exit
+    /// without running anything.
+    #[arg(long)]
+    explain: bool,
+
     /// Print a generated file (man page or completions) and exit.
     #[arg(long, value_name = "WHAT", hide = true)]
     generate: Option<Artifact>,
@@ -157,7 +162,7 @@ pub struct Cli {
     /// The command to run and its arguments.
     #[arg(
         value_name = "COMMAND",
-        required_unless_present = "generate",
+        required_unless_present_any = ["generate", "explain"],
         trailing_var_arg = true
     )]
     command: Vec<OsString>,
@@ -207,6 +212,8 @@ pub struct Settings {
     pub rlimits: Vec<FlaggedRlimit>,
     /// How much leash says.
     pub verbosity: Verbosity,
+    /// Only say what would be enforced and how.
+    pub explain: bool,
 }
 
 /// Parse the command line. `Err` carries clap's error (help and version included, which
@@ -321,6 +328,7 @@ impl Cli {
             foreground: self.foreground,
             rlimits,
             verbosity,
+            explain: self.explain,
         })
     }
 }

@@ -4,6 +4,7 @@
 pub mod accounting;
 pub mod cli;
 pub mod exit;
+pub mod explain;
 pub mod generate;
 pub mod kill;
 pub mod limits;

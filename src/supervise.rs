@@ -33,6 +33,18 @@ enum Ending {
 /// Run the command described by `settings` as a supervised session; returns how leash
 /// must exit.
 pub fn run_session(settings: &Settings) -> Exit {
+    if settings.explain {
+        return match resolve_rlimits(settings) {
+            Ok(rlimits) => {
+                crate::explain::print(settings, &rlimits);
+                Exit::Code(0)
+            }
+            Err(message) => {
+                error(&message);
+                Exit::Code(LEASH_FAILED)
+            }
+        };
+    }
     // Created before the session starts: it notes what leash itself wrote until then.
     let sampler = settings
         .limits
