@@ -59,16 +59,22 @@ fn finish(mut child: Child) -> std::process::ExitStatus {
 
 const LEASH: &str = env!("CARGO_BIN_EXE_leash");
 
+/// Run `line` on a terminal, type `keys` once it printed "ready", and return everything
+/// the terminal showed.
+fn typed_session(sandbox: &Sandbox, line: &str, keys: &str) -> String {
+    let mut child = on_terminal(sandbox, line, "tty");
+    wait_for_output(sandbox, "tty", "ready");
+    type_keys(&mut child, keys);
+    finish(child);
+    std::fs::read_to_string(sandbox.path("tty")).expect("terminal output")
+}
+
 #[test]
 fn the_command_reads_the_terminal_in_the_foreground() {
     let sandbox = Sandbox::new();
     let line =
         format!("{LEASH} --wall 20s -- sh -c 'echo ready; read x; echo got $x'; echo leash=$?");
-    let mut child = on_terminal(&sandbox, &line, "tty");
-    wait_for_output(&sandbox, "tty", "ready");
-    type_keys(&mut child, "hello\n");
-    finish(child);
-    let output = std::fs::read_to_string(sandbox.path("tty")).unwrap();
+    let output = typed_session(&sandbox, &line, "hello\n");
     // Without the handoff the read stops the command (SIGTTIN) until --wall ends it: 124.
     assert!(
         output.contains("got hello") && output.contains("leash=0"),
@@ -83,11 +89,7 @@ fn ctrl_c_reaches_the_command() {
     let line = format!(
         "{LEASH} -- sh -c 'trap \"echo got INT; exit 3\" INT; echo ready; while :; do sleep 0.05; done'; echo leash=$?"
     );
-    let mut child = on_terminal(&sandbox, &line, "tty");
-    wait_for_output(&sandbox, "tty", "ready");
-    type_keys(&mut child, "\x03");
-    finish(child);
-    let output = std::fs::read_to_string(sandbox.path("tty")).unwrap();
+    let output = typed_session(&sandbox, &line, "\x03");
     assert!(
         output.contains("got INT") && output.contains("leash=3"),
         "{output:?}"
