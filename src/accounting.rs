@@ -14,7 +14,7 @@ use std::time::Duration;
 use nix::sys::resource::{UsageWho, getrusage};
 use nix::unistd::Pid;
 
-use crate::tree::{self, Threads, read_proc};
+use crate::tree::{self, StatFields, Threads, read_proc};
 
 /// What the session uses at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -199,12 +199,8 @@ struct Stat {
 
 fn read_stat(pid: Pid) -> Option<Stat> {
     let stat = read_proc(&format!("/proc/{pid}/stat"))?;
-    // Fields after the command name, which may itself contain spaces and parentheses.
-    let fields: Vec<&str> = stat
-        .get(stat.rfind(')')? + 2..)?
-        .split_ascii_whitespace()
-        .collect();
-    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
+    let fields = StatFields::of(&stat)?;
+    let field = |n: usize| fields.get(n);
     Some(Stat {
         cpu_ticks: field(14)? + field(15)? + field(16)? + field(17)?,
         threads: field(20)?,

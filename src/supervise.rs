@@ -255,7 +255,7 @@ fn suspend(session: &Session, terminal: Option<&Terminal>) {
         terminal.take_back();
     }
     let _ = nix::sys::signal::raise(Signal::SIGSTOP);
-    if let Some(terminal) = terminal.filter(|_| Terminal::foreground().is_some()) {
+    if let Some(terminal) = terminal.filter(|t| t.leash_in_foreground()) {
         terminal.hand_to(session.main());
     }
     signal_session(session, Signal::SIGCONT);

@@ -29,6 +29,12 @@ impl Terminal {
         Some(Self { modes, leash_group })
     }
 
+    /// Whether leash's own group is the terminal's foreground group now (it is not after
+    /// the shell continued leash in the background with `bg`).
+    pub fn leash_in_foreground(&self) -> bool {
+        tcgetpgrp(stdin()).is_ok_and(|group| group == self.leash_group)
+    }
+
     /// Make `group` the foreground process group: the terminal's input, Ctrl-C and Ctrl-Z
     /// go to it. leash blocks SIGTTOU, so this works from the background too.
     pub fn hand_to(&self, group: Pid) {

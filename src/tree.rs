@@ -130,14 +130,26 @@ impl ParentScan {
 }
 
 fn parent_of(pid: i32) -> Option<Pid> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = stat.get(stat.rfind(')')? + 2..)?;
-    after_name
-        .split_ascii_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-        .map(Pid::from_raw)
+    let stat = read_proc(&format!("/proc/{pid}/stat"))?;
+    let parent = StatFields::of(&stat)?.get(4)?;
+    i32::try_from(parent).ok().map(Pid::from_raw)
+}
+
+/// The fields of a /proc/PID/stat line, split once.
+pub struct StatFields<'a>(Vec<&'a str>);
+
+impl<'a> StatFields<'a> {
+    /// Split a stat line. Fields are counted after the command name, which may itself
+    /// hold spaces and parentheses.
+    pub fn of(stat: &'a str) -> Option<Self> {
+        let after_name = stat.get(stat.rfind(')')? + 2..)?;
+        Some(Self(after_name.split_ascii_whitespace().collect()))
+    }
+
+    /// Numeric field `n`, numbered from 1 as in proc(5).
+    pub fn get(&self, n: usize) -> Option<u64> {
+        self.0.get(n.checked_sub(3)?)?.parse().ok()
+    }
 }
 
 /// Every descendant of `root` at this moment.
