@@ -152,6 +152,12 @@ impl<'a> StatFields<'a> {
     }
 }
 
+/// When `pid` started, in clock ticks since boot (field 22 of /proc/PID/stat): with the
+/// PID, it names a process for good, since a PID alone may be reused.
+pub fn start_time(pid: Pid) -> Option<u64> {
+    StatFields::of(&read_proc(&format!("/proc/{pid}/stat"))?)?.get(22)
+}
+
 /// Every descendant of `root` at this moment.
 pub fn descendants(root: Pid) -> BTreeSet<Pid> {
     let mut all = BTreeSet::new();

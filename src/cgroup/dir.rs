@@ -1,0 +1,200 @@
+//! One cgroup directory: its members, freezing, killing everything in it, removing it.
+
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use super::Version;
+
+/// How long freezing, emptying and removing may take before leash goes on without it.
+const PATIENCE: Duration = Duration::from_secs(2);
+
+/// A cgroup directory leash made (or found left over by another leash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CgroupDir {
+    pub version: Version,
+    pub path: PathBuf,
+}
+
+impl CgroupDir {
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Write `value` to one of the cgroup's files, which must exist (a missing file means
+    /// the controller is not there, and leash must not pretend it is).
+    pub fn write(&self, name: &str, value: &str) -> Result<(), String> {
+        fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(self.file(name))
+            .and_then(|mut file| std::io::Write::write_all(&mut file, value.as_bytes()))
+            .map_err(|e| {
+                format!(
+                    "cannot write {value:?} to {}: {e}",
+                    self.file(name).display()
+                )
+            })
+    }
+
+    /// The processes in the cgroup now.
+    pub fn members(&self) -> Vec<Pid> {
+        fs::read_to_string(self.file("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .map(Pid::from_raw)
+            .collect()
+    }
+
+    /// Whether this kind of cgroup can be frozen here.
+    pub fn can_freeze(&self) -> bool {
+        match self.version {
+            Version::V2 => self.file("cgroup.freeze").exists(),
+            Version::V1 => self.file("freezer.state").exists(),
+        }
+    }
+
+    /// Freeze every process in the cgroup (they cannot fork or run meanwhile), and wait
+    /// until the kernel says they are. Returns whether they are.
+    pub fn freeze(&self) -> bool {
+        let done = match self.version {
+            Version::V2 => self.write("cgroup.freeze", "1"),
+            Version::V1 => self.write("freezer.state", "FROZEN"),
+        };
+        done.is_ok() && self.wait_until(CgroupDir::is_frozen)
+    }
+
+    /// Let the processes run again.
+    pub fn thaw(&self) {
+        let _ = match self.version {
+            Version::V2 => self.write("cgroup.freeze", "0"),
+            Version::V1 => self.write("freezer.state", "THAWED"),
+        };
+    }
+
+    fn is_frozen(&self) -> bool {
+        match self.version {
+            Version::V2 => keyed_value(&self.file("cgroup.events"), "frozen") == Some(1),
+            Version::V1 => fs::read_to_string(self.file("freezer.state"))
+                .is_ok_and(|state| state.trim() == "FROZEN"),
+        }
+    }
+
+    /// SIGKILL every process in the cgroup: at once with cgroup.kill (v2, Linux 5.14), or
+    /// frozen and killed one by one, so none can fork meanwhile. Returns the processes
+    /// that were in it.
+    pub fn kill_all(&self) -> Vec<Pid> {
+        let members = self.members();
+        if members.is_empty() {
+            return members;
+        }
+        if self.version == Version::V2 && self.write("cgroup.kill", "1").is_ok() {
+            return members;
+        }
+        let frozen = self.can_freeze() && self.freeze();
+        let mut killed = members;
+        loop {
+            let now = self.members();
+            let fresh: Vec<Pid> = now
+                .iter()
+                .filter(|p| !killed.contains(p))
+                .copied()
+                .collect();
+            for &pid in &now {
+                let _ = kill(pid, Signal::SIGKILL);
+            }
+            killed.extend(fresh.iter());
+            // Frozen, one pass is enough; else repeat until a pass finds nobody new.
+            if frozen || fresh.is_empty() {
+                break;
+            }
+        }
+        if frozen {
+            self.thaw();
+        }
+        killed
+    }
+
+    /// Whether no process is left in the cgroup.
+    pub fn is_empty(&self) -> bool {
+        self.members().is_empty()
+    }
+
+    /// Remove the cgroup once it is empty; waits a little for dying processes to leave.
+    pub fn remove(&self) -> Result<(), String> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            match fs::remove_dir(&self.path) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(()),
+                // Busy while its last processes are still exiting.
+                Err(e)
+                    if e.raw_os_error() == Some(nix::libc::EBUSY) && Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                Err(e) => return Err(format!("cannot remove {}: {e}", self.path.display())),
+            }
+        }
+    }
+
+    /// Wait (briefly) until `ready` holds.
+    fn wait_until(&self, ready: impl Fn(&Self) -> bool) -> bool {
+        let deadline = Instant::now() + PATIENCE;
+        while !ready(self) {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+        true
+    }
+}
+
+/// The number after `key` in a `key value` per line file (memory.events, pids.events,
+/// cpu.stat, memory.oom_control, cgroup.events).
+pub fn keyed_value(file: &Path, key: &str) -> Option<u64> {
+    keyed(&fs::read_to_string(file).ok()?, key)
+}
+
+/// The number after `key` in a `key value` per line text.
+pub fn keyed(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (name, value) = line.split_once(' ')?;
+        (name == key).then(|| value.trim().parse().ok())?
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keyed_files_are_read_by_key() {
+        let events = "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n";
+        assert_eq!(keyed(events, "oom_kill"), Some(1));
+        assert_eq!(keyed(events, "max"), Some(12));
+        assert_eq!(keyed(events, "oom"), Some(1));
+        assert_eq!(keyed(events, "missing"), None);
+    }
+
+    #[test]
+    fn a_fake_v2_cgroup_is_killed_with_cgroup_kill() {
+        let fake = tempfile::tempdir().unwrap();
+        let dir = CgroupDir {
+            version: Version::V2,
+            path: fake.path().join("leash-1-2"),
+        };
+        fs::create_dir(&dir.path).unwrap();
+        // A PID that cannot exist, so no real process is signalled.
+        fs::write(dir.file("cgroup.procs"), "2147483647\n").unwrap();
+        fs::write(dir.file("cgroup.kill"), "").unwrap();
+        assert_eq!(dir.kill_all(), vec![Pid::from_raw(i32::MAX)]);
+        assert_eq!(fs::read_to_string(dir.file("cgroup.kill")).unwrap(), "1");
+    }
+}

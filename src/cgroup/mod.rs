@@ -1,0 +1,294 @@
+//! cgroups: finding a writable place for the session's cgroup, deciding which hierarchy
+//! enforces which limit, and running the session's cgroup (see `session`).
+//!
+//! leash makes its session cgroups below the cgroup it runs in, in each hierarchy it uses:
+//! cgroup v2 (the unified hierarchy: cgroup.kill, cgroup.freeze, cpu.stat, and whatever
+//! controllers the parent delegates) and cgroup v1 hierarchies (memory, pids, cpuacct,
+//! cpu, freezer), each only where the parent is writable.
+
+mod detect;
+mod dir;
+mod session;
+mod stale;
+
+use std::fmt;
+use std::path::PathBuf;
+
+pub use detect::{detect, detect_from};
+pub use session::{KernelLimits, Reading, SessionCgroup};
+pub use stale::{StaleSession, session_name, stop_stale_sessions};
+
+/// `--cgroup`: whether to use a cgroup for the session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Use a cgroup where one is writable; fall back to supervision where not.
+    #[default]
+    Auto,
+    /// Refuse to start unless a cgroup contains the session and enforces every requested
+    /// memory, process and CPU limit.
+    Require,
+    /// Never use a cgroup.
+    Off,
+}
+
+/// A controller leash knows how to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Controller {
+    /// Memory use and its limit.
+    Memory,
+    /// Number of tasks and its limit.
+    Pids,
+    /// CPU bandwidth (throttling).
+    Cpu,
+    /// CPU time accounting (v1).
+    Cpuacct,
+    /// Freezing (v1; v2 has cgroup.freeze in every cgroup).
+    Freezer,
+}
+
+impl Controller {
+    const ALL: [Controller; 5] = [
+        Controller::Memory,
+        Controller::Pids,
+        Controller::Cpu,
+        Controller::Cpuacct,
+        Controller::Freezer,
+    ];
+
+    /// The kernel's name of the controller.
+    pub fn name(self) -> &'static str {
+        match self {
+            Controller::Memory => "memory",
+            Controller::Pids => "pids",
+            Controller::Cpu => "cpu",
+            Controller::Cpuacct => "cpuacct",
+            Controller::Freezer => "freezer",
+        }
+    }
+
+    fn named(name: &str) -> Option<Controller> {
+        Controller::ALL.into_iter().find(|c| c.name() == name)
+    }
+}
+
+/// cgroup v1 or v2.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// One hierarchy per controller (or a few co-mounted).
+    V1,
+    /// The unified hierarchy.
+    V2,
+}
+
+/// One cgroup hierarchy and the writable cgroup in it where leash makes session cgroups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hierarchy {
+    /// v1 or v2.
+    pub version: Version,
+    /// The cgroup leash runs in, in this hierarchy.
+    pub parent: PathBuf,
+    /// Controllers a child of `parent` can have: a v1 hierarchy's own; for v2 those in the
+    /// parent's cgroup.controllers (enabled for children when needed).
+    pub controllers: Vec<Controller>,
+    /// v2 only: the controllers already enabled in the parent's cgroup.subtree_control.
+    pub enabled: Vec<Controller>,
+}
+
+impl Hierarchy {
+    fn has(&self, controller: Controller) -> bool {
+        self.controllers.contains(&controller)
+    }
+}
+
+/// What a cgroup can do for a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Job {
+    /// Hold every process of the session and stop them all at once.
+    Contain,
+    /// Enforce `--mem`.
+    Memory,
+    /// Enforce `--procs`.
+    Pids,
+    /// Count the session's CPU time exactly (`--cpu`).
+    CpuTime,
+    /// Throttle the session's CPU (`--cpu-rate`).
+    CpuRate,
+}
+
+impl Job {
+    /// The mechanism of `self` in a hierarchy of `version`, as `--explain` names it.
+    pub fn mechanism(self, version: Version, kill_file: bool) -> &'static str {
+        match (self, version) {
+            (Job::Contain, Version::V2) if kill_file => "cgroup v2, stopped with cgroup.kill",
+            (Job::Contain, Version::V2) => "cgroup v2, stopped with cgroup.freeze",
+            (Job::Contain, Version::V1) => "cgroup v1 freezer",
+            (Job::Memory, Version::V2) => "cgroup v2 memory.max (kernel), swap off",
+            (Job::Memory, Version::V1) => "cgroup v1 memory.limit_in_bytes (kernel), swap off",
+            (Job::Pids, Version::V2) => "cgroup v2 pids.max (kernel)",
+            (Job::Pids, Version::V1) => "cgroup v1 pids.max (kernel)",
+            (Job::CpuTime, Version::V2) => "cgroup v2 cpu.stat, checked by leash",
+            (Job::CpuTime, Version::V1) => "cgroup v1 cpuacct.usage, checked by leash",
+            (Job::CpuRate, Version::V2) => "cgroup v2 cpu.max (kernel)",
+            (Job::CpuRate, Version::V1) => "cgroup v1 cpu.cfs_quota_us (kernel)",
+        }
+    }
+
+    /// Whether a hierarchy can do this job.
+    fn served_by(self, hierarchy: &Hierarchy) -> bool {
+        match (self, hierarchy.version) {
+            (Job::Contain | Job::CpuTime, Version::V2) => true,
+            (Job::Contain, Version::V1) => hierarchy.has(Controller::Freezer),
+            (Job::Memory, _) => hierarchy.has(Controller::Memory),
+            (Job::Pids, _) => hierarchy.has(Controller::Pids),
+            (Job::CpuTime, Version::V1) => hierarchy.has(Controller::Cpuacct),
+            (Job::CpuRate, _) => hierarchy.has(Controller::Cpu),
+        }
+    }
+
+    /// The controller the job needs in a hierarchy of `version`, if any.
+    fn controller(self, version: Version) -> Option<Controller> {
+        match (self, version) {
+            (Job::Contain | Job::CpuTime, Version::V2) => None,
+            (Job::Contain, Version::V1) => Some(Controller::Freezer),
+            (Job::Memory, _) => Some(Controller::Memory),
+            (Job::Pids, _) => Some(Controller::Pids),
+            (Job::CpuTime, Version::V1) => Some(Controller::Cpuacct),
+            (Job::CpuRate, _) => Some(Controller::Cpu),
+        }
+    }
+}
+
+impl fmt::Display for Job {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Job::Contain => "containment (freezer or cgroup v2)",
+            Job::Memory => "the memory controller",
+            Job::Pids => "the pids controller",
+            Job::CpuTime => "CPU accounting (cpuacct or cgroup v2)",
+            Job::CpuRate => "the cpu controller",
+        })
+    }
+}
+
+/// Which hierarchy does each job: cgroup v2 where it can, else v1.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The hierarchies to make the session cgroup in, with the controllers each must have.
+    pub hierarchies: Vec<(Hierarchy, Vec<Controller>)>,
+    /// Each job that a cgroup does, and the index of its hierarchy.
+    pub jobs: Vec<(Job, usize)>,
+    /// Jobs asked for that no writable hierarchy can do.
+    pub missing: Vec<Job>,
+    /// Whether the kernel has cgroup.kill (5.14 and later).
+    pub kill_file: bool,
+}
+
+impl Plan {
+    /// Assign each of `jobs` to the first hierarchy of `available` that can do it (v2
+    /// first). `Contain` is always wanted.
+    pub fn make(available: &[Hierarchy], jobs: &[Job], kill_file: bool) -> Plan {
+        let mut plan = Plan {
+            kill_file,
+            ..Plan::default()
+        };
+        let mut ordered: Vec<&Hierarchy> = available.iter().collect();
+        ordered.sort_by_key(|h| h.version == Version::V1);
+        for &job in jobs {
+            let Some(hierarchy) = ordered.iter().find(|h| job.served_by(h)) else {
+                plan.missing.push(job);
+                continue;
+            };
+            let known = plan
+                .hierarchies
+                .iter()
+                .position(|(h, _)| h.parent == hierarchy.parent);
+            let index = known.unwrap_or_else(|| {
+                plan.hierarchies.push(((*hierarchy).clone(), Vec::new()));
+                plan.hierarchies.len() - 1
+            });
+            if let Some(controller) = job.controller(hierarchy.version) {
+                plan.hierarchies[index].1.push(controller);
+            }
+            plan.jobs.push((job, index));
+        }
+        plan
+    }
+
+    /// The hierarchy that does `job`, if a cgroup does it.
+    pub fn hierarchy_of(&self, job: Job) -> Option<&Hierarchy> {
+        let index = self.jobs.iter().find(|(j, _)| *j == job)?.1;
+        Some(&self.hierarchies[index].0)
+    }
+
+    /// How `job` is enforced, if a cgroup does it.
+    pub fn mechanism(&self, job: Job) -> Option<&'static str> {
+        let hierarchy = self.hierarchy_of(job)?;
+        Some(job.mechanism(hierarchy.version, self.kill_file))
+    }
+}
+
+/// Whether the running kernel has cgroup.kill (Linux 5.14).
+pub fn kernel_has_kill_file() -> bool {
+    let Ok(uname) = nix::sys::utsname::uname() else {
+        return false;
+    };
+    let release = uname.release().to_string_lossy().into_owned();
+    let mut numbers = release
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse::<u32>().ok());
+    let (major, minor) = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    (major, minor) >= (5, 14)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hierarchy(version: Version, parent: &str, controllers: &[Controller]) -> Hierarchy {
+        Hierarchy {
+            version,
+            parent: parent.into(),
+            controllers: controllers.to_vec(),
+            enabled: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn v2_is_preferred_and_v1_fills_the_gaps() {
+        // This machine: v2 without controllers, v1 memory, pids and freezer.
+        let available = [
+            hierarchy(Version::V1, "/m", &[Controller::Memory]),
+            hierarchy(Version::V1, "/p", &[Controller::Pids]),
+            hierarchy(Version::V1, "/f", &[Controller::Freezer]),
+            hierarchy(Version::V2, "/u", &[]),
+        ];
+        let plan = Plan::make(
+            &available,
+            &[Job::Contain, Job::Memory, Job::Pids, Job::CpuTime],
+            true,
+        );
+        assert!(plan.missing.is_empty());
+        let parent = |job| plan.hierarchy_of(job).unwrap().parent.clone();
+        assert_eq!(parent(Job::Contain), PathBuf::from("/u"));
+        assert_eq!(parent(Job::CpuTime), PathBuf::from("/u"));
+        assert_eq!(parent(Job::Memory), PathBuf::from("/m"));
+        assert_eq!(parent(Job::Pids), PathBuf::from("/p"));
+        // The freezer is not needed: v2 contains the session.
+        assert_eq!(plan.hierarchies.len(), 3);
+        assert_eq!(
+            plan.mechanism(Job::Memory),
+            Some("cgroup v1 memory.limit_in_bytes (kernel), swap off")
+        );
+    }
+
+    #[test]
+    fn jobs_nobody_can_do_are_missing() {
+        let available = [hierarchy(Version::V1, "/p", &[Controller::Pids])];
+        let plan = Plan::make(&available, &[Job::Contain, Job::Pids, Job::CpuRate], true);
+        assert_eq!(plan.missing, vec![Job::Contain, Job::CpuRate]);
+        assert_eq!(
+            plan.mechanism(Job::Pids),
+            Some("cgroup v1 pids.max (kernel)")
+        );
+    }
+}

@@ -1,0 +1,105 @@
+//! Session cgroups whose leash is gone (it was SIGKILLed, or the machine's OOM killer
+//! took it): found by the next leash started from the same cgroup, and stopped.
+
+use std::fs;
+
+use nix::unistd::Pid;
+
+use super::Hierarchy;
+use super::dir::CgroupDir;
+use crate::tree::start_time;
+
+/// The name of the session cgroup of the leash with this PID and start time.
+pub fn session_name(pid: Pid, started: u64) -> String {
+    format!("leash-{pid}-{started}")
+}
+
+/// The PID and start time in a session cgroup's name.
+fn owner(name: &str) -> Option<(Pid, u64)> {
+    let (pid, started) = name.strip_prefix("leash-")?.split_once('-')?;
+    Some((Pid::from_raw(pid.parse().ok()?), started.parse().ok()?))
+}
+
+/// A stale session that was stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub struct StaleSession {
+    /// The cgroup's name (`leash-PID-START`).
+    pub name: String,
+    /// Processes that were still running in it.
+    pub killed: usize,
+    /// Why it could not be removed, if it could not.
+    pub left: Option<String>,
+}
+
+/// Kill whatever runs in session cgroups below `hierarchies` whose leash no longer
+/// exists, and remove them.
+pub fn stop_stale_sessions(hierarchies: &[Hierarchy]) -> Vec<StaleSession> {
+    let is_alive = |(pid, started): (Pid, u64)| start_time(pid) == Some(started);
+    let mut stopped: Vec<StaleSession> = Vec::new();
+    for hierarchy in hierarchies {
+        let Ok(entries) = fs::read_dir(&hierarchy.parent) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !entry.path().is_dir() || owner(&name).is_none_or(is_alive) {
+                continue;
+            }
+            let dir = CgroupDir {
+                version: hierarchy.version,
+                path: entry.path(),
+            };
+            let killed = dir.kill_all().len();
+            let left = dir.remove().err();
+            match stopped.iter_mut().find(|s| s.name == name) {
+                Some(same) => {
+                    same.killed = same.killed.max(killed);
+                    same.left = same.left.take().or(left);
+                }
+                None => stopped.push(StaleSession { name, killed, left }),
+            }
+        }
+    }
+    stopped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_names_carry_pid_and_start_time() {
+        let name = session_name(Pid::from_raw(1234), 98765);
+        assert_eq!(name, "leash-1234-98765");
+        assert_eq!(owner(&name), Some((Pid::from_raw(1234), 98765)));
+        assert_eq!(owner("leash-test-1"), None);
+        assert_eq!(owner("user.slice"), None);
+    }
+
+    #[test]
+    fn only_sessions_of_dead_leashes_are_stale() {
+        let fake = tempfile::tempdir().unwrap();
+        let me = Pid::this();
+        let mine = session_name(me, start_time(me).unwrap());
+        // Same PID, other start time: an earlier leash that had this PID.
+        let dead = session_name(me, 1);
+        for name in [&mine, &dead, &"unrelated".to_string()] {
+            fs::create_dir(fake.path().join(name)).unwrap();
+        }
+        let hierarchy = Hierarchy {
+            version: super::super::Version::V1,
+            parent: fake.path().to_path_buf(),
+            controllers: Vec::new(),
+            enabled: Vec::new(),
+        };
+        let stopped = stop_stale_sessions(&[hierarchy]);
+        assert_eq!(stopped.len(), 1);
+        assert_eq!(
+            (stopped[0].name.as_str(), stopped[0].killed),
+            (dead.as_str(), 0)
+        );
+        assert!(stopped[0].left.is_none());
+        assert!(fake.path().join(&mine).exists());
+        assert!(!fake.path().join(&dead).exists());
+    }
+}
