@@ -1,8 +1,12 @@
 complete -c leash -s t -l wall -d 'Wall-clock limit for the whole session, e.g. 90s, 5m, 1h30m; a bare number is seconds. The clock keeps running while the session is suspended' -r
-complete -c leash -s m -l mem -d 'Memory of the whole session (proportional set size: pages shared after a fork count once), e.g. 512M, 2GiB. Also sets RLIMIT_DATA a sixteenth above it for each process' -r
-complete -c leash -s c -l cpu -d 'CPU time (user + system) of the whole session, including processes that have ended, e.g. 30s, 5m. Also sets RLIMIT_CPU a second above it for each process' -r
-complete -c leash -s p -l procs -d 'Processes and threads alive in the session at once. Without privilege, also sets RLIMIT_NPROC to your tasks at start plus N plus one' -r
+complete -c leash -s m -l mem -d 'Memory of the whole session, e.g. 512M, 2GiB: the memory cgroup\'s limit (swap included; an OOM kill stops the session), else counted by leash (proportional set size: pages shared after a fork count once) with RLIMIT_DATA a sixteenth above it for each process' -r
+complete -c leash -s c -l cpu -d 'CPU time (user + system) of the whole session, including processes that have ended, e.g. 30s, 5m (from the cgroup where there is one). Also sets RLIMIT_CPU a second above it for each process' -r
+complete -c leash -s p -l procs -d 'Processes and threads alive in the session at once: pids.max of the session\'s cgroup, else counted by leash (and, without privilege, RLIMIT_NPROC set to your tasks at start plus N plus one). Reaching it stops the session with SIGKILL at once' -r
 complete -c leash -l disk-write -d 'Bytes the whole session writes to storage, including processes that have ended' -r
+complete -c leash -l cpu-rate -d 'Throttle the whole session to this share of one CPU (0.5 = half a core, 2 = two cores, or 50%). Needs a writable cgroup with the cpu controller; refused without one' -r
+complete -c leash -l cgroup -d 'Use a cgroup for the session: auto (where one is writable), require (refuse to start unless the cgroup holds the session and enforces --mem, --procs and --cpu), off' -r -f -a "auto\t'Use a cgroup where one is writable; fall back to supervision where not'
+require\t'Refuse to start unless a cgroup contains the session and enforces every requested memory, process and CPU limit'
+off\t'Never use a cgroup'"
 complete -c leash -s s -l signal -d 'Signal sent first when the session is stopped: a name (TERM, SIGTERM) or a number' -r
 complete -c leash -s k -l kill-after -d 'Grace between that signal and SIGKILL; 0 sends SIGKILL at once' -r
 complete -c leash -l fsize -d 'Largest file each process may create (RLIMIT_FSIZE), e.g. 100M, 1GiB, 500MB' -r

@@ -14,6 +14,7 @@ use std::time::Duration;
 use nix::sys::resource::{UsageWho, getrusage};
 use nix::unistd::Pid;
 
+use crate::cgroup::Reading;
 use crate::tree::{self, StatFields, Threads, read_proc};
 
 /// What the session uses at one moment.
@@ -30,6 +31,10 @@ pub struct Usage {
     pub cpu: Duration,
     /// Bytes the session caused to be written to storage.
     pub written: u64,
+    /// Processes of the session the kernel's OOM killer ended (memory cgroup only).
+    pub oom_kills: u64,
+    /// Forks the kernel refused at the process limit (pids cgroup only).
+    pub refused_forks: u64,
 }
 
 impl Usage {
@@ -40,14 +45,23 @@ impl Usage {
             tasks: self.tasks.max(other.tasks),
             cpu: self.cpu.max(other.cpu),
             written: self.written.max(other.written),
+            oom_kills: self.oom_kills.max(other.oom_kills),
+            refused_forks: self.refused_forks.max(other.refused_forks),
         }
     }
 }
 
-/// Which figures are worth their cost: exact memory and bytes written are read only
-/// when a limit needs them.
+/// Which figures are worth their cost: each is read from /proc only when a limit needs
+/// it and no cgroup counts it.
 #[derive(Clone, Copy, Debug, Default)]
+#[allow(clippy::struct_excessive_bools)] // one independent switch per figure
 pub struct Wanted {
+    /// Memory of the live processes.
+    pub memory: bool,
+    /// CPU time of the session.
+    pub cpu: bool,
+    /// Processes and threads alive.
+    pub tasks: bool,
     /// Read `/proc/PID/smaps_rollup` (a page-table walk per process) when the resident
     /// sizes add up to more than this: below it, the proportional sizes cannot exceed it.
     pub exact_memory_above: Option<u64>,
@@ -98,12 +112,33 @@ impl Sampler {
         self.peak
     }
 
-    /// Read the session's usage now.
-    pub fn sample(&mut self) -> Usage {
-        let mut usage = Usage {
-            cpu: reaped_cpu(),
-            ..Usage::default()
-        };
+    /// Read the session's usage now: what its cgroup counts (`counted`), and the rest
+    /// from /proc.
+    pub fn sample(&mut self, counted: Option<Reading>) -> Usage {
+        let counted = counted.unwrap_or_default();
+        let mut usage = self.sample_proc(&counted);
+        usage.cpu = counted.cpu.unwrap_or(usage.cpu);
+        usage.tasks = counted.tasks.unwrap_or(usage.tasks);
+        usage.oom_kills = counted.oom_kills;
+        usage.refused_forks = counted.refused_forks;
+        self.peak = self.peak.max(usage);
+        self.peak.memory = self.peak.memory.max(counted.memory_peak.unwrap_or(0));
+        self.peak.tasks = self.peak.tasks.max(counted.tasks_peak.unwrap_or(0));
+        usage
+    }
+
+    /// The figures the cgroup does not count, from /proc; nothing at all (no walk of the
+    /// tree) when the cgroup counts everything the limits need.
+    fn sample_proc(&self, counted: &Reading) -> Usage {
+        let mut usage = Usage::default();
+        let walk = self.wanted.memory
+            || self.wanted.written
+            || (self.wanted.cpu && counted.cpu.is_none())
+            || (self.wanted.tasks && counted.tasks.is_none());
+        if !walk {
+            return usage;
+        }
+        usage.cpu = reaped_cpu();
         if self.wanted.written {
             usage.written = write_bytes(Pid::this())
                 .unwrap_or(0)
@@ -140,7 +175,6 @@ impl Sampler {
         {
             usage.memory = pids.into_iter().filter_map(pss).sum();
         }
-        self.peak = self.peak.max(usage);
         usage
     }
 }

@@ -6,12 +6,14 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use nix::sys::signal::Signal;
 
+use crate::cgroup;
 use crate::limits::{Rlimit, RlimitRequest};
 use crate::quota::SessionLimits;
 use crate::report::Verbosity;
 use crate::signals::parse_signal;
 use crate::units::{
-    parse_duration, parse_positive_count, parse_positive_duration, parse_positive_size,
+    parse_cpu_share, parse_duration, parse_positive_count, parse_positive_duration,
+    parse_positive_size,
 };
 
 /// The version, and whether this build checks debug assertions (a slower build).
@@ -76,20 +78,24 @@ pub struct Cli {
           allow_hyphen_values = true, help_heading = "Limits")]
     wall: Option<Duration>,
 
-    /// Memory of the whole session (proportional set size: pages shared after a fork count
-    /// once), e.g. 512M, 2GiB. Also sets RLIMIT_DATA a sixteenth above it for each process.
+    /// Memory of the whole session, e.g. 512M, 2GiB: the memory cgroup's limit (swap
+    /// included; an OOM kill stops the session), else counted by leash (proportional set
+    /// size: pages shared after a fork count once) with RLIMIT_DATA a sixteenth above it for
+    /// each process.
     #[arg(short = 'm', long = "mem", value_name = "SIZE", value_parser = parse_positive_size,
           help_heading = "Limits")]
     memory: Option<u64>,
 
     /// CPU time (user + system) of the whole session, including processes that have ended,
-    /// e.g. 30s, 5m. Also sets RLIMIT_CPU a second above it for each process.
+    /// e.g. 30s, 5m (from the cgroup where there is one). Also sets RLIMIT_CPU a second above
+    /// it for each process.
     #[arg(short = 'c', long, value_name = "DURATION", value_parser = parse_positive_duration,
           allow_hyphen_values = true, help_heading = "Limits")]
     cpu: Option<Duration>,
 
-    /// Processes and threads alive in the session at once. Without privilege, also sets
-    /// RLIMIT_NPROC to your tasks at start plus N plus one.
+    /// Processes and threads alive in the session at once: pids.max of the session's
+    /// cgroup, else counted by leash (and, without privilege, RLIMIT_NPROC set to your tasks
+    /// at start plus N plus one). Reaching it stops the session with SIGKILL at once.
     #[arg(short = 'p', long, value_name = "N", value_parser = parse_positive_count,
           help_heading = "Limits")]
     procs: Option<u64>,
@@ -97,6 +103,17 @@ pub struct Cli {
     /// Bytes the whole session writes to storage, including processes that have ended.
     #[arg(long, value_name = "SIZE", value_parser = parse_positive_size, help_heading = "Limits")]
     disk_write: Option<u64>,
+
+    /// Throttle the whole session to this share of one CPU (0.5 = half a core, 2 = two
+    /// cores, or 50%). Needs a writable cgroup with the cpu controller; refused without one.
+    #[arg(long, value_name = "CPUS", value_parser = parse_cpu_share, help_heading = "Limits")]
+    cpu_rate: Option<f64>,
+
+    /// Use a cgroup for the session: auto (where one is writable), require (refuse to start
+    /// unless the cgroup holds the session and enforces --mem, --procs and --cpu), off.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = cgroup::Mode::Auto,
+          help_heading = "Limits")]
+    cgroup: cgroup::Mode,
 
     /// Signal sent first when the session is stopped: a name (TERM, SIGTERM) or a number.
     #[arg(short, long, value_name = "SIG", default_value = "TERM", value_parser = parse_signal,
@@ -200,6 +217,10 @@ pub struct Settings {
     pub command: Vec<OsString>,
     /// Limits for the whole session.
     pub limits: SessionLimits,
+    /// Share of one CPU the session may use (`--cpu-rate`).
+    pub cpu_rate: Option<f64>,
+    /// Whether to use a cgroup.
+    pub cgroup: cgroup::Mode,
     /// First signal of the stop sequence.
     pub signal: Signal,
     /// Grace before SIGKILL.
@@ -322,6 +343,8 @@ impl Cli {
                 tasks: self.procs,
                 disk_write: self.disk_write,
             },
+            cpu_rate: self.cpu_rate,
+            cgroup: self.cgroup,
             signal: self.signal,
             kill_after: self.kill_after,
             preserve_status: self.preserve_status,

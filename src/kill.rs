@@ -1,11 +1,14 @@
 //! Signalling and stopping the whole session: the stop sequence every breach and every
 //! shutdown goes through.
 //!
-//! 1. Freeze: SIGSTOP every process of the session, walking the tree again until a walk
-//!    finds no process it had not stopped, so a fork bomb cannot breed while it is signalled.
-//! 2. Send the first signal (TERM unless `--signal` says otherwise), then SIGCONT, so each
-//!    process can handle it; wait up to the grace (`--kill-after`) for the session to end.
-//! 3. Freeze again and SIGKILL everything, until leash has no child left; reap them all.
+//! 1. Freeze: with the session's cgroup, freeze it (cgroup.freeze or the v1 freezer);
+//!    and SIGSTOP every process of the session, walking the tree again until a walk finds
+//!    no process it had not stopped, so a fork bomb cannot breed while it is signalled.
+//! 2. Send the first signal (TERM unless `--signal` says otherwise), then SIGCONT and
+//!    thaw, so each process can handle it; wait up to the grace (`--kill-after`) for the
+//!    session to end.
+//! 3. Kill the cgroup (cgroup.kill, or frozen and killed one by one), then freeze and
+//!    SIGKILL what the tree walk finds, until leash has no child left; reap them all.
 
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
@@ -14,6 +17,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
+use crate::cgroup::SessionCgroup;
 use crate::session::Session;
 use crate::signals::TERMINATING;
 use crate::tree;
@@ -36,13 +40,20 @@ pub fn stop_session(session: &mut Session, first: Signal, grace: Duration) -> St
         return Stopped::default();
     }
     if first != Signal::SIGKILL && !grace.is_zero() {
+        let cgroup_frozen = session.cgroup().is_some_and(SessionCgroup::freeze);
         let frozen = freeze(session);
         send(session, &frozen, first);
         send(session, &frozen, Signal::SIGCONT);
+        if cgroup_frozen {
+            session.cgroup().map(SessionCgroup::thaw);
+        }
         signalled.extend(frozen);
         interrupted_by = wait_for_exit(session, Instant::now() + grace);
     }
     while session.reap() {
+        if let Some(cgroup) = session.cgroup() {
+            signalled.extend(cgroup.kill_all());
+        }
         let frozen = freeze(session);
         send(session, &frozen, Signal::SIGKILL);
         signalled.extend(frozen);
@@ -81,10 +92,20 @@ fn wait_for_exit(session: &mut Session, until: Instant) -> Option<Signal> {
 
 /// SIGSTOP the whole session; returns every process stopped. Each process is stopped
 /// before its children are read, and walks repeat until one finds nothing new, so
-/// processes forked during a walk are caught by the next.
+/// processes forked during a walk are caught by the next. Members of the session's
+/// cgroup are included (they are all in the tree, unless one moved itself out of it).
 fn freeze(session: &Session) -> BTreeSet<Pid> {
     signal_group(session, Signal::SIGSTOP);
     let mut frozen = BTreeSet::new();
+    for pid in session
+        .cgroup()
+        .map(SessionCgroup::members)
+        .unwrap_or_default()
+    {
+        if frozen.insert(pid) {
+            let _ = kill(pid, Signal::SIGSTOP);
+        }
+    }
     loop {
         let before = frozen.len();
         tree::walk_descendants(Pid::this(), |pid| {

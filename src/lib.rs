@@ -2,6 +2,7 @@
 //! tree, and stop every process it started when it ends.
 
 pub mod accounting;
+pub mod cgroup;
 pub mod cli;
 pub mod exit;
 pub mod explain;

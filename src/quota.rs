@@ -24,6 +24,17 @@ pub struct SessionLimits {
     pub disk_write: Option<u64>,
 }
 
+/// Which session limits a cgroup enforces or counts (all false without one).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ByCgroup {
+    /// The kernel holds the memory limit (memory.max / memory.limit_in_bytes).
+    pub memory: bool,
+    /// The kernel holds the process limit (pids.max) and counts the tasks.
+    pub tasks: bool,
+    /// The cgroup counts CPU time.
+    pub cpu: bool,
+}
+
 /// A limit the session went beyond, and what was observed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Breach {
@@ -31,10 +42,14 @@ pub enum Breach {
     Wall(Duration),
     /// Memory (limit, observed).
     Memory(u64, u64),
+    /// Memory: the kernel's OOM killer ended a process at the cgroup's limit.
+    MemoryOom(u64),
     /// CPU time (limit, observed).
     Cpu(Duration, Duration),
     /// Processes and threads (limit, observed).
     Tasks(u64, u64),
+    /// Processes and threads: the kernel refused a fork at the cgroup's limit.
+    TasksRefused(u64),
     /// Bytes written (limit, observed).
     DiskWrite(u64, u64),
 }
@@ -58,8 +73,15 @@ impl Breach {
                     u64::try_from(seen.as_millis()).unwrap_or(u64::MAX)
                 ))
             ),
+            Breach::MemoryOom(limit) => format!(
+                "memory limit {} reached (the kernel's OOM killer ended a process)",
+                format_size(limit)
+            ),
             Breach::Tasks(limit, seen) => {
                 format!("process limit {limit} exceeded ({seen} processes and threads)")
+            }
+            Breach::TasksRefused(limit) => {
+                format!("process limit {limit} reached (the kernel refused a new process)")
             }
             Breach::DiskWrite(limit, seen) => {
                 format!(
@@ -88,19 +110,30 @@ impl SessionLimits {
             || self.disk_write.is_some()
     }
 
-    /// Which costly figures the sampler must read.
-    pub fn wanted(&self) -> Wanted {
+    /// Which figures the sampler must read from /proc, given what the cgroup counts.
+    pub fn wanted(&self, by_cgroup: ByCgroup) -> Wanted {
+        let memory = self.memory.is_some() && !by_cgroup.memory;
         Wanted {
-            exact_memory_above: self.memory,
+            memory,
+            cpu: self.cpu.is_some(),
+            tasks: self.tasks.is_some(),
+            exact_memory_above: self.memory.filter(|_| memory),
             written: self.disk_write.is_some(),
             tasks_limit: self.tasks,
         }
     }
 
-    /// The first limit `usage` goes beyond, if any.
+    /// The first limit `usage` goes beyond, if any. Where a cgroup holds a limit, the
+    /// kernel's refusals (an OOM kill, a refused fork) are the breach.
     pub fn breach(&self, usage: &Usage) -> Option<Breach> {
+        if let Some(limit) = self.memory.filter(|_| usage.oom_kills > 0) {
+            return Some(Breach::MemoryOom(limit));
+        }
         if let Some(limit) = self.memory.filter(|&l| usage.memory > l) {
             return Some(Breach::Memory(limit, usage.memory));
+        }
+        if let Some(limit) = self.tasks.filter(|_| usage.refused_forks > 0) {
+            return Some(Breach::TasksRefused(limit));
         }
         if let Some(limit) = self.tasks.filter(|&l| usage.tasks > l) {
             return Some(Breach::Tasks(limit, usage.tasks));
@@ -140,7 +173,7 @@ impl SessionLimits {
     }
 
     /// Per-process rlimits that back the session limits up in the kernel, for resources
-    /// the user did not set: memory → RLIMIT_DATA a sixteenth above it (heap and private
+    /// the user did not set and no cgroup holds: memory → RLIMIT_DATA a sixteenth above it (heap and private
     /// mappings; unlike
     /// RLIMIT_AS it does not count address space a JIT or allocator only reserves), CPU →
     /// RLIMIT_CPU set a second above the session limit (so it can never fire first),
@@ -149,10 +182,12 @@ impl SessionLimits {
     /// plus one: `user_tasks` gives that count, or `None` where the rlimit does not apply.
     pub fn backstops(
         &self,
+        by_cgroup: ByCgroup,
         user_tasks: impl FnOnce() -> Option<u64>,
     ) -> Vec<(Rlimit, rlim_t, rlim_t)> {
         let mut backstops = Vec::new();
-        if let (Some(memory), Some(data)) = (self.memory, Rlimit::named("data")) {
+        let memory = self.memory.filter(|_| !by_cgroup.memory);
+        if let (Some(memory), Some(data)) = (memory, Rlimit::named("data")) {
             // A sixteenth above the limit: the sampler normally sees the breach first and
             // stops the session (exit 124); a bomb that outruns it still fails to allocate
             // near the limit.
@@ -163,7 +198,8 @@ impl SessionLimits {
             let seconds = cpu.as_secs() + u64::from(cpu.subsec_nanos() > 0) + 1;
             backstops.push((rlimit, seconds, seconds + 1));
         }
-        if let (Some(tasks), Some(rlimit)) = (self.tasks, Rlimit::named("nproc"))
+        let tasks = self.tasks.filter(|_| !by_cgroup.tasks);
+        if let (Some(tasks), Some(rlimit)) = (tasks, Rlimit::named("nproc"))
             && let Some(others) = user_tasks()
         {
             // One task more than the limit, so that a bomb held by the rlimit still shows
@@ -256,7 +292,7 @@ mod tests {
             cpu: Some(Duration::from_millis(1500)),
             ..SessionLimits::default()
         };
-        let backstops = limits.backstops(|| None);
+        let backstops = limits.backstops(ByCgroup::default(), || None);
         assert_eq!(backstops.len(), 1);
         assert_eq!((backstops[0].1, backstops[0].2), (3, 4));
     }
@@ -267,11 +303,11 @@ mod tests {
             tasks: Some(64),
             ..SessionLimits::default()
         };
-        let backstops = limits.backstops(|| Some(100));
+        let backstops = limits.backstops(ByCgroup::default(), || Some(100));
         assert_eq!(
             (backstops[0].0.name(), backstops[0].1, backstops[0].2),
             ("nproc", 165, 165)
         );
-        assert!(limits.backstops(|| None).is_empty());
+        assert!(limits.backstops(ByCgroup::default(), || None).is_empty());
     }
 }

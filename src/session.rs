@@ -8,6 +8,7 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
+use crate::cgroup::SessionCgroup;
 use crate::signals::Inbox;
 
 /// A started session: the main process and everything it started since.
@@ -16,17 +17,24 @@ pub struct Session {
     main_status: Option<WaitStatus>,
     started: Instant,
     inbox: Inbox,
+    cgroup: Option<SessionCgroup>,
 }
 
 impl Session {
-    /// A session whose main process `main` was just started.
-    pub fn new(main: Pid, inbox: Inbox) -> Self {
+    /// A session whose main process `main` was just started (in `cgroup`, if any).
+    pub fn new(main: Pid, inbox: Inbox, cgroup: Option<SessionCgroup>) -> Self {
         Self {
             main,
             main_status: None,
             started: Instant::now(),
             inbox,
+            cgroup,
         }
+    }
+
+    /// The session's own cgroup, if it has one.
+    pub fn cgroup(&self) -> Option<&SessionCgroup> {
+        self.cgroup.as_ref()
     }
 
     /// The main process (also the id of the session's process group).

@@ -1,12 +1,12 @@
 //! Starting the command: resolve it, fork, set the child up, exec.
 //!
 //! Everything that allocates happens before `fork`; between `fork` and `exec` the child makes
-//! only system calls (setpgid, prctl, sigaction, sigprocmask, setrlimit, write, execve,
-//! _exit), which are async-signal-safe. A close-on-exec pipe tells the parent whether the
+//! only system calls (write to cgroup.procs, setpgid, prctl, sigaction, sigprocmask,
+//! setrlimit, write, execve, _exit), which are async-signal-safe. A close-on-exec pipe tells the parent whether the
 //! exec succeeded, and if not, which step failed and why.
 
 use std::ffi::{CString, OsStr, OsString};
-use std::os::fd::OwnedFd;
+use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -37,15 +37,20 @@ pub struct Launch {
     envp: Vec<CString>,
     rlimits: Vec<ResolvedRlimit>,
     take_terminal: bool,
+    /// Open cgroup.procs files of the session's cgroup: the child enters it before
+    /// anything else, so nothing of the command ever runs outside.
+    cgroup_entries: Vec<RawFd>,
 }
 
 impl Launch {
     /// Resolve `command[0]` on PATH as `execvp` would and prepare the exec arguments.
-    /// With `take_terminal`, the child makes its group the terminal's foreground group.
+    /// With `take_terminal`, the child makes its group the terminal's foreground group;
+    /// it writes itself into each of `cgroup_entries` (open cgroup.procs files) first.
     pub fn new(
         command: &[OsString],
         rlimits: Vec<ResolvedRlimit>,
         take_terminal: bool,
+        cgroup_entries: Vec<RawFd>,
     ) -> Result<Self, SpawnError> {
         let name = command
             .first()
@@ -74,6 +79,7 @@ impl Launch {
             envp,
             rlimits,
             take_terminal,
+            cgroup_entries,
         })
     }
 
@@ -148,6 +154,9 @@ impl Launch {
                 SpawnError::Setup(format!("cannot start a process group: {errno}"))
             }
             Step::Signals => SpawnError::Setup(format!("cannot reset signals: {errno}")),
+            Step::Cgroup => {
+                SpawnError::Setup(format!("cannot enter the session's cgroup: {errno}"))
+            }
         }
     }
 }
@@ -158,10 +167,12 @@ enum Step {
     ProcessGroup,
     Signals,
     Rlimit(usize),
+    Cgroup,
     Exec,
 }
 
 impl Step {
+    const CGROUP: u8 = 254;
     const EXEC: u8 = 255;
 
     fn code(self) -> u8 {
@@ -169,6 +180,7 @@ impl Step {
             Step::ProcessGroup => 0,
             Step::Signals => 1,
             Step::Rlimit(index) => 2 + u8::try_from(index).unwrap_or(0),
+            Step::Cgroup => Self::CGROUP,
             Step::Exec => Self::EXEC,
         }
     }
@@ -179,6 +191,7 @@ impl From<u8> for Step {
         match code {
             0 => Step::ProcessGroup,
             1 => Step::Signals,
+            Self::CGROUP => Step::Cgroup,
             Self::EXEC => Step::Exec,
             n => Step::Rlimit(usize::from(n - 2)),
         }
@@ -204,6 +217,14 @@ unsafe fn exec_child(
         // SAFETY: _exit is async-signal-safe and skips the parent's atexit handlers.
         unsafe { libc::_exit(if matches!(step, Step::Exec) { 127 } else { 125 }) }
     };
+    // Into the session's cgroup first: "0" is the writing process itself.
+    for &entry in &launch.cgroup_entries {
+        // SAFETY: the fd stays open in the child until exec (close-on-exec); write(2) is
+        // async-signal-safe and the buffer is a static.
+        if unsafe { libc::write(entry, b"0".as_ptr().cast(), 1) } != 1 {
+            fail(Step::Cgroup, Errno::last());
+        }
+    }
     // Our own process group, so the session's group can be signalled without leash in it.
     if let Err(e) = setpgid(Pid::from_raw(0), Pid::from_raw(0)) {
         fail(Step::ProcessGroup, e);

@@ -136,6 +136,28 @@ pub fn parse_positive_count(text: &str) -> Result<u64, String> {
     positive(parse_count(text)?, text)
 }
 
+/// A share of one CPU for `--cpu-rate`: `0.5` is half a core, `2` two cores, `50%` half a
+/// core. At least 1%, at most 1024 cores.
+pub fn parse_cpu_share(text: &str) -> Result<f64, String> {
+    let trimmed = text.trim();
+    let (number, scale) = match trimmed.strip_suffix('%') {
+        Some(percent) => (percent.trim(), 100.0),
+        None => (trimmed, 1.0),
+    };
+    let share = number
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| format!("'{trimmed}' is not a number of CPUs (like 0.5, 2 or 50%)"))?
+        / scale;
+    if !(0.01..=1024.0).contains(&share) {
+        return Err(format!(
+            "'{trimmed}' is out of range: from 0.01 (1% of one CPU) to 1024 CPUs"
+        ));
+    }
+    Ok(share)
+}
+
 /// Refuse zero for a limit: a limit of nothing would stop the command before it ran.
 fn positive<T: PartialEq + Default>(value: T, text: &str) -> Result<T, String> {
     if value == T::default() {
@@ -262,6 +284,15 @@ mod tests {
     #[test]
     fn positive_durations_refuse_zero() {
         assert!(parse_positive_duration("0").unwrap_err().contains("zero"));
+        assert_eq!(parse_cpu_share("0.5"), Ok(0.5));
+        assert_eq!(parse_cpu_share("150%"), Ok(1.5));
+        assert!(parse_cpu_share("0").unwrap_err().contains("out of range"));
+        assert!(parse_cpu_share("nan").is_err());
+        assert!(
+            parse_cpu_share("half")
+                .unwrap_err()
+                .contains("not a number")
+        );
         assert!(parse_positive_duration("0s").is_err());
         assert!(parse_positive_duration("0ms").is_err());
         assert_eq!(parse_positive_duration("1ms"), Ok(Duration::from_millis(1)));

@@ -25,7 +25,8 @@ fn explain_lists_each_limit_with_its_mechanism_and_starts_nothing() {
         "touch",
         "started",
     ];
-    let run = sandbox.run(&args);
+    // Without a cgroup: leash's own sampling, with rlimit backstops.
+    let run = sandbox.run(&[&["--cgroup=off"], &args[..]].concat());
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     let line = |start: &str| {
         run.stdout
@@ -55,6 +56,76 @@ fn explain_lists_each_limit_with_its_mechanism_and_starts_nothing() {
         "--explain ran the command"
     );
 
+    let tmpfs = line("mem ");
+    assert!(
+        tmpfs.contains("tmpfs files (/dev/shm) not counted"),
+        "{tmpfs}"
+    );
+    assert!(line("session ").contains("no cgroup"));
+
     let bad = sandbox.run(&["--explain", "--rlimit", "nofile=99999999999"]);
     assert_eq!(bad.code(), Some(125), "{}", bad.stderr);
+}
+
+#[test]
+fn explain_names_the_cgroup_files_that_enforce_each_limit() {
+    if !common::mechanisms().contains(&common::Mechanism::Cgroup) {
+        eprintln!("skipped: no writable cgroup here");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let args = ["--explain", "--mem", "256M", "--procs", "64", "--cpu", "5s"];
+    let run = sandbox.run(&args);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let line = |start: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no {start:?} in {}", run.stdout))
+            .to_string()
+    };
+    assert!(line("session ").contains("cgroup"), "{}", run.stdout);
+    assert!(line("mem ").contains("memory.max") || line("mem ").contains("memory.limit_in_bytes"));
+    assert!(line("mem ").contains("counts tmpfs"));
+    assert!(line("procs ").contains("pids.max"));
+    assert!(line("cpu ").contains("cpu.stat") || line("cpu ").contains("cpuacct.usage"));
+    // The kernel holds memory and processes: no per-process backstops for them.
+    assert!(!run.stdout.contains("rlimit data"), "{}", run.stdout);
+    assert!(!run.stdout.contains("rlimit nproc"), "{}", run.stdout);
+}
+
+#[test]
+fn without_a_writable_cgroup_auto_falls_back_and_require_refuses() {
+    let Some(sandbox) = Sandbox::unprivileged() else {
+        eprintln!("skipped: tests already run unprivileged, or no ordinary user could be made");
+        return;
+    };
+    let explained = sandbox.run(&["--explain", "--mem", "256M", "--procs", "64"]);
+    assert_eq!(explained.code(), Some(0), "{}", explained.stderr);
+    assert!(
+        explained.stdout.contains("no cgroup"),
+        "{}",
+        explained.stdout
+    );
+    assert!(
+        explained.stdout.contains("sampling"),
+        "{}",
+        explained.stdout
+    );
+
+    let required = sandbox.run(&["--cgroup", "require", "--mem", "256M", "--", "touch", "ran"]);
+    assert_eq!(required.code(), Some(125), "{}", required.stderr);
+    assert_eq!(required.stderr.lines().count(), 1, "{}", required.stderr);
+    assert!(
+        required
+            .stderr
+            .starts_with("leash: --cgroup require: cannot have"),
+        "{}",
+        required.stderr
+    );
+    assert!(!sandbox.path("ran").exists(), "the command ran");
+
+    let rate = sandbox.run(&["--cpu-rate", "0.5", "--", "touch", "ran"]);
+    assert_eq!(rate.code(), Some(125), "{}", rate.stderr);
+    assert!(rate.stderr.contains("--cpu-rate"), "{}", rate.stderr);
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::Sandbox;
+use common::{Mechanism, Sandbox, mechanisms};
 
 const MIB: u64 = 1 << 20;
 
@@ -17,117 +17,196 @@ fn fill(mib: u64, then: &str) -> String {
     )
 }
 
+/// How leash reports a memory breach: the kernel's OOM kill in a memory cgroup, or the
+/// sampler's own measurement.
+fn memory_breach(mechanism: Mechanism) -> &'static str {
+    match mechanism {
+        Mechanism::Cgroup => "leash: memory limit 256.0 MiB reached (the kernel's OOM killer",
+        Mechanism::Sampling => "leash: memory limit 256.0 MiB exceeded (",
+    }
+}
+
 #[test]
 fn a_memory_bomb_is_stopped_within_the_bound() {
-    let sandbox = Sandbox::new();
-    let bomb = "x = []\nwhile True: x.append(bytearray(1 << 20))";
-    let run = sandbox.run(&["--mem", "256MiB", "--", "python3", "-c", bomb]);
-    // Usually the sampler sees the breach and stops the session (124). On a loaded
-    // machine the bomb may outrun it; then the per-process RLIMIT_DATA backstop makes
-    // its allocation fail and it ends by itself with a MemoryError. Either way it must
-    // stay within the bound the referee measures.
-    let stopped = run.code() == Some(124)
-        && run
-            .stderr
-            .starts_with("leash: memory limit 256.0 MiB exceeded (");
-    let held = run.code() == Some(1) && run.stderr.contains("MemoryError");
-    assert!(stopped || held, "{:?}: {}", run.status, run.stderr);
-    if let Some(peak) = sandbox.referee_peak_memory() {
+    for mechanism in mechanisms() {
+        let sandbox = Sandbox::new();
+        let bomb = "x = []\nwhile True: x.append(bytearray(1 << 20))";
+        let run = sandbox.run(&[
+            mechanism.flag(),
+            "--mem",
+            "256MiB",
+            "--",
+            "python3",
+            "-c",
+            bomb,
+        ]);
+        let stopped = run.code() == Some(124) && run.stderr.starts_with(memory_breach(mechanism));
+        // Sampling only: on a loaded machine the bomb may outrun the sampler; then the
+        // per-process RLIMIT_DATA backstop makes its allocation fail and it ends by itself
+        // with a MemoryError. A memory cgroup leaves no such gap.
+        let held = mechanism == Mechanism::Sampling
+            && run.code() == Some(1)
+            && run.stderr.contains("MemoryError");
         assert!(
-            peak <= 256 * MIB * 115 / 100,
-            "the referee saw {} MiB",
-            peak / MIB
+            stopped || held,
+            "{mechanism:?}: {:?}: {}",
+            run.status,
+            run.stderr
         );
+        let bound = match mechanism {
+            Mechanism::Cgroup => 256 * MIB * 105 / 100,
+            Mechanism::Sampling => 256 * MIB * 115 / 100,
+        };
+        if let Some(peak) = sandbox.referee_peak_memory() {
+            assert!(
+                peak <= bound,
+                "{mechanism:?}: the referee saw {} MiB",
+                peak / MIB
+            );
+        }
+        sandbox.assert_no_survivors(&[]);
     }
-    sandbox.assert_no_survivors(&[]);
 }
 
 #[test]
 fn six_children_of_150_mib_are_stopped_together() {
-    let sandbox = Sandbox::new();
-    let child = fill(150, "time.sleep(60)");
-    let script = format!("for i in 1 2 3 4 5 6; do python3 -c '{child}' & done; wait");
-    let run = sandbox.run(&[
-        "--mem", "256MiB", "--wall", "50s", "--", "sh", "-c", &script,
-    ]);
-    assert_eq!(run.code(), Some(124), "{}", run.stderr);
-    assert!(
-        run.stderr
-            .starts_with("leash: memory limit 256.0 MiB exceeded"),
-        "{}",
-        run.stderr
-    );
-    // Stopped while they were still filling: six at 150 MiB would be 900 MiB. Six
-    // allocating at once on two cores outpace the sampler by a few tens of MiB per
-    // sample, and each is under its RLIMIT_DATA backstop, so the bound is looser than
-    // for a single bomb.
-    if let Some(peak) = sandbox.referee_peak_memory() {
-        assert!(peak <= 700 * MIB, "the referee saw {} MiB", peak / MIB);
+    for mechanism in mechanisms() {
+        let sandbox = Sandbox::new();
+        let child = fill(150, "time.sleep(60)");
+        let script = format!("for i in 1 2 3 4 5 6; do python3 -c '{child}' & done; wait");
+        let run = sandbox.run(&[
+            mechanism.flag(),
+            "--mem",
+            "256MiB",
+            "--wall",
+            "50s",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        assert_eq!(run.code(), Some(124), "{mechanism:?}: {}", run.stderr);
+        assert!(
+            run.stderr.starts_with(memory_breach(mechanism)),
+            "{mechanism:?}: {}",
+            run.stderr
+        );
+        // Stopped while they were still filling: six at 150 MiB would be 900 MiB. Six
+        // allocating at once on two cores outpace the sampler by a few tens of MiB per
+        // sample, and each is under its RLIMIT_DATA backstop, so the bound is looser than
+        // for a single bomb; the memory cgroup holds the limit itself.
+        let bound = match mechanism {
+            Mechanism::Cgroup => 256 * MIB * 105 / 100,
+            Mechanism::Sampling => 700 * MIB,
+        };
+        if let Some(peak) = sandbox.referee_peak_memory() {
+            assert!(
+                peak <= bound,
+                "{mechanism:?}: the referee saw {} MiB",
+                peak / MIB
+            );
+        }
+        sandbox.assert_no_survivors(&[]);
     }
-    sandbox.assert_no_survivors(&[]);
 }
 
 #[test]
 fn copy_on_write_pages_are_counted_once() {
-    let sandbox = Sandbox::new();
-    let program = fill(
-        150,
-        "kids = []\nfor _ in range(4):\n    pid = os.fork()\n    if pid == 0:\n        time.sleep(1.5)\n        os._exit(0)\n    kids.append(pid)\nfor pid in kids: os.waitpid(pid, 0)\nprint('done')",
-    );
-    let run = sandbox.run(&["--mem", "256MiB", "--", "python3", "-c", &program]);
-    assert_eq!(run.code(), Some(0), "a false positive: {}", run.stderr);
-    assert_eq!(run.stdout, "done\n");
+    for mechanism in mechanisms() {
+        let sandbox = Sandbox::new();
+        let program = fill(
+            150,
+            "kids = []\nfor _ in range(4):\n    pid = os.fork()\n    if pid == 0:\n        time.sleep(1.5)\n        os._exit(0)\n    kids.append(pid)\nfor pid in kids: os.waitpid(pid, 0)\nprint('done')",
+        );
+        let run = sandbox.run(&[
+            mechanism.flag(),
+            "--mem",
+            "256MiB",
+            "--",
+            "python3",
+            "-c",
+            &program,
+        ]);
+        assert_eq!(
+            run.code(),
+            Some(0),
+            "{mechanism:?}: a false positive: {}",
+            run.stderr
+        );
+        assert_eq!(run.stdout, "done\n");
+    }
 }
 
 #[test]
 fn an_interpreter_starts_fine_under_a_sane_limit() {
-    let sandbox = Sandbox::new();
-    let run = sandbox.run(&[
-        "--mem",
-        "128MiB",
-        "--",
-        "python3",
-        "-c",
-        "import json, decimal, asyncio; print('ok')",
-    ]);
-    assert_eq!(run.code(), Some(0), "{}", run.stderr);
-    assert_eq!(run.stdout, "ok\n");
+    for mechanism in mechanisms() {
+        let sandbox = Sandbox::new();
+        let run = sandbox.run(&[
+            mechanism.flag(),
+            "--mem",
+            "128MiB",
+            "--",
+            "python3",
+            "-c",
+            "import json, decimal, asyncio; print('ok')",
+        ]);
+        assert_eq!(run.code(), Some(0), "{mechanism:?}: {}", run.stderr);
+        assert_eq!(run.stdout, "ok\n");
+    }
 }
 
 #[test]
 fn cpu_time_counts_every_process_of_the_session() {
-    let sandbox = Sandbox::new();
-    let spin = "while :; do :; done";
-    let run = sandbox.run(&[
-        "--cpu",
-        "2s",
-        "--wall",
-        "30s",
-        "--",
-        "sh",
-        "-c",
-        &format!("({spin}) & ({spin}) & wait"),
-    ]);
-    assert_eq!(run.code(), Some(124), "{}", run.stderr);
-    assert!(
-        run.stderr.starts_with("leash: CPU time limit 2s exceeded"),
-        "{}",
-        run.stderr
-    );
-    // Two spinners on two cores use 2 s of CPU in about 1 s; on a loaded machine, longer,
-    // but never less than the 2 s a single core could give.
-    run.assert_faster_than(Duration::from_secs(5));
-    sandbox.assert_no_survivors(&[]);
+    for mechanism in mechanisms() {
+        let sandbox = Sandbox::new();
+        let spin = "while :; do :; done";
+        let run = sandbox.run(&[
+            mechanism.flag(),
+            "--cpu",
+            "2s",
+            "--wall",
+            "30s",
+            "--",
+            "sh",
+            "-c",
+            &format!("({spin}) & ({spin}) & wait"),
+        ]);
+        assert_eq!(run.code(), Some(124), "{mechanism:?}: {}", run.stderr);
+        assert!(
+            run.stderr.starts_with("leash: CPU time limit 2s exceeded"),
+            "{mechanism:?}: {}",
+            run.stderr
+        );
+        // Two spinners on two cores use 2 s of CPU in about 1 s; on a loaded machine,
+        // longer, but never less than the 2 s a single core could give.
+        run.assert_faster_than(Duration::from_secs(5));
+        sandbox.assert_no_survivors(&[]);
+    }
 }
 
 #[test]
 fn cpu_time_of_ended_processes_is_not_lost() {
+    for mechanism in mechanisms() {
+        cpu_time_of_ended_processes_is_counted_by(mechanism);
+    }
+}
+
+fn cpu_time_of_ended_processes_is_counted_by(mechanism: Mechanism) {
     let sandbox = Sandbox::new();
     // 40 bursts of about 50 ms each, every one a process that ends before the next.
     let burst =
         "import time\nend = time.process_time() + 0.05\nwhile time.process_time() < end: pass";
     let script = format!("for i in $(seq 40); do python3 -c '{burst}'; done");
-    let run = sandbox.run(&["-v", "--cpu", "1h", "--", "sh", "-c", &script]);
+    let run = sandbox.run(&[
+        mechanism.flag(),
+        "-v",
+        "--cpu",
+        "1h",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     let summary = run
         .stderr
@@ -143,7 +222,7 @@ fn cpu_time_of_ended_processes_is_not_lost() {
     assert!(user >= 2.0 * 0.9, "charged only {user} s: {summary}");
 
     // And the limit sees them: the same bursts under a 1 s budget are stopped.
-    let run = sandbox.run(&["--cpu", "1s", "--", "sh", "-c", &script]);
+    let run = sandbox.run(&[mechanism.flag(), "--cpu", "1s", "--", "sh", "-c", &script]);
     assert_eq!(run.code(), Some(124), "{}", run.stderr);
     sandbox.assert_no_survivors(&[]);
 }
@@ -169,9 +248,12 @@ fn fork_bombs_and_thread_bombs_are_stopped() {
             "import threading, time\nwhile True:\n    try: threading.Thread(target=time.sleep, args=(60,)).start()\n    except RuntimeError: time.sleep(0.01)",
         ],
     ];
-    for bomb in bombs {
+    for (bomb, mechanism) in bombs
+        .iter()
+        .flat_map(|bomb| mechanisms().into_iter().map(move |m| (bomb, m)))
+    {
         let sandbox = Sandbox::new();
-        let mut args = vec!["--procs", "64", "-k", "0.5", "--wall", "60s", "--"];
+        let mut args = vec![mechanism.flag(), "--procs", "64", "--wall", "60s", "--"];
         args.extend_from_slice(bomb);
         let run = sandbox.run(&args);
         // The bomb's own complaints ("Cannot fork") would drown leash's line, and a
@@ -180,17 +262,37 @@ fn fork_bombs_and_thread_bombs_are_stopped() {
             .stderr
             .find("leash: ")
             .map_or("", |at| &run.stderr[at..]);
-        assert_eq!(run.code(), Some(124), "{bomb:?}: {:?} {said:?}", run.status);
-        assert!(
-            said.contains("leash: process limit 64 exceeded"),
-            "{bomb:?}: {said:?}"
+        assert_eq!(
+            run.code(),
+            Some(124),
+            "{bomb:?} {mechanism:?}: {:?} {said:?}",
+            run.status
         );
+        assert!(
+            said.contains(tasks_breach(mechanism)),
+            "{bomb:?} {mechanism:?}: {said:?}"
+        );
+        // Stopped with SIGKILL at once: no grace for a fork bomb.
         assert!(
             run.elapsed < Duration::from_secs(10),
-            "{bomb:?} took {:?}",
+            "{bomb:?} {mechanism:?} took {:?}",
             run.elapsed
         );
+        if mechanism == Mechanism::Cgroup
+            && let Some(peak) = sandbox.referee_peak_tasks()
+        {
+            assert!(peak <= 2 * 64, "{bomb:?}: the referee saw {peak} tasks");
+        }
         sandbox.assert_no_survivors(&[]);
+    }
+}
+
+/// How leash reports a process-limit breach: a fork the pids cgroup refused, or the
+/// sampler's count.
+fn tasks_breach(mechanism: Mechanism) -> &'static str {
+    match mechanism {
+        Mechanism::Cgroup => "leash: process limit 64 reached (the kernel refused",
+        Mechanism::Sampling => "leash: process limit 64 exceeded (",
     }
 }
 
@@ -202,14 +304,41 @@ fn shell_fork_bombs_are_contained() {
     // bomb keeps few processes alive at once (each exits after starting two), so a
     // sample rarely sees it over the limit and the wall limit ends it. Whichever way, it
     // ends in time and nothing is left.
-    for bomb in [
+    // With a pids cgroup the kernel refuses the 65th task and leash sees the refusal:
+    // always 124, with the message.
+    let bombs = [
         "bomb() { bomb & bomb; wait; }; bomb",
         "bomb() { bomb | bomb & }; bomb; exec sleep 30",
-    ] {
+    ];
+    for (bomb, mechanism) in bombs
+        .iter()
+        .flat_map(|bomb| mechanisms().into_iter().map(move |m| (bomb, m)))
+    {
         let sandbox = Sandbox::new();
         let run = sandbox.run(&[
-            "--procs", "64", "-k", "0.5", "--wall", "3s", "--", "sh", "-c", bomb,
+            mechanism.flag(),
+            "--procs",
+            "64",
+            "-k",
+            "0.5",
+            "--wall",
+            "3s",
+            "--",
+            "sh",
+            "-c",
+            bomb,
         ]);
+        if mechanism == Mechanism::Cgroup {
+            let said = run
+                .stderr
+                .find("leash: ")
+                .map_or("", |at| &run.stderr[at..]);
+            assert_eq!(run.code(), Some(124), "{bomb}: {said}");
+            assert!(said.starts_with(tasks_breach(mechanism)), "{bomb}: {said}");
+            if let Some(peak) = sandbox.referee_peak_tasks() {
+                assert!(peak <= 2 * 64, "{bomb}: the referee saw {peak} tasks");
+            }
+        }
         assert!(
             matches!(run.code(), Some(124 | 2)),
             "{bomb}: {:?}",

@@ -1,17 +1,20 @@
 //! Supervision: set the session up, watch it until it ends or breaches a limit, stop it,
 //! and decide how leash exits.
 
+mod cgroups;
+
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
 use crate::accounting::{Sampler, Usage};
+use crate::cgroup::SessionCgroup;
 use crate::cli::Settings;
 use crate::exit::{CANNOT_EXECUTE, Exit, LEASH_FAILED, LIMIT_REACHED, NOT_FOUND};
 use crate::kill::{signal_session, stop_session};
 use crate::limits::{ResolvedRlimit, may_raise_hard_limits};
-use crate::quota::{Breach, FIRST_SAMPLE, SessionLimits};
+use crate::quota::{Breach, ByCgroup, FIRST_SAMPLE, SessionLimits};
 use crate::report::{Verbosity, detail, error, notice, processes};
 use crate::session::Session;
 use crate::signals::{FORWARDED, Inbox, TERMINATING, signal_name};
@@ -33,24 +36,37 @@ enum Ending {
 /// Run the command described by `settings` as a supervised session; returns how leash
 /// must exit.
 pub fn run_session(settings: &Settings) -> Exit {
+    let fail = |message: String| {
+        error(&message);
+        Exit::Code(LEASH_FAILED)
+    };
+    let plan = match cgroups::plan(settings) {
+        Ok(plan) => plan,
+        Err(message) => return fail(message),
+    };
     if settings.explain {
-        return match resolve_rlimits(settings) {
+        return match resolve_rlimits(settings, cgroups::by_cgroup(plan.as_ref())) {
             Ok(rlimits) => {
-                crate::explain::print(settings, &rlimits);
+                crate::explain::print(settings, &rlimits, plan.as_ref());
                 Exit::Code(0)
             }
-            Err(message) => {
-                error(&message);
-                Exit::Code(LEASH_FAILED)
-            }
+            Err(message) => fail(message),
         };
     }
+    let cgroup = match plan {
+        Some(plan) => match cgroups::create(settings, &plan) {
+            Ok(cgroup) => cgroup,
+            Err(message) => return fail(message),
+        },
+        None => None,
+    };
+    let by_cgroup = cgroups::does(cgroup.as_ref());
     // Created before the session starts: it notes what leash itself wrote until then.
     let sampler = settings
         .limits
         .sampled()
-        .then(|| Sampler::new(settings.limits.wanted()));
-    let (session, terminal) = match start(settings) {
+        .then(|| Sampler::new(settings.limits.wanted(by_cgroup)));
+    let (session, terminal) = match start(settings, cgroup, by_cgroup) {
         Ok(started) => started,
         Err(exit) => return exit,
     };
@@ -58,18 +74,26 @@ pub fn run_session(settings: &Settings) -> Exit {
 }
 
 /// Everything up to a running main process. On failure nothing of the command runs.
-fn start(settings: &Settings) -> Result<(Session, Option<Terminal>), Exit> {
+fn start(
+    settings: &Settings,
+    cgroup: Option<SessionCgroup>,
+    by_cgroup: ByCgroup,
+) -> Result<(Session, Option<Terminal>), Exit> {
     let fail = |message: String| {
         error(&message);
         Exit::Code(LEASH_FAILED)
     };
-    let rlimits = resolve_rlimits(settings).map_err(fail)?;
+    let rlimits = resolve_rlimits(settings, by_cgroup).map_err(fail)?;
     for limit in &rlimits {
         detail(settings.verbosity, &format!("rlimit {limit}"));
     }
     let terminal = Terminal::foreground();
-    let launch =
-        Launch::new(&settings.command, rlimits, terminal.is_some()).map_err(spawn_failure)?;
+    let entries = cgroup
+        .as_ref()
+        .map(SessionCgroup::entries)
+        .unwrap_or_default();
+    let launch = Launch::new(&settings.command, rlimits, terminal.is_some(), entries)
+        .map_err(spawn_failure)?;
     // Orphans of the session are re-parented to leash instead of init, so none escapes.
     nix::sys::prctl::set_child_subreaper(true)
         .map_err(|e| fail(format!("cannot become a subreaper: {e}")))?;
@@ -79,12 +103,15 @@ fn start(settings: &Settings) -> Result<(Session, Option<Terminal>), Exit> {
         settings.verbosity,
         &format!("started process {main} in its own process group"),
     );
-    Ok((Session::new(main, inbox), terminal))
+    Ok((Session::new(main, inbox, cgroup), terminal))
 }
 
 /// The rlimits the user asked for, checked, plus the backstops of the session limits for
-/// resources the user left alone.
-fn resolve_rlimits(settings: &Settings) -> Result<Vec<ResolvedRlimit>, String> {
+/// resources the user left alone and no cgroup holds.
+fn resolve_rlimits(
+    settings: &Settings,
+    by_cgroup: ByCgroup,
+) -> Result<Vec<ResolvedRlimit>, String> {
     let mut rlimits = settings
         .rlimits
         .iter()
@@ -97,7 +124,7 @@ fn resolve_rlimits(settings: &Settings) -> Result<Vec<ResolvedRlimit>, String> {
         .collect::<Result<Vec<_>, _>>()?;
     for (rlimit, soft, hard) in settings
         .limits
-        .backstops(crate::accounting::tasks_of_this_user)
+        .backstops(by_cgroup, crate::accounting::tasks_of_this_user)
     {
         if !rlimits.iter().any(|r| r.rlimit() == rlimit) {
             let backstop = ResolvedRlimit::backstop(rlimit, soft, hard)
@@ -142,11 +169,17 @@ fn supervise(
     let ending = watch(&mut session, terminal, sampler.as_mut(), &settings.limits);
     let first_signal = match ending {
         Ending::Signaled(signal) => signal,
+        // A session at its process limit is a fork bomb until proven otherwise, and its
+        // processes block signals while they retry fork: a grace would only be waited out.
+        Ending::Limit(Breach::Tasks(..) | Breach::TasksRefused(_)) => Signal::SIGKILL,
         Ending::MainExited | Ending::Limit(_) => settings.signal,
     };
     let stopped = stop_session(&mut session, first_signal, settings.kill_after);
     if let Some(terminal) = terminal {
         terminal.take_back();
+    }
+    if let Some(Err(e)) = session.cgroup().map(SessionCgroup::remove) {
+        notice(settings.verbosity, &e);
     }
     let count = processes(stopped.processes);
     match ending {
@@ -210,7 +243,15 @@ fn watch(
             suspend(session, terminal);
         }
         if !session.reap() || session.main_status().is_some() {
-            return Ending::MainExited;
+            // The kernel may have ended the main process at a cgroup limit.
+            let counted = session.cgroup().map(SessionCgroup::read);
+            let refused = sampler
+                .map(|s| s.sample(counted))
+                .filter(|usage| usage.oom_kills > 0 || usage.refused_forks > 0);
+            return match refused.and_then(|usage| limits.breach(&usage)) {
+                Some(breach) => Ending::Limit(breach),
+                None => Ending::MainExited,
+            };
         }
         let now = Instant::now();
         if let (Some(deadline), Some(wall)) = (deadline, limits.wall)
@@ -221,7 +262,7 @@ fn watch(
         if let Some(sampler) = sampler.as_deref_mut()
             && now >= next_sample
         {
-            let usage = sampler.sample();
+            let usage = sampler.sample(session.cgroup().map(SessionCgroup::read));
             if let Some(breach) = limits.breach(&usage) {
                 return Ending::Limit(breach);
             }

@@ -43,6 +43,17 @@ pub struct Tracked {
 }
 
 impl Tracked {
+    /// Whether this very process still exists and runs (a zombie no longer runs; who
+    /// reaps it is its parent's business, e.g. init's for an orphan of a dead leash).
+    pub fn runs(&self) -> bool {
+        self.exists()
+            && fs::read_to_string(format!("/proc/{}/stat", self.pid)).is_ok_and(|stat| {
+                stat.rfind(')')
+                    .and_then(|at| stat.get(at + 2..at + 3))
+                    .is_some_and(|state| state != "Z")
+            })
+    }
+
     /// Whether this very process still exists (zombies count: they were not reaped).
     pub fn exists(&self) -> bool {
         start_time(self.pid) == Some(self.start_time)
@@ -143,6 +154,14 @@ impl Sandbox {
     /// Whether the outer cap is a cgroup (else rlimits only).
     pub fn capped_by_cgroup(&self) -> bool {
         !self.cgroups.is_empty()
+    }
+
+    /// Cgroups below the outer cap's (leash's session cgroups), by path.
+    pub fn cgroups_below_cap(&self) -> Vec<PathBuf> {
+        self.cgroups
+            .iter()
+            .flat_map(|g| subdirectories(g))
+            .collect()
     }
 
     /// `leash ARGS...`, run inside the outer cap, in the sandbox directory, marked.
@@ -272,17 +291,7 @@ impl Sandbox {
     /// Every process this sandbox started that still exists: members of the cap cgroups
     /// and any process carrying the marker.
     pub fn survivors(&self) -> Vec<i32> {
-        let mut pids: Vec<i32> = self
-            .cgroups
-            .iter()
-            .flat_map(|g| {
-                fs::read_to_string(g.join("cgroup.procs"))
-                    .unwrap_or_default()
-                    .lines()
-                    .filter_map(|l| l.parse().ok())
-                    .collect::<Vec<i32>>()
-            })
-            .collect();
+        let mut pids: Vec<i32> = self.cgroups.iter().flat_map(|g| members(g)).collect();
         pids.extend(marked_processes(&self.marker));
         pids.sort_unstable();
         pids.dedup();
@@ -323,9 +332,42 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         self.clean_up();
         for cgroup in &self.cgroups {
-            let _ = fs::remove_dir(cgroup);
+            remove_cgroup(cgroup);
         }
     }
+}
+
+/// Processes in a cgroup and in every cgroup below it (leash's session cgroups).
+fn members(cgroup: &Path) -> Vec<i32> {
+    let mut pids: Vec<i32> = fs::read_to_string(cgroup.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.parse().ok())
+        .collect();
+    for child in subdirectories(cgroup) {
+        pids.extend(members(&child));
+    }
+    pids
+}
+
+fn subdirectories(dir: &Path) -> Vec<PathBuf> {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Remove an empty cgroup and whatever empty cgroups a test left below it.
+fn remove_cgroup(cgroup: &Path) {
+    for child in subdirectories(cgroup) {
+        remove_cgroup(&child);
+    }
+    let _ = fs::remove_dir(cgroup);
 }
 
 /// A leash run in progress.
@@ -367,6 +409,48 @@ impl Running {
             stderr: fs::read_to_string(&self.err).unwrap_or_default(),
             elapsed: self.started.elapsed(),
         }
+    }
+}
+
+/// How leash enforces the session limits in a test run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mechanism {
+    /// A cgroup of the session's own: the kernel holds memory and process limits.
+    Cgroup,
+    /// No cgroup: leash samples /proc, with rlimits as backstops.
+    Sampling,
+}
+
+impl Mechanism {
+    /// The flag that selects it.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Mechanism::Cgroup => "--cgroup=require",
+            Mechanism::Sampling => "--cgroup=off",
+        }
+    }
+}
+
+/// Every mechanism this machine offers to the tests: sampling always, a cgroup where
+/// leash can make one that holds memory, processes and CPU time (it says so in
+/// `--explain` under `--cgroup require`).
+pub fn mechanisms() -> Vec<Mechanism> {
+    static CGROUP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let cgroup = *CGROUP.get_or_init(|| {
+        let sandbox = Sandbox::new();
+        let probe = [
+            "--cgroup=require",
+            "--mem=1G",
+            "--procs=9",
+            "--cpu=1s",
+            "--explain",
+        ];
+        sandbox.run(&probe).code() == Some(0)
+    });
+    if cgroup {
+        vec![Mechanism::Cgroup, Mechanism::Sampling]
+    } else {
+        vec![Mechanism::Sampling]
     }
 }
 
@@ -442,6 +526,15 @@ fn make_cap_cgroups(name: &str) -> Vec<PathBuf> {
             }
             return make_v2_cap(&own, name).into_iter().collect();
         };
+        made.push(dir);
+    }
+    // The cgroup v2 hierarchy of a hybrid machine, without controllers: leash makes its
+    // session cgroups there too, and they belong below the test's own.
+    let unified = Path::new("/sys/fs/cgroup/unified");
+    if let Some(path) = own.lines().find_map(|l| l.strip_prefix("0::"))
+        && unified.join("cgroup.procs").exists()
+        && let Some(dir) = make_cgroup(&unified.join(path.trim_start_matches('/')).join(name), &[])
+    {
         made.push(dir);
     }
     made

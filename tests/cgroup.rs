@@ -1,0 +1,107 @@
+//! The session's own cgroup (the cgroup issue): it holds every process, is removed when
+//! the session ends, and a session whose leash was SIGKILLed is stopped by the next leash.
+
+mod common;
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use common::{Mechanism, Sandbox, Tracked, mechanisms};
+use nix::sys::signal::Signal;
+
+fn cgroup_available() -> bool {
+    let available = mechanisms().contains(&Mechanism::Cgroup);
+    if !available {
+        eprintln!("skipped: leash cannot make a cgroup here");
+    }
+    available
+}
+
+/// A detached grandchild that records its cgroups, then its PID (the "ready" signal).
+const ESCAPE: &str = "setsid sh -c 'cat /proc/self/cgroup > gc.cgroup; echo $$ > gc.pid; \
+                      exec sleep 1000' & ";
+
+/// The directories of the session cgroups listed in a /proc/PID/cgroup text.
+fn session_cgroups(proc_cgroup: &str) -> Vec<String> {
+    proc_cgroup
+        .lines()
+        .filter_map(|line| line.rsplit(':').next())
+        .filter(|path| {
+            path.rsplit('/')
+                .next()
+                .is_some_and(|n| n.starts_with("leash-"))
+        })
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn escapees_are_in_the_session_cgroup_which_is_empty_and_removed_at_the_end() {
+    if !cgroup_available() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let script = format!("{ESCAPE} while [ ! -s gc.pid ]; do sleep 0.01; done; exit 0");
+    let run = sandbox.run(&["--cgroup=require", "-v", "--", "sh", "-c", &script]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let grandchild = fs::read_to_string(sandbox.path("gc.cgroup")).unwrap();
+    let inside = session_cgroups(&grandchild);
+    assert!(!inside.is_empty(), "not in a session cgroup: {grandchild}");
+    let made: Vec<_> = run
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("leash: cgroup "))
+        .collect();
+    assert!(!made.is_empty(), "{}", run.stderr);
+    for dir in &made {
+        assert!(!std::path::Path::new(dir).exists(), "{dir} was left behind");
+    }
+    assert!(sandbox.cgroups_below_cap().is_empty());
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn the_next_leash_stops_a_session_whose_leash_was_killed() {
+    if !cgroup_available() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let script = format!("{ESCAPE} wait");
+    let running = sandbox.start(&["--cgroup=require", "--", "sh", "-c", &script]);
+    let grandchild = sandbox.wait_for_pids(&["gc.pid".into()])[0];
+    let leash = running.pid();
+    running.signal(Signal::SIGKILL);
+    let killed = running.finish();
+    assert_eq!(killed.signal(), Some(9));
+    // The supervisor is gone; the detached grandchild lives on in the session cgroup.
+    assert!(grandchild.runs(), "the grandchild died with leash");
+    let stale = sandbox.cgroups_below_cap();
+    assert!(!stale.is_empty(), "no session cgroup was left");
+
+    let next = sandbox.run(&["--", "true"]);
+    assert_eq!(next.code(), Some(0), "{}", next.stderr);
+    assert!(
+        next.stderr
+            .starts_with(&format!("leash: stopped leash-{leash}-")),
+        "{}",
+        next.stderr
+    );
+    assert!(
+        next.stderr
+            .contains("left by a leash that no longer runs (1 process)")
+    );
+    wait_until_not_running(grandchild);
+    for dir in stale {
+        assert!(!dir.exists(), "{} was left behind", dir.display());
+    }
+    sandbox.assert_no_survivors(&[]);
+}
+
+/// Killed processes of a dead leash are reaped by init, in its own time.
+fn wait_until_not_running(process: Tracked) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while process.runs() {
+        assert!(Instant::now() < deadline, "{process:?} still runs");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
