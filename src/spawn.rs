@@ -37,20 +37,50 @@ pub struct Launch {
     envp: Vec<CString>,
     rlimits: Vec<ResolvedRlimit>,
     take_terminal: bool,
-    /// Open cgroup.procs files of the session's cgroup: the child enters it before
-    /// anything else, so nothing of the command ever runs outside.
-    cgroup_entries: Vec<RawFd>,
+    /// How the child enters the session's cgroup: before anything else, so nothing of
+    /// the command ever runs outside.
+    cgroup: CgroupEntry,
 }
+
+/// How the child enters the session's cgroup.
+#[derive(Clone, Debug, Default)]
+pub struct CgroupEntry {
+    /// A cgroup v2 directory the child is created in (clone3 with CLONE_INTO_CGROUP: no
+    /// migration, which costs the kernel an RCU grace period), and that directory's
+    /// cgroup.procs for a kernel that cannot (before Linux 5.7).
+    pub born_into: Option<(RawFd, RawFd)>,
+    /// Open cgroup.procs files the child writes itself into (cgroup v1).
+    pub join: Vec<RawFd>,
+}
+
+/// clone3's argument (linux/sched.h, version 2 with `cgroup`).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 impl Launch {
     /// Resolve `command[0]` on PATH as `execvp` would and prepare the exec arguments.
     /// With `take_terminal`, the child makes its group the terminal's foreground group;
-    /// it writes itself into each of `cgroup_entries` (open cgroup.procs files) first.
+    /// it starts in the session's cgroup as `cgroup` says.
     pub fn new(
         command: &[OsString],
         rlimits: Vec<ResolvedRlimit>,
         take_terminal: bool,
-        cgroup_entries: Vec<RawFd>,
+        cgroup: CgroupEntry,
     ) -> Result<Self, SpawnError> {
         let name = command
             .first()
@@ -79,7 +109,7 @@ impl Launch {
             envp,
             rlimits,
             take_terminal,
-            cgroup_entries,
+            cgroup,
         })
     }
 
@@ -92,14 +122,23 @@ impl Launch {
         let supervisor = getpid();
         // SAFETY: leash is single-threaded here, and the child runs only `exec_child`, which
         // makes async-signal-safe system calls on memory prepared before the fork.
-        match unsafe { fork() } {
+        match unsafe { self.fork() } {
             Err(e) => Err(SpawnError::Setup(format!("cannot fork: {e}"))),
-            Ok(ForkResult::Child) => {
+            Ok((ForkResult::Child, born_in_cgroup)) => {
                 drop(report_read);
                 // SAFETY: in the child of a fork; see `exec_child`.
-                unsafe { exec_child(self, supervisor, &argv, &envp, &report_write) }
+                unsafe {
+                    exec_child(
+                        self,
+                        supervisor,
+                        born_in_cgroup,
+                        &argv,
+                        &envp,
+                        &report_write,
+                    )
+                }
             }
-            Ok(ForkResult::Parent { child }) => {
+            Ok((ForkResult::Parent { child }, _)) => {
                 drop(report_write);
                 // Also set the group from this side, as job-control shells do, so the group
                 // exists whichever of parent and child runs first. Fails harmlessly (EACCES)
@@ -111,6 +150,45 @@ impl Launch {
                 self.await_exec(child, &report_read)
             }
         }
+    }
+
+    /// Fork, straight into the session's v2 cgroup where the kernel can; returns also
+    /// whether the child was born in it.
+    ///
+    /// # Safety
+    /// As `fork`: the caller must be single-threaded, and the child must only make
+    /// async-signal-safe calls until it execs.
+    unsafe fn fork(&self) -> nix::Result<(ForkResult, bool)> {
+        if let Some((dir, _)) = self.cgroup.born_into {
+            let args = CloneArgs {
+                flags: CLONE_INTO_CGROUP,
+                exit_signal: Signal::SIGCHLD as u64,
+                cgroup: u64::try_from(dir).unwrap_or(u64::MAX),
+                ..CloneArgs::default()
+            };
+            // SAFETY: clone3 without CLONE_VM is a fork whose child starts in the cgroup;
+            // `args` lives across the call and its size is passed. The child runs only
+            // async-signal-safe calls (the caller's contract) and never returns from
+            // `exec_child`, so glibc's fork bookkeeping it skips is never needed.
+            let pid = unsafe {
+                libc::syscall(
+                    libc::SYS_clone3,
+                    &raw const args,
+                    std::mem::size_of::<CloneArgs>(),
+                )
+            };
+            match pid {
+                0 => return Ok((ForkResult::Child, true)),
+                child if child > 0 => {
+                    let child = Pid::from_raw(i32::try_from(child).unwrap_or(i32::MAX));
+                    return Ok((ForkResult::Parent { child }, true));
+                }
+                // ENOSYS, E2BIG, EINVAL: an older kernel; fork and migrate instead.
+                _ => {}
+            }
+        }
+        // SAFETY: the caller's contract.
+        unsafe { fork() }.map(|result| (result, false))
     }
 
     /// Read the child's report: end of file means the exec succeeded.
@@ -206,6 +284,7 @@ impl From<u8> for Step {
 unsafe fn exec_child(
     launch: &Launch,
     supervisor: Pid,
+    born_in_cgroup: bool,
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
     report: &OwnedFd,
@@ -218,7 +297,12 @@ unsafe fn exec_child(
         unsafe { libc::_exit(if matches!(step, Step::Exec) { 127 } else { 125 }) }
     };
     // Into the session's cgroup first: "0" is the writing process itself.
-    for &entry in &launch.cgroup_entries {
+    let v2 = launch
+        .cgroup
+        .born_into
+        .filter(|_| !born_in_cgroup)
+        .map(|(_, procs)| procs);
+    for &entry in v2.iter().chain(&launch.cgroup.join) {
         // SAFETY: the fd stays open in the child until exec (close-on-exec); write(2) is
         // async-signal-safe and the buffer is a static.
         if unsafe { libc::write(entry, b"0".as_ptr().cast(), 1) } != 1 {

@@ -2,12 +2,12 @@
 //! mount (`/proc/self/mountinfo`), the cgroup leash runs in there (`/proc/self/cgroup`),
 //! and whether that cgroup is writable.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use nix::unistd::{AccessFlags, access};
 
 use super::{Controller, Hierarchy, Version};
+use crate::tree::read_proc;
 
 /// A cgroup filesystem mount.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,14 +24,24 @@ struct Mount {
     names: Vec<String>,
 }
 
-/// The writable hierarchies of this machine, as seen by this process.
+/// The hierarchies of this machine with leash's cgroup in each, as seen by this process,
+/// not yet checked for writability (see [`probe`]): system calls are the cost of
+/// leash's start-up, so only the hierarchies a session needs are probed.
 pub fn detect() -> Vec<Hierarchy> {
-    let read = |path| fs::read_to_string(path).unwrap_or_default();
-    detect_from(&read("/proc/self/mountinfo"), &read("/proc/self/cgroup"))
+    let read = |path| read_proc(path).unwrap_or_default();
+    candidates(&read("/proc/self/mountinfo"), &read("/proc/self/cgroup"))
 }
 
 /// The writable hierarchies described by a mountinfo and a `/proc/self/cgroup` text.
 pub fn detect_from(mountinfo: &str, self_cgroup: &str) -> Vec<Hierarchy> {
+    candidates(mountinfo, self_cgroup)
+        .iter()
+        .filter_map(probe)
+        .collect()
+}
+
+/// The hierarchies described by a mountinfo and a `/proc/self/cgroup` text.
+fn candidates(mountinfo: &str, self_cgroup: &str) -> Vec<Hierarchy> {
     let mut seen = Vec::new();
     let mut found = Vec::new();
     for mount in mountinfo.lines().filter_map(parse_mount) {
@@ -58,22 +68,26 @@ fn hierarchy_of(mount: &Mount, self_cgroup: &str) -> Option<Hierarchy> {
     } else {
         mount.point.join(relative)
     };
-    if !writable(&parent) {
-        return None;
-    }
-    let (controllers, enabled) = match mount.version {
-        Version::V1 => (mount.controllers.clone(), Vec::new()),
-        Version::V2 => (
-            controllers_in(&parent.join("cgroup.controllers")),
-            controllers_in(&parent.join("cgroup.subtree_control")),
-        ),
-    };
     Some(Hierarchy {
         version: mount.version,
         parent,
-        controllers,
-        enabled,
+        controllers: mount.controllers.clone(),
+        enabled: Vec::new(),
     })
+}
+
+/// The hierarchy if leash may make a session cgroup in it, with (for v2) the controllers
+/// its parent offers and has enabled for children.
+pub fn probe(candidate: &Hierarchy) -> Option<Hierarchy> {
+    if !writable(&candidate.parent) {
+        return None;
+    }
+    let mut usable = candidate.clone();
+    if usable.version == Version::V2 {
+        usable.controllers = controllers_in(&usable.parent.join("cgroup.controllers"));
+        usable.enabled = controllers_in(&usable.parent.join("cgroup.subtree_control"));
+    }
+    Some(usable)
 }
 
 /// leash's cgroup in the mount's hierarchy, from a `/proc/self/cgroup` text: `0::PATH` for
@@ -100,7 +114,7 @@ fn writable(dir: &Path) -> bool {
 }
 
 fn controllers_in(file: &Path) -> Vec<Controller> {
-    fs::read_to_string(file)
+    read_proc(&file.to_string_lossy())
         .unwrap_or_default()
         .split_whitespace()
         .filter_map(Controller::named)
@@ -160,6 +174,7 @@ fn unescape(field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn mountinfo_lines_give_version_point_and_controllers() {

@@ -14,7 +14,7 @@ mod stale;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use detect::{detect, detect_from};
+pub use detect::{detect, detect_from, probe};
 pub use session::{KernelLimits, Reading, SessionCgroup};
 pub use stale::{StaleSession, session_name, stop_stale_sessions};
 
@@ -185,16 +185,40 @@ pub struct Plan {
 
 impl Plan {
     /// Assign each of `jobs` to the first hierarchy of `available` that can do it (v2
-    /// first). `Contain` is always wanted.
+    /// first).
     pub fn make(available: &[Hierarchy], jobs: &[Job], kill_file: bool) -> Plan {
+        Plan::probing(available, jobs, kill_file, |h| Some(h.clone()))
+    }
+
+    /// Like [`Plan::make`] over `candidates` that `probe` must first accept (and may
+    /// complete: a v2 hierarchy's controllers), probing each at most once and only when a
+    /// job might need it.
+    pub fn probing(
+        candidates: &[Hierarchy],
+        jobs: &[Job],
+        kill_file: bool,
+        probe: impl Fn(&Hierarchy) -> Option<Hierarchy>,
+    ) -> Plan {
         let mut plan = Plan {
             kill_file,
             ..Plan::default()
         };
-        let mut ordered: Vec<&Hierarchy> = available.iter().collect();
+        let mut ordered: Vec<&Hierarchy> = candidates.iter().collect();
         ordered.sort_by_key(|h| h.version == Version::V1);
+        let mut probed: Vec<Option<Option<Hierarchy>>> = vec![None; ordered.len()];
         for &job in jobs {
-            let Some(hierarchy) = ordered.iter().find(|h| job.served_by(h)) else {
+            // v1 controllers are known from the mount; v2's only from the probe.
+            let found = (0..ordered.len()).find_map(|at| {
+                let candidate = ordered[at];
+                if candidate.version == Version::V1 && !job.served_by(candidate) {
+                    return None;
+                }
+                let usable = probed[at]
+                    .get_or_insert_with(|| probe(candidate))
+                    .as_ref()?;
+                job.served_by(usable).then(|| usable.clone())
+            });
+            let Some(hierarchy) = found else {
                 plan.missing.push(job);
                 continue;
             };
@@ -203,7 +227,7 @@ impl Plan {
                 .iter()
                 .position(|(h, _)| h.parent == hierarchy.parent);
             let index = known.unwrap_or_else(|| {
-                plan.hierarchies.push(((*hierarchy).clone(), Vec::new()));
+                plan.hierarchies.push((hierarchy.clone(), Vec::new()));
                 plan.hierarchies.len() - 1
             });
             if let Some(controller) = job.controller(hierarchy.version) {
@@ -278,6 +302,27 @@ mod tests {
         assert_eq!(
             plan.mechanism(Job::Memory),
             Some("cgroup v1 memory.limit_in_bytes (kernel), swap off")
+        );
+    }
+
+    #[test]
+    fn only_hierarchies_a_job_needs_are_probed() {
+        let candidates = [
+            hierarchy(Version::V1, "/m", &[Controller::Memory]),
+            hierarchy(Version::V1, "/c", &[Controller::Cpu]),
+            hierarchy(Version::V2, "/u", &[]),
+        ];
+        let probed = std::cell::RefCell::new(Vec::new());
+        let plan = Plan::probing(&candidates, &[Job::Contain, Job::Memory], true, |h| {
+            probed.borrow_mut().push(h.parent.clone());
+            // The v2 parent turns out not to be writable.
+            (h.version == Version::V1).then(|| h.clone())
+        });
+        assert_eq!(*probed.borrow(), [PathBuf::from("/u"), PathBuf::from("/m")]);
+        assert_eq!(plan.missing, vec![Job::Contain]);
+        assert_eq!(
+            plan.hierarchy_of(Job::Memory).unwrap().parent,
+            PathBuf::from("/m")
         );
     }
 

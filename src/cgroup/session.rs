@@ -4,7 +4,7 @@
 
 use std::fs::{self, File};
 use std::io::ErrorKind;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use nix::unistd::Pid;
 
 use super::dir::{CgroupDir, keyed};
 use super::{Controller, Hierarchy, Job, Plan, Version};
+use crate::spawn::CgroupEntry;
 
 /// What the kernel enforces for the session.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -35,7 +36,11 @@ pub struct SessionCgroup {
     jobs: Vec<(Job, usize)>,
     /// cgroup.procs of each directory, open for the child to write itself into.
     entries: Vec<OwnedFd>,
+    /// The v2 directory, open for clone3 to create the child in.
+    v2_dir: Option<OwnedFd>,
     gauges: Gauges,
+    /// Set once every directory is removed.
+    removed: std::cell::Cell<bool>,
 }
 
 /// Open cgroup files read at every sample (re-read from offset 0: no open per sample).
@@ -74,7 +79,9 @@ impl SessionCgroup {
             dirs: Vec::new(),
             jobs: plan.jobs.clone(),
             entries: Vec::new(),
+            v2_dir: None,
             gauges: Gauges::default(),
+            removed: std::cell::Cell::new(false),
         };
         for (hierarchy, controllers) in &plan.hierarchies {
             let dir = make_dir(hierarchy, controllers, name)?;
@@ -86,14 +93,32 @@ impl SessionCgroup {
                 .open(dir.file("cgroup.procs"))
                 .map_err(|e| format!("cannot open {}: {e}", dir.file("cgroup.procs").display()))?;
             made.entries.push(entry.into());
+            if dir.version == Version::V2 {
+                let opened = fs::OpenOptions::new()
+                    .read(true)
+                    .custom_flags(nix::libc::O_CLOEXEC | nix::libc::O_DIRECTORY)
+                    .open(&dir.path)
+                    .map_err(|e| format!("cannot open {}: {e}", dir.path.display()))?;
+                made.v2_dir = Some(opened.into());
+            }
         }
         made.gauges = made.open_gauges();
         Ok(made)
     }
 
-    /// File descriptors of the cgroup.procs files the child writes "0" into before exec.
-    pub fn entries(&self) -> Vec<RawFd> {
-        self.entries.iter().map(AsRawFd::as_raw_fd).collect()
+    /// How the child enters the cgroup: created in the v2 directory, and writing "0" into
+    /// the cgroup.procs of the v1 directories before exec.
+    pub fn entry(&self) -> CgroupEntry {
+        let mut entry = CgroupEntry::default();
+        for (dir, procs) in self.dirs.iter().zip(&self.entries) {
+            match (dir.version, &self.v2_dir) {
+                (Version::V2, Some(v2_dir)) => {
+                    entry.born_into = Some((v2_dir.as_raw_fd(), procs.as_raw_fd()));
+                }
+                _ => entry.join.push(procs.as_raw_fd()),
+            }
+        }
+        entry
     }
 
     /// The directory that does `job`.
@@ -155,6 +180,7 @@ impl SessionCgroup {
             }
         }
         if failed.is_empty() {
+            self.removed.set(true);
             Ok(())
         } else {
             Err(failed.join("; "))
@@ -224,6 +250,9 @@ impl Drop for SessionCgroup {
     /// it is killed and the directories removed (the stale-session sweep of the next
     /// leash covers a leash that could not get here).
     fn drop(&mut self) {
+        if self.removed.get() {
+            return;
+        }
         if !self.members().is_empty() {
             self.kill_all();
         }
@@ -403,7 +432,8 @@ mod tests {
             fs::read_to_string(hierarchy.parent.join("cgroup.subtree_control")).unwrap(),
             "+pids +cpu"
         );
-        assert_eq!(cgroup.entries().len(), 1);
+        let entry = cgroup.entry();
+        assert!(entry.born_into.is_some() && entry.join.is_empty());
         assert_eq!(
             cgroup.read(),
             Reading {

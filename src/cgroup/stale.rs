@@ -41,8 +41,9 @@ pub fn stop_stale_sessions(hierarchies: &[Hierarchy]) -> Vec<StaleSession> {
             continue;
         };
         for entry in entries.flatten() {
+            // The name first: it costs no system call, and most entries are files.
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !entry.path().is_dir() || owner(&name).is_none_or(is_alive) {
+            if owner(&name).is_none_or(is_alive) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
                 continue;
             }
             let dir = CgroupDir {

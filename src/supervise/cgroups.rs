@@ -32,10 +32,11 @@ pub fn plan(settings: &Settings) -> Result<Option<Plan>, String> {
         }
         return Ok(None);
     }
-    let plan = Plan::make(
+    let plan = Plan::probing(
         &cgroup::detect(),
         &jobs(settings),
         cgroup::kernel_has_kill_file(),
+        cgroup::probe,
     );
     check(settings.cgroup, &plan)?;
     Ok((!plan.jobs.is_empty()).then_some(plan))

@@ -88,11 +88,11 @@ fn start(
         detail(settings.verbosity, &format!("rlimit {limit}"));
     }
     let terminal = Terminal::foreground();
-    let entries = cgroup
+    let entry = cgroup
         .as_ref()
-        .map(SessionCgroup::entries)
+        .map(SessionCgroup::entry)
         .unwrap_or_default();
-    let launch = Launch::new(&settings.command, rlimits, terminal.is_some(), entries)
+    let launch = Launch::new(&settings.command, rlimits, terminal.is_some(), entry)
         .map_err(spawn_failure)?;
     // Orphans of the session are re-parented to leash instead of init, so none escapes.
     nix::sys::prctl::set_child_subreaper(true)
