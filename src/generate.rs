@@ -7,24 +7,31 @@ use clap_complete::Shell;
 use crate::cli::{Artifact, command};
 
 /// Sections of the man page beyond what clap knows, in roff.
-const MAN_EXTRA: &str = r#".SH "HOW LIMITS ARE ENFORCED"
+const MAN_EXTRA: &str = r#".SH "THE SESSION CGROUP"
+Where a cgroup below the one leash runs in is writable (as root; inside \fBsystemd\-run \-\-user \-\-scope \-p Delegate=yes\fR; in many CI containers), leash makes one for the session, named \fIleash\-PID\-START\fR after its own PID and start time, in each hierarchy it needs: cgroup v2 (the child is created in it with clone3, so nothing of the command runs outside; cgroup.kill stops everything at once) and, for controllers v2 does not offer there, cgroup v1 (memory, pids, cpuacct, cpu, freezer). The cgroup is removed when the session ends. A leash that was SIGKILLed cannot remove its cgroup: the next leash started from the same cgroup finds it (its PID and start time name no live process), kills whatever still runs in it and removes it.
+.PP
+\fB\-\-cgroup auto\fR (the default) uses a cgroup where it can and falls back to supervision where not; \fB\-\-cgroup require\fR refuses to start (exit 125) unless a cgroup holds the session and enforces every \fB\-\-mem\fR, \fB\-\-procs\fR and \fB\-\-cpu\fR asked for; \fB\-\-cgroup off\fR never uses one. \fB\-\-explain\fR shows which mechanism enforces each limit here.
+.SH "HOW LIMITS ARE ENFORCED"
 .TP
 \fB\-\-wall\fR
 Wall-clock time from the start of the command, kept by leash's own timer.
 .TP
 \fB\-\-mem\fR
-Memory of the whole session: the proportional set size of every live process summed, so pages shared after a fork or from libraries count once. Sampled from /proc; each process also gets RLIMIT_DATA a sixteenth above the limit, so a single process cannot outrun the sampler by much.
+With a memory cgroup: memory.max (v2) or memory.limit_in_bytes (v1), swap included, so the kernel holds the limit; an OOM kill in the session is the breach, and files the session writes to tmpfs (/dev/shm) count. Without: the proportional set size of every live process summed, so pages shared after a fork or from libraries count once, sampled from /proc; each process also gets RLIMIT_DATA a sixteenth above the limit, so a single process cannot outrun the sampler by much. Tmpfs files are not counted then.
 .TP
 \fB\-\-cpu\fR
-User and system CPU time of every process the session ever ran, including those that have ended (the kernel charges a reaped child to its reaper, and leash reaps every orphan). Each process also gets RLIMIT_CPU a second above the limit.
+User and system CPU time of every process the session ever ran, including those that have ended: cpu.stat (v2) or cpuacct.usage (v1), else sampled (the kernel charges a reaped child to its reaper, and leash reaps every orphan). Each process also gets RLIMIT_CPU a second above the limit.
+.TP
+\fB\-\-cpu\-rate\fR
+A share of one CPU for the whole session: cpu.max (v2) or cpu.cfs_quota_us (v1). Only with a cpu controller; refused without one.
 .TP
 \fB\-\-procs\fR
-Processes and threads alive at once. Without privilege, RLIMIT_NPROC is also set to the user's tasks at start plus the limit plus one (it counts all of the user's processes; root is exempt from it).
+Processes and threads alive at once. With a pids cgroup: pids.max, so the kernel refuses the fork that would exceed it; that refusal is the breach. Without: sampled, and without privilege RLIMIT_NPROC is also set to the user's tasks at start plus the limit plus one (it counts all of the user's processes; root is exempt from it). A process-limit breach stops the session with SIGKILL at once: a fork bomb gets no grace.
 .TP
 \fB\-\-disk\-write\fR
-Bytes the session wrote to storage (write_bytes of /proc/PID/io), including ended processes.
+Bytes the session wrote to storage (write_bytes of /proc/PID/io), including ended processes; always sampled.
 .PP
-Without a cgroup these session limits are enforced by sampling the session's process tree: every 5 ms at first, every 100 ms when usage is calm, sooner as usage approaches a limit. A sampler can be outrun: a bomb may overshoot a limit before it is stopped. The per-process rlimits (\fB\-\-fsize\fR, \fB\-\-nofile\fR, \fB\-\-stack\fR, \fB\-\-core\fR, \fB\-\-rlimit\fR) are set in the command before it runs and enforced by the kernel.
+Sampled limits are checked every 5 ms at first, every 100 ms when usage is calm, sooner as usage approaches a limit. A sampler can be outrun: a bomb may overshoot a limit before it is stopped. The per-process rlimits (\fB\-\-fsize\fR, \fB\-\-nofile\fR, \fB\-\-stack\fR, \fB\-\-core\fR, \fB\-\-rlimit\fR) are set in the command before it runs and enforced by the kernel.
 .SH "EXIT STATUS"
 .TP
 \fIN\fR
@@ -46,7 +53,7 @@ If the command died of a signal, leash dies of the same signal (without dumping 
 .SH SIGNALS
 SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to leash are forwarded to every process of the session; leash then stops the session (the signal, then SIGKILL after the grace) and dies of the same signal. A second one during the grace sends SIGKILL at once. SIGUSR1 and SIGUSR2 are forwarded to every process of the session, which goes on running.
 .PP
-If leash itself is killed with SIGKILL, its direct child is killed too (PR_SET_PDEATHSIG); processes that detached from it survive.
+If leash itself is killed with SIGKILL, its direct child is killed too (PR_SET_PDEATHSIG); processes that detached from it survive until the next leash started from the same cgroup stops them (with a session cgroup), or for good (without one).
 .SH ENVIRONMENT
 \fBPATH\fR is searched for COMMAND as \fBexecvp\fR(3) would. The command gets leash's environment unchanged.
 .SH EXAMPLES

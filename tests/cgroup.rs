@@ -105,3 +105,88 @@ fn wait_until_not_running(process: Tracked) {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+#[test]
+fn cpu_rate_throttles_the_whole_session() {
+    if !cgroup_available() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let spin = "while :; do :; done";
+    let run = sandbox.run(&[
+        "-v",
+        "--cpu-rate",
+        "0.25",
+        "--wall",
+        "2s",
+        "--",
+        "sh",
+        "-c",
+        &format!("({spin}) & ({spin}) & wait"),
+    ]);
+    if run.stderr.contains("--cpu-rate: no writable cgroup") {
+        eprintln!("skipped: no cpu controller here");
+        return;
+    }
+    assert_eq!(run.code(), Some(124), "{}", run.stderr);
+    let summary = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("leash: used:"))
+        .expect("a summary");
+    let user = between(summary, "CPU user ", " system ");
+    let system = between(summary, " system ", ",");
+    let cpu: f64 = [user, system]
+        .iter()
+        .map(|text| humantime::parse_duration(text).map_or(f64::NAN, |d| d.as_secs_f64()))
+        .sum();
+    // Two spinners for 2 s would use up to 4 s of CPU; a quarter of one CPU is 0.5 s.
+    assert!(
+        (0.25..=0.9).contains(&cpu),
+        "used {cpu} s of CPU: {summary}"
+    );
+    sandbox.assert_no_survivors(&[]);
+}
+
+/// The text of `line` after `start` up to `end` (or the end of the line).
+fn between<'a>(line: &'a str, start: &str, end: &str) -> &'a str {
+    let after = line.split_once(start).map_or("", |(_, after)| after);
+    after.split(end).next().unwrap_or("").trim()
+}
+
+#[test]
+fn files_on_tmpfs_count_against_the_memory_limit() {
+    if !cgroup_available() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    // A file in /dev/shm is memory no process maps: only a memory cgroup sees it.
+    let file = format!(
+        "/dev/shm/{}",
+        sandbox.dir().file_name().unwrap().to_string_lossy()
+    );
+    let of = format!("of={file}");
+    let run = sandbox.run(&[
+        "--cgroup=require",
+        "--mem",
+        "64MiB",
+        "--wall",
+        "30s",
+        "--",
+        "dd",
+        "if=/dev/zero",
+        &of,
+        "bs=1M",
+        "count=128",
+    ]);
+    let written = fs::metadata(&file).map_or(0, |m| m.len());
+    let _ = fs::remove_file(&file);
+    assert_eq!(run.code(), Some(124), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("memory limit 64.0 MiB reached"),
+        "{}",
+        run.stderr
+    );
+    assert!(written <= 64 << 20, "wrote {written} bytes to tmpfs");
+    sandbox.assert_no_survivors(&[]);
+}

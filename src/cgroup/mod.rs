@@ -95,6 +95,16 @@ pub struct Hierarchy {
 }
 
 impl Hierarchy {
+    /// The hierarchy as it is, without enabling anything: for v2, only the controllers
+    /// already enabled for children of the parent.
+    #[must_use]
+    pub fn enabled_only(mut self) -> Hierarchy {
+        if self.version == Version::V2 {
+            self.controllers.clone_from(&self.enabled);
+        }
+        self
+    }
+
     fn has(&self, controller: Controller) -> bool {
         self.controllers.contains(&controller)
     }

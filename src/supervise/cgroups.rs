@@ -92,25 +92,44 @@ pub fn create(settings: &Settings, plan: &Plan) -> Result<Option<SessionCgroup>,
         cpu_rate: settings.cpu_rate,
     };
     let name = session_name(me, started);
-    match SessionCgroup::create(plan, &name, &limits) {
-        Ok(made) => {
-            for (hierarchy, _) in &plan.hierarchies {
-                detail(
-                    settings.verbosity,
-                    &format!("cgroup {}", hierarchy.parent.join(&name).display()),
-                );
-            }
-            Ok(Some(made))
-        }
-        Err(e) if settings.cgroup == Mode::Auto && settings.cpu_rate.is_none() => {
-            notice(
-                settings.verbosity,
-                &format!("{e}; going on without a cgroup (supervision only)"),
-            );
-            Ok(None)
-        }
-        Err(e) => Err(format!("--cgroup: {e}")),
+    let error = match SessionCgroup::create(plan, &name, &limits) {
+        Ok(made) => return Ok(Some(announce(settings, plan, &name, made))),
+        Err(e) if settings.cgroup == Mode::Require => return Err(format!("--cgroup: {e}")),
+        Err(e) => e,
+    };
+    // The kernel does not enable controllers for the children of a v2 cgroup that holds
+    // processes (leash itself, an ordinary login shell): contain the session in a cgroup
+    // with the controllers that are enabled already, and count the rest in leash.
+    let fallback = Plan::probing(&cgroup::detect(), &jobs(settings), plan.kill_file, |h| {
+        cgroup::probe(h).map(Hierarchy::enabled_only)
+    });
+    check(settings.cgroup, &fallback).map_err(|e| format!("{error}; {e}"))?;
+    if fallback != *plan
+        && !fallback.jobs.is_empty()
+        && let Ok(made) = SessionCgroup::create(&fallback, &name, &limits)
+    {
+        notice(
+            settings.verbosity,
+            &format!("{error}; the session's cgroup only holds what is enabled there"),
+        );
+        return Ok(Some(announce(settings, &fallback, &name, made)));
     }
+    notice(
+        settings.verbosity,
+        &format!("{error}; going on without a cgroup (supervision only)"),
+    );
+    Ok(None)
+}
+
+/// Say (with `--verbose`) where the session cgroup is.
+fn announce(settings: &Settings, plan: &Plan, name: &str, made: SessionCgroup) -> SessionCgroup {
+    for (hierarchy, _) in &plan.hierarchies {
+        detail(
+            settings.verbosity,
+            &format!("cgroup {}", hierarchy.parent.join(name).display()),
+        );
+    }
+    made
 }
 
 /// What a planned cgroup would do for the session limits.
