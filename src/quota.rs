@@ -100,6 +100,20 @@ pub const FASTEST_SAMPLE: Duration = Duration::from_millis(2);
 pub const SLOWEST_SAMPLE: Duration = Duration::from_millis(100);
 /// The first pause: a bomb starts at once, so sampling starts fast and backs off.
 pub const FIRST_SAMPLE: Duration = Duration::from_millis(5);
+/// While usage is calm, sampling may cost at most one part in this many of one CPU (0.5%).
+pub const SAMPLING_BUDGET: u32 = 200;
+/// The longest pause between two samples of a large, calm session.
+pub const CALMEST_SAMPLE: Duration = Duration::from_secs(1);
+
+/// Stretch a calm `interval` so that samples costing `cost` each stay within the budget:
+/// a large session whose usage is far from its limits is sampled less often, up to once a
+/// second. An interval shortened because usage approaches a limit is left as it is.
+pub fn within_budget(interval: Duration, cost: Duration) -> Duration {
+    if interval < SLOWEST_SAMPLE {
+        return interval;
+    }
+    interval.max(cost * SAMPLING_BUDGET).min(CALMEST_SAMPLE)
+}
 
 impl SessionLimits {
     /// Whether any limit needs the session sampled.
@@ -284,6 +298,24 @@ mod tests {
         assert!(close <= Duration::from_millis(20), "{close:?}");
         let backing_off = limits.next_interval(&usage(1), &usage(1), FIRST_SAMPLE, FIRST_SAMPLE);
         assert!(backing_off > FIRST_SAMPLE && backing_off < SLOWEST_SAMPLE);
+    }
+
+    #[test]
+    fn calm_sampling_stays_within_its_budget() {
+        let cheap = Duration::from_micros(100);
+        assert_eq!(within_budget(SLOWEST_SAMPLE, cheap), SLOWEST_SAMPLE);
+        let costly = Duration::from_micros(2300);
+        assert_eq!(
+            within_budget(SLOWEST_SAMPLE, costly),
+            Duration::from_millis(460)
+        );
+        assert_eq!(
+            within_budget(SLOWEST_SAMPLE, Duration::from_secs(3)),
+            CALMEST_SAMPLE
+        );
+        // Racing toward a limit: as fast as it needs to be, whatever it costs.
+        let racing = Duration::from_millis(4);
+        assert_eq!(within_budget(racing, costly), racing);
     }
 
     #[test]

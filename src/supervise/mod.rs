@@ -14,7 +14,7 @@ use crate::cli::Settings;
 use crate::exit::{CANNOT_EXECUTE, Exit, LEASH_FAILED, LIMIT_REACHED, NOT_FOUND};
 use crate::kill::{signal_session, stop_session};
 use crate::limits::{ResolvedRlimit, may_raise_hard_limits};
-use crate::quota::{Breach, ByCgroup, FIRST_SAMPLE, SessionLimits};
+use crate::quota::{Breach, ByCgroup, FIRST_SAMPLE, SessionLimits, within_budget};
 use crate::report::{Verbosity, detail, error, notice, processes};
 use crate::session::Session;
 use crate::signals::{FORWARDED, Inbox, TERMINATING, signal_name};
@@ -266,8 +266,12 @@ fn watch(
             if let Some(breach) = limits.breach(&usage) {
                 return Ending::Limit(breach);
             }
+            let cost = now.elapsed();
             let (before, then) = last_sample;
-            interval = limits.next_interval(&before, &usage, now - then, interval);
+            interval = within_budget(
+                limits.next_interval(&before, &usage, now - then, interval),
+                cost,
+            );
             last_sample = (usage, now);
             next_sample = now + interval;
         }
