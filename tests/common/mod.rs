@@ -142,6 +142,11 @@ impl Sandbox {
         Some(sandbox)
     }
 
+    /// Whether leash runs as an ordinary user in this sandbox.
+    pub fn is_unprivileged(&self) -> bool {
+        self.user.is_some() || !nix::unistd::geteuid().is_root()
+    }
+
     /// The sandbox directory: test programs run here and write their PID files here.
     pub fn dir(&self) -> &Path {
         self.dir.path()
