@@ -6,6 +6,7 @@ use std::fs::{self, File};
 use std::io::ErrorKind;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::Path;
 use std::time::Duration;
 
 use nix::unistd::Pid;
@@ -273,11 +274,7 @@ fn make_dir(
             .map(|c| format!("+{}", c.name()))
             .collect();
         if !wanted.is_empty() {
-            let parent = CgroupDir {
-                version: Version::V2,
-                path: hierarchy.parent.clone(),
-            };
-            parent.write("cgroup.subtree_control", &wanted.join(" "))?;
+            enable_controllers(&hierarchy.parent, &wanted.join(" "), name)?;
         }
     }
     let dir = CgroupDir {
@@ -291,6 +288,48 @@ fn make_dir(
         }
         _ => Ok(dir),
     }
+}
+
+/// Enable `controllers` (`+memory +pids`) for the children of the v2 cgroup `parent`.
+///
+/// The kernel refuses while `parent` holds processes ("no internal processes"): in a
+/// delegated scope made for leash (`systemd-run --user --scope leash ...`) the only one
+/// is leash itself, so leash moves into a leaf of its own, `NAME.supervisor`, and tries
+/// again. That leaf stays until leash has exited (a process cannot remove its own
+/// cgroup); the next leash removes it with the stale sessions.
+fn enable_controllers(parent: &Path, controllers: &str, name: &str) -> Result<(), String> {
+    let parent = CgroupDir {
+        version: Version::V2,
+        path: parent.to_path_buf(),
+    };
+    let Err(refused) = parent.write("cgroup.subtree_control", controllers) else {
+        return Ok(());
+    };
+    if parent.members() != [Pid::this()] {
+        return Err(refused);
+    }
+    let leaf = CgroupDir {
+        version: Version::V2,
+        path: parent.file(&supervisor_name(name)),
+    };
+    let moved = fs::create_dir(&leaf.path)
+        .map_err(|e| format!("cannot create {}: {e}", leaf.path.display()))
+        .and_then(|()| leaf.write("cgroup.procs", "0"));
+    let enabled = moved.and_then(|()| parent.write("cgroup.subtree_control", controllers));
+    if let Err(e) = enabled {
+        // Back where leash was, as if nothing had happened.
+        let _ = parent.write("cgroup.procs", "0");
+        let _ = leaf.remove();
+        return Err(format!(
+            "{refused}; and after leash moved out of the way: {e}"
+        ));
+    }
+    Ok(())
+}
+
+/// The leaf cgroup that leash moves itself into to enable controllers for `name`.
+pub fn supervisor_name(name: &str) -> String {
+    format!("{name}.supervisor")
 }
 
 /// Write the limits that `controllers` of `dir` enforce.
@@ -462,6 +501,34 @@ mod tests {
         };
         let error = SessionCgroup::create(&plan, "leash-42-7", &limits).unwrap_err();
         assert!(error.contains("pids.max"), "{error}");
+    }
+
+    #[test]
+    fn a_refused_enabling_leaves_nothing_behind() {
+        let fake = tempfile::tempdir().unwrap();
+        let (hierarchy, _) = fake_v2(fake.path());
+        // The kernel refuses to enable controllers; here, the file cannot be written at all.
+        let control = hierarchy.parent.join("cgroup.subtree_control");
+        fs::remove_file(&control).unwrap();
+        fs::create_dir(&control).unwrap();
+        // leash is alone in its cgroup, so it tries moving itself into a leaf first.
+        fs::write(
+            hierarchy.parent.join("cgroup.procs"),
+            format!("{}\n", Pid::this()),
+        )
+        .unwrap();
+        let plan = Plan::make(
+            std::slice::from_ref(&hierarchy),
+            &[Job::Contain, Job::Pids],
+            true,
+        );
+        let error =
+            SessionCgroup::create(&plan, "leash-42-7", &KernelLimits::default()).unwrap_err();
+        assert!(
+            error.contains("after leash moved out of the way"),
+            "{error}"
+        );
+        assert!(!hierarchy.parent.join("leash-42-7.supervisor").exists());
     }
 
     #[test]

@@ -14,8 +14,9 @@ pub fn session_name(pid: Pid, started: u64) -> String {
     format!("leash-{pid}-{started}")
 }
 
-/// The PID and start time in a session cgroup's name.
+/// The PID and start time in a session cgroup's name (or its supervisor leaf's).
 fn owner(name: &str) -> Option<(Pid, u64)> {
+    let name = name.strip_suffix(".supervisor").unwrap_or(name);
     let (pid, started) = name.strip_prefix("leash-")?.split_once('-')?;
     Some((Pid::from_raw(pid.parse().ok()?), started.parse().ok()?))
 }
@@ -50,6 +51,11 @@ pub fn stop_stale_sessions(hierarchies: &[Hierarchy]) -> Vec<StaleSession> {
                 version: hierarchy.version,
                 path: entry.path(),
             };
+            if name.ends_with(".supervisor") {
+                // Where a dead leash sat: empty, nothing to report.
+                let _ = dir.remove();
+                continue;
+            }
             let killed = dir.kill_all().len();
             let left = dir.remove().err();
             match stopped.iter_mut().find(|s| s.name == name) {
@@ -84,7 +90,8 @@ mod tests {
         let mine = session_name(me, start_time(me).unwrap());
         // Same PID, other start time: an earlier leash that had this PID.
         let dead = session_name(me, 1);
-        for name in [&mine, &dead, &"unrelated".to_string()] {
+        let leaf = format!("{dead}.supervisor");
+        for name in [&mine, &dead, &leaf, &"unrelated".to_string()] {
             fs::create_dir(fake.path().join(name)).unwrap();
         }
         let hierarchy = Hierarchy {
@@ -102,5 +109,7 @@ mod tests {
         assert!(stopped[0].left.is_none());
         assert!(fake.path().join(&mine).exists());
         assert!(!fake.path().join(&dead).exists());
+        // The dead leash's own leaf goes too, without a word.
+        assert!(!fake.path().join(&leaf).exists());
     }
 }
