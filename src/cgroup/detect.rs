@@ -86,8 +86,23 @@ pub fn probe(candidate: &Hierarchy) -> Option<Hierarchy> {
     if usable.version == Version::V2 {
         usable.controllers = controllers_in(&usable.parent.join("cgroup.controllers"));
         usable.enabled = controllers_in(&usable.parent.join("cgroup.subtree_control"));
+        if shared_non_root(&usable.parent) {
+            // "No internal processes": nothing more can be enabled while others are in it
+            // (leash alone can move aside; see the session cgroup).
+            usable = usable.enabled_only();
+        }
     }
     Some(usable)
+}
+
+/// Whether a v2 cgroup is not the root (which alone may hold processes and still enable
+/// controllers; it has no cgroup.type) and holds processes other than leash.
+fn shared_non_root(dir: &Path) -> bool {
+    dir.join("cgroup.type").exists()
+        && read_proc(&dir.join("cgroup.procs").to_string_lossy())
+            .unwrap_or_default()
+            .lines()
+            .any(|pid| pid.trim().parse() != Ok(std::process::id()))
 }
 
 /// leash's cgroup in the mount's hierarchy, from a `/proc/self/cgroup` text: `0::PATH` for
@@ -202,6 +217,7 @@ mod tests {
         fs::write(parent.join("cgroup.procs"), "").unwrap();
         fs::write(parent.join("cgroup.controllers"), "cpu memory pids\n").unwrap();
         fs::write(parent.join("cgroup.subtree_control"), "memory\n").unwrap();
+        fs::write(parent.join("cgroup.type"), "domain\n").unwrap();
         let mountinfo = format!(
             "30 25 0:26 / {} rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n",
             fake.path().display()
@@ -211,11 +227,15 @@ mod tests {
             found,
             vec![Hierarchy {
                 version: Version::V2,
-                parent,
+                parent: parent.clone(),
                 controllers: vec![Controller::Cpu, Controller::Memory, Controller::Pids],
                 enabled: vec![Controller::Memory],
             }]
         );
+        // Shared with a login shell: only what is enabled already can be had.
+        fs::write(parent.join("cgroup.procs"), "1\n").unwrap();
+        let shared = detect_from(&mountinfo, &format!("0::/{scope}\n"));
+        assert_eq!(shared[0].controllers, vec![Controller::Memory]);
     }
 
     #[test]
