@@ -31,7 +31,7 @@ Processes and threads alive at once. With a pids cgroup: pids.max, so the kernel
 \fB\-\-disk\-write\fR
 Bytes the session wrote to storage (write_bytes of /proc/PID/io), including ended processes; always sampled.
 .PP
-Sampled limits are checked every 5 ms at first, every 100 ms when usage is calm (up to every second for a session so large that sampling would cost more than 0.5% of a CPU), sooner as usage approaches a limit. A sampler can be outrun: a bomb may overshoot a limit before it is stopped. The per-process rlimits (\fB\-\-fsize\fR, \fB\-\-nofile\fR, \fB\-\-stack\fR, \fB\-\-core\fR, \fB\-\-rlimit\fR) are set in the command before it runs and enforced by the kernel.
+Sampled limits are checked every 5 ms at first, every 100 ms when usage is calm (up to every second for a session so large that sampling would cost more than 0.25% of a CPU), sooner as usage approaches a limit. A sampler can be outrun: a bomb may overshoot a limit before it is stopped. The per-process rlimits (\fB\-\-fsize\fR, \fB\-\-nofile\fR, \fB\-\-stack\fR, \fB\-\-core\fR, \fB\-\-rlimit\fR) are set in the command before it runs and enforced by the kernel.
 .SH "EXIT STATUS"
 .TP
 \fIN\fR
