@@ -23,7 +23,7 @@ _leash() {
 
     case "${cmd}" in
         leash)
-            opts="-t -m -c -p -s -k -v -q -h -V --wall --mem --cpu --procs --disk-write --cpu-rate --cgroup --signal --kill-after --preserve-status --foreground --fsize --nofile --stack --core --rlimit --verbose --quiet --explain --generate --help --version"
+            opts="-t -m -c -p -s -k -v -q -h -V --wall --mem --cpu --procs --disk-write --output --idle --cpu-rate --cgroup --signal --kill-after --preserve-status --foreground --fsize --nofile --stack --core --rlimit --verbose --quiet --explain --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -62,6 +62,14 @@ _leash() {
                     return 0
                     ;;
                 --disk-write)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

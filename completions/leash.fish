@@ -3,6 +3,8 @@ complete -c leash -s m -l mem -d 'Memory of the whole session, e.g. 512M, 2GiB: 
 complete -c leash -s c -l cpu -d 'CPU time (user + system) of the whole session, including processes that have ended, e.g. 30s, 5m (from the cgroup where there is one). Also sets RLIMIT_CPU a second above it for each process' -r
 complete -c leash -s p -l procs -d 'Processes and threads alive in the session at once: pids.max of the session\'s cgroup, else counted by leash (and, without privilege, RLIMIT_NPROC set to your tasks at start plus N plus one). Reaching it stops the session with SIGKILL at once' -r
 complete -c leash -l disk-write -d 'Bytes the whole session writes to storage, including processes that have ended' -r
+complete -c leash -l output -d 'Bytes the session may write to stdout and stderr together, e.g. 16MiB; leash then relays its output (a terminal stays a terminal) and passes nothing beyond the limit' -r
+complete -c leash -l idle -d 'Stop the session when it has written nothing to stdout or stderr for this long, e.g. 5m; leash then relays its output' -r
 complete -c leash -l cpu-rate -d 'Throttle the whole session to this share of one CPU (0.5 = half a core, 2 = two cores, or 50%). Needs a writable cgroup with the cpu controller; refused without one' -r
 complete -c leash -l cgroup -d 'Use a cgroup for the session: auto (where one is writable), require (refuse to start unless the cgroup holds the session and enforces --mem, --procs and --cpu), off' -r -f -a "auto\t'Use a cgroup where one is writable; fall back to supervision where not'
 require\t'Refuse to start unless a cgroup contains the session and enforces every requested memory, process and CPU limit'

@@ -104,6 +104,17 @@ pub struct Cli {
     #[arg(long, value_name = "SIZE", value_parser = parse_positive_size, help_heading = "Limits")]
     disk_write: Option<u64>,
 
+    /// Bytes the session may write to stdout and stderr together, e.g. 16MiB; leash then
+    /// relays its output (a terminal stays a terminal) and passes nothing beyond the limit.
+    #[arg(long, value_name = "SIZE", value_parser = parse_positive_size, help_heading = "Limits")]
+    output: Option<u64>,
+
+    /// Stop the session when it has written nothing to stdout or stderr for this long,
+    /// e.g. 5m; leash then relays its output.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration,
+          allow_hyphen_values = true, help_heading = "Limits")]
+    idle: Option<Duration>,
+
     /// Throttle the whole session to this share of one CPU (0.5 = half a core, 2 = two
     /// cores, or 50%). Needs a writable cgroup with the cpu controller; refused without one.
     #[arg(long, value_name = "CPUS", value_parser = parse_cpu_share, help_heading = "Limits")]
@@ -205,7 +216,7 @@ pub struct FlaggedRlimit {
 #[derive(Debug)]
 pub enum Invocation {
     /// Run a command as a session.
-    Run(Settings),
+    Run(Box<Settings>),
     /// Print a generated file.
     Generate(Artifact),
 }
@@ -245,7 +256,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Par
         return Ok(Invocation::Generate(artifact));
     }
     cli.into_settings()
-        .map(Invocation::Run)
+        .map(|settings| Invocation::Run(Box::new(settings)))
         .map_err(ParseError::Invalid)
 }
 
@@ -342,6 +353,8 @@ impl Cli {
                 cpu: self.cpu,
                 tasks: self.procs,
                 disk_write: self.disk_write,
+                output: self.output,
+                idle: self.idle,
             },
             cpu_rate: self.cpu_rate,
             cgroup: self.cgroup,
@@ -370,7 +383,7 @@ mod tests {
             .chain(line.split_whitespace())
             .map(OsString::from);
         match parse(args) {
-            Ok(Invocation::Run(settings)) => Ok(settings),
+            Ok(Invocation::Run(settings)) => Ok(*settings),
             Ok(Invocation::Generate(_)) => Err("generate".into()),
             Err(e) => Err(e.one_line()),
         }

@@ -28,6 +28,9 @@ A share of one CPU for the whole session: cpu.max (v2) or cpu.cfs_quota_us (v1).
 \fB\-\-procs\fR
 Processes and threads alive at once. With a pids cgroup: pids.max, so the kernel refuses the fork that would exceed it; that refusal is the breach. Without: sampled, and without privilege RLIMIT_NPROC is also set to the user's tasks at start plus the limit plus one (it counts all of the user's processes; root is exempt from it). A process-limit breach stops the session with SIGKILL at once: a fork bomb gets no grace.
 .TP
+\fB\-\-output\fR, \fB\-\-idle\fR
+Bytes written to stdout and stderr together, and the time since the last of them, counted by leash's output relay: the session writes to pipes (or, where leash's stdout or stderr is a terminal, to a pseudo-terminal of the same size) and leash passes every byte on unchanged, up to the limit. Without these flags the session writes to leash's own stdout and stderr directly.
+.TP
 \fB\-\-disk\-write\fR
 Bytes the session wrote to storage (write_bytes of /proc/PID/io), including ended processes; always sampled.
 .PP

@@ -10,6 +10,7 @@ pub mod generate;
 pub mod kill;
 pub mod limits;
 pub mod quota;
+pub mod relay;
 pub mod report;
 pub mod session;
 pub mod signals;

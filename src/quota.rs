@@ -22,6 +22,17 @@ pub struct SessionLimits {
     pub tasks: Option<u64>,
     /// Bytes written to storage.
     pub disk_write: Option<u64>,
+    /// Bytes written to stdout and stderr together.
+    pub output: Option<u64>,
+    /// Longest time without any output.
+    pub idle: Option<Duration>,
+}
+
+impl SessionLimits {
+    /// Whether leash must relay the session's output to count it.
+    pub fn relayed(&self) -> bool {
+        self.output.is_some() || self.idle.is_some()
+    }
 }
 
 /// Which session limits a cgroup enforces or counts (all false without one).
@@ -52,6 +63,10 @@ pub enum Breach {
     TasksRefused(u64),
     /// Bytes written (limit, observed).
     DiskWrite(u64, u64),
+    /// Output to stdout and stderr (limit); nothing beyond it was passed on.
+    Output(u64),
+    /// No output for this long.
+    Idle(Duration),
 }
 
 impl Breach {
@@ -82,6 +97,16 @@ impl Breach {
             }
             Breach::TasksRefused(limit) => {
                 format!("process limit {limit} reached (the kernel refused a new process)")
+            }
+            Breach::Output(limit) => format!(
+                "output limit {} reached (nothing beyond it was passed on)",
+                format_size(limit)
+            ),
+            Breach::Idle(limit) => {
+                format!(
+                    "no output for {}: idle limit reached",
+                    format_duration(limit)
+                )
             }
             Breach::DiskWrite(limit, seen) => {
                 format!(

@@ -1,9 +1,11 @@
 //! What leash says on stderr: errors, the line when it stops a session, verbose detail.
 //!
 //! Each message is written with a single `write` so that it cannot be split by the
-//! session's own output to the same stream.
+//! session's own output to the same stream, and starts on a line of its own: after a
+//! half line that leash relayed, or that a stopped process left at the end of a file.
 
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 
 /// How much leash says.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -19,8 +21,32 @@ pub enum Verbosity {
 
 /// Write `leash: <message>` as one line to stderr.
 pub fn say(message: &str) {
-    let line = format!("leash: {message}\n");
+    let fresh = if stderr_mid_line() { "\n" } else { "" };
+    let line = format!("{fresh}leash: {message}\n");
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// Whether stderr is in the middle of a line: the relay knows what it passed on; a
+/// regular file tells by its last byte. A terminal or a pipe that leash does not relay
+/// cannot tell.
+fn stderr_mid_line() -> bool {
+    if crate::relay::stderr_mid_line() {
+        return true;
+    }
+    // Only a regular file is opened (anew, for reading: the stderr leash got is usually
+    // write-only); opening a terminal could make it leash's controlling terminal.
+    let stderr = "/proc/self/fd/2";
+    let Ok(metadata) = std::fs::metadata(stderr) else {
+        return false;
+    };
+    if !metadata.is_file() || metadata.len() == 0 {
+        return false;
+    }
+    let mut last = [0u8];
+    std::fs::File::open(stderr)
+        .and_then(|file| file.read_exact_at(&mut last, metadata.len() - 1))
+        .is_ok()
+        && last[0] != b'\n'
 }
 
 /// Something went wrong in leash itself.

@@ -1,5 +1,6 @@
 //! The running session as leash sees it: its main process, reaping, and waiting for events.
 
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -9,6 +10,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::cgroup::SessionCgroup;
+use crate::relay::Relay;
 use crate::signals::Inbox;
 
 /// A started session: the main process and everything it started since.
@@ -18,17 +20,37 @@ pub struct Session {
     started: Instant,
     inbox: Inbox,
     cgroup: Option<SessionCgroup>,
+    relay: Option<Relay>,
 }
 
 impl Session {
-    /// A session whose main process `main` was just started (in `cgroup`, if any).
-    pub fn new(main: Pid, inbox: Inbox, cgroup: Option<SessionCgroup>) -> Self {
+    /// A session whose main process `main` was just started (in `cgroup`, and writing
+    /// through `relay`, if any).
+    pub fn new(
+        main: Pid,
+        inbox: Inbox,
+        cgroup: Option<SessionCgroup>,
+        relay: Option<Relay>,
+    ) -> Self {
         Self {
             main,
             main_status: None,
             started: Instant::now(),
             inbox,
             cgroup,
+            relay,
+        }
+    }
+
+    /// The relay of the session's output, if it has one.
+    pub fn relay(&self) -> Option<&Relay> {
+        self.relay.as_ref()
+    }
+
+    /// Pass on whatever output the ended session left.
+    pub fn drain_output(&mut self) {
+        if let Some(relay) = self.relay.as_mut() {
+            relay.drain();
         }
     }
 
@@ -96,22 +118,34 @@ impl Session {
         }
     }
 
-    /// Wait until a signal arrives or `timeout` passes (`None`: no timeout). Returns the
-    /// signals that arrived, SIGCHLD included.
-    pub fn wait(&self, timeout: Option<Duration>) -> Vec<Signal> {
+    /// Wait until a signal arrives or `timeout` passes (`None`: no timeout), relaying the
+    /// session's output meanwhile. Returns the signals that arrived, SIGCHLD included.
+    pub fn wait(&mut self, timeout: Option<Duration>) -> Vec<Signal> {
         let timeout = timeout.map_or(PollTimeout::NONE, |t| {
             // Round up: waking a little early would only spin until the deadline.
             let millis = t.as_nanos().div_ceil(1_000_000);
             PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX)
         });
-        let mut fds = [PollFd::new(self.inbox_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, timeout) {
-            Ok(0) | Err(_) => Vec::new(),
-            Ok(_) => self.inbox.drain(),
+        let mut fds = vec![PollFd::new(self.inbox.as_fd(), PollFlags::POLLIN)];
+        if let Some(relay) = &self.relay {
+            fds.extend(relay.poll_fds());
         }
-    }
-
-    fn inbox_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        std::os::fd::AsFd::as_fd(&self.inbox)
+        let ready = poll(&mut fds, timeout).unwrap_or(0);
+        let signalled = fds[0].revents().is_some_and(|r| !r.is_empty());
+        let relayed: Vec<bool> = fds[1..]
+            .iter()
+            .map(|fd| fd.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
+        drop(fds);
+        if let Some(relay) = self.relay.as_mut()
+            && relayed.contains(&true)
+        {
+            relay.pump(&relayed);
+        }
+        if ready > 0 && signalled {
+            self.inbox.drain()
+        } else {
+            Vec::new()
+        }
     }
 }

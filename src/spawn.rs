@@ -1,9 +1,10 @@
 //! Starting the command: resolve it, fork, set the child up, exec.
 //!
-//! Everything that allocates happens before `fork`; between `fork` and `exec` the child makes
-//! only system calls (write to cgroup.procs, setpgid, prctl, sigaction, sigprocmask,
-//! setrlimit, write, execve, _exit), which are async-signal-safe. A close-on-exec pipe tells the parent whether the
-//! exec succeeded, and if not, which step failed and why.
+//! Everything that allocates happens before `fork`; between `fork` and `exec` the child
+//! makes only system calls (write to cgroup.procs, dup2, setpgid, prctl, sigaction,
+//! sigprocmask, setrlimit, write, execve, _exit), which are async-signal-safe. A
+//! close-on-exec pipe tells the parent whether the exec succeeded, and if not, which step
+//! failed and why.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::os::fd::{OwnedFd, RawFd};
@@ -40,6 +41,9 @@ pub struct Launch {
     /// How the child enters the session's cgroup: before anything else, so nothing of
     /// the command ever runs outside.
     cgroup: CgroupEntry,
+    /// What becomes the child's stdout and stderr (the output relay's ends); `None`:
+    /// leash's own, inherited as they are.
+    output: Option<(RawFd, RawFd)>,
 }
 
 /// How the child enters the session's cgroup.
@@ -81,6 +85,7 @@ impl Launch {
         rlimits: Vec<ResolvedRlimit>,
         take_terminal: bool,
         cgroup: CgroupEntry,
+        output: Option<(RawFd, RawFd)>,
     ) -> Result<Self, SpawnError> {
         let name = command
             .first()
@@ -110,6 +115,7 @@ impl Launch {
             rlimits,
             take_terminal,
             cgroup,
+            output,
         })
     }
 
@@ -235,6 +241,7 @@ impl Launch {
             Step::Cgroup => {
                 SpawnError::Setup(format!("cannot enter the session's cgroup: {errno}"))
             }
+            Step::Output => SpawnError::Setup(format!("cannot connect the output relay: {errno}")),
         }
     }
 }
@@ -246,10 +253,12 @@ enum Step {
     Signals,
     Rlimit(usize),
     Cgroup,
+    Output,
     Exec,
 }
 
 impl Step {
+    const OUTPUT: u8 = 253;
     const CGROUP: u8 = 254;
     const EXEC: u8 = 255;
 
@@ -259,6 +268,7 @@ impl Step {
             Step::Signals => 1,
             Step::Rlimit(index) => 2 + u8::try_from(index).unwrap_or(0),
             Step::Cgroup => Self::CGROUP,
+            Step::Output => Self::OUTPUT,
             Step::Exec => Self::EXEC,
         }
     }
@@ -270,6 +280,7 @@ impl From<u8> for Step {
             0 => Step::ProcessGroup,
             1 => Step::Signals,
             Self::CGROUP => Step::Cgroup,
+            Self::OUTPUT => Step::Output,
             Self::EXEC => Step::Exec,
             n => Step::Rlimit(usize::from(n - 2)),
         }
@@ -307,6 +318,15 @@ unsafe fn exec_child(
         // async-signal-safe and the buffer is a static.
         if unsafe { libc::write(entry, b"0".as_ptr().cast(), 1) } != 1 {
             fail(Step::Cgroup, Errno::last());
+        }
+    }
+    if let Some((stdout, stderr)) = launch.output {
+        for (from, to) in [(stdout, 1), (stderr, 2)] {
+            // SAFETY: dup2 is async-signal-safe; both fds are open (the relay's ends,
+            // close-on-exec, so only the duplicates reach the command).
+            if unsafe { libc::dup2(from, to) } < 0 {
+                fail(Step::Output, Errno::last());
+            }
         }
     }
     // Our own process group, so the session's group can be signalled without leash in it.

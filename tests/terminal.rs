@@ -132,3 +132,89 @@ fn ctrl_z_suspends_the_session_and_fg_resumes_it() {
     assert!(output.contains("status=130"), "{output:?}");
     sandbox.assert_no_survivors(&[]);
 }
+
+/// A python REPL under leash, on a terminal of 33 rows and 101 columns, with and without
+/// the output relay (which gives the session a pseudo-terminal of its own for output).
+fn python_repl(relay: bool) {
+    let sandbox = Sandbox::new();
+    let flags = if relay { "--output 1M" } else { "" };
+    let line = format!(
+        "stty rows 33 cols 101; {LEASH} {flags} --wall 60s -- python3 -i -q; echo leash=$?"
+    );
+    let mut child = on_terminal(&sandbox, &line, "tty");
+    wait_for_output(&sandbox, "tty", ">>> ");
+    // The REPL echoes what is typed: markers are built by the program, not typed whole.
+    type_keys(
+        &mut child,
+        "import os, sys; print('tty', sys.stdin.isatty(), sys.stdout.isatty(), tuple(os.get_terminal_size(1)), 'x'*2)\n",
+    );
+    wait_for_output(&sandbox, "tty", "xx");
+    type_keys(&mut child, "while True: pass\n");
+    std::thread::sleep(Duration::from_millis(300));
+    type_keys(&mut child, "\x03");
+    wait_for_output(&sandbox, "tty", "KeyboardInterrupt");
+    type_keys(&mut child, "print('still' + 'here')\n");
+    wait_for_output(&sandbox, "tty", "stillhere");
+    type_keys(&mut child, "exit()\n");
+    finish(child);
+    let output = std::fs::read_to_string(sandbox.path("tty")).expect("terminal output");
+    assert!(
+        output.contains("tty True True (101, 33) xx"),
+        "relay {relay}: {output:?}"
+    );
+    assert!(output.contains("leash=0"), "relay {relay}: {output:?}");
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn a_python_repl_gets_a_terminal_and_ctrl_c() {
+    python_repl(false);
+}
+
+#[test]
+fn a_python_repl_gets_a_terminal_of_the_same_size_through_the_relay() {
+    python_repl(true);
+}
+
+#[test]
+fn a_wall_breach_in_the_repl_restores_the_terminal_and_the_shells_foreground() {
+    let sandbox = Sandbox::new();
+    // readline puts the terminal in raw mode while the REPL waits for input.
+    let line = format!(
+        "stty -g > before; {LEASH} --wall 2s -- python3 -i -q; echo leash=$?; \
+         stty -g > after; ps -o tpgid=,pgid= -p $$ > groups; echo do''ne"
+    );
+    let child = on_terminal(&sandbox, &line, "tty");
+    let status = finish(child);
+    let output = std::fs::read_to_string(sandbox.path("tty")).unwrap();
+    assert!(status.success(), "{output:?}");
+    assert!(output.contains("leash=124"), "{output:?}");
+    let read = |name: &str| std::fs::read_to_string(sandbox.path(name)).unwrap();
+    assert_eq!(
+        read("before"),
+        read("after"),
+        "the terminal modes were not restored"
+    );
+    let groups: Vec<String> = read("groups")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert_eq!(groups[0], groups[1], "the shell is not in the foreground");
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn leash_in_the_background_of_an_interactive_shell_neither_hangs_nor_stops() {
+    let sandbox = Sandbox::new();
+    let mut child = on_terminal(&sandbox, "bash --norc --noprofile -i", "tty");
+    type_keys(
+        &mut child,
+        &format!("{LEASH} -t 5s -- sleep 1 & wait $!; echo bg-status=$?''; exit\n"),
+    );
+    let status = finish(child);
+    let output = std::fs::read_to_string(sandbox.path("tty")).unwrap();
+    assert!(status.success(), "{output:?}");
+    assert!(output.contains("bg-status=0"), "{output:?}");
+    sandbox.assert_no_survivors(&[]);
+}

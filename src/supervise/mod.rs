@@ -4,6 +4,7 @@
 mod cgroups;
 
 use std::fmt::Write;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
@@ -15,6 +16,7 @@ use crate::exit::{CANNOT_EXECUTE, Exit, LEASH_FAILED, LIMIT_REACHED, NOT_FOUND};
 use crate::kill::{signal_session, stop_session};
 use crate::limits::{ResolvedRlimit, may_raise_hard_limits};
 use crate::quota::{Breach, ByCgroup, FIRST_SAMPLE, SessionLimits, within_budget};
+use crate::relay::Relay;
 use crate::report::{Verbosity, detail, error, notice, processes};
 use crate::session::Session;
 use crate::signals::{FORWARDED, Inbox, TERMINATING, signal_name};
@@ -92,18 +94,37 @@ fn start(
         .as_ref()
         .map(SessionCgroup::entry)
         .unwrap_or_default();
-    let launch = Launch::new(&settings.command, rlimits, terminal.is_some(), entry)
-        .map_err(spawn_failure)?;
+    let relay = settings
+        .limits
+        .relayed()
+        .then(|| Relay::new(settings.limits.output))
+        .transpose()
+        .map_err(|e| fail(format!("cannot set up the output relay: {e}")))?;
+    let (relay, child_output) = relay.unzip();
+    let output = child_output
+        .as_ref()
+        .map(|ends| (ends.stdout.as_raw_fd(), ends.stderr.as_raw_fd()));
+    let launch = Launch::new(
+        &settings.command,
+        rlimits,
+        terminal.is_some(),
+        entry,
+        output,
+    )
+    .map_err(spawn_failure)?;
     // Orphans of the session are re-parented to leash instead of init, so none escapes.
     nix::sys::prctl::set_child_subreaper(true)
         .map_err(|e| fail(format!("cannot become a subreaper: {e}")))?;
     let inbox = Inbox::open().map_err(|e| fail(format!("cannot set up signal handling: {e}")))?;
     let main = launch.spawn().map_err(spawn_failure)?;
+    // The session's ends of the relay belong to the session alone: with leash holding
+    // them too, the relay would never see the end of its output.
+    drop(child_output);
     detail(
         settings.verbosity,
         &format!("started process {main} in its own process group"),
     );
-    Ok((Session::new(main, inbox, cgroup), terminal))
+    Ok((Session::new(main, inbox, cgroup, relay), terminal))
 }
 
 /// The rlimits the user asked for, checked, plus the backstops of the session limits for
@@ -175,6 +196,7 @@ fn supervise(
         Ending::MainExited | Ending::Limit(_) => settings.signal,
     };
     let stopped = stop_session(&mut session, first_signal, settings.kill_after);
+    session.drain_output();
     if let Some(terminal) = terminal {
         terminal.take_back();
     }
@@ -238,26 +260,27 @@ fn watch(
     let mut interval = FIRST_SAMPLE;
     let mut last_sample = (Usage::default(), session.started());
     let mut next_sample = session.started() + interval;
+    // Children are waited for only after a SIGCHLD: a relay busy with a flood wakes the
+    // loop thousands of times a second, and a wait4 each time would cost more than the
+    // relaying.
+    let mut children_changed = true;
     loop {
-        if session.main_stopped().is_some() {
-            suspend(session, terminal);
-        }
-        if !session.reap() || session.main_status().is_some() {
-            // The kernel may have ended the main process at a cgroup limit.
-            let counted = session.cgroup().map(SessionCgroup::read);
-            let refused = sampler
-                .map(|s| s.sample(counted))
-                .filter(|usage| usage.oom_kills > 0 || usage.refused_forks > 0);
-            return match refused.and_then(|usage| limits.breach(&usage)) {
-                Some(breach) => Ending::Limit(breach),
-                None => Ending::MainExited,
-            };
+        if std::mem::take(&mut children_changed) {
+            if session.main_stopped().is_some() {
+                suspend(session, terminal);
+            }
+            if !session.reap() || session.main_status().is_some() {
+                return main_ended(session, sampler, limits);
+            }
         }
         let now = Instant::now();
         if let (Some(deadline), Some(wall)) = (deadline, limits.wall)
             && now >= deadline
         {
             return Ending::Limit(Breach::Wall(wall));
+        }
+        if let Some(breach) = output_breach(session, limits, now) {
+            return Ending::Limit(breach);
         }
         if let Some(sampler) = sampler.as_deref_mut()
             && now >= next_sample
@@ -275,11 +298,20 @@ fn watch(
             last_sample = (usage, now);
             next_sample = now + interval;
         }
-        let wake = [deadline, sampler.is_some().then_some(next_sample)]
-            .into_iter()
-            .flatten()
-            .min();
+        let idle_deadline = limits
+            .idle
+            .zip(session.relay())
+            .map(|(idle, relay)| relay.last_output() + idle);
+        let wake = [
+            deadline,
+            idle_deadline,
+            sampler.is_some().then_some(next_sample),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         for signal in session.wait(wake.map(|w| w.saturating_duration_since(now))) {
+            children_changed |= signal == Signal::SIGCHLD;
             if TERMINATING.contains(&signal) {
                 return Ending::Signaled(signal);
             }
@@ -288,6 +320,29 @@ fn watch(
             }
         }
     }
+}
+
+/// How supervision ends once the main process has ended: by itself, or by the kernel at a
+/// cgroup limit (an OOM kill, a refused fork).
+fn main_ended(session: &Session, sampler: Option<&mut Sampler>, limits: &SessionLimits) -> Ending {
+    let counted = session.cgroup().map(SessionCgroup::read);
+    let refused = sampler
+        .map(|s| s.sample(counted))
+        .filter(|usage| usage.oom_kills > 0 || usage.refused_forks > 0);
+    match refused.and_then(|usage| limits.breach(&usage)) {
+        Some(breach) => Ending::Limit(breach),
+        None => Ending::MainExited,
+    }
+}
+
+/// The output limits: too much output, or none for too long.
+fn output_breach(session: &Session, limits: &SessionLimits, now: Instant) -> Option<Breach> {
+    let relay = session.relay()?;
+    if let Some(limit) = limits.output.filter(|_| relay.exceeded()) {
+        return Some(Breach::Output(limit));
+    }
+    let idle = limits.idle?;
+    (now >= relay.last_output() + idle).then_some(Breach::Idle(idle))
 }
 
 /// The main process was stopped by job control (Ctrl-Z): stop the whole session, give the
