@@ -21,6 +21,10 @@ use nix::unistd::isatty;
 /// Bytes read from the session at a time, and the size leash asks for its pipes (the
 /// most an unprivileged process may set by default): fewer, larger moves.
 const CHUNK: usize = 1024 * 1024;
+/// A busy stream (the last move was large) with little waiting gets this long to fill up
+/// before it is moved: fewer, larger moves and wake-ups, which on a small machine is most
+/// of what a relay costs. A trickle of output is moved at once.
+const COALESCE: std::time::Duration = std::time::Duration::from_micros(300);
 /// Chunks moved per stream before leash looks at its signals and deadlines again: a
 /// flood must not starve supervision.
 const CHUNKS_PER_TURN: usize = 4;
@@ -52,10 +56,7 @@ struct Stream {
     buffer: Box<[u8]>,
     start: usize,
     end: usize,
-    /// Move data with splice(2), without copying it through leash: the source is a pipe
-    /// and leash need not see the bytes (not stderr, whose line ends it tracks). Turned
-    /// off when the sink does not take splice.
-    splice: bool,
+    moves: Moves,
     /// splice could not write: the sink is full.
     sink_full: bool,
     /// Where the source was a pseudo-terminal, the terminal its size follows.
@@ -63,6 +64,17 @@ struct Stream {
     open: bool,
     /// leash's fd this stream goes to (on 2, whether its output ends a line is tracked).
     sink_fd: RawFd,
+}
+
+/// How a stream's data moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Moves {
+    /// With splice(2), inside the kernel: the source is a pipe and leash need not see the
+    /// bytes (not stderr, whose line ends it tracks). `busy`: the last move was large, so
+    /// more is likely on its way.
+    Spliced { busy: bool },
+    /// Read into leash and written out (terminals, stderr, sinks that do not take splice).
+    Copied,
 }
 
 /// leash's own stdout or stderr, written without blocking where that can be had without
@@ -186,25 +198,32 @@ impl Relay {
             }
             let left = self.left();
             let stream = &mut self.streams[index];
-            let moved = if stream.splice && left > 0 {
-                stream.splice(left.min(CHUNK), to_the_end)
-            } else {
-                stream.read()
+            let moved = match stream.moves {
+                Moves::Spliced { busy } if left > 0 => {
+                    if busy && !to_the_end && bytes_waiting(&stream.source) < CHUNK as u64 / 4 {
+                        std::thread::sleep(COALESCE);
+                    }
+                    stream.splice(left.min(CHUNK), to_the_end)
+                }
+                _ => stream.read(),
             };
             let Some(moved) = moved else {
                 return;
             };
             self.last_output = Instant::now();
             let stream = &mut self.streams[index];
-            if !stream.splice || left == 0 {
+            if let Moves::Spliced { busy } = &mut stream.moves
+                && left > 0
+            {
+                *busy = moved >= CHUNK / 4;
+                self.passed += moved as u64;
+            } else {
                 // Read into the buffer: pass on what the limit allows, drop the rest.
                 let allowed = moved.min(left);
                 stream.end = stream.start + allowed;
                 self.exceeded |= moved > allowed;
                 self.passed += allowed as u64;
                 stream.sync_size();
-            } else {
-                self.passed += moved as u64;
             }
         }
     }
@@ -232,7 +251,11 @@ impl Stream {
             buffer: vec![0; CHUNK].into_boxed_slice(),
             start: 0,
             end: 0,
-            splice: is_pipe && sink_fd == 1,
+            moves: if is_pipe && sink_fd == 1 {
+                Moves::Spliced { busy: false }
+            } else {
+                Moves::Copied
+            },
             sink_full: false,
             terminal,
             open: true,
@@ -294,7 +317,7 @@ impl Stream {
                 }
                 // The sink does not take splice (some devices): copy through leash.
                 Err(nix::errno::Errno::EINVAL) => {
-                    self.splice = false;
+                    self.moves = Moves::Copied;
                     return self.read();
                 }
                 Err(_) => {
