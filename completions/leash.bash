@@ -23,7 +23,7 @@ _leash() {
 
     case "${cmd}" in
         leash)
-            opts="-t -m -c -p -s -k -v -q -h -V --wall --mem --cpu --procs --disk-write --output --idle --cpu-rate --cgroup --signal --kill-after --preserve-status --foreground --fsize --nofile --stack --core --rlimit --verbose --quiet --explain --generate --help --version"
+            opts="-t -m -c -p -s -k -v -q -h -V --wall --mem --cpu --procs --disk-write --output --idle --cpu-rate --cgroup --signal --kill-after --preserve-status --foreground --fsize --nofile --stack --core --rlimit --report --audit-log --metrics --name --warn --verbose --quiet --explain --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -114,6 +114,26 @@ _leash() {
                     return 0
                     ;;
                 --rlimit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --report)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --audit-log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warn)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -16,6 +16,11 @@ complete -c leash -l nofile -d 'Open files per process (RLIMIT_NOFILE)' -r
 complete -c leash -l stack -d 'Stack size per process (RLIMIT_STACK), e.g. 8M' -r
 complete -c leash -l core -d 'Core dump size per process (RLIMIT_CORE) [default: 0, no core dumps]' -r
 complete -c leash -l rlimit -d 'Any rlimit prlimit knows: as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack. One value sets soft and hard; SOFT: or :HARD sets one. Sizes take K, M, G, T (powers of 1024) or KB, MB.. (of 1000); cpu and rttime take durations; `unlimited` is allowed. Repeatable' -r
+complete -c leash -l report -d 'Write the session\'s report, one JSON document (schema in docs/report.md), to FILE when the session ends, however it ends (`-`: stderr). Written atomically' -r -F
+complete -c leash -l audit-log -d 'Append the report as one JSON line to FILE (safe with many leash writing at once)' -r -F
+complete -c leash -l metrics -d 'Write Prometheus metrics of the session to FILE (for node_exporter\'s textfile collector); counters add up over the sessions that write the same file' -r -F
+complete -c leash -l name -d 'A name for the session in reports and metrics (the `name` label)' -r
+complete -c leash -l warn -d 'Warn once on stderr (and in the report) when a usage first reaches this share of its limit, e.g. 0.8' -r
 complete -c leash -l generate -d 'Print a generated file (man page or completions) and exit' -r -f -a "man\t'The man page, leash.1'
 bash\t'Completions for bash'
 zsh\t'Completions for zsh'

@@ -82,6 +82,7 @@ pub struct Sampler {
     /// writes are charged.
     written_before: u64,
     peak: Usage,
+    sampled: bool,
 }
 
 impl Sampler {
@@ -104,6 +105,7 @@ impl Sampler {
                 0
             },
             peak: Usage::default(),
+            sampled: false,
         }
     }
 
@@ -112,12 +114,25 @@ impl Sampler {
         self.peak
     }
 
+    /// What this sampler reads.
+    pub fn wanted(&self) -> Wanted {
+        self.wanted
+    }
+
+    /// Whether any sample was taken (else the peaks mean nothing).
+    pub fn sampled(&self) -> bool {
+        self.sampled
+    }
+
     /// Read the session's usage now: what its cgroup counts (`counted`), and the rest
     /// from /proc.
     pub fn sample(&mut self, counted: Option<Reading>) -> Usage {
         let counted = counted.unwrap_or_default();
+        self.sampled = true;
         let mut usage = self.sample_proc(&counted);
         usage.cpu = counted.cpu.unwrap_or(usage.cpu);
+        // Held by the kernel at the limit: what it counts is what the limit means.
+        usage.memory = counted.memory.unwrap_or(usage.memory);
         usage.tasks = counted.tasks.unwrap_or(usage.tasks);
         usage.oom_kills = counted.oom_kills;
         usage.refused_forks = counted.refused_forks;

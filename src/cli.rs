@@ -1,6 +1,7 @@
 //! The command line: the one clap definition, parsed at the edge into typed settings.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -12,7 +13,7 @@ use crate::quota::SessionLimits;
 use crate::report::Verbosity;
 use crate::signals::parse_signal;
 use crate::units::{
-    parse_cpu_share, parse_duration, parse_positive_count, parse_positive_duration,
+    parse_cpu_share, parse_duration, parse_fraction, parse_positive_count, parse_positive_duration,
     parse_positive_size,
 };
 
@@ -170,6 +171,29 @@ pub struct Cli {
           help_heading = "Per-process rlimits")]
     rlimits: Vec<RlimitRequest>,
 
+    /// Write the session's report, one JSON document (schema in docs/report.md), to FILE
+    /// when the session ends, however it ends (`-`: stderr). Written atomically.
+    #[arg(long, value_name = "FILE", help_heading = "Records")]
+    report: Option<PathBuf>,
+
+    /// Append the report as one JSON line to FILE (safe with many leash writing at once).
+    #[arg(long, value_name = "FILE", help_heading = "Records")]
+    audit_log: Option<PathBuf>,
+
+    /// Write Prometheus metrics of the session to FILE (for node_exporter's textfile
+    /// collector); counters add up over the sessions that write the same file.
+    #[arg(long, value_name = "FILE", help_heading = "Records")]
+    metrics: Option<PathBuf>,
+
+    /// A name for the session in reports and metrics (the `name` label).
+    #[arg(long, value_name = "NAME", help_heading = "Records")]
+    name: Option<String>,
+
+    /// Warn once on stderr (and in the report) when a usage first reaches this share of
+    /// its limit, e.g. 0.8.
+    #[arg(long, value_name = "FRACTION", value_parser = parse_fraction, help_heading = "Records")]
+    warn: Option<f64>,
+
     /// Say what leash sets up and how the session ended.
     #[arg(short, long, conflicts_with = "quiet")]
     verbose: bool,
@@ -246,6 +270,26 @@ pub struct Settings {
     pub verbosity: Verbosity,
     /// Only say what would be enforced and how.
     pub explain: bool,
+    /// Where to write the report (`-`: stderr).
+    pub report: Option<PathBuf>,
+    /// Where to append the report as a line.
+    pub audit_log: Option<PathBuf>,
+    /// Where to write Prometheus metrics.
+    pub metrics: Option<PathBuf>,
+    /// The session's name in records.
+    pub name: Option<String>,
+    /// Share of a limit at which to warn.
+    pub warn: Option<f64>,
+}
+
+impl Settings {
+    /// Whether anything asks for the session's record.
+    pub fn recorded(&self) -> bool {
+        self.report.is_some()
+            || self.audit_log.is_some()
+            || self.metrics.is_some()
+            || self.verbosity >= Verbosity::Verbose
+    }
 }
 
 /// Parse the command line. `Err` carries clap's error (help and version included, which
@@ -365,6 +409,11 @@ impl Cli {
             rlimits,
             verbosity,
             explain: self.explain,
+            report: self.report,
+            audit_log: self.audit_log,
+            metrics: self.metrics,
+            name: self.name,
+            warn: self.warn,
         })
     }
 }

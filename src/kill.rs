@@ -10,7 +10,7 @@
 //! 3. Kill the cgroup (cgroup.kill, or frozen and killed one by one), then freeze and
 //!    SIGKILL what the tree walk finds, until leash has no child left; reap them all.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
@@ -27,6 +27,9 @@ use crate::tree;
 pub struct Stopped {
     /// Distinct processes that were signalled.
     pub processes: usize,
+    /// Of those, the processes that had left the session's process group (setsid,
+    /// setpgid): what `timeout` would have left running.
+    pub escaped_group: usize,
     /// A terminating signal that reached leash while it was stopping the session.
     pub interrupted_by: Option<Signal>,
 }
@@ -35,6 +38,7 @@ pub struct Stopped {
 /// every process is gone and reaped.
 pub fn stop_session(session: &mut Session, first: Signal, grace: Duration) -> Stopped {
     let mut signalled = BTreeSet::new();
+    let mut groups = BTreeMap::new();
     let mut interrupted_by = None;
     if !session.reap() {
         return Stopped::default();
@@ -42,6 +46,7 @@ pub fn stop_session(session: &mut Session, first: Signal, grace: Duration) -> St
     if first != Signal::SIGKILL && !grace.is_zero() {
         let cgroup_frozen = session.cgroup().is_some_and(SessionCgroup::freeze);
         let frozen = freeze(session);
+        note_groups(&mut groups, frozen.iter().copied());
         send(session, &frozen, first);
         send(session, &frozen, Signal::SIGCONT);
         if cgroup_frozen {
@@ -52,16 +57,37 @@ pub fn stop_session(session: &mut Session, first: Signal, grace: Duration) -> St
     }
     while session.reap() {
         if let Some(cgroup) = session.cgroup() {
-            signalled.extend(cgroup.kill_all());
+            let killed = cgroup.kill_all();
+            note_groups(&mut groups, killed.iter().copied());
+            signalled.extend(killed);
         }
         let frozen = freeze(session);
+        note_groups(&mut groups, frozen.iter().copied());
         send(session, &frozen, Signal::SIGKILL);
         signalled.extend(frozen);
         session.wait(Some(Duration::from_millis(10)));
     }
+    let escaped_group = signalled
+        .iter()
+        .filter(|&&pid| {
+            groups
+                .get(&pid)
+                .is_some_and(|&group| group != Some(session.main()))
+        })
+        .count();
     Stopped {
         processes: signalled.len(),
+        escaped_group,
         interrupted_by,
+    }
+}
+
+/// Note the process group of each of `pids` not seen yet (while they can still be read).
+fn note_groups(groups: &mut BTreeMap<Pid, Option<Pid>>, pids: impl IntoIterator<Item = Pid>) {
+    for pid in pids {
+        groups
+            .entry(pid)
+            .or_insert_with(|| tree::process_group(pid));
     }
 }
 

@@ -70,6 +70,38 @@ pub enum Breach {
 }
 
 impl Breach {
+    /// The limit's name, as `--explain` and reports call it.
+    pub fn limit_name(self) -> &'static str {
+        match self {
+            Breach::Wall(_) => "wall",
+            Breach::Memory(..) | Breach::MemoryOom(_) => "mem",
+            Breach::Cpu(..) => "cpu",
+            Breach::Tasks(..) | Breach::TasksRefused(_) => "procs",
+            Breach::DiskWrite(..) => "disk-write",
+            Breach::Output(_) => "output",
+            Breach::Idle(_) => "idle",
+        }
+    }
+
+    /// The limit and what was observed, in the limit's unit (bytes, seconds, tasks); the
+    /// observation is `None` where the kernel refused instead of leash measuring.
+    pub fn amounts(self) -> (f64, Option<f64>) {
+        #[allow(clippy::cast_precision_loss)] // figures far below 2^52
+        let n = |v: u64| v as f64;
+        match self {
+            Breach::Wall(limit) | Breach::Idle(limit) => {
+                (limit.as_secs_f64(), Some(limit.as_secs_f64()))
+            }
+            Breach::Memory(limit, seen)
+            | Breach::Tasks(limit, seen)
+            | Breach::DiskWrite(limit, seen) => (n(limit), Some(n(seen))),
+            Breach::MemoryOom(limit) | Breach::TasksRefused(limit) | Breach::Output(limit) => {
+                (n(limit), None)
+            }
+            Breach::Cpu(limit, seen) => (limit.as_secs_f64(), Some(seen.as_secs_f64())),
+        }
+    }
+
     /// `memory limit 256.0 MiB exceeded (279.0 MiB)`.
     pub fn describe(self) -> String {
         match self {
@@ -150,15 +182,16 @@ impl SessionLimits {
             || self.disk_write.is_some()
     }
 
-    /// Which figures the sampler must read from /proc, given what the cgroup counts.
-    pub fn wanted(&self, by_cgroup: ByCgroup) -> Wanted {
-        let memory = self.memory.is_some() && !by_cgroup.memory;
+    /// Which figures the sampler must read from /proc, given what the cgroup counts;
+    /// `recorded`: the session's record wants every figure.
+    pub fn wanted(&self, by_cgroup: ByCgroup, recorded: bool) -> Wanted {
+        let memory = (self.memory.is_some() || recorded) && !by_cgroup.memory;
         Wanted {
             memory,
-            cpu: self.cpu.is_some(),
-            tasks: self.tasks.is_some(),
+            cpu: self.cpu.is_some() || recorded,
+            tasks: self.tasks.is_some() || recorded,
             exact_memory_above: self.memory.filter(|_| memory),
-            written: self.disk_write.is_some(),
+            written: self.disk_write.is_some() || recorded,
             tasks_limit: self.tasks,
         }
     }
@@ -251,6 +284,125 @@ impl SessionLimits {
     }
 }
 
+/// A limit, what it counts, its value, the usage now, and how to show them.
+type Figure<'a> = (
+    &'static str,
+    &'static str,
+    Option<f64>,
+    f64,
+    &'a dyn Fn(f64) -> String,
+);
+
+/// `--warn`: says once per limit when a usage first reaches a share of it.
+#[derive(Debug)]
+pub struct Warner {
+    fraction: f64,
+    warned: Vec<&'static str>,
+}
+
+impl Warner {
+    /// Warn at `fraction` of each limit.
+    pub fn new(fraction: f64) -> Warner {
+        Warner {
+            fraction,
+            warned: Vec::new(),
+        }
+    }
+
+    /// When the wall-clock limit's warning is due, if it has not been given.
+    pub fn wall_due(&self, limits: &SessionLimits) -> Option<Duration> {
+        let wall = limits.wall?;
+        (!self.warned.contains(&"wall")).then(|| wall.mul_f64(self.fraction))
+    }
+
+    /// The warnings due now, each as (limit, share reached, message), given once.
+    pub fn check(
+        &mut self,
+        limits: &SessionLimits,
+        usage: &Usage,
+        elapsed: Duration,
+        output: Option<u64>,
+    ) -> Vec<(&'static str, f64, String)> {
+        #[allow(clippy::cast_precision_loss)] // figures far below 2^52
+        let n = |v: u64| v as f64;
+        let seconds = |d: Duration| d.as_secs_f64();
+        let size = |v: f64| {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let bytes = v as u64;
+            format_size(bytes)
+        };
+        let time = |v: f64| {
+            format_duration(Duration::from_millis(
+                Duration::from_secs_f64(v)
+                    .as_millis()
+                    .try_into()
+                    .unwrap_or(u64::MAX),
+            ))
+        };
+        let figures: [Figure<'_>; 6] = [
+            (
+                "wall",
+                "wall time",
+                limits.wall.map(seconds),
+                seconds(elapsed),
+                &time,
+            ),
+            (
+                "mem",
+                "memory",
+                limits.memory.map(n),
+                n(usage.memory),
+                &size,
+            ),
+            (
+                "cpu",
+                "CPU time",
+                limits.cpu.map(seconds),
+                seconds(usage.cpu),
+                &time,
+            ),
+            (
+                "procs",
+                "processes and threads",
+                limits.tasks.map(n),
+                n(usage.tasks),
+                &|v| format!("{v:.0}"),
+            ),
+            (
+                "disk-write",
+                "disk writes",
+                limits.disk_write.map(n),
+                n(usage.written),
+                &size,
+            ),
+            (
+                "output",
+                "output",
+                limits.output.map(n),
+                output.map_or(0.0, n),
+                &size,
+            ),
+        ];
+        let mut due = Vec::new();
+        for (limit, what, cap, used, show) in figures {
+            let Some(cap) = cap else { continue };
+            if used < cap * self.fraction || self.warned.contains(&limit) {
+                continue;
+            }
+            self.warned.push(limit);
+            let share = used / cap;
+            let message = format!(
+                "warning: {what} at {:.0}% of its limit ({} of {})",
+                share * 100.0,
+                show(used),
+                show(cap)
+            );
+            due.push((limit, share, message));
+        }
+        due
+    }
+}
+
 /// At the growth seen from `before` to `now` over `elapsed`, how long until `limit`.
 fn time_to_reach(limit: u64, before: u64, now: u64, elapsed: Duration) -> Duration {
     let headroom = u128::from(limit.saturating_sub(now));
@@ -324,6 +476,34 @@ mod tests {
         assert!(close <= Duration::from_millis(20), "{close:?}");
         let backing_off = limits.next_interval(&usage(1), &usage(1), FIRST_SAMPLE, FIRST_SAMPLE);
         assert!(backing_off > FIRST_SAMPLE && backing_off < SLOWEST_SAMPLE);
+    }
+
+    #[test]
+    fn warnings_come_once_per_limit_at_the_share() {
+        let limits = SessionLimits {
+            memory: Some(100 << 20),
+            wall: Some(Duration::from_secs(10)),
+            ..SessionLimits::default()
+        };
+        let mut warner = Warner::new(0.8);
+        assert_eq!(warner.wall_due(&limits), Some(Duration::from_secs(8)));
+        let calm = warner.check(&limits, &usage(50 << 20), Duration::from_secs(1), None);
+        assert!(calm.is_empty());
+        let due = warner.check(&limits, &usage(85 << 20), Duration::from_secs(9), None);
+        let messages: Vec<&str> = due.iter().map(|(_, _, m)| m.as_str()).collect();
+        assert_eq!(
+            messages,
+            [
+                "warning: wall time at 90% of its limit (9s of 10s)",
+                "warning: memory at 85% of its limit (85.0 MiB of 100.0 MiB)"
+            ]
+        );
+        assert!(
+            warner
+                .check(&limits, &usage(99 << 20), Duration::from_secs(9), None)
+                .is_empty()
+        );
+        assert_eq!(warner.wall_due(&limits), None);
     }
 
     #[test]

@@ -49,9 +49,20 @@ fn stderr_mid_line() -> bool {
         && last[0] != b'\n'
 }
 
+/// The last error leash reported, for the session's record.
+static LAST_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
 /// Something went wrong in leash itself.
 pub fn error(message: &str) {
+    if let Ok(mut last) = LAST_ERROR.lock() {
+        *last = Some(message.to_string());
+    }
     say(message);
+}
+
+/// The last error [`error`] reported, if any.
+pub fn last_error() -> Option<String> {
+    LAST_ERROR.lock().ok()?.clone()
 }
 
 /// A notice shown unless `--quiet`.

@@ -158,6 +158,12 @@ pub fn start_time(pid: Pid) -> Option<u64> {
     StatFields::of(&read_proc(&format!("/proc/{pid}/stat"))?)?.get(22)
 }
 
+/// The process group of `pid` (field 5 of /proc/PID/stat; a zombie still has it).
+pub fn process_group(pid: Pid) -> Option<Pid> {
+    let group = StatFields::of(&read_proc(&format!("/proc/{pid}/stat"))?)?.get(5)?;
+    Some(Pid::from_raw(i32::try_from(group).ok()?))
+}
+
 /// Every descendant of `root` at this moment.
 pub fn descendants(root: Pid) -> BTreeSet<Pid> {
     let mut all = BTreeSet::new();

@@ -158,6 +158,20 @@ pub fn parse_cpu_share(text: &str) -> Result<f64, String> {
     Ok(share)
 }
 
+/// A share of a limit for `--warn`: above 0, at most 1.
+pub fn parse_fraction(text: &str) -> Result<f64, String> {
+    let trimmed = text.trim();
+    let share: f64 = trimmed
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite())
+        .ok_or_else(|| format!("'{trimmed}' is not a fraction (like 0.8)"))?;
+    if share <= 0.0 || share > 1.0 {
+        return Err(format!("'{trimmed}' is out of range: above 0, at most 1"));
+    }
+    Ok(share)
+}
+
 /// Refuse zero for a limit: a limit of nothing would stop the command before it ran.
 fn positive<T: PartialEq + Default>(value: T, text: &str) -> Result<T, String> {
     if value == T::default() {

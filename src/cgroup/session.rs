@@ -34,6 +34,8 @@ const CPU_PERIOD_US: u64 = 100_000;
 #[derive(Debug)]
 pub struct SessionCgroup {
     dirs: Vec<CgroupDir>,
+    /// What the cgroup does for the session, as planned.
+    plan: Plan,
     jobs: Vec<(Job, usize)>,
     /// cgroup.procs of each directory, open for the child to write itself into.
     entries: Vec<OwnedFd>,
@@ -49,6 +51,7 @@ pub struct SessionCgroup {
 pub struct Gauges {
     memory_events: Option<(File, &'static str)>,
     memory_peak: Option<File>,
+    memory: Option<File>,
     tasks: Option<File>,
     tasks_events: Option<File>,
     tasks_peak: Option<File>,
@@ -62,6 +65,8 @@ pub struct Reading {
     pub oom_kills: u64,
     /// Highest memory use of the session (includes its page cache and tmpfs files).
     pub memory_peak: Option<u64>,
+    /// Memory use now, as the kernel counts it against the limit.
+    pub memory: Option<u64>,
     /// Processes and threads alive now.
     pub tasks: Option<u64>,
     /// Highest number of processes and threads.
@@ -78,6 +83,7 @@ impl SessionCgroup {
     pub fn create(plan: &Plan, name: &str, limits: &KernelLimits) -> Result<Self, String> {
         let mut made = SessionCgroup {
             dirs: Vec::new(),
+            plan: plan.clone(),
             jobs: plan.jobs.clone(),
             entries: Vec::new(),
             v2_dir: None,
@@ -196,6 +202,7 @@ impl SessionCgroup {
             reading.oom_kills = read_text(file).and_then(|t| keyed(&t, key)).unwrap_or(0);
         }
         reading.memory_peak = gauges.memory_peak.as_ref().and_then(read_number);
+        reading.memory = gauges.memory.as_ref().and_then(read_number);
         reading.tasks = gauges.tasks.as_ref().and_then(read_number);
         reading.tasks_peak = gauges.tasks_peak.as_ref().and_then(read_number);
         if let Some(file) = &gauges.tasks_events {
@@ -211,6 +218,11 @@ impl SessionCgroup {
                 Version::V1 => read_number(file).map(Duration::from_nanos),
             });
         reading
+    }
+
+    /// The plan the cgroup was made from (which hierarchy does what).
+    pub fn plan(&self) -> &Plan {
+        &self.plan
     }
 
     /// Whether a cgroup does `job` for this session.
@@ -234,6 +246,8 @@ impl SessionCgroup {
             },
             memory_peak: open(Job::Memory, "memory.peak")
                 .or_else(|| open(Job::Memory, "memory.max_usage_in_bytes")),
+            memory: open(Job::Memory, "memory.current")
+                .or_else(|| open(Job::Memory, "memory.usage_in_bytes")),
             tasks: open(Job::Pids, "pids.current"),
             tasks_events: open(Job::Pids, "pids.events"),
             tasks_peak: open(Job::Pids, "pids.peak"),
@@ -478,6 +492,7 @@ mod tests {
             Reading {
                 oom_kills: 1,
                 memory_peak: Some(256 << 20),
+                memory: None,
                 tasks: Some(12),
                 tasks_peak: Some(64),
                 refused_forks: 5,

@@ -13,9 +13,11 @@ use crate::accounting::{Sampler, Usage};
 use crate::cgroup::SessionCgroup;
 use crate::cli::Settings;
 use crate::exit::{CANNOT_EXECUTE, Exit, LEASH_FAILED, LIMIT_REACHED, NOT_FOUND};
+use crate::explain::LimitRow;
 use crate::kill::{signal_session, stop_session};
 use crate::limits::{ResolvedRlimit, may_raise_hard_limits};
-use crate::quota::{Breach, ByCgroup, FIRST_SAMPLE, SessionLimits, within_budget};
+use crate::quota::{Breach, ByCgroup, FIRST_SAMPLE, SessionLimits, Warner, within_budget};
+use crate::record::{Findings, Record, Recorder, UsageRecord, Warning};
 use crate::relay::Relay;
 use crate::report::{Verbosity, detail, error, notice, processes};
 use crate::session::Session;
@@ -38,6 +40,29 @@ enum Ending {
 /// Run the command described by `settings` as a supervised session; returns how leash
 /// must exit.
 pub fn run_session(settings: &Settings) -> Exit {
+    let recorder = Recorder::start();
+    let mut findings = Findings::default();
+    let mut limits = Vec::new();
+    let exit = run(settings, &mut findings, &mut limits);
+    if settings.explain || !settings.recorded() {
+        return exit;
+    }
+    // A command that never started is an error of leash's (or a missing command); once
+    // it ran, its exit status is its own, even 125-127.
+    let error = (!findings.started)
+        .then(crate::report::last_error)
+        .flatten();
+    let record = recorder.finish(settings, limits, exit, findings, error);
+    if settings.verbosity >= Verbosity::Verbose {
+        crate::report::say(&summary(&record));
+    }
+    crate::publish::publish(&record, settings);
+    exit
+}
+
+/// Set the session up, supervise it and stop it; `findings` and `limits` get what the
+/// record needs.
+fn run(settings: &Settings, findings: &mut Findings, limits: &mut Vec<LimitRow>) -> Exit {
     let fail = |message: String| {
         error(&message);
         Exit::Code(LEASH_FAILED)
@@ -63,29 +88,31 @@ pub fn run_session(settings: &Settings) -> Exit {
         None => None,
     };
     let by_cgroup = cgroups::does(cgroup.as_ref());
+    let rlimits = match resolve_rlimits(settings, by_cgroup) {
+        Ok(rlimits) => rlimits,
+        Err(message) => return fail(message),
+    };
+    *limits = crate::explain::rows(settings, &rlimits, cgroup.as_ref().map(SessionCgroup::plan));
     // Created before the session starts: it notes what leash itself wrote until then.
-    let sampler = settings
-        .limits
-        .sampled()
-        .then(|| Sampler::new(settings.limits.wanted(by_cgroup)));
-    let (session, terminal) = match start(settings, cgroup, by_cgroup) {
+    let sampler = (settings.limits.sampled() || settings.recorded() || settings.warn.is_some())
+        .then(|| Sampler::new(settings.limits.wanted(by_cgroup, settings.recorded())));
+    let (session, terminal) = match start(settings, cgroup, rlimits) {
         Ok(started) => started,
         Err(exit) => return exit,
     };
-    supervise(session, terminal.as_ref(), sampler, settings)
+    supervise(session, terminal.as_ref(), sampler, settings, findings)
 }
 
 /// Everything up to a running main process. On failure nothing of the command runs.
 fn start(
     settings: &Settings,
     cgroup: Option<SessionCgroup>,
-    by_cgroup: ByCgroup,
+    rlimits: Vec<ResolvedRlimit>,
 ) -> Result<(Session, Option<Terminal>), Exit> {
     let fail = |message: String| {
         error(&message);
         Exit::Code(LEASH_FAILED)
     };
-    let rlimits = resolve_rlimits(settings, by_cgroup).map_err(fail)?;
     for limit in &rlimits {
         detail(settings.verbosity, &format!("rlimit {limit}"));
     }
@@ -186,8 +213,20 @@ fn supervise(
     terminal: Option<&Terminal>,
     mut sampler: Option<Sampler>,
     settings: &Settings,
+    findings: &mut Findings,
 ) -> Exit {
-    let ending = watch(&mut session, terminal, sampler.as_mut(), &settings.limits);
+    findings.started = true;
+    let mut warner = settings.warn.map(Warner::new);
+    let ending = watch(
+        &mut session,
+        terminal,
+        sampler.as_mut(),
+        settings,
+        warner.as_mut().map(|w| (w, &mut findings.warnings)),
+    );
+    if let Ending::Limit(breach) = ending {
+        findings.breach = Some((breach, session.started().elapsed()));
+    }
     let first_signal = match ending {
         Ending::Signaled(signal) => signal,
         // A session at its process limit is a fork bomb until proven otherwise, and its
@@ -196,6 +235,10 @@ fn supervise(
         Ending::MainExited | Ending::Limit(_) => settings.signal,
     };
     let stopped = stop_session(&mut session, first_signal, settings.kill_after);
+    // The cgroup's peaks are exact: read them before the cgroup goes.
+    if let (Some(sampler), Some(cgroup)) = (sampler.as_mut(), session.cgroup()) {
+        sampler.sample(Some(cgroup.read()));
+    }
     session.drain_output();
     if let Some(terminal) = terminal {
         terminal.take_back();
@@ -225,9 +268,8 @@ fn supervise(
         }
         Ending::MainExited => {}
     }
-    if settings.verbosity >= Verbosity::Verbose {
-        summarize(&session, sampler.as_ref());
-    }
+    findings.stopped = (stopped.processes, stopped.escaped_group);
+    findings.usage = usage(&session, sampler.as_ref());
     let Some(status) = session.main_status() else {
         error("lost track of the main process");
         return Exit::Code(LEASH_FAILED);
@@ -238,6 +280,9 @@ fn supervise(
         (Ending::MainExited | Ending::Limit(_), Some(signal)) => Ending::Signaled(signal),
         _ => ending,
     };
+    if let Ending::Signaled(signal) = ending {
+        findings.leash_signaled = Some(signal);
+    }
     match ending {
         Ending::MainExited => Exit::of(status),
         Ending::Limit(_) if settings.preserve_status => Exit::of(status).as_shell_status(),
@@ -252,8 +297,10 @@ fn watch(
     session: &mut Session,
     terminal: Option<&Terminal>,
     mut sampler: Option<&mut Sampler>,
-    limits: &SessionLimits,
+    settings: &Settings,
+    mut warner: Option<(&mut Warner, &mut Vec<Warning>)>,
 ) -> Ending {
+    let limits = &settings.limits;
     let deadline = limits
         .wall
         .and_then(|wall| session.started().checked_add(wall));
@@ -288,6 +335,9 @@ fn watch(
             let usage = sampler.sample(session.cgroup().map(SessionCgroup::read));
             if let Some(breach) = limits.breach(&usage) {
                 return Ending::Limit(breach);
+            }
+            if let Some((warner, given)) = warner.as_mut() {
+                warn(session, settings, warner, given, &usage);
             }
             let cost = now.elapsed();
             let (before, then) = last_sample;
@@ -361,25 +411,66 @@ fn suspend(session: &Session, terminal: Option<&Terminal>) {
     signal_session(session, Signal::SIGCONT);
 }
 
-/// The `--verbose` account of what the session used.
-fn summarize(session: &Session, sampler: Option<&Sampler>) {
+/// Give the `--warn` warnings due now: on stderr and in the record.
+fn warn(
+    session: &Session,
+    settings: &Settings,
+    warner: &mut Warner,
+    given: &mut Vec<Warning>,
+    usage: &Usage,
+) {
+    let elapsed = session.started().elapsed();
+    let output = session.relay().map(Relay::passed);
+    for (limit, fraction, message) in warner.check(&settings.limits, usage, elapsed, output) {
+        notice(settings.verbosity, &message);
+        given.push(Warning {
+            limit,
+            fraction,
+            at_seconds: elapsed.as_secs_f64(),
+            message,
+        });
+    }
+}
+
+/// What the session used, once it is over and reaped.
+fn usage(session: &Session, sampler: Option<&Sampler>) -> UsageRecord {
     let (user, system) = crate::accounting::reaped_cpu_split();
+    let sampler = sampler.filter(|s| s.sampled());
+    let peak = sampler.map(Sampler::peak);
+    let wanted = sampler.map(Sampler::wanted).unwrap_or_default();
+    UsageRecord {
+        cpu_user_seconds: user.as_secs_f64(),
+        cpu_system_seconds: system.as_secs_f64(),
+        peak_memory_bytes: peak.map(|p| p.memory),
+        peak_tasks: peak.map(|p| p.tasks),
+        written_bytes: peak.filter(|_| wanted.written).map(|p| p.written),
+        output_bytes: session.relay().map(Relay::passed),
+    }
+}
+
+/// The `--verbose` account of what the session used, from its record.
+fn summary(record: &Record) -> String {
+    let usage = &record.usage;
+    let seconds = |s: f64| format_duration(round_ms(Duration::from_secs_f64(s)));
     let mut line = format!(
         "used: wall {}, CPU user {} system {}",
-        format_duration(round_ms(session.started().elapsed())),
-        format_duration(round_ms(user)),
-        format_duration(round_ms(system)),
+        seconds(record.wall_seconds),
+        seconds(usage.cpu_user_seconds),
+        seconds(usage.cpu_system_seconds),
     );
-    if let Some(peak) = sampler.map(Sampler::peak) {
-        let _ = write!(
-            line,
-            ", peak memory {}, peak processes and threads {}, written {}",
-            format_size(peak.memory),
-            peak.tasks,
-            format_size(peak.written)
-        );
+    if let Some(memory) = usage.peak_memory_bytes {
+        let _ = write!(line, ", peak memory {}", format_size(memory));
     }
-    crate::report::say(&line);
+    if let Some(tasks) = usage.peak_tasks {
+        let _ = write!(line, ", peak processes and threads {tasks}");
+    }
+    if let Some(written) = usage.written_bytes {
+        let _ = write!(line, ", written {}", format_size(written));
+    }
+    if let Some(output) = usage.output_bytes {
+        let _ = write!(line, ", output {}", format_size(output));
+    }
+    line
 }
 
 fn round_ms(duration: Duration) -> Duration {

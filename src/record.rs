@@ -1,0 +1,247 @@
+//! The record of a session: what ran, under which limits, how it ended and what it used.
+//! The one source of `--verbose`'s summary, `--report`, `--audit-log` and `--metrics`
+//! (schema: docs/report.md, docs/report.schema.json).
+
+use std::time::{Duration, Instant, SystemTime};
+
+use serde::Serialize;
+
+use crate::cli::{Settings, VERSION};
+use crate::exit::Exit;
+use crate::explain::LimitRow;
+use crate::quota::Breach;
+use crate::signals::signal_name;
+
+/// The version of the report's layout; raised when a field changes meaning or goes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The command exited by itself; `exit_code` is its status.
+    Exited,
+    /// The command died of a signal; `signal` names it (leash died of it too).
+    Signaled,
+    /// leash stopped the session at a limit; `breach` says which.
+    Limit,
+    /// leash was asked to terminate (`signal`) and stopped the session.
+    LeashSignaled,
+    /// leash itself failed, or the command could not be started; `error` says why.
+    Error,
+}
+
+impl Outcome {
+    /// The outcome as the report and the metrics' `outcome` label spell it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Exited => "exited",
+            Outcome::Signaled => "signaled",
+            Outcome::Limit => "limit",
+            Outcome::LeashSignaled => "leash_signaled",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// The limit that stopped the session.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct BreachRecord {
+    /// `wall`, `mem`, `cpu`, `procs`, `disk-write`, `output`, `idle`.
+    pub limit: &'static str,
+    /// The limit in its unit (bytes, seconds, tasks).
+    pub value: f64,
+    /// What was observed, in the same unit; null where the kernel refused (an OOM kill, a
+    /// refused fork, output cut at the limit) instead of leash measuring.
+    pub observed: Option<f64>,
+    /// Seconds from the start of the session to the breach.
+    pub at_seconds: f64,
+    /// leash's line about it.
+    pub message: String,
+}
+
+/// A usage that crossed `--warn` of its limit.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Warning {
+    /// The limit's name.
+    pub limit: &'static str,
+    /// The share of the limit reached.
+    pub fraction: f64,
+    /// Seconds from the start of the session.
+    pub at_seconds: f64,
+    /// leash's line about it.
+    pub message: String,
+}
+
+/// What the session used; null for what was not measured.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct UsageRecord {
+    /// User CPU time of every process of the session.
+    pub cpu_user_seconds: f64,
+    /// System CPU time of every process of the session.
+    pub cpu_system_seconds: f64,
+    /// Highest memory of the session seen: the memory cgroup's peak, or the resident
+    /// sizes summed (proportional sizes near a limit).
+    pub peak_memory_bytes: Option<u64>,
+    /// Most processes and threads alive at once.
+    pub peak_tasks: Option<u64>,
+    /// Bytes written to storage.
+    pub written_bytes: Option<u64>,
+    /// Bytes written to stdout and stderr (with `--output` or `--idle`).
+    pub output_bytes: Option<u64>,
+}
+
+/// What supervision found out, for the record.
+#[derive(Clone, Debug, Default)]
+pub struct Findings {
+    /// The command was started (else the record is of leash's failure to start it).
+    pub started: bool,
+    /// The limit that stopped the session, and when.
+    pub breach: Option<(Breach, Duration)>,
+    /// leash was asked to terminate with this signal.
+    pub leash_signaled: Option<nix::sys::signal::Signal>,
+    /// What the session used.
+    pub usage: UsageRecord,
+    /// Processes the stop sequence signalled, and how many had left the process group.
+    pub stopped: (usize, usize),
+    /// Warnings given.
+    pub warnings: Vec<Warning>,
+}
+
+/// The session's record.
+#[derive(Clone, Debug, Serialize)]
+pub struct Record {
+    /// The layout's version ([`SCHEMA_VERSION`]).
+    pub schema_version: u32,
+    /// leash's version.
+    pub leash_version: &'static str,
+    /// `--name`, for telling sessions apart in logs and metrics.
+    pub name: Option<String>,
+    /// The command and its arguments.
+    pub command: Vec<String>,
+    /// When leash started (RFC 3339, UTC).
+    pub started_at: String,
+    /// When the session was over and reaped (RFC 3339, UTC).
+    pub ended_at: String,
+    /// Seconds from start to end.
+    pub wall_seconds: f64,
+    /// The effective limits and what enforced each.
+    pub limits: Vec<LimitRow>,
+    /// How the session ended.
+    pub outcome: Outcome,
+    /// leash's exit code (the command's own, or 124-127), if leash exits rather than dies.
+    pub exit_code: Option<u8>,
+    /// The signal leash dies of: the command's, or the one leash was asked to stop with.
+    pub signal: Option<String>,
+    /// The limit that stopped the session (outcome `limit`).
+    pub breach: Option<BreachRecord>,
+    /// What the session used.
+    pub usage: UsageRecord,
+    /// Processes the stop sequence had to signal (0 when the session ended by itself).
+    pub stopped_processes: usize,
+    /// Of those, processes that had left the session's process group.
+    pub escaped_process_group: usize,
+    /// Usages that crossed `--warn` of their limit.
+    pub warnings: Vec<Warning>,
+    /// Why leash failed (outcome `error`).
+    pub error: Option<String>,
+}
+
+/// Started when leash starts: the clock of the record.
+pub struct Recorder {
+    started_at: SystemTime,
+    started: Instant,
+}
+
+impl Recorder {
+    /// Start the record's clock.
+    pub fn start() -> Recorder {
+        Recorder {
+            started_at: SystemTime::now(),
+            started: Instant::now(),
+        }
+    }
+
+    /// The record of a session that ended with `exit`.
+    pub fn finish(
+        self,
+        settings: &Settings,
+        limits: Vec<LimitRow>,
+        exit: Exit,
+        findings: Findings,
+        error: Option<String>,
+    ) -> Record {
+        let outcome = match (&exit, &findings, &error) {
+            (_, Findings { started: false, .. }, _) | (_, _, Some(_)) => Outcome::Error,
+            (
+                _,
+                Findings {
+                    leash_signaled: Some(_),
+                    ..
+                },
+                _,
+            ) => Outcome::LeashSignaled,
+            (
+                _,
+                Findings {
+                    breach: Some(_), ..
+                },
+                _,
+            ) => Outcome::Limit,
+            (Exit::Signal(_), _, _) => Outcome::Signaled,
+            (Exit::Code(_), _, _) => Outcome::Exited,
+        };
+        let (exit_code, signal) = match exit {
+            Exit::Code(code) => (Some(code), None),
+            Exit::Signal(signal) => (None, Some(format!("SIG{}", signal_name(signal)))),
+        };
+        let breach = findings.breach.map(|(breach, at)| {
+            let (value, observed) = breach.amounts();
+            BreachRecord {
+                limit: breach.limit_name(),
+                value,
+                observed,
+                at_seconds: at.as_secs_f64(),
+                message: breach.describe(),
+            }
+        });
+        Record {
+            schema_version: SCHEMA_VERSION,
+            leash_version: VERSION,
+            name: settings.name.clone(),
+            command: settings
+                .command
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+            started_at: humantime::format_rfc3339_millis(self.started_at).to_string(),
+            ended_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            wall_seconds: self.started.elapsed().as_secs_f64(),
+            limits,
+            outcome,
+            exit_code,
+            signal,
+            breach,
+            usage: findings.usage,
+            stopped_processes: findings.stopped.0,
+            escaped_process_group: findings.stopped.1,
+            warnings: findings.warnings,
+            error: match outcome {
+                Outcome::Error => error.or_else(|| Some("leash failed".into())),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl Record {
+    /// The document, pretty-printed.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The document on one line (for the audit log).
+    pub fn to_json_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}

@@ -1,0 +1,274 @@
+//! Reports, the audit log and metrics (the reports issue): every outcome leaves a record
+//! that says what really happened, valid against the documented schema.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Sandbox, Tracked};
+use nix::sys::signal::Signal;
+use serde_json::Value;
+
+/// The report schema, compiled once.
+fn schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let text = include_str!("../docs/report.schema.json");
+        let schema: Value = serde_json::from_str(text).expect("schema is JSON");
+        jsonschema::validator_for(&schema).expect("a valid schema")
+    })
+}
+
+/// Parse a report and check it against the schema.
+fn valid(text: &str) -> Value {
+    let report: Value =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    let errors: Vec<String> = schema()
+        .iter_errors(&report)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?} in {report:#}");
+    report
+}
+
+/// Run leash with `--report` and return its status and the report.
+fn reported(sandbox: &Sandbox, args: &[&str]) -> (common::Finished, Value) {
+    let path = sandbox.path("report.json");
+    let _ = std::fs::remove_file(&path);
+    let mut all = vec!["--report", path.to_str().expect("a UTF-8 temp path")];
+    all.extend_from_slice(args);
+    let run = sandbox.run(&all);
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("no report: {}", run.stderr));
+    (run, valid(&text))
+}
+
+#[test]
+fn an_ordinary_exit_is_reported_with_its_status_and_usage() {
+    let sandbox = Sandbox::new();
+    let (run, report) = reported(&sandbox, &["--name", "ok", "--", "sh", "-c", "exit 0"]);
+    assert_eq!(run.code(), Some(0));
+    assert_eq!(report["outcome"], "exited");
+    assert_eq!(report["exit_code"], 0);
+    assert_eq!(report["name"], "ok");
+    assert_eq!(report["command"], serde_json::json!(["sh", "-c", "exit 0"]));
+    assert_eq!(report["breach"], Value::Null);
+    assert_eq!(report["stopped_processes"], 0);
+    let (run, report) = reported(&sandbox, &["--", "sh", "-c", "exit 3"]);
+    assert_eq!(run.code(), Some(3));
+    assert_eq!(report["outcome"], "exited");
+    assert_eq!(report["exit_code"], 3);
+    assert!(report["wall_seconds"].as_f64().unwrap() < run.elapsed.as_secs_f64() + 0.01);
+}
+
+#[test]
+fn death_by_the_commands_own_signal_is_reported() {
+    let sandbox = Sandbox::new();
+    let (run, report) = reported(&sandbox, &["--", "sh", "-c", "kill -USR1 $$"]);
+    assert_eq!(run.signal(), Some(Signal::SIGUSR1 as i32));
+    assert_eq!(report["outcome"], "signaled");
+    assert_eq!(report["signal"], "SIGUSR1");
+    assert_eq!(report["exit_code"], Value::Null);
+}
+
+#[test]
+fn each_limit_is_reported_with_its_value_and_what_was_seen() {
+    let sandbox = Sandbox::new();
+    let spin = "while :; do :; done";
+    let bomb = "x = []\nwhile True: x.append(bytearray(1 << 20))";
+    let forks =
+        "import os, time\nwhile True:\n    try: os.fork()\n    except OSError: time.sleep(0.01)";
+    let cases: [(&[&str], &str, f64); 6] = [
+        (&["--wall", "1s", "--", "sh", "-c", "sleep 30"], "wall", 1.0),
+        (&["--cpu", "1s", "--", "sh", "-c", spin], "cpu", 1.0),
+        (
+            &["--mem", "64MiB", "--", "python3", "-c", bomb],
+            "mem",
+            64.0 * 1024.0 * 1024.0,
+        ),
+        (
+            &["--procs", "16", "--", "python3", "-c", forks],
+            "procs",
+            16.0,
+        ),
+        (
+            &["--output", "1MiB", "--", "yes"],
+            "output",
+            1024.0 * 1024.0,
+        ),
+        (&["--idle", "1s", "--", "sleep", "30"], "idle", 1.0),
+    ];
+    for (args, limit, value) in cases {
+        let (run, report) = reported(&sandbox, args);
+        assert_eq!(run.code(), Some(124), "{limit}: {}", run.stderr);
+        assert_eq!(report["outcome"], "limit", "{limit}");
+        assert_eq!(report["exit_code"], 124);
+        let breach = &report["breach"];
+        assert_eq!(breach["limit"], limit, "{breach}");
+        assert_eq!(breach["value"].as_f64(), Some(value), "{breach}");
+        let at = breach["at_seconds"].as_f64().unwrap();
+        assert!(
+            at > 0.0 && at <= report["wall_seconds"].as_f64().unwrap(),
+            "{report:#}"
+        );
+        let said = run
+            .stderr
+            .lines()
+            .find(|l| l.starts_with("leash: "))
+            .unwrap();
+        assert!(
+            said.contains(breach["message"].as_str().unwrap()),
+            "{said} / {breach}"
+        );
+        if limit == "cpu" {
+            // What leash saw, and what the session used in all, both past the limit.
+            assert!(breach["observed"].as_f64().unwrap() >= 1.0, "{breach}");
+            let usage = &report["usage"];
+            let cpu = usage["cpu_user_seconds"].as_f64().unwrap()
+                + usage["cpu_system_seconds"].as_f64().unwrap();
+            assert!(cpu >= 1.0, "{usage}");
+        }
+        if limit == "output" {
+            assert_eq!(report["usage"]["output_bytes"], 1024 * 1024);
+        }
+        let row = report["limits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["limit"] == limit)
+            .unwrap_or_else(|| panic!("no {limit} in {report:#}"));
+        assert_eq!(row["amount"].as_f64(), Some(value));
+        assert!(!row["mechanism"].as_str().unwrap().is_empty());
+    }
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn a_signalled_leash_still_writes_its_report() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path("report.json");
+    let script = "setsid sh -c 'echo $$ > escaped.pid; exec sleep 100' & echo $$ > main.pid; wait";
+    let running = sandbox.start(&["--report", path.to_str().unwrap(), "--", "sh", "-c", script]);
+    let pids: Vec<Tracked> = sandbox.wait_for_pids(&["main.pid".into(), "escaped.pid".into()]);
+    running.signal(Signal::SIGTERM);
+    let run = running.finish();
+    assert_eq!(run.signal(), Some(Signal::SIGTERM as i32));
+    let report = valid(&std::fs::read_to_string(&path).unwrap());
+    assert_eq!(report["outcome"], "leash_signaled");
+    assert_eq!(report["signal"], "SIGTERM");
+    assert!(
+        report["stopped_processes"].as_u64().unwrap() >= 2,
+        "{report:#}"
+    );
+    assert_eq!(report["escaped_process_group"], 1, "{report:#}");
+    sandbox.assert_no_survivors(&pids);
+}
+
+#[test]
+fn a_command_that_cannot_be_started_is_reported_as_an_error() {
+    let sandbox = Sandbox::new();
+    let (run, report) = reported(&sandbox, &["--", "no-such-command-anywhere"]);
+    assert_eq!(run.code(), Some(127));
+    assert_eq!(report["outcome"], "error");
+    assert_eq!(report["exit_code"], 127);
+    assert!(
+        report["error"]
+            .as_str()
+            .unwrap()
+            .contains("command not found"),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn warnings_come_before_the_stop() {
+    let sandbox = Sandbox::new();
+    let (run, report) = reported(
+        &sandbox,
+        &["--warn", "0.5", "--wall", "2s", "--", "sleep", "30"],
+    );
+    assert_eq!(run.code(), Some(124));
+    let warning = &report["warnings"][0];
+    assert_eq!(warning["limit"], "wall", "{report:#}");
+    let at = warning["at_seconds"].as_f64().unwrap();
+    assert!((1.0..2.0).contains(&at), "{warning}");
+    assert!(
+        run.stderr.starts_with("leash: warning: wall time at "),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn concurrent_sessions_append_whole_lines_to_one_audit_log() {
+    let sandbox = Sandbox::new();
+    let log = sandbox.path("audit.log");
+    std::fs::write(&log, "").unwrap();
+    let runs: Vec<_> = (0..16)
+        .map(|i| {
+            let name = format!("run-{i}");
+            sandbox.start(&[
+                "--audit-log",
+                log.to_str().unwrap(),
+                "--name",
+                &name,
+                "--",
+                "sh",
+                "-c",
+                "exit 0",
+            ])
+        })
+        .collect();
+    for run in runs {
+        assert_eq!(run.finish().code(), Some(0));
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut names: Vec<String> = text
+        .lines()
+        .map(|line| valid(line)["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = (0..16).map(|i| format!("run-{i}")).collect();
+    expected.sort();
+    assert_eq!(names, expected);
+}
+
+#[test]
+fn metrics_parse_and_counters_add_up() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path("leash.prom");
+    let metrics = path.to_str().unwrap();
+    for args in [
+        &["--", "true"][..],
+        &["--wall", "0.2", "--", "sleep", "5"][..],
+    ] {
+        let mut all = vec!["--metrics", metrics, "--name", "ci"];
+        all.extend_from_slice(args);
+        sandbox.run(&all);
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines = text.lines().map(|l| Ok(l.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+    let value = |name: &str, label: (&str, &str)| {
+        let sample = scrape
+            .samples
+            .iter()
+            .find(|s| s.metric == name && s.labels.get(label.0) == Some(label.1))
+            .unwrap_or_else(|| panic!("no {name} {label:?} in {text}"));
+        match sample.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            _ => f64::NAN,
+        }
+    };
+    // Whole numbers, compared as the text leash wrote.
+    let count = |name: &str, label: (&str, &str)| value(name, label).to_string();
+    assert_eq!(count("leash_sessions_total", ("outcome", "exited")), "1");
+    assert_eq!(count("leash_sessions_total", ("outcome", "limit")), "1");
+    assert_eq!(count("leash_limit_breaches_total", ("limit", "wall")), "1");
+    assert_eq!(count("leash_session_exit_code", ("name", "ci")), "124");
+    let duration = value("leash_session_duration_seconds", ("name", "ci"));
+    assert!((0.2..5.0).contains(&duration), "{duration}");
+    assert!(Duration::from_secs_f64(duration) < Duration::from_secs(5));
+}
