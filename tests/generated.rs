@@ -23,3 +23,53 @@ fn man_page_and_completions_match_the_cli_definition() {
         );
     }
 }
+
+#[test]
+fn the_man_page_renders_without_warnings() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let output = Command::new("groff")
+        .args(["-ww", "-man", "-z", &format!("{root}/man/leash.1")])
+        .output()
+        .expect("groff (Debian's groff-base) renders man pages");
+    assert!(output.status.success(), "groff failed");
+    assert!(
+        output.stderr.is_empty(),
+        "groff warns: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// What bash completes `words` (the last one partial) to, with leash's completion loaded.
+fn bash_completes(words: &str) -> Vec<String> {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let script = format!(
+        "source {root}/completions/leash.bash; COMP_LINE='leash {words}'; \
+         COMP_WORDS=(leash {words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+         COMP_POINT=${{#COMP_LINE}}; \
+         _leash leash \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; \
+         printf '%s\\n' \"${{COMPREPLY[@]}}\""
+    );
+    let output = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &script])
+        .output()
+        .expect("bash");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn bash_completes_flags_and_their_values() {
+    assert!(bash_completes("--me").contains(&"--mem".to_string()));
+    assert_eq!(bash_completes("--disk"), ["--disk-write"]);
+    let modes = bash_completes("--cgroup ''");
+    for mode in ["auto", "require", "off"] {
+        assert!(modes.contains(&mode.to_string()), "{modes:?}");
+    }
+}

@@ -182,7 +182,7 @@ fn a_wall_breach_in_the_repl_restores_the_terminal_and_the_shells_foreground() {
     // readline puts the terminal in raw mode while the REPL waits for input.
     let line = format!(
         "stty -g > before; {LEASH} --wall 2s -- python3 -i -q; echo leash=$?; \
-         stty -g > after; ps -o tpgid=,pgid= -p $$ > groups; echo do''ne"
+         stty -g > after; cut -d\" \" -f5,8 /proc/$$/stat > groups; echo do''ne"
     );
     let child = on_terminal(&sandbox, &line, "tty");
     let status = finish(child);

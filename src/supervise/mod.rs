@@ -332,6 +332,7 @@ fn watch(
         if let Some(sampler) = sampler.as_deref_mut()
             && now >= next_sample
         {
+            let cpu_before = own_cpu();
             let usage = sampler.sample(session.cgroup().map(SessionCgroup::read));
             if let Some(breach) = limits.breach(&usage) {
                 return Ending::Limit(breach);
@@ -339,7 +340,9 @@ fn watch(
             if let Some((warner, given)) = warner.as_mut() {
                 warn(session, settings, warner, given, &usage);
             }
-            let cost = now.elapsed();
+            // CPU time, not wall time: on a loaded machine a sample waits for a CPU, and
+            // stretching the interval then would blind leash just when a bomb runs.
+            let cost = own_cpu().saturating_sub(cpu_before);
             let (before, then) = last_sample;
             interval = within_budget(
                 limits.next_interval(&before, &usage, now - then, interval),
@@ -409,6 +412,12 @@ fn suspend(session: &Session, terminal: Option<&Terminal>) {
         terminal.hand_to(session.main());
     }
     signal_session(session, Signal::SIGCONT);
+}
+
+/// CPU time leash's thread has used so far.
+fn own_cpu() -> Duration {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map_or(Duration::ZERO, Duration::from)
 }
 
 /// Give the `--warn` warnings due now: on stderr and in the record.
