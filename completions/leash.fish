@@ -16,6 +16,14 @@ complete -c leash -l nofile -d 'Open files per process (RLIMIT_NOFILE)' -r
 complete -c leash -l stack -d 'Stack size per process (RLIMIT_STACK), e.g. 8M' -r
 complete -c leash -l core -d 'Core dump size per process (RLIMIT_CORE) [default: 0, no core dumps]' -r
 complete -c leash -l rlimit -d 'Any rlimit prlimit knows: as, core, cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack. One value sets soft and hard; SOFT: or :HARD sets one. Sizes take K, M, G, T (powers of 1024) or KB, MB.. (of 1000); cpu and rttime take durations; `unlimited` is allowed. Repeatable' -r
+complete -c leash -l user -d 'Run the command as this user (a name or a uid); root only. Its supplementary groups are reset to its group' -r
+complete -c leash -l group -d 'Run the command with this group (a name or a gid) [default: the user\'s]; root only' -r
+complete -c leash -l keep-fd -d 'Let the command inherit this descriptor above 2 (all others are closed). Repeatable' -r
+complete -c leash -l env-keep -d 'Keep this variable when the environment is cleared. Repeatable' -r
+complete -c leash -l env -d 'Set a variable for the command. Repeatable' -r
+complete -c leash -l chdir -d 'Run the command in this directory' -r -F
+complete -c leash -l umask -d 'The command\'s umask, in octal (e.g. 077)' -r
+complete -c leash -l nice -d 'Add this to the command\'s niceness (a positive number lowers its priority)' -r
 complete -c leash -l report -d 'Write the session\'s report, one JSON document (schema in docs/report.md), to FILE when the session ends, however it ends (`-`: stderr). Written atomically' -r -F
 complete -c leash -l audit-log -d 'Append the report as one JSON line to FILE (safe with many leash writing at once)' -r -F
 complete -c leash -l metrics -d 'Write Prometheus metrics of the session to FILE (for node_exporter\'s textfile collector); counters add up over the sessions that write the same file' -r -F
@@ -27,6 +35,8 @@ zsh\t'Completions for zsh'
 fish\t'Completions for fish'"
 complete -c leash -l preserve-status -d 'When a limit stops the command, exit with the command\'s status (128+N if it died of signal N) instead of 124'
 complete -c leash -l foreground -d 'Accepted for compatibility with GNU timeout: leash always hands the terminal to the session when it runs in the terminal\'s foreground (Ctrl-C reaches the command)'
+complete -c leash -l allow-new-privs -d 'Let the command gain privileges through set-user-ID programs and file capabilities (by default leash sets no_new_privs, so it cannot)'
+complete -c leash -l env-clear -d 'Start the command with an empty environment (plus --env-keep and --env)'
 complete -c leash -s v -l verbose -d 'Say what leash sets up and how the session ended'
 complete -c leash -s q -l quiet -d 'Say nothing unless leash itself fails'
 complete -c leash -l explain -d 'Print the effective limits and what enforces each on this machine, then exit without running anything'

@@ -171,6 +171,53 @@ pub struct Cli {
           help_heading = "Per-process rlimits")]
     rlimits: Vec<RlimitRequest>,
 
+    /// Run the command as this user (a name or a uid); root only. Its supplementary groups
+    /// are reset to its group.
+    #[arg(long, value_name = "USER", help_heading = "Privileges")]
+    user: Option<String>,
+
+    /// Run the command with this group (a name or a gid) [default: the user's]; root only.
+    #[arg(long, value_name = "GROUP", help_heading = "Privileges")]
+    group: Option<String>,
+
+    /// Let the command gain privileges through set-user-ID programs and file capabilities
+    /// (by default leash sets no_new_privs, so it cannot).
+    #[arg(long, help_heading = "Privileges")]
+    allow_new_privs: bool,
+
+    /// Let the command inherit this descriptor above 2 (all others are closed). Repeatable.
+    #[arg(long, value_name = "N", help_heading = "Privileges")]
+    keep_fd: Vec<i32>,
+
+    /// Start the command with an empty environment (plus --env-keep and --env).
+    #[arg(long, help_heading = "Privileges")]
+    env_clear: bool,
+
+    /// Keep this variable when the environment is cleared. Repeatable.
+    #[arg(long, value_name = "KEY", help_heading = "Privileges")]
+    env_keep: Vec<String>,
+
+    /// Set a variable for the command. Repeatable.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_assignment, help_heading = "Privileges")]
+    env: Vec<(String, String)>,
+
+    /// Run the command in this directory.
+    #[arg(long, value_name = "DIR", help_heading = "Privileges")]
+    chdir: Option<PathBuf>,
+
+    /// The command's umask, in octal (e.g. 077).
+    #[arg(long, value_name = "MODE", value_parser = parse_umask, help_heading = "Privileges")]
+    umask: Option<u32>,
+
+    /// Add this to the command's niceness (a positive number lowers its priority).
+    #[arg(
+        long,
+        value_name = "N",
+        allow_hyphen_values = true,
+        help_heading = "Privileges"
+    )]
+    nice: Option<i32>,
+
     /// Write the session's report, one JSON document (schema in docs/report.md), to FILE
     /// when the session ends, however it ends (`-`: stderr). Written atomically.
     #[arg(long, value_name = "FILE", help_heading = "Records")]
@@ -218,6 +265,24 @@ pub struct Cli {
         trailing_var_arg = true
     )]
     command: Vec<OsString>,
+}
+
+/// `KEY=VALUE` for `--env`.
+fn parse_assignment(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() && !key.contains('\0') && !value.contains('\0') => {
+            Ok((key.to_string(), value.to_string()))
+        }
+        _ => Err(format!("'{text}' is not KEY=VALUE")),
+    }
+}
+
+/// An octal umask for `--umask`.
+fn parse_umask(text: &str) -> Result<u32, String> {
+    u32::from_str_radix(text, 8)
+        .ok()
+        .filter(|mask| *mask <= 0o777)
+        .ok_or_else(|| format!("'{text}' is not an octal mode from 000 to 777"))
 }
 
 fn rlimit_value(name: &'static str) -> impl Fn(&str) -> Result<RlimitRequest, String> + Clone {
@@ -280,6 +345,8 @@ pub struct Settings {
     pub name: Option<String>,
     /// Share of a limit at which to warn.
     pub warn: Option<f64>,
+    /// User, group, descriptors, environment and the like for the command.
+    pub privilege: crate::privilege::Request,
 }
 
 impl Settings {
@@ -414,6 +481,18 @@ impl Cli {
             metrics: self.metrics,
             name: self.name,
             warn: self.warn,
+            privilege: crate::privilege::Request {
+                user: self.user,
+                group: self.group,
+                allow_new_privs: self.allow_new_privs,
+                keep_fds: self.keep_fd,
+                chdir: self.chdir,
+                umask: self.umask,
+                nice: self.nice,
+                env_clear: self.env_clear,
+                env_keep: self.env_keep,
+                env: self.env,
+            },
         })
     }
 }

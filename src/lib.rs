@@ -9,6 +9,7 @@ pub mod explain;
 pub mod generate;
 pub mod kill;
 pub mod limits;
+pub mod privilege;
 pub mod publish;
 pub mod quota;
 pub mod record;

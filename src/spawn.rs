@@ -7,7 +7,7 @@
 //! failed and why.
 
 use std::ffi::{CString, OsStr, OsString};
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,7 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, fork, getpid, getppid, pipe2, setpgid};
 
 use crate::limits::ResolvedRlimit;
+use crate::privilege::{Confinement, Failure, Request};
 
 /// Why the command could not be started.
 #[derive(Debug)]
@@ -44,6 +45,8 @@ pub struct Launch {
     /// What becomes the child's stdout and stderr (the output relay's ends); `None`:
     /// leash's own, inherited as they are.
     output: Option<(RawFd, RawFd)>,
+    /// User, group, `no_new_privs`, descriptors, directory, umask, niceness.
+    confinement: Confinement,
 }
 
 /// How the child enters the session's cgroup.
@@ -86,7 +89,9 @@ impl Launch {
         take_terminal: bool,
         cgroup: CgroupEntry,
         output: Option<(RawFd, RawFd)>,
+        privilege: &Request,
     ) -> Result<Self, SpawnError> {
+        let confinement = Confinement::resolve(privilege).map_err(SpawnError::Setup)?;
         let name = command
             .first()
             .ok_or_else(|| SpawnError::Setup("no command given".into()))?;
@@ -100,7 +105,8 @@ impl Launch {
             .iter()
             .map(|a| c_string(a))
             .collect::<Result<_, _>>()?;
-        let envp = std::env::vars_os()
+        let envp = crate::privilege::environment(privilege)
+            .into_iter()
             .map(|(key, value)| {
                 let mut pair = key;
                 pair.push("=");
@@ -116,6 +122,7 @@ impl Launch {
             take_terminal,
             cgroup,
             output,
+            confinement,
         })
     }
 
@@ -242,6 +249,18 @@ impl Launch {
                 SpawnError::Setup(format!("cannot enter the session's cgroup: {errno}"))
             }
             Step::Output => SpawnError::Setup(format!("cannot connect the output relay: {errno}")),
+            Step::Confine(Failure::Identity) => {
+                SpawnError::Setup(format!("--user/--group: cannot change identity: {errno}"))
+            }
+            Step::Confine(Failure::Directory) => {
+                SpawnError::Setup(format!("--chdir: cannot change directory: {errno}"))
+            }
+            Step::Confine(Failure::Nice) => {
+                SpawnError::Setup(format!("--nice: cannot change niceness: {errno}"))
+            }
+            Step::Confine(Failure::NoNewPrivs) => {
+                SpawnError::Setup(format!("cannot set no_new_privs: {errno}"))
+            }
         }
     }
 }
@@ -254,10 +273,15 @@ enum Step {
     Rlimit(usize),
     Cgroup,
     Output,
+    Confine(Failure),
     Exec,
 }
 
 impl Step {
+    const IDENTITY: u8 = 249;
+    const DIRECTORY: u8 = 250;
+    const NICE: u8 = 251;
+    const NO_NEW_PRIVS: u8 = 252;
     const OUTPUT: u8 = 253;
     const CGROUP: u8 = 254;
     const EXEC: u8 = 255;
@@ -269,6 +293,10 @@ impl Step {
             Step::Rlimit(index) => 2 + u8::try_from(index).unwrap_or(0),
             Step::Cgroup => Self::CGROUP,
             Step::Output => Self::OUTPUT,
+            Step::Confine(Failure::Identity) => Self::IDENTITY,
+            Step::Confine(Failure::Directory) => Self::DIRECTORY,
+            Step::Confine(Failure::Nice) => Self::NICE,
+            Step::Confine(Failure::NoNewPrivs) => Self::NO_NEW_PRIVS,
             Step::Exec => Self::EXEC,
         }
     }
@@ -281,6 +309,10 @@ impl From<u8> for Step {
             1 => Step::Signals,
             Self::CGROUP => Step::Cgroup,
             Self::OUTPUT => Step::Output,
+            Self::IDENTITY => Step::Confine(Failure::Identity),
+            Self::DIRECTORY => Step::Confine(Failure::Directory),
+            Self::NICE => Step::Confine(Failure::Nice),
+            Self::NO_NEW_PRIVS => Step::Confine(Failure::NoNewPrivs),
             Self::EXEC => Step::Exec,
             n => Step::Rlimit(usize::from(n - 2)),
         }
@@ -340,12 +372,6 @@ unsafe fn exec_child(
         // SAFETY: tcsetpgrp is an ioctl on fd 0: async-signal-safe, no allocation.
         unsafe { libc::tcsetpgrp(0, libc::getpid()) };
     }
-    // Die with leash: even a SIGKILLed supervisor takes its direct child along. If leash
-    // died before this line, the parent is already someone else: give up now.
-    if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != supervisor {
-        // SAFETY: as above.
-        unsafe { libc::_exit(125) }
-    }
     if let Err(e) = reset_signals() {
         fail(Step::Signals, e);
     }
@@ -353,6 +379,21 @@ unsafe fn exec_child(
         if let Err(e) = limit.apply() {
             fail(Step::Rlimit(index), e);
         }
+    }
+    // Niceness and rlimits first: raising them needs the privilege the identity drops.
+    let confined = launch
+        .confinement
+        .apply_nice()
+        .and_then(|()| launch.confinement.apply(report.as_raw_fd()));
+    if let Err((step, e)) = confined {
+        fail(Step::Confine(step), e);
+    }
+    // Die with leash: even a SIGKILLed supervisor takes its direct child along (set after
+    // the identity changes, which clears it). If leash died before this line, the parent
+    // is already someone else: give up now.
+    if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != supervisor {
+        // SAFETY: as above.
+        unsafe { libc::_exit(125) }
     }
     // SAFETY: program, argv and envp are NUL-terminated strings and NULL-terminated arrays
     // that outlive this call (they belong to `launch` and the caller's frame).

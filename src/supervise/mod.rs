@@ -137,6 +137,7 @@ fn start(
         terminal.is_some(),
         entry,
         output,
+        &settings.privilege,
     )
     .map_err(spawn_failure)?;
     // Orphans of the session are re-parented to leash instead of init, so none escapes.

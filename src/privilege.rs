@@ -1,0 +1,262 @@
+//! Least privilege for the command: the user and group it runs as, `no_new_privs`, the
+//! file descriptors it inherits, its directory, umask and niceness, and its environment.
+//! Resolved in leash (names, numbers, checks); applied in the child between fork and exec
+//! with system calls only.
+
+use std::ffi::{CString, OsString};
+use std::os::fd::RawFd;
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
+
+use nix::errno::Errno;
+use nix::unistd::{Gid, Group, Uid, User};
+
+/// The settings behind the confinement, as the command line gives them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Request {
+    /// `--user`: a name or a numeric uid.
+    pub user: Option<String>,
+    /// `--group`: a name or a numeric gid.
+    pub group: Option<String>,
+    /// `--allow-new-privs`: do not set `no_new_privs`.
+    pub allow_new_privs: bool,
+    /// `--keep-fd`: descriptors above 2 the command keeps.
+    pub keep_fds: Vec<RawFd>,
+    /// `--chdir`.
+    pub chdir: Option<PathBuf>,
+    /// `--umask`.
+    pub umask: Option<u32>,
+    /// `--nice`: added to leash's niceness.
+    pub nice: Option<i32>,
+    /// `--env-clear`: start from an empty environment.
+    pub env_clear: bool,
+    /// `--env-keep`: variables kept when the environment is cleared.
+    pub env_keep: Vec<String>,
+    /// `--env KEY=VALUE`: variables set.
+    pub env: Vec<(String, String)>,
+}
+
+/// What the child applies before exec.
+#[derive(Debug, Default)]
+pub struct Confinement {
+    identity: Option<(Uid, Gid)>,
+    no_new_privs: bool,
+    keep_fds: Vec<RawFd>,
+    chdir: Option<CString>,
+    umask: Option<nix::libc::mode_t>,
+    nice: Option<i32>,
+}
+
+/// A step of the confinement that failed in the child.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// Setting the user, group or supplementary groups.
+    Identity,
+    /// Changing directory.
+    Directory,
+    /// Changing niceness.
+    Nice,
+    /// Setting `no_new_privs`.
+    NoNewPrivs,
+}
+
+impl Confinement {
+    /// Resolve `request`: look users and groups up, refuse what this leash may not do.
+    pub fn resolve(request: &Request) -> Result<Confinement, String> {
+        let identity = identity(request)?;
+        let chdir = request
+            .chdir
+            .as_ref()
+            .map(|dir| {
+                CString::new(dir.clone().into_os_string().into_vec())
+                    .map_err(|_| "--chdir: the path contains a NUL byte".to_string())
+            })
+            .transpose()?;
+        let mut keep_fds = request.keep_fds.clone();
+        keep_fds.sort_unstable();
+        keep_fds.dedup();
+        Ok(Confinement {
+            identity,
+            no_new_privs: !request.allow_new_privs,
+            keep_fds,
+            chdir,
+            umask: request.umask,
+            nice: request.nice,
+        })
+    }
+
+    /// Niceness, in the child: before the identity changes (lowering it needs privilege).
+    pub fn apply_nice(&self) -> Result<(), (Failure, Errno)> {
+        if let Some(nice) = self.nice {
+            Errno::clear();
+            // SAFETY: nice(2) is an async-signal-safe system call.
+            let result = unsafe { nix::libc::nice(nice) };
+            if result == -1 && Errno::last_raw() != 0 {
+                return Err((Failure::Nice, Errno::last()));
+            }
+        }
+        Ok(())
+    }
+
+    /// The rest, in the child, after the rlimits: identity, umask, directory,
+    /// `no_new_privs`, and closing every descriptor above 2 except the kept ones and
+    /// `report` (close-on-exec: it tells leash whether the exec worked).
+    pub fn apply(&self, report: RawFd) -> Result<(), (Failure, Errno)> {
+        if let Some((uid, gid)) = self.identity {
+            let groups = [gid.as_raw()];
+            // SAFETY: setgroups, setgid and setuid are async-signal-safe system calls;
+            // `groups` lives across the call.
+            let failed = unsafe {
+                nix::libc::setgroups(1, groups.as_ptr()) != 0
+                    || nix::libc::setgid(gid.as_raw()) != 0
+                    || nix::libc::setuid(uid.as_raw()) != 0
+            };
+            if failed {
+                return Err((Failure::Identity, Errno::last()));
+            }
+        }
+        if let Some(mask) = self.umask {
+            // SAFETY: umask(2) cannot fail and is async-signal-safe.
+            unsafe { nix::libc::umask(mask) };
+        }
+        if let Some(dir) = &self.chdir {
+            // SAFETY: chdir(2) on a NUL-terminated path prepared before the fork.
+            if unsafe { nix::libc::chdir(dir.as_ptr()) } != 0 {
+                return Err((Failure::Directory, Errno::last()));
+            }
+        }
+        if self.no_new_privs {
+            // SAFETY: prctl(2) with integer arguments.
+            if unsafe { nix::libc::prctl(nix::libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+                return Err((Failure::NoNewPrivs, Errno::last()));
+            }
+        }
+        self.close_inherited(report);
+        Ok(())
+    }
+
+    /// Close descriptors 3 and up, but the kept ones and `report`.
+    fn close_inherited(&self, report: RawFd) {
+        let mut keep = [RawFd::MAX; 64];
+        let mut count = 0;
+        for &fd in self.keep_fds.iter().chain(std::iter::once(&report)) {
+            if count < keep.len() && fd > 2 {
+                keep[count] = fd;
+                count += 1;
+            }
+        }
+        let keep = &mut keep[..count];
+        keep.sort_unstable();
+        let mut from: u32 = 3;
+        for &fd in keep.iter() {
+            let fd = u32::try_from(fd).unwrap_or(u32::MAX);
+            if fd > from {
+                close_range(from, fd - 1);
+            }
+            from = fd.saturating_add(1);
+        }
+        close_range(from, u32::MAX);
+    }
+}
+
+fn close_range(first: u32, last: u32) {
+    // SAFETY: close_range(2) only closes descriptors; async-signal-safe.
+    unsafe { nix::libc::syscall(nix::libc::SYS_close_range, first, last, 0) };
+}
+
+/// The uid and gid `--user` and `--group` ask for; only root may ask.
+fn identity(request: &Request) -> Result<Option<(Uid, Gid)>, String> {
+    if request.user.is_none() && request.group.is_none() {
+        return Ok(None);
+    }
+    let flag = if request.user.is_some() {
+        "--user"
+    } else {
+        "--group"
+    };
+    if !nix::unistd::geteuid().is_root() {
+        return Err(format!(
+            "{flag}: only root can run the command as another user or group"
+        ));
+    }
+    let user = request.user.as_deref().map(lookup_user).transpose()?;
+    let gid = match (&request.group, &user) {
+        (Some(group), _) => lookup_group(group)?,
+        (None, Some(user)) => user.1,
+        (None, None) => nix::unistd::getgid(),
+    };
+    let uid = user.map_or_else(nix::unistd::getuid, |user| user.0);
+    Ok(Some((uid, gid)))
+}
+
+fn lookup_user(name: &str) -> Result<(Uid, Gid), String> {
+    if let Ok(uid) = name.parse::<u32>() {
+        let uid = Uid::from_raw(uid);
+        let gid = User::from_uid(uid)
+            .ok()
+            .flatten()
+            .map_or(Gid::from_raw(uid.as_raw()), |u| u.gid);
+        return Ok((uid, gid));
+    }
+    match User::from_name(name) {
+        Ok(Some(user)) => Ok((user.uid, user.gid)),
+        Ok(None) => Err(format!("--user: no user '{name}'")),
+        Err(e) => Err(format!("--user: cannot look '{name}' up: {e}")),
+    }
+}
+
+fn lookup_group(name: &str) -> Result<Gid, String> {
+    if let Ok(gid) = name.parse::<u32>() {
+        return Ok(Gid::from_raw(gid));
+    }
+    match Group::from_name(name) {
+        Ok(Some(group)) => Ok(group.gid),
+        Ok(None) => Err(format!("--group: no group '{name}'")),
+        Err(e) => Err(format!("--group: cannot look '{name}' up: {e}")),
+    }
+}
+
+/// The command's environment: leash's own, or only the kept variables after
+/// `--env-clear`, then the `--env` settings.
+pub fn environment(request: &Request) -> Vec<(OsString, OsString)> {
+    let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(key, _)| !request.env_clear || request.env_keep.iter().any(|k| key == k.as_str()))
+        .collect();
+    for (key, value) in &request.env {
+        vars.retain(|(k, _)| k != key.as_str());
+        vars.push((key.into(), value.into()));
+    }
+    vars
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_is_cleared_kept_and_set() {
+        let request = Request {
+            env_clear: true,
+            env_keep: vec!["PATH".into()],
+            env: vec![("LEASH_TEST_X".into(), "1".into())],
+            ..Request::default()
+        };
+        let vars = environment(&request);
+        let keys: Vec<_> = vars
+            .iter()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        assert!(keys.contains(&"LEASH_TEST_X".to_string()));
+        assert!(
+            keys.iter().all(|k| k == "PATH" || k == "LEASH_TEST_X"),
+            "{keys:?}"
+        );
+    }
+
+    #[test]
+    fn no_new_privs_is_the_default() {
+        let confinement = Confinement::resolve(&Request::default()).unwrap();
+        assert!(confinement.no_new_privs);
+        assert!(confinement.identity.is_none());
+    }
+}
