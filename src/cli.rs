@@ -254,6 +254,21 @@ pub struct Cli {
     #[arg(long)]
     explain: bool,
 
+    /// Take the settings of this profile: a built-in one (interpreter) or a
+    /// `[profile.NAME]` of a config file. Also LEASH_PROFILE.
+    #[arg(long, value_name = "NAME", help_heading = "Configuration")]
+    profile: Option<String>,
+
+    /// Read this config file too, above /etc/leash/config.toml and
+    /// ~/.config/leash/config.toml (see the man page, FILES).
+    #[arg(long, value_name = "FILE", help_heading = "Configuration")]
+    config: Option<PathBuf>,
+
+    /// Print the effective settings and where each came from (command line, environment,
+    /// file and line, profile, default), then exit without running anything.
+    #[arg(long, help_heading = "Configuration")]
+    print_config: bool,
+
     /// Print a generated file (man page or completions) and exit.
     #[arg(long, value_name = "WHAT", hide = true)]
     generate: Option<Artifact>,
@@ -261,7 +276,7 @@ pub struct Cli {
     /// The command to run and its arguments.
     #[arg(
         value_name = "COMMAND",
-        required_unless_present_any = ["generate", "explain"],
+        required_unless_present_any = ["generate", "explain", "print_config"],
         trailing_var_arg = true
     )]
     command: Vec<OsString>,
@@ -308,6 +323,8 @@ pub enum Invocation {
     Run(Box<Settings>),
     /// Print a generated file.
     Generate(Artifact),
+    /// Print the effective settings and their origins.
+    PrintConfig(String),
 }
 
 /// Typed settings for one session.
@@ -362,13 +379,55 @@ impl Settings {
 /// Parse the command line. `Err` carries clap's error (help and version included, which
 /// the caller prints as they are).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, ParseError> {
-    let cli = Cli::try_parse_from(args).map_err(ParseError::Clap)?;
+    let (args, origins) =
+        crate::config::layered(args.into_iter().collect()).map_err(ParseError::Invalid)?;
+    let matches = command()
+        .try_get_matches_from(args)
+        .map_err(ParseError::Clap)?;
+    let cli =
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(ParseError::Clap)?;
     if let Some(artifact) = cli.generate {
         return Ok(Invocation::Generate(artifact));
+    }
+    if cli.print_config {
+        return Ok(Invocation::PrintConfig(effective(&matches, &origins)));
     }
     cli.into_settings()
         .map(|settings| Invocation::Run(Box::new(settings)))
         .map_err(ParseError::Invalid)
+}
+
+/// The effective settings, one per line: `key = value  # origin`.
+fn effective(matches: &clap::ArgMatches, origins: &[(String, crate::config::Origin)]) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    for arg in command().get_arguments() {
+        let (Some(long), id) = (arg.get_long(), arg.get_id().as_str()) else {
+            continue;
+        };
+        if ["generate", "print-config", "help", "version", "explain"].contains(&long) {
+            continue;
+        }
+        let origin = match matches.value_source(id) {
+            Some(clap::parser::ValueSource::DefaultValue) => "default".to_string(),
+            Some(_) => origins
+                .iter()
+                .find(|(key, _)| key == long)
+                .map_or_else(|| "command line".into(), |(_, origin)| origin.to_string()),
+            None => continue,
+        };
+        let values: Vec<String> = matches
+            .get_raw(id)
+            .map(|raw| raw.map(|v| v.to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        let value = if values.is_empty() {
+            "true".to_string()
+        } else {
+            values.join(" ")
+        };
+        let _ = writeln!(text, "{long} = {value}  # {origin}");
+    }
+    text
 }
 
 /// Why the command line was not accepted.
@@ -512,7 +571,7 @@ mod tests {
             .map(OsString::from);
         match parse(args) {
             Ok(Invocation::Run(settings)) => Ok(*settings),
-            Ok(Invocation::Generate(_)) => Err("generate".into()),
+            Ok(Invocation::Generate(_) | Invocation::PrintConfig(_)) => Err("not a run".into()),
             Err(e) => Err(e.one_line()),
         }
     }

@@ -58,7 +58,29 @@ SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to leash are forwarded to every process
 .PP
 If leash itself is killed with SIGKILL, its direct child is killed too (PR_SET_PDEATHSIG); processes that detached from it survive until the next leash started from the same cgroup stops them (with a session cgroup), or for good (without one).
 .SH ENVIRONMENT
-\fBPATH\fR is searched for COMMAND as \fBexecvp\fR(3) would. The command gets leash's environment unchanged.
+\fBPATH\fR is searched for COMMAND as \fBexecvp\fR(3) would. The command gets leash's environment unchanged unless \fB\-\-env\-clear\fR, \fB\-\-env\-keep\fR or \fB\-\-env\fR say otherwise.
+.TP
+\fBLEASH_PROFILE\fR
+The profile to use when \fB\-\-profile\fR is not given.
+.TP
+\fBLEASH_\fR\fIKEY\fR
+Any setting, as its long flag in capitals with underscores (\fBLEASH_WALL=10m\fR, \fBLEASH_KILL_AFTER=5s\fR, \fBLEASH_PRESERVE_STATUS=1\fR); above the config files, below the command line.
+.TP
+\fBXDG_CONFIG_HOME\fR, \fBHOME\fR
+Where the user's config file is.
+.TP
+\fBLEASH_SYSTEM_CONFIG\fR
+Another path for the system config file (for packagers and tests).
+.SH FILES
+.TP
+\fI/etc/leash/config.toml\fR, \fI$XDG_CONFIG_HOME/leash/config.toml\fR (or \fI~/.config/leash/config.toml\fR), \fB\-\-config\fR \fIFILE\fR
+TOML config files, in rising precedence, below \fBLEASH_\fR\fIKEY\fR variables and the command line. Keys are the long flags without dashes (\fBwall = "10m"\fR, \fBkill\-after = "5s"\fR, \fBrlimit = ["nofile=64"]\fR, \fBpreserve\-status = true\fR); top-level keys always apply, a \fB[profile.\fR\fINAME\fR\fB]\fR table with \fB\-\-profile\fR \fINAME\fR. An unknown key or a bad value is an error naming the file, line and key. \fB\-\-print\-config\fR shows where each setting came from. The built-in profile \fBinterpreter\fR needs no file.
+.TP
+\fB\-\-report\fR \fIFILE\fR, \fB\-\-audit\-log\fR \fIFILE\fR, \fB\-\-metrics\fR \fIFILE\fR
+The session's record (docs/report.md): replaced atomically, appended under \fBflock\fR(2), and rewritten atomically with \fIFILE\fR\fB.lock\fR serializing concurrent sessions.
+.TP
+\fIleash\-PID\-START\fR
+The session's cgroup, below leash's own in each hierarchy it uses (see THE SESSION CGROUP).
 .SH EXAMPLES
 .TP
 \fBleash \-\-wall 10m \-\-mem 2GiB \-\-procs 128 \-\- interpreter \-y\fR

@@ -4,6 +4,7 @@
 pub mod accounting;
 pub mod cgroup;
 pub mod cli;
+pub mod config;
 pub mod exit;
 pub mod explain;
 pub mod generate;
@@ -32,6 +33,10 @@ use exit::{Exit, LEASH_FAILED};
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
     match cli::parse(args) {
         Ok(Invocation::Run(settings)) => supervise::run_session(&settings),
+        Ok(Invocation::PrintConfig(text)) => {
+            print!("{text}");
+            Exit::Code(0)
+        }
         Ok(Invocation::Generate(artifact)) => {
             match generate::write(artifact, &mut std::io::stdout()) {
                 Ok(()) => Exit::Code(0),

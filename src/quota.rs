@@ -162,12 +162,16 @@ pub const FIRST_SAMPLE: Duration = Duration::from_millis(5);
 pub const SAMPLING_BUDGET: u32 = 400;
 /// The longest pause between two samples of a large, calm session.
 pub const CALMEST_SAMPLE: Duration = Duration::from_secs(1);
+/// Sessions with fewer tasks are never sampled less often than every 100 ms: their samples
+/// are cheap, and a burst of a few processes fills memory within a second.
+pub const LARGE_SESSION: u64 = 32;
 
 /// Stretch a calm `interval` so that samples costing `cost` each stay within the budget:
-/// a large session whose usage is far from its limits is sampled less often, up to once a
-/// second. An interval shortened because usage approaches a limit is left as it is.
-pub fn within_budget(interval: Duration, cost: Duration) -> Duration {
-    if interval < SLOWEST_SAMPLE {
+/// a large session (`tasks`) whose usage is far from its limits is sampled less often, up
+/// to once a second. An interval shortened because usage approaches a limit is left as it
+/// is, and so is a small session's.
+pub fn within_budget(interval: Duration, cost: Duration, tasks: u64) -> Duration {
+    if interval < SLOWEST_SAMPLE || tasks < LARGE_SESSION {
         return interval;
     }
     interval.max(cost * SAMPLING_BUDGET).min(CALMEST_SAMPLE)
@@ -509,19 +513,21 @@ mod tests {
     #[test]
     fn calm_sampling_stays_within_its_budget() {
         let cheap = Duration::from_micros(100);
-        assert_eq!(within_budget(SLOWEST_SAMPLE, cheap), SLOWEST_SAMPLE);
+        assert_eq!(within_budget(SLOWEST_SAMPLE, cheap, 100), SLOWEST_SAMPLE);
         let costly = Duration::from_micros(2300);
         assert_eq!(
-            within_budget(SLOWEST_SAMPLE, costly),
+            within_budget(SLOWEST_SAMPLE, costly, 100),
             Duration::from_millis(920)
         );
         assert_eq!(
-            within_budget(SLOWEST_SAMPLE, Duration::from_secs(3)),
+            within_budget(SLOWEST_SAMPLE, Duration::from_secs(3), 100),
             CALMEST_SAMPLE
         );
         // Racing toward a limit: as fast as it needs to be, whatever it costs.
         let racing = Duration::from_millis(4);
-        assert_eq!(within_budget(racing, costly), racing);
+        assert_eq!(within_budget(racing, costly, 100), racing);
+        // A small session: cheap enough, and bursts matter more.
+        assert_eq!(within_budget(SLOWEST_SAMPLE, costly, 7), SLOWEST_SAMPLE);
     }
 
     #[test]

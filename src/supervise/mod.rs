@@ -348,6 +348,7 @@ fn watch(
             interval = within_budget(
                 limits.next_interval(&before, &usage, now - then, interval),
                 cost,
+                usage.tasks,
             );
             last_sample = (usage, now);
             next_sample = now + interval;

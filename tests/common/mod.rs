@@ -18,7 +18,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 /// The environment variable that marks every process a test started.
-pub const MARKER_VAR: &str = "LEASH_TEST_MARKER";
+pub const MARKER_VAR: &str = "TEST_SESSION_MARKER";
 
 /// Processes the outer cap allows at once, and memory: enough for every test, far below
 /// what would hurt the machine.
@@ -192,7 +192,7 @@ impl Sandbox {
             format!("setpriv --reuid={uid} --regid={gid} --clear-groups ")
         });
         let script = format!(
-            "for g in $LEASH_TEST_CGROUPS; do echo $$ > \"$g/cgroup.procs\" || exit 99; done; \
+            "for g in $TEST_CAP_CGROUPS; do echo $$ > \"$g/cgroup.procs\" || exit 99; done; \
              {nproc}ulimit -v 8388608; exec {become_user}\"$@\""
         );
         let mut command = Command::new("sh");
@@ -204,7 +204,7 @@ impl Sandbox {
             .current_dir(self.dir())
             .env(MARKER_VAR, &self.marker)
             .env(
-                "LEASH_TEST_CGROUPS",
+                "TEST_CAP_CGROUPS",
                 self.cgroups
                     .iter()
                     .map(|p| p.display().to_string())

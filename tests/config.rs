@@ -1,0 +1,146 @@
+//! Profiles and config files (the profiles issue): five layers, each overriding the one
+//! below, and mistakes that name the file, line and key.
+
+mod common;
+
+use std::process::Output;
+
+use common::Sandbox;
+
+/// `leash ARGS` with the system config at `system`, the user's config dir at the
+/// sandbox, and `env` set.
+fn leash_with(sandbox: &Sandbox, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = sandbox.leash(args);
+    command
+        .env("LEASH_SYSTEM_CONFIG", sandbox.path("system.toml"))
+        .env("XDG_CONFIG_HOME", sandbox.dir());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("leash")
+}
+
+#[test]
+fn each_layer_overrides_the_one_below() {
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.path("system.toml"),
+        "[profile.interpreter]\nmem = \"1GiB\"\nprocs = 200\nnofile = 500\noutput = \"50MiB\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(sandbox.path("leash")).unwrap();
+    std::fs::write(
+        sandbox.path("leash/config.toml"),
+        "# mine\n[profile.interpreter]\nprocs = 150\nnofile = 400\noutput = \"40MiB\"\n",
+    )
+    .unwrap();
+    let output = leash_with(
+        &sandbox,
+        &[
+            ("LEASH_PROFILE", "interpreter"),
+            ("LEASH_NOFILE", "300"),
+            ("LEASH_OUTPUT", "35MiB"),
+        ],
+        &["--output", "30MiB", "--print-config"],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("no {key} in {text}"))
+            .to_string()
+    };
+    let system = sandbox.path("system.toml");
+    let user = sandbox.path("leash/config.toml");
+    assert_eq!(line("wall"), "wall = 30m  # built-in profile interpreter");
+    assert_eq!(line("mem"), format!("mem = 1GiB  # {}:2", system.display()));
+    assert_eq!(
+        line("procs"),
+        format!("procs = 150  # {}:3", user.display())
+    );
+    assert_eq!(line("nofile"), "nofile = 300  # environment LEASH_NOFILE");
+    assert_eq!(line("output"), "output = 30MiB  # command line");
+    assert_eq!(line("signal"), "signal = TERM  # default");
+}
+
+#[test]
+fn a_malformed_file_names_the_file_line_and_key() {
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.path("bad.toml"),
+        "wall = \"5m\"\n\n[profile.x]\nmem = \"lots\"\n",
+    )
+    .unwrap();
+    let bad = sandbox.path("bad.toml");
+    let output = leash_with(
+        &sandbox,
+        &[],
+        &[
+            "--config",
+            bad.to_str().unwrap(),
+            "--profile",
+            "x",
+            "--",
+            "touch",
+            "ran",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(125));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!("leash: {}:4: mem: ", bad.display())),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!sandbox.path("ran").exists());
+
+    std::fs::write(sandbox.path("bad.toml"), "wal = \"5m\"\n").unwrap();
+    let output = leash_with(
+        &sandbox,
+        &[],
+        &["--config", bad.to_str().unwrap(), "--", "true"],
+    );
+    assert_eq!(output.status.code(), Some(125));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!("leash: {}:1: unknown key 'wal'\n", bad.display())
+    );
+}
+
+#[test]
+fn the_interpreter_profile_is_built_in_and_explained() {
+    let sandbox = Sandbox::new();
+    let output = leash_with(
+        &sandbox,
+        &[],
+        &["--profile", "interpreter", "--explain", "--", "true"],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    for limit in [
+        "wall ",
+        "mem ",
+        "procs ",
+        "disk-write ",
+        "output ",
+        "idle ",
+        "rlimit fsize ",
+        "rlimit nofile ",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(limit)),
+            "no {limit:?} in {text}"
+        );
+    }
+    let unknown = leash_with(&sandbox, &[], &["--profile", "nope", "--", "true"]);
+    assert_eq!(unknown.status.code(), Some(125));
+}
