@@ -29,6 +29,9 @@ complete -c leash -l audit-log -d 'Append the report as one JSON line to FILE (s
 complete -c leash -l metrics -d 'Write Prometheus metrics of the session to FILE (for node_exporter\'s textfile collector); counters add up over the sessions that write the same file' -r -F
 complete -c leash -l name -d 'A name for the session in reports and metrics (the `name` label)' -r
 complete -c leash -l warn -d 'Warn once on stderr (and in the report) when a usage first reaches this share of its limit, e.g. 0.8' -r
+complete -c leash -l slots -d 'At most N sessions with this key run at once on this machine (for this user); the others wait for a slot, which does not count against --wall' -r
+complete -c leash -l rate -d 'At most N sessions with this key start per period, e.g. api:10/1m; the others wait' -r
+complete -c leash -l slot-timeout -d 'Wait at most this long for a slot or a start, then exit 75' -r
 complete -c leash -l profile -d 'Take the settings of this profile: a built-in one (interpreter) or a `[profile.NAME]` of a config file. Also LEASH_PROFILE' -r
 complete -c leash -l config -d 'Read this config file too, above /etc/leash/config.toml and ~/.config/leash/config.toml (see the man page, FILES)' -r -F
 complete -c leash -l generate -d 'Print a generated file (man page or completions) and exit' -r -f -a "man\t'The man page, leash.1'
@@ -42,6 +45,7 @@ complete -c leash -l env-clear -d 'Start the command with an empty environment (
 complete -c leash -s v -l verbose -d 'Say what leash sets up and how the session ended'
 complete -c leash -s q -l quiet -d 'Say nothing unless leash itself fails'
 complete -c leash -l explain -d 'Print the effective limits and what enforces each on this machine, then exit without running anything'
+complete -c leash -l no-wait -d 'Do not wait for a slot or a start: exit 75 at once'
 complete -c leash -l print-config -d 'Print the effective settings and where each came from (command line, environment, file and line, profile, default), then exit without running anything'
 complete -c leash -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c leash -s V -l version -d 'Print version'

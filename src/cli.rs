@@ -254,6 +254,23 @@ pub struct Cli {
     #[arg(long)]
     explain: bool,
 
+    /// At most N sessions with this key run at once on this machine (for this user); the
+    /// others wait for a slot, which does not count against --wall.
+    #[arg(long, value_name = "KEY:N", value_parser = crate::slots::parse_slots, help_heading = "Concurrency")]
+    slots: Option<crate::slots::Slots>,
+
+    /// At most N sessions with this key start per period, e.g. api:10/1m; the others wait.
+    #[arg(long, value_name = "KEY:N/PERIOD", value_parser = crate::slots::parse_rate, help_heading = "Concurrency")]
+    rate: Option<crate::slots::Rate>,
+
+    /// Do not wait for a slot or a start: exit 75 at once.
+    #[arg(long, help_heading = "Concurrency")]
+    no_wait: bool,
+
+    /// Wait at most this long for a slot or a start, then exit 75.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, help_heading = "Concurrency")]
+    slot_timeout: Option<Duration>,
+
     /// Take the settings of this profile: a built-in one (interpreter) or a
     /// `[profile.NAME]` of a config file. Also LEASH_PROFILE.
     #[arg(long, value_name = "NAME", help_heading = "Configuration")]
@@ -364,6 +381,8 @@ pub struct Settings {
     pub warn: Option<f64>,
     /// User, group, descriptors, environment and the like for the command.
     pub privilege: crate::privilege::Request,
+    /// Slots and start rates shared with other sessions.
+    pub concurrency: crate::slots::Concurrency,
 }
 
 impl Settings {
@@ -551,6 +570,12 @@ impl Cli {
                 env_clear: self.env_clear,
                 env_keep: self.env_keep,
                 env: self.env,
+            },
+            concurrency: crate::slots::Concurrency {
+                slots: self.slots,
+                rate: self.rate,
+                wait: !self.no_wait,
+                timeout: self.slot_timeout,
             },
         })
     }

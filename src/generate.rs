@@ -51,6 +51,9 @@ The command was found but cannot be executed.
 .TP
 \fB127\fR
 The command was not found.
+.TP
+\fB75\fR
+\fB\-\-slots\fR or \fB\-\-rate\fR: no slot or start could be had with \fB\-\-no\-wait\fR or within \fB\-\-slot\-timeout\fR. Nothing was started.
 .PP
 If the command died of a signal, leash dies of the same signal (without dumping core), so a calling shell sees what it would have seen without leash.
 .SH SIGNALS

@@ -18,6 +18,7 @@ pub mod relay;
 pub mod report;
 pub mod session;
 pub mod signals;
+pub mod slots;
 pub mod spawn;
 pub mod supervise;
 pub mod terminal;

@@ -80,6 +80,14 @@ fn run(settings: &Settings, findings: &mut Findings, limits: &mut Vec<LimitRow>)
             Err(message) => fail(message),
         };
     }
+    // Held until the session is over; waiting for it does not count against --wall.
+    let _slot = match settings.concurrency.admit() {
+        Ok(held) => held,
+        Err(message) => {
+            error(&message);
+            return Exit::Code(crate::slots::NO_SLOT);
+        }
+    };
     let cgroup = match plan {
         Some(plan) => match cgroups::create(settings, &plan) {
             Ok(cgroup) => cgroup,

@@ -1,0 +1,261 @@
+//! Concurrency slots and start rates across the machine: `--slots KEY:N` (at most N
+//! sessions with that key at once) and `--rate KEY:N/PERIOD` (at most N starts per
+//! period), from advisory file locks in a runtime directory. A slot is held by an open
+//! file description, so a leash that dies for any reason frees it.
+
+use std::fmt::Write as _;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::fcntl::{Flock, FlockArg};
+
+use crate::units::parse_positive_duration;
+
+/// Exit status when no slot (or no start under the rate) could be had: `EX_TEMPFAIL`.
+pub const NO_SLOT: u8 = 75;
+
+/// How often a waiting leash looks for a free slot.
+const RETRY: Duration = Duration::from_millis(20);
+
+/// What a session shares with others: `--slots`, `--rate`, and how to wait for them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Concurrency {
+    /// `--slots`.
+    pub slots: Option<Slots>,
+    /// `--rate`.
+    pub rate: Option<Rate>,
+    /// Wait for a slot or a start (else fail at once: `--no-wait`).
+    pub wait: bool,
+    /// How long to wait (`--slot-timeout`).
+    pub timeout: Option<Duration>,
+}
+
+impl Concurrency {
+    /// Take the slot and the start the session needs; the slot is held until the
+    /// returned value is dropped.
+    pub fn admit(&self) -> Result<Option<Held>, String> {
+        let held = self
+            .slots
+            .as_ref()
+            .map(|slots| take_slot(slots, self.wait, self.timeout))
+            .transpose()?;
+        if let Some(rate) = &self.rate {
+            take_start(rate, self.wait, self.timeout)?;
+        }
+        Ok(held)
+    }
+}
+
+/// `--slots KEY:N`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slots {
+    /// Sessions sharing the key share the slots.
+    pub key: String,
+    /// Sessions at once.
+    pub count: u32,
+}
+
+/// `--rate KEY:N/PERIOD`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rate {
+    /// Sessions sharing the key share the rate.
+    pub key: String,
+    /// Starts per period.
+    pub count: u32,
+    /// The period.
+    pub period: Duration,
+}
+
+/// Parse `KEY:N`.
+pub fn parse_slots(text: &str) -> Result<Slots, String> {
+    let (key, count) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("'{text}' is not KEY:N"))?;
+    Ok(Slots {
+        key: key_of(key)?,
+        count: positive(count, text)?,
+    })
+}
+
+/// Parse `KEY:N/PERIOD`, e.g. `api:10/1m`.
+pub fn parse_rate(text: &str) -> Result<Rate, String> {
+    let (key, rest) = text
+        .rsplit_once(':')
+        .ok_or_else(|| format!("'{text}' is not KEY:N/PERIOD"))?;
+    let (count, period) = rest
+        .split_once('/')
+        .ok_or_else(|| format!("'{text}' is not KEY:N/PERIOD"))?;
+    Ok(Rate {
+        key: key_of(key)?,
+        count: positive(count, text)?,
+        period: parse_positive_duration(period)?,
+    })
+}
+
+fn key_of(key: &str) -> Result<String, String> {
+    let fine = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        && !key.starts_with('.');
+    if fine {
+        Ok(key.to_string())
+    } else {
+        Err(format!(
+            "'{key}' is not a key (letters, digits, -, _ and .)"
+        ))
+    }
+}
+
+fn positive(count: &str, text: &str) -> Result<u32, String> {
+    count
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("'{text}': the count must be a positive number"))
+}
+
+/// A slot held for the session (released when leash ends).
+#[derive(Debug)]
+pub struct Held(#[allow(dead_code)] Flock<File>);
+
+/// The directory shared by every leash of this user.
+pub fn runtime_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("leash");
+    }
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/run/leash");
+    }
+    std::env::temp_dir().join(format!("leash-{}", nix::unistd::geteuid()))
+}
+
+/// Take one of the key's slots, waiting (up to `timeout`) unless `wait` is false.
+pub fn take_slot(slots: &Slots, wait: bool, timeout: Option<Duration>) -> Result<Held, String> {
+    let dir = runtime_dir().join("slots");
+    fs::create_dir_all(&dir).map_err(|e| format!("--slots: {}: {e}", dir.display()))?;
+    let files: Vec<PathBuf> = (0..slots.count)
+        .map(|n| dir.join(format!("{}.{n}", slots.key)))
+        .collect();
+    let started = Instant::now();
+    loop {
+        for path in &files {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(path)
+                .map_err(|e| format!("--slots: {}: {e}", path.display()))?;
+            if let Ok(held) = Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                return Ok(Held(held));
+            }
+        }
+        give_up_or_wait(wait, timeout, started, || {
+            format!(
+                "--slots: all {} slots of '{}' are taken",
+                slots.count, slots.key
+            )
+        })?;
+    }
+}
+
+/// Record a start under the key's rate, waiting (up to `timeout`) for the period to make
+/// room unless `wait` is false.
+pub fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<(), String> {
+    let dir = runtime_dir().join("rates");
+    fs::create_dir_all(&dir).map_err(|e| format!("--rate: {}: {e}", dir.display()))?;
+    let path = dir.join(&rate.key);
+    let started = Instant::now();
+    loop {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("--rate: {}: {e}", path.display()))?;
+        let mut locked = Flock::lock(file, FlockArg::LockExclusive)
+            .map_err(|(_, e)| format!("--rate: {}: {e}", path.display()))?;
+        let now = unix_now();
+        let mut text = String::new();
+        let _ = locked.read_to_string(&mut text);
+        let mut starts: Vec<f64> = text
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .filter(|t| now - t < rate.period.as_secs_f64())
+            .collect();
+        if starts.len() < rate.count as usize {
+            starts.push(now);
+            let lines = starts.iter().fold(String::new(), |mut text, t| {
+                let _ = writeln!(text, "{t:.6}");
+                text
+            });
+            locked
+                .set_len(0)
+                .and_then(|()| locked.rewind())
+                .and_then(|()| locked.write_all(lines.as_bytes()))
+                .map_err(|e| format!("--rate: {}: {e}", path.display()))?;
+            return Ok(());
+        }
+        drop(locked);
+        give_up_or_wait(wait, timeout, started, || {
+            format!(
+                "--rate: '{}' already started {} sessions in the last {}",
+                rate.key,
+                rate.count,
+                crate::units::format_duration(rate.period)
+            )
+        })?;
+    }
+}
+
+fn give_up_or_wait(
+    wait: bool,
+    timeout: Option<Duration>,
+    started: Instant,
+    why: impl Fn() -> String,
+) -> Result<(), String> {
+    if !wait {
+        return Err(why());
+    }
+    if timeout.is_some_and(|limit| started.elapsed() >= limit) {
+        return Err(format!("{}; gave up waiting (--slot-timeout)", why()));
+    }
+    std::thread::sleep(RETRY);
+    Ok(())
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_counts_and_periods_are_parsed() {
+        assert_eq!(
+            parse_slots("gpu:2"),
+            Ok(Slots {
+                key: "gpu".into(),
+                count: 2
+            })
+        );
+        assert_eq!(
+            parse_rate("api:10/1m"),
+            Ok(Rate {
+                key: "api".into(),
+                count: 10,
+                period: Duration::from_secs(60)
+            })
+        );
+        assert!(parse_slots("gpu:0").is_err());
+        assert!(parse_slots("../etc:2").is_err());
+        assert!(parse_rate("api:10").is_err());
+    }
+}
