@@ -54,3 +54,12 @@ fn the_comparison_with_timeout_shows_what_leash_prints() {
     assert_eq!(String::from_utf8_lossy(&output.stderr).trim_end(), said);
     sandbox.assert_no_survivors(&[]);
 }
+
+#[test]
+fn the_readme_shows_the_built_in_profile_as_it_is() {
+    let profile = leash::config::BUILT_IN.trim_matches('\n');
+    assert!(
+        README.contains(&format!("```toml\n{profile}\n```")),
+        "the README's copy of the interpreter profile differs from src/config.rs"
+    );
+}
