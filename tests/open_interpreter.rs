@@ -1,0 +1,362 @@
+//! End to end with a real open-interpreter 0.4.3 (the open-interpreter issue): a scripted
+//! model (tests/e2e/model.py) answers with the code a case chooses; open-interpreter runs
+//! it in its Jupyter kernel (its own session) or a shell, under leash.
+//!
+//! The first run installs open-interpreter into a virtualenv under the build directory
+//! (about ten minutes here, PyPI needed); later runs reuse it. Until CI's time budget for
+//! that install is known the tier is opt-in:
+//! `cargo test --test open_interpreter -- --ignored` (about 90 s once installed).
+
+mod common;
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::Sandbox;
+
+const VERSION: &str = "0.4.3";
+
+/// The `interpreter` program, installed once per build directory.
+fn interpreter() -> &'static Path {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let venv =
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("open-interpreter-{VERSION}"));
+        let program = venv.join("bin/interpreter");
+        if !program.exists() {
+            let started = Instant::now();
+            let made = Command::new("python3")
+                .arg("-m")
+                .arg("venv")
+                .arg(&venv)
+                .status();
+            assert!(made.is_ok_and(|s| s.success()), "python3 -m venv");
+            let pip = Command::new(venv.join("bin/pip"))
+                .args([
+                    "install",
+                    "--quiet",
+                    &format!("open-interpreter=={VERSION}"),
+                ])
+                .status();
+            assert!(
+                pip.is_ok_and(|s| s.success()),
+                "pip install open-interpreter=={VERSION}"
+            );
+            eprintln!(
+                "installed open-interpreter {VERSION} in {:?}",
+                started.elapsed()
+            );
+        }
+        program
+    })
+}
+
+/// The scripted model, answering the first turn with `code` in `language`.
+struct Model {
+    server: Child,
+    port: u16,
+}
+
+impl Model {
+    fn start(sandbox: &Sandbox, code: &str, language: &str) -> Model {
+        let file = sandbox.path("model-code.txt");
+        std::fs::write(&file, code).expect("the model's code");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/model.py");
+        let mut server = Command::new("python3")
+            .arg(script)
+            .arg(&file)
+            .arg(language)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 for the scripted model");
+        let mut line = String::new();
+        BufReader::new(server.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("the model's port");
+        let port = line.trim().parse().expect("a port number");
+        Model { server, port }
+    }
+}
+
+impl Drop for Model {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// What a case ended with.
+struct Case {
+    status: std::process::ExitStatus,
+    terminal: String,
+    leash_said: String,
+    elapsed: Duration,
+}
+
+/// Run `leash FLAGS -- interpreter -y ...` with the scripted model answering `code`.
+fn run(sandbox: &Sandbox, flags: &[&str], code: &str, language: &str) -> Case {
+    let model = Model::start(sandbox, code, language);
+    std::fs::write(sandbox.path("prompt.txt"), "run it\n").expect("prompt");
+    let api_base = format!("http://127.0.0.1:{}/v1", model.port);
+    let program = interpreter().to_str().expect("a UTF-8 path");
+    let mut args: Vec<&str> = flags.to_vec();
+    args.extend([
+        "--",
+        program,
+        "-y",
+        "--api_base",
+        &api_base,
+        "--api_key",
+        "scripted",
+        "--model",
+        "openai/scripted",
+        "--no-llm_supports_functions",
+        "--offline",
+        "-dt",
+    ]);
+    let started = Instant::now();
+    let mut leash = sandbox
+        .leash(&args)
+        .stdin(File::open(sandbox.path("prompt.txt")).expect("prompt"))
+        .stdout(File::create(sandbox.path("terminal.txt")).expect("output"))
+        .stderr(File::create(sandbox.path("leash.txt")).expect("output"))
+        .spawn()
+        .expect("leash");
+    let status = loop {
+        if let Some(status) = leash.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(180) {
+            let _ = leash.kill();
+            panic!("leash did not finish in 180 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let read = |name: &str| std::fs::read_to_string(sandbox.path(name)).unwrap_or_default();
+    let leash_said = read("leash.txt")
+        .lines()
+        .filter(|l| l.starts_with("leash: "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Case {
+        status,
+        terminal: read("terminal.txt"),
+        leash_said,
+        elapsed: started.elapsed(),
+    }
+}
+
+#[test]
+#[ignore = "end-to-end tier: cargo test --test open_interpreter -- --ignored"]
+fn a_well_behaved_computation_answers_and_exits_0() {
+    let sandbox = Sandbox::new();
+    let case = run(
+        &sandbox,
+        &["--wall", "150s"],
+        "print('the answer is', 6 * 7)",
+        "python",
+    );
+    assert_eq!(
+        case.status.code(),
+        Some(0),
+        "{}\n{}",
+        case.leash_said,
+        case.terminal
+    );
+    assert!(
+        case.terminal.contains("the answer is 42"),
+        "{}",
+        case.terminal
+    );
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+#[ignore = "end-to-end tier: cargo test --test open_interpreter -- --ignored"]
+fn code_spinning_in_the_kernel_is_stopped_by_the_wall_limit() {
+    let sandbox = Sandbox::new();
+    let case = run(
+        &sandbox,
+        &["--wall", "40s"],
+        "while True:\n    pass",
+        "python",
+    );
+    assert_eq!(case.status.code(), Some(124), "{}", case.leash_said);
+    assert!(
+        case.leash_said.contains("wall time limit 40s reached"),
+        "{}",
+        case.leash_said
+    );
+    assert!(case.elapsed < Duration::from_secs(60), "{:?}", case.elapsed);
+    sandbox.assert_no_survivors(&[]);
+}
+
+/// The model's code for case 2: a subprocess of the kernel that spins, recording its PID
+/// and start time so the test can tell whether this very process still runs.
+const SPINNER: &str = "import subprocess\n\
+    subprocess.run(['sh', '-c', 'echo $$ > spinner.pid; \
+    cut -d\\\" \\\" -f22 /proc/$$/stat > spinner.start; while :; do :; done'])";
+
+/// Whether the spinner the model's code started still runs.
+fn spinner_runs(sandbox: &Sandbox) -> Option<bool> {
+    let read = |name: &str| std::fs::read_to_string(sandbox.path(name)).ok();
+    let (pid, started) = (read("spinner.pid")?, read("spinner.start")?);
+    let line = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
+    let now = line
+        .rsplit(')')
+        .next()
+        .and_then(|rest| rest.split_whitespace().nth(19));
+    Some(now == Some(started.trim()))
+}
+
+#[test]
+#[ignore = "end-to-end tier: cargo test --test open_interpreter -- --ignored"]
+fn a_spinning_subprocess_of_the_kernel_is_stopped_too() {
+    let sandbox = Sandbox::new();
+    let case = run(&sandbox, &["--wall", "40s"], SPINNER, "python");
+    assert_eq!(case.status.code(), Some(124), "{}", case.leash_said);
+    assert_eq!(
+        spinner_runs(&sandbox),
+        Some(false),
+        "the spinner survived leash"
+    );
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+#[ignore = "end-to-end tier: cargo test --test open_interpreter -- --ignored"]
+fn under_gnu_timeout_the_same_spinner_survives() {
+    // The reason leash exists, shown: `timeout` stops open-interpreter and leaves the
+    // kernel's subprocess spinning (the sandbox then kills it by PID).
+    let sandbox = Sandbox::new();
+    let model = Model::start(&sandbox, SPINNER, "python");
+    std::fs::write(sandbox.path("prompt.txt"), "run it\n").expect("prompt");
+    let api_base = format!("http://127.0.0.1:{}/v1", model.port);
+    let status = sandbox
+        .capped("timeout")
+        .arg("40")
+        .arg(interpreter())
+        .args(["-y", "--api_base", &api_base, "--api_key", "scripted"])
+        .args([
+            "--model",
+            "openai/scripted",
+            "--no-llm_supports_functions",
+            "--offline",
+            "-dt",
+        ])
+        .stdin(File::open(sandbox.path("prompt.txt")).expect("prompt"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("GNU timeout");
+    assert_eq!(status.code(), Some(124));
+    assert_eq!(
+        spinner_runs(&sandbox),
+        Some(true),
+        "timeout did stop the spinner"
+    );
+}
+
+#[test]
+#[ignore = "end-to-end tier: cargo test --test open_interpreter -- --ignored"]
+fn a_memory_bomb_in_the_kernel_is_stopped_within_the_bound() {
+    let sandbox = Sandbox::new();
+    let code = "x = []\nwhile True:\n    x.append(bytearray(1 << 20))";
+    let case = run(
+        &sandbox,
+        &["--wall", "150s", "--mem", "512MiB"],
+        code,
+        "python",
+    );
+    assert_eq!(case.status.code(), Some(124), "{}", case.leash_said);
+    assert!(
+        case.leash_said.contains("memory limit 512.0 MiB"),
+        "{}",
+        case.leash_said
+    );
+    if let Some(peak) = sandbox.referee_peak_memory() {
+        // leash and the session under the outer cap; the session held at 512 MiB.
+        assert!(
+            peak <= (512 + 64) << 20,
+            "the referee saw {} MiB",
+            peak >> 20
+        );
+    }
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+#[ignore = "end-to-end tier: cargo test --test open_interpreter -- --ignored"]
+fn a_fork_bomb_from_a_shell_block_is_stopped() {
+    let sandbox = Sandbox::new();
+    let code = "bomb() { bomb | bomb & }; bomb";
+    let case = run(
+        &sandbox,
+        &["--wall", "150s", "--procs", "64"],
+        code,
+        "shell",
+    );
+    assert_eq!(case.status.code(), Some(124), "{}", case.leash_said);
+    assert!(
+        case.leash_said.contains("process limit 64"),
+        "{}",
+        case.leash_said
+    );
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+#[ignore = "end-to-end tier: cargo test --test open_interpreter -- --ignored"]
+fn a_disk_filler_is_held_within_the_bound() {
+    let sandbox = Sandbox::new();
+    let code =
+        "with open('fill.bin', 'wb') as f:\n    while True:\n        f.write(b'x' * (1 << 20))";
+    let case = run(
+        &sandbox,
+        &[
+            "--wall",
+            "150s",
+            "--fsize",
+            "64MiB",
+            "--disk-write",
+            "256MiB",
+        ],
+        code,
+        "python",
+    );
+    // The write fails at --fsize (the kernel refuses, the REPL reports the error) and the
+    // session goes on, or the session is stopped: either way within the bound.
+    assert!(
+        matches!(case.status.code(), Some(0 | 124)),
+        "{}",
+        case.leash_said
+    );
+    let written = std::fs::metadata(sandbox.path("fill.bin")).map_or(0, |m| m.len());
+    assert!(written <= 64 << 20, "wrote {written} bytes");
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+#[ignore = "end-to-end tier: cargo test --test open_interpreter -- --ignored"]
+fn the_interpreter_profile_reports_the_breached_limit() {
+    let sandbox = Sandbox::new();
+    let report = sandbox.path("report.json");
+    let report = report.to_str().expect("a UTF-8 path");
+    let code = "x = []\nwhile True:\n    x.append(bytearray(1 << 20))";
+    let case = run(
+        &sandbox,
+        &["--profile", "interpreter", "--report", report],
+        code,
+        "python",
+    );
+    assert_eq!(case.status.code(), Some(124), "{}", case.leash_said);
+    let text = std::fs::read_to_string(report).expect("the report");
+    let report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(report["outcome"], "limit", "{report:#}");
+    assert_eq!(report["breach"]["limit"], "mem", "{report:#}");
+    sandbox.assert_no_survivors(&[]);
+}
