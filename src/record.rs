@@ -2,6 +2,7 @@
 //! The one source of `--verbose`'s summary, `--report`, `--audit-log` and `--metrics`
 //! (schema: docs/report.md, docs/report.schema.json).
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
@@ -11,6 +12,7 @@ use crate::exit::Exit;
 use crate::explain::LimitRow;
 use crate::quota::Breach;
 use crate::signals::signal_name;
+use crate::units::{format_duration, format_size};
 
 /// The version of the report's layout; raised when a field changes meaning or goes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -244,4 +246,33 @@ impl Record {
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
+
+    /// The `--verbose` account of what the session used.
+    pub fn summary(&self) -> String {
+        let usage = &self.usage;
+        let seconds = |s: f64| format_duration(round_ms(Duration::from_secs_f64(s)));
+        let mut line = format!(
+            "used: wall {}, CPU user {} system {}",
+            seconds(self.wall_seconds),
+            seconds(usage.cpu_user_seconds),
+            seconds(usage.cpu_system_seconds),
+        );
+        if let Some(memory) = usage.peak_memory_bytes {
+            let _ = write!(line, ", peak memory {}", format_size(memory));
+        }
+        if let Some(tasks) = usage.peak_tasks {
+            let _ = write!(line, ", peak processes and threads {tasks}");
+        }
+        if let Some(written) = usage.written_bytes {
+            let _ = write!(line, ", written {}", format_size(written));
+        }
+        if let Some(output) = usage.output_bytes {
+            let _ = write!(line, ", output {}", format_size(output));
+        }
+        line
+    }
+}
+
+fn round_ms(duration: Duration) -> Duration {
+    Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }

@@ -125,36 +125,16 @@ fn without_output_limits_the_session_writes_to_leashs_own_files() {
 #[test]
 fn leashs_message_starts_on_a_line_of_its_own() {
     let sandbox = Sandbox::new();
-    // Relayed: leash saw the half line pass.
-    let relayed = sandbox.run(&[
-        "--idle",
-        "1s",
-        "--",
-        "sh",
-        "-c",
-        "printf half >&2; sleep 30",
-    ]);
-    assert!(
-        relayed.stderr.starts_with("half\nleash: no output for 1s"),
-        "{:?}",
-        relayed.stderr
-    );
-    // Not relayed, but stderr is a file: its last byte tells.
-    let direct = sandbox.run(&[
-        "--wall",
-        "1s",
-        "--",
-        "sh",
-        "-c",
-        "printf half >&2; sleep 30",
-    ]);
-    assert!(
-        direct
-            .stderr
-            .starts_with("half\nleash: wall time limit 1s reached"),
-        "{:?}",
-        direct.stderr
-    );
+    let half = "printf half >&2; sleep 30";
+    // Relayed: leash saw the half line pass. Not relayed, but stderr is a file: its last
+    // byte tells.
+    for (limit, said) in [
+        ("--idle", "half\nleash: no output for 1s"),
+        ("--wall", "half\nleash: wall time limit 1s reached"),
+    ] {
+        let run = sandbox.run(&[limit, "1s", "--", "sh", "-c", half]);
+        assert!(run.stderr.starts_with(said), "{limit}: {:?}", run.stderr);
+    }
     sandbox.assert_no_survivors(&[]);
 }
 

@@ -3,7 +3,6 @@
 
 mod cgroups;
 
-use std::fmt::Write;
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -17,14 +16,13 @@ use crate::explain::LimitRow;
 use crate::kill::{signal_session, stop_session};
 use crate::limits::{ResolvedRlimit, may_raise_hard_limits};
 use crate::quota::{Breach, ByCgroup, FIRST_SAMPLE, SessionLimits, Warner, within_budget};
-use crate::record::{Findings, Record, Recorder, UsageRecord, Warning};
+use crate::record::{Findings, Recorder, UsageRecord, Warning};
 use crate::relay::Relay;
 use crate::report::{Verbosity, detail, error, notice, processes};
 use crate::session::Session;
 use crate::signals::{FORWARDED, Inbox, TERMINATING, signal_name};
 use crate::spawn::{Launch, SpawnError};
 use crate::terminal::Terminal;
-use crate::units::{format_duration, format_size};
 
 /// Why supervision ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +52,7 @@ pub fn run_session(settings: &Settings) -> Exit {
         .flatten();
     let record = recorder.finish(settings, limits, exit, findings, error);
     if settings.verbosity >= Verbosity::Verbose {
-        crate::report::say(&summary(&record));
+        crate::report::say(&record.summary());
     }
     crate::publish::publish(&record, settings);
     exit
@@ -465,33 +463,4 @@ fn usage(session: &Session, sampler: Option<&Sampler>) -> UsageRecord {
         written_bytes: peak.filter(|_| wanted.written).map(|p| p.written),
         output_bytes: session.relay().map(Relay::passed),
     }
-}
-
-/// The `--verbose` account of what the session used, from its record.
-fn summary(record: &Record) -> String {
-    let usage = &record.usage;
-    let seconds = |s: f64| format_duration(round_ms(Duration::from_secs_f64(s)));
-    let mut line = format!(
-        "used: wall {}, CPU user {} system {}",
-        seconds(record.wall_seconds),
-        seconds(usage.cpu_user_seconds),
-        seconds(usage.cpu_system_seconds),
-    );
-    if let Some(memory) = usage.peak_memory_bytes {
-        let _ = write!(line, ", peak memory {}", format_size(memory));
-    }
-    if let Some(tasks) = usage.peak_tasks {
-        let _ = write!(line, ", peak processes and threads {tasks}");
-    }
-    if let Some(written) = usage.written_bytes {
-        let _ = write!(line, ", written {}", format_size(written));
-    }
-    if let Some(output) = usage.output_bytes {
-        let _ = write!(line, ", output {}", format_size(output));
-    }
-    line
-}
-
-fn round_ms(duration: Duration) -> Duration {
-    Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }
