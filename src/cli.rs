@@ -39,13 +39,17 @@ session is stopped: the --signal first, SIGKILL after the --kill-after grace. le
 only when all of them are gone and reaped.";
 
 const EXAMPLES: &str = "Examples:
-  leash --wall 10m -- interpreter -y            stop an agent's interpreter after 10 minutes
-  leash -t 90s -k 5s -- make test               TERM at 90s, KILL 5s later if still running
-  leash --fsize 1G --nofile 256 -- ./script.sh  per-process rlimits, as prlimit sets them
-  leash --rlimit nofile=1024:4096 -- server     soft and hard limits apart
+  leash --profile interpreter -- interpreter -y   safe limits for an agent's interpreter
+  leash --wall 10m --mem 2G --procs 128 -- cmd    limits for the whole process tree
+  leash -t 90s -k 5s -- make test                 TERM at 90s, KILL 5s later if still running
+  leash --output 100M --idle 5m -- ./agent.sh     stop output floods and hangs
+  leash --report run.json -- ./ci-step.sh         a JSON record of the session
+  leash --fsize 1G --nofile 256 -- ./script.sh    per-process rlimits, as prlimit sets them
+  leash --explain --mem 2G --procs 64             what enforces each limit here
 
 Exit status: the command's own (if it died of a signal, leash dies of the same signal);
-124 a limit was reached; 125 leash failed; 126 the command cannot be executed; 127 not found.";
+124 a limit was reached; 125 leash failed; 126 the command cannot be executed; 127 not found;
+75 no --slots slot or --rate start could be had.";
 
 /// Files the hidden `--generate` mode prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
