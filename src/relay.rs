@@ -166,6 +166,19 @@ impl Relay {
             .collect()
     }
 
+    /// Whether the session writes to a pseudo-terminal (whose size must follow the real
+    /// terminal's).
+    pub fn has_terminal(&self) -> bool {
+        self.streams.iter().any(|s| s.terminal.is_some())
+    }
+
+    /// Give every pseudo-terminal the real terminal's size now.
+    pub fn sync_sizes(&self) {
+        for stream in &self.streams {
+            stream.sync_size();
+        }
+    }
+
     /// Move what can be moved now on the streams `ready` says `poll` found ready (in the
     /// order of [`Relay::poll_fds`]), without blocking.
     pub fn pump(&mut self, ready: &[bool]) {
@@ -372,8 +385,7 @@ impl Stream {
         true
     }
 
-    /// Give the pseudo-terminal the real terminal's size, which may have changed
-    /// (SIGWINCH goes to the terminal's foreground group, the session, not to leash).
+    /// Give the pseudo-terminal the real terminal's size, which may have changed.
     fn sync_size(&self) {
         if let Some(terminal) = self.terminal
             && let Ok(size) = rustix::termios::tcgetwinsize(standard(terminal))

@@ -13,6 +13,9 @@ use crate::cgroup::SessionCgroup;
 use crate::relay::Relay;
 use crate::signals::Inbox;
 
+/// How often the size of a relayed terminal is checked.
+const RESIZE_CHECK: Duration = Duration::from_millis(100);
+
 /// A started session: the main process and everything it started since.
 pub struct Session {
     main: Pid,
@@ -121,6 +124,14 @@ impl Session {
     /// Wait until a signal arrives or `timeout` passes (`None`: no timeout), relaying the
     /// session's output meanwhile. Returns the signals that arrived, SIGCHLD included.
     pub fn wait(&mut self, timeout: Option<Duration>) -> Vec<Signal> {
+        // A resized terminal signals (SIGWINCH) its foreground group, the session, not
+        // leash: with a pseudo-terminal relay leash looks at the size every 100 ms.
+        let terminal_relay = self.relay.as_ref().is_some_and(Relay::has_terminal);
+        let timeout = match timeout {
+            Some(t) if terminal_relay => Some(t.min(RESIZE_CHECK)),
+            None if terminal_relay => Some(RESIZE_CHECK),
+            other => other,
+        };
         let timeout = timeout.map_or(PollTimeout::NONE, |t| {
             // Round up: waking a little early would only spin until the deadline.
             let millis = t.as_nanos().div_ceil(1_000_000);
@@ -137,10 +148,13 @@ impl Session {
             .map(|fd| fd.revents().is_some_and(|r| !r.is_empty()))
             .collect();
         drop(fds);
-        if let Some(relay) = self.relay.as_mut()
-            && relayed.contains(&true)
-        {
-            relay.pump(&relayed);
+        if let Some(relay) = self.relay.as_mut() {
+            if relayed.contains(&true) {
+                relay.pump(&relayed);
+            }
+            if terminal_relay {
+                relay.sync_sizes();
+            }
         }
         if ready > 0 && signalled {
             self.inbox.drain()

@@ -218,3 +218,22 @@ fn leash_in_the_background_of_an_interactive_shell_neither_hangs_nor_stops() {
     assert!(output.contains("bg-status=0"), "{output:?}");
     sandbox.assert_no_survivors(&[]);
 }
+
+#[test]
+fn the_relayed_terminal_follows_a_resize() {
+    let sandbox = Sandbox::new();
+    // The session resizes the real terminal (its stdin); its stdout is leash's
+    // pseudo-terminal, which must follow within leash's 100 ms check.
+    let program = "import os, subprocess, time\n\
+                   before = tuple(os.get_terminal_size(1))\n\
+                   subprocess.run('stty cols 120 rows 40', shell=True)\n\
+                   time.sleep(0.5)\n\
+                   print('sizes', before, tuple(os.get_terminal_size(1)))";
+    std::fs::write(sandbox.path("resize.py"), program).unwrap();
+    let line = format!("stty rows 33 cols 101; {LEASH} --output 1M -- python3 resize.py");
+    let child = on_terminal(&sandbox, &line, "tty");
+    assert!(finish(child).success());
+    let output = std::fs::read_to_string(sandbox.path("tty")).unwrap();
+    assert!(output.contains("sizes (101, 33) (120, 40)"), "{output:?}");
+    sandbox.assert_no_survivors(&[]);
+}
