@@ -98,32 +98,17 @@ pub struct Relay {
 impl Relay {
     /// Set up relays for fd 1 and fd 2; returns the ends the child must get.
     pub fn new(limit: Option<u64>) -> io::Result<(Relay, ChildOutput)> {
-        let stdout_terminal = is_terminal(1);
-        let stderr_terminal = is_terminal(2);
-        let same_terminal = stdout_terminal && stderr_terminal && same_file(1, 2);
-        let mut streams = Vec::new();
-        let stdout = if stdout_terminal {
-            let (master, slave) = pseudo_terminal(1)?;
-            streams.push(Stream::new(master, 1, Some(1))?);
-            slave
-        } else {
-            let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-            streams.push(Stream::new(read, 1, None)?);
-            write
-        };
-        let stderr = if same_terminal {
+        let (out, stdout) = relayed(1)?;
+        let mut streams = vec![out];
+        let stderr = if is_terminal(1) && is_terminal(2) && same_file(1, 2) {
             // One terminal for both, as without leash: their output interleaves as written.
             // Its line ends are stderr's too.
             streams[0].sink_fd = 2;
             stdout.try_clone()?
-        } else if stderr_terminal {
-            let (master, slave) = pseudo_terminal(2)?;
-            streams.push(Stream::new(master, 2, Some(2))?);
-            slave
         } else {
-            let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-            streams.push(Stream::new(read, 2, None)?);
-            write
+            let (err, end) = relayed(2)?;
+            streams.push(err);
+            end
         };
         let relay = Relay {
             streams,
@@ -445,6 +430,18 @@ fn standard(fd: RawFd) -> Standard {
         Standard::Out(io::stdout())
     } else {
         Standard::Err(io::stderr())
+    }
+}
+
+/// The relay of leash's `fd`: a pseudo-terminal where `fd` is a terminal, else a pipe.
+/// Returns the stream and the end the session writes to.
+fn relayed(fd: RawFd) -> io::Result<(Stream, OwnedFd)> {
+    if is_terminal(fd) {
+        let (master, slave) = pseudo_terminal(fd)?;
+        Ok((Stream::new(master, fd, Some(fd))?, slave))
+    } else {
+        let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        Ok((Stream::new(read, fd, None)?, write))
     }
 }
 
