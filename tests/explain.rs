@@ -4,6 +4,14 @@ mod common;
 
 use common::Sandbox;
 
+/// The line of `--explain`'s output that starts with `start`.
+fn row<'a>(explained: &'a str, start: &str) -> &'a str {
+    explained
+        .lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no {start:?} in {explained}"))
+}
+
 #[test]
 fn explain_lists_each_limit_with_its_mechanism_and_starts_nothing() {
     let sandbox = Sandbox::new();
@@ -28,12 +36,7 @@ fn explain_lists_each_limit_with_its_mechanism_and_starts_nothing() {
     // Without a cgroup: leash's own sampling, with rlimit backstops.
     let run = sandbox.run(&[&["--cgroup=off"], &args[..]].concat());
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
-    let line = |start: &str| {
-        run.stdout
-            .lines()
-            .find(|l| l.starts_with(start))
-            .unwrap_or_else(|| panic!("no {start:?} in {}", run.stdout))
-    };
+    let line = |start: &str| row(&run.stdout, start);
     assert!(line("wall ").contains("10m") && line("wall ").contains("timer"));
     assert!(
         line("mem ").contains("2.0 GiB")
@@ -77,13 +80,7 @@ fn explain_names_the_cgroup_files_that_enforce_each_limit() {
     let args = ["--explain", "--mem", "256M", "--procs", "64", "--cpu", "5s"];
     let run = sandbox.run(&args);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
-    let line = |start: &str| {
-        run.stdout
-            .lines()
-            .find(|l| l.starts_with(start))
-            .unwrap_or_else(|| panic!("no {start:?} in {}", run.stdout))
-            .to_string()
-    };
+    let line = |start: &str| row(&run.stdout, start);
     assert!(line("session ").contains("cgroup"), "{}", run.stdout);
     assert!(line("mem ").contains("memory.max") || line("mem ").contains("memory.limit_in_bytes"));
     assert!(line("mem ").contains("counts tmpfs"));
