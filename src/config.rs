@@ -89,18 +89,15 @@ pub fn layered(args: Vec<OsString>) -> Result<Layered, String> {
         // Nothing below the command line: leave it alone (start-up is on every run's path).
         return Ok((args, Vec::new()));
     }
-    let command = crate::cli::command();
-    let early = command
+    let flags = Flags::new(crate::cli::command());
+    let early = flags
+        .command
         .clone()
         .ignore_errors(true)
         .try_get_matches_from(&args)
         .map_err(|e| e.to_string())?;
-    let keys: Vec<String> = command
-        .get_arguments()
-        .filter_map(|a| a.get_long().map(String::from))
-        .filter(|k| !NOT_CONFIGURABLE.contains(&k.as_str()))
-        .collect();
-    let from_command_line: Vec<String> = command
+    let from_command_line: Vec<String> = flags
+        .command
         .get_arguments()
         .filter(|a| early.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
         .filter_map(|a| a.get_long().map(String::from))
@@ -112,7 +109,8 @@ pub fn layered(args: Vec<OsString>) -> Result<Layered, String> {
     let mut merged: BTreeMap<String, Setting> = BTreeMap::new();
     let mut profile_found = false;
     if let Some(name) = &profile {
-        let settings = layer(BUILT_IN, None, Some(name), &keys)?;
+        let built_in = parse(BUILT_IN, "built-in profiles")?;
+        let settings = layer(&built_in, BUILT_IN, None, Some(name), &flags)?;
         profile_found |= !settings.is_empty();
         merged.extend(settings);
     }
@@ -125,7 +123,7 @@ pub fn layered(args: Vec<OsString>) -> Result<Layered, String> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(format!("{}: {e}", path.display())),
         };
-        let (top, named, found) = file_layers(&text, &path, profile.as_deref(), &keys)?;
+        let (top, named, found) = file_layers(&text, &path, profile.as_deref(), &flags)?;
         profile_found |= found;
         merged.extend(top);
         merged.extend(named);
@@ -137,7 +135,7 @@ pub fn layered(args: Vec<OsString>) -> Result<Layered, String> {
             "--profile: no profile '{name}' (built in: interpreter)"
         ));
     }
-    merged.extend(environment_layer(&keys)?);
+    merged.extend(environment_layer(&flags)?);
     merged.retain(|key, _| !from_command_line.contains(key));
     let mut origins: Vec<(String, Origin)> = merged
         .iter()
@@ -190,31 +188,33 @@ fn file_layers(
     text: &str,
     path: &Path,
     profile: Option<&str>,
-    keys: &[String],
+    flags: &Flags,
 ) -> Result<FileLayers, String> {
-    let top = layer(text, Some(path), None, keys)?;
+    let table = parse(text, &path.display().to_string())?;
+    let top = layer(&table, text, Some(path), None, flags)?;
     let named = match profile {
-        Some(name) => layer(text, Some(path), Some(name), keys)?,
+        Some(name) => layer(&table, text, Some(path), Some(name), flags)?,
         None => BTreeMap::new(),
     };
-    let found = profile.is_some_and(|name| has_profile(text, name));
+    let found =
+        profile.is_some_and(|name| table.get("profile").and_then(|p| p.get(name)).is_some());
     Ok((top, named, found))
 }
 
-fn has_profile(text: &str, name: &str) -> bool {
-    text.parse::<toml::Table>()
-        .ok()
-        .and_then(|t| t.get("profile")?.as_table()?.get(name).cloned())
-        .is_some()
+/// A config text as TOML; errors name `file`.
+fn parse(text: &str, file: &str) -> Result<toml::Table, String> {
+    text.parse()
+        .map_err(|e: toml::de::Error| format!("{file}: {}", e.message()))
 }
 
-/// The settings of one table of a config text: the top level (`profile` `None`) or
-/// `[profile.NAME]`. Unknown keys and bad values name the file, line and key.
+/// The settings of one table of a parsed config `text`: the top level (`profile` `None`)
+/// or `[profile.NAME]`. Unknown keys and bad values name the file, line and key.
 fn layer(
+    table: &toml::Table,
     text: &str,
     path: Option<&Path>,
     profile: Option<&str>,
-    keys: &[String],
+    flags: &Flags,
 ) -> Result<BTreeMap<String, Setting>, String> {
     let place = |key: &str| {
         let line = line_of(text, profile, key);
@@ -230,13 +230,10 @@ fn layer(
         }
     };
     let file = path.map_or_else(|| "built-in profiles".into(), |p| p.display().to_string());
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| format!("{file}: {}", e.message()))?;
     let table = match profile {
         None => table,
         Some(name) => match table.get("profile").and_then(|p| p.get(name)) {
-            Some(toml::Value::Table(profile)) => profile.clone(),
+            Some(toml::Value::Table(profile)) => profile,
             Some(_) => return Err(format!("{file}: profile.{name} is not a table")),
             None => return Ok(BTreeMap::new()),
         },
@@ -246,27 +243,29 @@ fn layer(
         if profile.is_none() && key == "profile" {
             continue;
         }
-        let (at, origin) = place(&key);
-        if !keys.contains(&key) {
+        let (at, origin) = place(key);
+        if !flags.knows(key) {
             return Err(format!("{at}: unknown key '{key}'"));
         }
-        let args = arguments(&key, &value).map_err(|e| format!("{at}: {key}: {e}"))?;
-        check(&args).map_err(|e| format!("{at}: {key}: {e}"))?;
-        settings.insert(key, Setting { args, origin });
+        let args = flags
+            .arguments(key, value)
+            .map_err(|e| format!("{at}: {key}: {e}"))?;
+        settings.insert(key.clone(), Setting { args, origin });
     }
+    flags.judge(&settings, |key, _| format!("{}: {key}", place(key).0))?;
     Ok(settings)
 }
 
 /// The settings from `LEASH_<KEY>` variables (`LEASH_KILL_AFTER` for `kill-after`).
-fn environment_layer(keys: &[String]) -> Result<BTreeMap<String, Setting>, String> {
+fn environment_layer(flags: &Flags) -> Result<BTreeMap<String, Setting>, String> {
     let mut settings = BTreeMap::new();
-    for key in keys {
-        let var = format!("LEASH_{}", key.to_uppercase().replace('-', "_"));
+    for key in &flags.keys {
+        let var = env_var(key);
         let Ok(value) = std::env::var(&var) else {
             continue;
         };
         let flag = format!("--{key}");
-        let args = if is_switch(key) {
+        let args = if flags.is_switch(key) {
             match value.as_str() {
                 "1" | "true" | "yes" => vec![flag],
                 "0" | "false" | "no" | "" => Vec::new(),
@@ -275,7 +274,6 @@ fn environment_layer(keys: &[String]) -> Result<BTreeMap<String, Setting>, Strin
         } else {
             vec![flag, value]
         };
-        check(&args).map_err(|e| format!("{var}: {e}"))?;
         settings.insert(
             key.clone(),
             Setting {
@@ -284,50 +282,100 @@ fn environment_layer(keys: &[String]) -> Result<BTreeMap<String, Setting>, Strin
             },
         );
     }
+    flags.judge(&settings, |key, _| env_var(key))?;
     Ok(settings)
 }
 
-/// Whether the flag `key` takes no value.
-fn is_switch(key: &str) -> bool {
-    crate::cli::command()
-        .get_arguments()
-        .find(|a| a.get_long() == Some(key))
-        .is_some_and(|a| !a.get_action().takes_values())
+/// The variable that sets `key`: `LEASH_KILL_AFTER` for `kill-after`.
+fn env_var(key: &str) -> String {
+    format!("LEASH_{}", key.to_uppercase().replace('-', "_"))
 }
 
-/// The command-line arguments a config value stands for.
-fn arguments(key: &str, value: &toml::Value) -> Result<Vec<String>, String> {
-    let flag = format!("--{key}");
-    let scalar = |value: &toml::Value| match value {
-        toml::Value::String(s) => Ok(s.clone()),
-        toml::Value::Integer(n) => Ok(n.to_string()),
-        toml::Value::Float(x) => Ok(x.to_string()),
-        _ => Err("expected a string or a number".to_string()),
-    };
-    match value {
-        toml::Value::Boolean(on) if is_switch(key) => Ok(if *on { vec![flag] } else { Vec::new() }),
-        toml::Value::Array(items) => {
-            let mut args = Vec::new();
-            for item in items {
-                args.push(flag.clone());
-                args.push(scalar(item)?);
-            }
-            Ok(args)
-        }
-        other if is_switch(key) => Err(format!("expected true or false, not {other}")),
-        other => Ok(vec![flag, scalar(other)?]),
+/// The command line's definition, built once per start (building it is the costly part
+/// of reading the layers): which keys a layer may set, which take no value, and clap
+/// to judge the values as it would on the command line.
+struct Flags {
+    command: clap::Command,
+    keys: Vec<String>,
+}
+
+impl Flags {
+    fn new(command: clap::Command) -> Flags {
+        let keys = command
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(String::from))
+            .filter(|k| !NOT_CONFIGURABLE.contains(&k.as_str()))
+            .collect();
+        Flags { command, keys }
     }
-}
 
-/// Let clap judge a setting's value, as it would on the command line.
-fn check(args: &[String]) -> Result<(), String> {
-    let line = std::iter::once("leash".to_string())
-        .chain(args.iter().cloned())
-        .chain(["--".to_string(), "true".to_string()]);
-    crate::cli::command()
-        .try_get_matches_from(line)
-        .map(|_| ())
-        .map_err(|e| crate::cli::ParseError::Clap(e).one_line())
+    fn knows(&self, key: &str) -> bool {
+        self.keys.iter().any(|k| k == key)
+    }
+
+    /// Whether the flag `key` takes no value.
+    fn is_switch(&self, key: &str) -> bool {
+        self.command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(key))
+            .is_some_and(|a| !a.get_action().takes_values())
+    }
+
+    /// The command-line arguments a config value stands for.
+    fn arguments(&self, key: &str, value: &toml::Value) -> Result<Vec<String>, String> {
+        let flag = format!("--{key}");
+        let scalar = |value: &toml::Value| match value {
+            toml::Value::String(s) => Ok(s.clone()),
+            toml::Value::Integer(n) => Ok(n.to_string()),
+            toml::Value::Float(x) => Ok(x.to_string()),
+            _ => Err("expected a string or a number".to_string()),
+        };
+        let switch = self.is_switch(key);
+        match value {
+            toml::Value::Boolean(on) if switch => Ok(if *on { vec![flag] } else { Vec::new() }),
+            toml::Value::Array(items) => {
+                let mut args = Vec::new();
+                for item in items {
+                    args.push(flag.clone());
+                    args.push(scalar(item)?);
+                }
+                Ok(args)
+            }
+            other if switch => Err(format!("expected true or false, not {other}")),
+            other => Ok(vec![flag, scalar(other)?]),
+        }
+    }
+
+    /// Let clap judge `args`, as it would on the command line.
+    fn check(&self, args: &[String]) -> Result<(), String> {
+        let line = std::iter::once("leash".to_string())
+            .chain(args.iter().cloned())
+            .chain(["--".to_string(), "true".to_string()]);
+        self.command
+            .clone()
+            .try_get_matches_from(line)
+            .map(|_| ())
+            .map_err(|e| crate::cli::ParseError::Clap(e).one_line())
+    }
+
+    /// Judge a layer's settings in one parse; only when that fails, each on its own, so
+    /// that the error names the setting (`at` says where it is). Settings that are only
+    /// wrong together are left to the final parse, as any two flags are.
+    fn judge(
+        &self,
+        settings: &BTreeMap<String, Setting>,
+        at: impl Fn(&str, &Setting) -> String,
+    ) -> Result<(), String> {
+        let all: Vec<String> = settings.values().flat_map(|s| s.args.clone()).collect();
+        if self.check(&all).is_ok() {
+            return Ok(());
+        }
+        for (key, setting) in settings {
+            self.check(&setting.args)
+                .map_err(|e| format!("{}: {e}", at(key, setting)))?;
+        }
+        Ok(())
+    }
 }
 
 /// The line (from 1) on which `key` is set, in `[profile.NAME]` or at the top level.
@@ -354,26 +402,19 @@ fn line_of(text: &str, profile: Option<&str>, key: &str) -> usize {
 mod tests {
     use super::*;
 
-    fn keys() -> Vec<String> {
-        [
-            "wall",
-            "mem",
-            "procs",
-            "preserve-status",
-            "rlimit",
-            "kill-after",
-        ]
-        .map(String::from)
-        .to_vec()
+    /// The settings of `text` (a file `c.toml`, or the built-in profiles without a path).
+    fn layer_of(
+        text: &str,
+        path: Option<&Path>,
+        profile: Option<&str>,
+    ) -> Result<BTreeMap<String, Setting>, String> {
+        let flags = Flags::new(crate::cli::command());
+        layer(&parse(text, "test")?, text, path, profile, &flags)
     }
 
     #[test]
     fn the_built_in_profile_parses_and_every_key_is_a_flag() {
-        let all: Vec<String> = crate::cli::command()
-            .get_arguments()
-            .filter_map(|a| a.get_long().map(String::from))
-            .collect();
-        let settings = layer(BUILT_IN, None, Some("interpreter"), &all).unwrap();
+        let settings = layer_of(BUILT_IN, None, Some("interpreter")).unwrap();
         assert!(settings.contains_key("wall") && settings.contains_key("mem"));
         assert!(matches!(settings["wall"].origin, Origin::BuiltIn(_)));
     }
@@ -381,7 +422,7 @@ mod tests {
     #[test]
     fn values_become_arguments() {
         let text = "wall = \"5m\"\npreserve-status = true\nrlimit = [\"nofile=64\", \"nproc=9\"]\n";
-        let settings = layer(text, Some(Path::new("c.toml")), None, &keys()).unwrap();
+        let settings = layer_of(text, Some(Path::new("c.toml")), None).unwrap();
         assert_eq!(settings["wall"].args, ["--wall", "5m"]);
         assert_eq!(settings["preserve-status"].args, ["--preserve-status"]);
         assert_eq!(
@@ -394,10 +435,11 @@ mod tests {
     #[test]
     fn mistakes_name_the_file_line_and_key() {
         let unknown = "wall = \"5m\"\n\n[profile.x]\nwal = \"1s\"\n";
-        let error = layer(unknown, Some(Path::new("c.toml")), Some("x"), &keys()).unwrap_err();
+        let error = layer_of(unknown, Some(Path::new("c.toml")), Some("x")).unwrap_err();
         assert_eq!(error, "c.toml:4: unknown key 'wal'");
-        let bad = "mem = \"lots\"\n";
-        let error = layer(bad, Some(Path::new("c.toml")), None, &keys()).unwrap_err();
-        assert!(error.starts_with("c.toml:1: mem: "), "{error}");
+        // Among good settings, the bad one is named.
+        let bad = "wall = \"5m\"\nmem = \"lots\"\nprocs = 9\n";
+        let error = layer_of(bad, Some(Path::new("c.toml")), None).unwrap_err();
+        assert!(error.starts_with("c.toml:2: mem: "), "{error}");
     }
 }
