@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -89,23 +88,11 @@ impl Drop for Model {
     }
 }
 
-/// What a case ended with.
-struct Case {
-    status: std::process::ExitStatus,
-    terminal: String,
-    leash_said: String,
-    elapsed: Duration,
-}
-
-/// Run `leash FLAGS -- interpreter -y ...` with the scripted model answering `code`.
-fn run(sandbox: &Sandbox, flags: &[&str], code: &str, language: &str) -> Case {
-    let model = Model::start(sandbox, code, language);
-    std::fs::write(sandbox.path("prompt.txt"), "run it\n").expect("prompt");
-    let api_base = format!("http://127.0.0.1:{}/v1", model.port);
+/// `interpreter -y`, talking to the scripted model on `port`, running its code unasked.
+fn interpreter_command(port: u16) -> Vec<String> {
     let program = interpreter().to_str().expect("a UTF-8 path");
-    let mut args: Vec<&str> = flags.to_vec();
-    args.extend([
-        "--",
+    let api_base = format!("http://127.0.0.1:{port}/v1");
+    [
         program,
         "-y",
         "--api_base",
@@ -117,37 +104,34 @@ fn run(sandbox: &Sandbox, flags: &[&str], code: &str, language: &str) -> Case {
         "--no-llm_supports_functions",
         "--offline",
         "-dt",
-    ]);
-    let started = Instant::now();
-    let mut leash = sandbox
-        .leash(&args)
-        .stdin(File::open(sandbox.path("prompt.txt")).expect("prompt"))
-        .stdout(File::create(sandbox.path("terminal.txt")).expect("output"))
-        .stderr(File::create(sandbox.path("leash.txt")).expect("output"))
-        .spawn()
-        .expect("leash");
-    let status = loop {
-        if let Some(status) = leash.try_wait().expect("wait") {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(180) {
-            let _ = leash.kill();
-            panic!("leash did not finish in 180 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let read = |name: &str| std::fs::read_to_string(sandbox.path(name)).unwrap_or_default();
-    let leash_said = read("leash.txt")
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// What a case ended with: leash's run, and leash's own lines from its stderr.
+struct Case {
+    run: common::Finished,
+    leash_said: String,
+}
+
+/// Run `leash FLAGS -- interpreter -y ...` with the scripted model answering `code`.
+fn run(sandbox: &Sandbox, flags: &[&str], code: &str, language: &str) -> Case {
+    let model = Model::start(sandbox, code, language);
+    let command = interpreter_command(model.port);
+    let mut args: Vec<&str> = flags.to_vec();
+    args.push("--");
+    args.extend(command.iter().map(String::as_str));
+    let run = sandbox
+        .start_with_input(&args, "run it\n")
+        .finish_within(Duration::from_secs(180));
+    let leash_said = run
+        .stderr
         .lines()
         .filter(|l| l.starts_with("leash: "))
         .collect::<Vec<_>>()
         .join("\n");
-    Case {
-        status,
-        terminal: read("terminal.txt"),
-        leash_said,
-        elapsed: started.elapsed(),
-    }
+    Case { run, leash_said }
 }
 
 #[test]
@@ -161,16 +145,16 @@ fn a_well_behaved_computation_answers_and_exits_0() {
         "python",
     );
     assert_eq!(
-        case.status.code(),
+        case.run.code(),
         Some(0),
         "{}\n{}",
         case.leash_said,
-        case.terminal
+        case.run.stdout
     );
     assert!(
-        case.terminal.contains("the answer is 42"),
+        case.run.stdout.contains("the answer is 42"),
         "{}",
-        case.terminal
+        case.run.stdout
     );
     sandbox.assert_no_survivors(&[]);
 }
@@ -185,13 +169,17 @@ fn code_spinning_in_the_kernel_is_stopped_by_the_wall_limit() {
         "while True:\n    pass",
         "python",
     );
-    assert_eq!(case.status.code(), Some(124), "{}", case.leash_said);
+    assert_eq!(case.run.code(), Some(124), "{}", case.leash_said);
     assert!(
         case.leash_said.contains("wall time limit 40s reached"),
         "{}",
         case.leash_said
     );
-    assert!(case.elapsed < Duration::from_secs(60), "{:?}", case.elapsed);
+    assert!(
+        case.run.elapsed < Duration::from_secs(60),
+        "{:?}",
+        case.run.elapsed
+    );
     sandbox.assert_no_survivors(&[]);
 }
 
@@ -218,7 +206,7 @@ fn spinner_runs(sandbox: &Sandbox) -> Option<bool> {
 fn a_spinning_subprocess_of_the_kernel_is_stopped_too() {
     let sandbox = Sandbox::new();
     let case = run(&sandbox, &["--wall", "40s"], SPINNER, "python");
-    assert_eq!(case.status.code(), Some(124), "{}", case.leash_said);
+    assert_eq!(case.run.code(), Some(124), "{}", case.leash_said);
     assert_eq!(
         spinner_runs(&sandbox),
         Some(false),
@@ -235,20 +223,11 @@ fn under_gnu_timeout_the_same_spinner_survives() {
     let sandbox = Sandbox::new();
     let model = Model::start(&sandbox, SPINNER, "python");
     std::fs::write(sandbox.path("prompt.txt"), "run it\n").expect("prompt");
-    let api_base = format!("http://127.0.0.1:{}/v1", model.port);
     let status = sandbox
         .capped("timeout")
         .arg("40")
-        .arg(interpreter())
-        .args(["-y", "--api_base", &api_base, "--api_key", "scripted"])
-        .args([
-            "--model",
-            "openai/scripted",
-            "--no-llm_supports_functions",
-            "--offline",
-            "-dt",
-        ])
-        .stdin(File::open(sandbox.path("prompt.txt")).expect("prompt"))
+        .args(interpreter_command(model.port))
+        .stdin(std::fs::File::open(sandbox.path("prompt.txt")).expect("prompt"))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -272,7 +251,7 @@ fn a_memory_bomb_in_the_kernel_is_stopped_within_the_bound() {
         code,
         "python",
     );
-    assert_eq!(case.status.code(), Some(124), "{}", case.leash_said);
+    assert_eq!(case.run.code(), Some(124), "{}", case.leash_said);
     assert!(
         case.leash_said.contains("memory limit 512.0 MiB"),
         "{}",
@@ -300,7 +279,7 @@ fn a_fork_bomb_from_a_shell_block_is_stopped() {
         code,
         "shell",
     );
-    assert_eq!(case.status.code(), Some(124), "{}", case.leash_said);
+    assert_eq!(case.run.code(), Some(124), "{}", case.leash_said);
     assert!(
         case.leash_said.contains("process limit 64"),
         "{}",
@@ -331,7 +310,7 @@ fn a_disk_filler_is_held_within_the_bound() {
     // The write fails at --fsize (the kernel refuses, the REPL reports the error) and the
     // session goes on, or the session is stopped: either way within the bound.
     assert!(
-        matches!(case.status.code(), Some(0 | 124)),
+        matches!(case.run.code(), Some(0 | 124)),
         "{}",
         case.leash_said
     );
@@ -353,7 +332,7 @@ fn the_interpreter_profile_reports_the_breached_limit() {
         code,
         "python",
     );
-    assert_eq!(case.status.code(), Some(124), "{}", case.leash_said);
+    assert_eq!(case.run.code(), Some(124), "{}", case.leash_said);
     let text = std::fs::read_to_string(report).expect("the report");
     let report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(report["outcome"], "limit", "{report:#}");

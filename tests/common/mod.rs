@@ -223,12 +223,24 @@ impl Sandbox {
     /// Start leash. Its stdout and stderr go to files, not pipes, so that reading them
     /// never waits for a surviving process that still holds them open.
     pub fn start(&self, args: &[&str]) -> Running {
+        self.start_reading(args, Stdio::null())
+    }
+
+    /// Start leash with `input` as its stdin (the session reads it).
+    pub fn start_with_input(&self, args: &[&str], input: &str) -> Running {
+        let path = self.path("leash.in");
+        fs::write(&path, input).expect("stdin file");
+        self.start_reading(args, fs::File::open(path).expect("stdin file").into())
+    }
+
+    fn start_reading(&self, args: &[&str], stdin: Stdio) -> Running {
         static RUNS: AtomicUsize = AtomicUsize::new(0);
         let run = RUNS.fetch_add(1, Ordering::Relaxed);
         let out = self.path(&format!("leash-{run}.out"));
         let err = self.path(&format!("leash-{run}.err"));
         let child = self
             .leash(args)
+            .stdin(stdin)
             .stdout(fs::File::create(&out).expect("stdout file"))
             .stderr(fs::File::create(&err).expect("stderr file"))
             .spawn()
@@ -395,8 +407,12 @@ impl Running {
     }
 
     /// Wait for leash to end. A leash that hangs fails the test instead of hanging it.
-    pub fn finish(mut self) -> Finished {
-        let bound = Duration::from_secs(60);
+    pub fn finish(self) -> Finished {
+        self.finish_within(Duration::from_secs(60))
+    }
+
+    /// Wait up to `bound` for leash to end, else kill it and fail the test.
+    pub fn finish_within(mut self, bound: Duration) -> Finished {
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 break status;
