@@ -42,8 +42,6 @@ pub struct ByCgroup {
     pub memory: bool,
     /// The kernel holds the process limit (pids.max) and counts the tasks.
     pub tasks: bool,
-    /// The cgroup counts CPU time.
-    pub cpu: bool,
 }
 
 /// A limit the session went beyond, and what was observed.

@@ -221,7 +221,6 @@ impl Relay {
                 stream.end = stream.start + allowed;
                 self.exceeded |= moved > allowed;
                 self.passed += allowed as u64;
-                stream.sync_size();
             }
         }
     }

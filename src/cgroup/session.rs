@@ -36,7 +36,6 @@ pub struct SessionCgroup {
     dirs: Vec<CgroupDir>,
     /// What the cgroup does for the session, as planned.
     plan: Plan,
-    jobs: Vec<(Job, usize)>,
     /// cgroup.procs of each directory, open for the child to write itself into.
     entries: Vec<OwnedFd>,
     /// The v2 directory, open for clone3 to create the child in.
@@ -84,7 +83,6 @@ impl SessionCgroup {
         let mut made = SessionCgroup {
             dirs: Vec::new(),
             plan: plan.clone(),
-            jobs: plan.jobs.clone(),
             entries: Vec::new(),
             v2_dir: None,
             gauges: Gauges::default(),
@@ -130,7 +128,7 @@ impl SessionCgroup {
 
     /// The directory that does `job`.
     fn dir_of(&self, job: Job) -> Option<&CgroupDir> {
-        let index = self.jobs.iter().find(|(j, _)| *j == job)?.1;
+        let index = self.plan.jobs.iter().find(|(j, _)| *j == job)?.1;
         self.dirs.get(index)
     }
 
@@ -223,11 +221,6 @@ impl SessionCgroup {
     /// The plan the cgroup was made from (which hierarchy does what).
     pub fn plan(&self) -> &Plan {
         &self.plan
-    }
-
-    /// Whether a cgroup does `job` for this session.
-    pub fn does(&self, job: Job) -> bool {
-        self.dir_of(job).is_some()
     }
 
     fn open_gauges(&self) -> Gauges {

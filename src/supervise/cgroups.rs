@@ -132,22 +132,11 @@ fn announce(settings: &Settings, plan: &Plan, name: &str, made: SessionCgroup) -
     made
 }
 
-/// What a planned cgroup would do for the session limits.
+/// What a cgroup, planned or made from `plan`, does for the session limits.
 pub fn by_cgroup(plan: Option<&Plan>) -> ByCgroup {
     let does = |job| plan.is_some_and(|p| p.hierarchy_of(job).is_some());
     ByCgroup {
         memory: does(Job::Memory),
         tasks: does(Job::Pids),
-        cpu: does(Job::CpuTime),
-    }
-}
-
-/// What the session's cgroup does for the session limits.
-pub fn does(cgroup: Option<&SessionCgroup>) -> ByCgroup {
-    let does = |job| cgroup.is_some_and(|c| c.does(job));
-    ByCgroup {
-        memory: does(Job::Memory),
-        tasks: does(Job::Pids),
-        cpu: does(Job::CpuTime),
     }
 }

@@ -93,7 +93,7 @@ fn run(settings: &Settings, findings: &mut Findings, limits: &mut Vec<LimitRow>)
         },
         None => None,
     };
-    let by_cgroup = cgroups::does(cgroup.as_ref());
+    let by_cgroup = cgroups::by_cgroup(cgroup.as_ref().map(SessionCgroup::plan));
     let rlimits = match resolve_rlimits(settings, by_cgroup) {
         Ok(rlimits) => rlimits,
         Err(message) => return fail(message),
