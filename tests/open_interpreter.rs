@@ -104,10 +104,15 @@ impl Drop for Model {
 /// `interpreter -y`, talking to the scripted model on `port`, running its code unasked.
 fn interpreter_command(port: u16) -> Vec<String> {
     let program = interpreter().to_str().expect("a UTF-8 path");
+    let mut command = vec![program.to_owned(), "-y".to_owned()];
+    command.extend(model_flags(port));
+    command
+}
+
+/// open-interpreter's flags that make it talk to the scripted model on `port`.
+fn model_flags(port: u16) -> Vec<String> {
     let api_base = format!("http://127.0.0.1:{port}/v1");
     [
-        program,
-        "-y",
         "--api_base",
         &api_base,
         "--api_key",
@@ -343,4 +348,49 @@ fn the_interpreter_profile_reports_the_breached_limit() {
     assert_eq!(report["outcome"], "limit", "{report:#}");
     assert_eq!(report["breach"]["limit"], "mem", "{report:#}");
     sandbox.assert_no_survivors(&[]);
+}
+
+/// The shell block that follows `title` in the README.
+fn readme_recipe(title: &str) -> &'static str {
+    const README: &str = include_str!("../README.md");
+    let after = README.split_once(title).expect(title).1;
+    let block = after.split_once("```sh\n").expect("a sh block").1;
+    block.split_once("```").expect("the block's end").0
+}
+
+/// Run a README recipe as written, with `interpreter` on PATH being the real one talking
+/// to the scripted model, which asks for a well-behaved computation.
+fn run_readme_recipe(title: &str, input: &str) -> (Sandbox, common::Finished) {
+    let sandbox = Sandbox::new();
+    let model = Model::start(&sandbox, "print('the answer is', 6 * 7)", "python");
+    let program = interpreter().to_str().expect("a UTF-8 path");
+    sandbox.stub(
+        "interpreter",
+        &format!(
+            "exec '{program}' \"$@\" {}",
+            model_flags(model.port).join(" ")
+        ),
+    );
+    let run = sandbox
+        .start_shell(readme_recipe(title), input)
+        .finish_within(Duration::from_secs(180));
+    assert_eq!(run.code(), Some(0), "{}\n{}", run.stderr, run.stdout);
+    assert!(run.stdout.contains("the answer is 42"), "{}", run.stdout);
+    sandbox.assert_no_survivors(&[]);
+    (sandbox, run)
+}
+
+#[test]
+fn the_readme_recipe_for_interactive_use_runs_as_written() {
+    // Without -y open-interpreter asks before it runs the code: the input says yes.
+    run_readme_recipe("**open-interpreter, interactively.**", "run it\ny\n");
+}
+
+#[test]
+fn the_readme_recipe_for_scripts_runs_as_written() {
+    let (sandbox, _) = run_readme_recipe("**open-interpreter in a script**", "run it\n");
+    let text = std::fs::read_to_string(sandbox.path("run.json")).expect("the recipe's report");
+    let report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(report["outcome"], "exited", "{report:#}");
+    assert_eq!(report["exit_code"], 0, "{report:#}");
 }

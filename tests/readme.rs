@@ -55,6 +55,185 @@ fn the_comparison_with_timeout_shows_what_leash_prints() {
     sandbox.assert_no_survivors(&[]);
 }
 
+/// A command line the README shows, and how a user would run it.
+#[derive(Debug)]
+struct Shown {
+    line: String,
+    /// A container's entrypoint: leash runs as PID 1.
+    as_pid1: bool,
+}
+
+/// Every `leash` command line the README shows: in shell blocks (continuation lines
+/// joined, trailing comments dropped), GitHub Actions `run:` steps, a Dockerfile's
+/// ENTRYPOINT and CMD, a Kubernetes container's command and args, and `leash ...` or
+/// `alias ...` spans in the prose (an alias with the span that uses it).
+fn shown_command_lines() -> Vec<Shown> {
+    let mut shown = Vec::new();
+    let mut block: Option<&str> = None;
+    let mut continued = String::new();
+    let mut container: Vec<String> = Vec::new();
+    // Spans may wrap: the prose is searched as one text.
+    let mut prose = String::new();
+    for line in README.lines() {
+        if let Some(language) = line.strip_prefix("```") {
+            if block.is_some() && !container.is_empty() {
+                let line = container.join(" ");
+                container.clear();
+                shown.push(Shown {
+                    line,
+                    as_pid1: true,
+                });
+            }
+            block = if block.is_some() {
+                None
+            } else {
+                Some(language)
+            };
+            continue;
+        }
+        match block {
+            Some("sh") => {
+                continued.push_str(line.trim_start());
+                if continued.ends_with('\\') {
+                    continued.pop();
+                    continue;
+                }
+                let joined = std::mem::take(&mut continued);
+                let command = joined.split("  #").next().unwrap_or_default().trim();
+                if command.starts_with("leash ") {
+                    shown.push(Shown::plain(command));
+                }
+            }
+            Some("yaml") => {
+                let line = line.trim_start().trim_start_matches("- ");
+                if let Some(run) = line.strip_prefix("run: ") {
+                    shown.push(Shown::plain(run));
+                }
+                for key in ["command: ", "args: "] {
+                    if let Some(words) = line.strip_prefix(key) {
+                        container.extend(json_words(words));
+                    }
+                }
+            }
+            Some("dockerfile") => {
+                for key in ["ENTRYPOINT ", "CMD "] {
+                    if let Some(words) = line.strip_prefix(key) {
+                        container.extend(json_words(words));
+                    }
+                }
+            }
+            Some(_) => {}
+            None => {
+                prose.push_str(line);
+                prose.push(' ');
+            }
+        }
+    }
+    shown.extend(prose_command_lines(&prose));
+    shown
+}
+
+impl Shown {
+    fn plain(line: &str) -> Shown {
+        Shown {
+            line: line.to_owned(),
+            as_pid1: false,
+        }
+    }
+}
+
+/// A JSON array of strings, shell-quoted.
+fn json_words(array: &str) -> Vec<String> {
+    let words: Vec<String> = serde_json::from_str(array).expect("a JSON array of strings");
+    words.iter().map(|w| format!("'{w}'")).collect()
+}
+
+/// `leash ...` spans of the prose, and `alias ...` spans joined with the next span.
+fn prose_command_lines(prose: &str) -> Vec<Shown> {
+    let spans: Vec<&str> = prose.split('`').skip(1).step_by(2).collect();
+    let mut shown = Vec::new();
+    for (at, span) in spans.iter().enumerate() {
+        if span.starts_with("leash ") {
+            shown.push(Shown::plain(span));
+        } else if span.starts_with("alias ") {
+            let used = spans.get(at + 1).expect("the alias's use in the next span");
+            shown.push(Shown::plain(&format!("{span}\n{used}")));
+        }
+    }
+    shown
+}
+
+/// The programs the README's command lines run, as stubs that log that they ran.
+const STUBS_ON_PATH: &[&str] = &["interpreter", "make", "server", "..."];
+const STUBS_HERE: &[&str] = &[
+    "script.sh",
+    "ci-step.sh",
+    "build.sh",
+    "agent.sh",
+    "bench.sh",
+    "job",
+    "train.sh",
+];
+
+/// Run a shown command line in a sandbox of its own, with the README's system paths
+/// moved into the sandbox, and say what went wrong, if anything.
+fn check(shown: &Shown) -> Result<(), String> {
+    let sandbox = Sandbox::new();
+    let ran = sandbox.path("stubs-ran");
+    let log = format!("echo \"$0 $*\" >> '{}'", ran.display());
+    for name in STUBS_ON_PATH {
+        sandbox.stub(name, &log);
+    }
+    for name in STUBS_HERE {
+        common::shell_script(&sandbox.path(name), &log);
+    }
+    let here = format!("{}/", sandbox.dir().display());
+    let mut line = shown.line.clone();
+    for system_dir in ["/var/log/", "/var/lib/node_exporter/", "/reports/"] {
+        line = line.replace(system_dir, &here);
+    }
+    if shown.as_pid1 && nix::unistd::geteuid().is_root() {
+        line = format!("unshare --pid --fork --mount-proc {line}");
+    }
+    let output = sandbox
+        .shell(&line)
+        .env("XDG_RUNTIME_DIR", sandbox.dir())
+        .output()
+        .expect("sh");
+    let runs_nothing = ["--explain", "--print-config"]
+        .iter()
+        .any(|flag| line.contains(flag));
+    let stub_ran = ran.exists();
+    let kernel_only = line.contains("--cgroup require") || line.contains("--cpu-rate");
+    let refused_unprivileged =
+        kernel_only && sandbox.is_unprivileged() && output.status.code() == Some(125);
+    let fine = refused_unprivileged || (output.status.success() && stub_ran != runs_nothing);
+    sandbox.assert_no_survivors(&[]);
+    if fine {
+        Ok(())
+    } else {
+        Err(format!(
+            "{line}\n  {} (a stub ran: {stub_ran})\n  {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim_end()
+        ))
+    }
+}
+
+#[test]
+fn every_command_line_the_readme_shows_runs() {
+    let shown = shown_command_lines();
+    // The quick start alone shows a dozen: fewer means the extraction broke.
+    assert!(
+        shown.len() >= 25,
+        "only {} command lines: {shown:#?}",
+        shown.len()
+    );
+    assert_eq!(shown.iter().filter(|s| s.as_pid1).count(), 2, "{shown:#?}");
+    let failed: Vec<String> = shown.iter().filter_map(|s| check(s).err()).collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}
+
 #[test]
 fn the_readme_shows_the_built_in_profile_as_it_is() {
     let profile = leash::config::BUILT_IN.trim_matches('\n');

@@ -215,6 +215,41 @@ impl Sandbox {
         command
     }
 
+    /// `sh -c LINE`, a command line as a user would type it: inside the outer cap, in the
+    /// sandbox directory, marked, with the sandbox's `bin/` (leash itself and the stubs
+    /// made by [`Sandbox::stub`]) first on PATH.
+    pub fn shell(&self, line: &str) -> Command {
+        let bin = self.bin();
+        let path = std::env::var("PATH").unwrap_or_default();
+        let mut command = self.capped("sh");
+        command
+            .args(["-c", line])
+            .env("PATH", format!("{}:{path}", bin.display()));
+        command
+    }
+
+    /// An executable shell script `name` in the sandbox's `bin/`, which is first on PATH
+    /// for [`Sandbox::shell`].
+    pub fn stub(&self, name: &str, body: &str) {
+        shell_script(&self.bin().join(name), body);
+    }
+
+    /// The sandbox's `bin/`, holding `leash` itself.
+    fn bin(&self) -> PathBuf {
+        let bin = self.path("bin");
+        if !bin.exists() {
+            fs::create_dir(&bin).expect("the sandbox's bin/");
+            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_leash"), bin.join("leash"))
+                .expect("leash in the sandbox's bin/");
+        }
+        bin
+    }
+
+    /// Start `sh -c LINE` (see [`Sandbox::shell`]) with `input` as its stdin.
+    pub fn start_shell(&self, line: &str, input: &str) -> Running {
+        self.start_command(self.shell(line), self.input(input))
+    }
+
     /// Run leash to completion.
     pub fn run(&self, args: &[&str]) -> Finished {
         self.start(args).finish()
@@ -223,23 +258,27 @@ impl Sandbox {
     /// Start leash. Its stdout and stderr go to files, not pipes, so that reading them
     /// never waits for a surviving process that still holds them open.
     pub fn start(&self, args: &[&str]) -> Running {
-        self.start_reading(args, Stdio::null())
+        self.start_command(self.leash(args), Stdio::null())
     }
 
     /// Start leash with `input` as its stdin (the session reads it).
     pub fn start_with_input(&self, args: &[&str], input: &str) -> Running {
-        let path = self.path("leash.in");
-        fs::write(&path, input).expect("stdin file");
-        self.start_reading(args, fs::File::open(path).expect("stdin file").into())
+        self.start_command(self.leash(args), self.input(input))
     }
 
-    fn start_reading(&self, args: &[&str], stdin: Stdio) -> Running {
+    /// A file holding `input`, opened as a stdin.
+    fn input(&self, input: &str) -> Stdio {
+        let path = self.path("leash.in");
+        fs::write(&path, input).expect("stdin file");
+        fs::File::open(path).expect("stdin file").into()
+    }
+
+    fn start_command(&self, mut command: Command, stdin: Stdio) -> Running {
         static RUNS: AtomicUsize = AtomicUsize::new(0);
         let run = RUNS.fetch_add(1, Ordering::Relaxed);
         let out = self.path(&format!("leash-{run}.out"));
         let err = self.path(&format!("leash-{run}.err"));
-        let child = self
-            .leash(args)
+        let child = command
             .stdin(stdin)
             .stdout(fs::File::create(&out).expect("stdout file"))
             .stderr(fs::File::create(&err).expect("stderr file"))
@@ -352,6 +391,13 @@ impl Drop for Sandbox {
             remove_cgroup(cgroup);
         }
     }
+}
+
+/// An executable shell script at `path` running `body`.
+pub fn shell_script(path: &Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::write(path, format!("#!/bin/sh\n{body}\n")).expect("a script");
+    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod a script");
 }
 
 /// Processes in a cgroup and in every cgroup below it (leash's session cgroups).

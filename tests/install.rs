@@ -1,0 +1,116 @@
+//! The README's `cargo install` command lines install a working leash.
+
+use std::path::Path;
+use std::process::Command;
+
+const README: &str = include_str!("../README.md");
+
+/// The README's `cargo install ...` spans.
+fn install_command_lines() -> Vec<&'static str> {
+    README
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|span| span.contains("cargo install "))
+        .collect()
+}
+
+/// Run an install command line as written, from the source directory, into a fresh root;
+/// the installed leash.
+fn install(line: &str, build_dir: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let root = tempfile::tempdir().expect("an install root");
+    // A build directory of its own, kept between runs: only the first builds from scratch.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join(build_dir);
+    let installed = Command::new("sh")
+        .args(["-c", line])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_INSTALL_ROOT", root.path())
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_NET_OFFLINE", "true")
+        .env("CARGO_TERM_QUIET", "true")
+        .status()
+        .expect("sh");
+    assert!(installed.success(), "{line}: {installed}");
+    let leash = root.path().join("bin/leash");
+    (root, leash)
+}
+
+/// Check that `leash` is a working release build.
+fn assert_works(leash: &Path) {
+    let version = Command::new(leash)
+        .arg("--version")
+        .output()
+        .expect("leash --version");
+    let version = String::from_utf8_lossy(&version.stdout);
+    // A release build: the version alone, without the debug build's "(debug assertions on)".
+    assert_eq!(
+        version.trim_end(),
+        format!("leash {}", env!("CARGO_PKG_VERSION"))
+    );
+    let ran = Command::new(leash)
+        .args(["--wall", "20s", "--mem", "1G", "--", "sh", "-c", "exit 7"])
+        .status()
+        .expect("the installed leash");
+    assert_eq!(ran.code(), Some(7));
+}
+
+/// Whether an ELF file names a program interpreter (the dynamic loader).
+fn has_interpreter(elf: &[u8]) -> bool {
+    const PT_INTERP: u32 = 3;
+    let read = |at: usize, len: usize| {
+        let bytes = elf.get(at..at + len).expect("an ELF header");
+        bytes
+            .iter()
+            .rev()
+            .fold(0_usize, |n, b| (n << 8) | usize::from(*b))
+    };
+    assert_eq!(elf.get(..5), Some(&b"\x7fELF\x02"[..]), "a 64-bit ELF file");
+    let (offset, size, count) = (read(0x20, 8), read(0x36, 2), read(0x38, 2));
+    (0..count).any(|i| read(offset + i * size, 4) == PT_INTERP as usize)
+}
+
+#[test]
+fn the_readme_shows_a_plain_and_a_static_install() {
+    let lines = install_command_lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines.iter().any(|l| l.contains("crt-static")), "{lines:?}");
+}
+
+#[test]
+fn cargo_install_installs_a_working_leash() {
+    let line = install_command_lines()
+        .into_iter()
+        .find(|l| !l.contains("crt-static"))
+        .expect("the plain install");
+    let (_root, leash) = install(line, "install");
+    assert_works(&leash);
+    let binary = std::fs::read(&leash).expect("the installed leash");
+    assert!(has_interpreter(&binary), "a dynamically linked leash");
+}
+
+#[test]
+fn the_static_install_needs_no_dynamic_loader() {
+    let line = install_command_lines()
+        .into_iter()
+        .find(|l| l.contains("crt-static"))
+        .expect("the static install");
+    let (_root, leash) = install(line, "install-static");
+    assert_works(&leash);
+    let binary = std::fs::read(&leash).expect("the installed leash");
+    assert!(!has_interpreter(&binary), "a statically linked leash");
+}
+
+#[test]
+fn the_version_says_whether_debug_assertions_are_on() {
+    // The tests are built with the same profile as the leash they run.
+    let output = Command::new(env!("CARGO_BIN_EXE_leash"))
+        .arg("--version")
+        .output()
+        .expect("leash --version");
+    let version = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        version.contains("(debug assertions on)"),
+        cfg!(debug_assertions),
+        "{version}"
+    );
+}
