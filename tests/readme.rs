@@ -2,38 +2,48 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::Sandbox;
 
 const README: &str = include_str!("../README.md");
 
-/// Run `leash ARGS` as the README writes the arguments (shell-quoted), in the sandbox.
-fn run_as_written(sandbox: &Sandbox, args: &str) -> std::process::Output {
-    let leash = env!("CARGO_BIN_EXE_leash");
-    sandbox
-        .capped("sh")
-        .args(["-c", &format!("exec {leash} {args}")])
-        .output()
-        .expect("sh")
-}
-
 #[test]
-fn the_fresh_machine_example_stops_the_detached_spinner() {
+fn the_fresh_machine_command_builds_leash_and_stops_the_detached_spinner() {
+    // The whole line as written, except that apt-get is a stub that logs what it was asked
+    // (a test does not install packages on a shared machine) and cargo builds offline in
+    // the build directory the install tests use.
     let line = README
         .lines()
-        .find(|l| l.contains("cargo run --release -- "))
+        .find(|l| l.starts_with("apt-get "))
         .expect("the fresh-machine command");
-    let args = line
-        .split("cargo run --release -- ")
-        .nth(1)
-        .and_then(|rest| rest.split("; echo").next())
-        .expect("leash's arguments in the fresh-machine command");
     let sandbox = Sandbox::new();
-    let started = std::time::Instant::now();
-    let output = run_as_written(&sandbox, args);
-    assert_eq!(output.status.code(), Some(124), "{output:?}");
-    assert!(started.elapsed() < Duration::from_secs(10));
+    let asked = sandbox.path("apt-get.log");
+    sandbox.stub("apt-get", &format!("echo \"$*\" >> '{}'", asked.display()));
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("install");
+    let script = format!(
+        "export CARGO_TARGET_DIR='{}' CARGO_NET_OFFLINE=true CARGO_TERM_QUIET=true\n\
+         cd '{}' && {line}",
+        target.display(),
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let run = sandbox
+        .start_shell(&script, "")
+        .finish_within(Duration::from_secs(600));
+    assert!(
+        run.stdout.ends_with("exit status 124\n"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("leash: wall time limit 3s reached"),
+        "{}",
+        run.stderr
+    );
+    let asked = std::fs::read_to_string(asked).expect("apt-get was run");
+    assert!(asked.starts_with("update\ninstall -y "), "{asked}");
     sandbox.assert_no_survivors(&[]);
 }
 
@@ -49,9 +59,9 @@ fn the_comparison_with_timeout_shows_what_leash_prints() {
         .unwrap_or_default();
     let said = lines.next().expect("what leash prints");
     let sandbox = Sandbox::new();
-    let output = run_as_written(&sandbox, args);
-    assert_eq!(output.status.code(), Some(124), "{output:?}");
-    assert_eq!(String::from_utf8_lossy(&output.stderr).trim_end(), said);
+    let run = sandbox.start_shell(&format!("leash {args}"), "").finish();
+    assert_eq!(run.code(), Some(124), "{}", run.stderr);
+    assert_eq!(run.stderr.trim_end(), said);
     sandbox.assert_no_survivors(&[]);
 }
 
@@ -195,27 +205,27 @@ fn check(shown: &Shown) -> Result<(), String> {
     if shown.as_pid1 && nix::unistd::geteuid().is_root() {
         line = format!("unshare --pid --fork --mount-proc {line}");
     }
-    let output = sandbox
-        .shell(&line)
-        .env("XDG_RUNTIME_DIR", sandbox.dir())
-        .output()
-        .expect("sh");
+    // --slots and --rate keep their state in the runtime directory.
+    let script = format!(
+        "export XDG_RUNTIME_DIR='{}'\n{line}",
+        sandbox.dir().display()
+    );
+    let run = sandbox.start_shell(&script, "").finish();
     let runs_nothing = ["--explain", "--print-config"]
         .iter()
         .any(|flag| line.contains(flag));
     let stub_ran = ran.exists();
     let kernel_only = line.contains("--cgroup require") || line.contains("--cpu-rate");
-    let refused_unprivileged =
-        kernel_only && sandbox.is_unprivileged() && output.status.code() == Some(125);
-    let fine = refused_unprivileged || (output.status.success() && stub_ran != runs_nothing);
+    let refused_unprivileged = kernel_only && sandbox.is_unprivileged() && run.code() == Some(125);
+    let fine = refused_unprivileged || (run.code() == Some(0) && stub_ran != runs_nothing);
     sandbox.assert_no_survivors(&[]);
     if fine {
         Ok(())
     } else {
         Err(format!(
             "{line}\n  {} (a stub ran: {stub_ran})\n  {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim_end()
+            run.status,
+            run.stderr.trim_end()
         ))
     }
 }
