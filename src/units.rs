@@ -198,9 +198,21 @@ fn split_number(text: &str) -> (&str, &str) {
     text.split_at(end)
 }
 
-/// Show a byte count the way the user would write it: `512 MiB`, `100 B`.
+/// Show a byte count the way the user would write it: `512.0 MiB`, `100 B`.
 pub fn format_size(bytes: u64) -> String {
-    bytesize::ByteSize(bytes).display().iec().to_string()
+    // Whole powers of 1024 by integer comparison: no logarithm, so no libm to load at
+    // every start (bytesize's display takes f64::ln).
+    const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut unit = 0;
+    while unit + 1 < UNITS.len() && bytes >> (10 * (unit + 2)) > 0 {
+        unit += 1;
+    }
+    #[allow(clippy::cast_precision_loss)] // one decimal is shown
+    let value = bytes as f64 / (1u64 << (10 * (unit + 1))) as f64;
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// Show a duration compactly: `10s`, `1m 30s`, `250ms`.
@@ -323,6 +335,12 @@ mod tests {
     #[test]
     fn sizes_and_durations_print_readably() {
         assert_eq!(format_size(512 << 20), "512.0 MiB");
+        assert_eq!(format_size(1023), "1023 B");
+        assert_eq!(format_size(1024), "1.0 KiB");
+        assert_eq!(format_size(1536), "1.5 KiB");
+        assert_eq!(format_size((1 << 30) - 1), "1024.0 MiB");
+        assert_eq!(format_size(3 << 40), "3.0 TiB");
+        assert_eq!(format_size(u64::MAX), "16.0 EiB");
         assert_eq!(format_duration(Duration::from_secs(90)), "1m 30s");
     }
 }
