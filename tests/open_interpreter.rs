@@ -322,8 +322,10 @@ fn a_disk_filler_is_held_within_the_bound() {
     // session goes on, or the session is stopped: either way within the bound.
     assert!(
         matches!(case.run.code(), Some(0 | 124)),
-        "{}",
-        case.leash_said
+        "{:?}\n{}\n{}",
+        case.run.status,
+        case.run.stderr,
+        case.run.stdout
     );
     let written = std::fs::metadata(sandbox.path("fill.bin")).map_or(0, |m| m.len());
     assert!(written <= 64 << 20, "wrote {written} bytes");
