@@ -64,6 +64,18 @@ struct Stream {
     open: bool,
     /// leash's fd this stream goes to (on 2, whether its output ends a line is tracked).
     sink_fd: RawFd,
+    /// For a spliced stream into a regular file, a pipe of leash's own between the two:
+    /// splice holds the source pipe's lock while it moves, and moving into the page cache
+    /// is a copy, during which the session could not write. Moving into the staging pipe
+    /// only moves page references, so the session writes on while leash copies.
+    staging: Option<Staging>,
+}
+
+/// The two ends of a staging pipe.
+#[derive(Debug)]
+struct Staging {
+    read: File,
+    write: File,
 }
 
 /// How a stream's data moves.
@@ -83,6 +95,8 @@ enum Moves {
 #[derive(Debug)]
 struct Sink {
     file: File,
+    /// A regular file: splicing into it copies into the page cache, which takes long.
+    regular: bool,
 }
 
 /// The relay of the session's stdout and stderr.
@@ -242,9 +256,16 @@ impl Stream {
             let size = i32::try_from(CHUNK).unwrap_or(i32::MAX);
             let _ = fcntl(&source, FcntlArg::F_SETPIPE_SZ(size));
         }
+        let sink = Sink::open(sink_fd)?;
+        let staging = if is_pipe && sink_fd == 1 && sink.regular {
+            Some(Staging::new()?)
+        } else {
+            None
+        };
         Ok(Stream {
             source: File::from(source),
-            sink: Sink::open(sink_fd)?,
+            sink,
+            staging,
             buffer: vec![0; CHUNK].into_boxed_slice(),
             start: 0,
             end: 0,
@@ -284,11 +305,13 @@ impl Stream {
     /// when nothing can move now or the stream ended. With `wait`, wait for a full sink.
     fn splice(&mut self, len: usize, wait: bool) -> Option<usize> {
         self.sink_full = false;
+        let via_staging = self.staging.is_some();
         loop {
+            let target = self.staging.as_ref().map_or(&self.sink.file, |s| &s.write);
             let moved = nix::fcntl::splice(
                 &self.source,
                 None,
-                &self.sink.file,
+                target,
                 None,
                 len,
                 nix::fcntl::SpliceFFlags::SPLICE_F_NONBLOCK
@@ -299,6 +322,7 @@ impl Stream {
                     self.open = false;
                     return None;
                 }
+                Ok(n) if via_staging => return Some(self.unstage(n)),
                 Ok(n) => return Some(n),
                 Err(nix::errno::Errno::EINTR) => {}
                 Err(nix::errno::Errno::EAGAIN) => {
@@ -323,6 +347,43 @@ impl Stream {
                 }
             }
         }
+    }
+
+    /// Move the `staged` bytes in the staging pipe on to the sink (a regular file: it
+    /// does not stay full); returns how many bytes moved. If the file does not take splice
+    /// (which it says at the first one), they are read into the buffer to be written, and
+    /// the stream is copied from now on.
+    fn unstage(&mut self, staged: usize) -> usize {
+        let Some(staging) = self.staging.as_ref() else {
+            return staged;
+        };
+        let mut len = staged;
+        while len > 0 {
+            match nix::fcntl::splice(
+                &staging.read,
+                None,
+                &self.sink.file,
+                None,
+                len,
+                nix::fcntl::SpliceFFlags::SPLICE_F_MOVE,
+            ) {
+                Ok(0) => break,
+                Ok(n) => len -= n,
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(nix::errno::Errno::EINVAL) => {
+                    let staging = self.staging.take().expect("staged");
+                    self.moves = Moves::Copied;
+                    let read = (&staging.read).read(&mut self.buffer[..len]).unwrap_or(0);
+                    self.start = 0;
+                    return read;
+                }
+                Err(_) => {
+                    self.sink_broke();
+                    break;
+                }
+            }
+        }
+        staged
     }
 
     /// The reader is gone (EPIPE) or the sink broke: as without leash, the session's next
@@ -405,7 +466,20 @@ impl Sink {
             let size = i32::try_from(CHUNK).unwrap_or(i32::MAX);
             let _ = fcntl(&file, FcntlArg::F_SETPIPE_SZ(size));
         }
-        Ok(Sink { file })
+        let regular = kind == Ok(nix::libc::S_IFREG);
+        Ok(Sink { file, regular })
+    }
+}
+
+impl Staging {
+    fn new() -> io::Result<Staging> {
+        let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        let size = i32::try_from(CHUNK).unwrap_or(i32::MAX);
+        let _ = fcntl(&write, FcntlArg::F_SETPIPE_SZ(size));
+        Ok(Staging {
+            read: File::from(read),
+            write: File::from(write),
+        })
     }
 }
 

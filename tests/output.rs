@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -104,6 +104,41 @@ fn relayed_pipes_are_byte_exact_and_in_order_per_stream() {
     );
     let lines: Vec<String> = (0..100).map(|i| format!("line {i}")).collect();
     assert_eq!(errors.lines().collect::<Vec<_>>(), lines);
+}
+
+#[test]
+fn relayed_output_into_a_file_is_byte_exact_and_moves_the_shared_offset() {
+    // Into a regular file leash moves the bytes through a staging pipe of its own; the
+    // file must still get them in order, from the offset leash was given, and the offset
+    // its parent shares must end after them.
+    let sandbox = Sandbox::new();
+    let program = "import os, sys\n\
+        with open('expected.bin', 'wb') as copy:\n\
+        \x20   for i in range(64):\n\
+        \x20       chunk = os.urandom(1 << 20)\n\
+        \x20       copy.write(chunk)\n\
+        \x20       sys.stdout.buffer.write(chunk)\n";
+    let path = sandbox.path("out.bin");
+    std::fs::write(&path, b"before\n").unwrap();
+    let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.seek(SeekFrom::End(0)).unwrap();
+    let mut leash = sandbox
+        .leash(&["--output", "1GiB", "--", "python3", "-c", program])
+        .stdout(file.try_clone().unwrap())
+        .spawn()
+        .unwrap();
+    let status = common::wait_within(&mut leash, Duration::from_secs(60));
+    assert_eq!(status.code(), Some(0));
+    file.write_all(b"after\n").unwrap();
+    let mut expected = b"before\n".to_vec();
+    expected.extend(std::fs::read(sandbox.path("expected.bin")).unwrap());
+    expected.extend(b"after\n");
+    let written = std::fs::read(&path).unwrap();
+    assert_eq!(written.len(), expected.len());
+    assert!(
+        written == expected,
+        "the file differs from what the session wrote"
+    );
 }
 
 #[test]

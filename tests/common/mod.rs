@@ -459,23 +459,31 @@ impl Running {
 
     /// Wait up to `bound` for leash to end, else kill it and fail the test.
     pub fn finish_within(mut self, bound: Duration) -> Finished {
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                break status;
-            }
-            if self.started.elapsed() > bound {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("leash did not finish within {bound:?}");
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        };
+        let left = bound.saturating_sub(self.started.elapsed());
+        let status = wait_within(&mut self.child, left);
         Finished {
             status,
             stdout: fs::read_to_string(&self.out).unwrap_or_default(),
             stderr: fs::read_to_string(&self.err).unwrap_or_default(),
             elapsed: self.started.elapsed(),
         }
+    }
+}
+
+/// Wait up to `bound` for `child` (leash) to end, else kill it and fail the test: a leash
+/// that hangs fails the test instead of hanging it.
+pub fn wait_within(child: &mut Child, bound: Duration) -> ExitStatus {
+    let deadline = Instant::now() + bound;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("leash did not finish within {bound:?}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
     }
 }
 
