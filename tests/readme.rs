@@ -173,8 +173,10 @@ fn prose_command_lines(prose: &str) -> Vec<Shown> {
     shown
 }
 
-/// The programs the README's command lines run, as stubs that log that they ran.
+/// The programs the README's command lines run by name, as stubs on PATH that log that
+/// they ran.
 const STUBS_ON_PATH: &[&str] = &["interpreter", "make", "server", "..."];
+/// The scripts they run from the working directory, as the same stubs.
 const STUBS_HERE: &[&str] = &[
     "script.sh",
     "ci-step.sh",
