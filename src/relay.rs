@@ -253,8 +253,7 @@ impl Stream {
         let is_pipe = terminal.is_none();
         if is_pipe {
             // Larger than the default 64 KiB: fewer wake-ups for a busy stream.
-            let size = i32::try_from(CHUNK).unwrap_or(i32::MAX);
-            let _ = fcntl(&source, FcntlArg::F_SETPIPE_SZ(size));
+            grow_pipe(&source);
         }
         let sink = Sink::open(sink_fd)?;
         let staging = if is_pipe && sink_fd == 1 && sink.regular {
@@ -463,8 +462,7 @@ impl Sink {
         };
         if kind == Ok(nix::libc::S_IFIFO) {
             // A larger pipe to leash's reader, too: the relay moves a chunk per call.
-            let size = i32::try_from(CHUNK).unwrap_or(i32::MAX);
-            let _ = fcntl(&file, FcntlArg::F_SETPIPE_SZ(size));
+            grow_pipe(&file);
         }
         let regular = kind == Ok(nix::libc::S_IFREG);
         Ok(Sink { file, regular })
@@ -474,8 +472,7 @@ impl Sink {
 impl Staging {
     fn new() -> io::Result<Staging> {
         let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
-        let size = i32::try_from(CHUNK).unwrap_or(i32::MAX);
-        let _ = fcntl(&write, FcntlArg::F_SETPIPE_SZ(size));
+        grow_pipe(&write);
         Ok(Staging {
             read: File::from(read),
             write: File::from(write),
@@ -528,6 +525,13 @@ fn same_file(a: RawFd, b: RawFd) -> bool {
         (Ok(a), Ok(b)) => (a.st_dev, a.st_ino, a.st_rdev) == (b.st_dev, b.st_ino, b.st_rdev),
         _ => false,
     }
+}
+
+/// Ask for a pipe of `CHUNK` bytes (the most an unprivileged process may set by default);
+/// a pipe that stays at its default size still works, only with more wake-ups.
+fn grow_pipe(pipe: &impl AsFd) {
+    let size = i32::try_from(CHUNK).unwrap_or(i32::MAX);
+    let _ = fcntl(pipe, FcntlArg::F_SETPIPE_SZ(size));
 }
 
 /// Bytes waiting to be read in a pipe (1 if it cannot tell: assume there are some).
