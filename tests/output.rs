@@ -61,21 +61,28 @@ fn output_keeps_coming_while_the_session_is_not_idle() {
     assert_eq!(run.stdout, "1\n2\n3\n4\n5\n6\n");
 }
 
+/// A Python program writing `mib` MiB of random bytes to stdout, a MiB at a time, and
+/// each MiB also to expected.bin to compare with; after each it runs `then` (`i` is the
+/// MiB's number).
+fn random_writer(mib: u32, then: &str) -> String {
+    format!(
+        "import os, sys\n\
+         with open('expected.bin', 'wb') as copy:\n\
+         \x20   for i in range({mib}):\n\
+         \x20       chunk = os.urandom(1 << 20)\n\
+         \x20       copy.write(chunk)\n\
+         \x20       sys.stdout.buffer.write(chunk)\n\
+         \x20       {then}\n"
+    )
+}
+
 #[test]
 fn relayed_pipes_are_byte_exact_and_in_order_per_stream() {
     let sandbox = Sandbox::new();
-    // 100 MiB of random bytes on stdout, written also to a file to compare with, and a
-    // numbered line on stderr after every MiB.
-    let program = "import os, sys\n\
-        with open('expected.bin', 'wb') as copy:\n\
-        \x20   for i in range(100):\n\
-        \x20       chunk = os.urandom(1 << 20)\n\
-        \x20       copy.write(chunk)\n\
-        \x20       sys.stdout.buffer.write(chunk)\n\
-        \x20       sys.stderr.write(f'line {i}\\n')\n\
-        \x20       sys.stderr.flush()\n";
+    // 100 MiB of random bytes on stdout and a numbered line on stderr after every MiB.
+    let program = random_writer(100, "sys.stderr.write(f'line {i}\\n'); sys.stderr.flush()");
     let mut child = sandbox
-        .leash(&["--output", "1GiB", "--", "python3", "-c", program])
+        .leash(&["--output", "1GiB", "--", "python3", "-c", &program])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -112,18 +119,13 @@ fn relayed_output_into_a_file_is_byte_exact_and_moves_the_shared_offset() {
     // file must still get them in order, from the offset leash was given, and the offset
     // its parent shares must end after them.
     let sandbox = Sandbox::new();
-    let program = "import os, sys\n\
-        with open('expected.bin', 'wb') as copy:\n\
-        \x20   for i in range(64):\n\
-        \x20       chunk = os.urandom(1 << 20)\n\
-        \x20       copy.write(chunk)\n\
-        \x20       sys.stdout.buffer.write(chunk)\n";
+    let program = random_writer(64, "pass");
     let path = sandbox.path("out.bin");
     std::fs::write(&path, b"before\n").unwrap();
     let mut file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     file.seek(SeekFrom::End(0)).unwrap();
     let mut leash = sandbox
-        .leash(&["--output", "1GiB", "--", "python3", "-c", program])
+        .leash(&["--output", "1GiB", "--", "python3", "-c", &program])
         .stdout(file.try_clone().unwrap())
         .spawn()
         .unwrap();
