@@ -1,11 +1,12 @@
-//! How leash ends: exit statuses as `timeout` defines them, or dying of the command's signal.
+//! How leash ends: every exit status it uses (as `timeout` defines them), or dying of the
+//! command's signal.
 
 use std::process::ExitCode;
 
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
-use crate::signals::die_of;
+use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
 
 /// leash stopped the command because it reached a limit.
 pub const LIMIT_REACHED: u8 = 124;
@@ -15,6 +16,8 @@ pub const LEASH_FAILED: u8 = 125;
 pub const CANNOT_EXECUTE: u8 = 126;
 /// The command was not found.
 pub const NOT_FOUND: u8 = 127;
+/// No `--slots` slot (or no start under `--rate`) could be had: `EX_TEMPFAIL`.
+pub const NO_SLOT: u8 = 75;
 
 /// The status leash ends with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,7 +30,7 @@ pub enum Exit {
 
 impl Exit {
     /// Pass the main process's status through: its exit code, or its death by a signal.
-    pub fn of(status: WaitStatus) -> Self {
+    pub(crate) fn of(status: WaitStatus) -> Self {
         match status {
             WaitStatus::Exited(_, code) => Exit::Code(u8::try_from(code).unwrap_or(LEASH_FAILED)),
             WaitStatus::Signaled(_, signal, _) => Exit::Signal(signal),
@@ -38,7 +41,7 @@ impl Exit {
     /// The status as a shell reports it (`128 + N` for signal N), as `timeout
     /// --preserve-status` returns it when it stopped the command.
     #[must_use]
-    pub fn as_shell_status(self) -> Self {
+    pub(crate) fn as_shell_status(self) -> Self {
         match self {
             Exit::Signal(signal) => Exit::Code(128u8.saturating_add(signal as u8)),
             code @ Exit::Code(_) => code,
@@ -56,4 +59,20 @@ impl Exit {
             }
         }
     }
+}
+
+/// Die of `signal`, as the command did, so that a calling shell sees what it would have
+/// seen without leash. Core dumps are turned off first: the command already dumped (or
+/// did not), and leash's own core would only mislead. Returns only if the signal does not
+/// kill (a signal whose default action is to ignore it).
+fn die_of(signal: Signal) {
+    let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
+    // The default disposition is needed for SIGPIPE, which the Rust runtime ignores, and
+    // for any signal leash inherited as ignored.
+    // SAFETY: restoring the default disposition installs no handler code.
+    let _ = unsafe { nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl) };
+    let mut only = SigSet::empty();
+    only.add(signal);
+    let _ = nix::sys::signal::raise(signal);
+    let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&only), None);
 }

@@ -1,26 +1,53 @@
-//! `--explain`: the effective limits and the mechanism that enforces each on this machine
-//! (also the `limits` of a session's report).
+//! The limit rows: each effective limit and the mechanism that enforces it on this
+//! machine, as `--explain` prints them and the report's `limits` lists them.
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
 use crate::cgroup::{Job, Plan};
 use crate::cli::Settings;
-use crate::limits::ResolvedRlimit;
-use crate::quota::SessionLimits;
+use crate::rlimit::{ResolvedRlimit, Rlimit};
+use crate::session_limits::{LimitKind, SessionLimits};
 use crate::signals::signal_name;
 use crate::units::{format_duration, format_size};
 
 const SAMPLED: &str = "sampling the session's /proc";
 
+/// What a row is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowName {
+    /// Holding every process of the session.
+    Session,
+    /// A session limit.
+    Limit(LimitKind),
+    /// A per-process rlimit.
+    Rlimit(Rlimit),
+}
+
+impl fmt::Display for RowName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RowName::Session => f.write_str("session"),
+            RowName::Limit(kind) => f.write_str(kind.name()),
+            RowName::Rlimit(rlimit) => write!(f, "rlimit {}", rlimit.name()),
+        }
+    }
+}
+
+impl Serialize for RowName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// One effective limit and what enforces it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LimitRow {
-    /// `wall`, `mem`, ..., `rlimit nofile`.
-    pub limit: String,
+    /// `session`, `wall`, `mem`, ..., `rlimit nofile`.
+    pub limit: RowName,
     /// The value as leash prints it (`256.0 MiB`, `10m`, `256:256`).
     pub value: String,
     /// The value as a number in `unit` (bytes, seconds, tasks, CPUs), where it is one.
@@ -36,15 +63,19 @@ pub struct LimitRow {
 struct Rows(Vec<LimitRow>);
 
 impl Rows {
-    fn add(&mut self, limit: &str, value: String, amount: (Value, &'static str), how: String) {
+    fn add(&mut self, limit: RowName, value: String, amount: (Value, &'static str), how: String) {
         self.0.push(LimitRow {
-            limit: limit.into(),
+            limit,
             value,
             amount: amount.0,
             unit: amount.1,
             mechanism: how,
         });
     }
+}
+
+fn limit(kind: LimitKind) -> RowName {
+    RowName::Limit(kind)
 }
 
 fn bytes(n: u64) -> (Value, &'static str) {
@@ -60,7 +91,7 @@ pub fn rows(settings: &Settings, rlimits: &[ResolvedRlimit], plan: Option<&Plan>
     let by = |job| plan.and_then(|p| p.mechanism(job));
     let mut rows = Rows::default();
     rows.add(
-        "session",
+        RowName::Session,
         "every process".into(),
         (Value::Null, ""),
         match by(Job::Contain) {
@@ -70,20 +101,19 @@ pub fn rows(settings: &Settings, rlimits: &[ResolvedRlimit], plan: Option<&Plan>
     );
     if let Some(wall) = settings.limits.wall {
         rows.add(
-            "wall",
+            RowName::Limit(LimitKind::Wall),
             format_duration(wall),
             seconds(wall),
             "leash's timer".into(),
         );
     }
-    resource_rows(&mut rows, settings, rlimits, &by);
+    memory_and_cpu_rows(&mut rows, settings, &by);
+    task_and_disk_rows(&mut rows, &settings.limits, rlimits, &by);
     output_rows(&mut rows, &settings.limits);
     for rlimit in rlimits {
-        let text = rlimit.to_string();
-        let (name, value) = text.split_once('=').unwrap_or((&text, ""));
         rows.add(
-            &format!("rlimit {name}"),
-            value.into(),
+            RowName::Rlimit(rlimit.rlimit()),
+            rlimit.values(),
             (Value::Null, ""),
             "setrlimit in the command, per process (kernel)".into(),
         );
@@ -91,11 +121,10 @@ pub fn rows(settings: &Settings, rlimits: &[ResolvedRlimit], plan: Option<&Plan>
     rows.0
 }
 
-/// Memory, CPU, processes and disk writes: by a cgroup or by sampling.
-fn resource_rows(
+/// Memory and CPU: by a cgroup or by sampling.
+fn memory_and_cpu_rows(
     rows: &mut Rows,
     settings: &Settings,
-    rlimits: &[ResolvedRlimit],
     by: &dyn Fn(Job) -> Option<&'static str>,
 ) {
     let limits = &settings.limits;
@@ -107,7 +136,12 @@ fn resource_rows(
                  tmpfs files (/dev/shm) not counted"
             ),
         };
-        rows.add("mem", format_size(memory), bytes(memory), how);
+        rows.add(
+            limit(LimitKind::Memory),
+            format_size(memory),
+            bytes(memory),
+            how,
+        );
     }
     if let Some(cpu) = limits.cpu {
         let how = by(Job::CpuTime).map_or_else(
@@ -115,21 +149,35 @@ fn resource_rows(
             String::from,
         );
         let how = format!("{how}; RLIMIT_CPU backstop");
-        rows.add("cpu", format_duration(cpu), seconds(cpu), how);
+        rows.add(
+            limit(LimitKind::Cpu),
+            format_duration(cpu),
+            seconds(cpu),
+            how,
+        );
     }
     if let Some(rate) = settings.cpu_rate {
         let how = by(Job::CpuRate).unwrap_or("no cpu controller: refused");
         rows.add(
-            "cpu-rate",
+            limit(LimitKind::CpuRate),
             format!("{rate} CPU"),
             (json!(rate), "cpus"),
             how.into(),
         );
     }
+}
+
+/// Processes and disk writes: by a cgroup or by sampling.
+fn task_and_disk_rows(
+    rows: &mut Rows,
+    limits: &SessionLimits,
+    rlimits: &[ResolvedRlimit],
+    by: &dyn Fn(Job) -> Option<&'static str>,
+) {
     if let Some(tasks) = limits.tasks {
         let how = match by(Job::Pids) {
             Some(how) => format!("{how}; a refused fork stops the session"),
-            None if rlimits.iter().any(|r| r.rlimit().name() == "nproc") => {
+            None if rlimits.iter().any(|r| r.rlimit() == Rlimit::NPROC) => {
                 format!("{SAMPLED}: live processes and threads; RLIMIT_NPROC backstop")
             }
             None => format!(
@@ -137,11 +185,21 @@ fn resource_rows(
                  no kernel backstop (RLIMIT_NPROC does not hold this user)"
             ),
         };
-        rows.add("procs", tasks.to_string(), (json!(tasks), "tasks"), how);
+        rows.add(
+            limit(LimitKind::Procs),
+            tasks.to_string(),
+            (json!(tasks), "tasks"),
+            how,
+        );
     }
     if let Some(written) = limits.disk_write {
         let how = format!("{SAMPLED}: write_bytes of live and ended processes");
-        rows.add("disk-write", format_size(written), bytes(written), how);
+        rows.add(
+            limit(LimitKind::DiskWrite),
+            format_size(written),
+            bytes(written),
+            how,
+        );
     }
 }
 
@@ -150,27 +208,40 @@ fn output_rows(rows: &mut Rows, limits: &SessionLimits) {
     let relay = "leash's output relay";
     if let Some(output) = limits.output {
         let how = format!("{relay}: stdout and stderr");
-        rows.add("output", format_size(output), bytes(output), how);
+        rows.add(
+            limit(LimitKind::Output),
+            format_size(output),
+            bytes(output),
+            how,
+        );
     }
     if let Some(idle) = limits.idle {
         let how = format!("{relay}: time since the last output");
-        rows.add("idle", format_duration(idle), seconds(idle), how);
+        rows.add(
+            limit(LimitKind::Idle),
+            format_duration(idle),
+            seconds(idle),
+            how,
+        );
     }
 }
 
-/// The explanation as lines of `limit  value  mechanism`.
-pub fn explanation(settings: &Settings, rlimits: &[ResolvedRlimit], plan: Option<&Plan>) -> String {
-    let rows = rows(settings, rlimits, plan);
+/// The explanation of a planned session: its `rows` as lines of `limit  value  mechanism`,
+/// the cgroups it would be made below, and how it would be stopped.
+pub fn explanation(rows: &[LimitRow], plan: Option<&Plan>, settings: &Settings) -> String {
     let width = |pick: fn(&LimitRow) -> usize| rows.iter().map(pick).max().unwrap_or(0);
-    let (name_width, value_width) = (width(|r| r.limit.len()), width(|r| r.value.len()));
+    let (name_width, value_width) = (
+        width(|r| r.limit.to_string().len()),
+        width(|r| r.value.len()),
+    );
     let mut out = String::new();
-    for row in &rows {
-        let (name, value, how) = (&row.limit, &row.value, &row.mechanism);
+    for row in rows {
+        let (name, value, how) = (row.limit.to_string(), &row.value, &row.mechanism);
         let _ = writeln!(out, "{name:name_width$}  {value:value_width$}  {how}");
     }
     if let Some(plan) = plan {
-        for (hierarchy, _) in &plan.hierarchies {
-            let _ = writeln!(out, "cgroup: below {}", hierarchy.parent.display());
+        for planned in &plan.hierarchies {
+            let _ = writeln!(out, "cgroup: below {}", planned.hierarchy.parent.display());
         }
     }
     let _ = writeln!(
@@ -180,9 +251,4 @@ pub fn explanation(settings: &Settings, rlimits: &[ResolvedRlimit], plan: Option
         format_duration(settings.kill_after)
     );
     out
-}
-
-/// Print the explanation on stdout.
-pub fn print(settings: &Settings, rlimits: &[ResolvedRlimit], plan: Option<&Plan>) {
-    print!("{}", explanation(settings, rlimits, plan));
 }

@@ -1,60 +1,79 @@
 //! leash: run a command as a supervised session whose limits hold for its whole process
 //! tree, and stop every process it started when it ends.
+//!
+//! A session goes through six phases, each a module of its own:
+//! 1. parse: `cli`, with the layers below the command line in `config`;
+//! 2. plan: `supervise::plan`, what `--explain` prints;
+//! 3. start: `supervise::start`, with `spawn` for the child;
+//! 4. watch: `supervise::watch`;
+//! 5. stop: `supervise::stop`;
+//! 6. finish: `supervise::finish`, with `record` for the session's record.
 
-pub mod accounting;
-pub mod cgroup;
-pub mod cli;
+mod accounting;
+mod cadence;
+mod cgroup;
+mod cli;
 pub mod config;
-pub mod exit;
-pub mod explain;
-pub mod generate;
-pub mod kill;
-pub mod limits;
-pub mod privilege;
-pub mod publish;
-pub mod quota;
-pub mod record;
-pub mod relay;
-pub mod report;
-pub mod session;
-pub mod signals;
-pub mod slots;
-pub mod spawn;
-pub mod supervise;
-pub mod terminal;
-pub mod tree;
-pub mod units;
+mod confinement;
+mod environment;
+mod error;
+mod exit;
+mod explain;
+mod generate;
+mod message;
+mod record;
+mod relay;
+mod rlimit;
+mod session_limits;
+mod signals;
+mod slots;
+mod spawn;
+mod supervise;
+mod terminal;
+mod tree;
+mod units;
+mod warning;
 
 use std::ffi::OsString;
 
-use cli::Invocation;
-use exit::{Exit, LEASH_FAILED};
+use cli::{Invocation, Settings};
+use error::Error;
+pub use exit::Exit;
+use exit::LEASH_FAILED;
 
-/// Parse `args`, run what they ask for, and say how leash must exit.
+/// Parse `args`, do what they ask for, and say how leash must exit.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
-    match cli::parse(args) {
-        Ok(Invocation::Run(settings)) => supervise::run_session(&settings),
+    let done = match cli::parse(args) {
+        Ok(Invocation::Run(settings)) => return supervise::run(&settings),
+        Ok(Invocation::Explain(settings)) => explain(&settings),
         Ok(Invocation::PrintConfig(text)) => {
             print!("{text}");
-            Exit::Code(0)
+            Ok(())
         }
         Ok(Invocation::Generate(artifact)) => {
-            match generate::write(artifact, &mut std::io::stdout()) {
-                Ok(()) => Exit::Code(0),
-                Err(e) => fail(&format!("cannot write: {e}")),
-            }
+            generate::write(artifact, &mut std::io::stdout()).map_err(Error::Write)
         }
-        Err(e) if e.is_request_for_information() => match e {
-            cli::ParseError::Clap(e) => {
-                Exit::Code(if e.print().is_ok() { 0 } else { LEASH_FAILED })
-            }
-            cli::ParseError::Invalid(_) => Exit::Code(LEASH_FAILED),
-        },
-        Err(e) => fail(&e.one_line()),
+        // --help and --version: clap prints them as they are.
+        Err(Error::Clap(e)) if !e.use_stderr() => {
+            return Exit::Code(if e.print().is_ok() { 0 } else { LEASH_FAILED });
+        }
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(()) => Exit::Code(0),
+        Err(e) => {
+            message::error(&e);
+            Exit::Code(e.exit_code())
+        }
     }
 }
 
-fn fail(message: &str) -> Exit {
-    report::error(message);
-    Exit::Code(LEASH_FAILED)
+/// `--explain`: print the plan of a session of `settings`, running nothing.
+fn explain(settings: &Settings) -> Result<(), Error> {
+    let plan = supervise::Plan::make(settings)?;
+    print!(
+        "{}",
+        explain::explanation(&plan.rows, plan.cgroup.as_ref(), settings)
+    );
+    Ok(())
 }

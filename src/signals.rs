@@ -9,11 +9,14 @@ use std::os::fd::{AsFd, BorrowedFd};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
+use crate::error::Invalid;
+
 /// Parse a signal as `TERM`, `SIGTERM`, `term` or `15`.
-pub fn parse_signal(text: &str) -> Result<Signal, String> {
+pub fn parse_signal(text: &str) -> Result<Signal, Invalid> {
     let text = text.trim();
     if let Ok(number) = text.parse::<i32>() {
-        return Signal::try_from(number).map_err(|_| format!("{number} is not a signal number"));
+        return Signal::try_from(number)
+            .map_err(|_| Invalid(format!("{number} is not a signal number")));
     }
     let upper = text.to_ascii_uppercase();
     let name = if upper.starts_with("SIG") {
@@ -21,8 +24,11 @@ pub fn parse_signal(text: &str) -> Result<Signal, String> {
     } else {
         format!("SIG{upper}")
     };
-    name.parse()
-        .map_err(|_| format!("'{text}' is not a signal name (e.g. TERM, INT, KILL, 9)"))
+    name.parse().map_err(|_| {
+        Invalid(format!(
+            "'{text}' is not a signal name (e.g. TERM, INT, KILL, 9)"
+        ))
+    })
 }
 
 /// A signal's name without the `SIG` prefix, as users write it: `TERM`.
@@ -86,22 +92,6 @@ impl AsFd for Inbox {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
-}
-
-/// Die of `signal`, as the command did, so that a calling shell sees what it would have
-/// seen without leash. Core dumps are turned off first: the command already dumped (or
-/// did not), and leash's own core would only mislead. Returns only if the signal does not
-/// kill (a signal whose default action is to ignore it).
-pub fn die_of(signal: Signal) {
-    let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
-    // The default disposition is needed for SIGPIPE, which the Rust runtime ignores, and
-    // for any signal leash inherited as ignored.
-    // SAFETY: restoring the default disposition installs no handler code.
-    let _ = unsafe { nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl) };
-    let mut only = SigSet::empty();
-    only.add(signal);
-    let _ = nix::sys::signal::raise(signal);
-    let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&only), None);
 }
 
 #[cfg(test)]

@@ -11,10 +11,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::fcntl::{Flock, FlockArg};
 
+use crate::error::{Error, Invalid};
 use crate::units::parse_positive_duration;
-
-/// Exit status when no slot (or no start under the rate) could be had: `EX_TEMPFAIL`.
-pub const NO_SLOT: u8 = 75;
 
 /// How often a waiting leash looks for a free slot.
 const RETRY: Duration = Duration::from_millis(20);
@@ -35,7 +33,7 @@ pub struct Concurrency {
 impl Concurrency {
     /// Take the slot and the start the session needs; the slot is held until the
     /// returned value is dropped.
-    pub fn admit(&self) -> Result<Option<Held>, String> {
+    pub fn admit(&self) -> Result<Option<Held>, Error> {
         let held = self
             .slots
             .as_ref()
@@ -69,10 +67,10 @@ pub struct Rate {
 }
 
 /// Parse `KEY:N`.
-pub fn parse_slots(text: &str) -> Result<Slots, String> {
+pub fn parse_slots(text: &str) -> Result<Slots, Invalid> {
     let (key, count) = text
         .rsplit_once(':')
-        .ok_or_else(|| format!("'{text}' is not KEY:N"))?;
+        .ok_or_else(|| Invalid(format!("'{text}' is not KEY:N")))?;
     Ok(Slots {
         key: key_of(key)?,
         count: positive(count, text)?,
@@ -80,13 +78,13 @@ pub fn parse_slots(text: &str) -> Result<Slots, String> {
 }
 
 /// Parse `KEY:N/PERIOD`, e.g. `api:10/1m`.
-pub fn parse_rate(text: &str) -> Result<Rate, String> {
+pub fn parse_rate(text: &str) -> Result<Rate, Invalid> {
     let (key, rest) = text
         .rsplit_once(':')
-        .ok_or_else(|| format!("'{text}' is not KEY:N/PERIOD"))?;
+        .ok_or_else(|| Invalid(format!("'{text}' is not KEY:N/PERIOD")))?;
     let (count, period) = rest
         .split_once('/')
-        .ok_or_else(|| format!("'{text}' is not KEY:N/PERIOD"))?;
+        .ok_or_else(|| Invalid(format!("'{text}' is not KEY:N/PERIOD")))?;
     Ok(Rate {
         key: key_of(key)?,
         count: positive(count, text)?,
@@ -94,7 +92,7 @@ pub fn parse_rate(text: &str) -> Result<Rate, String> {
     })
 }
 
-fn key_of(key: &str) -> Result<String, String> {
+fn key_of(key: &str) -> Result<String, Invalid> {
     let fine = !key.is_empty()
         && key
             .chars()
@@ -103,18 +101,18 @@ fn key_of(key: &str) -> Result<String, String> {
     if fine {
         Ok(key.to_string())
     } else {
-        Err(format!(
+        Err(Invalid(format!(
             "'{key}' is not a key (letters, digits, -, _ and .)"
-        ))
+        )))
     }
 }
 
-fn positive(count: &str, text: &str) -> Result<u32, String> {
+fn positive(count: &str, text: &str) -> Result<u32, Invalid> {
     count
         .parse::<u32>()
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| format!("'{text}': the count must be a positive number"))
+        .ok_or_else(|| Invalid(format!("'{text}': the count must be a positive number")))
 }
 
 /// A slot held for the session (released when leash ends).
@@ -133,9 +131,10 @@ pub fn runtime_dir() -> PathBuf {
 }
 
 /// Take one of the key's slots, waiting (up to `timeout`) unless `wait` is false.
-pub fn take_slot(slots: &Slots, wait: bool, timeout: Option<Duration>) -> Result<Held, String> {
+pub fn take_slot(slots: &Slots, wait: bool, timeout: Option<Duration>) -> Result<Held, Error> {
     let dir = runtime_dir().join("slots");
-    fs::create_dir_all(&dir).map_err(|e| format!("--slots: {}: {e}", dir.display()))?;
+    fs::create_dir_all(&dir)
+        .map_err(|e| Error::NoSlot(format!("--slots: {}: {e}", dir.display())))?;
     let files: Vec<PathBuf> = (0..slots.count)
         .map(|n| dir.join(format!("{}.{n}", slots.key)))
         .collect();
@@ -147,7 +146,7 @@ pub fn take_slot(slots: &Slots, wait: bool, timeout: Option<Duration>) -> Result
                 .truncate(false)
                 .write(true)
                 .open(path)
-                .map_err(|e| format!("--slots: {}: {e}", path.display()))?;
+                .map_err(|e| Error::NoSlot(format!("--slots: {}: {e}", path.display())))?;
             if let Ok(held) = Flock::lock(file, FlockArg::LockExclusiveNonblock) {
                 return Ok(Held(held));
             }
@@ -163,9 +162,10 @@ pub fn take_slot(slots: &Slots, wait: bool, timeout: Option<Duration>) -> Result
 
 /// Record a start under the key's rate, waiting (up to `timeout`) for the period to make
 /// room unless `wait` is false.
-pub fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<(), String> {
+pub fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<(), Error> {
     let dir = runtime_dir().join("rates");
-    fs::create_dir_all(&dir).map_err(|e| format!("--rate: {}: {e}", dir.display()))?;
+    fs::create_dir_all(&dir)
+        .map_err(|e| Error::NoSlot(format!("--rate: {}: {e}", dir.display())))?;
     let path = dir.join(&rate.key);
     let started = Instant::now();
     loop {
@@ -175,9 +175,9 @@ pub fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<
             .read(true)
             .write(true)
             .open(&path)
-            .map_err(|e| format!("--rate: {}: {e}", path.display()))?;
+            .map_err(|e| Error::NoSlot(format!("--rate: {}: {e}", path.display())))?;
         let mut locked = Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, e)| format!("--rate: {}: {e}", path.display()))?;
+            .map_err(|(_, e)| Error::NoSlot(format!("--rate: {}: {e}", path.display())))?;
         let now = unix_now();
         let mut text = String::new();
         let _ = locked.read_to_string(&mut text);
@@ -196,7 +196,7 @@ pub fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<
                 .set_len(0)
                 .and_then(|()| locked.rewind())
                 .and_then(|()| locked.write_all(lines.as_bytes()))
-                .map_err(|e| format!("--rate: {}: {e}", path.display()))?;
+                .map_err(|e| Error::NoSlot(format!("--rate: {}: {e}", path.display())))?;
             return Ok(());
         }
         drop(locked);
@@ -216,12 +216,15 @@ fn give_up_or_wait(
     timeout: Option<Duration>,
     started: Instant,
     why: impl Fn() -> String,
-) -> Result<(), String> {
+) -> Result<(), Error> {
     if !wait {
-        return Err(why());
+        return Err(Error::NoSlot(why()));
     }
     if timeout.is_some_and(|limit| started.elapsed() >= limit) {
-        return Err(format!("{}; gave up waiting (--slot-timeout)", why()));
+        return Err(Error::NoSlot(format!(
+            "{}; gave up waiting (--slot-timeout)",
+            why()
+        )));
     }
     std::thread::sleep(RETRY);
     Ok(())

@@ -37,6 +37,7 @@ impl Terminal {
 
     /// Make `group` the foreground process group: the terminal's input, Ctrl-C and Ctrl-Z
     /// go to it. leash blocks SIGTTOU, so this works from the background too.
+    #[allow(clippy::unused_self)] // only the terminal leash took over is handed on
     pub fn hand_to(&self, group: Pid) {
         let _ = tcsetpgrp(stdin(), group);
     }

@@ -7,26 +7,32 @@
 
 use std::time::Duration;
 
+use crate::error::Invalid;
+
 /// Parse a size in bytes, e.g. `512M`, `2GiB`, `1.5G`, `100MB`, `4096`.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, Invalid> {
     let text = text.trim();
     let (number, unit) = split_number(text);
     if number.is_empty() {
-        return Err(format!("'{text}' is not a size (e.g. 512M, 2GiB, 4096)"));
+        return Err(Invalid(format!(
+            "'{text}' is not a size (e.g. 512M, 2GiB, 4096)"
+        )));
     }
     let multiplier = size_multiplier(unit.trim()).ok_or_else(|| {
-        format!("'{text}' has an unknown size unit '{unit}' (use K, M, G, T, KiB.., KB..)")
+        Invalid(format!(
+            "'{text}' has an unknown size unit '{unit}' (use K, M, G, T, KiB.., KB..)"
+        ))
     })?;
     if multiplier == 1 && number.contains('.') {
-        return Err(format!("'{text}' is a fraction of a byte"));
+        return Err(Invalid(format!("'{text}' is a fraction of a byte")));
     }
-    scale(number, multiplier)?.ok_or_else(|| format!("'{text}' is too large"))
+    scale(number, multiplier)?.ok_or_else(|| Invalid(format!("'{text}' is too large")))
 }
 
 /// `number * multiplier` in exact integer arithmetic, a fraction rounded to the nearest
 /// byte. `Err` if `number` is malformed, `Ok(None)` if the result does not fit.
-fn scale(number: &str, multiplier: u64) -> Result<Option<u64>, String> {
-    let malformed = || format!("'{number}' is not a number");
+fn scale(number: &str, multiplier: u64) -> Result<Option<u64>, Invalid> {
+    let malformed = || Invalid(format!("'{number}' is not a number"));
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() || fraction.contains('.') || fraction.len() > 18 {
         return Err(malformed());
@@ -72,23 +78,26 @@ fn size_multiplier(unit: &str) -> Option<u64> {
 
 /// Parse a duration, e.g. `90s`, `5m`, `1h30m`, `1.5`, `250ms`. Zero is allowed here;
 /// callers for which zero makes no sense use [`parse_positive_duration`].
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_duration(text: &str) -> Result<Duration, Invalid> {
     let text = text.trim();
     if text.starts_with('-') {
-        return Err(format!("'{text}' is negative"));
+        return Err(Invalid(format!("'{text}' is negative")));
     }
     if text.contains('M') || text.contains("month") {
-        return Err(format!(
+        return Err(Invalid(format!(
             "'{text}': 'M' would mean months; use m for minutes"
-        ));
+        )));
     }
     let duration = match parse_simple_duration(text) {
         Some(duration) => duration?,
-        None => humantime::parse_duration(text)
-            .map_err(|e| format!("'{text}' is not a duration (e.g. 90s, 5m, 1h30m, 1.5): {e}"))?,
+        None => humantime::parse_duration(text).map_err(|e| {
+            Invalid(format!(
+                "'{text}' is not a duration (e.g. 90s, 5m, 1h30m, 1.5): {e}"
+            ))
+        })?,
     };
     if duration > LONGEST_DURATION {
-        return Err(format!("'{text}' is too long (at most 100 years)"));
+        return Err(Invalid(format!("'{text}' is too long (at most 100 years)")));
     }
     Ok(duration)
 }
@@ -98,7 +107,7 @@ const LONGEST_DURATION: Duration = Duration::from_secs(100 * 365 * 86400);
 
 /// The forms GNU `timeout` reads: a number, possibly fractional, with at most one of
 /// the suffixes `s`, `m`, `h`, `d` (and `ms`). Other forms go to humantime.
-fn parse_simple_duration(text: &str) -> Option<Result<Duration, String>> {
+fn parse_simple_duration(text: &str) -> Option<Result<Duration, Invalid>> {
     let (number, unit) = split_number(text);
     if number.is_empty() {
         return None;
@@ -113,32 +122,32 @@ fn parse_simple_duration(text: &str) -> Option<Result<Duration, String>> {
     };
     let value: f64 = match number.parse() {
         Ok(value) => value,
-        Err(_) => return Some(Err(format!("'{text}' is not a number"))),
+        Err(_) => return Some(Err(Invalid(format!("'{text}' is not a number")))),
     };
     Some(
         Duration::try_from_secs_f64(value * seconds_per_unit)
-            .map_err(|_| format!("'{text}' is too long")),
+            .map_err(|_| Invalid(format!("'{text}' is too long"))),
     )
 }
 
 /// Like [`parse_duration`], but zero is refused.
-pub fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+pub fn parse_positive_duration(text: &str) -> Result<Duration, Invalid> {
     positive(parse_duration(text)?, text)
 }
 
 /// Like [`parse_size`], but zero is refused.
-pub fn parse_positive_size(text: &str) -> Result<u64, String> {
+pub fn parse_positive_size(text: &str) -> Result<u64, Invalid> {
     positive(parse_size(text)?, text)
 }
 
 /// Like [`parse_count`], but zero is refused.
-pub fn parse_positive_count(text: &str) -> Result<u64, String> {
+pub fn parse_positive_count(text: &str) -> Result<u64, Invalid> {
     positive(parse_count(text)?, text)
 }
 
 /// A share of one CPU for `--cpu-rate`: `0.5` is half a core, `2` two cores, `50%` half a
 /// core. At least 1%, at most 1024 cores.
-pub fn parse_cpu_share(text: &str) -> Result<f64, String> {
+pub fn parse_cpu_share(text: &str) -> Result<f64, Invalid> {
     let trimmed = text.trim();
     let (number, scale) = match trimmed.strip_suffix('%') {
         Some(percent) => (percent.trim(), 100.0),
@@ -148,46 +157,52 @@ pub fn parse_cpu_share(text: &str) -> Result<f64, String> {
         .parse::<f64>()
         .ok()
         .filter(|n| n.is_finite())
-        .ok_or_else(|| format!("'{trimmed}' is not a number of CPUs (like 0.5, 2 or 50%)"))?
+        .ok_or_else(|| {
+            Invalid(format!(
+                "'{trimmed}' is not a number of CPUs (like 0.5, 2 or 50%)"
+            ))
+        })?
         / scale;
     if !(0.01..=1024.0).contains(&share) {
-        return Err(format!(
+        return Err(Invalid(format!(
             "'{trimmed}' is out of range: from 0.01 (1% of one CPU) to 1024 CPUs"
-        ));
+        )));
     }
     Ok(share)
 }
 
 /// A share of a limit for `--warn`: above 0, at most 1.
-pub fn parse_fraction(text: &str) -> Result<f64, String> {
+pub fn parse_fraction(text: &str) -> Result<f64, Invalid> {
     let trimmed = text.trim();
     let share: f64 = trimmed
         .parse()
         .ok()
         .filter(|n: &f64| n.is_finite())
-        .ok_or_else(|| format!("'{trimmed}' is not a fraction (like 0.8)"))?;
+        .ok_or_else(|| Invalid(format!("'{trimmed}' is not a fraction (like 0.8)")))?;
     if share <= 0.0 || share > 1.0 {
-        return Err(format!("'{trimmed}' is out of range: above 0, at most 1"));
+        return Err(Invalid(format!(
+            "'{trimmed}' is out of range: above 0, at most 1"
+        )));
     }
     Ok(share)
 }
 
 /// Refuse zero for a limit: a limit of nothing would stop the command before it ran.
-fn positive<T: PartialEq + Default>(value: T, text: &str) -> Result<T, String> {
+fn positive<T: PartialEq + Default>(value: T, text: &str) -> Result<T, Invalid> {
     if value == T::default() {
-        return Err(format!(
+        return Err(Invalid(format!(
             "'{}' is zero; a limit must be positive",
             text.trim()
-        ));
+        )));
     }
     Ok(value)
 }
 
 /// Parse a plain count such as a number of files or processes.
-pub fn parse_count(text: &str) -> Result<u64, String> {
+pub fn parse_count(text: &str) -> Result<u64, Invalid> {
     let text = text.trim();
     text.parse()
-        .map_err(|_| format!("'{text}' is not a whole number"))
+        .map_err(|_| Invalid(format!("'{text}' is not a whole number")))
 }
 
 /// Split `12.5GiB` into `("12.5", "GiB")`.
@@ -261,10 +276,16 @@ mod tests {
         assert!(
             parse_size("99999999999P")
                 .unwrap_err()
+                .0
                 .contains("too large")
         );
-        assert!(parse_size("12Q").unwrap_err().contains("unknown size unit"));
-        assert!(parse_size("1.5").unwrap_err().contains("fraction"));
+        assert!(
+            parse_size("12Q")
+                .unwrap_err()
+                .0
+                .contains("unknown size unit")
+        );
+        assert!(parse_size("1.5").unwrap_err().0.contains("fraction"));
     }
 
     #[test]
@@ -292,31 +313,34 @@ mod tests {
         for bad in ["", "-5", "-1s", "5M", "2months", "ten", "5x", "1.2.3", "s"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
         }
-        assert!(parse_duration("5M").unwrap_err().contains("months"));
-        assert!(parse_duration("-5").unwrap_err().contains("negative"));
+        assert!(parse_duration("5M").unwrap_err().0.contains("months"));
+        assert!(parse_duration("-5").unwrap_err().0.contains("negative"));
         assert!(
             parse_duration("500000000000y")
                 .unwrap_err()
+                .0
                 .contains("too long")
         );
-        assert!(parse_duration("101y").unwrap_err().contains("too long"));
+        assert!(parse_duration("101y").unwrap_err().0.contains("too long"));
         assert!(
             parse_duration("99999999999999d")
                 .unwrap_err()
+                .0
                 .contains("too long")
         );
     }
 
     #[test]
     fn positive_durations_refuse_zero() {
-        assert!(parse_positive_duration("0").unwrap_err().contains("zero"));
+        assert!(parse_positive_duration("0").unwrap_err().0.contains("zero"));
         assert_eq!(parse_cpu_share("0.5"), Ok(0.5));
         assert_eq!(parse_cpu_share("150%"), Ok(1.5));
-        assert!(parse_cpu_share("0").unwrap_err().contains("out of range"));
+        assert!(parse_cpu_share("0").unwrap_err().0.contains("out of range"));
         assert!(parse_cpu_share("nan").is_err());
         assert!(
             parse_cpu_share("half")
                 .unwrap_err()
+                .0
                 .contains("not a number")
         );
         assert!(parse_positive_duration("0s").is_err());

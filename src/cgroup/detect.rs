@@ -33,7 +33,8 @@ pub fn detect() -> Vec<Hierarchy> {
 }
 
 /// The writable hierarchies described by a mountinfo and a `/proc/self/cgroup` text.
-pub fn detect_from(mountinfo: &str, self_cgroup: &str) -> Vec<Hierarchy> {
+#[cfg(test)]
+fn detect_from(mountinfo: &str, self_cgroup: &str) -> Vec<Hierarchy> {
     candidates(mountinfo, self_cgroup)
         .iter()
         .filter_map(probe)

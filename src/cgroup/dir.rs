@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::error::Error;
+
 use super::Version;
 
 /// How long freezing, emptying and removing may take before leash goes on without it.
@@ -27,17 +29,17 @@ impl CgroupDir {
 
     /// Write `value` to one of the cgroup's files, which must exist (a missing file means
     /// the controller is not there, and leash must not pretend it is).
-    pub fn write(&self, name: &str, value: &str) -> Result<(), String> {
+    pub fn write(&self, name: &str, value: &str) -> Result<(), Error> {
         fs::OpenOptions::new()
             .write(true)
             .truncate(true)
             .open(self.file(name))
             .and_then(|mut file| std::io::Write::write_all(&mut file, value.as_bytes()))
             .map_err(|e| {
-                format!(
+                Error::Cgroup(format!(
                     "cannot write {value:?} to {}: {e}",
                     self.file(name).display()
-                )
+                ))
             })
     }
 
@@ -126,7 +128,7 @@ impl CgroupDir {
     }
 
     /// Remove the cgroup once it is empty; waits a little for dying processes to leave.
-    pub fn remove(&self) -> Result<(), String> {
+    pub fn remove(&self) -> Result<(), Error> {
         let deadline = Instant::now() + PATIENCE;
         loop {
             match fs::remove_dir(&self.path) {
@@ -138,7 +140,12 @@ impl CgroupDir {
                 {
                     std::thread::sleep(Duration::from_millis(2));
                 }
-                Err(e) => return Err(format!("cannot remove {}: {e}", self.path.display())),
+                Err(e) => {
+                    return Err(Error::Cgroup(format!(
+                        "cannot remove {}: {e}",
+                        self.path.display()
+                    )));
+                }
             }
         }
     }

@@ -8,15 +8,19 @@
 
 mod detect;
 mod dir;
+mod gauges;
+mod limits;
 mod session;
 mod stale;
 
 use std::fmt;
 use std::path::PathBuf;
 
-pub use detect::{detect, detect_from, probe};
-pub use session::{KernelLimits, Reading, SessionCgroup};
-pub use stale::{StaleSession, session_name, stop_stale_sessions};
+pub use detect::{detect, probe};
+pub use gauges::Reading;
+pub use limits::KernelLimits;
+pub use session::SessionCgroup;
+pub use stale::{session_name, stop_stale_sessions};
 
 /// `--cgroup`: whether to use a cgroup for the session.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -180,13 +184,31 @@ impl fmt::Display for Job {
     }
 }
 
+/// A hierarchy the session cgroup is made in, and the controllers it must have there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Planned {
+    /// The hierarchy.
+    pub hierarchy: Hierarchy,
+    /// The controllers the session's directory in it needs.
+    pub controllers: Vec<Controller>,
+}
+
+/// A job a cgroup does, and which of the plan's hierarchies does it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Assigned {
+    /// The job.
+    pub job: Job,
+    /// The index of its hierarchy in [`Plan::hierarchies`].
+    pub hierarchy: usize,
+}
+
 /// Which hierarchy does each job: cgroup v2 where it can, else v1.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
-    /// The hierarchies to make the session cgroup in, with the controllers each must have.
-    pub hierarchies: Vec<(Hierarchy, Vec<Controller>)>,
-    /// Each job that a cgroup does, and the index of its hierarchy.
-    pub jobs: Vec<(Job, usize)>,
+    /// The hierarchies to make the session cgroup in.
+    pub hierarchies: Vec<Planned>,
+    /// Each job that a cgroup does.
+    pub jobs: Vec<Assigned>,
     /// Jobs asked for that no writable hierarchy can do.
     pub missing: Vec<Job>,
     /// Whether the kernel has cgroup.kill (5.14 and later).
@@ -196,13 +218,14 @@ pub struct Plan {
 impl Plan {
     /// Assign each of `jobs` to the first hierarchy of `available` that can do it (v2
     /// first).
+    #[cfg(test)]
     pub fn make(available: &[Hierarchy], jobs: &[Job], kill_file: bool) -> Plan {
         Plan::probing(available, jobs, kill_file, |h| Some(h.clone()))
     }
 
-    /// Like [`Plan::make`] over `candidates` that `probe` must first accept (and may
-    /// complete: a v2 hierarchy's controllers), probing each at most once and only when a
-    /// job might need it.
+    /// Assign each of `jobs` to the first hierarchy of `candidates` that can do it (v2
+    /// first), among those that `probe` accepts (and may complete: a v2 hierarchy's
+    /// controllers), probing each at most once and only when a job might need it.
     pub fn probing(
         candidates: &[Hierarchy],
         jobs: &[Job],
@@ -235,23 +258,34 @@ impl Plan {
             let known = plan
                 .hierarchies
                 .iter()
-                .position(|(h, _)| h.parent == hierarchy.parent);
+                .position(|planned| planned.hierarchy.parent == hierarchy.parent);
             let index = known.unwrap_or_else(|| {
-                plan.hierarchies.push((hierarchy.clone(), Vec::new()));
+                plan.hierarchies.push(Planned {
+                    hierarchy: hierarchy.clone(),
+                    controllers: Vec::new(),
+                });
                 plan.hierarchies.len() - 1
             });
             if let Some(controller) = job.controller(hierarchy.version) {
-                plan.hierarchies[index].1.push(controller);
+                plan.hierarchies[index].controllers.push(controller);
             }
-            plan.jobs.push((job, index));
+            plan.jobs.push(Assigned {
+                job,
+                hierarchy: index,
+            });
         }
         plan
     }
 
     /// The hierarchy that does `job`, if a cgroup does it.
     pub fn hierarchy_of(&self, job: Job) -> Option<&Hierarchy> {
-        let index = self.jobs.iter().find(|(j, _)| *j == job)?.1;
-        Some(&self.hierarchies[index].0)
+        Some(&self.hierarchies[self.index_of(job)?].hierarchy)
+    }
+
+    /// The index of the hierarchy that does `job`, if a cgroup does it.
+    pub fn index_of(&self, job: Job) -> Option<usize> {
+        let assigned = self.jobs.iter().find(|assigned| assigned.job == job)?;
+        Some(assigned.hierarchy)
     }
 
     /// How `job` is enforced, if a cgroup does it.

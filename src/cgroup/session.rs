@@ -2,33 +2,20 @@
 //! used), limits written, entered by the child before exec, read while the session runs,
 //! killed and removed at its end.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::ErrorKind;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::time::Duration;
 
 use nix::unistd::Pid;
 
-use super::dir::{CgroupDir, keyed};
+use super::dir::CgroupDir;
+use super::gauges::{Gauges, Reading};
+use super::limits::{KernelLimits, set_limits};
 use super::{Controller, Hierarchy, Job, Plan, Version};
-use crate::spawn::CgroupEntry;
-
-/// What the kernel enforces for the session.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct KernelLimits {
-    /// memory.max / memory.limit_in_bytes, in bytes; swap is limited with it.
-    pub memory: Option<u64>,
-    /// pids.max.
-    pub tasks: Option<u64>,
-    /// Share of one CPU (cpu.max / cpu.cfs_quota_us).
-    pub cpu_rate: Option<f64>,
-}
-
-/// The CPU bandwidth period leash uses with `--cpu-rate`, in microseconds (the kernel's
-/// default).
-const CPU_PERIOD_US: u64 = 100_000;
+use crate::error::Error;
+use crate::spawn::{BornInto, CgroupEntry};
 
 /// The session's cgroup, one directory per hierarchy it uses.
 #[derive(Debug)]
@@ -45,41 +32,10 @@ pub struct SessionCgroup {
     removed: std::cell::Cell<bool>,
 }
 
-/// Open cgroup files read at every sample (re-read from offset 0: no open per sample).
-#[derive(Debug, Default)]
-pub struct Gauges {
-    memory_events: Option<(File, &'static str)>,
-    memory_peak: Option<File>,
-    memory: Option<File>,
-    tasks: Option<File>,
-    tasks_events: Option<File>,
-    tasks_peak: Option<File>,
-    cpu: Option<(File, Version)>,
-}
-
-/// What the session's cgroup says at one moment; `None` for what no cgroup counts here.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Reading {
-    /// Processes the kernel's OOM killer killed in the session.
-    pub oom_kills: u64,
-    /// Highest memory use of the session (includes its page cache and tmpfs files).
-    pub memory_peak: Option<u64>,
-    /// Memory use now, as the kernel counts it against the limit.
-    pub memory: Option<u64>,
-    /// Processes and threads alive now.
-    pub tasks: Option<u64>,
-    /// Highest number of processes and threads.
-    pub tasks_peak: Option<u64>,
-    /// Forks the kernel refused because of the process limit.
-    pub refused_forks: u64,
-    /// CPU time of every process that ever ran in the session.
-    pub cpu: Option<Duration>,
-}
-
 impl SessionCgroup {
     /// Make the session cgroup `name` as `plan` says and write `limits` into it. On error
     /// nothing is left behind.
-    pub fn create(plan: &Plan, name: &str, limits: &KernelLimits) -> Result<Self, String> {
+    pub fn create(plan: &Plan, name: &str, limits: &KernelLimits) -> Result<Self, Error> {
         let mut made = SessionCgroup {
             dirs: Vec::new(),
             plan: plan.clone(),
@@ -88,22 +44,29 @@ impl SessionCgroup {
             gauges: Gauges::default(),
             removed: std::cell::Cell::new(false),
         };
-        for (hierarchy, controllers) in &plan.hierarchies {
-            let dir = make_dir(hierarchy, controllers, name)?;
+        for planned in &plan.hierarchies {
+            let dir = make_dir(&planned.hierarchy, &planned.controllers, name)?;
             made.dirs.push(dir.clone());
-            set_limits(&dir, controllers, limits)?;
+            set_limits(&dir, &planned.controllers, limits)?;
             let entry = fs::OpenOptions::new()
                 .write(true)
                 .custom_flags(nix::libc::O_CLOEXEC)
                 .open(dir.file("cgroup.procs"))
-                .map_err(|e| format!("cannot open {}: {e}", dir.file("cgroup.procs").display()))?;
+                .map_err(|e| {
+                    Error::Cgroup(format!(
+                        "cannot open {}: {e}",
+                        dir.file("cgroup.procs").display()
+                    ))
+                })?;
             made.entries.push(entry.into());
             if dir.version == Version::V2 {
                 let opened = fs::OpenOptions::new()
                     .read(true)
                     .custom_flags(nix::libc::O_CLOEXEC | nix::libc::O_DIRECTORY)
                     .open(&dir.path)
-                    .map_err(|e| format!("cannot open {}: {e}", dir.path.display()))?;
+                    .map_err(|e| {
+                        Error::Cgroup(format!("cannot open {}: {e}", dir.path.display()))
+                    })?;
                 made.v2_dir = Some(opened.into());
             }
         }
@@ -118,7 +81,10 @@ impl SessionCgroup {
         for (dir, procs) in self.dirs.iter().zip(&self.entries) {
             match (dir.version, &self.v2_dir) {
                 (Version::V2, Some(v2_dir)) => {
-                    entry.born_into = Some((v2_dir.as_raw_fd(), procs.as_raw_fd()));
+                    entry.born_into = Some(BornInto {
+                        dir: v2_dir.as_raw_fd(),
+                        procs: procs.as_raw_fd(),
+                    });
                 }
                 _ => entry.join.push(procs.as_raw_fd()),
             }
@@ -128,8 +94,7 @@ impl SessionCgroup {
 
     /// The directory that does `job`.
     fn dir_of(&self, job: Job) -> Option<&CgroupDir> {
-        let index = self.plan.jobs.iter().find(|(j, _)| *j == job)?.1;
-        self.dirs.get(index)
+        self.dirs.get(self.plan.index_of(job)?)
     }
 
     /// The directory that holds the session for stopping it: v2, or a v1 freezer.
@@ -177,7 +142,7 @@ impl SessionCgroup {
     }
 
     /// Remove every directory of the session's cgroup (each must be empty by now).
-    pub fn remove(&self) -> Result<(), String> {
+    pub fn remove(&self) -> Result<(), Error> {
         let mut failed = Vec::new();
         for dir in &self.dirs {
             if let Err(e) = dir.remove() {
@@ -188,34 +153,14 @@ impl SessionCgroup {
             self.removed.set(true);
             Ok(())
         } else {
-            Err(failed.join("; "))
+            let failed: Vec<String> = failed.iter().map(ToString::to_string).collect();
+            Err(Error::Cgroup(failed.join("; ")))
         }
     }
 
     /// What the cgroup counts now.
     pub fn read(&self) -> Reading {
-        let gauges = &self.gauges;
-        let mut reading = Reading::default();
-        if let Some((file, key)) = &gauges.memory_events {
-            reading.oom_kills = read_text(file).and_then(|t| keyed(&t, key)).unwrap_or(0);
-        }
-        reading.memory_peak = gauges.memory_peak.as_ref().and_then(read_number);
-        reading.memory = gauges.memory.as_ref().and_then(read_number);
-        reading.tasks = gauges.tasks.as_ref().and_then(read_number);
-        reading.tasks_peak = gauges.tasks_peak.as_ref().and_then(read_number);
-        if let Some(file) = &gauges.tasks_events {
-            reading.refused_forks = read_text(file).and_then(|t| keyed(&t, "max")).unwrap_or(0);
-        }
-        reading.cpu = gauges
-            .cpu
-            .as_ref()
-            .and_then(|(file, version)| match version {
-                Version::V2 => read_text(file)
-                    .and_then(|t| keyed(&t, "usage_usec"))
-                    .map(Duration::from_micros),
-                Version::V1 => read_number(file).map(Duration::from_nanos),
-            });
-        reading
+        self.gauges.read()
     }
 
     /// The plan the cgroup was made from (which hierarchy does what).
@@ -224,32 +169,7 @@ impl SessionCgroup {
     }
 
     fn open_gauges(&self) -> Gauges {
-        let open = |job: Job, name: &str| {
-            self.dir_of(job)
-                .and_then(|dir| File::open(dir.file(name)).ok())
-        };
-        let version = |job| self.dir_of(job).map(|d| d.version);
-        Gauges {
-            memory_events: match version(Job::Memory) {
-                Some(Version::V2) => open(Job::Memory, "memory.events").map(|f| (f, "oom_kill")),
-                Some(Version::V1) => {
-                    open(Job::Memory, "memory.oom_control").map(|f| (f, "oom_kill"))
-                }
-                None => None,
-            },
-            memory_peak: open(Job::Memory, "memory.peak")
-                .or_else(|| open(Job::Memory, "memory.max_usage_in_bytes")),
-            memory: open(Job::Memory, "memory.current")
-                .or_else(|| open(Job::Memory, "memory.usage_in_bytes")),
-            tasks: open(Job::Pids, "pids.current"),
-            tasks_events: open(Job::Pids, "pids.events"),
-            tasks_peak: open(Job::Pids, "pids.peak"),
-            cpu: match version(Job::CpuTime) {
-                Some(Version::V2) => open(Job::CpuTime, "cpu.stat").map(|f| (f, Version::V2)),
-                Some(Version::V1) => open(Job::CpuTime, "cpuacct.usage").map(|f| (f, Version::V1)),
-                None => None,
-            },
-        }
+        Gauges::open(|job| self.dir_of(job))
     }
 }
 
@@ -273,7 +193,7 @@ fn make_dir(
     hierarchy: &Hierarchy,
     controllers: &[Controller],
     name: &str,
-) -> Result<CgroupDir, String> {
+) -> Result<CgroupDir, Error> {
     if hierarchy.version == Version::V2 {
         let wanted: Vec<String> = controllers
             .iter()
@@ -290,9 +210,10 @@ fn make_dir(
     };
     match fs::create_dir(&dir.path) {
         // The name holds leash's PID and start time: an existing one can only be ours.
-        Err(e) if e.kind() != ErrorKind::AlreadyExists => {
-            Err(format!("cannot create {}: {e}", dir.path.display()))
-        }
+        Err(e) if e.kind() != ErrorKind::AlreadyExists => Err(Error::Cgroup(format!(
+            "cannot create {}: {e}",
+            dir.path.display()
+        ))),
         _ => Ok(dir),
     }
 }
@@ -304,7 +225,7 @@ fn make_dir(
 /// is leash itself, so leash moves into a leaf of its own, `NAME.supervisor`, and tries
 /// again. That leaf stays until leash has exited (a process cannot remove its own
 /// cgroup); the next leash removes it with the stale sessions.
-fn enable_controllers(parent: &Path, controllers: &str, name: &str) -> Result<(), String> {
+fn enable_controllers(parent: &Path, controllers: &str, name: &str) -> Result<(), Error> {
     let parent = CgroupDir {
         version: Version::V2,
         path: parent.to_path_buf(),
@@ -320,16 +241,16 @@ fn enable_controllers(parent: &Path, controllers: &str, name: &str) -> Result<()
         path: parent.file(&supervisor_name(name)),
     };
     let moved = fs::create_dir(&leaf.path)
-        .map_err(|e| format!("cannot create {}: {e}", leaf.path.display()))
+        .map_err(|e| Error::Cgroup(format!("cannot create {}: {e}", leaf.path.display())))
         .and_then(|()| leaf.write("cgroup.procs", "0"));
     let enabled = moved.and_then(|()| parent.write("cgroup.subtree_control", controllers));
     if let Err(e) = enabled {
         // Back where leash was, as if nothing had happened.
         let _ = parent.write("cgroup.procs", "0");
         let _ = leaf.remove();
-        return Err(format!(
+        return Err(Error::Cgroup(format!(
             "{refused}; and after leash moved out of the way: {e}"
-        ));
+        )));
     }
     Ok(())
 }
@@ -339,75 +260,10 @@ pub fn supervisor_name(name: &str) -> String {
     format!("{name}.supervisor")
 }
 
-/// Write the limits that `controllers` of `dir` enforce.
-fn set_limits(
-    dir: &CgroupDir,
-    controllers: &[Controller],
-    limits: &KernelLimits,
-) -> Result<(), String> {
-    for controller in controllers {
-        match (controller, dir.version) {
-            (Controller::Memory, Version::V2) => {
-                if let Some(memory) = limits.memory {
-                    dir.write("memory.max", &memory.to_string())?;
-                    // Without this the session could swap past its limit.
-                    if dir.file("memory.swap.max").exists() {
-                        dir.write("memory.swap.max", "0")?;
-                    }
-                }
-            }
-            (Controller::Memory, Version::V1) => {
-                if let Some(memory) = limits.memory {
-                    dir.write("memory.limit_in_bytes", &memory.to_string())?;
-                    // Memory plus swap at the same value: no swapping past the limit.
-                    if dir.file("memory.memsw.limit_in_bytes").exists() {
-                        dir.write("memory.memsw.limit_in_bytes", &memory.to_string())?;
-                    }
-                }
-            }
-            (Controller::Pids, _) => {
-                if let Some(tasks) = limits.tasks {
-                    dir.write("pids.max", &tasks.to_string())?;
-                }
-            }
-            (Controller::Cpu, version) => {
-                if let Some(rate) = limits.cpu_rate {
-                    let quota = cpu_quota(rate);
-                    match version {
-                        Version::V2 => dir.write("cpu.max", &format!("{quota} {CPU_PERIOD_US}"))?,
-                        Version::V1 => {
-                            dir.write("cpu.cfs_period_us", &CPU_PERIOD_US.to_string())?;
-                            dir.write("cpu.cfs_quota_us", &quota.to_string())?;
-                        }
-                    }
-                }
-            }
-            (Controller::Cpuacct | Controller::Freezer, _) => {}
-        }
-    }
-    Ok(())
-}
-
-/// Microseconds of CPU per period for a share of one CPU (at least the kernel's 1 ms).
-fn cpu_quota(rate: f64) -> u64 {
-    // The product is positive and far below u64::MAX for any rate the CLI accepts.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let quota = (rate * 100_000.0).round() as u64;
-    quota.max(1000)
-}
-
-fn read_text(file: &File) -> Option<String> {
-    let mut buf = [0u8; 1024];
-    let read = file.read_at(&mut buf, 0).ok()?;
-    String::from_utf8(buf[..read].to_vec()).ok()
-}
-
-fn read_number(file: &File) -> Option<u64> {
-    read_text(file)?.trim().parse().ok()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     /// A fake cgroup v2 delegated scope with memory, pids and cpu, and the session's
@@ -507,7 +363,9 @@ mod tests {
             tasks: Some(64),
             ..KernelLimits::default()
         };
-        let error = SessionCgroup::create(&plan, "leash-42-7", &limits).unwrap_err();
+        let error = SessionCgroup::create(&plan, "leash-42-7", &limits)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("pids.max"), "{error}");
     }
 
@@ -530,18 +388,13 @@ mod tests {
             &[Job::Contain, Job::Pids],
             true,
         );
-        let error =
-            SessionCgroup::create(&plan, "leash-42-7", &KernelLimits::default()).unwrap_err();
+        let error = SessionCgroup::create(&plan, "leash-42-7", &KernelLimits::default())
+            .unwrap_err()
+            .to_string();
         assert!(
             error.contains("after leash moved out of the way"),
             "{error}"
         );
         assert!(!hierarchy.parent.join("leash-42-7.supervisor").exists());
-    }
-
-    #[test]
-    fn cpu_quota_has_a_floor() {
-        assert_eq!(cpu_quota(1.5), 150_000);
-        assert_eq!(cpu_quota(0.001), 1000);
     }
 }

@@ -57,7 +57,7 @@ pub fn stop_stale_sessions(hierarchies: &[Hierarchy]) -> Vec<StaleSession> {
                 continue;
             }
             let killed = dir.kill_all().len();
-            let left = dir.remove().err();
+            let left = dir.remove().err().map(|e| e.to_string());
             match stopped.iter_mut().find(|s| s.name == name) {
                 Some(same) => {
                     same.killed = same.killed.max(killed);

@@ -1,5 +1,6 @@
-//! Signalling and stopping the whole session: the stop sequence every breach and every
-//! shutdown goes through.
+//! Phase 5, stop: the stop sequence every breach and every shutdown goes through, then
+//! tidying up (the output drained, the terminal taken back, the cgroup removed) and the
+//! line that says why the session was stopped. Also signalling the whole session.
 //!
 //! 1. Freeze: with the session's cgroup, freeze it (cgroup.freeze or the v1 freezer);
 //!    and SIGSTOP every process of the session, walking the tree again until a walk finds
@@ -17,9 +18,14 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 
+use super::session::Session;
+use super::start::Running;
+use super::watch::Ending;
 use crate::cgroup::SessionCgroup;
-use crate::session::Session;
-use crate::signals::TERMINATING;
+use crate::cli::Settings;
+use crate::message::{detail, notice, processes};
+use crate::session_limits::Breach;
+use crate::signals::{TERMINATING, signal_name};
 use crate::tree;
 
 /// What the stop sequence did.
@@ -34,9 +40,64 @@ pub struct Stopped {
     pub interrupted_by: Option<Signal>,
 }
 
+/// Stop whatever is left of the session after `ending`, tidy up, and say why it was
+/// stopped.
+pub fn stop(running: &mut Running, ending: Ending, settings: &Settings) -> Stopped {
+    let stopped = stop_session(
+        &mut running.session,
+        first_signal(ending, settings.signal),
+        settings.kill_after,
+    );
+    // The cgroup's peaks are exact: read them before the cgroup goes.
+    if let (Some(sampler), Some(cgroup)) = (running.sampler.as_mut(), running.session.cgroup()) {
+        sampler.sample(Some(cgroup.read()));
+    }
+    running.session.drain_output();
+    if let Some(terminal) = &running.terminal {
+        terminal.take_back();
+    }
+    if let Some(Err(e)) = running.session.cgroup().map(SessionCgroup::remove) {
+        notice(settings.verbosity, &e.to_string());
+    }
+    say_why(ending, &stopped, settings);
+    stopped
+}
+
+/// The signal the stop sequence starts with.
+fn first_signal(ending: Ending, configured: Signal) -> Signal {
+    match ending {
+        Ending::Signaled(signal) => signal,
+        // A session at its process limit is a fork bomb until proven otherwise, and its
+        // processes block signals while they retry fork: a grace would only be waited out.
+        Ending::Limit(Breach::Tasks(..) | Breach::TasksRefused(_)) => Signal::SIGKILL,
+        Ending::MainExited | Ending::Limit(_) => configured,
+    }
+}
+
+/// The line about why the session was stopped (none when it ended by itself and nothing
+/// was left, detail only when its main process left others behind).
+fn say_why(ending: Ending, stopped: &Stopped, settings: &Settings) {
+    let count = processes(stopped.processes);
+    match ending {
+        Ending::Limit(breach) => notice(
+            settings.verbosity,
+            &format!("{}; stopped {count}", breach.describe()),
+        ),
+        Ending::Signaled(signal) => notice(
+            settings.verbosity,
+            &format!("received SIG{}; stopped {count}", signal_name(signal)),
+        ),
+        Ending::MainExited if stopped.processes > 0 => detail(
+            settings.verbosity,
+            &format!("main process exited; stopped {count} left behind"),
+        ),
+        Ending::MainExited => {}
+    }
+}
+
 /// Stop every process of the session: `first`, then after `grace` SIGKILL; returns once
 /// every process is gone and reaped.
-pub fn stop_session(session: &mut Session, first: Signal, grace: Duration) -> Stopped {
+fn stop_session(session: &mut Session, first: Signal, grace: Duration) -> Stopped {
     let mut signalled = BTreeSet::new();
     let mut groups = BTreeMap::new();
     let mut interrupted_by = None;
@@ -65,7 +126,7 @@ pub fn stop_session(session: &mut Session, first: Signal, grace: Duration) -> St
         note_groups(&mut groups, frozen.iter().copied());
         send(session, &frozen, Signal::SIGKILL);
         signalled.extend(frozen);
-        session.wait(Some(Duration::from_millis(10)));
+        session.relay_until_signal(Some(Duration::from_millis(10)));
     }
     let escaped_group = signalled
         .iter()
@@ -106,7 +167,7 @@ fn wait_for_exit(session: &mut Session, until: Instant) -> Option<Signal> {
             return None;
         }
         if let Some(signal) = session
-            .wait(Some(left))
+            .relay_until_signal(Some(left))
             .into_iter()
             .find(|s| TERMINATING.contains(s))
         {

@@ -1,15 +1,17 @@
-//! Least privilege for the command: the user and group it runs as, `no_new_privs`, the
-//! file descriptors it inherits, its directory, umask and niceness, and its environment.
-//! Resolved in leash (names, numbers, checks); applied in the child between fork and exec
-//! with system calls only.
+//! What the command runs as and with: the user and group, `no_new_privs`, the file
+//! descriptors it inherits, its directory, umask and niceness (its environment is
+//! `environment`'s). Resolved in leash (names, numbers, checks); applied in the child
+//! between fork and exec with system calls only.
 
-use std::ffi::{CString, OsString};
+use std::ffi::CString;
 use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
 use nix::errno::Errno;
 use nix::unistd::{Gid, Group, Uid, User};
+
+use crate::error::Error;
 
 /// The settings behind the confinement, as the command line gives them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -62,14 +64,14 @@ pub enum Failure {
 
 impl Confinement {
     /// Resolve `request`: look users and groups up, refuse what this leash may not do.
-    pub fn resolve(request: &Request) -> Result<Confinement, String> {
+    pub fn resolve(request: &Request) -> Result<Confinement, Error> {
         let identity = identity(request)?;
         let chdir = request
             .chdir
             .as_ref()
             .map(|dir| {
                 CString::new(dir.clone().into_os_string().into_vec())
-                    .map_err(|_| "--chdir: the path contains a NUL byte".to_string())
+                    .map_err(|_| Error::Usage("--chdir: the path contains a NUL byte".into()))
             })
             .transpose()?;
         let mut keep_fds = request.keep_fds.clone();
@@ -165,7 +167,7 @@ fn close_range(first: u32, last: u32) {
 }
 
 /// The uid and gid `--user` and `--group` ask for; only root may ask.
-fn identity(request: &Request) -> Result<Option<(Uid, Gid)>, String> {
+fn identity(request: &Request) -> Result<Option<(Uid, Gid)>, Error> {
     if request.user.is_none() && request.group.is_none() {
         return Ok(None);
     }
@@ -175,9 +177,9 @@ fn identity(request: &Request) -> Result<Option<(Uid, Gid)>, String> {
         "--group"
     };
     if !nix::unistd::geteuid().is_root() {
-        return Err(format!(
+        return Err(Error::Usage(format!(
             "{flag}: only root can run the command as another user or group"
-        ));
+        )));
     }
     let user = request.user.as_deref().map(lookup_user).transpose()?;
     let gid = match (&request.group, &user) {
@@ -189,7 +191,7 @@ fn identity(request: &Request) -> Result<Option<(Uid, Gid)>, String> {
     Ok(Some((uid, gid)))
 }
 
-fn lookup_user(name: &str) -> Result<(Uid, Gid), String> {
+fn lookup_user(name: &str) -> Result<(Uid, Gid), Error> {
     if let Ok(uid) = name.parse::<u32>() {
         let uid = Uid::from_raw(uid);
         let gid = User::from_uid(uid)
@@ -200,58 +202,29 @@ fn lookup_user(name: &str) -> Result<(Uid, Gid), String> {
     }
     match User::from_name(name) {
         Ok(Some(user)) => Ok((user.uid, user.gid)),
-        Ok(None) => Err(format!("--user: no user '{name}'")),
-        Err(e) => Err(format!("--user: cannot look '{name}' up: {e}")),
+        Ok(None) => Err(Error::Usage(format!("--user: no user '{name}'"))),
+        Err(e) => Err(Error::Usage(format!(
+            "--user: cannot look '{name}' up: {e}"
+        ))),
     }
 }
 
-fn lookup_group(name: &str) -> Result<Gid, String> {
+fn lookup_group(name: &str) -> Result<Gid, Error> {
     if let Ok(gid) = name.parse::<u32>() {
         return Ok(Gid::from_raw(gid));
     }
     match Group::from_name(name) {
         Ok(Some(group)) => Ok(group.gid),
-        Ok(None) => Err(format!("--group: no group '{name}'")),
-        Err(e) => Err(format!("--group: cannot look '{name}' up: {e}")),
+        Ok(None) => Err(Error::Usage(format!("--group: no group '{name}'"))),
+        Err(e) => Err(Error::Usage(format!(
+            "--group: cannot look '{name}' up: {e}"
+        ))),
     }
-}
-
-/// The command's environment: leash's own, or only the kept variables after
-/// `--env-clear`, then the `--env` settings.
-pub fn environment(request: &Request) -> Vec<(OsString, OsString)> {
-    let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
-        .filter(|(key, _)| !request.env_clear || request.env_keep.iter().any(|k| key == k.as_str()))
-        .collect();
-    for (key, value) in &request.env {
-        vars.retain(|(k, _)| k != key.as_str());
-        vars.push((key.into(), value.into()));
-    }
-    vars
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_environment_is_cleared_kept_and_set() {
-        let request = Request {
-            env_clear: true,
-            env_keep: vec!["PATH".into()],
-            env: vec![("LEASH_TEST_X".into(), "1".into())],
-            ..Request::default()
-        };
-        let vars = environment(&request);
-        let keys: Vec<_> = vars
-            .iter()
-            .map(|(k, _)| k.to_string_lossy().into_owned())
-            .collect();
-        assert!(keys.contains(&"LEASH_TEST_X".to_string()));
-        assert!(
-            keys.iter().all(|k| k == "PATH" || k == "LEASH_TEST_X"),
-            "{keys:?}"
-        );
-    }
 
     #[test]
     fn no_new_privs_is_the_default() {

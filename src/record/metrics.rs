@@ -1,83 +1,19 @@
-//! Writing the session's record where it was asked for: the report (atomically), the
-//! audit log (one line appended under a lock), Prometheus metrics (atomically, counters
-//! carried over from the file's previous contents under a lock).
+//! Prometheus metrics of the session (for node_exporter's textfile collector): the file is
+//! rewritten atomically, with the counters carried over from its previous contents under a
+//! lock.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::path::Path;
 
-use nix::fcntl::{Flock, FlockArg};
-
-use crate::cli::Settings;
-use crate::record::Record;
-use crate::report::error;
-
-/// Write the record to every place `settings` names; a place that fails is reported and
-/// the others are still written.
-pub fn publish(record: &Record, settings: &Settings) {
-    if let Some(path) = &settings.report {
-        let written = if path.as_os_str() == "-" {
-            let mut text = record.to_json_pretty();
-            text.push('\n');
-            io::stderr().lock().write_all(text.as_bytes())
-        } else {
-            write_atomically(path, &(record.to_json_pretty() + "\n"))
-        };
-        if let Err(e) = written {
-            error(&format!("--report {}: {e}", path.display()));
-        }
-    }
-    if let Some(path) = &settings.audit_log
-        && let Err(e) = append_line(path, &record.to_json_line())
-    {
-        error(&format!("--audit-log {}: {e}", path.display()));
-    }
-    if let Some(path) = &settings.metrics
-        && let Err(e) = write_metrics(path, record)
-    {
-        error(&format!("--metrics {}: {e}", path.display()));
-    }
-}
-
-/// Replace `path` with `text` at once: readers see the old file or the new one, never a
-/// part (a temporary file in the same directory, renamed over it).
-fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
-    let temporary = sibling(path, &format!(".tmp.{}", std::process::id()));
-    let written = File::create(&temporary).and_then(|mut file| {
-        file.write_all(text.as_bytes())?;
-        file.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| fs::rename(&temporary, path)) {
-        let _ = fs::remove_file(&temporary);
-        return Err(e);
-    }
-    Ok(())
-}
-
-/// `path` with `suffix` added to its file name.
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(suffix);
-    path.with_file_name(name)
-}
-
-/// Append `line` and a newline to `path` in one write, under an exclusive lock: lines
-/// from many leash processes never tear or interleave, and nothing is truncated.
-fn append_line(path: &Path, line: &str) -> io::Result<()> {
-    let file = OpenOptions::new().append(true).create(true).open(path)?;
-    let mut locked = lock(file)?;
-    locked.write_all(format!("{line}\n").as_bytes())
-}
-
-fn lock(file: File) -> io::Result<Flock<File>> {
-    Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, errno)| io::Error::from(errno))
-}
+use super::Record;
+use super::publish::{lock, sibling, write_atomically};
 
 /// Rewrite the metrics file with this session's figures, adding its counts to the
 /// counters already there (a lock file keeps concurrent sessions from losing counts).
-fn write_metrics(path: &Path, record: &Record) -> io::Result<()> {
+pub(super) fn write_metrics(path: &Path, record: &Record) -> io::Result<()> {
     let lock_file = OpenOptions::new()
         .write(true)
         .create(true)
@@ -168,87 +104,104 @@ fn parse_samples(text: &str) -> Samples {
 }
 
 fn update_samples(samples: &mut Samples, record: &Record) {
-    let name = escape(record.name.as_deref().unwrap_or(""));
-    let labels = |extra: &[(&str, &str)]| {
-        let mut text = format!("{{name=\"{name}\"");
-        for (key, value) in extra {
-            let _ = write!(text, ",{key}=\"{}\"", escape(value));
-        }
-        text + "}"
-    };
+    let labels = Labels::of(record);
     let mut count = |metric: &str, labels: String| {
         *samples.entry((metric.to_string(), labels)).or_insert(0.0) += 1.0;
     };
     count(
         "leash_sessions_total",
-        labels(&[("outcome", record.outcome.label())]),
+        labels.with(&[("outcome", record.outcome.label())]),
     );
     if let Some(breach) = &record.breach {
         count(
             "leash_limit_breaches_total",
-            labels(&[("limit", breach.limit)]),
+            labels.with(&[("limit", breach.limit.name())]),
         );
     }
-    let usage = &record.usage;
-    #[allow(clippy::cast_precision_loss)] // figures far below 2^52
-    let number = |n: u64| n as f64;
-    let end = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    let gauges = [
-        (
-            "leash_session_duration_seconds",
-            labels(&[]),
-            Some(record.wall_seconds),
-        ),
-        (
-            "leash_session_cpu_seconds",
-            labels(&[("mode", "user")]),
-            Some(usage.cpu_user_seconds),
-        ),
-        (
-            "leash_session_cpu_seconds",
-            labels(&[("mode", "system")]),
-            Some(usage.cpu_system_seconds),
-        ),
-        (
-            "leash_session_peak_memory_bytes",
-            labels(&[]),
-            usage.peak_memory_bytes.map(number),
-        ),
-        (
-            "leash_session_peak_tasks",
-            labels(&[]),
-            usage.peak_tasks.map(number),
-        ),
-        (
-            "leash_session_output_bytes",
-            labels(&[]),
-            usage.output_bytes.map(number),
-        ),
-        (
-            "leash_session_exit_code",
-            labels(&[]),
-            record.exit_code.map(f64::from),
-        ),
-        (
-            "leash_session_stopped_processes",
-            labels(&[]),
-            u64::try_from(record.stopped_processes).ok().map(number),
-        ),
-        (
-            "leash_session_end_timestamp_seconds",
-            labels(&[]),
-            Some(end),
-        ),
-    ];
-    for (metric, labels, value) in gauges {
+    for (metric, labels, value) in gauges(record, &labels) {
         let key = (metric.to_string(), labels);
         match value {
             Some(value) => samples.insert(key, value),
             None => samples.remove(&key),
         };
     }
+}
+
+/// The label sets of one session's samples: its name, and what else a series needs.
+struct Labels {
+    name: String,
+}
+
+impl Labels {
+    fn of(record: &Record) -> Labels {
+        Labels {
+            name: escape(record.name.as_deref().unwrap_or("")),
+        }
+    }
+
+    /// `{name="x",key="value",...}`.
+    fn with(&self, extra: &[(&str, &str)]) -> String {
+        let mut text = format!("{{name=\"{}\"", self.name);
+        for (key, value) in extra {
+            let _ = write!(text, ",{key}=\"{}\"", escape(value));
+        }
+        text + "}"
+    }
+}
+
+/// The last session's gauges: metric, labels, and the value (`None`: not measured, so the
+/// series goes).
+fn gauges(record: &Record, labels: &Labels) -> [(&'static str, String, Option<f64>); 9] {
+    let usage = &record.usage;
+    #[allow(clippy::cast_precision_loss)] // figures far below 2^52
+    let number = |n: u64| n as f64;
+    let end = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let plain = labels.with(&[]);
+    [
+        (
+            "leash_session_duration_seconds",
+            plain.clone(),
+            Some(record.wall_seconds),
+        ),
+        (
+            "leash_session_cpu_seconds",
+            labels.with(&[("mode", "user")]),
+            Some(usage.cpu_user_seconds),
+        ),
+        (
+            "leash_session_cpu_seconds",
+            labels.with(&[("mode", "system")]),
+            Some(usage.cpu_system_seconds),
+        ),
+        (
+            "leash_session_peak_memory_bytes",
+            plain.clone(),
+            usage.peak_memory_bytes.map(number),
+        ),
+        (
+            "leash_session_peak_tasks",
+            plain.clone(),
+            usage.peak_tasks.map(number),
+        ),
+        (
+            "leash_session_output_bytes",
+            plain.clone(),
+            usage.output_bytes.map(number),
+        ),
+        (
+            "leash_session_exit_code",
+            plain.clone(),
+            record.exit_code.map(f64::from),
+        ),
+        (
+            "leash_session_stopped_processes",
+            plain.clone(),
+            u64::try_from(record.stopped_processes).ok().map(number),
+        ),
+        ("leash_session_end_timestamp_seconds", plain, Some(end)),
+    ]
 }
 
 /// The text exposition format, with HELP and TYPE for each metric present.

@@ -1,4 +1,4 @@
-//! What leash says on stderr: errors, the line when it stops a session, verbose detail.
+//! Messages to stderr: errors, the line when leash stops a session, verbose detail.
 //!
 //! Each message is written with a single `write` so that it cannot be split by the
 //! session's own output to the same stream, and starts on a line of its own: after a
@@ -49,20 +49,9 @@ fn stderr_mid_line() -> bool {
         && last[0] != b'\n'
 }
 
-/// The last error leash reported, for the session's record.
-static LAST_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-
 /// Something went wrong in leash itself.
-pub fn error(message: &str) {
-    if let Ok(mut last) = LAST_ERROR.lock() {
-        *last = Some(message.to_string());
-    }
-    say(message);
-}
-
-/// The last error [`error`] reported, if any.
-pub fn last_error() -> Option<String> {
-    LAST_ERROR.lock().ok()?.clone()
+pub fn error(error: &impl std::fmt::Display) {
+    say(&error.to_string());
 }
 
 /// A notice shown unless `--quiet`.

@@ -1,18 +1,24 @@
 //! The record of a session: what ran, under which limits, how it ended and what it used.
 //! The one source of `--verbose`'s summary, `--report`, `--audit-log` and `--metrics`
-//! (schema: docs/report.md, docs/report.schema.json).
+//! (schema: docs/report.md, docs/report.schema.json), written by `publish`.
+
+mod metrics;
+pub mod publish;
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant, SystemTime};
 
+use nix::sys::signal::Signal;
 use serde::Serialize;
 
 use crate::cli::{Settings, VERSION};
+use crate::error::Error;
 use crate::exit::Exit;
 use crate::explain::LimitRow;
-use crate::quota::Breach;
+use crate::session_limits::{Breach, LimitKind};
 use crate::signals::signal_name;
 use crate::units::{format_duration, format_size};
+use crate::warning::Warning;
 
 /// The version of the report's layout; raised when a field changes meaning or goes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -50,26 +56,13 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BreachRecord {
     /// `wall`, `mem`, `cpu`, `procs`, `disk-write`, `output`, `idle`.
-    pub limit: &'static str,
+    pub limit: LimitKind,
     /// The limit in its unit (bytes, seconds, tasks).
     pub value: f64,
     /// What was observed, in the same unit; null where the kernel refused (an OOM kill, a
     /// refused fork, output cut at the limit) instead of leash measuring.
     pub observed: Option<f64>,
     /// Seconds from the start of the session to the breach.
-    pub at_seconds: f64,
-    /// leash's line about it.
-    pub message: String,
-}
-
-/// A usage that crossed `--warn` of its limit.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Warning {
-    /// The limit's name.
-    pub limit: &'static str,
-    /// The share of the limit reached.
-    pub fraction: f64,
-    /// Seconds from the start of the session.
     pub at_seconds: f64,
     /// leash's line about it.
     pub message: String,
@@ -93,21 +86,39 @@ pub struct UsageRecord {
     pub output_bytes: Option<u64>,
 }
 
-/// What supervision found out, for the record.
+/// A breach and when it happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Breached {
+    /// The limit and what was observed.
+    pub breach: Breach,
+    /// How long after the start of the session.
+    pub after: Duration,
+}
+
+/// What supervision found out about a session that ran.
 #[derive(Clone, Debug, Default)]
 pub struct Findings {
-    /// The command was started (else the record is of leash's failure to start it).
-    pub started: bool,
     /// The limit that stopped the session, and when.
-    pub breach: Option<(Breach, Duration)>,
+    pub breach: Option<Breached>,
     /// leash was asked to terminate with this signal.
-    pub leash_signaled: Option<nix::sys::signal::Signal>,
+    pub leash_signaled: Option<Signal>,
     /// What the session used.
     pub usage: UsageRecord,
-    /// Processes the stop sequence signalled, and how many had left the process group.
-    pub stopped: (usize, usize),
+    /// Processes the stop sequence signalled.
+    pub stopped_processes: usize,
+    /// Of those, processes that had left the session's process group.
+    pub escaped_process_group: usize,
     /// Warnings given.
     pub warnings: Vec<Warning>,
+}
+
+/// How the session went, as far as the record is concerned.
+#[derive(Debug)]
+pub enum Course<'a> {
+    /// The command never started: leash failed, or the command could not be run.
+    NotStarted(&'a Error),
+    /// The command ran, and leash ends with `exit`.
+    Ran(&'a Findings, Exit),
 }
 
 /// The session's record.
@@ -149,64 +160,39 @@ pub struct Record {
     pub error: Option<String>,
 }
 
-/// Started when leash starts: the clock of the record.
-pub struct Recorder {
+/// The record's clock, started when leash starts.
+pub struct Clock {
     started_at: SystemTime,
     started: Instant,
 }
 
-impl Recorder {
-    /// Start the record's clock.
-    pub fn start() -> Recorder {
-        Recorder {
+impl Clock {
+    /// Start the clock.
+    pub fn start() -> Clock {
+        Clock {
             started_at: SystemTime::now(),
             started: Instant::now(),
         }
     }
+}
 
-    /// The record of a session that ended with `exit`.
-    pub fn finish(
-        self,
+impl Record {
+    /// The record of a session that went as `course` says, under the limits `limits`.
+    pub fn new(
+        clock: &Clock,
         settings: &Settings,
         limits: Vec<LimitRow>,
-        exit: Exit,
-        findings: Findings,
-        error: Option<String>,
+        course: &Course,
     ) -> Record {
-        let outcome = match (&exit, &findings, &error) {
-            (_, Findings { started: false, .. }, _) | (_, _, Some(_)) => Outcome::Error,
-            (
-                _,
-                Findings {
-                    leash_signaled: Some(_),
-                    ..
-                },
-                _,
-            ) => Outcome::LeashSignaled,
-            (
-                _,
-                Findings {
-                    breach: Some(_), ..
-                },
-                _,
-            ) => Outcome::Limit,
-            (Exit::Signal(_), _, _) => Outcome::Signaled,
-            (Exit::Code(_), _, _) => Outcome::Exited,
+        let (outcome, exit, findings) = match course {
+            Course::NotStarted(error) => (Outcome::Error, Exit::Code(error.exit_code()), None),
+            Course::Ran(findings, exit) => (outcome_of(findings, *exit), *exit, Some(*findings)),
         };
         let (exit_code, signal) = match exit {
             Exit::Code(code) => (Some(code), None),
             Exit::Signal(signal) => (None, Some(format!("SIG{}", signal_name(signal)))),
         };
-        let breach = findings.breach.map(|(breach, at)| {
-            let (value, observed) = breach.amounts();
-            BreachRecord {
-                limit: breach.limit_name(),
-                value,
-                observed,
-                at_seconds: at.as_secs_f64(),
-                message: breach.describe(),
-            }
-        });
+        let findings = findings.cloned().unwrap_or_default();
         Record {
             schema_version: SCHEMA_VERSION,
             leash_version: VERSION,
@@ -216,27 +202,25 @@ impl Recorder {
                 .iter()
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
-            started_at: humantime::format_rfc3339_millis(self.started_at).to_string(),
+            started_at: humantime::format_rfc3339_millis(clock.started_at).to_string(),
             ended_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-            wall_seconds: self.started.elapsed().as_secs_f64(),
+            wall_seconds: clock.started.elapsed().as_secs_f64(),
             limits,
             outcome,
             exit_code,
             signal,
-            breach,
+            breach: findings.breach.map(breach_record),
             usage: findings.usage,
-            stopped_processes: findings.stopped.0,
-            escaped_process_group: findings.stopped.1,
+            stopped_processes: findings.stopped_processes,
+            escaped_process_group: findings.escaped_process_group,
             warnings: findings.warnings,
-            error: match outcome {
-                Outcome::Error => error.or_else(|| Some("leash failed".into())),
-                _ => None,
+            error: match course {
+                Course::NotStarted(error) => Some(error.to_string()),
+                Course::Ran(..) => None,
             },
         }
     }
-}
 
-impl Record {
     /// The document, pretty-printed.
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
@@ -275,4 +259,28 @@ impl Record {
 
 fn round_ms(duration: Duration) -> Duration {
     Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// How a session that ran ended.
+fn outcome_of(findings: &Findings, exit: Exit) -> Outcome {
+    if findings.leash_signaled.is_some() {
+        Outcome::LeashSignaled
+    } else if findings.breach.is_some() {
+        Outcome::Limit
+    } else if let Exit::Signal(_) = exit {
+        Outcome::Signaled
+    } else {
+        Outcome::Exited
+    }
+}
+
+fn breach_record(breached: Breached) -> BreachRecord {
+    let (value, observed) = breached.breach.amounts();
+    BreachRecord {
+        limit: breached.breach.kind(),
+        value,
+        observed,
+        at_seconds: breached.after.as_secs_f64(),
+        message: breached.breach.describe(),
+    }
 }

@@ -1,4 +1,4 @@
-//! Configuration files and profiles: the layers below the command line, merged into the
+//! Config files and profiles: the layers below the command line, merged into the
 //! arguments clap parses, each setting remembering where it came from.
 //!
 //! From lowest to highest: the built-in profile, `/etc/leash/config.toml`, the user's
@@ -11,7 +11,12 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+mod flags;
+
 use clap::parser::ValueSource;
+
+use crate::error::Error;
+use flags::Flags;
 
 /// The built-in profiles, in the config files' own format.
 pub const BUILT_IN: &str = r#"
@@ -37,20 +42,9 @@ idle = "15m"
 warn = 0.8
 "#;
 
-/// Keys a configuration may not set: they are about this invocation only.
-const NOT_CONFIGURABLE: [&str; 7] = [
-    "help",
-    "version",
-    "generate",
-    "command",
-    "config",
-    "profile",
-    "print-config",
-];
-
 /// Where a setting came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Origin {
+pub(crate) enum Origin {
     /// The built-in profile of that name.
     BuiltIn(String),
     /// A file and line.
@@ -72,8 +66,14 @@ impl std::fmt::Display for Origin {
     }
 }
 
-/// The arguments for clap, and where each setting came from (by key).
-pub type Layered = (Vec<OsString>, Vec<(String, Origin)>);
+/// The command line with the lower layers' settings put before it.
+#[derive(Debug)]
+pub(crate) struct Layered {
+    /// The arguments for clap.
+    pub(crate) args: Vec<OsString>,
+    /// Where each setting of the result came from, by key.
+    pub(crate) origins: BTreeMap<String, Origin>,
+}
 
 /// A setting from a layer: the arguments it stands for, and where it came from.
 #[derive(Clone, Debug)]
@@ -82,35 +82,67 @@ struct Setting {
     origin: Origin,
 }
 
-/// The command line with every lower layer's settings put before it, and where each
-/// setting of the result came from (by key).
-pub fn layered(args: Vec<OsString>) -> Result<Layered, String> {
+/// Settings of one layer, by key.
+type Settings = BTreeMap<String, Setting>;
+
+/// The command line `args` with every lower layer's settings put before it. `command` is
+/// the command line's definition; `is_setting` says which of its long flags a layer may
+/// set.
+pub(crate) fn layered(
+    args: Vec<OsString>,
+    command: &clap::Command,
+    is_setting: fn(&str) -> bool,
+) -> Result<Layered, Error> {
     if !any_layer(&args) {
         // Nothing below the command line: leave it alone (start-up is on every run's path).
-        return Ok((args, Vec::new()));
+        return Ok(Layered {
+            args,
+            origins: BTreeMap::new(),
+        });
     }
-    let flags = Flags::new(crate::cli::command());
+    let flags = Flags::new(command.clone(), is_setting);
     let early = flags
         .command
         .clone()
         .ignore_errors(true)
         .try_get_matches_from(&args)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Error::Config(e.to_string()))?;
     let from_command_line: Vec<String> = flags
         .command
         .get_arguments()
         .filter(|a| early.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
         .filter_map(|a| a.get_long().map(String::from))
         .collect();
+    let mut merged = lower_layers(&early, &flags)?;
+    merged.retain(|key, _| !from_command_line.contains(key));
+    let mut origins: BTreeMap<String, Origin> = merged
+        .iter()
+        .map(|(key, setting)| (key.clone(), setting.origin.clone()))
+        .collect();
+    origins.extend(from_command_line.into_iter().map(|key| (key, Origin::Flag)));
+    let mut layered: Vec<OsString> = args.iter().take(1).cloned().collect();
+    for setting in merged.into_values() {
+        layered.extend(setting.args.into_iter().map(OsString::from));
+    }
+    layered.extend(args.into_iter().skip(1));
+    Ok(Layered {
+        args: layered,
+        origins,
+    })
+}
+
+/// The settings of every layer below the command line merged, higher over lower: the
+/// profile, the files, the environment. `early` is the command line as clap read it.
+fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<Settings, Error> {
     let profile = early
         .get_one::<String>("profile")
         .cloned()
         .or_else(|| std::env::var("LEASH_PROFILE").ok());
-    let mut merged: BTreeMap<String, Setting> = BTreeMap::new();
+    let mut merged = Settings::new();
     let mut profile_found = false;
     if let Some(name) = &profile {
         let built_in = parse(BUILT_IN, "built-in profiles")?;
-        let settings = layer(&built_in, BUILT_IN, None, Some(name), &flags)?;
+        let settings = layer(&built_in, BUILT_IN, None, Some(name), flags)?;
         profile_found |= !settings.is_empty();
         merged.extend(settings);
     }
@@ -121,33 +153,22 @@ pub fn layered(args: Vec<OsString>) -> Result<Layered, String> {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(e) => return Err(Error::Config(format!("{}: {e}", path.display()))),
         };
-        let (top, named, found) = file_layers(&text, &path, profile.as_deref(), &flags)?;
-        profile_found |= found;
-        merged.extend(top);
-        merged.extend(named);
+        let file = file_layers(&text, &path, profile.as_deref(), flags)?;
+        profile_found |= file.has_profile;
+        merged.extend(file.top);
+        merged.extend(file.profile);
     }
     if let Some(name) = &profile
         && !profile_found
     {
-        return Err(format!(
+        return Err(Error::Config(format!(
             "--profile: no profile '{name}' (built in: interpreter)"
-        ));
+        )));
     }
-    merged.extend(environment_layer(&flags)?);
-    merged.retain(|key, _| !from_command_line.contains(key));
-    let mut origins: Vec<(String, Origin)> = merged
-        .iter()
-        .map(|(key, setting)| (key.clone(), setting.origin.clone()))
-        .collect();
-    origins.extend(from_command_line.into_iter().map(|key| (key, Origin::Flag)));
-    let mut layered: Vec<OsString> = args.iter().take(1).cloned().collect();
-    for setting in merged.into_values() {
-        layered.extend(setting.args.into_iter().map(OsString::from));
-    }
-    layered.extend(args.into_iter().skip(1));
-    Ok((layered, origins))
+    merged.extend(environment_layer(flags)?);
+    Ok(merged)
 }
 
 /// Whether any layer below the command line may have something: a config file exists, a
@@ -180,31 +201,41 @@ fn user_config() -> Option<PathBuf> {
     Some(base.join("leash/config.toml"))
 }
 
-/// A file's top-level settings, its `[profile.NAME]` settings, and whether it has that
-/// profile.
-type FileLayers = (BTreeMap<String, Setting>, BTreeMap<String, Setting>, bool);
+/// What one config file sets.
+struct FileLayers {
+    /// Its top-level settings.
+    top: Settings,
+    /// Its `[profile.NAME]` settings.
+    profile: Settings,
+    /// Whether it has that profile.
+    has_profile: bool,
+}
 
 fn file_layers(
     text: &str,
     path: &Path,
     profile: Option<&str>,
     flags: &Flags,
-) -> Result<FileLayers, String> {
+) -> Result<FileLayers, Error> {
     let table = parse(text, &path.display().to_string())?;
     let top = layer(&table, text, Some(path), None, flags)?;
     let named = match profile {
         Some(name) => layer(&table, text, Some(path), Some(name), flags)?,
-        None => BTreeMap::new(),
+        None => Settings::new(),
     };
-    let found =
+    let has_profile =
         profile.is_some_and(|name| table.get("profile").and_then(|p| p.get(name)).is_some());
-    Ok((top, named, found))
+    Ok(FileLayers {
+        top,
+        profile: named,
+        has_profile,
+    })
 }
 
 /// A config text as TOML; errors name `file`.
-fn parse(text: &str, file: &str) -> Result<toml::Table, String> {
+fn parse(text: &str, file: &str) -> Result<toml::Table, Error> {
     text.parse()
-        .map_err(|e: toml::de::Error| format!("{file}: {}", e.message()))
+        .map_err(|e: toml::de::Error| Error::Config(format!("{file}: {}", e.message())))
 }
 
 /// The settings of one table of a parsed config `text`: the top level (`profile` `None`)
@@ -215,7 +246,7 @@ fn layer(
     path: Option<&Path>,
     profile: Option<&str>,
     flags: &Flags,
-) -> Result<BTreeMap<String, Setting>, String> {
+) -> Result<Settings, Error> {
     let place = |key: &str| {
         let line = line_of(text, profile, key);
         match path {
@@ -234,22 +265,26 @@ fn layer(
         None => table,
         Some(name) => match table.get("profile").and_then(|p| p.get(name)) {
             Some(toml::Value::Table(profile)) => profile,
-            Some(_) => return Err(format!("{file}: profile.{name} is not a table")),
-            None => return Ok(BTreeMap::new()),
+            Some(_) => {
+                return Err(Error::Config(format!(
+                    "{file}: profile.{name} is not a table"
+                )));
+            }
+            None => return Ok(Settings::new()),
         },
     };
-    let mut settings = BTreeMap::new();
+    let mut settings = Settings::new();
     for (key, value) in table {
         if profile.is_none() && key == "profile" {
             continue;
         }
         let (at, origin) = place(key);
         if !flags.knows(key) {
-            return Err(format!("{at}: unknown key '{key}'"));
+            return Err(Error::Config(format!("{at}: unknown key '{key}'")));
         }
         let args = flags
             .arguments(key, value)
-            .map_err(|e| format!("{at}: {key}: {e}"))?;
+            .map_err(|e| Error::Config(format!("{at}: {key}: {e}")))?;
         settings.insert(key.clone(), Setting { args, origin });
     }
     flags.judge(&settings, |key, _| format!("{}: {key}", place(key).0))?;
@@ -257,8 +292,8 @@ fn layer(
 }
 
 /// The settings from `LEASH_<KEY>` variables (`LEASH_KILL_AFTER` for `kill-after`).
-fn environment_layer(flags: &Flags) -> Result<BTreeMap<String, Setting>, String> {
-    let mut settings = BTreeMap::new();
+fn environment_layer(flags: &Flags) -> Result<Settings, Error> {
+    let mut settings = Settings::new();
     for key in &flags.keys {
         let var = env_var(key);
         let Ok(value) = std::env::var(&var) else {
@@ -269,7 +304,11 @@ fn environment_layer(flags: &Flags) -> Result<BTreeMap<String, Setting>, String>
             match value.as_str() {
                 "1" | "true" | "yes" => vec![flag],
                 "0" | "false" | "no" | "" => Vec::new(),
-                _ => return Err(format!("{var}: '{value}' is not true or false")),
+                _ => {
+                    return Err(Error::Config(format!(
+                        "{var}: '{value}' is not true or false"
+                    )));
+                }
             }
         } else {
             vec![flag, value]
@@ -289,93 +328,6 @@ fn environment_layer(flags: &Flags) -> Result<BTreeMap<String, Setting>, String>
 /// The variable that sets `key`: `LEASH_KILL_AFTER` for `kill-after`.
 fn env_var(key: &str) -> String {
     format!("LEASH_{}", key.to_uppercase().replace('-', "_"))
-}
-
-/// The command line's definition, built once per start (building it is the costly part
-/// of reading the layers): which keys a layer may set, which take no value, and clap
-/// to judge the values as it would on the command line.
-struct Flags {
-    command: clap::Command,
-    keys: Vec<String>,
-}
-
-impl Flags {
-    fn new(command: clap::Command) -> Flags {
-        let keys = command
-            .get_arguments()
-            .filter_map(|a| a.get_long().map(String::from))
-            .filter(|k| !NOT_CONFIGURABLE.contains(&k.as_str()))
-            .collect();
-        Flags { command, keys }
-    }
-
-    fn knows(&self, key: &str) -> bool {
-        self.keys.iter().any(|k| k == key)
-    }
-
-    /// Whether the flag `key` takes no value.
-    fn is_switch(&self, key: &str) -> bool {
-        self.command
-            .get_arguments()
-            .find(|a| a.get_long() == Some(key))
-            .is_some_and(|a| !a.get_action().takes_values())
-    }
-
-    /// The command-line arguments a config value stands for.
-    fn arguments(&self, key: &str, value: &toml::Value) -> Result<Vec<String>, String> {
-        let flag = format!("--{key}");
-        let scalar = |value: &toml::Value| match value {
-            toml::Value::String(s) => Ok(s.clone()),
-            toml::Value::Integer(n) => Ok(n.to_string()),
-            toml::Value::Float(x) => Ok(x.to_string()),
-            _ => Err("expected a string or a number".to_string()),
-        };
-        let switch = self.is_switch(key);
-        match value {
-            toml::Value::Boolean(on) if switch => Ok(if *on { vec![flag] } else { Vec::new() }),
-            toml::Value::Array(items) => {
-                let mut args = Vec::new();
-                for item in items {
-                    args.push(flag.clone());
-                    args.push(scalar(item)?);
-                }
-                Ok(args)
-            }
-            other if switch => Err(format!("expected true or false, not {other}")),
-            other => Ok(vec![flag, scalar(other)?]),
-        }
-    }
-
-    /// Let clap judge `args`, as it would on the command line.
-    fn check(&self, args: &[String]) -> Result<(), String> {
-        let line = std::iter::once("leash".to_string())
-            .chain(args.iter().cloned())
-            .chain(["--".to_string(), "true".to_string()]);
-        self.command
-            .clone()
-            .try_get_matches_from(line)
-            .map(|_| ())
-            .map_err(|e| crate::cli::ParseError::Clap(e).one_line())
-    }
-
-    /// Judge a layer's settings in one parse; only when that fails, each on its own, so
-    /// that the error names the setting (`at` says where it is). Settings that are only
-    /// wrong together are left to the final parse, as any two flags are.
-    fn judge(
-        &self,
-        settings: &BTreeMap<String, Setting>,
-        at: impl Fn(&str, &Setting) -> String,
-    ) -> Result<(), String> {
-        let all: Vec<String> = settings.values().flat_map(|s| s.args.clone()).collect();
-        if self.check(&all).is_ok() {
-            return Ok(());
-        }
-        for (key, setting) in settings {
-            self.check(&setting.args)
-                .map_err(|e| format!("{}: {e}", at(key, setting)))?;
-        }
-        Ok(())
-    }
 }
 
 /// The line (from 1) on which `key` is set, in `[profile.NAME]` or at the top level.
@@ -402,21 +354,42 @@ fn line_of(text: &str, profile: Option<&str>, key: &str) -> usize {
 mod tests {
     use super::*;
 
+    use clap::{Arg, ArgAction, value_parser};
+
+    /// A command line like leash's, with a few of its flags.
+    fn command() -> clap::Command {
+        clap::Command::new("leash")
+            .arg(Arg::new("wall").long("wall"))
+            .arg(Arg::new("mem").long("mem").value_parser(value_parser!(u64)))
+            .arg(Arg::new("procs").long("procs"))
+            .arg(
+                Arg::new("preserve-status")
+                    .long("preserve-status")
+                    .action(ArgAction::SetTrue),
+            )
+            .arg(Arg::new("rlimit").long("rlimit").action(ArgAction::Append))
+            .arg(Arg::new("profile").long("profile"))
+            .arg(Arg::new("command").num_args(0..).trailing_var_arg(true))
+    }
+
     /// The settings of `text` (a file `c.toml`, or the built-in profiles without a path).
-    fn layer_of(
-        text: &str,
-        path: Option<&Path>,
-        profile: Option<&str>,
-    ) -> Result<BTreeMap<String, Setting>, String> {
-        let flags = Flags::new(crate::cli::command());
+    fn layer_of(text: &str, path: Option<&Path>, profile: Option<&str>) -> Result<Settings, Error> {
+        let flags = Flags::new(command(), |long| long != "profile");
         layer(&parse(text, "test")?, text, path, profile, &flags)
     }
 
     #[test]
-    fn the_built_in_profile_parses_and_every_key_is_a_flag() {
-        let settings = layer_of(BUILT_IN, None, Some("interpreter")).unwrap();
-        assert!(settings.contains_key("wall") && settings.contains_key("mem"));
-        assert!(matches!(settings["wall"].origin, Origin::BuiltIn(_)));
+    fn a_profile_is_a_table_of_its_own() {
+        let text = "wall = \"1m\"\n[profile.p]\nwall = \"5m\"\nprocs = 9\n";
+        let settings = layer_of(text, Some(Path::new("c.toml")), Some("p")).unwrap();
+        assert_eq!(settings["wall"].args, ["--wall", "5m"]);
+        assert_eq!(settings["wall"].origin, Origin::File("c.toml".into(), 3));
+        assert!(layer_of(text, None, Some("other")).unwrap().is_empty());
+        let error = layer_of("profile = 1\n", None, None);
+        assert!(
+            error.unwrap().is_empty(),
+            "a top-level profile key is not a setting"
+        );
     }
 
     #[test]
@@ -436,10 +409,12 @@ mod tests {
     fn mistakes_name_the_file_line_and_key() {
         let unknown = "wall = \"5m\"\n\n[profile.x]\nwal = \"1s\"\n";
         let error = layer_of(unknown, Some(Path::new("c.toml")), Some("x")).unwrap_err();
-        assert_eq!(error, "c.toml:4: unknown key 'wal'");
+        assert_eq!(error.to_string(), "c.toml:4: unknown key 'wal'");
         // Among good settings, the bad one is named.
         let bad = "wall = \"5m\"\nmem = \"lots\"\nprocs = 9\n";
-        let error = layer_of(bad, Some(Path::new("c.toml")), None).unwrap_err();
+        let error = layer_of(bad, Some(Path::new("c.toml")), None)
+            .unwrap_err()
+            .to_string();
         assert!(error.starts_with("c.toml:2: mem: "), "{error}");
     }
 }

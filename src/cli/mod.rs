@@ -1,4 +1,11 @@
-//! The command line: the one clap definition, parsed at the edge into typed settings.
+//! Phase 1, parse: the command line's one clap definition, and parsing it (with the config
+//! layers below it) into what leash was asked to do. The typed settings are built in
+//! `settings`, `--print-config`'s text in `print_config`.
+
+mod print_config;
+mod settings;
+
+pub use settings::Settings;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -8,9 +15,8 @@ use clap::{Parser, ValueEnum};
 use nix::sys::signal::Signal;
 
 use crate::cgroup;
-use crate::limits::{Rlimit, RlimitRequest};
-use crate::quota::SessionLimits;
-use crate::report::Verbosity;
+use crate::error::{Error, Invalid};
+use crate::rlimit::{Rlimit, RlimitRequest};
 use crate::signals::parse_signal;
 use crate::units::{
     parse_cpu_share, parse_duration, parse_fraction, parse_positive_count, parse_positive_duration,
@@ -152,19 +158,19 @@ pub struct Cli {
     foreground: bool,
 
     /// Largest file each process may create (RLIMIT_FSIZE), e.g. 100M, 1GiB, 500MB.
-    #[arg(long, value_name = "SIZE", value_parser = rlimit_value("fsize"), help_heading = "Per-process rlimits")]
+    #[arg(long, value_name = "SIZE", value_parser = rlimit_value(Rlimit::FSIZE), help_heading = "Per-process rlimits")]
     fsize: Option<RlimitRequest>,
 
     /// Open files per process (RLIMIT_NOFILE).
-    #[arg(long, value_name = "N", value_parser = rlimit_value("nofile"), help_heading = "Per-process rlimits")]
+    #[arg(long, value_name = "N", value_parser = rlimit_value(Rlimit::NOFILE), help_heading = "Per-process rlimits")]
     nofile: Option<RlimitRequest>,
 
     /// Stack size per process (RLIMIT_STACK), e.g. 8M.
-    #[arg(long, value_name = "SIZE", value_parser = rlimit_value("stack"), help_heading = "Per-process rlimits")]
+    #[arg(long, value_name = "SIZE", value_parser = rlimit_value(Rlimit::STACK), help_heading = "Per-process rlimits")]
     stack: Option<RlimitRequest>,
 
     /// Core dump size per process (RLIMIT_CORE) [default: 0, no core dumps].
-    #[arg(long, value_name = "SIZE", value_parser = rlimit_value("core"), help_heading = "Per-process rlimits")]
+    #[arg(long, value_name = "SIZE", value_parser = rlimit_value(Rlimit::CORE), help_heading = "Per-process rlimits")]
     core: Option<RlimitRequest>,
 
     /// Any rlimit prlimit knows: as, core, cpu, data, fsize, locks, memlock, msgqueue, nice,
@@ -304,37 +310,62 @@ pub struct Cli {
 }
 
 /// `KEY=VALUE` for `--env`.
-fn parse_assignment(text: &str) -> Result<(String, String), String> {
+fn parse_assignment(text: &str) -> Result<(String, String), Invalid> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() && !key.contains('\0') && !value.contains('\0') => {
             Ok((key.to_string(), value.to_string()))
         }
-        _ => Err(format!("'{text}' is not KEY=VALUE")),
+        _ => Err(Invalid(format!("'{text}' is not KEY=VALUE"))),
     }
 }
 
 /// An octal umask for `--umask`.
-fn parse_umask(text: &str) -> Result<u32, String> {
+fn parse_umask(text: &str) -> Result<u32, Invalid> {
     u32::from_str_radix(text, 8)
         .ok()
         .filter(|mask| *mask <= 0o777)
-        .ok_or_else(|| format!("'{text}' is not an octal mode from 000 to 777"))
+        .ok_or_else(|| Invalid(format!("'{text}' is not an octal mode from 000 to 777")))
 }
 
-fn rlimit_value(name: &'static str) -> impl Fn(&str) -> Result<RlimitRequest, String> + Clone {
-    move |text| {
-        let rlimit = Rlimit::named(name).ok_or_else(|| format!("unknown rlimit {name}"))?;
-        RlimitRequest::parse_value(rlimit, text)
-    }
+fn rlimit_value(rlimit: Rlimit) -> impl Fn(&str) -> Result<RlimitRequest, Invalid> + Clone {
+    move |text| RlimitRequest::parse_value(rlimit, text)
 }
 
-/// An rlimit request and the flag it came from, for error messages.
-#[derive(Clone, Copy, Debug)]
-pub struct FlaggedRlimit {
-    /// `--fsize`, `--rlimit`, ... or `default`.
-    pub flag: &'static str,
-    /// What was asked for.
-    pub request: RlimitRequest,
+/// What a flag of the command line is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A setting of the session: config files, profiles and `LEASH_` variables may set it,
+    /// and `--print-config` shows it.
+    Setting,
+    /// Which layers to read (`--config`, `--profile`): shown, never set by a layer.
+    Layer,
+    /// Something to do instead of running a session, or the command itself: only the
+    /// command line may ask for it, and it is not shown.
+    Action,
+}
+
+/// The flags that are not settings, by long name; every other flag is a setting.
+const NOT_SETTINGS: [(&str, Role); 7] = [
+    ("config", Role::Layer),
+    ("profile", Role::Layer),
+    ("explain", Role::Action),
+    ("print-config", Role::Action),
+    ("generate", Role::Action),
+    ("help", Role::Action),
+    ("version", Role::Action),
+];
+
+/// The role of the flag `--long`.
+pub fn role(long: &str) -> Role {
+    NOT_SETTINGS
+        .iter()
+        .find(|(name, _)| *name == long)
+        .map_or(Role::Setting, |(_, role)| *role)
+}
+
+/// Whether a config layer may set `--long`.
+pub fn is_setting(long: &str) -> bool {
+    role(long) == Role::Setting
 }
 
 /// What leash was asked to do.
@@ -342,250 +373,40 @@ pub struct FlaggedRlimit {
 pub enum Invocation {
     /// Run a command as a session.
     Run(Box<Settings>),
+    /// Print the plan of a session: each limit and what enforces it here.
+    Explain(Box<Settings>),
     /// Print a generated file.
     Generate(Artifact),
     /// Print the effective settings and their origins.
     PrintConfig(String),
 }
 
-/// Typed settings for one session.
-#[derive(Debug)]
-pub struct Settings {
-    /// The command and its arguments.
-    pub command: Vec<OsString>,
-    /// Limits for the whole session.
-    pub limits: SessionLimits,
-    /// Share of one CPU the session may use (`--cpu-rate`).
-    pub cpu_rate: Option<f64>,
-    /// Whether to use a cgroup.
-    pub cgroup: cgroup::Mode,
-    /// First signal of the stop sequence.
-    pub signal: Signal,
-    /// Grace before SIGKILL.
-    pub kill_after: Duration,
-    /// Exit with the command's status even when a limit stopped it.
-    pub preserve_status: bool,
-    /// `--foreground` (timeout compatibility).
-    pub foreground: bool,
-    /// Per-process rlimits, at most one per resource.
-    pub rlimits: Vec<FlaggedRlimit>,
-    /// How much leash says.
-    pub verbosity: Verbosity,
-    /// Only say what would be enforced and how.
-    pub explain: bool,
-    /// Where to write the report (`-`: stderr).
-    pub report: Option<PathBuf>,
-    /// Where to append the report as a line.
-    pub audit_log: Option<PathBuf>,
-    /// Where to write Prometheus metrics.
-    pub metrics: Option<PathBuf>,
-    /// The session's name in records.
-    pub name: Option<String>,
-    /// Share of a limit at which to warn.
-    pub warn: Option<f64>,
-    /// User, group, descriptors, environment and the like for the command.
-    pub privilege: crate::privilege::Request,
-    /// Slots and start rates shared with other sessions.
-    pub concurrency: crate::slots::Concurrency,
-}
-
-impl Settings {
-    /// Whether anything asks for the session's record.
-    pub fn recorded(&self) -> bool {
-        self.report.is_some()
-            || self.audit_log.is_some()
-            || self.metrics.is_some()
-            || self.verbosity >= Verbosity::Verbose
-    }
-}
-
-/// Parse the command line. `Err` carries clap's error (help and version included, which
-/// the caller prints as they are).
-pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, ParseError> {
-    let (args, origins) =
-        crate::config::layered(args.into_iter().collect()).map_err(ParseError::Invalid)?;
-    let matches = command()
-        .try_get_matches_from(args)
-        .map_err(ParseError::Clap)?;
-    let cli =
-        <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(ParseError::Clap)?;
+/// Parse the command line, with the config layers below it. `Err` carries clap's error
+/// (help and version included, which the caller prints as they are).
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Error> {
+    let mut command = command();
+    let layered = crate::config::layered(args.into_iter().collect(), &command, is_setting)?;
+    let matches = command
+        .try_get_matches_from_mut(layered.args)
+        .map_err(Error::Clap)?;
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(Error::Clap)?;
     if let Some(artifact) = cli.generate {
         return Ok(Invocation::Generate(artifact));
     }
     if cli.print_config {
-        return Ok(Invocation::PrintConfig(effective(&matches, &origins)));
+        let text = print_config::render(&command, &matches, &layered.origins);
+        return Ok(Invocation::PrintConfig(text));
     }
-    cli.into_settings()
-        .map(|settings| Invocation::Run(Box::new(settings)))
-        .map_err(ParseError::Invalid)
+    let explain = cli.explain;
+    let settings = Box::new(Settings::from_cli(cli)?);
+    Ok(if explain {
+        Invocation::Explain(settings)
+    } else {
+        Invocation::Run(settings)
+    })
 }
 
-/// The effective settings, one per line: `key = value  # origin`.
-fn effective(matches: &clap::ArgMatches, origins: &[(String, crate::config::Origin)]) -> String {
-    use std::fmt::Write as _;
-    let mut text = String::new();
-    for arg in command().get_arguments() {
-        let (Some(long), id) = (arg.get_long(), arg.get_id().as_str()) else {
-            continue;
-        };
-        if ["generate", "print-config", "help", "version", "explain"].contains(&long) {
-            continue;
-        }
-        let origin = match matches.value_source(id) {
-            Some(clap::parser::ValueSource::DefaultValue) => "default".to_string(),
-            Some(_) => origins
-                .iter()
-                .find(|(key, _)| key == long)
-                .map_or_else(|| "command line".into(), |(_, origin)| origin.to_string()),
-            None => continue,
-        };
-        let values: Vec<String> = matches
-            .get_raw(id)
-            .map(|raw| raw.map(|v| v.to_string_lossy().into_owned()).collect())
-            .unwrap_or_default();
-        let value = if values.is_empty() {
-            "true".to_string()
-        } else {
-            values.join(" ")
-        };
-        let _ = writeln!(text, "{long} = {value}  # {origin}");
-    }
-    text
-}
-
-/// Why the command line was not accepted.
-#[derive(Debug)]
-pub enum ParseError {
-    /// Reported by clap: unknown flags, bad values, `--help`, `--version`.
-    Clap(clap::Error),
-    /// Reported by leash after clap: values that conflict.
-    Invalid(String),
-}
-
-impl ParseError {
-    /// Whether this is `--help` or `--version` rather than a mistake.
-    pub fn is_request_for_information(&self) -> bool {
-        matches!(self, ParseError::Clap(e) if !e.use_stderr())
-    }
-
-    /// The mistake as one line: clap's first line, with its tip (the flag the user
-    /// probably meant) appended.
-    pub fn one_line(&self) -> String {
-        match self {
-            ParseError::Invalid(message) => message.clone(),
-            ParseError::Clap(e) => {
-                let text = e.to_string();
-                // The first paragraph is the error (a list of missing arguments continues
-                // it on indented lines); usage and hints follow after blank lines.
-                let first: Vec<&str> = text
-                    .lines()
-                    .map(str::trim)
-                    .take_while(|l| !l.is_empty())
-                    .collect();
-                let first = first.join(" ");
-                let first = first.strip_prefix("error: ").unwrap_or(&first);
-                let tip = text.lines().find_map(|l| l.trim().strip_prefix("tip: "));
-                match tip {
-                    Some(tip) => format!("{first} ({tip})"),
-                    None => first.to_string(),
-                }
-            }
-        }
-    }
-}
-
-impl Cli {
-    fn into_settings(self) -> Result<Settings, String> {
-        let named = [
-            ("--fsize", self.fsize),
-            ("--nofile", self.nofile),
-            ("--stack", self.stack),
-            ("--core", self.core),
-        ];
-        let mut rlimits: Vec<FlaggedRlimit> = Vec::new();
-        let flagged = named.into_iter().filter_map(|(flag, request)| {
-            Some(FlaggedRlimit {
-                flag,
-                request: request?,
-            })
-        });
-        for next in flagged.chain(self.rlimits.into_iter().map(|request| FlaggedRlimit {
-            flag: "--rlimit",
-            request,
-        })) {
-            if let Some(earlier) = rlimits
-                .iter()
-                .find(|r| r.request.rlimit == next.request.rlimit)
-            {
-                return Err(format!(
-                    "{} {}: already set by {}",
-                    next.flag,
-                    next.request.rlimit.name(),
-                    earlier.flag
-                ));
-            }
-            rlimits.push(next);
-        }
-        if !rlimits.iter().any(|r| r.request.rlimit.name() == "core") {
-            let core = Rlimit::named("core").and_then(|r| RlimitRequest::parse_value(r, "0").ok());
-            rlimits.extend(core.map(|request| FlaggedRlimit {
-                flag: "default",
-                request,
-            }));
-        }
-        let verbosity = match (self.quiet, self.verbose) {
-            (true, _) => Verbosity::Quiet,
-            (_, true) => Verbosity::Verbose,
-            _ => Verbosity::Normal,
-        };
-        Ok(Settings {
-            command: self.command,
-            limits: SessionLimits {
-                wall: self.wall,
-                memory: self.memory,
-                cpu: self.cpu,
-                tasks: self.procs,
-                disk_write: self.disk_write,
-                output: self.output,
-                idle: self.idle,
-            },
-            cpu_rate: self.cpu_rate,
-            cgroup: self.cgroup,
-            signal: self.signal,
-            kill_after: self.kill_after,
-            preserve_status: self.preserve_status,
-            foreground: self.foreground,
-            rlimits,
-            verbosity,
-            explain: self.explain,
-            report: self.report,
-            audit_log: self.audit_log,
-            metrics: self.metrics,
-            name: self.name,
-            warn: self.warn,
-            privilege: crate::privilege::Request {
-                user: self.user,
-                group: self.group,
-                allow_new_privs: self.allow_new_privs,
-                keep_fds: self.keep_fd,
-                chdir: self.chdir,
-                umask: self.umask,
-                nice: self.nice,
-                env_clear: self.env_clear,
-                env_keep: self.env_keep,
-                env: self.env,
-            },
-            concurrency: crate::slots::Concurrency {
-                slots: self.slots,
-                rate: self.rate,
-                wait: !self.no_wait,
-                timeout: self.slot_timeout,
-            },
-        })
-    }
-}
-
-/// The clap command, for generating the man page and completions.
+/// The clap command, for parsing and for generating the man page and completions.
 pub fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
@@ -594,64 +415,30 @@ pub fn command() -> clap::Command {
 mod tests {
     use super::*;
 
-    fn parse_line(line: &str) -> Result<Settings, String> {
-        let args = std::iter::once("leash")
-            .chain(line.split_whitespace())
-            .map(OsString::from);
-        match parse(args) {
-            Ok(Invocation::Run(settings)) => Ok(*settings),
-            Ok(Invocation::Generate(_) | Invocation::PrintConfig(_)) => Err("not a run".into()),
-            Err(e) => Err(e.one_line()),
-        }
-    }
-
     #[test]
     fn the_clap_definition_is_consistent() {
         command().debug_assert();
     }
 
     #[test]
-    fn everything_after_the_command_belongs_to_it() {
-        let settings = parse_line("-t 5 ls -l --wall 3").unwrap();
-        assert_eq!(settings.limits.wall, Some(Duration::from_secs(5)));
-        assert_eq!(settings.command, ["ls", "-l", "--wall", "3"]);
-        assert_eq!(parse_line("-- -t").unwrap().command, ["-t"]);
-    }
-
-    #[test]
-    fn defaults_are_term_two_seconds_and_no_core_dumps() {
-        let settings = parse_line("true").unwrap();
-        assert_eq!(settings.signal, Signal::SIGTERM);
-        assert_eq!(settings.kill_after, Duration::from_secs(2));
-        assert_eq!(settings.limits.wall, None);
-        assert_eq!(settings.rlimits.len(), 1);
-        assert_eq!(settings.rlimits[0].request.rlimit.name(), "core");
-    }
-
-    #[test]
-    fn mistakes_are_one_line_naming_the_flag() {
-        let cases = [
-            ("--wall 0 true", "--wall"),
-            ("--wall -5 true", "negative"),
-            ("--wall 5M true", "months"),
-            ("--signal FOO true", "--signal"),
-            ("--fsize 12Q true", "--fsize"),
-            ("--nofile 10:5 true", "above"),
-            ("--rlimit bogus=1 true", "not a resource"),
-            ("--wal 5 true", "--wall"),
-            ("--wall 5", "COMMAND"),
-            (
-                "--fsize 1M --rlimit fsize=2M true",
-                "already set by --fsize",
-            ),
-        ];
-        for (line, expected) in cases {
-            let message = parse_line(line).unwrap_err();
-            assert!(message.contains(expected), "{line:?} gave {message:?}");
-            assert!(
-                !message.contains('\n'),
-                "{line:?} gave several lines: {message:?}"
-            );
+    fn every_key_of_the_built_in_profile_is_a_setting() {
+        let args = ["leash", "--profile", "interpreter", "--print-config"].map(OsString::from);
+        let Ok(Invocation::PrintConfig(text)) = parse(args) else {
+            panic!("the built-in profile does not parse");
+        };
+        for key in ["wall", "mem", "procs", "nofile", "warn"] {
+            let line = format!("{key} = ");
+            let set = text.lines().find(|l| l.starts_with(&line)).unwrap();
+            assert!(set.ends_with("# built-in profile interpreter"), "{set}");
         }
+    }
+
+    #[test]
+    fn only_settings_are_set_by_layers() {
+        assert!(is_setting("wall") && is_setting("kill-after"));
+        for flag in ["explain", "print-config", "generate", "config", "profile"] {
+            assert!(!is_setting(flag), "{flag}");
+        }
+        assert_eq!(role("profile"), Role::Layer);
     }
 }

@@ -1,4 +1,5 @@
-//! The running session as leash sees it: its main process, reaping, and waiting for events.
+//! The running session as leash sees it: its main process, its cgroup and output relay,
+//! reaping, and waiting for signals while the output is relayed.
 
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -121,9 +122,10 @@ impl Session {
         }
     }
 
-    /// Wait until a signal arrives or `timeout` passes (`None`: no timeout), relaying the
-    /// session's output meanwhile. Returns the signals that arrived, SIGCHLD included.
-    pub fn wait(&mut self, timeout: Option<Duration>) -> Vec<Signal> {
+    /// Relay the session's output (and keep a pseudo-terminal the real terminal's size)
+    /// until a signal arrives or `timeout` passes (`None`: no timeout). Returns the signals
+    /// that arrived, SIGCHLD included.
+    pub fn relay_until_signal(&mut self, timeout: Option<Duration>) -> Vec<Signal> {
         // A resized terminal signals (SIGWINCH) its foreground group, the session, not
         // leash: with a pseudo-terminal relay leash looks at the size every 100 ms.
         let terminal_relay = self.relay.as_ref().is_some_and(Relay::has_terminal);

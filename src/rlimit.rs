@@ -8,6 +8,7 @@ use std::fmt;
 use nix::libc::{RLIM_INFINITY, rlim_t};
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
+use crate::error::Invalid;
 use crate::units::{format_duration, format_size, parse_count, parse_duration, parse_size};
 
 /// The unit a resource's limit is counted in.
@@ -29,22 +30,22 @@ pub struct Rlimit {
 
 /// Every rlimit leash can set, in `prlimit`'s order.
 pub const RLIMITS: [Rlimit; 16] = [
-    rlimit("as", Resource::RLIMIT_AS, Unit::Bytes),
-    rlimit("core", Resource::RLIMIT_CORE, Unit::Bytes),
-    rlimit("cpu", Resource::RLIMIT_CPU, Unit::Seconds),
-    rlimit("data", Resource::RLIMIT_DATA, Unit::Bytes),
-    rlimit("fsize", Resource::RLIMIT_FSIZE, Unit::Bytes),
-    rlimit("locks", Resource::RLIMIT_LOCKS, Unit::Count),
-    rlimit("memlock", Resource::RLIMIT_MEMLOCK, Unit::Bytes),
-    rlimit("msgqueue", Resource::RLIMIT_MSGQUEUE, Unit::Bytes),
-    rlimit("nice", Resource::RLIMIT_NICE, Unit::Count),
-    rlimit("nofile", Resource::RLIMIT_NOFILE, Unit::Count),
-    rlimit("nproc", Resource::RLIMIT_NPROC, Unit::Count),
-    rlimit("rss", Resource::RLIMIT_RSS, Unit::Bytes),
-    rlimit("rtprio", Resource::RLIMIT_RTPRIO, Unit::Count),
-    rlimit("rttime", Resource::RLIMIT_RTTIME, Unit::Microseconds),
-    rlimit("sigpending", Resource::RLIMIT_SIGPENDING, Unit::Count),
-    rlimit("stack", Resource::RLIMIT_STACK, Unit::Bytes),
+    Rlimit::AS,
+    Rlimit::CORE,
+    Rlimit::CPU,
+    Rlimit::DATA,
+    Rlimit::FSIZE,
+    Rlimit::LOCKS,
+    Rlimit::MEMLOCK,
+    Rlimit::MSGQUEUE,
+    Rlimit::NICE,
+    Rlimit::NOFILE,
+    Rlimit::NPROC,
+    Rlimit::RSS,
+    Rlimit::RTPRIO,
+    Rlimit::RTTIME,
+    Rlimit::SIGPENDING,
+    Rlimit::STACK,
 ];
 
 const fn rlimit(name: &'static str, resource: Resource, unit: Unit) -> Rlimit {
@@ -56,6 +57,39 @@ const fn rlimit(name: &'static str, resource: Resource, unit: Unit) -> Rlimit {
 }
 
 impl Rlimit {
+    /// RLIMIT_AS.
+    pub const AS: Rlimit = rlimit("as", Resource::RLIMIT_AS, Unit::Bytes);
+    /// RLIMIT_CORE.
+    pub const CORE: Rlimit = rlimit("core", Resource::RLIMIT_CORE, Unit::Bytes);
+    /// RLIMIT_CPU.
+    pub const CPU: Rlimit = rlimit("cpu", Resource::RLIMIT_CPU, Unit::Seconds);
+    /// RLIMIT_DATA.
+    pub const DATA: Rlimit = rlimit("data", Resource::RLIMIT_DATA, Unit::Bytes);
+    /// RLIMIT_FSIZE.
+    pub const FSIZE: Rlimit = rlimit("fsize", Resource::RLIMIT_FSIZE, Unit::Bytes);
+    /// RLIMIT_LOCKS.
+    pub const LOCKS: Rlimit = rlimit("locks", Resource::RLIMIT_LOCKS, Unit::Count);
+    /// RLIMIT_MEMLOCK.
+    pub const MEMLOCK: Rlimit = rlimit("memlock", Resource::RLIMIT_MEMLOCK, Unit::Bytes);
+    /// RLIMIT_MSGQUEUE.
+    pub const MSGQUEUE: Rlimit = rlimit("msgqueue", Resource::RLIMIT_MSGQUEUE, Unit::Bytes);
+    /// RLIMIT_NICE.
+    pub const NICE: Rlimit = rlimit("nice", Resource::RLIMIT_NICE, Unit::Count);
+    /// RLIMIT_NOFILE.
+    pub const NOFILE: Rlimit = rlimit("nofile", Resource::RLIMIT_NOFILE, Unit::Count);
+    /// RLIMIT_NPROC.
+    pub const NPROC: Rlimit = rlimit("nproc", Resource::RLIMIT_NPROC, Unit::Count);
+    /// RLIMIT_RSS.
+    pub const RSS: Rlimit = rlimit("rss", Resource::RLIMIT_RSS, Unit::Bytes);
+    /// RLIMIT_RTPRIO.
+    pub const RTPRIO: Rlimit = rlimit("rtprio", Resource::RLIMIT_RTPRIO, Unit::Count);
+    /// RLIMIT_RTTIME.
+    pub const RTTIME: Rlimit = rlimit("rttime", Resource::RLIMIT_RTTIME, Unit::Microseconds);
+    /// RLIMIT_SIGPENDING.
+    pub const SIGPENDING: Rlimit = rlimit("sigpending", Resource::RLIMIT_SIGPENDING, Unit::Count);
+    /// RLIMIT_STACK.
+    pub const STACK: Rlimit = rlimit("stack", Resource::RLIMIT_STACK, Unit::Bytes);
+
     /// Look a resource up by its `prlimit` name (`nofile`, `as`, ...).
     pub fn named(name: &str) -> Option<Self> {
         let name = name.trim().to_ascii_lowercase();
@@ -68,7 +102,7 @@ impl Rlimit {
     }
 
     /// Parse one limit value in this resource's unit; `unlimited` is allowed.
-    fn parse_value(self, text: &str) -> Result<rlim_t, String> {
+    fn parse_value(self, text: &str) -> Result<rlim_t, Invalid> {
         let text = text.trim();
         if matches!(text, "unlimited" | "infinity") {
             return Ok(RLIM_INFINITY);
@@ -111,8 +145,8 @@ pub struct RlimitRequest {
 
 impl RlimitRequest {
     /// Parse `SOFT[:HARD]` for a known resource: `100M`, `1024:4096`, `10:`, `:unlimited`.
-    pub fn parse_value(rlimit: Rlimit, text: &str) -> Result<Self, String> {
-        let optional = |part: &str| -> Result<Option<rlim_t>, String> {
+    pub fn parse_value(rlimit: Rlimit, text: &str) -> Result<Self, Invalid> {
+        let optional = |part: &str| -> Result<Option<rlim_t>, Invalid> {
             if part.trim().is_empty() {
                 Ok(None)
             } else {
@@ -127,64 +161,84 @@ impl RlimitRequest {
             Some((soft, hard)) => (optional(soft)?, optional(hard)?),
         };
         if soft.is_none() && hard.is_none() {
-            return Err(format!("'{text}' sets neither a soft nor a hard limit"));
+            return Err(Invalid(format!(
+                "'{text}' sets neither a soft nor a hard limit"
+            )));
         }
         if let (Some(soft), Some(hard)) = (soft, hard)
             && soft > hard
         {
-            return Err(format!(
+            return Err(Invalid(format!(
                 "soft limit {} is above hard limit {}",
                 rlimit.format_value(soft),
                 rlimit.format_value(hard)
-            ));
+            )));
         }
         Ok(Self { rlimit, soft, hard })
     }
 
+    /// The same value for the soft and the hard limit.
+    pub fn both(rlimit: Rlimit, value: rlim_t) -> Self {
+        Self {
+            rlimit,
+            soft: Some(value),
+            hard: Some(value),
+        }
+    }
+
     /// Parse `NAME=SOFT[:HARD]` as given to `--rlimit`.
-    pub fn parse_assignment(text: &str) -> Result<Self, String> {
-        let (name, value) = text
-            .split_once('=')
-            .ok_or_else(|| format!("'{text}' is not NAME=SOFT[:HARD] (e.g. nofile=1024)"))?;
+    pub fn parse_assignment(text: &str) -> Result<Self, Invalid> {
+        let (name, value) = text.split_once('=').ok_or_else(|| {
+            Invalid(format!(
+                "'{text}' is not NAME=SOFT[:HARD] (e.g. nofile=1024)"
+            ))
+        })?;
         let rlimit = Rlimit::named(name).ok_or_else(|| {
             let names: Vec<_> = RLIMITS.iter().map(|r| r.name).collect();
-            format!("'{name}' is not a resource (one of {})", names.join(", "))
+            Invalid(format!(
+                "'{name}' is not a resource (one of {})",
+                names.join(", ")
+            ))
         })?;
-        Self::parse_value(rlimit, value).map_err(|e| format!("{name}: {e}"))
+        Self::parse_value(rlimit, value).map_err(|e| Invalid(format!("{name}: {e}")))
     }
 
     /// Fill in the limits to keep from the current ones and check that the kernel will
     /// accept the result, so that a bad request fails before anything is started.
     /// `may_raise_hard` is asked only when the hard limit would go up.
-    pub fn resolve(self, may_raise_hard: impl Fn() -> bool) -> Result<ResolvedRlimit, String> {
-        let (current_soft, current_hard) = getrlimit(self.rlimit.resource)
-            .map_err(|e| format!("cannot read the current {} limit: {e}", self.rlimit.name))?;
+    pub fn resolve(self, may_raise_hard: impl Fn() -> bool) -> Result<ResolvedRlimit, Invalid> {
+        let (current_soft, current_hard) = getrlimit(self.rlimit.resource).map_err(|e| {
+            Invalid(format!(
+                "cannot read the current {} limit: {e}",
+                self.rlimit.name
+            ))
+        })?;
         let hard = self.hard.unwrap_or(current_hard);
         // Lowering only the hard limit below the current soft one lowers the soft one too.
         let soft = self.soft.unwrap_or(current_soft.min(hard));
         let show = |value| self.rlimit.format_value(value);
         if soft > hard {
-            return Err(format!(
+            return Err(Invalid(format!(
                 "soft limit {} is above the hard limit {}",
                 show(soft),
                 show(hard)
-            ));
+            )));
         }
         if hard > current_hard && !may_raise_hard() {
-            return Err(format!(
+            return Err(Invalid(format!(
                 "raising the hard limit from {} to {} needs privilege (CAP_SYS_RESOURCE)",
                 show(current_hard),
                 show(hard)
-            ));
+            )));
         }
         if self.rlimit.resource == Resource::RLIMIT_NOFILE
             && let Some(ceiling) = nr_open()
             && hard > ceiling
         {
-            return Err(format!(
+            return Err(Invalid(format!(
                 "{} is above the system's ceiling fs.nr_open = {ceiling}",
                 show(hard)
-            ));
+            )));
         }
         Ok(ResolvedRlimit {
             rlimit: self.rlimit,
@@ -236,16 +290,17 @@ impl ResolvedRlimit {
     }
 }
 
+impl ResolvedRlimit {
+    /// The soft and hard limit in the resource's unit: `1.0 MiB:unlimited`.
+    pub fn values(&self) -> String {
+        let show = |value| self.rlimit.format_value(value);
+        format!("{}:{}", show(self.soft), show(self.hard))
+    }
+}
+
 impl fmt::Display for ResolvedRlimit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let show = |value| self.rlimit.format_value(value);
-        write!(
-            f,
-            "{}={}:{}",
-            self.rlimit.name,
-            show(self.soft),
-            show(self.hard)
-        )
+        write!(f, "{}={}", self.rlimit.name, self.values())
     }
 }
 
@@ -322,7 +377,7 @@ mod tests {
 
     #[test]
     fn bad_requests_say_what_is_wrong() {
-        let err = |text| RlimitRequest::parse_assignment(text).unwrap_err();
+        let err = |text| RlimitRequest::parse_assignment(text).unwrap_err().0;
         assert!(err("nofile=128:64").contains("above hard limit"));
         assert!(err("bogus=1").contains("not a resource"));
         assert!(err("nofile").contains("NAME=SOFT"));
@@ -350,6 +405,7 @@ mod tests {
                 raise
                     .resolve(|| false)
                     .unwrap_err()
+                    .0
                     .contains("needs privilege")
             );
         }

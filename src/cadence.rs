@@ -1,0 +1,141 @@
+//! Sampling cadence: how long leash may wait before it looks at the session's usage again,
+//! fast while usage races toward a limit, slow while it is calm, within a CPU budget.
+
+use std::time::Duration;
+
+use crate::accounting::Usage;
+use crate::session_limits::SessionLimits;
+
+/// The shortest and longest pause between two samples.
+pub const FASTEST_SAMPLE: Duration = Duration::from_millis(2);
+/// Sampling when nothing approaches a limit: cheap, and still prompt.
+pub const SLOWEST_SAMPLE: Duration = Duration::from_millis(100);
+/// The first pause: a bomb starts at once, so sampling starts fast and backs off.
+pub const FIRST_SAMPLE: Duration = Duration::from_millis(5);
+/// While usage is calm, sampling may cost at most one part in this many of one CPU
+/// (0.25%: half of the 0.5% target, leaving room for the fast samples of busy moments).
+pub const SAMPLING_BUDGET: u32 = 400;
+/// The longest pause between two samples of a large, calm session.
+pub const CALMEST_SAMPLE: Duration = Duration::from_secs(1);
+/// Sessions with fewer tasks are never sampled less often than every 100 ms: their samples
+/// are cheap, and a burst of a few processes fills memory within a second.
+pub const LARGE_SESSION: u64 = 32;
+
+/// Stretch a calm `interval` so that samples costing `cost` each stay within the budget:
+/// a large session (`tasks`) whose usage is far from its limits is sampled less often, up
+/// to once a second. An interval shortened because usage approaches a limit is left as it
+/// is, and so is a small session's.
+pub fn within_budget(interval: Duration, cost: Duration, tasks: u64) -> Duration {
+    if interval < SLOWEST_SAMPLE || tasks < LARGE_SESSION {
+        return interval;
+    }
+    interval.max(cost * SAMPLING_BUDGET).min(CALMEST_SAMPLE)
+}
+
+/// How long to wait before the next sample: back off gently while usage is far from
+/// every limit, and at the rate usage grew over the last `elapsed`, wake well before
+/// it would reach one.
+pub fn next_interval(
+    limits: &SessionLimits,
+    before: &Usage,
+    now: &Usage,
+    elapsed: Duration,
+    last: Duration,
+) -> Duration {
+    let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    let pairs = [
+        (limits.memory, before.memory, now.memory),
+        (limits.tasks, before.tasks, now.tasks),
+        (limits.cpu.map(nanos), nanos(before.cpu), nanos(now.cpu)),
+        (limits.disk_write, before.written, now.written),
+    ];
+    let mut interval = (last * 3 / 2).min(SLOWEST_SAMPLE);
+    for (limit, before, now) in pairs {
+        let Some(limit) = limit else { continue };
+        interval = interval.min(time_to_reach(limit, before, now, elapsed) / 2);
+    }
+    interval.clamp(FASTEST_SAMPLE, SLOWEST_SAMPLE)
+}
+
+/// At the growth seen from `before` to `now` over `elapsed`, how long until `limit`.
+fn time_to_reach(limit: u64, before: u64, now: u64, elapsed: Duration) -> Duration {
+    let headroom = u128::from(limit.saturating_sub(now));
+    let growth = u128::from(now.saturating_sub(before));
+    if growth == 0 {
+        // Not growing: sample more often the closer usage already is.
+        let used = u128::from(now) * 100 / u128::from(limit.max(1));
+        return if used >= 50 {
+            SLOWEST_SAMPLE * u32::try_from(100 - used.min(99)).unwrap_or(1) / 50
+        } else {
+            Duration::MAX
+        };
+    }
+    let nanos = headroom * elapsed.as_nanos() / growth;
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(memory: u64) -> Usage {
+        Usage {
+            memory,
+            ..Usage::default()
+        }
+    }
+
+    #[test]
+    fn sampling_speeds_up_when_usage_races_toward_a_limit() {
+        let limits = SessionLimits {
+            memory: Some(1000),
+            ..SessionLimits::default()
+        };
+        let calm = next_interval(
+            &limits,
+            &usage(100),
+            &usage(100),
+            SLOWEST_SAMPLE,
+            SLOWEST_SAMPLE,
+        );
+        assert_eq!(calm, SLOWEST_SAMPLE);
+        let racing = next_interval(
+            &limits,
+            &usage(100),
+            &usage(500),
+            Duration::from_millis(10),
+            SLOWEST_SAMPLE,
+        );
+        assert_eq!(racing, Duration::from_micros(6250));
+        let close = next_interval(
+            &limits,
+            &usage(900),
+            &usage(900),
+            SLOWEST_SAMPLE,
+            SLOWEST_SAMPLE,
+        );
+        assert!(close <= Duration::from_millis(20), "{close:?}");
+        let backing_off = next_interval(&limits, &usage(1), &usage(1), FIRST_SAMPLE, FIRST_SAMPLE);
+        assert!(backing_off > FIRST_SAMPLE && backing_off < SLOWEST_SAMPLE);
+    }
+
+    #[test]
+    fn calm_sampling_stays_within_its_budget() {
+        let cheap = Duration::from_micros(100);
+        assert_eq!(within_budget(SLOWEST_SAMPLE, cheap, 100), SLOWEST_SAMPLE);
+        let costly = Duration::from_micros(2300);
+        assert_eq!(
+            within_budget(SLOWEST_SAMPLE, costly, 100),
+            Duration::from_millis(920)
+        );
+        assert_eq!(
+            within_budget(SLOWEST_SAMPLE, Duration::from_secs(3), 100),
+            CALMEST_SAMPLE
+        );
+        // Racing toward a limit: as fast as it needs to be, whatever it costs.
+        let racing = Duration::from_millis(4);
+        assert_eq!(within_budget(racing, costly, 100), racing);
+        // A small session: cheap enough, and bursts matter more.
+        assert_eq!(within_budget(SLOWEST_SAMPLE, costly, 7), SLOWEST_SAMPLE);
+    }
+}

@@ -1,0 +1,232 @@
+//! The typed settings of one session, built from what clap read: every value checked and
+//! in its own type before anything starts.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use super::Cli;
+use crate::cgroup;
+use crate::error::Error;
+use crate::message::Verbosity;
+use crate::rlimit::{Rlimit, RlimitRequest};
+use crate::session_limits::SessionLimits;
+
+/// An rlimit request and the flag it came from, for error messages.
+#[derive(Clone, Copy, Debug)]
+pub struct FlaggedRlimit {
+    /// `--fsize`, `--rlimit`, ... or `default`.
+    pub flag: &'static str,
+    /// What was asked for.
+    pub request: RlimitRequest,
+}
+
+/// Typed settings for one session.
+#[derive(Debug)]
+pub struct Settings {
+    /// The command and its arguments.
+    pub command: Vec<OsString>,
+    /// Limits for the whole session.
+    pub limits: SessionLimits,
+    /// Share of one CPU the session may use (`--cpu-rate`).
+    pub cpu_rate: Option<f64>,
+    /// Whether to use a cgroup.
+    pub cgroup: cgroup::Mode,
+    /// First signal of the stop sequence.
+    pub signal: Signal,
+    /// Grace before SIGKILL.
+    pub kill_after: Duration,
+    /// Exit with the command's status even when a limit stopped it.
+    pub preserve_status: bool,
+    /// Per-process rlimits, at most one per resource.
+    pub rlimits: Vec<FlaggedRlimit>,
+    /// How much leash says.
+    pub verbosity: Verbosity,
+    /// Where to write the report (`-`: stderr).
+    pub report: Option<PathBuf>,
+    /// Where to append the report as a line.
+    pub audit_log: Option<PathBuf>,
+    /// Where to write Prometheus metrics.
+    pub metrics: Option<PathBuf>,
+    /// The session's name in records.
+    pub name: Option<String>,
+    /// Share of a limit at which to warn.
+    pub warn: Option<f64>,
+    /// User, group, descriptors, environment and the like for the command.
+    pub confinement: crate::confinement::Request,
+    /// Slots and start rates shared with other sessions.
+    pub concurrency: crate::slots::Concurrency,
+}
+
+impl Settings {
+    /// Whether anything asks for the session's record.
+    pub fn recorded(&self) -> bool {
+        self.report.is_some()
+            || self.audit_log.is_some()
+            || self.metrics.is_some()
+            || self.verbosity >= Verbosity::Verbose
+    }
+
+    /// The settings clap read, checked where flags must agree with each other.
+    pub(super) fn from_cli(cli: Cli) -> Result<Settings, Error> {
+        let rlimits = rlimits_of(&cli)?;
+        let verbosity = match (cli.quiet, cli.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (_, true) => Verbosity::Verbose,
+            _ => Verbosity::Normal,
+        };
+        Ok(Settings {
+            limits: SessionLimits {
+                wall: cli.wall,
+                memory: cli.memory,
+                cpu: cli.cpu,
+                tasks: cli.procs,
+                disk_write: cli.disk_write,
+                output: cli.output,
+                idle: cli.idle,
+            },
+            cpu_rate: cli.cpu_rate,
+            cgroup: cli.cgroup,
+            signal: cli.signal,
+            kill_after: cli.kill_after,
+            preserve_status: cli.preserve_status,
+            rlimits,
+            verbosity,
+            confinement: confinement_of(&cli),
+            concurrency: crate::slots::Concurrency {
+                slots: cli.slots,
+                rate: cli.rate,
+                wait: !cli.no_wait,
+                timeout: cli.slot_timeout,
+            },
+            command: cli.command,
+            report: cli.report,
+            audit_log: cli.audit_log,
+            metrics: cli.metrics,
+            name: cli.name,
+            warn: cli.warn,
+        })
+    }
+}
+
+/// The rlimits asked for, at most one per resource, and no core dumps unless asked.
+fn rlimits_of(cli: &Cli) -> Result<Vec<FlaggedRlimit>, Error> {
+    let named = [
+        ("--fsize", cli.fsize),
+        ("--nofile", cli.nofile),
+        ("--stack", cli.stack),
+        ("--core", cli.core),
+    ];
+    let flagged = named.into_iter().filter_map(|(flag, request)| {
+        Some(FlaggedRlimit {
+            flag,
+            request: request?,
+        })
+    });
+    let repeated = cli.rlimits.iter().map(|&request| FlaggedRlimit {
+        flag: "--rlimit",
+        request,
+    });
+    let mut rlimits: Vec<FlaggedRlimit> = Vec::new();
+    for next in flagged.chain(repeated) {
+        if let Some(earlier) = rlimits
+            .iter()
+            .find(|r| r.request.rlimit == next.request.rlimit)
+        {
+            return Err(Error::Usage(format!(
+                "{} {}: already set by {}",
+                next.flag,
+                next.request.rlimit.name(),
+                earlier.flag
+            )));
+        }
+        rlimits.push(next);
+    }
+    if !rlimits.iter().any(|r| r.request.rlimit == Rlimit::CORE) {
+        rlimits.push(FlaggedRlimit {
+            flag: "default",
+            request: RlimitRequest::both(Rlimit::CORE, 0),
+        });
+    }
+    Ok(rlimits)
+}
+
+/// User, group, descriptors, directory, umask, niceness and environment.
+fn confinement_of(cli: &Cli) -> crate::confinement::Request {
+    crate::confinement::Request {
+        user: cli.user.clone(),
+        group: cli.group.clone(),
+        allow_new_privs: cli.allow_new_privs,
+        keep_fds: cli.keep_fd.clone(),
+        chdir: cli.chdir.clone(),
+        umask: cli.umask,
+        nice: cli.nice,
+        env_clear: cli.env_clear,
+        env_keep: cli.env_keep.clone(),
+        env: cli.env.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Invocation, parse};
+    use super::*;
+
+    /// The settings of a `leash` command line that runs a session.
+    fn parse_line(line: &str) -> Result<Settings, Error> {
+        let args = std::iter::once("leash")
+            .chain(line.split_whitespace())
+            .map(OsString::from);
+        match parse(args)? {
+            Invocation::Run(settings) => Ok(*settings),
+            other => panic!("{line:?} runs no session: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn everything_after_the_command_belongs_to_it() {
+        let settings = parse_line("-t 5 ls -l --wall 3").unwrap();
+        assert_eq!(settings.limits.wall, Some(Duration::from_secs(5)));
+        assert_eq!(settings.command, ["ls", "-l", "--wall", "3"]);
+        assert_eq!(parse_line("-- -t").unwrap().command, ["-t"]);
+    }
+
+    #[test]
+    fn defaults_are_term_two_seconds_and_no_core_dumps() {
+        let settings = parse_line("true").unwrap();
+        assert_eq!(settings.signal, Signal::SIGTERM);
+        assert_eq!(settings.kill_after, Duration::from_secs(2));
+        assert_eq!(settings.limits.wall, None);
+        assert_eq!(settings.rlimits.len(), 1);
+        assert_eq!(settings.rlimits[0].request.rlimit, Rlimit::CORE);
+    }
+
+    #[test]
+    fn mistakes_are_one_line_naming_the_flag() {
+        let cases = [
+            ("--wall 0 true", "--wall"),
+            ("--wall -5 true", "negative"),
+            ("--wall 5M true", "months"),
+            ("--signal FOO true", "--signal"),
+            ("--fsize 12Q true", "--fsize"),
+            ("--nofile 10:5 true", "above"),
+            ("--rlimit bogus=1 true", "not a resource"),
+            ("--wal 5 true", "--wall"),
+            ("--wall 5", "COMMAND"),
+            (
+                "--fsize 1M --rlimit fsize=2M true",
+                "already set by --fsize",
+            ),
+        ];
+        for (line, expected) in cases {
+            let message = parse_line(line).unwrap_err().to_string();
+            assert!(message.contains(expected), "{line:?} gave {message:?}");
+            assert!(
+                !message.contains('\n'),
+                "{line:?} gave several lines: {message:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Config values judged as clap would judge them on the command line: which keys a layer
+//! may set, which take no value, and the arguments a value stands for.
+
+use std::collections::BTreeMap;
+
+use super::Setting;
+use crate::error::Error;
+
+/// The command line's definition, built once per start (building it is the costly part
+/// of reading the layers): which keys a layer may set, which take no value, and clap
+/// to judge the values as it would on the command line.
+pub(super) struct Flags {
+    pub(super) command: clap::Command,
+    pub(super) keys: Vec<String>,
+}
+
+impl Flags {
+    pub(super) fn new(command: clap::Command, is_setting: fn(&str) -> bool) -> Flags {
+        let keys = command
+            .get_arguments()
+            .filter_map(|a| a.get_long())
+            .filter(|k| is_setting(k))
+            .map(String::from)
+            .collect();
+        Flags { command, keys }
+    }
+
+    pub(super) fn knows(&self, key: &str) -> bool {
+        self.keys.iter().any(|k| k == key)
+    }
+
+    /// Whether the flag `key` takes no value.
+    pub(super) fn is_switch(&self, key: &str) -> bool {
+        self.command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(key))
+            .is_some_and(|a| !a.get_action().takes_values())
+    }
+
+    /// The command-line arguments a config value stands for; `Err` says what is wrong
+    /// with the value.
+    pub(super) fn arguments(
+        &self,
+        key: &str,
+        value: &toml::Value,
+    ) -> Result<Vec<String>, BadValue> {
+        let flag = format!("--{key}");
+        let scalar = |value: &toml::Value| match value {
+            toml::Value::String(s) => Ok(s.clone()),
+            toml::Value::Integer(n) => Ok(n.to_string()),
+            toml::Value::Float(x) => Ok(x.to_string()),
+            _ => Err(BadValue("expected a string or a number".to_string())),
+        };
+        let switch = self.is_switch(key);
+        match value {
+            toml::Value::Boolean(on) if switch => Ok(if *on { vec![flag] } else { Vec::new() }),
+            toml::Value::Array(items) => {
+                let mut args = Vec::new();
+                for item in items {
+                    args.push(flag.clone());
+                    args.push(scalar(item)?);
+                }
+                Ok(args)
+            }
+            other if switch => Err(BadValue(format!("expected true or false, not {other}"))),
+            other => Ok(vec![flag, scalar(other)?]),
+        }
+    }
+
+    /// Let clap judge `args`, as it would on the command line.
+    fn check(&self, args: &[String]) -> Result<(), Error> {
+        let line = std::iter::once("leash".to_string())
+            .chain(args.iter().cloned())
+            .chain(["--".to_string(), "true".to_string()]);
+        self.command
+            .clone()
+            .try_get_matches_from(line)
+            .map(|_| ())
+            .map_err(Error::Clap)
+    }
+
+    /// Judge a layer's settings in one parse; only when that fails, each on its own, so
+    /// that the error names the setting (`at` says where it is). Settings that are only
+    /// wrong together are left to the final parse, as any two flags are.
+    pub(super) fn judge(
+        &self,
+        settings: &BTreeMap<String, Setting>,
+        at: impl Fn(&str, &Setting) -> String,
+    ) -> Result<(), Error> {
+        let all: Vec<String> = settings.values().flat_map(|s| s.args.clone()).collect();
+        if self.check(&all).is_ok() {
+            return Ok(());
+        }
+        for (key, setting) in settings {
+            self.check(&setting.args)
+                .map_err(|e| Error::Config(format!("{}: {e}", at(key, setting))))?;
+        }
+        Ok(())
+    }
+}
+
+/// What is wrong with a config value, before the file, line and key are put in front.
+#[derive(Debug)]
+pub(super) struct BadValue(String);
+
+impl std::fmt::Display for BadValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}

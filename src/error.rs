@@ -1,0 +1,110 @@
+//! Everything that can go wrong in leash, one variant per kind of failure, and the exit
+//! status each one ends leash with.
+
+use std::ffi::OsString;
+use std::fmt;
+
+use nix::errno::Errno;
+
+use crate::exit::{CANNOT_EXECUTE, LEASH_FAILED, NO_SLOT, NOT_FOUND};
+
+/// Why leash could not do what it was asked.
+#[derive(Debug)]
+pub enum Error {
+    /// clap refused the command line (an unknown flag, a bad value), or was asked for
+    /// `--help` or `--version`.
+    Clap(clap::Error),
+    /// Flags that do not fit together or do not fit this machine (a hard limit that
+    /// cannot be raised, a user that does not exist).
+    Usage(String),
+    /// A config file, profile or `LEASH_` variable is wrong; the message says where.
+    Config(String),
+    /// The session's cgroup cannot be had or made as the flags require.
+    Cgroup(String),
+    /// leash could not set the session up (relay, signals, subreaper, fork, the child's
+    /// own set-up before exec).
+    Setup(String),
+    /// The command was not found.
+    NotFound(OsString),
+    /// The command was found but cannot be executed.
+    CannotExecute(OsString, Errno),
+    /// No `--slots` slot or `--rate` start could be had.
+    NoSlot(String),
+    /// The main process ended without leash learning its status.
+    LostMainProcess,
+    /// A generated file could not be written.
+    Write(std::io::Error),
+}
+
+impl Error {
+    /// The status leash exits with after this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::NotFound(_) => NOT_FOUND,
+            Error::CannotExecute(..) => CANNOT_EXECUTE,
+            Error::NoSlot(_) => NO_SLOT,
+            _ => LEASH_FAILED,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Clap(e) => f.write_str(&clap_line(e)),
+            Error::Usage(message)
+            | Error::Config(message)
+            | Error::Cgroup(message)
+            | Error::Setup(message)
+            | Error::NoSlot(message) => f.write_str(message),
+            Error::NotFound(program) => write!(
+                f,
+                "cannot run '{}': command not found",
+                program.to_string_lossy()
+            ),
+            Error::CannotExecute(program, errno) => write!(
+                f,
+                "cannot run '{}': {}",
+                program.to_string_lossy(),
+                errno.desc()
+            ),
+            Error::LostMainProcess => f.write_str("lost track of the main process"),
+            Error::Write(e) => write!(f, "cannot write: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// clap's mistake as one line: its first paragraph, with its tip (the flag the user
+/// probably meant) appended.
+fn clap_line(error: &clap::Error) -> String {
+    let text = error.to_string();
+    // The first paragraph is the error (a list of missing arguments continues it on
+    // indented lines); usage and hints follow after blank lines.
+    let first: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let first = first.join(" ");
+    let first = first.strip_prefix("error: ").unwrap_or(&first);
+    let tip = text.lines().find_map(|l| l.trim().strip_prefix("tip: "));
+    match tip {
+        Some(tip) => format!("{first} ({tip})"),
+        None => first.to_string(),
+    }
+}
+
+/// A value that cannot be read (a size, a duration, a signal, an rlimit): what is wrong
+/// with it. clap puts it after the flag's name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Invalid {}

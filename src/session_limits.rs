@@ -1,0 +1,358 @@
+//! Session limits: what each one caps and is called, when it is breached, and the
+//! per-process rlimits that back it up in the kernel.
+
+use std::time::Duration;
+
+use nix::libc::rlim_t;
+use serde::{Serialize, Serializer};
+
+use crate::accounting::{Usage, Wanted};
+use crate::rlimit::Rlimit;
+use crate::units::{format_duration, format_size};
+
+/// A limit of the whole session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitKind {
+    /// `--wall`.
+    Wall,
+    /// `--mem`.
+    Memory,
+    /// `--cpu`.
+    Cpu,
+    /// `--cpu-rate`.
+    CpuRate,
+    /// `--procs`.
+    Procs,
+    /// `--disk-write`.
+    DiskWrite,
+    /// `--output`.
+    Output,
+    /// `--idle`.
+    Idle,
+}
+
+impl LimitKind {
+    /// The limit's name as `--explain`, the report, the audit log and the metrics write
+    /// it: its flag without dashes.
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitKind::Wall => "wall",
+            LimitKind::Memory => "mem",
+            LimitKind::Cpu => "cpu",
+            LimitKind::CpuRate => "cpu-rate",
+            LimitKind::Procs => "procs",
+            LimitKind::DiskWrite => "disk-write",
+            LimitKind::Output => "output",
+            LimitKind::Idle => "idle",
+        }
+    }
+}
+
+impl Serialize for LimitKind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+/// Limits that hold for the session as a whole.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// Wall-clock time.
+    pub wall: Option<Duration>,
+    /// Proportional set size of all processes together, in bytes.
+    pub memory: Option<u64>,
+    /// CPU time (user + system) of every process the session ever ran.
+    pub cpu: Option<Duration>,
+    /// Processes and threads alive at once.
+    pub tasks: Option<u64>,
+    /// Bytes written to storage.
+    pub disk_write: Option<u64>,
+    /// Bytes written to stdout and stderr together.
+    pub output: Option<u64>,
+    /// Longest time without any output.
+    pub idle: Option<Duration>,
+}
+
+impl SessionLimits {
+    /// Whether leash must relay the session's output to count it.
+    pub fn relayed(&self) -> bool {
+        self.output.is_some() || self.idle.is_some()
+    }
+}
+
+/// Which session limits a cgroup enforces or counts (all false without one).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ByCgroup {
+    /// The kernel holds the memory limit (memory.max / memory.limit_in_bytes).
+    pub memory: bool,
+    /// The kernel holds the process limit (pids.max) and counts the tasks.
+    pub tasks: bool,
+}
+
+/// A limit the session went beyond, and what was observed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Breach {
+    /// The wall-clock limit was reached.
+    Wall(Duration),
+    /// Memory (limit, observed).
+    Memory(u64, u64),
+    /// Memory: the kernel's OOM killer ended a process at the cgroup's limit.
+    MemoryOom(u64),
+    /// CPU time (limit, observed).
+    Cpu(Duration, Duration),
+    /// Processes and threads (limit, observed).
+    Tasks(u64, u64),
+    /// Processes and threads: the kernel refused a fork at the cgroup's limit.
+    TasksRefused(u64),
+    /// Bytes written (limit, observed).
+    DiskWrite(u64, u64),
+    /// Output to stdout and stderr (limit); nothing beyond it was passed on.
+    Output(u64),
+    /// No output for this long.
+    Idle(Duration),
+}
+
+impl Breach {
+    /// The limit that was breached.
+    pub fn kind(self) -> LimitKind {
+        match self {
+            Breach::Wall(_) => LimitKind::Wall,
+            Breach::Memory(..) | Breach::MemoryOom(_) => LimitKind::Memory,
+            Breach::Cpu(..) => LimitKind::Cpu,
+            Breach::Tasks(..) | Breach::TasksRefused(_) => LimitKind::Procs,
+            Breach::DiskWrite(..) => LimitKind::DiskWrite,
+            Breach::Output(_) => LimitKind::Output,
+            Breach::Idle(_) => LimitKind::Idle,
+        }
+    }
+
+    /// The limit and what was observed, in the limit's unit (bytes, seconds, tasks); the
+    /// observation is `None` where the kernel refused instead of leash measuring.
+    pub fn amounts(self) -> (f64, Option<f64>) {
+        #[allow(clippy::cast_precision_loss)] // figures far below 2^52
+        let n = |v: u64| v as f64;
+        match self {
+            Breach::Wall(limit) | Breach::Idle(limit) => {
+                (limit.as_secs_f64(), Some(limit.as_secs_f64()))
+            }
+            Breach::Memory(limit, seen)
+            | Breach::Tasks(limit, seen)
+            | Breach::DiskWrite(limit, seen) => (n(limit), Some(n(seen))),
+            Breach::MemoryOom(limit) | Breach::TasksRefused(limit) | Breach::Output(limit) => {
+                (n(limit), None)
+            }
+            Breach::Cpu(limit, seen) => (limit.as_secs_f64(), Some(seen.as_secs_f64())),
+        }
+    }
+
+    /// `memory limit 256.0 MiB exceeded (279.0 MiB)`.
+    pub fn describe(self) -> String {
+        match self {
+            Breach::Wall(limit) => format!("wall time limit {} reached", format_duration(limit)),
+            Breach::Memory(limit, seen) => {
+                format!(
+                    "memory limit {} exceeded ({})",
+                    format_size(limit),
+                    format_size(seen)
+                )
+            }
+            Breach::Cpu(limit, seen) => format!(
+                "CPU time limit {} exceeded ({})",
+                format_duration(limit),
+                format_duration(Duration::from_millis(
+                    u64::try_from(seen.as_millis()).unwrap_or(u64::MAX)
+                ))
+            ),
+            Breach::MemoryOom(limit) => format!(
+                "memory limit {} reached (the kernel's OOM killer ended a process)",
+                format_size(limit)
+            ),
+            Breach::Tasks(limit, seen) => {
+                format!("process limit {limit} exceeded ({seen} processes and threads)")
+            }
+            Breach::TasksRefused(limit) => {
+                format!("process limit {limit} reached (the kernel refused a new process)")
+            }
+            Breach::Output(limit) => format!(
+                "output limit {} reached (nothing beyond it was passed on)",
+                format_size(limit)
+            ),
+            Breach::Idle(limit) => {
+                format!(
+                    "no output for {}: idle limit reached",
+                    format_duration(limit)
+                )
+            }
+            Breach::DiskWrite(limit, seen) => {
+                format!(
+                    "disk write limit {} exceeded ({})",
+                    format_size(limit),
+                    format_size(seen)
+                )
+            }
+        }
+    }
+}
+
+impl SessionLimits {
+    /// Whether any limit needs the session sampled.
+    pub fn sampled(&self) -> bool {
+        self.memory.is_some()
+            || self.cpu.is_some()
+            || self.tasks.is_some()
+            || self.disk_write.is_some()
+    }
+
+    /// Which figures the sampler must read from /proc, given what the cgroup counts;
+    /// `recorded`: the session's record wants every figure.
+    pub fn wanted(&self, by_cgroup: ByCgroup, recorded: bool) -> Wanted {
+        let memory = (self.memory.is_some() || recorded) && !by_cgroup.memory;
+        Wanted {
+            memory,
+            cpu: self.cpu.is_some() || recorded,
+            tasks: self.tasks.is_some() || recorded,
+            exact_memory_above: self.memory.filter(|_| memory),
+            written: self.disk_write.is_some() || recorded,
+            tasks_limit: self.tasks,
+        }
+    }
+
+    /// The first limit `usage` goes beyond, if any. Where a cgroup holds a limit, the
+    /// kernel's refusals (an OOM kill, a refused fork) are the breach.
+    pub fn breach(&self, usage: &Usage) -> Option<Breach> {
+        if let Some(limit) = self.memory.filter(|_| usage.oom_kills > 0) {
+            return Some(Breach::MemoryOom(limit));
+        }
+        if let Some(limit) = self.memory.filter(|&l| usage.memory > l) {
+            return Some(Breach::Memory(limit, usage.memory));
+        }
+        if let Some(limit) = self.tasks.filter(|_| usage.refused_forks > 0) {
+            return Some(Breach::TasksRefused(limit));
+        }
+        if let Some(limit) = self.tasks.filter(|&l| usage.tasks > l) {
+            return Some(Breach::Tasks(limit, usage.tasks));
+        }
+        if let Some(limit) = self.cpu.filter(|&l| usage.cpu >= l) {
+            return Some(Breach::Cpu(limit, usage.cpu));
+        }
+        if let Some(limit) = self.disk_write.filter(|&l| usage.written > l) {
+            return Some(Breach::DiskWrite(limit, usage.written));
+        }
+        None
+    }
+
+    /// Per-process rlimits that back the session limits up in the kernel, for resources
+    /// the user did not set and no cgroup holds: memory → RLIMIT_DATA a sixteenth above it (heap and private
+    /// mappings; unlike
+    /// RLIMIT_AS it does not count address space a JIT or allocator only reserves), CPU →
+    /// RLIMIT_CPU set a second above the session limit (so it can never fire first),
+    /// processes → RLIMIT_NPROC where the kernel enforces it (not for root). RLIMIT_NPROC
+    /// counts every task of the user, so it is set to the user's tasks now plus the limit
+    /// plus one: `user_tasks` gives that count, or `None` where the rlimit does not apply.
+    pub fn backstops(
+        &self,
+        by_cgroup: ByCgroup,
+        user_tasks: impl FnOnce() -> Option<u64>,
+    ) -> Vec<Backstop> {
+        let mut backstops = Vec::new();
+        let memory = self.memory.filter(|_| !by_cgroup.memory);
+        if let Some(memory) = memory {
+            // A sixteenth above the limit: the sampler normally sees the breach first and
+            // stops the session (exit 124); a bomb that outruns it still fails to allocate
+            // near the limit.
+            let backstop = memory.saturating_add(memory / 16);
+            backstops.push(Backstop::new(Rlimit::DATA, backstop, backstop));
+        }
+        if let Some(cpu) = self.cpu {
+            let seconds = cpu.as_secs() + u64::from(cpu.subsec_nanos() > 0) + 1;
+            backstops.push(Backstop::new(Rlimit::CPU, seconds, seconds + 1));
+        }
+        let tasks = self.tasks.filter(|_| !by_cgroup.tasks);
+        if let Some(tasks) = tasks
+            && let Some(others) = user_tasks()
+        {
+            // One task more than the limit, so that a bomb held by the rlimit still shows
+            // as a breach to the sampler and the session is stopped.
+            let nproc = others.saturating_add(tasks).saturating_add(1);
+            backstops.push(Backstop::new(Rlimit::NPROC, nproc, nproc));
+        }
+        backstops
+    }
+}
+
+/// A per-process rlimit that backs a session limit up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backstop {
+    /// The resource.
+    pub rlimit: Rlimit,
+    /// The soft limit.
+    pub soft: rlim_t,
+    /// The hard limit.
+    pub hard: rlim_t,
+}
+
+impl Backstop {
+    fn new(rlimit: Rlimit, soft: rlim_t, hard: rlim_t) -> Backstop {
+        Backstop { rlimit, soft, hard }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage(memory: u64) -> Usage {
+        Usage {
+            memory,
+            ..Usage::default()
+        }
+    }
+
+    #[test]
+    fn breaches_name_the_limit_and_the_value() {
+        let limits = SessionLimits {
+            memory: Some(256 << 20),
+            ..SessionLimits::default()
+        };
+        assert_eq!(limits.breach(&usage(256 << 20)), None);
+        let breach = limits.breach(&usage(279 << 20)).unwrap();
+        assert_eq!(
+            breach.describe(),
+            "memory limit 256.0 MiB exceeded (279.0 MiB)"
+        );
+        let cpu = SessionLimits {
+            cpu: Some(Duration::from_secs(2)),
+            ..SessionLimits::default()
+        };
+        let used = Usage {
+            cpu: Duration::from_millis(2030),
+            ..Usage::default()
+        };
+        assert_eq!(
+            cpu.breach(&used).unwrap().describe(),
+            "CPU time limit 2s exceeded (2s 30ms)"
+        );
+    }
+
+    #[test]
+    fn cpu_backstop_cannot_fire_before_the_session_limit() {
+        let limits = SessionLimits {
+            cpu: Some(Duration::from_millis(1500)),
+            ..SessionLimits::default()
+        };
+        let backstops = limits.backstops(ByCgroup::default(), || None);
+        assert_eq!(backstops.len(), 1);
+        assert_eq!((backstops[0].soft, backstops[0].hard), (3, 4));
+    }
+
+    #[test]
+    fn nproc_backstop_leaves_room_for_the_users_other_tasks() {
+        let limits = SessionLimits {
+            tasks: Some(64),
+            ..SessionLimits::default()
+        };
+        let backstops = limits.backstops(ByCgroup::default(), || Some(100));
+        assert_eq!(backstops[0], Backstop::new(Rlimit::NPROC, 165, 165));
+        assert!(limits.backstops(ByCgroup::default(), || None).is_empty());
+    }
+}

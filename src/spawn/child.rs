@@ -1,0 +1,219 @@
+//! The child's side of the fork, from fork to exec: only async-signal-safe system calls,
+//! on memory prepared before the fork, and no allocation.
+//!
+//! In this order the child:
+//! 1. enters the session's cgroup: write(2) of `0` to each v1 cgroup.procs (and to the v2
+//!    one where clone3 could not create it there);
+//! 2. connects the output relay: dup2(2) of its ends onto fds 1 and 2;
+//! 3. makes its own process group: setpgid(2);
+//! 4. takes the terminal's foreground where leash had it: getpid(2), tcsetpgrp(3) (an
+//!    ioctl(2));
+//! 5. resets every signal's disposition and the signal mask: sigaction(2) for each,
+//!    sigprocmask(2);
+//! 6. sets the rlimits: setrlimit(2) for each;
+//! 7. changes its niceness: nice(2) (getpriority(2) and setpriority(2));
+//! 8. changes identity: setgroups(2), setgid(2), setuid(2); then umask(2), chdir(2),
+//!    prctl(2) `PR_SET_NO_NEW_PRIVS`, and close_range(2) of inherited descriptors;
+//! 9. asks to die with leash: prctl(2) `PR_SET_PDEATHSIG`, and getppid(2) to see that
+//!    leash did not die first;
+//! 10. execve(2).
+//!
+//! A step that fails writes(2) its code and errno to the report pipe and _exit(2)s.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::sys::signal::{SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigaction, sigprocmask};
+use nix::unistd::{Pid, getppid, setpgid};
+
+use super::Launch;
+use crate::confinement::Failure;
+
+/// The step of the child's set-up that failed, as sent through the report pipe: its code,
+/// then (for rlimits) which one, then the errno.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Step {
+    /// Entering the session's cgroup.
+    Cgroup,
+    /// Connecting the output relay.
+    Output,
+    /// Making a process group.
+    ProcessGroup,
+    /// Resetting signals.
+    Signals,
+    /// Setting an rlimit.
+    Rlimit,
+    /// Changing niceness.
+    Nice,
+    /// Changing user, group or supplementary groups.
+    Identity,
+    /// Changing directory.
+    Directory,
+    /// Setting `no_new_privs`.
+    NoNewPrivs,
+    /// The exec itself.
+    Exec,
+}
+
+impl Step {
+    const ALL: [Step; 10] = [
+        Step::Cgroup,
+        Step::Output,
+        Step::ProcessGroup,
+        Step::Signals,
+        Step::Rlimit,
+        Step::Nice,
+        Step::Identity,
+        Step::Directory,
+        Step::NoNewPrivs,
+        Step::Exec,
+    ];
+
+    /// The step a code read from the report pipe stands for.
+    pub fn from_code(code: u8) -> Option<Step> {
+        Step::ALL.get(usize::from(code)).copied()
+    }
+
+    fn of(failure: Failure) -> Step {
+        match failure {
+            Failure::Identity => Step::Identity,
+            Failure::Directory => Step::Directory,
+            Failure::Nice => Step::Nice,
+            Failure::NoNewPrivs => Step::NoNewPrivs,
+        }
+    }
+}
+
+/// A failed step: which, the index of the rlimit it was setting (else 0), and why.
+type Failed = (Step, u8, Errno);
+
+/// The report of a failed step: code, index, errno.
+pub const REPORT_LEN: usize = 6;
+
+/// Set the process up as `launch` says, then exec. Never returns.
+///
+/// # Safety
+/// Must run only in the child of a `fork` of a single-threaded process. It makes only
+/// async-signal-safe calls and does not allocate.
+pub unsafe fn exec_child(
+    launch: &Launch,
+    supervisor: Pid,
+    born_in_cgroup: bool,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    report: &OwnedFd,
+) -> ! {
+    let prepared = enter_cgroup(launch, born_in_cgroup)
+        .and_then(|()| connect_output(launch))
+        .and_then(|()| own_group_and_terminal(launch))
+        .and_then(|()| reset_signals().map_err(|e| (Step::Signals, 0, e)))
+        .and_then(|()| set_rlimits(launch))
+        .and_then(|()| confine(launch, report));
+    if let Err(failed) = prepared {
+        fail(report, failed);
+    }
+    // Die with leash: even a SIGKILLed supervisor takes its direct child along (set after
+    // the identity changes, which clears it). If leash died before this line, the parent
+    // is already someone else: give up now.
+    if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != supervisor {
+        // SAFETY: _exit is async-signal-safe and skips the parent's atexit handlers.
+        unsafe { libc::_exit(125) }
+    }
+    // SAFETY: program, argv and envp are NUL-terminated strings and NULL-terminated arrays
+    // that outlive this call (they belong to `launch` and the caller's frame).
+    unsafe { libc::execve(launch.program.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    fail(report, (Step::Exec, 0, Errno::last()))
+}
+
+/// Tell leash which step failed and why, and end the child.
+fn fail(report: &OwnedFd, (step, index, errno): Failed) -> ! {
+    let errno = (errno as i32).to_ne_bytes();
+    let message = [step as u8, index, errno[0], errno[1], errno[2], errno[3]];
+    let _ = nix::unistd::write(report, &message);
+    // SAFETY: _exit is async-signal-safe and skips the parent's atexit handlers.
+    unsafe { libc::_exit(if step == Step::Exec { 127 } else { 125 }) }
+}
+
+/// Into the session's cgroup first, so nothing of the command runs outside: "0" is the
+/// writing process itself.
+fn enter_cgroup(launch: &Launch, born_in_cgroup: bool) -> Result<(), Failed> {
+    let v2 = launch
+        .cgroup
+        .born_into
+        .filter(|_| !born_in_cgroup)
+        .map(|born| born.procs);
+    for &entry in v2.iter().chain(&launch.cgroup.join) {
+        // SAFETY: the fd stays open in the child until exec (close-on-exec); write(2) is
+        // async-signal-safe and the buffer is a static.
+        if unsafe { libc::write(entry, b"0".as_ptr().cast(), 1) } != 1 {
+            return Err((Step::Cgroup, 0, Errno::last()));
+        }
+    }
+    Ok(())
+}
+
+/// The relay's ends become stdout and stderr.
+fn connect_output(launch: &Launch) -> Result<(), Failed> {
+    let Some(output) = launch.output else {
+        return Ok(());
+    };
+    for (from, to) in [(output.stdout, 1), (output.stderr, 2)] {
+        // SAFETY: dup2 is async-signal-safe; both fds are open (the relay's ends,
+        // close-on-exec, so only the duplicates reach the command).
+        if unsafe { libc::dup2(from, to) } < 0 {
+            return Err((Step::Output, 0, Errno::last()));
+        }
+    }
+    Ok(())
+}
+
+/// Our own process group, so the session's group can be signalled without leash in it;
+/// and the terminal's foreground for it, where leash had the terminal.
+fn own_group_and_terminal(launch: &Launch) -> Result<(), Failed> {
+    setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(|e| (Step::ProcessGroup, 0, e))?;
+    if launch.take_terminal {
+        // The foreground of the terminal goes to the new group before exec, so the command
+        // never reads it from the background. SIGTTOU is still blocked (inherited from
+        // leash), so a background caller may do this.
+        // SAFETY: tcsetpgrp is an ioctl on fd 0: async-signal-safe, no allocation.
+        unsafe { libc::tcsetpgrp(0, libc::getpid()) };
+    }
+    Ok(())
+}
+
+/// Default dispositions for every signal and an empty mask, so the command starts as it
+/// would from a shell, not with what leash blocked for its signalfd.
+fn reset_signals() -> Result<(), Errno> {
+    let default = SigAction::new(
+        SigHandler::SigDfl,
+        nix::sys::signal::SaFlags::empty(),
+        SigSet::empty(),
+    );
+    for signal in Signal::iterator() {
+        if !matches!(signal, Signal::SIGKILL | Signal::SIGSTOP) {
+            // SAFETY: installing SIG_DFL runs no code in the child.
+            unsafe { sigaction(signal, &default) }?;
+        }
+    }
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+}
+
+fn set_rlimits(launch: &Launch) -> Result<(), Failed> {
+    for (index, limit) in launch.rlimits.iter().enumerate() {
+        limit
+            .apply()
+            .map_err(|e| (Step::Rlimit, u8::try_from(index).unwrap_or(u8::MAX), e))?;
+    }
+    Ok(())
+}
+
+/// Niceness first (lowering it needs the privilege the identity drops), then identity,
+/// umask, directory, `no_new_privs` and the inherited descriptors.
+fn confine(launch: &Launch, report: &OwnedFd) -> Result<(), Failed> {
+    launch
+        .confinement
+        .apply_nice()
+        .and_then(|()| launch.confinement.apply(report.as_raw_fd()))
+        .map_err(|(failure, e)| (Step::of(failure), 0, e))
+}

@@ -1,0 +1,116 @@
+//! Phase 6, finish: how leash exits, what the session used, and the session's record
+//! (written wherever it was asked for), however the session went.
+
+use nix::sys::signal::Signal;
+
+use super::start::Running;
+use super::stop::Stopped;
+use super::watch::{Ending, Watched};
+use crate::accounting::{Sampler, reaped_cpu_split};
+use crate::cli::Settings;
+use crate::error::Error;
+use crate::exit::{Exit, LIMIT_REACHED};
+use crate::explain::LimitRow;
+use crate::message::{Verbosity, error, say};
+use crate::record::publish::publish;
+use crate::record::{Breached, Clock, Course, Findings, Record, UsageRecord};
+use crate::relay::Relay;
+
+/// A session that ran: what watched it, why it ended, what the stop sequence did.
+pub struct Ended {
+    /// The session, over and reaped.
+    pub running: Running,
+    /// What the watch saw.
+    pub watched: Watched,
+    /// What the stop sequence did.
+    pub stopped: Stopped,
+}
+
+/// Finish a session that ran; returns how leash exits.
+pub fn ended(settings: &Settings, clock: &Clock, ended: Ended) -> Exit {
+    let Ended {
+        running,
+        watched,
+        stopped,
+    } = ended;
+    let session = &running.session;
+    // Asked to terminate while stopping the session for another reason: leash was
+    // signalled after all, and dies of that signal.
+    let ending = match (watched.ending, stopped.interrupted_by) {
+        (Ending::MainExited | Ending::Limit(_), Some(signal)) => Ending::Signaled(signal),
+        (ending, _) => ending,
+    };
+    let exit = match (session.main_status(), ending) {
+        (None, _) => {
+            error(&Error::LostMainProcess);
+            Exit::Code(crate::exit::LEASH_FAILED)
+        }
+        (Some(status), Ending::MainExited) => Exit::of(status),
+        (Some(status), Ending::Limit(_)) if settings.preserve_status => {
+            Exit::of(status).as_shell_status()
+        }
+        (Some(_), Ending::Limit(_)) => Exit::Code(LIMIT_REACHED),
+        (Some(_), Ending::Signaled(signal)) => Exit::Signal(signal),
+    };
+    if settings.recorded() {
+        let findings = Findings {
+            breach: match watched.ending {
+                Ending::Limit(breach) => Some(Breached {
+                    breach,
+                    after: watched.after,
+                }),
+                _ => None,
+            },
+            leash_signaled: signaled(ending),
+            usage: usage(&running),
+            stopped_processes: stopped.processes,
+            escaped_process_group: stopped.escaped_group,
+            warnings: watched.warnings,
+        };
+        let course = Course::Ran(&findings, exit);
+        write_record(settings, clock, running.plan.rows, &course);
+    }
+    exit
+}
+
+/// Finish a session whose command never started because of `failure`; `limits` are the
+/// planned ones, where the plan was made. Returns how leash exits.
+pub fn failed(settings: &Settings, clock: &Clock, failure: &Error, limits: Vec<LimitRow>) -> Exit {
+    error(failure);
+    if settings.recorded() {
+        write_record(settings, clock, limits, &Course::NotStarted(failure));
+    }
+    Exit::Code(failure.exit_code())
+}
+
+fn signaled(ending: Ending) -> Option<Signal> {
+    match ending {
+        Ending::Signaled(signal) => Some(signal),
+        Ending::MainExited | Ending::Limit(_) => None,
+    }
+}
+
+/// Make the record, say its summary with `--verbose`, and write it where it was asked for.
+fn write_record(settings: &Settings, clock: &Clock, limits: Vec<LimitRow>, course: &Course) {
+    let record = Record::new(clock, settings, limits, course);
+    if settings.verbosity >= Verbosity::Verbose {
+        say(&record.summary());
+    }
+    publish(&record, settings);
+}
+
+/// What the session used, once it is over and reaped.
+fn usage(running: &Running) -> UsageRecord {
+    let (user, system) = reaped_cpu_split();
+    let sampler = running.sampler.as_ref().filter(|s| s.sampled());
+    let peak = sampler.map(Sampler::peak);
+    let wanted = sampler.map(Sampler::wanted).unwrap_or_default();
+    UsageRecord {
+        cpu_user_seconds: user.as_secs_f64(),
+        cpu_system_seconds: system.as_secs_f64(),
+        peak_memory_bytes: peak.map(|p| p.memory),
+        peak_tasks: peak.map(|p| p.tasks),
+        written_bytes: peak.filter(|_| wanted.written).map(|p| p.written),
+        output_bytes: running.session.relay().map(Relay::passed),
+    }
+}

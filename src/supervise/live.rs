@@ -1,0 +1,100 @@
+//! The running session as the watch loop's event source: reaping and job control,
+//! sampling with what it costs, the relay's state, waiting, forwarding and warning.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use super::session::Session;
+use super::start::Running;
+use super::stop::signal_session;
+use super::watch::{Events, OutputState, Sample};
+use crate::cgroup::SessionCgroup;
+use crate::message::{Verbosity, notice};
+use crate::relay::Relay;
+use crate::terminal::Terminal;
+use crate::warning::Warning;
+
+/// The running session as the watch loop's event source. `verbosity` says whether its
+/// warnings are shown.
+pub struct Live<'a> {
+    /// The session.
+    pub running: &'a mut Running,
+    /// How much leash says.
+    pub verbosity: Verbosity,
+}
+
+impl Events for Live<'_> {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn children_changed(&mut self) -> bool {
+        let session = &mut self.running.session;
+        if session.main_stopped().is_some() {
+            suspend(session, self.running.terminal.as_ref());
+        }
+        !session.reap() || session.main_status().is_some()
+    }
+
+    fn samples(&self) -> bool {
+        self.running.sampler.is_some()
+    }
+
+    fn sample(&mut self) -> Sample {
+        let Some(sampler) = self.running.sampler.as_mut() else {
+            return Sample::default();
+        };
+        let cpu_before = own_cpu();
+        let usage = sampler.sample(self.running.session.cgroup().map(SessionCgroup::read));
+        Sample {
+            usage,
+            cost: own_cpu().saturating_sub(cpu_before),
+        }
+    }
+
+    fn output(&self) -> Option<OutputState> {
+        self.running
+            .session
+            .relay()
+            .map(|relay: &Relay| OutputState {
+                passed: relay.passed(),
+                exceeded: relay.exceeded(),
+                last: relay.last_output(),
+            })
+    }
+
+    fn wait(&mut self, timeout: Option<Duration>) -> Vec<Signal> {
+        self.running.session.relay_until_signal(timeout)
+    }
+
+    fn forward(&mut self, signal: Signal) {
+        signal_session(&self.running.session, signal);
+    }
+
+    fn warn(&mut self, warning: &Warning) {
+        notice(self.verbosity, &warning.message);
+    }
+}
+
+/// The main process was stopped by job control (Ctrl-Z): stop the whole session, give the
+/// terminal back, and stop leash itself, so the shell sees its job stopped. When the
+/// shell continues leash (`fg`, `bg`), hand the terminal over again (if leash was in the
+/// foreground) and continue the session. The limits' clocks keep running meanwhile.
+fn suspend(session: &Session, terminal: Option<&Terminal>) {
+    signal_session(session, Signal::SIGSTOP);
+    if let Some(terminal) = terminal {
+        terminal.take_back();
+    }
+    let _ = nix::sys::signal::raise(Signal::SIGSTOP);
+    if let Some(terminal) = terminal.filter(|t| t.leash_in_foreground()) {
+        terminal.hand_to(session.main());
+    }
+    signal_session(session, Signal::SIGCONT);
+}
+
+/// CPU time leash's thread has used so far.
+fn own_cpu() -> Duration {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map_or(Duration::ZERO, Duration::from)
+}

@@ -1,0 +1,147 @@
+//! Phase 2, plan: which cgroup will hold the session and what it enforces, the rlimits the
+//! command gets (the user's, checked, and the session limits' backstops), and the limit
+//! rows that say what holds each limit. `--explain` prints the plan; a session runs it.
+
+use crate::accounting::tasks_of_this_user;
+use crate::cgroup::{self, Job, Mode};
+use crate::cli::Settings;
+use crate::error::Error;
+use crate::explain::{LimitRow, rows};
+use crate::rlimit::{ResolvedRlimit, may_raise_hard_limits};
+use crate::session_limits::ByCgroup;
+
+/// What a session of these settings will be on this machine.
+#[derive(Debug)]
+pub struct Plan {
+    /// What the session's cgroup will do, if it has one.
+    pub cgroup: Option<cgroup::Plan>,
+    /// The rlimits the command gets.
+    pub rlimits: Vec<ResolvedRlimit>,
+    /// Each limit and what enforces it.
+    pub rows: Vec<LimitRow>,
+}
+
+impl Plan {
+    /// Plan a session of `settings`: probe for a cgroup, check every rlimit. An error is
+    /// what cannot be had here (`--cgroup require`, `--cpu-rate` without a cpu
+    /// controller, a hard limit that cannot be raised).
+    pub fn make(settings: &Settings) -> Result<Plan, Error> {
+        Plan::with_cgroup(settings, cgroup_plan(settings)?)
+    }
+
+    /// The plan with `cgroup` doing what it does (the probed one, or what could really be
+    /// made).
+    pub fn with_cgroup(settings: &Settings, cgroup: Option<cgroup::Plan>) -> Result<Plan, Error> {
+        let rlimits = resolve_rlimits(settings, by_cgroup(cgroup.as_ref()))?;
+        let rows = rows(settings, &rlimits, cgroup.as_ref());
+        Ok(Plan {
+            cgroup,
+            rlimits,
+            rows,
+        })
+    }
+
+    /// Which session limits the cgroup holds.
+    pub fn by_cgroup(&self) -> ByCgroup {
+        by_cgroup(self.cgroup.as_ref())
+    }
+}
+
+/// The jobs a cgroup would do for these settings.
+pub fn jobs(settings: &Settings) -> Vec<Job> {
+    let limits = &settings.limits;
+    let mut jobs = vec![Job::Contain];
+    let wanted = [
+        (limits.memory.is_some(), Job::Memory),
+        (limits.tasks.is_some(), Job::Pids),
+        (limits.cpu.is_some(), Job::CpuTime),
+        (settings.cpu_rate.is_some(), Job::CpuRate),
+    ];
+    jobs.extend(wanted.into_iter().filter(|(on, _)| *on).map(|(_, job)| job));
+    jobs
+}
+
+/// What the session's cgroup will do here, or `None` for no cgroup; an error when the
+/// settings need what this machine cannot give.
+fn cgroup_plan(settings: &Settings) -> Result<Option<cgroup::Plan>, Error> {
+    if settings.cgroup == Mode::Off {
+        if settings.cpu_rate.is_some() {
+            return Err(Error::Cgroup(
+                "--cpu-rate needs a cgroup, and --cgroup off forbids one".into(),
+            ));
+        }
+        return Ok(None);
+    }
+    let plan = cgroup::Plan::probing(
+        &cgroup::detect(),
+        &jobs(settings),
+        cgroup::kernel_has_kill_file(),
+        cgroup::probe,
+    );
+    check(settings.cgroup, &plan)?;
+    Ok((!plan.jobs.is_empty()).then_some(plan))
+}
+
+/// Refuse what cannot be had: `--cpu-rate` without a cpu controller, anything missing
+/// under `--cgroup require`.
+pub fn check(mode: Mode, plan: &cgroup::Plan) -> Result<(), Error> {
+    if plan.missing.contains(&Job::CpuRate) {
+        return Err(Error::Cgroup(
+            "--cpu-rate: no writable cgroup with the cpu controller here (see --explain)".into(),
+        ));
+    }
+    if mode == Mode::Require && !plan.missing.is_empty() {
+        let missing: Vec<String> = plan.missing.iter().map(ToString::to_string).collect();
+        let hint = if plan.hierarchies.is_empty() {
+            "no cgroup below the ones leash runs in (/proc/self/cgroup) is writable; \
+             run leash as root or inside `systemd-run --user --scope -p Delegate=yes`"
+        } else {
+            "the writable cgroups here lack it"
+        };
+        return Err(Error::Cgroup(format!(
+            "--cgroup require: cannot have {}: {hint}",
+            missing.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// What a cgroup, planned or made from `plan`, does for the session limits.
+fn by_cgroup(plan: Option<&cgroup::Plan>) -> ByCgroup {
+    let does = |job| plan.is_some_and(|p| p.hierarchy_of(job).is_some());
+    ByCgroup {
+        memory: does(Job::Memory),
+        tasks: does(Job::Pids),
+    }
+}
+
+/// The rlimits the user asked for, checked, plus the backstops of the session limits for
+/// resources the user left alone and no cgroup holds.
+fn resolve_rlimits(settings: &Settings, by_cgroup: ByCgroup) -> Result<Vec<ResolvedRlimit>, Error> {
+    let mut rlimits = settings
+        .rlimits
+        .iter()
+        .map(|flagged| {
+            flagged.request.resolve(may_raise_hard_limits).map_err(|e| {
+                Error::Usage(format!(
+                    "{} {}: {e}",
+                    flagged.flag,
+                    flagged.request.rlimit.name()
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    for backstop in settings.limits.backstops(by_cgroup, tasks_of_this_user) {
+        if !rlimits.iter().any(|r| r.rlimit() == backstop.rlimit) {
+            let resolved = ResolvedRlimit::backstop(backstop.rlimit, backstop.soft, backstop.hard)
+                .map_err(|e| {
+                    Error::Setup(format!(
+                        "cannot read the {} limit: {e}",
+                        backstop.rlimit.name()
+                    ))
+                })?;
+            rlimits.push(resolved);
+        }
+    }
+    Ok(rlimits)
+}

@@ -1,0 +1,194 @@
+//! Phase 3, start: stop the sessions a dead leash left behind, make the session's cgroup,
+//! set the output relay up, become a subreaper reading its signals from a signalfd, and
+//! start the command. On failure nothing of the command runs.
+
+use std::os::fd::AsRawFd;
+
+use nix::unistd::Pid;
+
+use super::plan::{Plan, check, jobs};
+use super::session::Session;
+use crate::accounting::Sampler;
+use crate::cgroup::{self, Hierarchy, KernelLimits, Mode, SessionCgroup, session_name};
+use crate::cli::Settings;
+use crate::error::Error;
+use crate::message::{detail, notice, processes};
+use crate::relay::Relay;
+use crate::signals::Inbox;
+use crate::spawn::{Launch, OutputFds};
+use crate::terminal::Terminal;
+
+/// A started session and what leash watches it with.
+pub struct Running {
+    /// The session: its main process, cgroup, relay and leash's signals.
+    pub session: Session,
+    /// The terminal leash handed to the session, if it had one in the foreground.
+    pub terminal: Option<Terminal>,
+    /// The sampler of the session's usage, where a limit, `--warn` or the record needs it.
+    pub sampler: Option<Sampler>,
+    /// The plan as the session runs it: what the cgroup that could be made does.
+    pub plan: Plan,
+}
+
+/// Start the session `plan` describes.
+pub fn start(settings: &Settings, plan: Plan) -> Result<Running, Error> {
+    let cgroup = match &plan.cgroup {
+        Some(planned) => make_cgroup(settings, planned)?,
+        None => None,
+    };
+    let made = cgroup.as_ref().map(|c| c.plan().clone());
+    let plan = if made == plan.cgroup {
+        plan
+    } else {
+        Plan::with_cgroup(settings, made)?
+    };
+    // Created before the session starts: it notes what leash itself wrote until then.
+    let sampler = (settings.limits.sampled() || settings.recorded() || settings.warn.is_some())
+        .then(|| {
+            Sampler::new(
+                settings
+                    .limits
+                    .wanted(plan.by_cgroup(), settings.recorded()),
+            )
+        });
+    for limit in &plan.rlimits {
+        detail(settings.verbosity, &format!("rlimit {limit}"));
+    }
+    let terminal = Terminal::foreground();
+    let session = spawn(settings, &plan, cgroup, terminal.is_some())?;
+    Ok(Running {
+        session,
+        terminal,
+        sampler,
+        plan,
+    })
+}
+
+/// Everything from the relay to a running main process.
+fn spawn(
+    settings: &Settings,
+    plan: &Plan,
+    cgroup: Option<SessionCgroup>,
+    take_terminal: bool,
+) -> Result<Session, Error> {
+    let entry = cgroup
+        .as_ref()
+        .map(SessionCgroup::entry)
+        .unwrap_or_default();
+    let relay = settings
+        .limits
+        .relayed()
+        .then(|| Relay::new(settings.limits.output))
+        .transpose()
+        .map_err(|e| Error::Setup(format!("cannot set up the output relay: {e}")))?;
+    let (relay, child_output) = relay.unzip();
+    let output = child_output.as_ref().map(|ends| OutputFds {
+        stdout: ends.stdout.as_raw_fd(),
+        stderr: ends.stderr.as_raw_fd(),
+    });
+    let launch = Launch::new(
+        &settings.command,
+        plan.rlimits.clone(),
+        take_terminal,
+        entry,
+        output,
+        &settings.confinement,
+    )?;
+    // Orphans of the session are re-parented to leash instead of init, so none escapes.
+    nix::sys::prctl::set_child_subreaper(true)
+        .map_err(|e| Error::Setup(format!("cannot become a subreaper: {e}")))?;
+    let inbox =
+        Inbox::open().map_err(|e| Error::Setup(format!("cannot set up signal handling: {e}")))?;
+    let main = launch.spawn()?;
+    // The session's ends of the relay belong to the session alone: with leash holding
+    // them too, the relay would never see the end of its output.
+    drop(child_output);
+    detail(
+        settings.verbosity,
+        &format!("started process {main} in its own process group"),
+    );
+    Ok(Session::new(main, inbox, cgroup, relay))
+}
+
+/// Stop stale sessions, then make this session's cgroup. Under `--cgroup auto` a cgroup
+/// that cannot be made is reported and leash goes on without it; under `require` that
+/// is an error.
+fn make_cgroup(settings: &Settings, plan: &cgroup::Plan) -> Result<Option<SessionCgroup>, Error> {
+    stop_stale_sessions(settings, plan);
+    let me = Pid::this();
+    let started = crate::tree::start_time(me)
+        .ok_or_else(|| Error::Setup("cannot read leash's own start time".into()))?;
+    let limits = KernelLimits {
+        memory: settings.limits.memory,
+        tasks: settings.limits.tasks,
+        cpu_rate: settings.cpu_rate,
+    };
+    let name = session_name(me, started);
+    let error = match SessionCgroup::create(plan, &name, &limits) {
+        Ok(made) => return Ok(Some(announce(settings, plan, &name, made))),
+        Err(e) if settings.cgroup == Mode::Require => {
+            return Err(Error::Cgroup(format!("--cgroup: {e}")));
+        }
+        Err(e) => e,
+    };
+    // The kernel does not enable controllers for the children of a v2 cgroup that holds
+    // processes (leash itself, an ordinary login shell): contain the session in a cgroup
+    // with the controllers that are enabled already, and count the rest in leash.
+    let fallback = cgroup::Plan::probing(&cgroup::detect(), &jobs(settings), plan.kill_file, |h| {
+        cgroup::probe(h).map(Hierarchy::enabled_only)
+    });
+    check(settings.cgroup, &fallback).map_err(|e| Error::Cgroup(format!("{error}; {e}")))?;
+    if fallback != *plan
+        && !fallback.jobs.is_empty()
+        && let Ok(made) = SessionCgroup::create(&fallback, &name, &limits)
+    {
+        notice(
+            settings.verbosity,
+            &format!("{error}; the session's cgroup only holds what is enabled there"),
+        );
+        return Ok(Some(announce(settings, &fallback, &name, made)));
+    }
+    notice(
+        settings.verbosity,
+        &format!("{error}; going on without a cgroup (supervision only)"),
+    );
+    Ok(None)
+}
+
+/// Stop what runs in the session cgroups of leashes that no longer run, and say so.
+fn stop_stale_sessions(settings: &Settings, plan: &cgroup::Plan) {
+    let hierarchies: Vec<Hierarchy> = plan
+        .hierarchies
+        .iter()
+        .map(|p| p.hierarchy.clone())
+        .collect();
+    for stale in cgroup::stop_stale_sessions(&hierarchies) {
+        notice(
+            settings.verbosity,
+            &format!(
+                "stopped {} left by a leash that no longer runs ({})",
+                stale.name,
+                processes(stale.killed)
+            ),
+        );
+        if let Some(left) = stale.left {
+            notice(settings.verbosity, &left);
+        }
+    }
+}
+
+/// Say (with `--verbose`) where the session cgroup is.
+fn announce(
+    settings: &Settings,
+    plan: &cgroup::Plan,
+    name: &str,
+    made: SessionCgroup,
+) -> SessionCgroup {
+    for planned in &plan.hierarchies {
+        detail(
+            settings.verbosity,
+            &format!("cgroup {}", planned.hierarchy.parent.join(name).display()),
+        );
+    }
+    made
+}

@@ -1,0 +1,444 @@
+//! Phase 4, watch: wait for the first thing that ends supervision (the main process
+//! ending, a limit reached, a terminating signal to leash), forwarding SIGUSR1 and SIGUSR2
+//! meanwhile, sampling the session's usage as its limits need, and giving `--warn`'s
+//! warnings.
+//!
+//! The decisions are [`watch`]'s, over an event source ([`Events`]): the running session
+//! in leash (`live`), a script in the tests.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use crate::accounting::Usage;
+use crate::cadence::{FIRST_SAMPLE, next_interval, within_budget};
+use crate::session_limits::{Breach, SessionLimits};
+use crate::signals::{FORWARDED, TERMINATING};
+use crate::warning::{Warner, Warning};
+
+/// Why supervision ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The main process exited by itself.
+    MainExited,
+    /// The session went beyond a limit.
+    Limit(Breach),
+    /// leash was asked to terminate with this signal.
+    Signaled(Signal),
+}
+
+/// What the watch saw: why it ended, and the warnings it gave.
+#[derive(Debug)]
+pub struct Watched {
+    /// Why supervision ended.
+    pub ending: Ending,
+    /// The `--warn` warnings given.
+    pub warnings: Vec<Warning>,
+    /// How long after the start it ended.
+    pub after: Duration,
+}
+
+/// The output relay's state.
+#[derive(Clone, Copy, Debug)]
+pub struct OutputState {
+    /// Bytes passed on so far.
+    pub passed: u64,
+    /// Whether the session wrote more than `--output` allows.
+    pub exceeded: bool,
+    /// When the session last wrote anything.
+    pub last: Instant,
+}
+
+/// One sample of the session's usage, and the CPU time it cost leash.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sample {
+    /// What the session uses now.
+    pub usage: Usage,
+    /// leash's own CPU time for taking the sample.
+    pub cost: Duration,
+}
+
+/// What the watch loop reads and does; the running session in leash.
+pub trait Events {
+    /// The time now.
+    fn now(&self) -> Instant;
+    /// Children changed (a SIGCHLD came): reap them, and say whether the session is over
+    /// (the main process ended, or no process is left).
+    fn children_changed(&mut self) -> bool;
+    /// Whether the session's usage is sampled at all.
+    fn samples(&self) -> bool;
+    /// Sample the session's usage now.
+    fn sample(&mut self) -> Sample;
+    /// The output relay's state, where output is relayed.
+    fn output(&self) -> Option<OutputState>;
+    /// Wait until a signal arrives or `timeout` passes (`None`: no timeout), relaying the
+    /// session's output meanwhile; returns the signals, SIGCHLD included.
+    fn wait(&mut self, timeout: Option<Duration>) -> Vec<Signal>;
+    /// Pass `signal` on to every process of the session.
+    fn forward(&mut self, signal: Signal);
+    /// Give a `--warn` warning.
+    fn warn(&mut self, warning: &Warning);
+}
+
+/// Watch the session that started at `started` until supervision ends.
+pub fn watch(
+    events: &mut impl Events,
+    started: Instant,
+    limits: &SessionLimits,
+    warn_at: Option<f64>,
+) -> Watched {
+    let mut watch = Watch {
+        limits,
+        started,
+        deadline: limits.wall.and_then(|wall| started.checked_add(wall)),
+        warner: warn_at.map(Warner::new),
+        warnings: Vec::new(),
+        interval: FIRST_SAMPLE,
+        last: (Usage::default(), started),
+        next_sample: started + FIRST_SAMPLE,
+    };
+    let ending = watch.run(events);
+    Watched {
+        ending,
+        warnings: watch.warnings,
+        after: events.now().saturating_duration_since(started),
+    }
+}
+
+/// The watch loop's state.
+struct Watch<'a> {
+    limits: &'a SessionLimits,
+    started: Instant,
+    /// When the wall-clock limit is reached.
+    deadline: Option<Instant>,
+    warner: Option<Warner>,
+    warnings: Vec<Warning>,
+    /// The pause before the next sample, as last decided.
+    interval: Duration,
+    /// The last sample and when it was taken.
+    last: (Usage, Instant),
+    next_sample: Instant,
+}
+
+impl Watch<'_> {
+    fn run(&mut self, events: &mut impl Events) -> Ending {
+        // Children are waited for only after a SIGCHLD: a relay busy with a flood wakes the
+        // loop thousands of times a second, and a wait4 each time would cost more than the
+        // relaying.
+        let mut children_changed = true;
+        loop {
+            if std::mem::take(&mut children_changed) && events.children_changed() {
+                return self.main_ended(events);
+            }
+            let now = events.now();
+            if let Some(ending) = self.check(events, now) {
+                return ending;
+            }
+            let wake = self.wake_at(events);
+            for signal in events.wait(wake.map(|w| w.saturating_duration_since(now))) {
+                children_changed |= signal == Signal::SIGCHLD;
+                if TERMINATING.contains(&signal) {
+                    return Ending::Signaled(signal);
+                }
+                if FORWARDED.contains(&signal) {
+                    events.forward(signal);
+                }
+            }
+        }
+    }
+
+    /// The limits at `now`: the wall clock, the output, and the usage when a sample is due.
+    fn check(&mut self, events: &mut impl Events, now: Instant) -> Option<Ending> {
+        if let (Some(deadline), Some(wall)) = (self.deadline, self.limits.wall)
+            && now >= deadline
+        {
+            return Some(Ending::Limit(Breach::Wall(wall)));
+        }
+        if let Some(breach) = self.output_breach(events.output(), now) {
+            return Some(Ending::Limit(breach));
+        }
+        if events.samples() && now >= self.next_sample {
+            return self.sample(events, now).map(Ending::Limit);
+        }
+        None
+    }
+
+    /// Sample, warn, and decide when to sample next; a breach ends the watch.
+    fn sample(&mut self, events: &mut impl Events, now: Instant) -> Option<Breach> {
+        let Sample { usage, cost } = events.sample();
+        if let Some(breach) = self.limits.breach(&usage) {
+            return Some(breach);
+        }
+        if let Some(warner) = self.warner.as_mut() {
+            let output = events.output().map(|o| o.passed);
+            let due = warner.check(self.limits, &usage, now - self.started, output);
+            for warning in due {
+                events.warn(&warning);
+                self.warnings.push(warning);
+            }
+        }
+        // CPU time, not wall time: on a loaded machine a sample waits for a CPU, and
+        // stretching the interval then would blind leash just when a bomb runs.
+        let (before, then) = self.last;
+        let interval = next_interval(self.limits, &before, &usage, now - then, self.interval);
+        self.interval = within_budget(interval, cost, usage.tasks);
+        self.last = (usage, now);
+        self.next_sample = now + self.interval;
+        None
+    }
+
+    /// The output limits: too much output, or none for too long.
+    fn output_breach(&self, output: Option<OutputState>, now: Instant) -> Option<Breach> {
+        let output = output?;
+        if let Some(limit) = self.limits.output.filter(|_| output.exceeded) {
+            return Some(Breach::Output(limit));
+        }
+        let idle = self.limits.idle?;
+        (now >= output.last + idle).then_some(Breach::Idle(idle))
+    }
+
+    /// When the loop must look again, whatever happens: the wall deadline, the idle
+    /// deadline, the next sample.
+    fn wake_at(&self, events: &impl Events) -> Option<Instant> {
+        let idle_deadline = self
+            .limits
+            .idle
+            .zip(events.output())
+            .map(|(idle, output)| output.last + idle);
+        let next_sample = events.samples().then_some(self.next_sample);
+        [self.deadline, idle_deadline, next_sample]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// How supervision ends once the main process has ended: by itself, or by the kernel
+    /// at a cgroup limit (an OOM kill, a refused fork).
+    fn main_ended(&self, events: &mut impl Events) -> Ending {
+        let refused = events
+            .samples()
+            .then(|| events.sample().usage)
+            .filter(|usage| usage.oom_kills > 0 || usage.refused_forks > 0);
+        match refused.and_then(|usage| self.limits.breach(&usage)) {
+            Some(breach) => Ending::Limit(breach),
+            None => Ending::MainExited,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    /// A session in a script: time moves only when the loop waits and no signal comes (by
+    /// the whole timeout, or a second without one); signals come in the order given, and
+    /// a SIGCHLD means the main process ended.
+    struct Script {
+        now: Instant,
+        signals: VecDeque<Vec<Signal>>,
+        usage: Option<Usage>,
+        output: Option<OutputState>,
+        main_ended: bool,
+        waits: Vec<Option<Duration>>,
+        forwarded: Vec<Signal>,
+        warned: Vec<String>,
+    }
+
+    impl Script {
+        fn new(start: Instant) -> Script {
+            Script {
+                now: start,
+                signals: VecDeque::new(),
+                usage: None,
+                output: None,
+                main_ended: false,
+                waits: Vec::new(),
+                forwarded: Vec::new(),
+                warned: Vec::new(),
+            }
+        }
+    }
+
+    impl Events for Script {
+        fn now(&self) -> Instant {
+            self.now
+        }
+
+        fn children_changed(&mut self) -> bool {
+            self.main_ended
+        }
+
+        fn samples(&self) -> bool {
+            self.usage.is_some()
+        }
+
+        fn sample(&mut self) -> Sample {
+            Sample {
+                usage: self.usage.unwrap_or_default(),
+                cost: Duration::from_micros(50),
+            }
+        }
+
+        fn output(&self) -> Option<OutputState> {
+            self.output
+        }
+
+        fn wait(&mut self, timeout: Option<Duration>) -> Vec<Signal> {
+            self.waits.push(timeout);
+            assert!(self.waits.len() < 1000, "the loop never ended");
+            let signals = self.signals.pop_front().unwrap_or_default();
+            self.main_ended |= signals.contains(&Signal::SIGCHLD);
+            if signals.is_empty() {
+                self.now += timeout.unwrap_or(Duration::from_secs(1));
+            }
+            signals
+        }
+
+        fn forward(&mut self, signal: Signal) {
+            self.forwarded.push(signal);
+        }
+
+        fn warn(&mut self, warning: &Warning) {
+            self.warned.push(warning.message.clone());
+        }
+    }
+
+    fn limits() -> SessionLimits {
+        SessionLimits::default()
+    }
+
+    #[test]
+    fn the_wall_limit_ends_the_watch_at_its_deadline() {
+        let start = Instant::now();
+        let mut script = Script::new(start);
+        let wall = Duration::from_secs(3);
+        let limits = SessionLimits {
+            wall: Some(wall),
+            ..limits()
+        };
+        let watched = watch(&mut script, start, &limits, None);
+        assert_eq!(watched.ending, Ending::Limit(Breach::Wall(wall)));
+        assert_eq!(script.waits, [Some(wall)]);
+        assert_eq!(watched.after, wall);
+    }
+
+    #[test]
+    fn user_signals_are_forwarded_and_terminating_ones_end_the_watch() {
+        let start = Instant::now();
+        let mut script = Script::new(start);
+        script.signals =
+            VecDeque::from([vec![Signal::SIGUSR1], vec![Signal::SIGUSR2, Signal::SIGHUP]]);
+        let watched = watch(&mut script, start, &limits(), None);
+        assert_eq!(watched.ending, Ending::Signaled(Signal::SIGHUP));
+        assert_eq!(script.forwarded, [Signal::SIGUSR1, Signal::SIGUSR2]);
+        // Nothing to wait for but signals.
+        assert_eq!(script.waits, [None, None]);
+    }
+
+    #[test]
+    fn a_child_exit_is_looked_at_only_after_sigchld() {
+        let start = Instant::now();
+        let mut script = Script::new(start);
+        script.signals = VecDeque::from([vec![], vec![Signal::SIGCHLD]]);
+        let watched = watch(&mut script, start, &limits(), None);
+        assert_eq!(watched.ending, Ending::MainExited);
+        assert_eq!(script.waits, [None, None]);
+        assert_eq!(watched.after, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_sample_over_a_limit_is_a_breach_and_sampling_starts_fast() {
+        let start = Instant::now();
+        let mut script = Script::new(start);
+        script.usage = Some(Usage {
+            memory: 300 << 20,
+            ..Usage::default()
+        });
+        let limits = SessionLimits {
+            memory: Some(256 << 20),
+            ..limits()
+        };
+        let watched = watch(&mut script, start, &limits, None);
+        assert_eq!(
+            watched.ending,
+            Ending::Limit(Breach::Memory(256 << 20, 300 << 20))
+        );
+        assert_eq!(script.waits, [Some(FIRST_SAMPLE)]);
+    }
+
+    #[test]
+    fn an_oom_kill_at_the_main_process_end_is_a_memory_breach() {
+        let start = Instant::now();
+        let mut script = Script::new(start);
+        script.main_ended = true;
+        script.usage = Some(Usage {
+            oom_kills: 1,
+            ..Usage::default()
+        });
+        let limits = SessionLimits {
+            memory: Some(64 << 20),
+            ..limits()
+        };
+        let watched = watch(&mut script, start, &limits, None);
+        assert_eq!(watched.ending, Ending::Limit(Breach::MemoryOom(64 << 20)));
+        script.usage = Some(Usage::default());
+        let watched = watch(&mut script, start, &limits, None);
+        assert_eq!(watched.ending, Ending::MainExited);
+    }
+
+    #[test]
+    fn silence_past_the_idle_limit_ends_the_watch() {
+        let start = Instant::now();
+        let mut script = Script::new(start);
+        script.output = Some(OutputState {
+            passed: 10,
+            exceeded: false,
+            last: start + Duration::from_secs(1),
+        });
+        let idle = Duration::from_secs(2);
+        let limits = SessionLimits {
+            idle: Some(idle),
+            ..limits()
+        };
+        let watched = watch(&mut script, start, &limits, None);
+        assert_eq!(watched.ending, Ending::Limit(Breach::Idle(idle)));
+        assert_eq!(script.waits, [Some(Duration::from_secs(3))]);
+        script.output = Some(OutputState {
+            exceeded: true,
+            ..script.output.unwrap()
+        });
+        let limits = SessionLimits {
+            output: Some(10),
+            ..limits
+        };
+        assert_eq!(
+            watch(&mut script, start, &limits, None).ending,
+            Ending::Limit(Breach::Output(10))
+        );
+    }
+
+    #[test]
+    fn warnings_are_given_once_and_kept_for_the_record() {
+        let start = Instant::now();
+        let mut script = Script::new(start);
+        script.usage = Some(Usage {
+            memory: 60,
+            ..Usage::default()
+        });
+        script.signals = VecDeque::from([vec![], vec![], vec![], vec![Signal::SIGTERM]]);
+        let limits = SessionLimits {
+            memory: Some(100),
+            ..limits()
+        };
+        let watched = watch(&mut script, start, &limits, Some(0.5));
+        assert_eq!(watched.ending, Ending::Signaled(Signal::SIGTERM));
+        assert_eq!(
+            script.warned,
+            ["warning: memory at 60% of its limit (60 B of 100 B)"]
+        );
+        assert_eq!(watched.warnings.len(), 1);
+        assert_eq!(watched.warnings[0].message, script.warned[0]);
+    }
+}
