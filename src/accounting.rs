@@ -51,6 +51,17 @@ impl Usage {
     }
 }
 
+#[cfg(test)]
+impl Usage {
+    /// A usage of `memory` bytes and nothing else.
+    pub fn of_memory(memory: u64) -> Usage {
+        Usage {
+            memory,
+            ..Usage::default()
+        }
+    }
+}
+
 /// Which figures are worth their cost: each is read from /proc only when a limit needs
 /// it and no cgroup counts it.
 #[derive(Clone, Copy, Debug, Default)]

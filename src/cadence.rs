@@ -78,13 +78,6 @@ fn time_to_reach(limit: u64, before: u64, now: u64, elapsed: Duration) -> Durati
 mod tests {
     use super::*;
 
-    fn usage(memory: u64) -> Usage {
-        Usage {
-            memory,
-            ..Usage::default()
-        }
-    }
-
     #[test]
     fn sampling_speeds_up_when_usage_races_toward_a_limit() {
         let limits = SessionLimits {
@@ -93,29 +86,35 @@ mod tests {
         };
         let calm = next_interval(
             &limits,
-            &usage(100),
-            &usage(100),
+            &Usage::of_memory(100),
+            &Usage::of_memory(100),
             SLOWEST_SAMPLE,
             SLOWEST_SAMPLE,
         );
         assert_eq!(calm, SLOWEST_SAMPLE);
         let racing = next_interval(
             &limits,
-            &usage(100),
-            &usage(500),
+            &Usage::of_memory(100),
+            &Usage::of_memory(500),
             Duration::from_millis(10),
             SLOWEST_SAMPLE,
         );
         assert_eq!(racing, Duration::from_micros(6250));
         let close = next_interval(
             &limits,
-            &usage(900),
-            &usage(900),
+            &Usage::of_memory(900),
+            &Usage::of_memory(900),
             SLOWEST_SAMPLE,
             SLOWEST_SAMPLE,
         );
         assert!(close <= Duration::from_millis(20), "{close:?}");
-        let backing_off = next_interval(&limits, &usage(1), &usage(1), FIRST_SAMPLE, FIRST_SAMPLE);
+        let backing_off = next_interval(
+            &limits,
+            &Usage::of_memory(1),
+            &Usage::of_memory(1),
+            FIRST_SAMPLE,
+            FIRST_SAMPLE,
+        );
         assert!(backing_off > FIRST_SAMPLE && backing_off < SLOWEST_SAMPLE);
     }
 

@@ -8,7 +8,7 @@ use serde::{Serialize, Serializer};
 
 use crate::accounting::{Usage, Wanted};
 use crate::rlimit::Rlimit;
-use crate::units::{format_duration, format_size};
+use crate::units::{format_duration, format_millis, format_size};
 
 /// A limit of the whole session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -159,9 +159,7 @@ impl Breach {
             Breach::Cpu(limit, seen) => format!(
                 "CPU time limit {} exceeded ({})",
                 format_duration(limit),
-                format_duration(Duration::from_millis(
-                    u64::try_from(seen.as_millis()).unwrap_or(u64::MAX)
-                ))
+                format_millis(seen)
             ),
             Breach::MemoryOom(limit) => format!(
                 "memory limit {} reached (the kernel's OOM killer ended a process)",
@@ -301,21 +299,14 @@ impl Backstop {
 mod tests {
     use super::*;
 
-    fn usage(memory: u64) -> Usage {
-        Usage {
-            memory,
-            ..Usage::default()
-        }
-    }
-
     #[test]
     fn breaches_name_the_limit_and_the_value() {
         let limits = SessionLimits {
             memory: Some(256 << 20),
             ..SessionLimits::default()
         };
-        assert_eq!(limits.breach(&usage(256 << 20)), None);
-        let breach = limits.breach(&usage(279 << 20)).unwrap();
+        assert_eq!(limits.breach(&Usage::of_memory(256 << 20)), None);
+        let breach = limits.breach(&Usage::of_memory(279 << 20)).unwrap();
         assert_eq!(
             breach.describe(),
             "memory limit 256.0 MiB exceeded (279.0 MiB)"

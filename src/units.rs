@@ -235,6 +235,12 @@ pub fn format_duration(duration: Duration) -> String {
     humantime::format_duration(duration).to_string()
 }
 
+/// Show a measured duration to the millisecond: `2s 30ms`, not `2s 30ms 417us 12ns`.
+pub fn format_millis(duration: Duration) -> String {
+    let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
+    format_duration(Duration::from_millis(millis))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

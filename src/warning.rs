@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::accounting::Usage;
 use crate::session_limits::{LimitKind, SessionLimits};
-use crate::units::{format_duration, format_size};
+use crate::units::{format_millis, format_size};
 
 /// A usage that crossed `--warn` of its limit.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -163,20 +163,12 @@ fn show_size(bytes: f64) -> String {
 }
 
 fn show_time(seconds: f64) -> String {
-    let millis = Duration::from_secs_f64(seconds).as_millis();
-    format_duration(Duration::from_millis(millis.try_into().unwrap_or(u64::MAX)))
+    format_millis(Duration::from_secs_f64(seconds))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn usage(memory: u64) -> Usage {
-        Usage {
-            memory,
-            ..Usage::default()
-        }
-    }
 
     #[test]
     fn warnings_come_once_per_limit_at_the_share() {
@@ -186,9 +178,19 @@ mod tests {
             ..SessionLimits::default()
         };
         let mut warner = Warner::new(0.8);
-        let calm = warner.check(&limits, &usage(50 << 20), Duration::from_secs(1), None);
+        let calm = warner.check(
+            &limits,
+            &Usage::of_memory(50 << 20),
+            Duration::from_secs(1),
+            None,
+        );
         assert!(calm.is_empty());
-        let due = warner.check(&limits, &usage(85 << 20), Duration::from_secs(9), None);
+        let due = warner.check(
+            &limits,
+            &Usage::of_memory(85 << 20),
+            Duration::from_secs(9),
+            None,
+        );
         let messages: Vec<&str> = due.iter().map(|w| w.message.as_str()).collect();
         assert_eq!(
             messages,
@@ -199,7 +201,12 @@ mod tests {
         );
         assert!(
             warner
-                .check(&limits, &usage(99 << 20), Duration::from_secs(9), None)
+                .check(
+                    &limits,
+                    &Usage::of_memory(99 << 20),
+                    Duration::from_secs(9),
+                    None
+                )
                 .is_empty()
         );
     }

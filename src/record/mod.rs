@@ -17,7 +17,7 @@ use crate::exit::Exit;
 use crate::explain::LimitRow;
 use crate::session_limits::{Breach, LimitKind};
 use crate::signals::signal_name;
-use crate::units::{format_duration, format_size};
+use crate::units::{format_millis, format_size};
 use crate::warning::Warning;
 
 /// The version of the report's layout; raised when a field changes meaning or goes.
@@ -234,7 +234,7 @@ impl Record {
     /// The `--verbose` account of what the session used.
     pub fn summary(&self) -> String {
         let usage = &self.usage;
-        let seconds = |s: f64| format_duration(round_ms(Duration::from_secs_f64(s)));
+        let seconds = |s: f64| format_millis(Duration::from_secs_f64(s));
         let mut line = format!(
             "used: wall {}, CPU user {} system {}",
             seconds(self.wall_seconds),
@@ -255,10 +255,6 @@ impl Record {
         }
         line
     }
-}
-
-fn round_ms(duration: Duration) -> Duration {
-    Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// How a session that ran ended.
