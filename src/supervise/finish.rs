@@ -42,8 +42,9 @@ pub fn ended(settings: &Settings, clock: &Clock, ended: Ended) -> Exit {
     };
     let exit = match (session.main_status(), ending) {
         (None, _) => {
-            error(&Error::LostMainProcess);
-            Exit::Code(crate::exit::LEASH_FAILED)
+            let lost = Error::LostMainProcess;
+            error(&lost);
+            Exit::Code(lost.exit_code())
         }
         (Some(status), Ending::MainExited) => Exit::of(status),
         (Some(status), Ending::Limit(_)) if settings.preserve_status => {
