@@ -42,6 +42,7 @@ complete -c leash -l preserve-status -d 'When a limit stops the command, exit wi
 complete -c leash -l foreground -d 'Accepted for compatibility with GNU timeout: leash always hands the terminal to the session when it runs in the terminal\'s foreground (Ctrl-C reaches the command)'
 complete -c leash -l allow-new-privs -d 'Let the command gain privileges through set-user-ID programs and file capabilities (by default leash sets no_new_privs, so it cannot)'
 complete -c leash -l env-clear -d 'Start the command with an empty environment (plus --env-keep and --env)'
+complete -c leash -l allow-signals-outside -d 'Let the session signal, stop and ptrace processes outside itself (leash and your other processes included) and connect to abstract unix sockets made outside it. By default a Landlock scope forbids that where the kernel has one (Linux 6.12)'
 complete -c leash -s v -l verbose -d 'Say what leash sets up and how the session ended'
 complete -c leash -s q -l quiet -d 'Say nothing unless leash itself fails'
 complete -c leash -l explain -d 'Print the effective limits and what enforces each on this machine, then exit without running anything'

@@ -102,8 +102,8 @@ impl Confinement {
 
     /// The rest, in the child, after the rlimits: identity, umask, directory,
     /// `no_new_privs`, and closing every descriptor above 2 except the kept ones and
-    /// `report` (close-on-exec: it tells leash whether the exec worked).
-    pub fn apply(&self, report: RawFd) -> Result<(), (Failure, Errno)> {
+    /// leash's own in `also_keep` (close-on-exec: the report pipe, the Landlock ruleset).
+    pub fn apply(&self, also_keep: &[RawFd]) -> Result<(), (Failure, Errno)> {
         if let Some((uid, gid)) = self.identity {
             let groups = [gid.as_raw()];
             // SAFETY: setgroups, setgid and setuid are async-signal-safe system calls;
@@ -133,15 +133,15 @@ impl Confinement {
                 return Err((Failure::NoNewPrivs, Errno::last()));
             }
         }
-        self.close_inherited(report);
+        self.close_inherited(also_keep);
         Ok(())
     }
 
-    /// Close descriptors 3 and up, but the kept ones and `report`.
-    fn close_inherited(&self, report: RawFd) {
+    /// Close descriptors 3 and up, but the kept ones and `also_keep`.
+    fn close_inherited(&self, also_keep: &[RawFd]) {
         let mut keep = [RawFd::MAX; 64];
         let mut count = 0;
-        for &fd in self.keep_fds.iter().chain(std::iter::once(&report)) {
+        for &fd in self.keep_fds.iter().chain(also_keep) {
             if count < keep.len() && fd > 2 {
                 keep[count] = fd;
                 count += 1;

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::cgroup::{Job, Plan};
 use crate::cli::Settings;
+use crate::isolation::{Isolation, REFUSED};
 use crate::rlimit::{ResolvedRlimit, Rlimit};
 use crate::session_limits::{LimitKind, SessionLimits};
 use crate::signals::signal_name;
@@ -21,16 +22,32 @@ const SAMPLED: &str = "sampling the session's /proc";
 pub enum RowName {
     /// Holding every process of the session.
     Session,
+    /// Keeping the session from reaching outside itself.
+    Protection(Protection),
     /// A session limit.
     Limit(LimitKind),
     /// A per-process rlimit.
     Rlimit(Rlimit),
 }
 
+/// A protection of what is outside the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protection {
+    /// No signal to (and no ptrace of) leash or any other process outside the session.
+    Signals,
+    /// No connection to an abstract unix socket made outside the session.
+    AbstractSockets,
+    /// System calls the session never needs, refused.
+    Syscalls,
+}
+
 impl fmt::Display for RowName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RowName::Session => f.write_str("session"),
+            RowName::Protection(Protection::Signals) => f.write_str("signals"),
+            RowName::Protection(Protection::AbstractSockets) => f.write_str("abstract-sockets"),
+            RowName::Protection(Protection::Syscalls) => f.write_str("syscalls"),
             RowName::Limit(kind) => f.write_str(kind.name()),
             RowName::Rlimit(rlimit) => write!(f, "rlimit {}", rlimit.name()),
         }
@@ -86,8 +103,13 @@ fn seconds(d: Duration) -> (Value, &'static str) {
     (json!(d.as_secs_f64()), "seconds")
 }
 
-/// The effective limits, each with its mechanism on this machine.
-pub fn rows(settings: &Settings, rlimits: &[ResolvedRlimit], plan: Option<&Plan>) -> Vec<LimitRow> {
+/// The effective limits and protections, each with its mechanism on this machine.
+pub fn rows(
+    settings: &Settings,
+    rlimits: &[ResolvedRlimit],
+    plan: Option<&Plan>,
+    isolation: &Isolation,
+) -> Vec<LimitRow> {
     let by = |job| plan.and_then(|p| p.mechanism(job));
     let mut rows = Rows::default();
     rows.add(
@@ -99,6 +121,7 @@ pub fn rows(settings: &Settings, rlimits: &[ResolvedRlimit], plan: Option<&Plan>
             None => "subreaper and process tree (no cgroup)".into(),
         },
     );
+    isolation_rows(&mut rows, isolation);
     if let Some(wall) = settings.limits.wall {
         rows.add(
             RowName::Limit(LimitKind::Wall),
@@ -119,6 +142,61 @@ pub fn rows(settings: &Settings, rlimits: &[ResolvedRlimit], plan: Option<&Plan>
         );
     }
     rows.0
+}
+
+/// What keeps the session from reaching outside itself, or why nothing does.
+fn isolation_rows(rows: &mut Rows, isolation: &Isolation) {
+    let none = (Value::Null, "");
+    let (held, missing) = ("contained".to_string(), "not held".to_string());
+    let abi = Isolation::landlock_abi().unwrap_or(0);
+    let (signals, sockets) = match &isolation.scope {
+        Ok(_) => (
+            format!(
+                "Landlock scope (ABI {abi}): no signal to leash or to any process outside \
+                 the session, and no ptrace of one"
+            ),
+            format!(
+                "Landlock scope (ABI {abi}): no connection to an abstract unix socket made \
+                 outside the session"
+            ),
+        ),
+        Err(why) => (
+            format!(
+                "{why}; leash is non-dumpable (no ptrace of it), but the session \
+                 can signal it and your other processes"
+            ),
+            why.to_string(),
+        ),
+    };
+    let scoped = isolation.scope.is_ok();
+    let value = |on: bool| if on { held.clone() } else { missing.clone() };
+    rows.add(
+        protection(Protection::Signals),
+        value(scoped),
+        none.clone(),
+        signals,
+    );
+    rows.add(
+        protection(Protection::AbstractSockets),
+        value(scoped),
+        none.clone(),
+        sockets,
+    );
+    let syscalls = match &isolation.filter {
+        Ok(_) => format!("seccomp filter: {REFUSED} refused (EPERM)"),
+        Err(why) => why.to_string(),
+    };
+    let filtered = isolation.filter.is_ok();
+    let value = if filtered {
+        "filtered".to_string()
+    } else {
+        missing
+    };
+    rows.add(protection(Protection::Syscalls), value, none, syscalls);
+}
+
+fn protection(protection: Protection) -> RowName {
+    RowName::Protection(protection)
 }
 
 /// Memory and CPU: by a cgroup or by sampling.

@@ -11,6 +11,7 @@
 
 mod accounting;
 mod cadence;
+mod capability;
 mod cgroup;
 mod cli;
 pub mod config;
@@ -20,6 +21,7 @@ mod error;
 mod exit;
 mod explain;
 mod generate;
+mod isolation;
 mod message;
 mod record;
 mod relay;

@@ -306,16 +306,7 @@ impl fmt::Display for ResolvedRlimit {
 
 /// Whether this process may raise hard limits (CAP_SYS_RESOURCE in its effective set).
 pub fn may_raise_hard_limits() -> bool {
-    const CAP_SYS_RESOURCE: u32 = 24;
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let hex = status
-                .lines()
-                .find_map(|line| line.strip_prefix("CapEff:"))?;
-            u64::from_str_radix(hex.trim(), 16).ok()
-        })
-        .is_some_and(|caps| caps & (1 << CAP_SYS_RESOURCE) != 0)
+    crate::capability::effective(crate::capability::SYS_RESOURCE)
 }
 
 #[cfg(test)]

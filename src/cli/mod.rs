@@ -228,6 +228,12 @@ pub struct Cli {
     )]
     nice: Option<i32>,
 
+    /// Let the session signal, stop and ptrace processes outside itself (leash and your
+    /// other processes included) and connect to abstract unix sockets made outside it. By
+    /// default a Landlock scope forbids that where the kernel has one (Linux 6.12).
+    #[arg(long, help_heading = "Isolation")]
+    allow_signals_outside: bool,
+
     /// Write the session's report, one JSON document (schema in docs/report.md), to FILE
     /// when the session ends, however it ends (`-`: stderr). Written atomically.
     #[arg(long, value_name = "FILE", help_heading = "Records")]

@@ -56,6 +56,8 @@ pub struct Settings {
     pub warn: Option<f64>,
     /// User, group, descriptors, environment and the like for the command.
     pub confinement: crate::confinement::Request,
+    /// Let the session signal processes outside itself (no Landlock scope).
+    pub allow_signals_outside: bool,
     /// Slots and start rates shared with other sessions.
     pub concurrency: crate::slots::Concurrency,
 }
@@ -95,6 +97,7 @@ impl Settings {
             rlimits,
             verbosity,
             confinement: confinement_of(&cli),
+            allow_signals_outside: cli.allow_signals_outside,
             concurrency: crate::slots::Concurrency {
                 slots: cli.slots,
                 rate: cli.rate,

@@ -14,9 +14,12 @@
 //! 7. changes its niceness: nice(2) (getpriority(2) and setpriority(2));
 //! 8. changes identity: setgroups(2), setgid(2), setuid(2); then umask(2), chdir(2),
 //!    prctl(2) `PR_SET_NO_NEW_PRIVS`, and close_range(2) of inherited descriptors;
-//! 9. asks to die with leash: prctl(2) `PR_SET_PDEATHSIG`, and getppid(2) to see that
-//!    leash did not die first;
-//! 10. execve(2).
+//! 9. enters its Landlock domain: landlock_restrict_self(2) with the ruleset leash made;
+//! 10. installs the seccomp filter leash compiled: seccomp(2) `SECCOMP_SET_MODE_FILTER`
+//!     (after `no_new_privs`, and last but for what the filter allows);
+//! 11. asks to die with leash: prctl(2) `PR_SET_PDEATHSIG`, and getppid(2) to see that
+//!     leash did not die first;
+//! 12. execve(2).
 //!
 //! A step that fails writes(2) its code and errno to the report pipe and _exit(2)s.
 
@@ -52,12 +55,16 @@ pub enum Step {
     Directory,
     /// Setting `no_new_privs`.
     NoNewPrivs,
+    /// Entering the Landlock domain.
+    Landlock,
+    /// Installing the seccomp filter.
+    Seccomp,
     /// The exec itself.
     Exec,
 }
 
 impl Step {
-    const ALL: [Step; 10] = [
+    const ALL: [Step; 12] = [
         Step::Cgroup,
         Step::Output,
         Step::ProcessGroup,
@@ -67,6 +74,8 @@ impl Step {
         Step::Identity,
         Step::Directory,
         Step::NoNewPrivs,
+        Step::Landlock,
+        Step::Seccomp,
         Step::Exec,
     ];
 
@@ -109,7 +118,9 @@ pub unsafe fn exec_child(
         .and_then(|()| own_group_and_terminal(launch))
         .and_then(|()| reset_signals().map_err(|e| (Step::Signals, 0, e)))
         .and_then(|()| set_rlimits(launch))
-        .and_then(|()| confine(launch, report));
+        .and_then(|()| confine(launch, report))
+        .and_then(|()| enter_landlock_domain(launch))
+        .and_then(|()| install_filter(launch));
     if let Err(failed) = prepared {
         fail(report, failed);
     }
@@ -209,11 +220,52 @@ fn set_rlimits(launch: &Launch) -> Result<(), Failed> {
 }
 
 /// Niceness first (lowering it needs the privilege the identity drops), then identity,
-/// umask, directory, `no_new_privs` and the inherited descriptors.
+/// umask, directory, `no_new_privs` and the inherited descriptors (but the report pipe and
+/// the Landlock ruleset, both close-on-exec).
 fn confine(launch: &Launch, report: &OwnedFd) -> Result<(), Failed> {
+    let keep = [report.as_raw_fd(), launch.landlock.unwrap_or(-1)];
     launch
         .confinement
         .apply_nice()
-        .and_then(|()| launch.confinement.apply(report.as_raw_fd()))
+        .and_then(|()| launch.confinement.apply(&keep))
         .map_err(|(failure, e)| (Step::of(failure), 0, e))
+}
+
+/// Scope the process (and all it starts) to a Landlock domain of its own.
+fn enter_landlock_domain(launch: &Launch) -> Result<(), Failed> {
+    let Some(ruleset) = launch.landlock else {
+        return Ok(());
+    };
+    // SAFETY: landlock_restrict_self takes the ruleset's descriptor (open until exec) and
+    // flags; it is a plain system call, async-signal-safe.
+    if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0u32) } != 0 {
+        return Err((Step::Landlock, 0, Errno::last()));
+    }
+    Ok(())
+}
+
+/// Install the seccomp filter compiled before the fork.
+fn install_filter(launch: &Launch) -> Result<(), Failed> {
+    let Some(program) = &launch.filter else {
+        return Ok(());
+    };
+    let program = libc::sock_fprog {
+        len: u16::try_from(program.len()).unwrap_or(u16::MAX),
+        // seccompiler's sock_filter has libc's layout (repr(C), the same four fields).
+        filter: program.as_ptr().cast::<libc::sock_filter>().cast_mut(),
+    };
+    // SAFETY: seccomp(2) copies the program in; `program` points at instructions that
+    // live in `launch` across the call. A plain system call, async-signal-safe.
+    let installed = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            0u32,
+            &raw const program,
+        )
+    };
+    if installed != 0 {
+        return Err((Step::Seccomp, 0, Errno::last()));
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@
 mod child;
 
 use std::ffi::{CString, OsStr};
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -21,6 +21,7 @@ use nix::unistd::{ForkResult, Pid, fork, getpid, pipe2, setpgid};
 
 use crate::confinement::{Confinement, Request};
 use crate::error::Error;
+use crate::isolation::Isolation;
 use crate::rlimit::ResolvedRlimit;
 use child::{REPORT_LEN, Step, exec_child};
 
@@ -39,6 +40,10 @@ pub struct Launch {
     output: Option<OutputFds>,
     /// User, group, `no_new_privs`, descriptors, directory, umask, niceness.
     confinement: Confinement,
+    /// The Landlock ruleset that scopes the session (owned by the plan, close-on-exec).
+    landlock: Option<RawFd>,
+    /// The seccomp filter's program.
+    filter: Option<seccompiler::BpfProgram>,
 }
 
 /// How the child enters the session's cgroup.
@@ -100,6 +105,7 @@ impl Launch {
         cgroup: CgroupEntry,
         output: Option<OutputFds>,
         request: &Request,
+        isolation: &Isolation,
     ) -> Result<Self, Error> {
         let confinement = Confinement::resolve(request)?;
         let name = command
@@ -132,6 +138,8 @@ impl Launch {
             cgroup,
             output,
             confinement,
+            landlock: isolation.scope.as_ref().ok().map(AsRawFd::as_raw_fd),
+            filter: isolation.filter.as_ref().ok().cloned(),
         })
     }
 
@@ -255,6 +263,8 @@ impl Launch {
             Some(Step::Directory) => setup("--chdir: cannot change directory"),
             Some(Step::Nice) => setup("--nice: cannot change niceness"),
             Some(Step::NoNewPrivs) => setup("cannot set no_new_privs"),
+            Some(Step::Landlock) => setup("cannot enter the session's Landlock scope"),
+            Some(Step::Seccomp) => setup("cannot install the seccomp filter"),
             None => setup("the child failed at an unknown step"),
         }
     }

@@ -7,6 +7,7 @@ use crate::cgroup::{self, Job, Mode};
 use crate::cli::Settings;
 use crate::error::Error;
 use crate::explain::{LimitRow, rows};
+use crate::isolation::Isolation;
 use crate::rlimit::{ResolvedRlimit, may_raise_hard_limits};
 use crate::session_limits::ByCgroup;
 
@@ -17,6 +18,8 @@ pub struct Plan {
     pub cgroup: Option<cgroup::Plan>,
     /// The rlimits the command gets.
     pub rlimits: Vec<ResolvedRlimit>,
+    /// What keeps the session from reaching outside itself.
+    pub isolation: Isolation,
     /// Each limit and what enforces it.
     pub rows: Vec<LimitRow>,
 }
@@ -26,17 +29,30 @@ impl Plan {
     /// what cannot be had here (`--cgroup require`, `--cpu-rate` without a cpu
     /// controller, a hard limit that cannot be raised).
     pub fn make(settings: &Settings) -> Result<Plan, Error> {
-        Plan::with_cgroup(settings, cgroup_plan(settings)?)
+        let cgroup = cgroup_plan(settings)?;
+        Plan::assemble(settings, cgroup, Isolation::prepare(settings))
     }
 
-    /// The plan with `cgroup` doing what it does (the probed one, or what could really be
-    /// made).
-    pub fn with_cgroup(settings: &Settings, cgroup: Option<cgroup::Plan>) -> Result<Plan, Error> {
+    /// This plan with `cgroup` doing what it does instead (what could really be made).
+    pub fn with_cgroup(
+        self,
+        settings: &Settings,
+        cgroup: Option<cgroup::Plan>,
+    ) -> Result<Plan, Error> {
+        Plan::assemble(settings, cgroup, self.isolation)
+    }
+
+    fn assemble(
+        settings: &Settings,
+        cgroup: Option<cgroup::Plan>,
+        isolation: Isolation,
+    ) -> Result<Plan, Error> {
         let rlimits = resolve_rlimits(settings, by_cgroup(cgroup.as_ref()))?;
-        let rows = rows(settings, &rlimits, cgroup.as_ref());
+        let rows = rows(settings, &rlimits, cgroup.as_ref(), &isolation);
         Ok(Plan {
             cgroup,
             rlimits,
+            isolation,
             rows,
         })
     }

@@ -40,8 +40,16 @@ pub fn start(settings: &Settings, plan: Plan) -> Result<Running, Error> {
     let plan = if made == plan.cgroup {
         plan
     } else {
-        Plan::with_cgroup(settings, made)?
+        plan.with_cgroup(settings, made)?
     };
+    if let Err(missing) = &plan.isolation.scope {
+        // Without the scope, at least no ptrace of leash and no write to its memory.
+        let _ = nix::sys::prctl::set_dumpable(false);
+        detail(
+            settings.verbosity,
+            &format!("the session can signal leash and your other processes: {missing}"),
+        );
+    }
     // Created before the session starts: it notes what leash itself wrote until then.
     let sampler = (settings.limits.sampled() || settings.recorded() || settings.warn.is_some())
         .then(|| {
@@ -93,6 +101,7 @@ fn spawn(
         entry,
         output,
         &settings.confinement,
+        &plan.isolation,
     )?;
     // Orphans of the session are re-parented to leash instead of init, so none escapes.
     nix::sys::prctl::set_child_subreaper(true)
