@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::cgroup::{Job, Plan};
 use crate::cli::Settings;
-use crate::isolation::{Isolation, REFUSED};
+use crate::isolation::{Isolation, REFUSED, Scope};
 use crate::rlimit::{ResolvedRlimit, Rlimit};
 use crate::session_limits::{LimitKind, SessionLimits};
 use crate::signals::signal_name;
@@ -148,9 +148,8 @@ pub fn rows(
 fn isolation_rows(rows: &mut Rows, isolation: &Isolation) {
     let none = (Value::Null, "");
     let (held, missing) = ("contained".to_string(), "not held".to_string());
-    let abi = Isolation::landlock_abi().unwrap_or(0);
     let (signals, sockets) = match &isolation.scope {
-        Ok(_) => (
+        Ok(Scope { abi, .. }) => (
             format!(
                 "Landlock scope (ABI {abi}): no signal to leash or to any process outside \
                  the session, and no ptrace of one"

@@ -28,9 +28,18 @@ pub const PRETEND_MISSING: &str = "_LEASH_TEST_MISSING";
 pub struct Isolation {
     /// The Landlock ruleset that scopes the session, ready to be enforced; or why there is
     /// none.
-    pub scope: Result<OwnedFd, Missing>,
+    pub scope: Result<Scope, Missing>,
     /// The seccomp filter's program; or why there is none.
     pub filter: Result<BpfProgram, Missing>,
+}
+
+/// A Landlock ruleset that scopes the session.
+#[derive(Debug)]
+pub struct Scope {
+    /// The ruleset (close-on-exec).
+    pub ruleset: OwnedFd,
+    /// The kernel's Landlock ABI.
+    pub abi: i32,
 }
 
 /// Why a protection is not held.
@@ -91,11 +100,6 @@ impl Isolation {
             enforceable.and_then(|()| filter::program())
         };
         Isolation { scope, filter }
-    }
-
-    /// The Landlock ABI of this kernel, for `--explain` (`None`: no Landlock).
-    pub fn landlock_abi() -> Option<i32> {
-        scope::abi()
     }
 }
 

@@ -8,21 +8,21 @@ use landlock::{ABI, Access, CompatLevel, Compatible, Ruleset, RulesetAttr, Scope
 
 use super::Missing;
 
-/// The ruleset, created (its descriptor is close-on-exec); an error if this kernel cannot
-/// scope a domain.
-pub fn ruleset() -> Result<OwnedFd, Missing> {
+/// The ruleset, created; an error if this kernel cannot scope a domain.
+pub fn ruleset() -> Result<super::Scope, Missing> {
+    let abi = abi();
     let created = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
         .scope(Scope::from_all(ABI::V6))
         .and_then(Ruleset::create);
-    match created.ok().and_then(Option::<OwnedFd>::from) {
-        Some(fd) => Ok(fd),
-        None => Err(Missing::NoScopes(abi())),
+    match (created.ok().and_then(Option::<OwnedFd>::from), abi) {
+        (Some(ruleset), Some(abi)) => Ok(super::Scope { ruleset, abi }),
+        _ => Err(Missing::NoScopes(abi)),
     }
 }
 
 /// The Landlock ABI of the running kernel; `None` without Landlock.
-pub fn abi() -> Option<i32> {
+fn abi() -> Option<i32> {
     const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
     // SAFETY: with a null attribute, size 0 and the version flag, landlock_create_ruleset
     // only returns the ABI version (or -1); it reads no memory and creates no descriptor.

@@ -138,7 +138,11 @@ impl Launch {
             cgroup,
             output,
             confinement,
-            landlock: isolation.scope.as_ref().ok().map(AsRawFd::as_raw_fd),
+            landlock: isolation
+                .scope
+                .as_ref()
+                .ok()
+                .map(|scope| scope.ruleset.as_raw_fd()),
             filter: isolation.filter.as_ref().ok().cloned(),
         })
     }
