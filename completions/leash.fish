@@ -43,6 +43,7 @@ complete -c leash -l foreground -d 'Accepted for compatibility with GNU timeout:
 complete -c leash -l allow-new-privs -d 'Let the command gain privileges through set-user-ID programs and file capabilities (by default leash sets no_new_privs, so it cannot)'
 complete -c leash -l env-clear -d 'Start the command with an empty environment (plus --env-keep and --env)'
 complete -c leash -l allow-signals-outside -d 'Let the session signal, stop and ptrace processes outside itself (leash and your other processes included) and connect to abstract unix sockets made outside it. By default a Landlock scope forbids that where the kernel has one (Linux 6.12)'
+complete -c leash -l pid-ns -d 'Run the session in a PID namespace of its own, with leash\'s init as its PID 1 and its own /proc: it sees and signals only itself, and when leash dies, even by SIGKILL, the kernel kills all of it. Without privilege, through a user namespace that maps you to yourself; refused (125) where none can be made'
 complete -c leash -s v -l verbose -d 'Say what leash sets up and how the session ended'
 complete -c leash -s q -l quiet -d 'Say nothing unless leash itself fails'
 complete -c leash -l explain -d 'Print the effective limits and what enforces each on this machine, then exit without running anything'

@@ -21,6 +21,8 @@ pub enum Error {
     Config(String),
     /// The session's cgroup cannot be had or made as the flags require.
     Cgroup(String),
+    /// An isolation the flags ask for cannot be had here.
+    Isolation(String),
     /// leash could not set the session up (relay, signals, subreaper, fork, the child's
     /// own set-up before exec).
     Setup(String),
@@ -55,6 +57,7 @@ impl fmt::Display for Error {
             Error::Usage(message)
             | Error::Config(message)
             | Error::Cgroup(message)
+            | Error::Isolation(message)
             | Error::Setup(message)
             | Error::NoSlot(message) => f.write_str(message),
             Error::NotFound(program) => write!(

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::cgroup::{Job, Plan};
 use crate::cli::Settings;
-use crate::isolation::{Isolation, REFUSED, Scope};
+use crate::isolation::{Isolation, PidNamespace, REFUSED, Scope};
 use crate::rlimit::{ResolvedRlimit, Rlimit};
 use crate::session_limits::{LimitKind, SessionLimits};
 use crate::signals::signal_name;
@@ -39,6 +39,8 @@ pub enum Protection {
     AbstractSockets,
     /// System calls the session never needs, refused.
     Syscalls,
+    /// A PID namespace of the session's own.
+    PidNamespace,
 }
 
 impl fmt::Display for RowName {
@@ -48,6 +50,7 @@ impl fmt::Display for RowName {
             RowName::Protection(Protection::Signals) => f.write_str("signals"),
             RowName::Protection(Protection::AbstractSockets) => f.write_str("abstract-sockets"),
             RowName::Protection(Protection::Syscalls) => f.write_str("syscalls"),
+            RowName::Protection(Protection::PidNamespace) => f.write_str("pid-namespace"),
             RowName::Limit(kind) => f.write_str(kind.name()),
             RowName::Rlimit(rlimit) => write!(f, "rlimit {}", rlimit.name()),
         }
@@ -191,7 +194,45 @@ fn isolation_rows(rows: &mut Rows, isolation: &Isolation) {
     } else {
         missing
     };
-    rows.add(protection(Protection::Syscalls), value, none, syscalls);
+    rows.add(
+        protection(Protection::Syscalls),
+        value,
+        none.clone(),
+        syscalls,
+    );
+    pid_namespace_row(rows, isolation);
+}
+
+/// Whether the session has a PID namespace of its own, or could have.
+fn pid_namespace_row(rows: &mut Rows, isolation: &Isolation) {
+    let how = |ns: &PidNamespace| {
+        if ns.in_user_namespace {
+            "in a user namespace that maps you to yourself"
+        } else {
+            "made directly (CAP_SYS_ADMIN)"
+        }
+    };
+    let (value, mechanism) = match (isolation.pid_ns, &isolation.namespaces) {
+        (Some(ns), _) => (
+            "own",
+            format!(
+                "PID namespace {}, leash's init as PID 1, its own /proc; when leash dies the \
+                 kernel kills all of it (PR_SET_PDEATHSIG on init)",
+                how(&ns)
+            ),
+        ),
+        (None, Ok(ns)) => (
+            "shared",
+            format!("--pid-ns would give it its own, {}", how(ns)),
+        ),
+        (None, Err(why)) => ("shared", format!("--pid-ns is not available here: {why}")),
+    };
+    rows.add(
+        protection(Protection::PidNamespace),
+        value.into(),
+        (Value::Null, ""),
+        mechanism,
+    );
 }
 
 fn protection(protection: Protection) -> RowName {

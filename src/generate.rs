@@ -59,7 +59,9 @@ If the command died of a signal, leash dies of the same signal (without dumping 
 .SH SIGNALS
 SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to leash are forwarded to every process of the session; leash then stops the session (the signal, then SIGKILL after the grace) and dies of the same signal. A second one during the grace sends SIGKILL at once. SIGUSR1 and SIGUSR2 are forwarded to every process of the session, which goes on running.
 .PP
-If leash itself is killed with SIGKILL, its direct child is killed too (PR_SET_PDEATHSIG); processes that detached from it survive until the next leash started from the same cgroup stops them (with a session cgroup), or for good (without one).
+If leash itself is killed with SIGKILL, its direct child is killed too (PR_SET_PDEATHSIG); processes that detached from it survive until the next leash started from the same cgroup stops them (with a session cgroup), or for good (without one). With \fB\-\-pid\-ns\fR nothing survives: the direct child is the namespace's init, and when it dies the kernel kills every process of the namespace.
+.PP
+The session cannot signal leash or any other process outside itself where the kernel has Landlock scopes (Linux 6.12): the command runs in a Landlock domain of its own (\fB\-\-allow\-signals\-outside\fR turns that off). \fB\-\-explain\fR says whether it holds here.
 .SH ENVIRONMENT
 \fBPATH\fR is searched for COMMAND as \fBexecvp\fR(3) would. The command gets leash's environment unchanged unless \fB\-\-env\-clear\fR, \fB\-\-env\-keep\fR or \fB\-\-env\fR say otherwise.
 .TP

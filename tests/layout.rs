@@ -2,6 +2,7 @@
 //! what it owns, no file or function grows past what a reader can hold, errors are typed,
 //! and the README names the same phases of a session as the code, in the same order.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -164,4 +165,62 @@ fn the_readme_and_the_module_docs_name_the_same_phases_in_order() {
             "{module} does not start with {expected:?}"
         );
     }
+}
+
+/// The top-level module a source file belongs to (`src/cgroup/dir.rs`: `cgroup`).
+fn top_module(path: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let relative = path.strip_prefix(&root).expect("below src");
+    let first = relative.iter().next().expect("a file").to_string_lossy();
+    first.trim_end_matches(".rs").to_string()
+}
+
+/// The modules `text` names as `crate::NAME`.
+fn uses(text: &str) -> BTreeSet<String> {
+    text.split("crate::")
+        .skip(1)
+        .map(|rest| {
+            rest.chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect::<String>()
+        })
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+#[test]
+fn no_two_modules_use_each_other() {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (path, text) in sources() {
+        let module = top_module(&path);
+        if module == "lib" || module == "main" {
+            continue;
+        }
+        let mut used = uses(&text);
+        used.remove(&module);
+        graph.entry(module).or_default().extend(used);
+    }
+    let reaches = |from: &str, to: &str| {
+        let mut seen = BTreeSet::new();
+        let mut pending = vec![from.to_string()];
+        while let Some(module) = pending.pop() {
+            for next in graph.get(&module).into_iter().flatten() {
+                if next == to {
+                    return true;
+                }
+                if seen.insert(next.clone()) {
+                    pending.push(next.clone());
+                }
+            }
+        }
+        false
+    };
+    let circles: Vec<String> = graph
+        .iter()
+        .flat_map(|(module, used)| used.iter().map(move |u| (module, u)))
+        .filter(|(module, used)| reaches(used, module))
+        .map(|(module, used)| format!("{module} -> {used}"))
+        .collect();
+    assert!(circles.is_empty(), "modules in a circle: {circles:?}");
+    assert!(graph["supervise"].contains("spawn"), "{graph:?}");
 }

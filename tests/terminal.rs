@@ -99,12 +99,25 @@ fn ctrl_c_reaches_the_command() {
 
 #[test]
 fn ctrl_z_suspends_the_session_and_fg_resumes_it() {
+    ctrl_z_and_fg("");
+}
+
+#[test]
+fn ctrl_z_and_fg_work_in_a_pid_namespace_too() {
+    // The main process is init's child there: init reports its stop to leash.
+    ctrl_z_and_fg("--pid-ns");
+}
+
+/// Ctrl-Z stops the session under `leash FLAGS` and gives the shell its terminal; `fg`
+/// hands it back and the session runs again; Ctrl-C ends it.
+fn ctrl_z_and_fg(flags: &str) {
     let sandbox = Sandbox::new();
     let mut child = on_terminal(&sandbox, "bash --norc --noprofile -i", "tty");
     // The shell echoes what is typed, so each marker is typed split by quotes ("") and
     // appears whole only when a program prints it.
-    let command =
-        format!("{LEASH} -- sh -c 'echo rea\"\"dy; while :; do echo >> beats; sleep 0.05; done'\n");
+    let command = format!(
+        "{LEASH} {flags} -- sh -c 'echo rea\"\"dy; while :; do echo >> beats; sleep 0.05; done'\n"
+    );
     type_keys(&mut child, &command);
     wait_for_output(&sandbox, "tty", "ready");
     type_keys(&mut child, "\x1a");

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 pub use detect::{detect, probe};
 pub use gauges::Reading;
 pub use limits::KernelLimits;
-pub use session::SessionCgroup;
+pub use session::{BornInto, CgroupEntry, SessionCgroup};
 pub use stale::{session_name, stop_stale_sessions};
 
 /// `--cgroup`: whether to use a cgroup for the session.

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::io::ErrorKind;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
@@ -15,7 +15,26 @@ use super::gauges::{Gauges, Reading};
 use super::limits::{KernelLimits, set_limits};
 use super::{Controller, Hierarchy, Job, Plan, Version};
 use crate::error::Error;
-use crate::spawn::{BornInto, CgroupEntry};
+
+/// How the child enters the session's cgroup.
+#[derive(Clone, Debug, Default)]
+pub struct CgroupEntry {
+    /// A cgroup v2 directory the child is created in (clone3 with CLONE_INTO_CGROUP: no
+    /// migration, which costs the kernel an RCU grace period), and that directory's
+    /// cgroup.procs for a kernel that cannot (before Linux 5.7).
+    pub born_into: Option<BornInto>,
+    /// Open cgroup.procs files the child writes itself into (cgroup v1).
+    pub join: Vec<RawFd>,
+}
+
+/// A cgroup v2 directory to create the child in, open.
+#[derive(Clone, Copy, Debug)]
+pub struct BornInto {
+    /// The directory, for clone3.
+    pub dir: RawFd,
+    /// Its cgroup.procs, for the child to write itself into where clone3 cannot.
+    pub procs: RawFd,
+}
 
 /// The session's cgroup, one directory per hierarchy it uses.
 #[derive(Debug)]

@@ -4,6 +4,7 @@
 
 mod print_config;
 mod settings;
+mod values;
 
 pub use settings::Settings;
 
@@ -15,13 +16,14 @@ use clap::{Parser, ValueEnum};
 use nix::sys::signal::Signal;
 
 use crate::cgroup;
-use crate::error::{Error, Invalid};
+use crate::error::Error;
 use crate::rlimit::{Rlimit, RlimitRequest};
 use crate::signals::parse_signal;
 use crate::units::{
     parse_cpu_share, parse_duration, parse_fraction, parse_positive_count, parse_positive_duration,
     parse_positive_size,
 };
+use values::{parse_assignment, parse_umask, rlimit_value};
 
 /// The version, and whether this build checks debug assertions (a slower build).
 pub const VERSION: &str = if cfg!(debug_assertions) {
@@ -234,6 +236,13 @@ pub struct Cli {
     #[arg(long, help_heading = "Isolation")]
     allow_signals_outside: bool,
 
+    /// Run the session in a PID namespace of its own, with leash's init as its PID 1 and its
+    /// own /proc: it sees and signals only itself, and when leash dies, even by SIGKILL,
+    /// the kernel kills all of it. Without privilege, through a user namespace that maps
+    /// you to yourself; refused (125) where none can be made.
+    #[arg(long, help_heading = "Isolation")]
+    pid_ns: bool,
+
     /// Write the session's report, one JSON document (schema in docs/report.md), to FILE
     /// when the session ends, however it ends (`-`: stderr). Written atomically.
     #[arg(long, value_name = "FILE", help_heading = "Records")]
@@ -313,28 +322,6 @@ pub struct Cli {
         trailing_var_arg = true
     )]
     command: Vec<OsString>,
-}
-
-/// `KEY=VALUE` for `--env`.
-fn parse_assignment(text: &str) -> Result<(String, String), Invalid> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.is_empty() && !key.contains('\0') && !value.contains('\0') => {
-            Ok((key.to_string(), value.to_string()))
-        }
-        _ => Err(Invalid(format!("'{text}' is not KEY=VALUE"))),
-    }
-}
-
-/// An octal umask for `--umask`.
-fn parse_umask(text: &str) -> Result<u32, Invalid> {
-    u32::from_str_radix(text, 8)
-        .ok()
-        .filter(|mask| *mask <= 0o777)
-        .ok_or_else(|| Invalid(format!("'{text}' is not an octal mode from 000 to 777")))
-}
-
-fn rlimit_value(rlimit: Rlimit) -> impl Fn(&str) -> Result<RlimitRequest, Invalid> + Clone {
-    move |text| RlimitRequest::parse_value(rlimit, text)
 }
 
 /// What a flag of the command line is for.

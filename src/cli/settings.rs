@@ -58,6 +58,8 @@ pub struct Settings {
     pub confinement: crate::confinement::Request,
     /// Let the session signal processes outside itself (no Landlock scope).
     pub allow_signals_outside: bool,
+    /// Run the session in a PID namespace of its own.
+    pub pid_ns: bool,
     /// Slots and start rates shared with other sessions.
     pub concurrency: crate::slots::Concurrency,
 }
@@ -98,6 +100,7 @@ impl Settings {
             verbosity,
             confinement: confinement_of(&cli),
             allow_signals_outside: cli.allow_signals_outside,
+            pid_ns: cli.pid_ns,
             concurrency: crate::slots::Concurrency {
                 slots: cli.slots,
                 rate: cli.rate,

@@ -40,6 +40,9 @@ output = "100MiB"
 idle = "15m"
 # Warn at 80% of any limit, before the hard stop.
 warn = 0.8
+# A PID namespace of its own: the model's code sees and signals only the session, and
+# nothing of it outlives leash, even a SIGKILLed one.
+pid-ns = true
 "#;
 
 /// Where a setting came from.

@@ -14,12 +14,10 @@ use std::os::fd::OwnedFd;
 
 use seccompiler::BpfProgram;
 
-use crate::cli::Settings;
-
 pub use filter::REFUSED;
 
 /// The variable a test sets to pretend mechanisms are missing (`landlock`, `seccomp`,
-/// comma-separated), to see what leash does on a machine without them. It weakens
+/// `userns`, comma-separated), to see what leash does on a machine without them. It weakens
 /// nothing a caller could not turn off with a flag, and `--explain` names it.
 pub const PRETEND_MISSING: &str = "_LEASH_TEST_MISSING";
 
@@ -31,6 +29,18 @@ pub struct Isolation {
     pub scope: Result<Scope, Missing>,
     /// The seccomp filter's program; or why there is none.
     pub filter: Result<BpfProgram, Missing>,
+    /// How a PID namespace can be made here, or why none can.
+    pub namespaces: Result<PidNamespace, Missing>,
+    /// The PID namespace the session gets (`--pid-ns`).
+    pub pid_ns: Option<PidNamespace>,
+}
+
+/// A PID namespace for the session, with leash's init as its PID 1 and its own /proc.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PidNamespace {
+    /// Made inside a new user namespace that maps the user to itself (without
+    /// CAP_SYS_ADMIN); else directly.
+    pub in_user_namespace: bool,
 }
 
 /// A Landlock ruleset that scopes the session.
@@ -54,6 +64,8 @@ pub enum Missing {
     NewPrivsAllowed,
     /// The seccomp filter cannot be built for this machine.
     NoFilter(String),
+    /// No user namespace can be made without privilege here, and leash has none.
+    NoUserNamespaces(&'static str),
     /// [`PRETEND_MISSING`] says so.
     Pretended,
 }
@@ -71,23 +83,38 @@ impl fmt::Display for Missing {
                 f.write_str("--allow-new-privs without CAP_SYS_ADMIN (it needs no_new_privs)")
             }
             Missing::NoFilter(why) => write!(f, "no seccomp filter here: {why}"),
+            Missing::NoUserNamespaces(why) => write!(
+                f,
+                "without CAP_SYS_ADMIN it needs a user namespace, and {why}"
+            ),
             Missing::Pretended => write!(f, "pretended missing by {PRETEND_MISSING}"),
         }
     }
 }
 
+/// What the flags ask of the isolation.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Asked {
+    /// `--allow-signals-outside`: no Landlock scope.
+    pub signals_outside: bool,
+    /// `--allow-new-privs`: no `no_new_privs` for the command.
+    pub new_privs: bool,
+    /// `--pid-ns`.
+    pub pid_ns: bool,
+}
+
 impl Isolation {
-    /// Prepare the protections for a session of `settings`.
-    pub fn prepare(settings: &Settings) -> Isolation {
+    /// Prepare the protections `asked` for.
+    pub fn prepare(asked: Asked) -> Isolation {
         let pretended = std::env::var(PRETEND_MISSING).unwrap_or_default();
         let pretend = |what: &str| pretended.split(',').any(|p| p.trim() == what);
         // Landlock and seccomp both need no_new_privs, or CAP_SYS_ADMIN.
-        let enforceable = if settings.confinement.allow_new_privs && !may_sys_admin() {
+        let enforceable = if asked.new_privs && !may_sys_admin() {
             Err(Missing::NewPrivsAllowed)
         } else {
             Ok(())
         };
-        let scope = if settings.allow_signals_outside {
+        let scope = if asked.signals_outside {
             Err(Missing::OptedOut)
         } else if pretend("landlock") {
             Err(Missing::Pretended)
@@ -99,8 +126,48 @@ impl Isolation {
         } else {
             enforceable.and_then(|()| filter::program())
         };
-        Isolation { scope, filter }
+        let namespaces = if may_sys_admin() {
+            Ok(PidNamespace {
+                in_user_namespace: false,
+            })
+        } else if pretend("userns") {
+            Err(Missing::Pretended)
+        } else {
+            user_namespaces().map(|()| PidNamespace {
+                in_user_namespace: true,
+            })
+        };
+        let pid_ns = asked
+            .pid_ns
+            .then(|| namespaces.as_ref().ok().copied())
+            .flatten();
+        Isolation {
+            scope,
+            filter,
+            namespaces,
+            pid_ns,
+        }
     }
+}
+
+/// Whether an unprivileged process may make a user namespace here, as far as the
+/// machine's settings tell (the clone itself has the last word).
+fn user_namespaces() -> Result<(), Missing> {
+    let setting = |path: &str| std::fs::read_to_string(path).map(|s| s.trim().to_string());
+    if setting("/proc/sys/user/max_user_namespaces").is_ok_and(|n| n == "0") {
+        return Err(Missing::NoUserNamespaces("user.max_user_namespaces is 0"));
+    }
+    if setting("/proc/sys/kernel/unprivileged_userns_clone").is_ok_and(|n| n == "0") {
+        return Err(Missing::NoUserNamespaces(
+            "kernel.unprivileged_userns_clone is 0",
+        ));
+    }
+    if setting("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").is_ok_and(|n| n == "1") {
+        return Err(Missing::NoUserNamespaces(
+            "AppArmor restricts them (kernel.apparmor_restrict_unprivileged_userns is 1)",
+        ));
+    }
+    Ok(())
 }
 
 fn may_sys_admin() -> bool {

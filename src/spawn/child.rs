@@ -59,12 +59,27 @@ pub enum Step {
     Landlock,
     /// Installing the seccomp filter.
     Seccomp,
+    /// Init: mapping the user, or starting the command in the namespace.
+    Namespace,
+    /// Init: mounting the namespace's own /proc.
+    Proc,
     /// The exec itself.
     Exec,
 }
 
+/// How far the child already is in the session's cgroup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InCgroup {
+    /// Not at all: it writes itself into every directory's cgroup.procs.
+    No,
+    /// Created in the v2 directory (clone3): it still joins the v1 ones.
+    BornInV2,
+    /// Wholly, as its parent was (the command under `--pid-ns`'s init).
+    All,
+}
+
 impl Step {
-    const ALL: [Step; 12] = [
+    const ALL: [Step; 14] = [
         Step::Cgroup,
         Step::Output,
         Step::ProcessGroup,
@@ -76,6 +91,8 @@ impl Step {
         Step::NoNewPrivs,
         Step::Landlock,
         Step::Seccomp,
+        Step::Namespace,
+        Step::Proc,
         Step::Exec,
     ];
 
@@ -95,25 +112,26 @@ impl Step {
 }
 
 /// A failed step: which, the index of the rlimit it was setting (else 0), and why.
-type Failed = (Step, u8, Errno);
+pub type Failed = (Step, u8, Errno);
 
 /// The report of a failed step: code, index, errno.
 pub const REPORT_LEN: usize = 6;
 
-/// Set the process up as `launch` says, then exec. Never returns.
+/// Set the process up as `launch` says, then exec. `parent` must still be its parent
+/// once it asked to die with it (leash, or `--pid-ns`'s init). Never returns.
 ///
 /// # Safety
 /// Must run only in the child of a `fork` of a single-threaded process. It makes only
 /// async-signal-safe calls and does not allocate.
 pub unsafe fn exec_child(
     launch: &Launch,
-    supervisor: Pid,
-    born_in_cgroup: bool,
+    parent: Pid,
+    in_cgroup: InCgroup,
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
     report: &OwnedFd,
 ) -> ! {
-    let prepared = enter_cgroup(launch, born_in_cgroup)
+    let prepared = enter_cgroup(launch, in_cgroup)
         .and_then(|()| connect_output(launch))
         .and_then(|()| own_group_and_terminal(launch))
         .and_then(|()| reset_signals().map_err(|e| (Step::Signals, 0, e)))
@@ -124,10 +142,10 @@ pub unsafe fn exec_child(
     if let Err(failed) = prepared {
         fail(report, failed);
     }
-    // Die with leash: even a SIGKILLed supervisor takes its direct child along (set after
-    // the identity changes, which clears it). If leash died before this line, the parent
-    // is already someone else: give up now.
-    if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != supervisor {
+    // Die with the parent: even a SIGKILLed supervisor takes its direct child along (set
+    // after the identity changes, which clears it). If the parent died before this line,
+    // the parent is already someone else: give up now.
+    if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != parent {
         // SAFETY: _exit is async-signal-safe and skips the parent's atexit handlers.
         unsafe { libc::_exit(125) }
     }
@@ -138,7 +156,7 @@ pub unsafe fn exec_child(
 }
 
 /// Tell leash which step failed and why, and end the child.
-fn fail(report: &OwnedFd, (step, index, errno): Failed) -> ! {
+pub fn fail(report: &OwnedFd, (step, index, errno): Failed) -> ! {
     let errno = (errno as i32).to_ne_bytes();
     let message = [step as u8, index, errno[0], errno[1], errno[2], errno[3]];
     let _ = nix::unistd::write(report, &message);
@@ -148,11 +166,14 @@ fn fail(report: &OwnedFd, (step, index, errno): Failed) -> ! {
 
 /// Into the session's cgroup first, so nothing of the command runs outside: "0" is the
 /// writing process itself.
-fn enter_cgroup(launch: &Launch, born_in_cgroup: bool) -> Result<(), Failed> {
+pub fn enter_cgroup(launch: &Launch, in_cgroup: InCgroup) -> Result<(), Failed> {
+    if in_cgroup == InCgroup::All {
+        return Ok(());
+    }
     let v2 = launch
         .cgroup
         .born_into
-        .filter(|_| !born_in_cgroup)
+        .filter(|_| in_cgroup == InCgroup::No)
         .map(|born| born.procs);
     for &entry in v2.iter().chain(&launch.cgroup.join) {
         // SAFETY: the fd stays open in the child until exec (close-on-exec); write(2) is

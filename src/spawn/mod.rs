@@ -6,24 +6,31 @@
 //! not, which step failed and why.
 
 mod child;
+mod clone;
+mod init;
+mod path;
 
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::signal::Signal;
 use nix::sys::wait::waitpid;
-use nix::unistd::{ForkResult, Pid, fork, getpid, pipe2, setpgid};
+use nix::unistd::{ForkResult, Pid, fork, getpid, setpgid};
 
+use crate::cgroup::{BornInto, CgroupEntry};
 use crate::confinement::{Confinement, Request};
 use crate::error::Error;
 use crate::isolation::Isolation;
 use crate::rlimit::ResolvedRlimit;
-use child::{REPORT_LEN, Step, exec_child};
+use child::{InCgroup, REPORT_LEN, Step, exec_child};
+use clone::{
+    CLONE_INTO_CGROUP, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CloneArgs, clone_into, pipe,
+};
+pub use init::{ENDED, STATUS_LEN, STOPPED};
+use path::resolve;
 
 /// What the child must do before it execs, prepared in the parent.
 pub struct Launch {
@@ -44,26 +51,36 @@ pub struct Launch {
     landlock: Option<RawFd>,
     /// The seccomp filter's program.
     filter: Option<seccompiler::BpfProgram>,
+    /// With `--pid-ns`: the namespaces init is made in.
+    namespaces: Option<Namespaces>,
 }
 
-/// How the child enters the session's cgroup.
-#[derive(Clone, Debug, Default)]
-pub struct CgroupEntry {
-    /// A cgroup v2 directory the child is created in (clone3 with CLONE_INTO_CGROUP: no
-    /// migration, which costs the kernel an RCU grace period), and that directory's
-    /// cgroup.procs for a kernel that cannot (before Linux 5.7).
-    pub born_into: Option<BornInto>,
-    /// Open cgroup.procs files the child writes itself into (cgroup v1).
-    pub join: Vec<RawFd>,
+/// The namespaces of `--pid-ns`.
+#[derive(Debug)]
+struct Namespaces {
+    /// clone3's namespace flags.
+    flags: u64,
+    /// Without privilege, the user namespace's maps.
+    id_maps: Option<init::IdMaps>,
 }
 
-/// A cgroup v2 directory to create the child in, open.
-#[derive(Clone, Copy, Debug)]
-pub struct BornInto {
-    /// The directory, for clone3.
-    pub dir: RawFd,
-    /// Its cgroup.procs, for the child to write itself into where clone3 cannot.
-    pub procs: RawFd,
+/// A started session's first processes.
+#[derive(Debug)]
+pub struct Spawned {
+    /// The command's process (in leash's PID namespace).
+    pub main: Pid,
+    /// With `--pid-ns`, the namespace's init.
+    pub init: Option<InitLink>,
+}
+
+/// The namespace's init, as leash sees it.
+#[derive(Debug)]
+pub struct InitLink {
+    /// Its PID (in leash's namespace): leash's child.
+    pub pid: Pid,
+    /// Where it reports the command's stops and end ([`STATUS_LEN`] bytes each), not
+    /// blocking.
+    pub status: OwnedFd,
 }
 
 /// The descriptors that become the child's stdout and stderr.
@@ -74,25 +91,6 @@ pub struct OutputFds {
     /// For fd 2.
     pub stderr: RawFd,
 }
-
-/// clone3's argument (linux/sched.h, version 2 with `cgroup`).
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
-}
-
-const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
 impl Launch {
     /// Resolve `command[0]` on PATH as `execvp` would and prepare the exec arguments.
@@ -144,33 +142,42 @@ impl Launch {
                 .ok()
                 .map(|scope| scope.ruleset.as_raw_fd()),
             filter: isolation.filter.as_ref().ok().cloned(),
+            namespaces: isolation.pid_ns.map(|ns| Namespaces {
+                flags: CLONE_NEWPID
+                    | CLONE_NEWNS
+                    | if ns.in_user_namespace {
+                        CLONE_NEWUSER
+                    } else {
+                        0
+                    },
+                id_maps: ns.in_user_namespace.then(init::IdMaps::of_current_user),
+            }),
         })
     }
 
-    /// Fork and exec the command in a new process group. Returns once the exec succeeded.
-    pub fn spawn(&self) -> Result<Pid, Error> {
+    /// Fork and exec the command in a new process group (under `--pid-ns`, under the
+    /// namespace's init). Returns once the exec succeeded.
+    pub fn spawn(&self) -> Result<Spawned, Error> {
         let argv = null_terminated(&self.argv);
         let envp = null_terminated(&self.envp);
-        let (report_read, report_write) = pipe2(OFlag::O_CLOEXEC)
-            .map_err(|e| Error::Setup(format!("cannot create a pipe: {e}")))?;
+        let (report_read, report_write) = pipe()?;
+        if self.namespaces.is_some() {
+            return self.spawn_in_namespaces(&argv, &envp, &report_read, report_write);
+        }
         let supervisor = getpid();
         // SAFETY: leash is single-threaded here, and the child runs only `exec_child`, which
         // makes async-signal-safe system calls on memory prepared before the fork.
-        match unsafe { self.fork() } {
+        match unsafe { self.fork(0) } {
             Err(e) => Err(Error::Setup(format!("cannot fork: {e}"))),
             Ok((ForkResult::Child, born_in_cgroup)) => {
                 drop(report_read);
+                let in_cgroup = if born_in_cgroup {
+                    InCgroup::BornInV2
+                } else {
+                    InCgroup::No
+                };
                 // SAFETY: in the child of a fork; see `exec_child`.
-                unsafe {
-                    exec_child(
-                        self,
-                        supervisor,
-                        born_in_cgroup,
-                        &argv,
-                        &envp,
-                        &report_write,
-                    )
-                }
+                unsafe { exec_child(self, supervisor, in_cgroup, &argv, &envp, &report_write) }
             }
             Ok((ForkResult::Parent { child }, _)) => {
                 drop(report_write);
@@ -181,21 +188,86 @@ impl Launch {
                 if self.take_terminal {
                     let _ = nix::unistd::tcsetpgrp(std::io::stdin(), child);
                 }
-                self.await_exec(child, &report_read)
+                self.await_exec(child, &report_read)?;
+                Ok(Spawned {
+                    main: child,
+                    init: None,
+                })
             }
         }
     }
 
-    /// Fork, straight into the session's v2 cgroup where the kernel can; returns also
-    /// whether the child was born in it.
+    /// Start init in the session's namespaces, and the command under it. The command takes
+    /// the terminal itself (leash cannot name its group before it exists).
+    fn spawn_in_namespaces(
+        &self,
+        argv: &[*const libc::c_char],
+        envp: &[*const libc::c_char],
+        report_read: &OwnedFd,
+        report_write: OwnedFd,
+    ) -> Result<Spawned, Error> {
+        let flags = self.namespaces.as_ref().map_or(0, |ns| ns.flags);
+        let (go_read, go_write) = pipe()?;
+        let (status_read, status_write) = pipe()?;
+        // SAFETY: leash is single-threaded here, and the child runs only `run_init`, which
+        // makes async-signal-safe system calls on memory prepared before the clone.
+        match unsafe { self.fork(flags) } {
+            Err(e) => Err(Error::Setup(format!(
+                "--pid-ns: cannot make the session's namespaces: {e}"
+            ))),
+            Ok((ForkResult::Child, born_in_cgroup)) => {
+                let in_cgroup = if born_in_cgroup {
+                    InCgroup::BornInV2
+                } else {
+                    InCgroup::No
+                };
+                let pipes = init::Pipes {
+                    go: &go_read,
+                    go_write: go_write.as_raw_fd(),
+                    status: &status_write,
+                    report: &report_write,
+                };
+                // SAFETY: in the child of a clone3; see `run_init`.
+                unsafe { init::run_init(self, in_cgroup, &pipes, argv, envp) }
+            }
+            Ok((ForkResult::Parent { child: init }, _)) => {
+                drop((report_write, status_write, go_read));
+                // Go: init has asked to die with leash by now, or will before it reads this.
+                let _ = nix::unistd::write(&go_write, &[1]);
+                drop(go_write);
+                self.await_exec(init, report_read)?;
+                nix::fcntl::fcntl(
+                    &status_read,
+                    nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK),
+                )
+                .map_err(|e| Error::Setup(format!("cannot read init's reports: {e}")))?;
+                // The command is init's only child, unless it has ended already.
+                let main = crate::tree::children_of(init, crate::tree::Threads::One)
+                    .first()
+                    .copied()
+                    .unwrap_or(init);
+                Ok(Spawned {
+                    main,
+                    init: Some(InitLink {
+                        pid: init,
+                        status: status_read,
+                    }),
+                })
+            }
+        }
+    }
+
+    /// Fork, straight into the session's v2 cgroup where the kernel can, and into new
+    /// `namespaces` (clone3 flags; 0 for none); returns also whether the child was born in
+    /// the cgroup.
     ///
     /// # Safety
     /// As `fork`: the caller must be single-threaded, and the child must only make
     /// async-signal-safe calls until it execs.
-    unsafe fn fork(&self) -> nix::Result<(ForkResult, bool)> {
+    unsafe fn fork(&self, namespaces: u64) -> nix::Result<(ForkResult, bool)> {
         if let Some(BornInto { dir, .. }) = self.cgroup.born_into {
             let args = CloneArgs {
-                flags: CLONE_INTO_CGROUP,
+                flags: CLONE_INTO_CGROUP | namespaces,
                 exit_signal: Signal::SIGCHLD as u64,
                 cgroup: u64::try_from(dir).unwrap_or(u64::MAX),
                 ..CloneArgs::default()
@@ -220,6 +292,10 @@ impl Launch {
                 // ENOSYS, E2BIG, EINVAL: an older kernel; fork and migrate instead.
                 _ => {}
             }
+        }
+        if namespaces != 0 {
+            // SAFETY: the caller's contract.
+            return unsafe { clone_into(namespaces) }.map(|result| (result, false));
         }
         // SAFETY: the caller's contract.
         unsafe { fork() }.map(|result| (result, false))
@@ -269,6 +345,8 @@ impl Launch {
             Some(Step::NoNewPrivs) => setup("cannot set no_new_privs"),
             Some(Step::Landlock) => setup("cannot enter the session's Landlock scope"),
             Some(Step::Seccomp) => setup("cannot install the seccomp filter"),
+            Some(Step::Namespace) => setup("--pid-ns: cannot set the session's namespace up"),
+            Some(Step::Proc) => setup("--pid-ns: cannot mount the namespace's /proc"),
             None => setup("the child failed at an unknown step"),
         }
     }
@@ -280,49 +358,4 @@ fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
         .map(|s| s.as_ptr())
         .chain(std::iter::once(std::ptr::null()))
         .collect()
-}
-
-/// Find the program as `execvp` would: a name with a slash is used as it is; otherwise
-/// the first executable regular file of that name in a PATH directory.
-fn resolve(name: &OsStr) -> Result<PathBuf, Error> {
-    if name.is_empty() {
-        return Err(Error::NotFound(name.into()));
-    }
-    if name.as_bytes().contains(&b'/') {
-        return Ok(PathBuf::from(name));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-    let mut denied = None;
-    for dir in std::env::split_paths(&path) {
-        let dir = if dir.as_os_str().is_empty() {
-            PathBuf::from(".")
-        } else {
-            dir
-        };
-        let candidate = dir.join(name);
-        match executable(&candidate) {
-            Some(true) => return Ok(candidate),
-            Some(false) => denied = denied.or(Some(candidate)),
-            None => {}
-        }
-    }
-    // As execvp: a file that exists but cannot be run is reported as such (126).
-    match denied {
-        Some(candidate) => Err(Error::CannotExecute(candidate.into(), Errno::EACCES)),
-        None => Err(Error::NotFound(name.into())),
-    }
-}
-
-/// `None` if there is no regular file at `path`, else whether it can be executed.
-fn executable(path: &Path) -> Option<bool> {
-    let metadata = std::fs::metadata(path).ok()?;
-    if !metadata.is_file() {
-        return None;
-    }
-    let c_path = CString::new(path.as_os_str().as_bytes()).ok()?;
-    // access(2) answers for this process's real ids, as the exec will be checked.
-    Some(
-        metadata.permissions().mode() & 0o111 != 0
-            && nix::unistd::access(c_path.as_c_str(), nix::unistd::AccessFlags::X_OK).is_ok(),
-    )
 }

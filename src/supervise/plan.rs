@@ -7,7 +7,7 @@ use crate::cgroup::{self, Job, Mode};
 use crate::cli::Settings;
 use crate::error::Error;
 use crate::explain::{LimitRow, rows};
-use crate::isolation::Isolation;
+use crate::isolation::{Asked, Isolation};
 use crate::rlimit::{ResolvedRlimit, may_raise_hard_limits};
 use crate::session_limits::ByCgroup;
 
@@ -30,7 +30,17 @@ impl Plan {
     /// controller, a hard limit that cannot be raised).
     pub fn make(settings: &Settings) -> Result<Plan, Error> {
         let cgroup = cgroup_plan(settings)?;
-        Plan::assemble(settings, cgroup, Isolation::prepare(settings))
+        let isolation = Isolation::prepare(Asked {
+            signals_outside: settings.allow_signals_outside,
+            new_privs: settings.confinement.allow_new_privs,
+            pid_ns: settings.pid_ns,
+        });
+        if let (true, Err(missing)) = (settings.pid_ns, &isolation.namespaces) {
+            return Err(Error::Isolation(format!(
+                "--pid-ns: no PID namespace can be made here: {missing}"
+            )));
+        }
+        Plan::assemble(settings, cgroup, isolation)
     }
 
     /// This plan with `cgroup` doing what it does instead (what could really be made).

@@ -1,7 +1,7 @@
 //! The running session as leash sees it: its main process, its cgroup and output relay,
 //! reaping, and waiting for signals while the output is relayed.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -13,6 +13,7 @@ use nix::unistd::Pid;
 use crate::cgroup::SessionCgroup;
 use crate::relay::Relay;
 use crate::signals::Inbox;
+use crate::spawn::{ENDED, STATUS_LEN, STOPPED, Spawned};
 
 /// How often the size of a relayed terminal is checked.
 const RESIZE_CHECK: Duration = Duration::from_millis(100);
@@ -25,24 +26,34 @@ pub struct Session {
     inbox: Inbox,
     cgroup: Option<SessionCgroup>,
     relay: Option<Relay>,
+    /// With `--pid-ns`: the namespace's init (leash's child, not the main process then),
+    /// until it is reaped.
+    init: Option<Pid>,
+    /// Where init reports on the main process, until the end of its reports.
+    reports: Option<OwnedFd>,
+    /// A job-control stop of the main process that init reported.
+    stop_reported: Option<Signal>,
 }
 
 impl Session {
-    /// A session whose main process `main` was just started (in `cgroup`, and writing
+    /// A session whose main process (and init) was just started (in `cgroup`, and writing
     /// through `relay`, if any).
     pub fn new(
-        main: Pid,
+        spawned: Spawned,
         inbox: Inbox,
         cgroup: Option<SessionCgroup>,
         relay: Option<Relay>,
     ) -> Self {
         Self {
-            main,
+            main: spawned.main,
             main_status: None,
             started: Instant::now(),
             inbox,
             cgroup,
             relay,
+            init: spawned.init.as_ref().map(|init| init.pid),
+            reports: spawned.init.map(|init| init.status),
+            stop_reported: None,
         }
     }
 
@@ -61,6 +72,11 @@ impl Session {
     /// The session's own cgroup, if it has one.
     pub fn cgroup(&self) -> Option<&SessionCgroup> {
         self.cgroup.as_ref()
+    }
+
+    /// With `--pid-ns`, the namespace's init, until it is reaped.
+    pub fn init(&self) -> Option<Pid> {
+        self.init
     }
 
     /// The main process (also the id of the session's process group).
@@ -82,6 +98,7 @@ impl Session {
     /// Returns whether any process of the session is still alive. Because leash is a
     /// subreaper, "leash has no child" is exactly "the session is empty".
     pub fn reap(&mut self) -> bool {
+        self.read_init_reports();
         // __WALL: also children that were cloned without SIGCHLD as their exit signal,
         // which a plain waitpid would not report and so would look like no child at all.
         let flags = WaitPidFlag::WNOHANG | WaitPidFlag::__WALL;
@@ -92,10 +109,49 @@ impl Session {
                     if pid == self.main {
                         self.main_status = Some(status);
                     }
+                    if self.init == Some(pid) {
+                        self.init_ended();
+                    }
                 }
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(_) => return false,
             }
+        }
+    }
+
+    /// Read what init reported on the main process: its stops and its end.
+    fn read_init_reports(&mut self) {
+        let mut message = [0u8; STATUS_LEN];
+        while let Some(reports) = &self.reports {
+            match nix::unistd::read(reports, &mut message) {
+                Ok(STATUS_LEN) => {}
+                Err(Errno::EINTR) => continue,
+                // Nothing more for now.
+                Err(Errno::EAGAIN) => return,
+                // Init is gone (the end of the pipe), or the pipe broke: no more reports.
+                Ok(_) | Err(_) => {
+                    self.reports = None;
+                    return;
+                }
+            }
+            let [kind, raw @ ..] = message;
+            let status = WaitStatus::from_raw(self.main, i32::from_ne_bytes(raw));
+            match (kind, status) {
+                (STOPPED, Ok(WaitStatus::Stopped(_, signal))) => self.stop_reported = Some(signal),
+                (ENDED, Ok(status)) => self.main_status = Some(status),
+                _ => {}
+            }
+        }
+    }
+
+    /// Init was reaped: the namespace is gone. What it reported still stands; if it never
+    /// reported the main process's end, the kernel killed it with the namespace.
+    fn init_ended(&mut self) {
+        self.read_init_reports();
+        self.init = None;
+        self.reports = None;
+        if self.main_status.is_none() {
+            self.main_status = Some(WaitStatus::Signaled(self.main, Signal::SIGKILL, false));
         }
     }
 
@@ -104,6 +160,13 @@ impl Session {
     pub fn main_stopped(&mut self) -> Option<Signal> {
         if self.main_status.is_some() {
             return None;
+        }
+        if self.init.is_some() {
+            self.read_init_reports();
+            return self
+                .stop_reported
+                .take()
+                .filter(|s| matches!(s, Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU));
         }
         match waitpid(
             self.main,
@@ -140,15 +203,19 @@ impl Session {
             PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX)
         });
         let mut fds = vec![PollFd::new(self.inbox.as_fd(), PollFlags::POLLIN)];
+        // Init's reports count as a SIGCHLD: the main process is not leash's child then.
+        if let Some(reports) = &self.reports {
+            fds.push(PollFd::new(reports.as_fd(), PollFlags::POLLIN));
+        }
+        let first_relayed = fds.len();
         if let Some(relay) = &self.relay {
             fds.extend(relay.poll_fds());
         }
         let ready = poll(&mut fds, timeout).unwrap_or(0);
-        let signalled = fds[0].revents().is_some_and(|r| !r.is_empty());
-        let relayed: Vec<bool> = fds[1..]
-            .iter()
-            .map(|fd| fd.revents().is_some_and(|r| !r.is_empty()))
-            .collect();
+        let is_ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
+        let signalled = is_ready(&fds[0]);
+        let reported = first_relayed > 1 && is_ready(&fds[1]);
+        let relayed: Vec<bool> = fds[first_relayed..].iter().map(is_ready).collect();
         drop(fds);
         if let Some(relay) = self.relay.as_mut() {
             if relayed.contains(&true) {
@@ -158,10 +225,16 @@ impl Session {
                 relay.sync_sizes();
             }
         }
-        if ready > 0 && signalled {
+        let mut signals = if ready > 0 && signalled {
             self.inbox.drain()
         } else {
             Vec::new()
+        };
+        if reported {
+            // Read now: a pipe whose writer is gone stays readable until it is dropped.
+            self.read_init_reports();
+            signals.push(Signal::SIGCHLD);
         }
+        signals
     }
 }

@@ -108,7 +108,8 @@ fn spawn(
         .map_err(|e| Error::Setup(format!("cannot become a subreaper: {e}")))?;
     let inbox =
         Inbox::open().map_err(|e| Error::Setup(format!("cannot set up signal handling: {e}")))?;
-    let main = launch.spawn()?;
+    let spawned = launch.spawn()?;
+    let main = spawned.main;
     // The session's ends of the relay belong to the session alone: with leash holding
     // them too, the relay would never see the end of its output.
     drop(child_output);
@@ -116,7 +117,7 @@ fn spawn(
         settings.verbosity,
         &format!("started process {main} in its own process group"),
     );
-    Ok(Session::new(main, inbox, cgroup, relay))
+    Ok(Session::new(spawned, inbox, cgroup, relay))
 }
 
 /// Stop stale sessions, then make this session's cgroup. Under `--cgroup auto` a cgroup

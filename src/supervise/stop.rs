@@ -101,6 +101,7 @@ fn stop_session(session: &mut Session, first: Signal, grace: Duration) -> Stoppe
     let mut signalled = BTreeSet::new();
     let mut groups = BTreeMap::new();
     let mut interrupted_by = None;
+    let init = session.init();
     if !session.reap() {
         return Stopped::default();
     }
@@ -127,6 +128,10 @@ fn stop_session(session: &mut Session, first: Signal, grace: Duration) -> Stoppe
         send(session, &frozen, Signal::SIGKILL);
         signalled.extend(frozen);
         session.relay_until_signal(Some(Duration::from_millis(10)));
+    }
+    // `--pid-ns`'s init is leash's, not the command's: it is stopped, not counted.
+    if let Some(init) = init {
+        signalled.remove(&init);
     }
     let escaped_group = signalled
         .iter()

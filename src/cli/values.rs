@@ -1,0 +1,27 @@
+//! Value parsers of the command line that belong to no type of their own: `--env`,
+//! `--umask`, and the rlimit flags with their resource fixed.
+
+use crate::error::Invalid;
+use crate::rlimit::{Rlimit, RlimitRequest};
+
+/// `KEY=VALUE` for `--env`.
+pub fn parse_assignment(text: &str) -> Result<(String, String), Invalid> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() && !key.contains('\0') && !value.contains('\0') => {
+            Ok((key.to_string(), value.to_string()))
+        }
+        _ => Err(Invalid(format!("'{text}' is not KEY=VALUE"))),
+    }
+}
+
+/// An octal umask for `--umask`.
+pub fn parse_umask(text: &str) -> Result<u32, Invalid> {
+    u32::from_str_radix(text, 8)
+        .ok()
+        .filter(|mask| *mask <= 0o777)
+        .ok_or_else(|| Invalid(format!("'{text}' is not an octal mode from 000 to 777")))
+}
+
+pub fn rlimit_value(rlimit: Rlimit) -> impl Fn(&str) -> Result<RlimitRequest, Invalid> + Clone {
+    move |text| RlimitRequest::parse_value(rlimit, text)
+}

@@ -1,0 +1,247 @@
+//! The session's init, with `--pid-ns`: PID 1 of the session's own PID namespace, a child
+//! of leash made with clone3 (`CLONE_NEWPID | CLONE_NEWNS`, and `CLONE_NEWUSER` without
+//! privilege). Like the child's set-up, it runs from fork on with system calls only.
+//!
+//! In this order init:
+//! 1. asks to die with leash (prctl(2) `PR_SET_PDEATHSIG`, SIGKILL), then waits for leash's
+//!    go on a pipe (end of file: leash died before the death signal was set, so give up);
+//!    when init dies, the kernel kills every process of the namespace;
+//! 2. in a user namespace, maps the user to itself: write(2) of `deny` to
+//!    /proc/self/setgroups, then of one line each to uid_map and gid_map;
+//! 3. mounts its own /proc: mount(2) of / as private (recursively), then of a new proc;
+//! 4. enters the session's cgroup as the child would (write(2) to cgroup.procs);
+//! 5. starts the command (clone3(2)), which sets itself up as without `--pid-ns`;
+//! 6. closes every descriptor but the pipe it reports on (close_range(2)), so that the
+//!    output relay sees the end of the session's output;
+//! 7. reaps every process of the namespace (waitpid(2)), writes(2) to leash each time the
+//!    command stops or ends, and _exit(2)s once none is left.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+
+use super::child::{Failed, InCgroup, Step, enter_cgroup, exec_child, fail};
+use super::{CloneArgs, Launch};
+
+/// What init reports to leash about the command: a kind, then the raw wait status.
+pub const STATUS_LEN: usize = 5;
+/// The command ended (exited or was killed).
+pub const ENDED: u8 = 0;
+/// The command was stopped (job control).
+pub const STOPPED: u8 = 1;
+
+/// The files init writes to map the user to itself in a new user namespace.
+#[derive(Debug)]
+pub struct IdMaps {
+    /// `(path, content)`: setgroups, uid_map, gid_map, in that order.
+    files: [(CString, CString); 3],
+}
+
+impl IdMaps {
+    /// Map the current user and group to themselves.
+    pub fn of_current_user() -> IdMaps {
+        let file = |path: &str, content: String| {
+            (
+                CString::new(path).unwrap_or_default(),
+                CString::new(content).unwrap_or_default(),
+            )
+        };
+        let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
+        IdMaps {
+            files: [
+                file("/proc/self/setgroups", "deny".into()),
+                file("/proc/self/uid_map", format!("{uid} {uid} 1")),
+                file("/proc/self/gid_map", format!("{gid} {gid} 1")),
+            ],
+        }
+    }
+}
+
+/// The pipes init shares with leash.
+pub struct Pipes<'a> {
+    /// Read end of leash's go (its write end is `go_write`, which init closes).
+    pub go: &'a OwnedFd,
+    /// Write end of leash's go.
+    pub go_write: RawFd,
+    /// Where init reports the command's stops and end.
+    pub status: &'a OwnedFd,
+    /// Where a failing step reports (see `child`).
+    pub report: &'a OwnedFd,
+}
+
+/// Run init. Never returns.
+///
+/// # Safety
+/// As [`exec_child`]: only in the child of a fork (here a clone3) of a single-threaded
+/// process; only async-signal-safe calls, no allocation.
+pub unsafe fn run_init(
+    launch: &Launch,
+    in_cgroup: InCgroup,
+    pipes: &Pipes,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+) -> ! {
+    if nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).is_err()
+        || !go_ahead(pipes)
+    {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(125) }
+    }
+    let prepared = map_ids(launch)
+        .and_then(|()| mount_proc())
+        .and_then(|()| enter_cgroup(launch, in_cgroup));
+    if let Err(failed) = prepared {
+        fail(pipes.report, failed);
+    }
+    let command = match start_command() {
+        Ok(0) => {
+            // SAFETY: in the child of a clone3; `exec_child`'s contract.
+            unsafe {
+                exec_child(
+                    launch,
+                    nix::unistd::Pid::from_raw(1),
+                    InCgroup::All,
+                    argv,
+                    envp,
+                    pipes.report,
+                )
+            }
+        }
+        Ok(pid) => pid,
+        Err(errno) => fail(pipes.report, (Step::Namespace, 0, errno)),
+    };
+    close_all_but(pipes.status.as_raw_fd());
+    reap(command, pipes.status.as_raw_fd())
+}
+
+/// Wait for leash's go: a byte, or the end of file if leash died.
+fn go_ahead(pipes: &Pipes) -> bool {
+    // SAFETY: close(2) of init's copy of the write end, so that leash's death reads as
+    // the end of the pipe.
+    unsafe { libc::close(pipes.go_write) };
+    let mut byte = [0u8];
+    loop {
+        match nix::unistd::read(pipes.go, &mut byte) {
+            Ok(1) => return true,
+            Err(Errno::EINTR) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// In a user namespace, map the user to itself (before that, it is nobody there).
+fn map_ids(launch: &Launch) -> Result<(), Failed> {
+    let Some(maps) = launch
+        .namespaces
+        .as_ref()
+        .and_then(|ns| ns.id_maps.as_ref())
+    else {
+        return Ok(());
+    };
+    for (path, content) in &maps.files {
+        // SAFETY: open, write and close on strings prepared before the fork.
+        let written = unsafe {
+            let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+            let length = content.as_bytes().len();
+            let ok =
+                fd >= 0 && libc::write(fd, content.as_ptr().cast(), length) == length.cast_signed();
+            if fd >= 0 {
+                libc::close(fd);
+            }
+            ok
+        };
+        if !written {
+            return Err((Step::Namespace, 0, Errno::last()));
+        }
+    }
+    Ok(())
+}
+
+/// A /proc of the namespace's own, in a mount namespace of its own, so that the session
+/// sees only its processes.
+fn mount_proc() -> Result<(), Failed> {
+    let failed = || Err((Step::Proc, 0, Errno::last()));
+    // SAFETY: mount(2) with static NUL-terminated strings.
+    unsafe {
+        let private = libc::MS_REC | libc::MS_PRIVATE;
+        let root = c"/".as_ptr();
+        if libc::mount(
+            std::ptr::null(),
+            root,
+            std::ptr::null(),
+            private,
+            std::ptr::null(),
+        ) != 0
+        {
+            return failed();
+        }
+        let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        let proc = c"proc".as_ptr();
+        if libc::mount(proc, c"/proc".as_ptr(), proc, flags, std::ptr::null()) != 0 {
+            return failed();
+        }
+    }
+    Ok(())
+}
+
+/// Start the command's process: a plain clone3, as fork but without glibc's bookkeeping
+/// (init itself was made by a raw clone3). Returns 0 in the child.
+fn start_command() -> Result<libc::pid_t, Errno> {
+    let args = CloneArgs {
+        exit_signal: libc::SIGCHLD as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: clone3 without CLONE_VM is a fork; `args` lives across the call.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &raw const args,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if pid < 0 {
+        return Err(Errno::last());
+    }
+    Ok(libc::pid_t::try_from(pid).unwrap_or(libc::pid_t::MAX))
+}
+
+/// Close every descriptor but `keep`.
+fn close_all_but(keep: RawFd) {
+    let keep = u32::try_from(keep).unwrap_or(u32::MAX);
+    // SAFETY: close_range(2) only closes descriptors.
+    unsafe {
+        libc::syscall(libc::SYS_close_range, 0u32, keep.saturating_sub(1), 0u32);
+        libc::syscall(
+            libc::SYS_close_range,
+            keep.saturating_add(1),
+            u32::MAX,
+            0u32,
+        );
+    }
+}
+
+/// Reap every process of the namespace, reporting the command's stops and end on
+/// `status`; exit once none is left.
+fn reap(command: libc::pid_t, status: RawFd) -> ! {
+    loop {
+        let mut wait_status = 0;
+        // SAFETY: waitpid(2) writes the status into a local.
+        let pid =
+            unsafe { libc::waitpid(-1, &raw mut wait_status, libc::WUNTRACED | libc::__WALL) };
+        if pid == command {
+            let kind = if libc::WIFSTOPPED(wait_status) {
+                STOPPED
+            } else {
+                ENDED
+            };
+            let raw = wait_status.to_ne_bytes();
+            let message = [kind, raw[0], raw[1], raw[2], raw[3]];
+            // SAFETY: write(2) of a local buffer; leash reads whole messages.
+            unsafe { libc::write(status, message.as_ptr().cast(), message.len()) };
+        } else if pid < 0 && Errno::last() != Errno::EINTR {
+            // SAFETY: _exit is async-signal-safe. No process is left.
+            unsafe { libc::_exit(0) }
+        }
+    }
+}

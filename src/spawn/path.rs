@@ -1,0 +1,56 @@
+//! Finding the command on PATH, as `execvp` would, before anything starts: a missing
+//! command is 127, one that cannot be executed 126.
+
+use std::ffi::{CString, OsStr};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+
+use crate::error::Error;
+
+/// Find the program as `execvp` would: a name with a slash is used as it is; otherwise
+/// the first executable regular file of that name in a PATH directory.
+pub fn resolve(name: &OsStr) -> Result<PathBuf, Error> {
+    if name.is_empty() {
+        return Err(Error::NotFound(name.into()));
+    }
+    if name.as_bytes().contains(&b'/') {
+        return Ok(PathBuf::from(name));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let mut denied = None;
+    for dir in std::env::split_paths(&path) {
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        let candidate = dir.join(name);
+        match executable(&candidate) {
+            Some(true) => return Ok(candidate),
+            Some(false) => denied = denied.or(Some(candidate)),
+            None => {}
+        }
+    }
+    // As execvp: a file that exists but cannot be run is reported as such (126).
+    match denied {
+        Some(candidate) => Err(Error::CannotExecute(candidate.into(), Errno::EACCES)),
+        None => Err(Error::NotFound(name.into())),
+    }
+}
+
+/// `None` if there is no regular file at `path`, else whether it can be executed.
+fn executable(path: &Path) -> Option<bool> {
+    let metadata = std::fs::metadata(path).ok()?;
+    if !metadata.is_file() {
+        return None;
+    }
+    let c_path = CString::new(path.as_os_str().as_bytes()).ok()?;
+    // access(2) answers for this process's real ids, as the exec will be checked.
+    Some(
+        metadata.permissions().mode() & 0o111 != 0
+            && nix::unistd::access(c_path.as_c_str(), nix::unistd::AccessFlags::X_OK).is_ok(),
+    )
+}
