@@ -10,25 +10,9 @@ use std::time::Duration;
 
 use common::Sandbox;
 
-/// Every sandbox these tests run leash in: as the test's user, and as an ordinary user
-/// where the tests run as root.
-fn sandboxes() -> Vec<Sandbox> {
-    std::iter::once(Sandbox::new())
-        .chain(Sandbox::unprivileged())
-        .collect()
-}
-
-fn who(sandbox: &Sandbox) -> &'static str {
-    if sandbox.is_unprivileged() {
-        "unprivileged"
-    } else {
-        "root"
-    }
-}
-
 #[test]
 fn the_session_cannot_stop_leash() {
-    for sandbox in sandboxes() {
+    for sandbox in Sandbox::for_each_user() {
         let running = sandbox.start(&[
             "--wall",
             "2s",
@@ -39,13 +23,13 @@ fn the_session_cannot_stop_leash() {
         ]);
         let main = sandbox.wait_for_pids(&["main.pid".into()]);
         let run = running.finish_within(Duration::from_secs(20));
-        assert_eq!(run.code(), Some(124), "{}: {}", who(&sandbox), run.stderr);
+        assert_eq!(run.code(), Some(124), "{}: {}", sandbox.who(), run.stderr);
         // The wall, the grace (the spinner takes TERM at once) and a second of slack.
         run.assert_faster_than(Duration::from_secs(5));
         assert!(
             run.stderr.contains("Operation not permitted"),
             "{}: the kill was not refused: {}",
-            who(&sandbox),
+            sandbox.who(),
             run.stderr
         );
         sandbox.assert_no_survivors(&main);
@@ -54,7 +38,7 @@ fn the_session_cannot_stop_leash() {
 
 #[test]
 fn the_session_cannot_kill_leash() {
-    for sandbox in sandboxes() {
+    for sandbox in Sandbox::for_each_user() {
         let running = sandbox.start(&[
             "--wall",
             "10s",
@@ -67,8 +51,8 @@ fn the_session_cannot_kill_leash() {
         let spinner = sandbox.wait_for_pids(&["spinner.pid".into()]);
         let run = running.finish_within(Duration::from_secs(20));
         // leash lived to stop the spinner, and passed the command's own status on.
-        assert_eq!(run.signal(), None, "{}: leash was killed", who(&sandbox));
-        assert_eq!(run.code(), Some(0), "{}: {}", who(&sandbox), run.stderr);
+        assert_eq!(run.signal(), None, "{}: leash was killed", sandbox.who());
+        assert_eq!(run.code(), Some(0), "{}: {}", sandbox.who(), run.stderr);
         run.assert_faster_than(Duration::from_secs(5));
         sandbox.assert_no_survivors(&spinner);
     }
@@ -141,19 +125,19 @@ except OSError as e:
 
 #[test]
 fn the_session_cannot_ptrace_leash_or_push_keystrokes() {
-    for sandbox in sandboxes() {
+    for sandbox in Sandbox::for_each_user() {
         let run = sandbox.run(&["--", "python3", "-c", PTRACE_AND_TIOCSTI]);
-        assert_eq!(run.code(), Some(0), "{}: {}", who(&sandbox), run.stderr);
+        assert_eq!(run.code(), Some(0), "{}: {}", sandbox.who(), run.stderr);
         assert!(
             run.stdout.contains("ptrace refused 1"),
             "{}: {}",
-            who(&sandbox),
+            sandbox.who(),
             run.stdout
         );
         assert!(
             run.stdout.contains("tiocsti refused 1"),
             "{}: {}",
-            who(&sandbox),
+            sandbox.who(),
             run.stdout
         );
     }
@@ -171,9 +155,7 @@ fn the_session_cannot_ptrace_leash_or_push_keystrokes() {
 fn without_the_scope_leash_is_still_not_ptraceable() {
     // Only an ordinary user is held back by leash being non-dumpable: root may ptrace
     // anything.
-    let Some(sandbox) =
-        Sandbox::unprivileged().or_else(|| (!nix::unistd::geteuid().is_root()).then(Sandbox::new))
-    else {
+    let Some(sandbox) = Sandbox::ordinary_user() else {
         return;
     };
     let run = sandbox.run(&[

@@ -9,23 +9,9 @@ use std::time::{Duration, Instant};
 use common::Sandbox;
 use nix::sys::signal::Signal;
 
-fn sandboxes() -> Vec<Sandbox> {
-    std::iter::once(Sandbox::new())
-        .chain(Sandbox::unprivileged())
-        .collect()
-}
-
-fn who(sandbox: &Sandbox) -> &'static str {
-    if sandbox.is_unprivileged() {
-        "unprivileged"
-    } else {
-        "root"
-    }
-}
-
 #[test]
 fn ps_inside_shows_only_the_session() {
-    for sandbox in sandboxes() {
+    for sandbox in Sandbox::for_each_user() {
         let run = sandbox.run(&[
             "--pid-ns",
             "--",
@@ -33,10 +19,10 @@ fn ps_inside_shows_only_the_session() {
             "-c",
             "sleep 30 & ps -e -o pid=,comm=; echo main $$",
         ]);
-        assert_eq!(run.code(), Some(0), "{}: {}", who(&sandbox), run.stderr);
+        assert_eq!(run.code(), Some(0), "{}: {}", sandbox.who(), run.stderr);
         let processes: Vec<&str> = run.stdout.lines().collect();
         // init (leash's, as PID 1), the shell, the sleeper and ps: nothing else.
-        assert_eq!(processes.len(), 5, "{}: {}", who(&sandbox), run.stdout);
+        assert_eq!(processes.len(), 5, "{}: {}", sandbox.who(), run.stdout);
         assert!(processes[0].trim().starts_with("1 "), "{}", run.stdout);
         assert!(run.stdout.contains("main 2\n"), "{}", run.stdout);
         sandbox.assert_no_survivors(&[]);
@@ -64,7 +50,7 @@ fn the_commands_status_passes_through_the_namespace() {
 
 #[test]
 fn nothing_outlives_a_sigkilled_leash() {
-    for sandbox in sandboxes() {
+    for sandbox in Sandbox::for_each_user() {
         let running = sandbox.start(&[
             "--pid-ns",
             "--cgroup",
@@ -78,7 +64,7 @@ fn nothing_outlives_a_sigkilled_leash() {
         // The spinner as leash's namespace sees it: the only grandchild that spins.
         std::thread::sleep(Duration::from_millis(200));
         let before = sandbox.survivors();
-        assert!(before.len() >= 4, "{}: {before:?}", who(&sandbox));
+        assert!(before.len() >= 4, "{}: {before:?}", sandbox.who());
         running.signal(Signal::SIGKILL);
         let killed = Instant::now();
         let _ = running.finish_within(Duration::from_secs(10));
@@ -89,7 +75,7 @@ fn nothing_outlives_a_sigkilled_leash() {
             sandbox.survivors(),
             Vec::<i32>::new(),
             "{}: left after a second",
-            who(&sandbox)
+            sandbox.who()
         );
     }
 }
@@ -97,9 +83,7 @@ fn nothing_outlives_a_sigkilled_leash() {
 #[test]
 fn where_no_namespace_can_be_made_pid_ns_is_refused() {
     // Without privilege and without user namespaces (pretended: this machine has them).
-    let Some(sandbox) =
-        Sandbox::unprivileged().or_else(|| (!nix::unistd::geteuid().is_root()).then(Sandbox::new))
-    else {
+    let Some(sandbox) = Sandbox::ordinary_user() else {
         return;
     };
     let mut command = sandbox.leash(&["--pid-ns", "--", "touch", "ran"]);

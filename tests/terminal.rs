@@ -141,7 +141,7 @@ fn ctrl_z_and_fg(flags: &str) {
     type_keys(&mut child, "\x03");
     type_keys(&mut child, "echo status=$?; exit\n");
     finish(child);
-    let output = std::fs::read_to_string(sandbox.path("tty")).unwrap();
+    let output = std::fs::read_to_string(sandbox.path("tty")).expect("terminal output");
     assert!(output.contains("status=130"), "{output:?}");
     sandbox.assert_no_survivors(&[]);
 }

@@ -1,7 +1,7 @@
 //! clone3(2), which no crate wraps: forking straight into the session's v2 cgroup and into
 //! new namespaces; and the close-on-exec pipes the parent and the child talk through.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{OwnedFd, RawFd};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -13,18 +13,18 @@ use crate::error::Error;
 /// clone3's argument (linux/sched.h, version 2 with `cgroup`).
 #[repr(C)]
 #[derive(Default)]
-pub struct CloneArgs {
-    pub flags: u64,
-    pub pidfd: u64,
-    pub child_tid: u64,
-    pub parent_tid: u64,
-    pub exit_signal: u64,
-    pub stack: u64,
-    pub stack_size: u64,
-    pub tls: u64,
-    pub set_tid: u64,
-    pub set_tid_size: u64,
-    pub cgroup: u64,
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
 }
 
 pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
@@ -37,15 +37,18 @@ pub fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
     pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::Setup(format!("cannot create a pipe: {e}")))
 }
 
-/// A fork into new namespaces (`flags`), with clone3.
+/// A fork with clone3: into the cgroup open at `cgroup` (with `CLONE_INTO_CGROUP` in
+/// `flags`), into new namespaces (their flags).
 ///
 /// # Safety
 /// As `fork`: the caller must be single-threaded, and the child must only make
-/// async-signal-safe calls.
-pub unsafe fn clone_into(flags: u64) -> nix::Result<ForkResult> {
+/// async-signal-safe calls until it execs (or, as init, until it ends). glibc's fork
+/// bookkeeping, which a raw clone3 skips, is then never needed.
+pub unsafe fn clone3(flags: u64, cgroup: Option<RawFd>) -> nix::Result<ForkResult> {
     let args = CloneArgs {
         flags,
         exit_signal: Signal::SIGCHLD as u64,
+        cgroup: cgroup.map_or(0, |fd| u64::try_from(fd).unwrap_or(u64::MAX)),
         ..CloneArgs::default()
     };
     // SAFETY: clone3 without CLONE_VM is a fork; `args` lives across the call and its size

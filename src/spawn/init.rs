@@ -21,8 +21,9 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
+use super::Launch;
 use super::child::{Failed, InCgroup, Step, enter_cgroup, exec_child, fail};
-use super::{CloneArgs, Launch};
+use super::clone::clone3;
 
 /// What init reports to leash about the command: a kind, then the raw wait status.
 pub const STATUS_LEN: usize = 5;
@@ -188,22 +189,11 @@ fn mount_proc() -> Result<(), Failed> {
 /// Start the command's process: a plain clone3, as fork but without glibc's bookkeeping
 /// (init itself was made by a raw clone3). Returns 0 in the child.
 fn start_command() -> Result<libc::pid_t, Errno> {
-    let args = CloneArgs {
-        exit_signal: libc::SIGCHLD as u64,
-        ..CloneArgs::default()
-    };
-    // SAFETY: clone3 without CLONE_VM is a fork; `args` lives across the call.
-    let pid = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &raw const args,
-            std::mem::size_of::<CloneArgs>(),
-        )
-    };
-    if pid < 0 {
-        return Err(Errno::last());
+    // SAFETY: init is single-threaded, and the child runs only `exec_child`.
+    match unsafe { clone3(0, None) }? {
+        nix::unistd::ForkResult::Child => Ok(0),
+        nix::unistd::ForkResult::Parent { child } => Ok(child.as_raw()),
     }
-    Ok(libc::pid_t::try_from(pid).unwrap_or(libc::pid_t::MAX))
 }
 
 /// Close every descriptor but `keep`.

@@ -16,7 +16,6 @@ use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::sys::signal::Signal;
 use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, fork, getpid, setpgid};
 
@@ -26,9 +25,7 @@ use crate::error::Error;
 use crate::isolation::Isolation;
 use crate::rlimit::ResolvedRlimit;
 use child::{InCgroup, REPORT_LEN, Step, exec_child};
-use clone::{
-    CLONE_INTO_CGROUP, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, CloneArgs, clone_into, pipe,
-};
+use clone::{CLONE_INTO_CGROUP, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, clone3, pipe};
 pub use init::{ENDED, STATUS_LEN, STOPPED};
 use path::resolve;
 
@@ -266,36 +263,15 @@ impl Launch {
     /// async-signal-safe calls until it execs.
     unsafe fn fork(&self, namespaces: u64) -> nix::Result<(ForkResult, bool)> {
         if let Some(BornInto { dir, .. }) = self.cgroup.born_into {
-            let args = CloneArgs {
-                flags: CLONE_INTO_CGROUP | namespaces,
-                exit_signal: Signal::SIGCHLD as u64,
-                cgroup: u64::try_from(dir).unwrap_or(u64::MAX),
-                ..CloneArgs::default()
-            };
-            // SAFETY: clone3 without CLONE_VM is a fork whose child starts in the cgroup;
-            // `args` lives across the call and its size is passed. The child runs only
-            // async-signal-safe calls (the caller's contract) and never returns from
-            // `exec_child`, so glibc's fork bookkeeping it skips is never needed.
-            let pid = unsafe {
-                libc::syscall(
-                    libc::SYS_clone3,
-                    &raw const args,
-                    std::mem::size_of::<CloneArgs>(),
-                )
-            };
-            match pid {
-                0 => return Ok((ForkResult::Child, true)),
-                child if child > 0 => {
-                    let child = Pid::from_raw(i32::try_from(child).unwrap_or(i32::MAX));
-                    return Ok((ForkResult::Parent { child }, true));
-                }
-                // ENOSYS, E2BIG, EINVAL: an older kernel; fork and migrate instead.
-                _ => {}
+            // SAFETY: the caller's contract. On an error (ENOSYS, E2BIG, EINVAL: an older
+            // kernel) fork and migrate instead.
+            if let Ok(result) = unsafe { clone3(CLONE_INTO_CGROUP | namespaces, Some(dir)) } {
+                return Ok((result, true));
             }
         }
         if namespaces != 0 {
             // SAFETY: the caller's contract.
-            return unsafe { clone_into(namespaces) }.map(|result| (result, false));
+            return unsafe { clone3(namespaces, None) }.map(|result| (result, false));
         }
         // SAFETY: the caller's contract.
         unsafe { fork() }.map(|result| (result, false))

@@ -147,6 +147,29 @@ impl Sandbox {
         self.user.is_some() || !nix::unistd::geteuid().is_root()
     }
 
+    /// A sandbox for every kind of user leash runs as here: the test's own, and an
+    /// ordinary one where the tests run as root.
+    pub fn for_each_user() -> Vec<Sandbox> {
+        std::iter::once(Sandbox::new())
+            .chain(Sandbox::unprivileged())
+            .collect()
+    }
+
+    /// A sandbox whose leash runs as an ordinary user: made for the test where the tests
+    /// run as root, else the test's own; `None` if no ordinary user can be made.
+    pub fn ordinary_user() -> Option<Sandbox> {
+        Sandbox::unprivileged().or_else(|| (!nix::unistd::geteuid().is_root()).then(Sandbox::new))
+    }
+
+    /// Who leash runs as, for messages: `root` or `unprivileged`.
+    pub fn who(&self) -> &'static str {
+        if self.is_unprivileged() {
+            "unprivileged"
+        } else {
+            "root"
+        }
+    }
+
     /// The sandbox directory: test programs run here and write their PID files here.
     pub fn dir(&self) -> &Path {
         self.dir.path()
