@@ -32,6 +32,25 @@ fn an_output_flood_is_cut_at_the_limit_and_stopped() {
 }
 
 #[test]
+fn output_beyond_the_limit_counts_when_the_command_ends_at_once() {
+    // The command writes past the limit and exits: its end and its output reach leash
+    // together, and the output still counts (it used to be a plain exit, status 0, about
+    // half the time).
+    let sandbox = Sandbox::new();
+    for _ in 0..20 {
+        let run = sandbox.run(&["--output", "10", "--", "sh", "-c", "echo hello world hello"]);
+        assert_eq!(run.code(), Some(124), "{}", run.stderr);
+        assert_eq!(run.stdout, "hello worl");
+        assert!(
+            run.stderr.starts_with("leash: output limit 10 B reached"),
+            "{}",
+            run.stderr
+        );
+    }
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
 fn a_silent_session_is_stopped_after_the_idle_limit() {
     let sandbox = Sandbox::new();
     let run = sandbox.run(&["--idle", "1s", "--", "sh", "-c", "echo hi; sleep 30"]);

@@ -171,6 +171,13 @@ impl Relay {
         }
     }
 
+    /// Move what can be moved now on every stream, without waiting for anything.
+    pub fn pump_available(&mut self) {
+        for index in 0..self.streams.len() {
+            self.pump_stream(index, false);
+        }
+    }
+
     /// Move everything the session left (it has ended): read until nothing is left, and
     /// wait for the sinks to take it.
     pub fn drain(&mut self) {

@@ -64,6 +64,10 @@ impl Events for Live<'_> {
             })
     }
 
+    fn pump_output(&mut self) {
+        self.running.session.pump_output();
+    }
+
     fn wait(&mut self, timeout: Option<Duration>) -> Vec<Signal> {
         self.running.session.relay_until_signal(timeout)
     }

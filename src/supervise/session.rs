@@ -62,6 +62,13 @@ impl Session {
         self.relay.as_ref()
     }
 
+    /// Pass on the output that can be passed on now, without waiting.
+    pub fn pump_output(&mut self) {
+        if let Some(relay) = self.relay.as_mut() {
+            relay.pump_available();
+        }
+    }
+
     /// Pass on whatever output the ended session left.
     pub fn drain_output(&mut self) {
         if let Some(relay) = self.relay.as_mut() {

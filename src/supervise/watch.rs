@@ -71,6 +71,9 @@ pub trait Events {
     fn sample(&mut self) -> Sample;
     /// The output relay's state, where output is relayed.
     fn output(&self) -> Option<OutputState>;
+    /// Relay the output that is there now, without waiting (the relay's state then counts
+    /// it).
+    fn pump_output(&mut self);
     /// Wait until a signal arrives or `timeout` passes (`None`: no timeout), relaying the
     /// session's output meanwhile; returns the signals, SIGCHLD included.
     fn wait(&mut self, timeout: Option<Duration>) -> Vec<Signal>;
@@ -212,15 +215,21 @@ impl Watch<'_> {
             .min()
     }
 
-    /// How supervision ends once the main process has ended: by itself, or by the kernel
-    /// at a cgroup limit (an OOM kill, a refused fork).
+    /// How supervision ends once the main process has ended: by itself, by the kernel at
+    /// a cgroup limit (an OOM kill, a refused fork), or beyond `--output` with what it
+    /// wrote just before it ended (still in the pipe when its end was seen).
     fn main_ended(&self, events: &mut impl Events) -> Ending {
         let refused = events
             .samples()
             .then(|| events.sample().usage)
             .filter(|usage| usage.oom_kills > 0 || usage.refused_forks > 0);
-        match refused.and_then(|usage| self.limits.breach(&usage)) {
-            Some(breach) => Ending::Limit(breach),
+        if let Some(breach) = refused.and_then(|usage| self.limits.breach(&usage)) {
+            return Ending::Limit(breach);
+        }
+        events.pump_output();
+        let exceeded = events.output().is_some_and(|output| output.exceeded);
+        match self.limits.output.filter(|_| exceeded) {
+            Some(limit) => Ending::Limit(Breach::Output(limit)),
             None => Ending::MainExited,
         }
     }
@@ -284,6 +293,8 @@ mod tests {
         fn output(&self) -> Option<OutputState> {
             self.output
         }
+
+        fn pump_output(&mut self) {}
 
         fn wait(&mut self, timeout: Option<Duration>) -> Vec<Signal> {
             self.waits.push(timeout);
@@ -386,6 +397,24 @@ mod tests {
         script.usage = Some(Usage::default());
         let watched = watch(&mut script, start, &limits, None);
         assert_eq!(watched.ending, Ending::MainExited);
+    }
+
+    #[test]
+    fn output_beyond_the_limit_is_a_breach_even_when_the_main_process_ended() {
+        let start = Instant::now();
+        let mut script = Script::new(start);
+        script.main_ended = true;
+        script.output = Some(OutputState {
+            passed: 10,
+            exceeded: true,
+            last: start,
+        });
+        let limits = SessionLimits {
+            output: Some(10),
+            ..limits()
+        };
+        let watched = watch(&mut script, start, &limits, None);
+        assert_eq!(watched.ending, Ending::Limit(Breach::Output(10)));
     }
 
     #[test]
