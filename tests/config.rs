@@ -144,3 +144,52 @@ fn the_interpreter_profile_is_built_in_and_explained() {
     let unknown = leash_with(&sandbox, &[], &["--profile", "nope", "--", "true"]);
     assert_eq!(unknown.status.code(), Some(125));
 }
+
+#[test]
+fn only_the_command_line_asks_for_explain() {
+    let sandbox = Sandbox::new();
+    // From the environment: not a setting, so the command runs.
+    let output = leash_with(&sandbox, &[("LEASH_EXPLAIN", "1")], &["--", "touch", "ran"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(sandbox.path("ran").exists(), "the command did not run");
+    // From a file: an error naming the place.
+    std::fs::write(sandbox.path("c.toml"), "explain = true\n").unwrap();
+    let file = sandbox.path("c.toml");
+    let output = leash_with(
+        &sandbox,
+        &[],
+        &["--config", file.to_str().unwrap(), "--", "true"],
+    );
+    assert_eq!(output.status.code(), Some(125));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "leash: {}:1: 'explain' is not a setting: only the command line can ask for --explain\n",
+            file.display()
+        )
+    );
+}
+
+#[test]
+fn a_config_file_that_is_not_there_is_an_error() {
+    let sandbox = Sandbox::new();
+    let missing = sandbox.path("missing.toml");
+    std::os::unix::fs::symlink(sandbox.path("nowhere"), sandbox.path("dangling.toml")).unwrap();
+    for path in [missing, sandbox.path("dangling.toml")] {
+        let output = leash_with(
+            &sandbox,
+            &[],
+            &["--config", path.to_str().unwrap(), "--", "touch", "ran"],
+        );
+        assert_eq!(output.status.code(), Some(125), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            stderr,
+            format!(
+                "leash: --config {}: No such file or directory (os error 2)\n",
+                path.display()
+            )
+        );
+        assert!(!sandbox.path("ran").exists());
+    }
+}

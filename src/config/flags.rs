@@ -25,8 +25,16 @@ impl Flags {
         Flags { command, keys }
     }
 
+    /// Whether a layer may set `key`.
     pub(super) fn knows(&self, key: &str) -> bool {
         self.keys.iter().any(|k| k == key)
+    }
+
+    /// Whether `key` is a flag of the command line at all (a setting or not).
+    pub(super) fn is_flag(&self, key: &str) -> bool {
+        self.command
+            .get_arguments()
+            .any(|a| a.get_long() == Some(key))
     }
 
     /// Whether the flag `key` takes no value.

@@ -149,13 +149,23 @@ fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<Settings, Err
         profile_found |= !settings.is_empty();
         merged.extend(settings);
     }
+    let asked_for = early.get_one::<PathBuf>("config").cloned();
     let mut files = vec![system_config()];
     files.extend(user_config());
-    files.extend(early.get_one::<PathBuf>("config").cloned());
+    files.extend(asked_for.clone());
     for path in files {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            // The standard places may well have no file; one named by --config must exist.
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && Some(&path) != asked_for.as_ref() =>
+            {
+                continue;
+            }
+            Err(e) if Some(&path) == asked_for.as_ref() => {
+                return Err(Error::Config(format!("--config {}: {e}", path.display())));
+            }
             Err(e) => return Err(Error::Config(format!("{}: {e}", path.display()))),
         };
         let file = file_layers(&text, &path, profile.as_deref(), flags)?;
@@ -282,6 +292,11 @@ fn layer(
             continue;
         }
         let (at, origin) = place(key);
+        if flags.is_flag(key) && !flags.knows(key) {
+            return Err(Error::Config(format!(
+                "{at}: '{key}' is not a setting: only the command line can ask for --{key}"
+            )));
+        }
         if !flags.knows(key) {
             return Err(Error::Config(format!("{at}: unknown key '{key}'")));
         }
