@@ -178,6 +178,30 @@ fn without_the_scope_leash_is_still_not_ptraceable() {
     );
 }
 
+#[test]
+fn another_identity_with_new_privileges_runs_and_says_what_it_gives_up() {
+    // As root only: --user. The command loses CAP_SYS_ADMIN with its identity, and without
+    // no_new_privs neither Landlock nor seccomp can then be had: leash says so and runs.
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let flags = ["--user", "nobody", "--allow-new-privs"];
+    let run = sandbox.run(&[&flags[..], &["--", "id", "-u"]].concat());
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "65534\n");
+    let row = explained(
+        &sandbox,
+        &[],
+        &[&flags[..], &["--explain"]].concat(),
+        "syscalls",
+    );
+    assert!(
+        row.starts_with("not held  --allow-new-privs, and the command has no CAP_SYS_ADMIN"),
+        "{row}"
+    );
+}
+
 /// The value and mechanism of the `--explain` row of `limit`, as `value  mechanism`.
 fn explained(sandbox: &Sandbox, env: &[(&str, &str)], args: &[&str], limit: &str) -> String {
     let mut command = sandbox.leash(args);

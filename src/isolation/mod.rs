@@ -59,8 +59,8 @@ pub enum Missing {
     OptedOut,
     /// The kernel's Landlock has no scopes: the ABI it has (`None`: no Landlock at all).
     NoScopes(Option<i32>),
-    /// `--allow-new-privs`, and leash lacks CAP_SYS_ADMIN: Landlock and seccomp need
-    /// `no_new_privs` then.
+    /// `--allow-new-privs`, and the command will lack CAP_SYS_ADMIN: Landlock and seccomp
+    /// need `no_new_privs` then.
     NewPrivsAllowed,
     /// The seccomp filter cannot be built for this machine.
     NoFilter(String),
@@ -79,9 +79,9 @@ impl fmt::Display for Missing {
                 f,
                 "this kernel's Landlock (ABI {abi}) has no scopes (ABI 6, Linux 6.12)"
             ),
-            Missing::NewPrivsAllowed => {
-                f.write_str("--allow-new-privs without CAP_SYS_ADMIN (it needs no_new_privs)")
-            }
+            Missing::NewPrivsAllowed => f.write_str(
+                "--allow-new-privs, and the command has no CAP_SYS_ADMIN (it needs no_new_privs)",
+            ),
             Missing::NoFilter(why) => write!(f, "no seccomp filter here: {why}"),
             Missing::NoUserNamespaces(why) => write!(
                 f,
@@ -94,11 +94,15 @@ impl fmt::Display for Missing {
 
 /// What the flags ask of the isolation.
 #[derive(Clone, Copy, Debug, Default)]
+#[allow(clippy::struct_excessive_bools)] // independent flags, as the command line has them
 pub struct Asked {
     /// `--allow-signals-outside`: no Landlock scope.
     pub signals_outside: bool,
     /// `--allow-new-privs`: no `no_new_privs` for the command.
     pub new_privs: bool,
+    /// `--user` or `--group`: the command gives up leash's identity (and capabilities)
+    /// before it enters the Landlock domain.
+    pub changes_identity: bool,
     /// `--pid-ns`.
     pub pid_ns: bool,
 }
@@ -108,8 +112,9 @@ impl Isolation {
     pub fn prepare(asked: Asked) -> Isolation {
         let pretended = std::env::var(PRETEND_MISSING).unwrap_or_default();
         let pretend = |what: &str| pretended.split(',').any(|p| p.trim() == what);
-        // Landlock and seccomp both need no_new_privs, or CAP_SYS_ADMIN.
-        let enforceable = if asked.new_privs && !may_sys_admin() {
+        // Landlock and seccomp both need no_new_privs, or CAP_SYS_ADMIN, which the command
+        // no longer has once it took another identity.
+        let enforceable = if asked.new_privs && (asked.changes_identity || !may_sys_admin()) {
             Err(Missing::NewPrivsAllowed)
         } else {
             Ok(())

@@ -33,6 +33,8 @@ impl Plan {
         let isolation = Isolation::prepare(Asked {
             signals_outside: settings.allow_signals_outside,
             new_privs: settings.confinement.allow_new_privs,
+            changes_identity: settings.confinement.user.is_some()
+                || settings.confinement.group.is_some(),
             pid_ns: settings.pid_ns,
         });
         if let (true, Err(missing)) = (settings.pid_ns, &isolation.namespaces) {
