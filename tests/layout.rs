@@ -153,7 +153,7 @@ fn the_readme_and_the_module_docs_name_the_same_phases_in_order() {
         "src/cli/mod.rs",
         "src/supervise/plan.rs",
         "src/supervise/start.rs",
-        "src/supervise/watch.rs",
+        "src/supervise/watch/mod.rs",
         "src/supervise/stop.rs",
         "src/supervise/finish.rs",
     ];
