@@ -272,3 +272,101 @@ fn metrics_parse_and_counters_add_up() {
     assert!((0.2..5.0).contains(&duration), "{duration}");
     assert!(Duration::from_secs_f64(duration) < Duration::from_secs(5));
 }
+
+#[test]
+fn a_report_path_that_is_not_a_file_is_written_in_place_never_replaced() {
+    use std::os::unix::fs::FileTypeExt;
+    let sandbox = Sandbox::new();
+    // A device like /dev/null, made in the sandbox (the real one is never touched).
+    let device = sandbox.path("null");
+    let made = std::process::Command::new("mknod")
+        .args([device.to_str().unwrap(), "c", "1", "3"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        let run = sandbox.run(&["--report", device.to_str().unwrap(), "--", "true"]);
+        assert_eq!(run.code(), Some(0), "{}", run.stderr);
+        let kind = std::fs::symlink_metadata(&device).unwrap().file_type();
+        assert!(kind.is_char_device(), "the device was replaced: {kind:?}");
+    }
+    // A FIFO with a reader: the report goes through it.
+    let fifo = sandbox.path("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let run = sandbox.run(&["--report", fifo.to_str().unwrap(), "--", "true"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(valid(&reader.join().unwrap())["outcome"], "exited");
+    let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+    assert!(kind.is_fifo(), "the FIFO was replaced: {kind:?}");
+}
+
+#[test]
+fn a_symlinked_report_replaces_its_target_and_keeps_the_link() {
+    let sandbox = Sandbox::new();
+    let target = sandbox.path("target.json");
+    std::fs::write(&target, "old").unwrap();
+    let link = sandbox.path("report.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let run = sandbox.run(&["--report", link.to_str().unwrap(), "--", "true"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        valid(&std::fs::read_to_string(&target).unwrap())["outcome"],
+        "exited"
+    );
+    // A link to nothing is refused, and said so; the run itself is not changed by it.
+    let dangling = sandbox.path("dangling.json");
+    std::os::unix::fs::symlink(sandbox.path("nowhere/at/all"), &dangling).unwrap();
+    let run = sandbox.run(&["--report", dangling.to_str().unwrap(), "--", "true"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("a symlink to nothing"),
+        "{}",
+        run.stderr
+    );
+    assert!(!sandbox.path("nowhere").exists());
+}
+
+#[test]
+fn no_file_planted_beside_the_report_is_written_through() {
+    // Another user plants symlinks at the names leash used to write the report through
+    // (FILE.tmp.PID) for the PIDs to come; none of them may be followed.
+    let sandbox = Sandbox::new();
+    let victim = sandbox.path("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let next = std::process::Command::new("true").spawn().unwrap().id();
+    for pid in next..next + 400 {
+        let planted = sandbox.path(&format!("report.json.tmp.{pid}"));
+        std::os::unix::fs::symlink(&victim, planted).unwrap();
+    }
+    let report = sandbox.path("report.json");
+    let run = sandbox.run(&["--report", report.to_str().unwrap(), "--", "true"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(
+        valid(&std::fs::read_to_string(&report).unwrap())["outcome"],
+        "exited"
+    );
+    // And no temporary file of leash's is left beside it.
+    let left: Vec<String> = std::fs::read_dir(sandbox.dir())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".report.json."))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
