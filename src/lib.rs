@@ -29,6 +29,7 @@ mod rlimit;
 mod session_limits;
 mod signals;
 mod slots;
+mod small_file;
 mod spawn;
 mod supervise;
 mod terminal;

@@ -193,3 +193,44 @@ fn a_config_file_that_is_not_there_is_an_error() {
         assert!(!sandbox.path("ran").exists());
     }
 }
+
+#[test]
+fn a_config_file_must_be_a_small_regular_file() {
+    let sandbox = Sandbox::new();
+    let fifo = sandbox.path("fifo.toml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let big = sandbox.path("big.toml");
+    std::fs::write(&big, format!("# {}\n", "x".repeat(2 << 20))).unwrap();
+    let mut cases = vec![(fifo, "not a regular file"), (big, "larger than 1 MiB")];
+    // A device that never ends, made in the sandbox (as /dev/zero is).
+    let zero = sandbox.path("zero");
+    let made = std::process::Command::new("mknod")
+        .args([zero.to_str().unwrap(), "c", "1", "5"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        cases.push((zero, "not a regular file"));
+    }
+    for (path, why) in cases {
+        let mut command =
+            sandbox.leash(&["--config", path.to_str().unwrap(), "--", "touch", "ran"]);
+        command.env("LEASH_SYSTEM_CONFIG", sandbox.path("system.toml"));
+        // Into a file, and waited for with a bound: a FIFO used to hang leash for good.
+        let stderr = sandbox.path("stderr");
+        command.stderr(std::fs::File::create(&stderr).unwrap());
+        let mut child = command.spawn().expect("leash");
+        let status = common::wait_within(&mut child, std::time::Duration::from_secs(20));
+        assert_eq!(status.code(), Some(125));
+        assert_eq!(
+            std::fs::read_to_string(&stderr).unwrap(),
+            format!("leash: --config {}: {why}\n", path.display())
+        );
+        assert!(!sandbox.path("ran").exists());
+    }
+}

@@ -370,3 +370,26 @@ fn no_file_planted_beside_the_report_is_written_through() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn a_metrics_path_that_is_not_a_small_file_is_an_error_not_a_hang() {
+    let sandbox = Sandbox::new();
+    let fifo = sandbox.path("metrics.prom");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // leash reads the old metrics to add to their counters: a FIFO used to block it
+    // after the session, for good.
+    let run = sandbox
+        .start(&["--metrics", fifo.to_str().unwrap(), "--", "true"])
+        .finish_within(Duration::from_secs(20));
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!("leash: --metrics {}: not a regular file\n", fifo.display())
+    );
+}

@@ -154,7 +154,7 @@ fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<Settings, Err
     files.extend(user_config());
     files.extend(asked_for.clone());
     for path in files {
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::small_file::read(&path) {
             Ok(text) => text,
             // The standard places may well have no file; one named by --config must exist.
             Err(e)

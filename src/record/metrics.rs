@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs::{self, OpenOptions};
+use std::fs::OpenOptions;
 use std::io;
 use std::path::Path;
 
@@ -20,7 +20,7 @@ pub(super) fn write_metrics(path: &Path, record: &Record) -> io::Result<()> {
         .truncate(false)
         .open(sibling(path, ".lock"))?;
     let _held = lock(lock_file)?;
-    let mut samples = match fs::read_to_string(path) {
+    let mut samples = match crate::small_file::read(path) {
         Ok(text) => parse_samples(&text),
         Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
         Err(e) => return Err(e),

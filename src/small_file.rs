@@ -1,0 +1,34 @@
+//! Reading the files leash reads whole (config files, the metrics file it updates): only
+//! regular files, of at most 1 MiB, so that a device, a FIFO or a huge file named by
+//! mistake is an error instead of a hang or an exhausted memory.
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::Path;
+
+/// The most leash reads of such a file.
+pub const LARGEST: u64 = 1 << 20;
+
+/// The text of the regular file at `path` (a symlink is followed). Errors: the file's
+/// own (`NotFound` for none), `InvalidInput` for what is not a regular file,
+/// `FileTooLarge` for more than [`LARGEST`] bytes.
+pub fn read(path: &Path) -> io::Result<String> {
+    let metadata = fs::metadata(path)?;
+    if !metadata.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    let mut text = String::new();
+    fs::File::open(path)?
+        .take(LARGEST + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > LARGEST {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            "larger than 1 MiB",
+        ));
+    }
+    Ok(text)
+}
