@@ -1,7 +1,9 @@
 //! Concurrency slots and start rates across the machine: `--slots KEY:N` (at most N
 //! sessions with that key at once) and `--rate KEY:N/PERIOD` (at most N starts per
 //! period), from advisory file locks in a runtime directory. A slot is held by an open
-//! file description, so a leash that dies for any reason frees it.
+//! file description, so a leash that dies for any reason frees it. Only a slot or a start
+//! that is not to be had now is exit 75 ("try later"); a runtime directory or lock file
+//! that cannot be used is 125.
 
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
@@ -92,7 +94,16 @@ pub fn parse_rate(text: &str) -> Result<Rate, Invalid> {
     })
 }
 
+/// The longest key: it names files, whose names have at most 255 bytes.
+const LONGEST_KEY: usize = 200;
+
 fn key_of(key: &str) -> Result<String, Invalid> {
+    if key.len() > LONGEST_KEY {
+        return Err(Invalid(format!(
+            "the key is {} characters long; at most {LONGEST_KEY}",
+            key.len()
+        )));
+    }
     let fine = !key.is_empty()
         && key
             .chars()
@@ -134,7 +145,7 @@ pub fn runtime_dir() -> PathBuf {
 pub fn take_slot(slots: &Slots, wait: bool, timeout: Option<Duration>) -> Result<Held, Error> {
     let dir = runtime_dir().join("slots");
     fs::create_dir_all(&dir)
-        .map_err(|e| Error::NoSlot(format!("--slots: {}: {e}", dir.display())))?;
+        .map_err(|e| Error::Setup(format!("--slots: {}: {e}", dir.display())))?;
     let files: Vec<PathBuf> = (0..slots.count)
         .map(|n| dir.join(format!("{}.{n}", slots.key)))
         .collect();
@@ -146,7 +157,7 @@ pub fn take_slot(slots: &Slots, wait: bool, timeout: Option<Duration>) -> Result
                 .truncate(false)
                 .write(true)
                 .open(path)
-                .map_err(|e| Error::NoSlot(format!("--slots: {}: {e}", path.display())))?;
+                .map_err(|e| Error::Setup(format!("--slots: {}: {e}", path.display())))?;
             if let Ok(held) = Flock::lock(file, FlockArg::LockExclusiveNonblock) {
                 return Ok(Held(held));
             }
@@ -165,7 +176,7 @@ pub fn take_slot(slots: &Slots, wait: bool, timeout: Option<Duration>) -> Result
 pub fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<(), Error> {
     let dir = runtime_dir().join("rates");
     fs::create_dir_all(&dir)
-        .map_err(|e| Error::NoSlot(format!("--rate: {}: {e}", dir.display())))?;
+        .map_err(|e| Error::Setup(format!("--rate: {}: {e}", dir.display())))?;
     let path = dir.join(&rate.key);
     let started = Instant::now();
     loop {
@@ -175,9 +186,9 @@ pub fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<
             .read(true)
             .write(true)
             .open(&path)
-            .map_err(|e| Error::NoSlot(format!("--rate: {}: {e}", path.display())))?;
+            .map_err(|e| Error::Setup(format!("--rate: {}: {e}", path.display())))?;
         let mut locked = Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, e)| Error::NoSlot(format!("--rate: {}: {e}", path.display())))?;
+            .map_err(|(_, e)| Error::Setup(format!("--rate: {}: {e}", path.display())))?;
         let now = unix_now();
         let mut text = String::new();
         let _ = locked.read_to_string(&mut text);
@@ -196,7 +207,7 @@ pub fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<
                 .set_len(0)
                 .and_then(|()| locked.rewind())
                 .and_then(|()| locked.write_all(lines.as_bytes()))
-                .map_err(|e| Error::NoSlot(format!("--rate: {}: {e}", path.display())))?;
+                .map_err(|e| Error::Setup(format!("--rate: {}: {e}", path.display())))?;
             return Ok(());
         }
         drop(locked);

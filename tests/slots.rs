@@ -158,3 +158,28 @@ fn a_rate_spaces_the_starts() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(75));
 }
+
+#[test]
+fn only_a_busy_slot_is_try_later_and_a_broken_one_is_125() {
+    let sandbox = Sandbox::new();
+    // A key too long to name a file: refused when the command line is read.
+    let long = format!("{}:1", "k".repeat(300));
+    let run = sandbox.run(&["--slots", &long, "--no-wait", "--", "touch", "ran"]);
+    assert_eq!(run.code(), Some(125), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--slots") && run.stderr.contains("at most 200"),
+        "{}",
+        run.stderr
+    );
+    // A runtime directory that cannot be made: a permanent error, not "try later".
+    let mut command = sandbox.leash(&["--slots", "k:1", "--no-wait", "--", "touch", "ran"]);
+    command.env("XDG_RUNTIME_DIR", "/proc/no-such-place");
+    let output = command.output().expect("leash");
+    assert_eq!(output.status.code(), Some(125), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("leash: --slots: /proc/no-such-place/leash/slots: "),
+        "{stderr}"
+    );
+    assert!(!sandbox.path("ran").exists());
+}
