@@ -87,6 +87,11 @@ impl Confinement {
         })
     }
 
+    /// The directory `--chdir` asked for, for messages.
+    pub fn directory(&self) -> Option<&std::ffi::CStr> {
+        self.chdir.as_deref()
+    }
+
     /// Niceness, in the child: before the identity changes (lowering it needs privilege).
     pub fn apply_nice(&self) -> Result<(), (Failure, Errno)> {
         if let Some(nice) = self.nice {

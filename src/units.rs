@@ -20,7 +20,7 @@ pub fn parse_size(text: &str) -> Result<u64, Invalid> {
     }
     let multiplier = size_multiplier(unit.trim()).ok_or_else(|| {
         Invalid(format!(
-            "'{text}' has an unknown size unit '{unit}' (use K, M, G, T, KiB.., KB..)"
+            "'{text}' has an unknown size unit '{unit}' (use K, M, G, T, P, E, KiB.., KB..)"
         ))
     })?;
     if multiplier == 1 && number.contains('.') {
@@ -67,6 +67,7 @@ fn size_multiplier(unit: &str) -> Option<u64> {
         'G' => 3,
         'T' => 4,
         'P' => 5,
+        'E' => 6,
         _ => return None,
     };
     match chars.as_str() {
@@ -88,6 +89,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, Invalid> {
             "'{text}': 'M' would mean months; use m for minutes"
         )));
     }
+    if let Some(unit) = repeated_unit(text) {
+        return Err(Invalid(format!("'{text}' gives '{unit}' twice")));
+    }
     let duration = match parse_simple_duration(text) {
         Some(duration) => duration?,
         None => humantime::parse_duration(text).map_err(|e| {
@@ -102,13 +106,27 @@ pub fn parse_duration(text: &str) -> Result<Duration, Invalid> {
     Ok(duration)
 }
 
+/// A unit that a combined duration (`1h30m`) gives twice (`1h1h`), which is a typo more
+/// often than a sum.
+fn repeated_unit(text: &str) -> Option<&str> {
+    let units: Vec<&str> = text
+        .split(|c: char| c.is_ascii_digit() || c == '.' || c.is_whitespace())
+        .filter(|unit| !unit.is_empty())
+        .collect();
+    units
+        .iter()
+        .enumerate()
+        .find(|(at, unit)| units[..*at].contains(unit))
+        .map(|(_, unit)| *unit)
+}
+
 /// Longer than any session; keeps deadlines far from where the clock overflows.
 const LONGEST_DURATION: Duration = Duration::from_secs(100 * 365 * 86400);
 
 /// The forms GNU `timeout` reads: a number, possibly fractional, with at most one of
 /// the suffixes `s`, `m`, `h`, `d` (and `ms`). Other forms go to humantime.
 fn parse_simple_duration(text: &str) -> Option<Result<Duration, Invalid>> {
-    let (number, unit) = split_number(text);
+    let (number, unit) = split_exponent_number(text);
     if number.is_empty() {
         return None;
     }
@@ -171,14 +189,19 @@ pub fn parse_cpu_share(text: &str) -> Result<f64, Invalid> {
     Ok(share)
 }
 
-/// A share of a limit for `--warn`: above 0, at most 1.
+/// A share of a limit for `--warn`: above 0, at most 1 (`0.8` or `80%`).
 pub fn parse_fraction(text: &str) -> Result<f64, Invalid> {
     let trimmed = text.trim();
-    let share: f64 = trimmed
+    let (number, scale) = match trimmed.strip_suffix('%') {
+        Some(percent) => (percent.trim(), 100.0),
+        None => (trimmed, 1.0),
+    };
+    let share: f64 = number
         .parse()
         .ok()
         .filter(|n: &f64| n.is_finite())
-        .ok_or_else(|| Invalid(format!("'{trimmed}' is not a fraction (like 0.8)")))?;
+        .ok_or_else(|| Invalid(format!("'{trimmed}' is not a fraction (like 0.8 or 80%)")))?
+        / scale;
     if share <= 0.0 || share > 1.0 {
         return Err(Invalid(format!(
             "'{trimmed}' is out of range: above 0, at most 1"
@@ -203,6 +226,27 @@ pub fn parse_count(text: &str) -> Result<u64, Invalid> {
     let text = text.trim();
     text.parse()
         .map_err(|_| Invalid(format!("'{text}' is not a whole number")))
+}
+
+/// Split `1.5e3s` into `("1.5e3", "s")`: a decimal number with an optional exponent, as
+/// GNU `timeout` reads them, and what follows.
+fn split_exponent_number(text: &str) -> (&str, &str) {
+    let (mantissa, rest) = split_number(text);
+    let exponent = rest
+        .strip_prefix(['e', 'E'])
+        .map(|e| e.strip_prefix(['+', '-']).unwrap_or(e))
+        .filter(|digits| digits.starts_with(|c: char| c.is_ascii_digit()));
+    match exponent {
+        Some(digits) if !mantissa.is_empty() => {
+            let length = digits.len()
+                - digits
+                    .trim_start_matches(|c: char| c.is_ascii_digit())
+                    .len();
+            let end = text.len() - digits.len() + length;
+            text.split_at(end)
+        }
+        _ => (mantissa, rest),
+    }
 }
 
 /// Split `12.5GiB` into `("12.5", "GiB")`.
@@ -312,6 +356,38 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("1h 30m 5s"), Ok(Duration::from_secs(5405)));
         assert_eq!(parse_duration("0.5m"), Ok(Duration::from_secs(30)));
+        // Exponents, as GNU timeout reads them.
+        assert_eq!(parse_duration("1e3"), Ok(Duration::from_secs(1000)));
+        assert_eq!(parse_duration("1.5e1m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("25E-3"), Ok(Duration::from_millis(25)));
+    }
+
+    #[test]
+    fn a_unit_given_twice_is_refused() {
+        assert!(parse_duration("1h1h").unwrap_err().0.contains("'h' twice"));
+        assert!(parse_duration("5m 10s 3m").is_err());
+        assert_eq!(parse_duration("1h 1m 1s"), Ok(Duration::from_secs(3661)));
+    }
+
+    #[test]
+    fn exbibytes_are_read_as_they_are_printed() {
+        assert_eq!(parse_size("1EiB"), Ok(1 << 60));
+        assert_eq!(parse_size("2EB"), Ok(2_000_000_000_000_000_000));
+        assert_eq!(format_size(u64::MAX), "16.0 EiB");
+        assert!(parse_size("16EiB").unwrap_err().0.contains("too large"));
+    }
+
+    #[test]
+    fn a_share_is_a_fraction_or_a_percentage() {
+        assert_eq!(parse_fraction("0.8"), Ok(0.8));
+        assert_eq!(parse_fraction("80%"), Ok(0.8));
+        assert!(
+            parse_fraction("150%")
+                .unwrap_err()
+                .0
+                .contains("out of range")
+        );
+        assert!(parse_fraction("lots").is_err());
     }
 
     #[test]

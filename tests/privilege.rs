@@ -92,3 +92,24 @@ fn the_environment_directory_and_umask_are_set() {
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     assert_eq!(run.stdout, "hello no-home / 0027\n");
 }
+
+#[test]
+fn a_bad_directory_or_niceness_is_one_line_that_names_it() {
+    let sandbox = Sandbox::new();
+    let missing = sandbox.path("no-such-dir");
+    let run = sandbox.run(&["--chdir", missing.to_str().unwrap(), "--", "true"]);
+    assert_eq!(run.code(), Some(125));
+    assert_eq!(
+        run.stderr,
+        format!(
+            "leash: --chdir {}: cannot change directory: ENOENT: No such file or directory\n",
+            missing.display()
+        )
+    );
+    let run = sandbox.run(&["--nice", "", "--", "true"]);
+    assert_eq!(run.code(), Some(125));
+    assert_eq!(
+        run.stderr,
+        "leash: invalid value '' for '--nice <N>': '' is not a whole number (like 10, or -5)\n"
+    );
+}

@@ -23,7 +23,7 @@ use crate::units::{
     parse_cpu_share, parse_duration, parse_fraction, parse_positive_count, parse_positive_duration,
     parse_positive_size,
 };
-use values::{parse_assignment, parse_umask, rlimit_value};
+use values::{parse_assignment, parse_niceness, parse_umask, rlimit_value};
 
 /// The version, and whether this build checks debug assertions (a slower build).
 pub const VERSION: &str = if cfg!(debug_assertions) {
@@ -226,6 +226,7 @@ pub struct Cli {
         long,
         value_name = "N",
         allow_hyphen_values = true,
+        value_parser = parse_niceness,
         help_heading = "Privileges"
     )]
     nice: Option<i32>,

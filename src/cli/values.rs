@@ -1,5 +1,5 @@
 //! Value parsers of the command line that belong to no type of their own: `--env`,
-//! `--umask`, and the rlimit flags with their resource fixed.
+//! `--umask`, `--nice`, and the rlimit flags with their resource fixed.
 
 use crate::error::Invalid;
 use crate::rlimit::{Rlimit, RlimitRequest};
@@ -20,6 +20,13 @@ pub fn parse_umask(text: &str) -> Result<u32, Invalid> {
         .ok()
         .filter(|mask| *mask <= 0o777)
         .ok_or_else(|| Invalid(format!("'{text}' is not an octal mode from 000 to 777")))
+}
+
+/// A niceness increment for `--nice`: a whole number, negative to raise the priority.
+pub fn parse_niceness(text: &str) -> Result<i32, Invalid> {
+    text.trim()
+        .parse()
+        .map_err(|_| Invalid(format!("'{text}' is not a whole number (like 10, or -5)")))
 }
 
 pub fn rlimit_value(rlimit: Rlimit) -> impl Fn(&str) -> Result<RlimitRequest, Invalid> + Clone {

@@ -316,7 +316,13 @@ impl Launch {
             Some(Step::Cgroup) => setup("cannot enter the session's cgroup"),
             Some(Step::Output) => setup("cannot connect the output relay"),
             Some(Step::Identity) => setup("--user/--group: cannot change identity"),
-            Some(Step::Directory) => setup("--chdir: cannot change directory"),
+            Some(Step::Directory) => {
+                let dir = self.confinement.directory().unwrap_or_default();
+                setup(&format!(
+                    "--chdir {}: cannot change directory",
+                    dir.to_string_lossy()
+                ))
+            }
             Some(Step::Nice) => setup("--nice: cannot change niceness"),
             Some(Step::NoNewPrivs) => setup("cannot set no_new_privs"),
             Some(Step::Landlock) => setup("cannot enter the session's Landlock scope"),
