@@ -57,7 +57,7 @@ The command was not found.
 .PP
 If the command died of a signal, leash dies of the same signal (without dumping core), so a calling shell sees what it would have seen without leash.
 .SH SIGNALS
-SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to leash are forwarded to every process of the session; leash then stops the session (the signal, then SIGKILL after the grace) and dies of the same signal. A second one during the grace sends SIGKILL at once. SIGUSR1 and SIGUSR2 are forwarded to every process of the session, which goes on running.
+SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to leash are forwarded to every process of the session; leash then stops the session (the signal, then SIGKILL after the grace) and dies of the same signal. A second one during the grace sends SIGKILL at once. SIGUSR1 and SIGUSR2 are forwarded to every process of the session, which goes on running. SIGALRM is the wall limit, now, as for \fBtimeout\fR: the session is stopped and leash exits 124. Every other signal whose default action would end leash (SIGILL, SIGTRAP, SIGABRT, SIGFPE, SIGSTKFLT, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGIO, SIGPWR, SIGSYS) stops the session with \fB\-\-signal\fR, and leash then dies of it. SIGTSTP, SIGTTIN and SIGTTOU do not stop leash; a job-control stop of the command stops the whole session and leash with it.
 .PP
 If leash itself is killed with SIGKILL, its direct child is killed too (PR_SET_PDEATHSIG); processes that detached from it survive until the next leash started from the same cgroup stops them (with a session cgroup), or for good (without one). With \fB\-\-pid\-ns\fR nothing survives: the direct child is the namespace's init, and when it dies the kernel kills every process of the namespace.
 .PP

@@ -94,6 +94,9 @@ pub struct ByCgroup {
 pub enum Breach {
     /// The wall-clock limit was reached.
     Wall(Duration),
+    /// SIGALRM reached leash, this long into the session: the wall limit, now (as
+    /// `timeout` takes it).
+    Alarm(Duration),
     /// Memory (limit, observed).
     Memory(u64, u64),
     /// Memory: the kernel's OOM killer ended a process at the cgroup's limit.
@@ -116,7 +119,7 @@ impl Breach {
     /// The limit that was breached.
     pub fn kind(self) -> LimitKind {
         match self {
-            Breach::Wall(_) => LimitKind::Wall,
+            Breach::Wall(_) | Breach::Alarm(_) => LimitKind::Wall,
             Breach::Memory(..) | Breach::MemoryOom(_) => LimitKind::Memory,
             Breach::Cpu(..) => LimitKind::Cpu,
             Breach::Tasks(..) | Breach::TasksRefused(_) => LimitKind::Procs,
@@ -132,7 +135,7 @@ impl Breach {
         #[allow(clippy::cast_precision_loss)] // figures far below 2^52
         let n = |v: u64| v as f64;
         match self {
-            Breach::Wall(limit) | Breach::Idle(limit) => {
+            Breach::Wall(limit) | Breach::Idle(limit) | Breach::Alarm(limit) => {
                 (limit.as_secs_f64(), Some(limit.as_secs_f64()))
             }
             Breach::Memory(limit, seen)
@@ -149,6 +152,10 @@ impl Breach {
     pub fn describe(self) -> String {
         match self {
             Breach::Wall(limit) => format!("wall time limit {} reached", format_duration(limit)),
+            Breach::Alarm(after) => format!(
+                "received SIGALRM: wall time limit reached after {}",
+                format_millis(after)
+            ),
             Breach::Memory(limit, seen) => {
                 format!(
                     "memory limit {} exceeded ({})",

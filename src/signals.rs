@@ -44,15 +44,43 @@ pub const TERMINATING: [Signal; 4] = [
     Signal::SIGQUIT,
 ];
 
+/// The other signals whose default action would end leash (core dumps included): sent to
+/// leash (by a user, or by the kernel at leash's own CPU or file size limit), each stops
+/// the session with `--signal`, and leash then dies of it. A real fault in leash (a
+/// synchronous SIGSEGV, SIGBUS, SIGILL) is not read from the signalfd: the kernel kills
+/// leash at once, and the session's cgroup or namespace is what stops the session then.
+pub const ENDING: [Signal; 12] = [
+    Signal::SIGILL,
+    Signal::SIGTRAP,
+    Signal::SIGABRT,
+    Signal::SIGFPE,
+    Signal::SIGSTKFLT,
+    Signal::SIGXCPU,
+    Signal::SIGXFSZ,
+    Signal::SIGVTALRM,
+    Signal::SIGPROF,
+    Signal::SIGIO,
+    Signal::SIGPWR,
+    Signal::SIGSYS,
+];
+
+/// Whether `signal`, sent to leash, ends supervision (SIGALRM does too, as the wall
+/// limit).
+pub fn ends_supervision(signal: Signal) -> bool {
+    TERMINATING.contains(&signal) || ENDING.contains(&signal) || signal == Signal::SIGALRM
+}
+
 /// Signals leash passes on to every process of the session and otherwise ignores.
 pub const FORWARDED: [Signal; 2] = [Signal::SIGUSR1, Signal::SIGUSR2];
 
 /// The signals leash reads from its signalfd.
 fn handled() -> SigSet {
     let mut set = SigSet::empty();
-    for signal in TERMINATING.iter().chain(&FORWARDED) {
+    for signal in TERMINATING.iter().chain(&ENDING).chain(&FORWARDED) {
         set.add(*signal);
     }
+    // As for `timeout`: the wall limit, now.
+    set.add(Signal::SIGALRM);
     set.add(Signal::SIGCHLD);
     // Blocked, never acted on: leash must not stop itself when it takes the terminal
     // back from the background (SIGTTOU) or if anything reads it there (SIGTTIN).

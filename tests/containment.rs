@@ -307,3 +307,60 @@ fn an_unprivileged_leash_contains_escapes_too() {
     );
     sandbox.assert_no_survivors(&tracked);
 }
+
+/// Every signal whose default action would end leash stops the session first, and leaves
+/// a record: SIGALRM as the wall limit (124, as `timeout` takes it), the others as a
+/// request to end (leash then dies of the signal itself).
+#[test]
+fn every_signal_that_would_end_leash_stops_the_session_first() {
+    let signals = [
+        Signal::SIGALRM,
+        Signal::SIGILL,
+        Signal::SIGTRAP,
+        Signal::SIGABRT,
+        Signal::SIGFPE,
+        Signal::SIGSTKFLT,
+        Signal::SIGXCPU,
+        Signal::SIGXFSZ,
+        Signal::SIGVTALRM,
+        Signal::SIGPROF,
+        Signal::SIGIO,
+        Signal::SIGPWR,
+        Signal::SIGSYS,
+    ];
+    let sandbox = Sandbox::new();
+    for signal in signals {
+        let pid_file = format!("escapee-{}.pid", signal.as_str());
+        let report = sandbox.path("report.json");
+        let _ = std::fs::remove_file(&report);
+        let running = sandbox.start(&[
+            "--report",
+            report.to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            &format!("setsid sh -c 'echo $$ > {pid_file}; exec sleep 777' & sleep 30"),
+        ]);
+        let escapee = sandbox.wait_for_pids(&[pid_file]);
+        running.signal(signal);
+        let run = running.finish_within(Duration::from_secs(10));
+        let text = std::fs::read_to_string(&report)
+            .unwrap_or_else(|_| panic!("{signal}: no report: {}", run.stderr));
+        if signal == Signal::SIGALRM {
+            assert_eq!(run.code(), Some(124), "{signal}: {}", run.stderr);
+            assert!(text.contains("\"outcome\": \"limit\""), "{signal}: {text}");
+        } else {
+            assert_eq!(
+                run.signal(),
+                Some(signal as i32),
+                "{signal}: {}",
+                run.stderr
+            );
+            assert!(
+                text.contains("\"outcome\": \"leash_signaled\""),
+                "{signal}: {text}"
+            );
+        }
+        sandbox.assert_no_survivors(&escapee);
+    }
+}

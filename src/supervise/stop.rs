@@ -25,7 +25,7 @@ use crate::cgroup::SessionCgroup;
 use crate::cli::Settings;
 use crate::message::{detail, notice, processes};
 use crate::session_limits::Breach;
-use crate::signals::{TERMINATING, signal_name};
+use crate::signals::{TERMINATING, ends_supervision, signal_name};
 use crate::tree;
 
 /// What the stop sequence did.
@@ -66,11 +66,12 @@ pub fn stop(running: &mut Running, ending: Ending, settings: &Settings) -> Stopp
 /// The signal the stop sequence starts with.
 fn first_signal(ending: Ending, configured: Signal) -> Signal {
     match ending {
-        Ending::Signaled(signal) => signal,
+        // Passed on as they came (Ctrl-C, a hang-up); the others are leash's own business.
+        Ending::Signaled(signal) if TERMINATING.contains(&signal) => signal,
         // A session at its process limit is a fork bomb until proven otherwise, and its
         // processes block signals while they retry fork: a grace would only be waited out.
         Ending::Limit(Breach::Tasks(..) | Breach::TasksRefused(_)) => Signal::SIGKILL,
-        Ending::MainExited | Ending::Limit(_) => configured,
+        Ending::Signaled(_) | Ending::MainExited | Ending::Limit(_) => configured,
     }
 }
 
@@ -174,7 +175,7 @@ fn wait_for_exit(session: &mut Session, until: Instant) -> Option<Signal> {
         if let Some(signal) = session
             .relay_until_signal(Some(left))
             .into_iter()
-            .find(|s| TERMINATING.contains(s))
+            .find(|s| ends_supervision(*s))
         {
             return Some(signal);
         }

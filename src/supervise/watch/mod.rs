@@ -13,7 +13,7 @@ use nix::sys::signal::Signal;
 use crate::accounting::Usage;
 use crate::cadence::{FIRST_SAMPLE, next_interval, within_budget};
 use crate::session_limits::{Breach, SessionLimits};
-use crate::signals::{FORWARDED, TERMINATING};
+use crate::signals::{FORWARDED, ends_supervision};
 use crate::warning::{Warner, Warning};
 
 /// Why supervision ended.
@@ -140,7 +140,11 @@ impl Watch<'_> {
             let wake = self.wake_at(events);
             for signal in events.wait(wake.map(|w| w.saturating_duration_since(now))) {
                 children_changed |= signal == Signal::SIGCHLD;
-                if TERMINATING.contains(&signal) {
+                if signal == Signal::SIGALRM {
+                    let after = events.now().saturating_duration_since(self.started);
+                    return Ending::Limit(Breach::Alarm(after));
+                }
+                if ends_supervision(signal) {
                     return Ending::Signaled(signal);
                 }
                 if FORWARDED.contains(&signal) {
