@@ -190,3 +190,35 @@ fn files_on_tmpfs_count_against_the_memory_limit() {
     assert!(written <= 64 << 20, "wrote {written} bytes to tmpfs");
     sandbox.assert_no_survivors(&[]);
 }
+
+#[test]
+fn a_leash_in_another_pid_namespace_leaves_a_live_session_alone() {
+    if !cgroup_available() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let live = sandbox.start(&["--", "sh", "-c", "echo $$ > main.pid; exec sleep 30"]);
+    let main = sandbox.wait_for_pids(&["main.pid".into()]);
+    // From the same cgroup, a leash whose PIDs mean something else: the first leash's PID
+    // names no process there, but its session cgroup's lock is held.
+    let mut other = sandbox.capped("unshare");
+    other.args([
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        env!("CARGO_BIN_EXE_leash"),
+        "--",
+        "true",
+    ]);
+    let output = other.output().expect("unshare");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("left by a leash that no longer runs"),
+        "{output:?}"
+    );
+    assert!(main[0].runs(), "the live session was stopped");
+    live.signal(Signal::SIGTERM);
+    let run = live.finish_within(Duration::from_secs(10));
+    assert_eq!(run.signal(), Some(Signal::SIGTERM as i32), "{}", run.stderr);
+    sandbox.assert_no_survivors(&main);
+}

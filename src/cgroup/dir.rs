@@ -2,9 +2,11 @@
 
 use std::fs;
 use std::io::ErrorKind;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -120,6 +122,18 @@ impl CgroupDir {
             self.thaw();
         }
         killed
+    }
+
+    /// Lock the directory (flock, exclusive), unless someone holds it: a live supervisor
+    /// holds its session's lock for its whole life, and the lock goes with it however it
+    /// dies. Unlike a PID, a lock means the same in every PID namespace.
+    pub fn lock(&self) -> Option<Flock<fs::File>> {
+        let dir = fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_CLOEXEC | nix::libc::O_DIRECTORY)
+            .open(&self.path)
+            .ok()?;
+        Flock::lock(dir, FlockArg::LockExclusiveNonblock).ok()
     }
 
     /// Whether no process is left in the cgroup.

@@ -47,6 +47,9 @@ pub struct SessionCgroup {
     /// The v2 directory, open for clone3 to create the child in.
     v2_dir: Option<OwnedFd>,
     gauges: Gauges,
+    /// Each directory's lock, held for the session's life: it tells a later leash, in any
+    /// PID namespace, that this session's supervisor lives (see `stale`).
+    locks: Vec<nix::fcntl::Flock<fs::File>>,
     /// Set once every directory is removed.
     removed: std::cell::Cell<bool>,
 }
@@ -61,11 +64,13 @@ impl SessionCgroup {
             entries: Vec::new(),
             v2_dir: None,
             gauges: Gauges::default(),
+            locks: Vec::new(),
             removed: std::cell::Cell::new(false),
         };
         for planned in &plan.hierarchies {
             let dir = make_dir(&planned.hierarchy, &planned.controllers, name)?;
             made.dirs.push(dir.clone());
+            made.locks.extend(dir.lock());
             set_limits(&dir, &planned.controllers, limits)?;
             let entry = fs::OpenOptions::new()
                 .write(true)

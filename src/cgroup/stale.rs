@@ -1,5 +1,7 @@
 //! Session cgroups whose leash is gone (it was SIGKILLed, or the machine's OOM killer
-//! took it): found by the next leash started from the same cgroup, and stopped.
+//! took it): found by the next leash started from the same cgroup, and stopped. A session
+//! is stale when the PID and start time in its name name no live process here and no
+//! live supervisor holds its directory's lock (a leash in another PID namespace does).
 
 use std::fs;
 
@@ -50,6 +52,11 @@ pub fn stop_stale_sessions(hierarchies: &[Hierarchy]) -> Vec<StaleSession> {
             let dir = CgroupDir {
                 version: hierarchy.version,
                 path: entry.path(),
+            };
+            // Its PID names no process here, but its supervisor may live in another PID
+            // namespace: then it holds the directory's lock.
+            let Some(_stale) = dir.lock() else {
+                continue;
             };
             if name.ends_with(".supervisor") {
                 // Where a dead leash sat: empty, nothing to report.
