@@ -127,6 +127,15 @@ fn model_flags(port: u16) -> Vec<String> {
     .to_vec()
 }
 
+/// `command` with the sandbox as its HOME. open-interpreter rewrites
+/// ~/.cache/open-interpreter/contribute.json at every start (truncating it first):
+/// interpreters of cases that run at once, sharing one HOME, could read it empty and die
+/// of a JSONDecodeError before they did anything.
+fn in_own_home(sandbox: &Sandbox, mut command: Command) -> Command {
+    command.env("HOME", sandbox.dir());
+    command
+}
+
 /// What a case ended with: leash's run, and leash's own lines from its stderr.
 struct Case {
     run: common::Finished,
@@ -141,7 +150,7 @@ fn run(sandbox: &Sandbox, flags: &[&str], code: &str, language: &str) -> Case {
     args.push("--");
     args.extend(command.iter().map(String::as_str));
     let run = sandbox
-        .start_with_input(&args, "run it\n")
+        .start_prepared(in_own_home(sandbox, sandbox.leash(&args)), "run it\n")
         .finish_within(Duration::from_secs(180));
     let leash_said = run
         .stderr
@@ -374,7 +383,10 @@ fn run_readme_recipe(title: &str, input: &str) -> (Sandbox, common::Finished) {
         ),
     );
     let run = sandbox
-        .start_shell(readme_recipe(title), input)
+        .start_prepared(
+            in_own_home(&sandbox, sandbox.shell(readme_recipe(title))),
+            input,
+        )
         .finish_within(Duration::from_secs(180));
     assert_eq!(run.code(), Some(0), "{}\n{}", run.stderr, run.stdout);
     assert!(run.stdout.contains("the answer is 42"), "{}", run.stdout);

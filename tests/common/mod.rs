@@ -273,6 +273,12 @@ impl Sandbox {
         self.start_command(self.shell(line), self.input(input))
     }
 
+    /// Start a command made by [`Sandbox::leash`] or [`Sandbox::shell`] (and changed by
+    /// the test: more environment, say) with `input` as its stdin.
+    pub fn start_prepared(&self, command: Command, input: &str) -> Running {
+        self.start_command(command, self.input(input))
+    }
+
     /// Run leash to completion.
     pub fn run(&self, args: &[&str]) -> Finished {
         self.start(args).finish()
