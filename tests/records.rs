@@ -393,3 +393,57 @@ fn a_metrics_path_that_is_not_a_small_file_is_an_error_not_a_hang() {
         format!("leash: --metrics {}: not a regular file\n", fifo.display())
     );
 }
+
+#[test]
+fn a_full_disk_leaves_no_half_line_in_the_audit_log() {
+    // A small tmpfs of the test's own, in a mount namespace of its own (root only).
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let disk = sandbox.path("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let log = disk.join("audit.log");
+    let leash = env!("CARGO_BIN_EXE_leash");
+    // A first, valid line that leaves 100 bytes of its last page: the next line needs a
+    // page the full disk does not have, so only its first 100 bytes could be written.
+    let pad = format!("{{\"pad\":\"{}\"}}\n", "x".repeat(4096 - 100 - 11));
+    let script = format!(
+        "mount -t tmpfs -o size=64k tmpfs {disk} || exit 77; \
+         printf '%s' '{pad}' > {log}; \
+         dd if=/dev/zero of={disk}/filler bs=4k 2>/dev/null; \
+         {leash} --audit-log {log} -- true; echo \"full=$?\"; \
+         rm {disk}/filler; \
+         {leash} --audit-log {log} -- true; echo \"room=$?\"; \
+         cat {log}",
+        disk = disk.display(),
+        log = log.display(),
+    );
+    let mut command = sandbox.capped("unshare");
+    command.args(["--mount", "sh", "-c", &script]);
+    let output = command.output().expect("unshare");
+    if output.status.code() == Some(77) {
+        eprintln!("skipped: no tmpfs of our own here");
+        return;
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The session's status is its own either way; the lost line is said.
+    assert!(
+        stdout.contains("full=0\n") && stdout.contains("room=0\n"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("--audit-log") && stderr.contains("No space left"),
+        "{stderr}"
+    );
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| !l.starts_with("full=") && !l.starts_with("room="))
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    for line in &lines {
+        let _: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    assert_eq!(valid(lines[1])["outcome"], "exited");
+}

@@ -103,11 +103,19 @@ pub(super) fn sibling(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Append `line` and a newline to `path` in one write, under an exclusive lock: lines
-/// from many leash processes never tear or interleave, and nothing is truncated.
+/// from many leash processes never tear or interleave, nothing is truncated, and a line
+/// is there whole or not at all.
 fn append_line(path: &Path, line: &str) -> io::Result<()> {
     let file = OpenOptions::new().append(true).create(true).open(path)?;
     let mut locked = lock(file)?;
-    locked.write_all(format!("{line}\n").as_bytes())
+    let before = locked.metadata()?.len();
+    let written = locked.write_all(format!("{line}\n").as_bytes());
+    if written.is_err() && locked.metadata()?.is_file() {
+        // A full disk took part of the line: take it back, so that the next session's
+        // line does not end up glued onto half of this one.
+        let _ = locked.set_len(before);
+    }
+    written
 }
 
 pub(super) fn lock(file: File) -> io::Result<Flock<File>> {
