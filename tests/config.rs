@@ -198,22 +198,13 @@ fn a_config_file_that_is_not_there_is_an_error() {
 fn a_config_file_must_be_a_small_regular_file() {
     let sandbox = Sandbox::new();
     let fifo = sandbox.path("fifo.toml");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    common::make_fifo(&fifo);
     let big = sandbox.path("big.toml");
     std::fs::write(&big, format!("# {}\n", "x".repeat(2 << 20))).unwrap();
     let mut cases = vec![(fifo, "not a regular file"), (big, "larger than 1 MiB")];
     // A device that never ends, made in the sandbox (as /dev/zero is).
     let zero = sandbox.path("zero");
-    let made = std::process::Command::new("mknod")
-        .args([zero.to_str().unwrap(), "c", "1", "5"])
-        .status()
-        .is_ok_and(|s| s.success());
+    let made = common::make_device(&zero, 1, 5);
     if made {
         cases.push((zero, "not a regular file"));
     }

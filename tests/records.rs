@@ -279,10 +279,7 @@ fn a_report_path_that_is_not_a_file_is_written_in_place_never_replaced() {
     let sandbox = Sandbox::new();
     // A device like /dev/null, made in the sandbox (the real one is never touched).
     let device = sandbox.path("null");
-    let made = std::process::Command::new("mknod")
-        .args([device.to_str().unwrap(), "c", "1", "3"])
-        .status()
-        .is_ok_and(|s| s.success());
+    let made = common::make_device(&device, 1, 3);
     if made {
         let run = sandbox.run(&["--report", device.to_str().unwrap(), "--", "true"]);
         assert_eq!(run.code(), Some(0), "{}", run.stderr);
@@ -291,13 +288,7 @@ fn a_report_path_that_is_not_a_file_is_written_in_place_never_replaced() {
     }
     // A FIFO with a reader: the report goes through it.
     let fifo = sandbox.path("fifo");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    common::make_fifo(&fifo);
     let reader = {
         let fifo = fifo.clone();
         std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
@@ -375,13 +366,7 @@ fn no_file_planted_beside_the_report_is_written_through() {
 fn a_metrics_path_that_is_not_a_small_file_is_an_error_not_a_hang() {
     let sandbox = Sandbox::new();
     let fifo = sandbox.path("metrics.prom");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    common::make_fifo(&fifo);
     // leash reads the old metrics to add to their counters: a FIFO used to block it
     // after the session, for good.
     let run = sandbox

@@ -422,6 +422,23 @@ impl Drop for Sandbox {
     }
 }
 
+/// A FIFO at `path`.
+pub fn make_fifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
+}
+
+/// A character device node at `path` (`major`, `minor`), as /dev has them: a test's own
+/// stand-in for a device, so that the real one is never touched. Root only: `false`
+/// where it cannot be made.
+pub fn make_device(path: &Path, major: u32, minor: u32) -> bool {
+    Command::new("mknod")
+        .arg(path)
+        .args(["c", &major.to_string(), &minor.to_string()])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// An executable shell script at `path` running `body`.
 pub fn shell_script(path: &Path, body: &str) {
     use std::os::unix::fs::PermissionsExt;
