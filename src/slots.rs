@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::fcntl::{Flock, FlockArg};
@@ -144,19 +144,14 @@ pub fn runtime_dir() -> PathBuf {
 /// Take one of the key's slots, waiting (up to `timeout`) unless `wait` is false.
 pub fn take_slot(slots: &Slots, wait: bool, timeout: Option<Duration>) -> Result<Held, Error> {
     let dir = runtime_dir().join("slots");
-    fs::create_dir_all(&dir)
-        .map_err(|e| Error::Setup(format!("--slots: {}: {e}", dir.display())))?;
+    private_dir(&dir, "--slots")?;
     let files: Vec<PathBuf> = (0..slots.count)
         .map(|n| dir.join(format!("{}.{n}", slots.key)))
         .collect();
     let started = Instant::now();
     loop {
         for path in &files {
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(path)
+            let file = private_file(OpenOptions::new().write(true), path)
                 .map_err(|e| Error::Setup(format!("--slots: {}: {e}", path.display())))?;
             if let Ok(held) = Flock::lock(file, FlockArg::LockExclusiveNonblock) {
                 return Ok(Held(held));
@@ -175,17 +170,11 @@ pub fn take_slot(slots: &Slots, wait: bool, timeout: Option<Duration>) -> Result
 /// room unless `wait` is false.
 pub fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<(), Error> {
     let dir = runtime_dir().join("rates");
-    fs::create_dir_all(&dir)
-        .map_err(|e| Error::Setup(format!("--rate: {}: {e}", dir.display())))?;
+    private_dir(&dir, "--rate")?;
     let path = dir.join(&rate.key);
     let started = Instant::now();
     loop {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&path)
+        let file = private_file(OpenOptions::new().read(true).write(true), &path)
             .map_err(|e| Error::Setup(format!("--rate: {}: {e}", path.display())))?;
         let mut locked = Flock::lock(file, FlockArg::LockExclusive)
             .map_err(|(_, e)| Error::Setup(format!("--rate: {}: {e}", path.display())))?;
@@ -220,6 +209,56 @@ pub fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<
             )
         })?;
     }
+}
+
+/// `dir` (a `slots` or `rates` directory below the runtime directory), made if missing
+/// (0700), and checked with its parent to be this user's own: real directories, owned by
+/// this user, open to no one else. Another user's could hold its locks or plant links
+/// in it, so it is refused; an own one that an older leash left open (0755) is closed.
+fn private_dir(dir: &Path, flag: &str) -> Result<(), Error> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+    let problem = |at: &Path, why: &dyn std::fmt::Display| {
+        Error::Setup(format!("{flag}: {}: {why}", at.display()))
+    };
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| problem(dir, &e))?;
+    let me = nix::unistd::geteuid().as_raw();
+    for at in [dir.parent().unwrap_or(dir), dir] {
+        let metadata = fs::symlink_metadata(at).map_err(|e| problem(at, &e))?;
+        if !metadata.is_dir() {
+            return Err(problem(at, &"not a directory of its own (a symlink?)"));
+        }
+        if metadata.uid() != me {
+            let why = format!(
+                "belongs to another user (uid {}); leash needs a directory of its own",
+                metadata.uid()
+            );
+            return Err(problem(at, &why));
+        }
+        if metadata.mode() & 0o077 != 0 {
+            fs::set_permissions(at, fs::Permissions::from_mode(0o700))
+                .map_err(|e| problem(at, &e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Open (or make, 0600) a lock file: never through a symlink, and readable by no one else
+/// (a read-only open is enough to hold an flock).
+fn private_file(options: &mut OpenOptions, path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let file = options
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+        .open(path)?;
+    // Made 0644 by an older leash: close it (it is ours, in our own directory).
+    let _ = file.set_permissions(fs::Permissions::from_mode(0o600));
+    Ok(file)
 }
 
 fn give_up_or_wait(

@@ -183,3 +183,68 @@ fn only_a_busy_slot_is_try_later_and_a_broken_one_is_125() {
     );
     assert!(!sandbox.path("ran").exists());
 }
+
+#[test]
+fn another_users_runtime_directory_is_refused() {
+    // Root's leash, and a runtime directory made by another user: its locks are theirs.
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let Some(other) = nix::unistd::User::from_name("leash-test")
+        .ok()
+        .flatten()
+        .or_else(|| {
+            Sandbox::unprivileged()?;
+            nix::unistd::User::from_name("leash-test").ok().flatten()
+        })
+    else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let planted = sandbox.path("leash");
+    std::fs::create_dir(&planted).unwrap();
+    nix::unistd::chown(&planted, Some(other.uid), Some(other.gid)).unwrap();
+    let output = leash(&sandbox, &["--slots", "k:1", "--", "touch", "ran"])
+        .output()
+        .expect("leash");
+    assert_eq!(output.status.code(), Some(125), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with(&format!(
+            "leash: --slots: {}: belongs to another user",
+            planted.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!sandbox.path("ran").exists());
+}
+
+#[test]
+fn lock_files_are_private_and_never_followed() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let output = leash(&sandbox, &["--slots", "k:1", "--", "true"])
+        .output()
+        .expect("leash");
+    assert!(output.status.success(), "{output:?}");
+    let mode = |path: &str| {
+        std::fs::metadata(sandbox.path(path))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("leash/slots/k.0"), 0o600);
+    assert_eq!(mode("leash/slots"), 0o700);
+    assert_eq!(mode("leash"), 0o700);
+    // A link planted where a rate's file goes is not written through.
+    let victim = sandbox.path("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    std::fs::create_dir_all(sandbox.path("leash/rates")).unwrap();
+    std::os::unix::fs::symlink(&victim, sandbox.path("leash/rates/api")).unwrap();
+    let output = leash(&sandbox, &["--rate", "api:5/1s", "--", "true"])
+        .output()
+        .expect("leash");
+    assert_eq!(output.status.code(), Some(125), "{output:?}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+}
