@@ -156,16 +156,11 @@ fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<Settings, Err
     for path in files {
         let text = match crate::small_file::read(&path) {
             Ok(text) => text,
-            // The standard places may well have no file; one named by --config must exist.
-            Err(e)
-                if e.kind() == std::io::ErrorKind::NotFound
-                    && Some(&path) != asked_for.as_ref() =>
-            {
-                continue;
-            }
+            // A file named by --config must be there; the standard places may well have none.
             Err(e) if Some(&path) == asked_for.as_ref() => {
                 return Err(Error::Config(format!("--config {}: {e}", path.display())));
             }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Error::Config(format!("{}: {e}", path.display()))),
         };
         let file = file_layers(&text, &path, profile.as_deref(), flags)?;
