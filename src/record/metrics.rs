@@ -9,7 +9,7 @@ use std::io;
 use std::path::Path;
 
 use super::Record;
-use super::publish::{lock, sibling, write_atomically};
+use super::publish::{lock, sibling, write_whole};
 
 /// Rewrite the metrics file with this session's figures, adding its counts to the
 /// counters already there (a lock file keeps concurrent sessions from losing counts).
@@ -26,7 +26,7 @@ pub(super) fn write_metrics(path: &Path, record: &Record) -> io::Result<()> {
         Err(e) => return Err(e),
     };
     update_samples(&mut samples, record);
-    write_atomically(path, &render(&samples))
+    write_whole(path, &render(&samples))
 }
 
 /// What each metric is, for the HELP and TYPE lines.

@@ -21,7 +21,7 @@ pub fn publish(record: &Record, settings: &Settings) {
             text.push('\n');
             io::stderr().lock().write_all(text.as_bytes())
         } else {
-            write_atomically(path, &(record.to_json_pretty() + "\n"))
+            write_whole(path, &(record.to_json_pretty() + "\n"))
         };
         if let Err(e) = written {
             error(&format!("--report {}: {e}", path.display()));
@@ -45,7 +45,7 @@ pub fn publish(record: &Record, settings: &Settings) {
 ///   name and created exclusively, so that no file planted there is ever written through;
 /// - a symlink: followed, and its target replaced so (a symlink to nothing is refused);
 /// - anything else (a device such as /dev/null, a FIFO, /dev/stdout): written in place.
-pub(super) fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
+pub(super) fn write_whole(path: &Path, text: &str) -> io::Result<()> {
     let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
     match fs::metadata(path) {
         Ok(metadata) if !metadata.is_file() => OpenOptions::new()
