@@ -133,3 +133,15 @@ fn a_real_kernel_refusal_is_one_line_and_125() {
     );
     assert!(!sandbox.path("ran").exists());
 }
+
+#[test]
+fn a_command_that_ends_at_once_keeps_its_status() {
+    // It may end before leash learns its PID; then init stands for it as leash's child,
+    // and init's own exit must not be taken for the command's (it was, one run in twenty).
+    let sandbox = Sandbox::new();
+    for _ in 0..100 {
+        let run = sandbox.run(&["--pid-ns", "--", "sh", "-c", "exit 3"]);
+        assert_eq!(run.code(), Some(3), "{}", run.stderr);
+    }
+    sandbox.assert_no_survivors(&[]);
+}

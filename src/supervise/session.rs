@@ -113,11 +113,13 @@ impl Session {
             match waitpid(Pid::from_raw(-1), Some(flags)) {
                 Ok(WaitStatus::StillAlive) => return true,
                 Ok(status @ (WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _))) => {
-                    if pid == self.main {
-                        self.main_status = Some(status);
-                    }
+                    // Under --pid-ns the main process's status comes from init's reports:
+                    // init is leash's child, and stands for the main process when that
+                    // ended before leash could name it.
                     if self.init == Some(pid) {
                         self.init_ended();
+                    } else if pid == self.main {
+                        self.main_status = Some(status);
                     }
                 }
                 Ok(_) | Err(Errno::EINTR) => {}
