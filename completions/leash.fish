@@ -24,6 +24,10 @@ complete -c leash -l env -d 'Set a variable for the command. Repeatable' -r
 complete -c leash -l chdir -d 'Run the command in this directory' -r -F
 complete -c leash -l umask -d 'The command\'s umask, in octal (e.g. 077)' -r
 complete -c leash -l nice -d 'Add this to the command\'s niceness (a positive number lowers its priority)' -r
+complete -c leash -l network -d 'The session\'s network: `host` (leash\'s own), `none` (a network namespace of its own with only a loopback interface: nothing outside is reachable, the host\'s loopback services included; where no namespace can be made, a seccomp filter refuses every socket but unix ones), or `ports=LIST` (TCP connect and bind only to these comma-separated ports, by Landlock, Linux 6.7; UDP is not covered)' -r
+complete -c leash -l write -d 'Let the session create, change and delete files only below PATH (repeatable), the devices /dev/null, /dev/zero, /dev/full, /dev/tty and /dev/pts, and its private /tmp. Relative paths are taken from leash\'s working directory. Landlock' -r -F
+complete -c leash -l read -d 'Let the session read and execute only below PATH (repeatable), the paths it may write, the system\'s libraries and loader, /proc, and the command with its interpreters (for `#!` scripts): it does not see the rest of the machine. Landlock' -r -F
+complete -c leash -l private-tmp -d 'Give the session a /tmp and /dev/shm of its own: a tmpfs of SIZE each (in a mount namespace), writable even under --read-only and gone when the session ends. Paths given to --write, --read or --chdir below /tmp are kept in it' -r
 complete -c leash -l report -d 'Write the session\'s report, one JSON document (schema in docs/report.md), to FILE when the session ends, however it ends (`-`: stderr). Written atomically' -r -F
 complete -c leash -l audit-log -d 'Append the report as one JSON line to FILE (safe with many leash writing at once)' -r -F
 complete -c leash -l metrics -d 'Write Prometheus metrics of the session to FILE (for node_exporter\'s textfile collector); counters add up over the sessions that write the same file' -r -F
@@ -44,6 +48,7 @@ complete -c leash -l allow-new-privs -d 'Let the command gain privileges through
 complete -c leash -l env-clear -d 'Start the command with an empty environment (plus --env-keep and --env)'
 complete -c leash -l allow-signals-outside -d 'Let the session signal, stop and ptrace processes outside itself (leash and your other processes included) and connect to abstract unix sockets made outside it. By default a Landlock scope forbids that where the kernel has one (Linux 6.12)'
 complete -c leash -l pid-ns -d 'Run the session in a PID namespace of its own, with leash\'s init as its PID 1 and its own /proc: it sees and signals only itself, and when leash dies, even by SIGKILL, the kernel kills all of it. Without privilege, through a user namespace that maps you to yourself; refused (125) where none can be made'
+complete -c leash -l read-only -d 'Let the session write nowhere but those devices, its private /tmp and the --write paths, if any. Landlock'
 complete -c leash -s v -l verbose -d 'Say what leash sets up and how the session ended'
 complete -c leash -s q -l quiet -d 'Say nothing unless leash itself fails'
 complete -c leash -l explain -d 'Print the effective limits and what enforces each on this machine, then exit without running anything'

@@ -14,6 +14,7 @@ mod cadence;
 mod capability;
 mod cgroup;
 mod cli;
+mod command_path;
 pub mod config;
 mod confinement;
 mod environment;

@@ -3,9 +3,11 @@
 //! `settings`, `--print-config`'s text in `print_config`.
 
 mod print_config;
+mod roles;
 mod settings;
 mod values;
 
+pub use roles::{Role, is_setting, role};
 pub use settings::Settings;
 
 use std::ffi::OsString;
@@ -17,6 +19,7 @@ use nix::sys::signal::Signal;
 
 use crate::cgroup;
 use crate::error::Error;
+use crate::isolation::Network;
 use crate::rlimit::{Rlimit, RlimitRequest};
 use crate::signals::parse_signal;
 use crate::units::{
@@ -244,6 +247,38 @@ pub struct Cli {
     #[arg(long, help_heading = "Isolation")]
     pid_ns: bool,
 
+    /// The session's network: `host` (leash's own), `none` (a network namespace of its own
+    /// with only a loopback interface: nothing outside is reachable, the host's loopback
+    /// services included; where no namespace can be made, a seccomp filter refuses every
+    /// socket but unix ones), or `ports=LIST` (TCP connect and bind only to these
+    /// comma-separated ports, by Landlock, Linux 6.7; UDP is not covered).
+    #[arg(long, value_name = "MODE", default_value = "host", value_parser = Network::parse,
+          help_heading = "Isolation")]
+    network: Network,
+
+    /// Let the session create, change and delete files only below PATH (repeatable), the
+    /// devices /dev/null, /dev/zero, /dev/full, /dev/tty and /dev/pts, and its private
+    /// /tmp. Relative paths are taken from leash's working directory. Landlock.
+    #[arg(long, value_name = "PATH", help_heading = "Isolation")]
+    write: Vec<PathBuf>,
+
+    /// Let the session write nowhere but those devices, its private /tmp and the --write
+    /// paths, if any. Landlock.
+    #[arg(long, help_heading = "Isolation")]
+    read_only: bool,
+
+    /// Let the session read and execute only below PATH (repeatable), the paths it may
+    /// write, the system's libraries and loader, /proc, and the command with its
+    /// interpreters (for `#!` scripts): it does not see the rest of the machine. Landlock.
+    #[arg(long, value_name = "PATH", help_heading = "Isolation")]
+    read: Vec<PathBuf>,
+
+    /// Give the session a /tmp and /dev/shm of its own: a tmpfs of SIZE each (in a mount
+    /// namespace), writable even under --read-only and gone when the session ends. Paths
+    /// given to --write, --read or --chdir below /tmp are kept in it.
+    #[arg(long, value_name = "SIZE", value_parser = parse_positive_size, help_heading = "Isolation")]
+    private_tmp: Option<u64>,
+
     /// Write the session's report, one JSON document (schema in docs/report.md), to FILE
     /// when the session ends, however it ends (`-`: stderr). Written atomically.
     #[arg(long, value_name = "FILE", help_heading = "Records")]
@@ -323,43 +358,6 @@ pub struct Cli {
         trailing_var_arg = true
     )]
     command: Vec<OsString>,
-}
-
-/// What a flag of the command line is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// A setting of the session: config files, profiles and `LEASH_` variables may set it,
-    /// and `--print-config` shows it.
-    Setting,
-    /// Which layers to read (`--config`, `--profile`): shown, never set by a layer.
-    Layer,
-    /// Something to do instead of running a session, or the command itself: only the
-    /// command line may ask for it, and it is not shown.
-    Action,
-}
-
-/// The flags that are not settings, by long name; every other flag is a setting.
-const NOT_SETTINGS: [(&str, Role); 7] = [
-    ("config", Role::Layer),
-    ("profile", Role::Layer),
-    ("explain", Role::Action),
-    ("print-config", Role::Action),
-    ("generate", Role::Action),
-    ("help", Role::Action),
-    ("version", Role::Action),
-];
-
-/// The role of the flag `--long`.
-pub fn role(long: &str) -> Role {
-    NOT_SETTINGS
-        .iter()
-        .find(|(name, _)| *name == long)
-        .map_or(Role::Setting, |(_, role)| *role)
-}
-
-/// Whether a config layer may set `--long`.
-pub fn is_setting(long: &str) -> bool {
-    role(long) == Role::Setting
 }
 
 /// What leash was asked to do.

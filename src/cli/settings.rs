@@ -60,6 +60,8 @@ pub struct Settings {
     pub allow_signals_outside: bool,
     /// Run the session in a PID namespace of its own.
     pub pid_ns: bool,
+    /// What the session may reach: network, paths, a private /tmp.
+    pub reach: crate::isolation::Reach,
     /// Slots and start rates shared with other sessions.
     pub concurrency: crate::slots::Concurrency,
 }
@@ -101,6 +103,13 @@ impl Settings {
             confinement: confinement_of(&cli),
             allow_signals_outside: cli.allow_signals_outside,
             pid_ns: cli.pid_ns,
+            reach: crate::isolation::Reach::from_flags(
+                cli.network.clone(),
+                &cli.write,
+                cli.read_only,
+                &cli.read,
+                cli.private_tmp,
+            )?,
             concurrency: crate::slots::Concurrency {
                 slots: cli.slots,
                 rate: cli.rate,

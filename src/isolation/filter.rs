@@ -11,6 +11,10 @@
 //!   operations without system calls a filter could see, and has been a rich source of
 //!   kernel vulnerabilities (Docker's default profile and Codex's sandbox refuse it too);
 //!   programs that use it (libuv, for one) fall back to ordinary calls when it fails.
+//!
+//! For `--network none` where no network namespace can be made, it also refuses
+//! `socket(2)` for every address family but AF_UNIX (EPERM too); the session keeps its pipes
+//! and unix sockets and reaches nothing else.
 
 use std::collections::BTreeMap;
 
@@ -39,8 +43,12 @@ const CALLS: [libc::c_long; 7] = [
 /// `ioctl` requests refused (the second argument, an unsigned int).
 const IOCTLS: [libc::c_ulong; 2] = [libc::TIOCSTI, libc::TIOCLINUX];
 
-/// The filter, compiled for this machine's architecture.
-pub fn program() -> Result<BpfProgram, Missing> {
+/// What the filter refuses with `refuse_sockets`, besides [`REFUSED`].
+pub const REFUSED_SOCKETS: &str = "socket() for every family but AF_UNIX";
+
+/// The filter, compiled for this machine's architecture; with `refuse_sockets`, refusing
+/// every socket but unix ones.
+pub fn program(refuse_sockets: bool) -> Result<BpfProgram, Missing> {
     let unavailable = |e: &dyn std::fmt::Display| Missing::NoFilter(e.to_string());
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| unavailable(&e))?;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> =
@@ -59,14 +67,25 @@ pub fn program() -> Result<BpfProgram, Missing> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| unavailable(&e))?;
     rules.insert(libc::SYS_ioctl, ioctls);
-    let filter = SeccompFilter::new(
+    if refuse_sockets {
+        let not_unix = SeccompCondition::new(
+            0,
+            SeccompCmpArgLen::Dword,
+            SeccompCmpOp::Ne,
+            u64::from(libc::AF_UNIX.cast_unsigned()),
+        )
+        .and_then(|family| SeccompRule::new(vec![family]))
+        .map_err(|e| unavailable(&e))?;
+        rules.insert(libc::SYS_socket, vec![not_unix]);
+    }
+    let refused = SeccompFilter::new(
         rules,
         SeccompAction::Allow,
         SeccompAction::Errno(libc::EPERM.cast_unsigned()),
         arch,
     )
     .map_err(|e| unavailable(&e))?;
-    BpfProgram::try_from(filter).map_err(|e| unavailable(&e))
+    BpfProgram::try_from(refused).map_err(|e| unavailable(&e))
 }
 
 #[cfg(test)]
@@ -75,7 +94,8 @@ mod tests {
 
     #[test]
     fn the_filter_compiles_for_this_machine() {
-        let program = program().unwrap();
+        let program = program(false).unwrap();
+        assert!(super::program(true).unwrap().len() > program.len());
         // An architecture check, one test per call, a return per action: a few dozen
         // instructions, a cost the session pays per system call.
         assert!(

@@ -1,20 +1,29 @@
 //! What the session cannot reach outside itself: a Landlock scope (no signal, stop or
 //! ptrace of leash or of any process outside the session, no connection to an abstract
-//! unix socket made outside it) and a seccomp filter (no terminal injection, no kernel
-//! keyrings, userfaultfd or io_uring). Both are prepared here, in leash (the ruleset and
-//! the filter's program), and enforced by the child just before exec. Where the machine
-//! lacks one, the plan says what is missing and why; without the scope leash at least
-//! makes itself non-dumpable, so that the session cannot ptrace it.
+//! unix socket made outside it), a seccomp filter (no terminal injection, no kernel
+//! keyrings, userfaultfd or io_uring), and what the flags ask on top: namespaces (PID,
+//! network, mount for a private /tmp) and a Landlock ruleset for files and TCP ports.
+//! All of it is prepared here, in leash (rulesets, the filter's program, what namespaces
+//! can be made), and entered by the child before exec. Where the machine lacks a
+//! mechanism, the plan says what is missing and why, and a flag that needs it is refused;
+//! without the scope leash at least makes itself non-dumpable, so that the session cannot
+//! ptrace it.
 
+mod access;
 mod filter;
+mod reach;
 mod scope;
 
 use std::fmt;
 use std::os::fd::OwnedFd;
+use std::path::PathBuf;
 
 use seccompiler::BpfProgram;
 
-pub use filter::REFUSED;
+use crate::error::Error;
+pub use access::{Access, DEVICES, PRIVATE_TMP, SYSTEM_READS};
+pub use filter::{REFUSED, REFUSED_SOCKETS};
+pub use reach::{Network, Reach, Writes};
 
 /// The variable a test sets to pretend mechanisms are missing (`landlock`, `seccomp`,
 /// `userns`, comma-separated), to see what leash does on a machine without them. It weakens
@@ -29,18 +38,55 @@ pub struct Isolation {
     pub scope: Result<Scope, Missing>,
     /// The seccomp filter's program; or why there is none.
     pub filter: Result<BpfProgram, Missing>,
-    /// How a PID namespace can be made here, or why none can.
-    pub namespaces: Result<PidNamespace, Missing>,
-    /// The PID namespace the session gets (`--pid-ns`).
-    pub pid_ns: Option<PidNamespace>,
+    /// The Landlock ABI the session's rulesets are made for; or why there can be none.
+    pub landlock: Result<i32, Missing>,
+    /// How namespaces can be made here, or why none can.
+    pub namespaces: Result<Namespaces, Missing>,
+    /// `--pid-ns`: a PID namespace of the session's own, leash's init its PID 1.
+    pub pid_ns: bool,
+    /// What holds the session's network.
+    pub network: NetworkHold,
+    /// The Landlock ruleset for files and ports (`None`: none asked for); or why there is
+    /// none.
+    pub access: Result<Option<Access>, Missing>,
+    /// What the flags asked the session to reach.
+    pub reach: Reach,
 }
 
-/// A PID namespace for the session, with leash's init as its PID 1 and its own /proc.
+/// How the session's namespaces are made here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PidNamespace {
-    /// Made inside a new user namespace that maps the user to itself (without
-    /// CAP_SYS_ADMIN); else directly.
+pub struct Namespaces {
+    /// Inside a new user namespace that maps the user to itself (without CAP_SYS_ADMIN);
+    /// else directly.
     pub in_user_namespace: bool,
+}
+
+/// The namespaces a session gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // one per kind of namespace, as clone3 takes them
+pub struct Unshared {
+    /// A user namespace that maps the user to itself, to make the others in.
+    pub user: bool,
+    /// A PID namespace, with leash's init (and, in a mount namespace, its own /proc).
+    pub pid: bool,
+    /// A network namespace with only loopback.
+    pub net: bool,
+    /// A mount namespace (for /proc and the private /tmp).
+    pub mount: bool,
+}
+
+/// What holds the session's network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NetworkHold {
+    /// Nothing: the host's network.
+    Host,
+    /// A network namespace of its own.
+    Namespace,
+    /// No network namespace can be made (why): the seccomp filter refuses every socket
+    /// but unix ones.
+    SocketFilter(Missing),
+    /// Landlock's TCP rules: only these ports.
+    Ports(Vec<u16>),
 }
 
 /// A Landlock ruleset that scopes the session.
@@ -66,6 +112,12 @@ pub enum Missing {
     NoFilter(String),
     /// No user namespace can be made without privilege here, and leash has none.
     NoUserNamespaces(&'static str),
+    /// The kernel has no Landlock at all.
+    NoLandlock,
+    /// The kernel's Landlock (this ABI) has no network rules.
+    NoNetworkRules(i32),
+    /// The Landlock ruleset could not be built.
+    NoRuleset(String),
     /// [`PRETEND_MISSING`] says so.
     Pretended,
 }
@@ -74,7 +126,9 @@ impl fmt::Display for Missing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Missing::OptedOut => f.write_str("turned off by --allow-signals-outside"),
-            Missing::NoScopes(None) => f.write_str("this kernel has no Landlock"),
+            Missing::NoScopes(None) | Missing::NoLandlock => {
+                f.write_str("this kernel has no Landlock")
+            }
             Missing::NoScopes(Some(abi)) => write!(
                 f,
                 "this kernel's Landlock (ABI {abi}) has no scopes (ABI 6, Linux 6.12)"
@@ -87,13 +141,18 @@ impl fmt::Display for Missing {
                 f,
                 "without CAP_SYS_ADMIN it needs a user namespace, and {why}"
             ),
+            Missing::NoNetworkRules(abi) => write!(
+                f,
+                "this kernel's Landlock (ABI {abi}) has no network rules (ABI 4, Linux 6.7)"
+            ),
+            Missing::NoRuleset(why) => write!(f, "cannot build the Landlock ruleset: {why}"),
             Missing::Pretended => write!(f, "pretended missing by {PRETEND_MISSING}"),
         }
     }
 }
 
 /// What the flags ask of the isolation.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 #[allow(clippy::struct_excessive_bools)] // independent flags, as the command line has them
 pub struct Asked {
     /// `--allow-signals-outside`: no Landlock scope.
@@ -105,6 +164,10 @@ pub struct Asked {
     pub changes_identity: bool,
     /// `--pid-ns`.
     pub pid_ns: bool,
+    /// `--network`, `--write`, `--read-only`, `--read`, `--private-tmp`.
+    pub reach: Reach,
+    /// The command's program, resolved (`--read` lets it and its interpreters be read).
+    pub program: Option<PathBuf>,
 }
 
 impl Isolation {
@@ -119,39 +182,105 @@ impl Isolation {
         } else {
             Ok(())
         };
-        let scope = if asked.signals_outside {
-            Err(Missing::OptedOut)
-        } else if pretend("landlock") {
+        let landlock = if pretend("landlock") {
             Err(Missing::Pretended)
         } else {
-            enforceable.clone().and_then(|()| scope::ruleset())
+            enforceable
+                .clone()
+                .and_then(|()| scope::abi().ok_or(Missing::NoLandlock))
         };
+        let scope = if asked.signals_outside {
+            Err(Missing::OptedOut)
+        } else {
+            landlock.clone().and_then(|_| scope::ruleset())
+        };
+        let access = if asked.reach.landlock_flags().is_empty() {
+            Ok(None)
+        } else {
+            landlock.clone().and_then(|abi| {
+                access::ruleset(&asked.reach, asked.program.as_deref(), abi).map(Some)
+            })
+        };
+        let namespaces = namespaces_here(pretend("userns"));
+        let network = match (&asked.reach.network, &namespaces) {
+            (Network::Host, _) => NetworkHold::Host,
+            (Network::None, Ok(_)) => NetworkHold::Namespace,
+            (Network::None, Err(why)) => NetworkHold::SocketFilter(why.clone()),
+            (Network::Ports(ports), _) => NetworkHold::Ports(ports.clone()),
+        };
+        let refuse_sockets = matches!(network, NetworkHold::SocketFilter(_));
         let filter = if pretend("seccomp") {
             Err(Missing::Pretended)
         } else {
-            enforceable.and_then(|()| filter::program())
+            enforceable.and_then(|()| filter::program(refuse_sockets))
         };
-        let namespaces = if may_sys_admin() {
-            Ok(PidNamespace {
-                in_user_namespace: false,
-            })
-        } else if pretend("userns") {
-            Err(Missing::Pretended)
-        } else {
-            user_namespaces().map(|()| PidNamespace {
-                in_user_namespace: true,
-            })
-        };
-        let pid_ns = asked
-            .pid_ns
-            .then(|| namespaces.as_ref().ok().copied())
-            .flatten();
         Isolation {
             scope,
             filter,
             namespaces,
-            pid_ns,
+            landlock,
+            pid_ns: asked.pid_ns,
+            network,
+            access,
+            reach: asked.reach,
         }
+    }
+
+    /// The namespaces the session gets; `None` for none.
+    pub fn unshared(&self) -> Option<Unshared> {
+        let ns = self.namespaces.as_ref().ok()?;
+        let net = self.network == NetworkHold::Namespace;
+        let private_tmp = self.reach.private_tmp.is_some();
+        (self.pid_ns || net || private_tmp).then_some(Unshared {
+            user: ns.in_user_namespace,
+            pid: self.pid_ns,
+            net,
+            mount: self.pid_ns || private_tmp,
+        })
+    }
+
+    /// Why what the flags ask cannot be held here, naming the flag; `None` if it can.
+    pub fn refusal(&self) -> Option<Error> {
+        let refuse = |message: String| Some(Error::Isolation(message));
+        if let (true, Err(why)) = (self.pid_ns, &self.namespaces) {
+            return refuse(format!(
+                "--pid-ns: no PID namespace can be made here: {why}"
+            ));
+        }
+        if let (Some(_), Err(why)) = (self.reach.private_tmp, &self.namespaces) {
+            return refuse(format!(
+                "--private-tmp: no mount namespace can be made here: {why}"
+            ));
+        }
+        if let (NetworkHold::SocketFilter(no_namespace), Err(no_filter)) =
+            (&self.network, &self.filter)
+        {
+            return refuse(format!(
+                "--network none: no network namespace ({no_namespace}) and no seccomp \
+                 filter ({no_filter}) here"
+            ));
+        }
+        if let Err(why) = &self.access {
+            let flags = self.reach.landlock_flags().join(", ");
+            return refuse(format!("{flags}: no Landlock ruleset here: {why}"));
+        }
+        None
+    }
+}
+
+/// How namespaces can be made here: directly with CAP_SYS_ADMIN, else in a user namespace
+/// (unless `pretended` missing).
+fn namespaces_here(pretended: bool) -> Result<Namespaces, Missing> {
+    if may_sys_admin() {
+        Ok(Namespaces {
+            in_user_namespace: false,
+        })
+    } else if pretended {
+        Err(Missing::Pretended)
+    } else {
+        user_namespaces().map(|()| Namespaces {
+            in_user_namespace: true,
+        })
     }
 }
 

@@ -22,7 +22,7 @@ pub fn ruleset() -> Result<super::Scope, Missing> {
 }
 
 /// The Landlock ABI of the running kernel; `None` without Landlock.
-fn abi() -> Option<i32> {
+pub fn abi() -> Option<i32> {
     const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
     // SAFETY: with a null attribute, size 0 and the version flag, landlock_create_ruleset
     // only returns the ABI version (or -1); it reads no memory and creates no descriptor.

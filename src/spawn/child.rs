@@ -4,22 +4,25 @@
 //! In this order the child:
 //! 1. enters the session's cgroup: write(2) of `0` to each v1 cgroup.procs (and to the v2
 //!    one where clone3 could not create it there);
-//! 2. connects the output relay: dup2(2) of its ends onto fds 1 and 2;
-//! 3. makes its own process group: setpgid(2);
-//! 4. takes the terminal's foreground where leash had it: getpid(2), tcsetpgrp(3) (an
+//! 2. sets up the namespaces it was made in, where no `--pid-ns` init did (`namespace`:
+//!    the user's maps, a private /, the private /tmp, the loopback interface);
+//! 3. connects the output relay: dup2(2) of its ends onto fds 1 and 2;
+//! 4. makes its own process group: setpgid(2);
+//! 5. takes the terminal's foreground where leash had it: getpid(2), tcsetpgrp(3) (an
 //!    ioctl(2));
-//! 5. resets every signal's disposition and the signal mask: sigaction(2) for each,
+//! 6. resets every signal's disposition and the signal mask: sigaction(2) for each,
 //!    sigprocmask(2);
-//! 6. sets the rlimits: setrlimit(2) for each;
-//! 7. changes its niceness: nice(2) (getpriority(2) and setpriority(2));
-//! 8. changes identity: setgroups(2), setgid(2), setuid(2); then umask(2), chdir(2),
+//! 7. sets the rlimits: setrlimit(2) for each;
+//! 8. changes its niceness: nice(2) (getpriority(2) and setpriority(2));
+//! 9. changes identity: setgroups(2), setgid(2), setuid(2); then umask(2), chdir(2),
 //!    prctl(2) `PR_SET_NO_NEW_PRIVS`, and close_range(2) of inherited descriptors;
-//! 9. enters its Landlock domain: landlock_restrict_self(2) with the ruleset leash made;
-//! 10. installs the seccomp filter leash compiled: seccomp(2) `SECCOMP_SET_MODE_FILTER`
+//! 10. enters its Landlock domain: landlock_restrict_self(2) with each ruleset leash made
+//!     (the scope, and the one for files and ports);
+//! 11. installs the seccomp filter leash compiled: seccomp(2) `SECCOMP_SET_MODE_FILTER`
 //!     (after `no_new_privs`, and last but for what the filter allows);
-//! 11. asks to die with leash: prctl(2) `PR_SET_PDEATHSIG`, and getppid(2) to see that
+//! 12. asks to die with leash: prctl(2) `PR_SET_PDEATHSIG`, and getppid(2) to see that
 //!     leash did not die first;
-//! 12. execve(2).
+//! 13. execve(2).
 //!
 //! A step that fails writes(2) its code and errno to the report pipe and _exit(2)s.
 
@@ -59,10 +62,15 @@ pub enum Step {
     Landlock,
     /// Installing the seccomp filter.
     Seccomp,
-    /// Init: mapping the user, or starting the command in the namespace.
+    /// Mapping the user in its namespace, making / private, or (init) starting the
+    /// command in the namespace.
     Namespace,
     /// Init: mounting the namespace's own /proc.
     Proc,
+    /// Mounting the private /tmp and keeping the paths below it.
+    PrivateTmp,
+    /// Bringing the network namespace's loopback interface up.
+    Loopback,
     /// The exec itself.
     Exec,
 }
@@ -79,7 +87,7 @@ pub enum InCgroup {
 }
 
 impl Step {
-    const ALL: [Step; 14] = [
+    const ALL: [Step; 16] = [
         Step::Cgroup,
         Step::Output,
         Step::ProcessGroup,
@@ -93,6 +101,8 @@ impl Step {
         Step::Seccomp,
         Step::Namespace,
         Step::Proc,
+        Step::PrivateTmp,
+        Step::Loopback,
         Step::Exec,
     ];
 
@@ -132,6 +142,7 @@ pub unsafe fn exec_child(
     report: &OwnedFd,
 ) -> ! {
     let prepared = enter_cgroup(launch, in_cgroup)
+        .and_then(|()| set_up_namespaces(launch))
         .and_then(|()| connect_output(launch))
         .and_then(|()| own_group_and_terminal(launch))
         .and_then(|()| reset_signals().map_err(|e| (Step::Signals, 0, e)))
@@ -183,6 +194,14 @@ pub fn enter_cgroup(launch: &Launch, in_cgroup: InCgroup) -> Result<(), Failed> 
         }
     }
     Ok(())
+}
+
+/// The namespaces the child was made in, set up from inside, unless init made them.
+fn set_up_namespaces(launch: &Launch) -> Result<(), Failed> {
+    match &launch.namespaces {
+        Some(setup) if !setup.with_init => setup.set_up(),
+        _ => Ok(()),
+    }
 }
 
 /// The relay's ends become stdout and stderr.
@@ -244,7 +263,12 @@ fn set_rlimits(launch: &Launch) -> Result<(), Failed> {
 /// umask, directory, `no_new_privs` and the inherited descriptors (but the report pipe and
 /// the Landlock ruleset, both close-on-exec).
 fn confine(launch: &Launch, report: &OwnedFd) -> Result<(), Failed> {
-    let keep = [report.as_raw_fd(), launch.landlock.unwrap_or(-1)];
+    let [scope, access] = launch.landlock;
+    let keep = [
+        report.as_raw_fd(),
+        scope.unwrap_or(-1),
+        access.unwrap_or(-1),
+    ];
     launch
         .confinement
         .apply_nice()
@@ -254,13 +278,12 @@ fn confine(launch: &Launch, report: &OwnedFd) -> Result<(), Failed> {
 
 /// Scope the process (and all it starts) to a Landlock domain of its own.
 fn enter_landlock_domain(launch: &Launch) -> Result<(), Failed> {
-    let Some(ruleset) = launch.landlock else {
-        return Ok(());
-    };
-    // SAFETY: landlock_restrict_self takes the ruleset's descriptor (open until exec) and
-    // flags; it is a plain system call, async-signal-safe.
-    if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0u32) } != 0 {
-        return Err((Step::Landlock, 0, Errno::last()));
+    for ruleset in launch.landlock.iter().flatten() {
+        // SAFETY: landlock_restrict_self takes the ruleset's descriptor (open until exec)
+        // and flags; it is a plain system call, async-signal-safe.
+        if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, *ruleset, 0u32) } != 0 {
+            return Err((Step::Landlock, 0, Errno::last()));
+        }
     }
     Ok(())
 }

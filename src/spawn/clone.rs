@@ -28,6 +28,7 @@ struct CloneArgs {
 }
 
 pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+pub const CLONE_NEWNET: u64 = libc::CLONE_NEWNET as u64;
 pub const CLONE_NEWNS: u64 = libc::CLONE_NEWNS as u64;
 pub const CLONE_NEWPID: u64 = libc::CLONE_NEWPID as u64;
 pub const CLONE_NEWUSER: u64 = libc::CLONE_NEWUSER as u64;

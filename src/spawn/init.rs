@@ -6,23 +6,21 @@
 //! 1. asks to die with leash (prctl(2) `PR_SET_PDEATHSIG`, SIGKILL), then waits for leash's
 //!    go on a pipe (end of file: leash died before the death signal was set, so give up);
 //!    when init dies, the kernel kills every process of the namespace;
-//! 2. in a user namespace, maps the user to itself: write(2) of `deny` to
-//!    /proc/self/setgroups, then of one line each to uid_map and gid_map;
-//! 3. mounts its own /proc: mount(2) of / as private (recursively), then of a new proc;
-//! 4. enters the session's cgroup as the child would (write(2) to cgroup.procs);
-//! 5. starts the command (clone3(2)), which sets itself up as without `--pid-ns`;
-//! 6. closes every descriptor but the pipe it reports on (close_range(2)), so that the
+//! 2. sets the namespaces up (`namespace`: the user's maps, a private /, its own /proc,
+//!    the private /tmp, the loopback interface);
+//! 3. enters the session's cgroup as the child would (write(2) to cgroup.procs);
+//! 4. starts the command (clone3(2)), which sets itself up as without `--pid-ns`;
+//! 5. closes every descriptor but the pipe it reports on (close_range(2)), so that the
 //!    output relay sees the end of the session's output;
-//! 7. reaps every process of the namespace (waitpid(2)), writes(2) to leash each time the
+//! 6. reaps every process of the namespace (waitpid(2)), writes(2) to leash each time the
 //!    command stops or ends, and _exit(2)s once none is left.
 
-use std::ffi::CString;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
 use super::Launch;
-use super::child::{Failed, InCgroup, Step, enter_cgroup, exec_child, fail};
+use super::child::{InCgroup, Step, enter_cgroup, exec_child, fail};
 use super::clone::clone3;
 
 /// What init reports to leash about the command: a kind, then the raw wait status.
@@ -31,33 +29,6 @@ pub const STATUS_LEN: usize = 5;
 pub const ENDED: u8 = 0;
 /// The command was stopped (job control).
 pub const STOPPED: u8 = 1;
-
-/// The files init writes to map the user to itself in a new user namespace.
-#[derive(Debug)]
-pub struct IdMaps {
-    /// `(path, content)`: setgroups, uid_map, gid_map, in that order.
-    files: [(CString, CString); 3],
-}
-
-impl IdMaps {
-    /// Map the current user and group to themselves.
-    pub fn of_current_user() -> IdMaps {
-        let file = |path: &str, content: String| {
-            (
-                CString::new(path).unwrap_or_default(),
-                CString::new(content).unwrap_or_default(),
-            )
-        };
-        let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
-        IdMaps {
-            files: [
-                file("/proc/self/setgroups", "deny".into()),
-                file("/proc/self/uid_map", format!("{uid} {uid} 1")),
-                file("/proc/self/gid_map", format!("{gid} {gid} 1")),
-            ],
-        }
-    }
-}
 
 /// The pipes init shares with leash.
 pub struct Pipes<'a> {
@@ -89,8 +60,10 @@ pub unsafe fn run_init(
         // SAFETY: _exit is async-signal-safe.
         unsafe { libc::_exit(125) }
     }
-    let prepared = map_ids(launch)
-        .and_then(|()| mount_proc())
+    let prepared = launch
+        .namespaces
+        .as_ref()
+        .map_or(Ok(()), super::namespace::Setup::set_up)
         .and_then(|()| enter_cgroup(launch, in_cgroup));
     if let Err(failed) = prepared {
         fail(pipes.report, failed);
@@ -129,61 +102,6 @@ fn go_ahead(pipes: &Pipes) -> bool {
             _ => return false,
         }
     }
-}
-
-/// In a user namespace, map the user to itself (before that, it is nobody there).
-fn map_ids(launch: &Launch) -> Result<(), Failed> {
-    let Some(maps) = launch
-        .namespaces
-        .as_ref()
-        .and_then(|ns| ns.id_maps.as_ref())
-    else {
-        return Ok(());
-    };
-    for (path, content) in &maps.files {
-        // SAFETY: open, write and close on strings prepared before the fork.
-        let written = unsafe {
-            let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-            let length = content.as_bytes().len();
-            let ok =
-                fd >= 0 && libc::write(fd, content.as_ptr().cast(), length) == length.cast_signed();
-            if fd >= 0 {
-                libc::close(fd);
-            }
-            ok
-        };
-        if !written {
-            return Err((Step::Namespace, 0, Errno::last()));
-        }
-    }
-    Ok(())
-}
-
-/// A /proc of the namespace's own, in a mount namespace of its own, so that the session
-/// sees only its processes.
-fn mount_proc() -> Result<(), Failed> {
-    let failed = || Err((Step::Proc, 0, Errno::last()));
-    // SAFETY: mount(2) with static NUL-terminated strings.
-    unsafe {
-        let private = libc::MS_REC | libc::MS_PRIVATE;
-        let root = c"/".as_ptr();
-        if libc::mount(
-            std::ptr::null(),
-            root,
-            std::ptr::null(),
-            private,
-            std::ptr::null(),
-        ) != 0
-        {
-            return failed();
-        }
-        let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
-        let proc = c"proc".as_ptr();
-        if libc::mount(proc, c"/proc".as_ptr(), proc, flags, std::ptr::null()) != 0 {
-            return failed();
-        }
-    }
-    Ok(())
 }
 
 /// Start the command's process: a plain clone3, as fork but without glibc's bookkeeping

@@ -8,7 +8,8 @@
 mod child;
 mod clone;
 mod init;
-mod path;
+mod namespace;
+mod private_tmp;
 
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -20,14 +21,14 @@ use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, fork, getpid, setpgid};
 
 use crate::cgroup::{BornInto, CgroupEntry};
+use crate::command_path::resolve;
 use crate::confinement::{Confinement, Request};
 use crate::error::Error;
 use crate::isolation::Isolation;
 use crate::rlimit::ResolvedRlimit;
 use child::{InCgroup, REPORT_LEN, Step, exec_child};
-use clone::{CLONE_INTO_CGROUP, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER, clone3, pipe};
+use clone::{CLONE_INTO_CGROUP, clone3, pipe};
 pub use init::{ENDED, STATUS_LEN, STOPPED};
-use path::resolve;
 
 /// What the child must do before it execs, prepared in the parent.
 pub struct Launch {
@@ -44,21 +45,13 @@ pub struct Launch {
     output: Option<OutputFds>,
     /// User, group, `no_new_privs`, descriptors, directory, umask, niceness.
     confinement: Confinement,
-    /// The Landlock ruleset that scopes the session (owned by the plan, close-on-exec).
-    landlock: Option<RawFd>,
+    /// The Landlock rulesets (owned by the plan, close-on-exec): the one that scopes the
+    /// session, and the one that holds its files and ports.
+    landlock: [Option<RawFd>; 2],
     /// The seccomp filter's program.
     filter: Option<seccompiler::BpfProgram>,
-    /// With `--pid-ns`: the namespaces init is made in.
-    namespaces: Option<Namespaces>,
-}
-
-/// The namespaces of `--pid-ns`.
-#[derive(Debug)]
-struct Namespaces {
-    /// clone3's namespace flags.
-    flags: u64,
-    /// Without privilege, the user namespace's maps.
-    id_maps: Option<init::IdMaps>,
+    /// The namespaces the session is made in, and what is set up in them.
+    namespaces: Option<namespace::Setup>,
 }
 
 /// A started session's first processes.
@@ -103,6 +96,7 @@ impl Launch {
         isolation: &Isolation,
     ) -> Result<Self, Error> {
         let confinement = Confinement::resolve(request)?;
+        let namespaces = namespace::Setup::prepare(isolation, &working_dir(&confinement)?)?;
         let name = command
             .first()
             .ok_or_else(|| Error::Setup("no command given".into()))?;
@@ -133,22 +127,17 @@ impl Launch {
             cgroup,
             output,
             confinement,
-            landlock: isolation
-                .scope
-                .as_ref()
-                .ok()
-                .map(|scope| scope.ruleset.as_raw_fd()),
+            landlock: [
+                isolation.scope.as_ref().ok().map(|s| s.ruleset.as_raw_fd()),
+                isolation
+                    .access
+                    .as_ref()
+                    .ok()
+                    .and_then(Option::as_ref)
+                    .map(|a| a.ruleset.as_raw_fd()),
+            ],
             filter: isolation.filter.as_ref().ok().cloned(),
-            namespaces: isolation.pid_ns.map(|ns| Namespaces {
-                flags: CLONE_NEWPID
-                    | CLONE_NEWNS
-                    | if ns.in_user_namespace {
-                        CLONE_NEWUSER
-                    } else {
-                        0
-                    },
-                id_maps: ns.in_user_namespace.then(init::IdMaps::of_current_user),
-            }),
+            namespaces,
         })
     }
 
@@ -158,13 +147,20 @@ impl Launch {
         let argv = null_terminated(&self.argv);
         let envp = null_terminated(&self.envp);
         let (report_read, report_write) = pipe()?;
-        if self.namespaces.is_some() {
-            return self.spawn_in_namespaces(&argv, &envp, &report_read, report_write);
-        }
+        let namespaces = match &self.namespaces {
+            Some(setup) if setup.with_init => {
+                return self.spawn_in_namespaces(&argv, &envp, &report_read, report_write);
+            }
+            Some(setup) => setup.flags,
+            None => 0,
+        };
         let supervisor = getpid();
         // SAFETY: leash is single-threaded here, and the child runs only `exec_child`, which
         // makes async-signal-safe system calls on memory prepared before the fork.
-        match unsafe { self.fork(0) } {
+        match unsafe { self.fork(namespaces) } {
+            Err(e) if namespaces != 0 => Err(Error::Setup(format!(
+                "cannot make the session's namespaces: {e}"
+            ))),
             Err(e) => Err(Error::Setup(format!("cannot fork: {e}"))),
             Ok((ForkResult::Child, born_in_cgroup)) => {
                 drop(report_read);
@@ -327,11 +323,24 @@ impl Launch {
             Some(Step::NoNewPrivs) => setup("cannot set no_new_privs"),
             Some(Step::Landlock) => setup("cannot enter the session's Landlock scope"),
             Some(Step::Seccomp) => setup("cannot install the seccomp filter"),
-            Some(Step::Namespace) => setup("--pid-ns: cannot set the session's namespace up"),
+            Some(Step::Namespace) => setup("cannot set the session's namespaces up"),
             Some(Step::Proc) => setup("--pid-ns: cannot mount the namespace's /proc"),
+            Some(Step::PrivateTmp) => setup("--private-tmp: cannot mount the private /tmp"),
+            Some(Step::Loopback) => setup("--network none: cannot bring the loopback interface up"),
             None => setup("the child failed at an unknown step"),
         }
     }
+}
+
+/// The command's working directory: `--chdir`'s, else leash's own.
+fn working_dir(confinement: &Confinement) -> Result<std::path::PathBuf, Error> {
+    let current = std::env::current_dir()
+        .map_err(|e| Error::Setup(format!("cannot read the working directory: {e}")))?;
+    let dir = match confinement.directory() {
+        Some(dir) => current.join(OsStr::from_bytes(dir.to_bytes())),
+        None => current,
+    };
+    Ok(std::fs::canonicalize(&dir).unwrap_or(dir))
 }
 
 fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {

@@ -36,11 +36,11 @@ impl Plan {
             changes_identity: settings.confinement.user.is_some()
                 || settings.confinement.group.is_some(),
             pid_ns: settings.pid_ns,
+            reach: settings.reach.clone(),
+            program: program_to_read(settings),
         });
-        if let (true, Err(missing)) = (settings.pid_ns, &isolation.namespaces) {
-            return Err(Error::Isolation(format!(
-                "--pid-ns: no PID namespace can be made here: {missing}"
-            )));
+        if let Some(refusal) = isolation.refusal() {
+            return Err(refusal);
         }
         Plan::assemble(settings, cgroup, isolation)
     }
@@ -73,6 +73,16 @@ impl Plan {
     pub fn by_cgroup(&self) -> ByCgroup {
         by_cgroup(self.cgroup.as_ref())
     }
+}
+
+/// Under `--read`, the command's program, which must stay readable (a command that cannot
+/// be found fails later, as it would without `--read`).
+fn program_to_read(settings: &Settings) -> Option<std::path::PathBuf> {
+    settings.reach.reads.as_ref()?;
+    let name = settings.command.first()?;
+    crate::command_path::resolve(name)
+        .ok()
+        .and_then(|path| std::fs::canonicalize(path).ok())
 }
 
 /// The jobs a cgroup would do for these settings.

@@ -9,11 +9,13 @@ use serde_json::{Value, json};
 
 use crate::cgroup::{Job, Plan};
 use crate::cli::Settings;
-use crate::isolation::{Isolation, PidNamespace, REFUSED, Scope};
+use crate::isolation::Isolation;
 use crate::rlimit::{ResolvedRlimit, Rlimit};
 use crate::session_limits::{LimitKind, SessionLimits};
 use crate::signals::signal_name;
 use crate::units::{format_duration, format_size};
+
+mod protections;
 
 const SAMPLED: &str = "sampling the session's /proc";
 
@@ -41,6 +43,14 @@ pub enum Protection {
     Syscalls,
     /// A PID namespace of the session's own.
     PidNamespace,
+    /// What of the network the session reaches.
+    Network,
+    /// Where the session may write.
+    Writes,
+    /// What the session may read.
+    Reads,
+    /// A /tmp and /dev/shm of the session's own.
+    PrivateTmp,
 }
 
 impl fmt::Display for RowName {
@@ -51,6 +61,10 @@ impl fmt::Display for RowName {
             RowName::Protection(Protection::AbstractSockets) => f.write_str("abstract-sockets"),
             RowName::Protection(Protection::Syscalls) => f.write_str("syscalls"),
             RowName::Protection(Protection::PidNamespace) => f.write_str("pid-namespace"),
+            RowName::Protection(Protection::Network) => f.write_str("network"),
+            RowName::Protection(Protection::Writes) => f.write_str("writes"),
+            RowName::Protection(Protection::Reads) => f.write_str("reads"),
+            RowName::Protection(Protection::PrivateTmp) => f.write_str("private-tmp"),
             RowName::Limit(kind) => f.write_str(kind.name()),
             RowName::Rlimit(rlimit) => write!(f, "rlimit {}", rlimit.name()),
         }
@@ -124,7 +138,7 @@ pub fn rows(
             None => "subreaper and process tree (no cgroup)".into(),
         },
     );
-    isolation_rows(&mut rows, isolation);
+    protections::rows(&mut rows, isolation);
     if let Some(wall) = settings.limits.wall {
         rows.add(
             RowName::Limit(LimitKind::Wall),
@@ -145,98 +159,6 @@ pub fn rows(
         );
     }
     rows.0
-}
-
-/// What keeps the session from reaching outside itself, or why nothing does.
-fn isolation_rows(rows: &mut Rows, isolation: &Isolation) {
-    let none = (Value::Null, "");
-    let (held, missing) = ("contained".to_string(), "not held".to_string());
-    let (signals, sockets) = match &isolation.scope {
-        Ok(Scope { abi, .. }) => (
-            format!(
-                "Landlock scope (ABI {abi}): no signal to leash or to any process outside \
-                 the session, and no ptrace of one"
-            ),
-            format!(
-                "Landlock scope (ABI {abi}): no connection to an abstract unix socket made \
-                 outside the session"
-            ),
-        ),
-        Err(why) => (
-            format!(
-                "{why}; leash is non-dumpable (no ptrace of it), but the session \
-                 can signal it and your other processes"
-            ),
-            why.to_string(),
-        ),
-    };
-    let scoped = isolation.scope.is_ok();
-    let value = |on: bool| if on { held.clone() } else { missing.clone() };
-    rows.add(
-        protection(Protection::Signals),
-        value(scoped),
-        none.clone(),
-        signals,
-    );
-    rows.add(
-        protection(Protection::AbstractSockets),
-        value(scoped),
-        none.clone(),
-        sockets,
-    );
-    let syscalls = match &isolation.filter {
-        Ok(_) => format!("seccomp filter: {REFUSED} refused (EPERM)"),
-        Err(why) => why.to_string(),
-    };
-    let filtered = isolation.filter.is_ok();
-    let value = if filtered {
-        "filtered".to_string()
-    } else {
-        missing
-    };
-    rows.add(
-        protection(Protection::Syscalls),
-        value,
-        none.clone(),
-        syscalls,
-    );
-    pid_namespace_row(rows, isolation);
-}
-
-/// Whether the session has a PID namespace of its own, or could have.
-fn pid_namespace_row(rows: &mut Rows, isolation: &Isolation) {
-    let how = |ns: &PidNamespace| {
-        if ns.in_user_namespace {
-            "in a user namespace that maps you to yourself"
-        } else {
-            "made directly (CAP_SYS_ADMIN)"
-        }
-    };
-    let (value, mechanism) = match (isolation.pid_ns, &isolation.namespaces) {
-        (Some(ns), _) => (
-            "own",
-            format!(
-                "PID namespace {}, leash's init as PID 1, its own /proc; when leash dies the \
-                 kernel kills all of it (PR_SET_PDEATHSIG on init)",
-                how(&ns)
-            ),
-        ),
-        (None, Ok(ns)) => (
-            "shared",
-            format!("--pid-ns would give it its own, {}", how(ns)),
-        ),
-        (None, Err(why)) => ("shared", format!("--pid-ns is not available here: {why}")),
-    };
-    rows.add(
-        protection(Protection::PidNamespace),
-        value.into(),
-        (Value::Null, ""),
-        mechanism,
-    );
-}
-
-fn protection(protection: Protection) -> RowName {
-    RowName::Protection(protection)
 }
 
 /// Memory and CPU: by a cgroup or by sampling.
