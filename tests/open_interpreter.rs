@@ -361,6 +361,40 @@ fn the_interpreter_profile_reports_the_breached_limit() {
     sandbox.assert_no_survivors(&[]);
 }
 
+#[test]
+fn under_the_interpreter_profile_the_models_code_writes_only_in_its_working_directory() {
+    let sandbox = Sandbox::new();
+    // Outside the sandbox (the session's working directory) and outside /tmp, which the
+    // profile makes the session's own.
+    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a directory");
+    let target = outside.path().join("escaped.txt");
+    let code = format!(
+        "try:\n    open({target:?}, 'w').write('x')\n    print('wrote outside')\n\
+         except OSError as e:\n    print('refused', e.errno)\n\
+         open('inside.txt', 'w').write('x')\n\
+         open('/tmp/scratch.txt', 'w').write('x')\n\
+         print('the answer is', 6 * 7)"
+    );
+    let case = run(&sandbox, &["--profile", "interpreter"], &code, "python");
+    assert_eq!(
+        case.run.code(),
+        Some(0),
+        "{}\n{}",
+        case.leash_said,
+        case.run.stdout
+    );
+    let stdout = &case.run.stdout;
+    assert!(stdout.contains("refused 13"), "{stdout}");
+    assert!(stdout.contains("the answer is 42"), "{stdout}");
+    assert!(
+        !target.exists(),
+        "the model's code wrote {}",
+        target.display()
+    );
+    assert!(sandbox.path("inside.txt").exists(), "{stdout}");
+    sandbox.assert_no_survivors(&[]);
+}
+
 /// The shell block that follows `title` in the README.
 fn readme_recipe(title: &str) -> &'static str {
     const README: &str = include_str!("../README.md");

@@ -43,6 +43,12 @@ warn = 0.8
 # A PID namespace of its own: the model's code sees and signals only the session, and
 # nothing of it outlives leash, even a SIGKILLed one.
 pid-ns = true
+# The model's code changes files only in the working directory and a /tmp of its own
+# (half a GiB, counted in the memory limit where a cgroup holds it); it still reaches the
+# network, for its model: add network = "ports=443", or "none" where the model runs
+# elsewhere.
+write = ["."]
+private-tmp = "512MiB"
 "#;
 
 /// Where a setting came from.
