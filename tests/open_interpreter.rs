@@ -3,8 +3,8 @@
 //! it in its Jupyter kernel (its own session) or a shell, under leash.
 //!
 //! The first run installs open-interpreter from the pinned tests/e2e/requirements.txt into
-//! a virtualenv under the build directory (about 80 s here, PyPI needed); later runs reuse
-//! it. The cases then take about 100 s on two cores.
+//! a virtualenv under the build directory, or /var/tmp when that is below /tmp (about 80 s
+//! here, PyPI needed); later runs reuse it. The cases then take about 100 s on two cores.
 
 mod common;
 
@@ -21,12 +21,24 @@ use common::Sandbox;
 
 const VERSION: &str = "0.4.3";
 
+/// Where the tests keep what they install and the files they expect the session not to
+/// reach: the build directory's, unless that is below /tmp, which the interpreter
+/// profile's private /tmp hides from the session (then /var/tmp, per user).
+fn outside_tmp() -> PathBuf {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    if !target.starts_with("/tmp") {
+        return target.to_path_buf();
+    }
+    let shared = PathBuf::from(format!("/var/tmp/leash-tests-{}", nix::unistd::geteuid()));
+    std::fs::create_dir_all(&shared).expect("a directory in /var/tmp");
+    shared
+}
+
 /// The `interpreter` program, installed once per build directory.
 fn interpreter() -> &'static Path {
     static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        let venv =
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("open-interpreter-{VERSION}"));
+        let venv = outside_tmp().join(format!("open-interpreter-{VERSION}"));
         // Another test run may be installing into the same build directory.
         let lock = File::create(venv.with_extension("lock")).expect("the install lock");
         let _held = Flock::lock(lock, FlockArg::LockExclusive).expect("flock");
@@ -366,7 +378,7 @@ fn under_the_interpreter_profile_the_models_code_writes_only_in_its_working_dire
     let sandbox = Sandbox::new();
     // Outside the sandbox (the session's working directory) and outside /tmp, which the
     // profile makes the session's own.
-    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("a directory");
+    let outside = tempfile::tempdir_in(outside_tmp()).expect("a directory");
     let target = outside.path().join("escaped.txt");
     let code = format!(
         "try:\n    open({target:?}, 'w').write('x')\n    print('wrote outside')\n\

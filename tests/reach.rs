@@ -53,8 +53,25 @@ fn network_none_reaches_nothing_outside_but_talks_over_its_own_loopback() {
              peer, _ = server.accept(); client.sendall(b'ping'); print('inside', peer.recv(4).decode())\n\
              print('interfaces', [name for _, name in socket.if_nameindex()])\n"
         ));
-        let run = sandbox.run(&["--network", "none", "--", PYTHON, "-c", &script]);
+        let run = sandbox.run(&[
+            "--network",
+            "none",
+            "--report",
+            "report.json",
+            "--",
+            PYTHON,
+            "-c",
+            &script,
+        ]);
         assert_eq!(run.code(), Some(0), "{}: {}", sandbox.who(), run.stderr);
+        let report = std::fs::read_to_string(sandbox.path("report.json")).expect("the report");
+        let report: serde_json::Value = serde_json::from_str(&report).expect("JSON");
+        let rows = report["limits"].as_array().expect("limits");
+        let network = rows
+            .iter()
+            .find(|row| row["limit"] == "network")
+            .expect("a network row");
+        assert_eq!(network["value"], "none", "{network}");
         assert_eq!(
             run.stdout,
             "host loopback ECONNREFUSED\ninside ping\ninterfaces ['lo']\n",
@@ -107,6 +124,12 @@ fn without_user_namespaces_network_none_refuses_sockets_by_seccomp() {
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
         "inet EPERM\ninet6 EPERM\nunix ok\n"
+    );
+    // Held by a weaker mechanism than asked for: said, once.
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "leash: --network none: no network namespace here (pretended missing by \
+         _LEASH_TEST_MISSING); the session's sockets other than unix ones are refused instead\n"
     );
     let mut explain = sandbox.leash(&["--network", "none", "--explain"]);
     explain.env("_LEASH_TEST_MISSING", "userns");
@@ -373,6 +396,32 @@ fn each_isolation_flag_is_refused_where_its_mechanism_is_missing() {
 }
 
 #[test]
+fn a_command_the_private_tmp_would_hide_is_refused_before_it_starts() {
+    let sandbox = Sandbox::new();
+    // Below /tmp, outside the sandbox (the working directory, which is kept).
+    let elsewhere = tempfile::tempdir().expect("a directory below /tmp");
+    let program = elsewhere.path().join("hidden-true");
+    std::fs::copy("/bin/true", &program).expect("a program below /tmp");
+    let program = program.to_str().expect("a UTF-8 path");
+    let run = sandbox.run(&["--private-tmp", "1M", "--", program]);
+    assert_eq!(run.code(), Some(125), "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "leash: --private-tmp: the command needs {program}, which the session's own /tmp \
+             and /dev/shm would hide; run it from elsewhere, or without --private-tmp\n"
+        )
+    );
+    let kept = sandbox.path("kept-true");
+    std::fs::copy("/bin/true", &kept).expect("a program in the sandbox");
+    let kept = kept.to_str().expect("a UTF-8 path");
+    assert_eq!(
+        sandbox.run(&["--private-tmp", "1M", "--", kept]).code(),
+        Some(0)
+    );
+}
+
+#[test]
 fn explain_names_every_isolation_and_its_mechanism() {
     let sandbox = Sandbox::new();
     let explain = |missing: &str, args: &[&str]| {
@@ -419,6 +468,17 @@ fn explain_names_every_isolation_and_its_mechanism() {
         assert!(line.contains(says), "{line}");
     }
     assert!(row(&asked, "network").contains("UDP and other protocols are not covered"));
+    let config = sandbox
+        .leash(&["--print-config", "--network", "none", "--private-tmp", "1M"])
+        .output()
+        .expect("leash");
+    let config = String::from_utf8_lossy(&config.stdout);
+    for line in [
+        "network = none  # command line",
+        "private-tmp = 1M  # command line",
+    ] {
+        assert!(config.contains(line), "{config}");
+    }
     let plain = explain("landlock", &["--explain"]);
     for (name, says) in [
         ("network", "host  not isolated: --network none would"),

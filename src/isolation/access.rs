@@ -169,7 +169,7 @@ fn not_held(reach: &Reach, abi: i32) -> Vec<String> {
 
 /// The program and the interpreters it names: `#!` lines, followed through `env`, up to
 /// a few levels deep.
-fn interpreters(program: &Path) -> Vec<PathBuf> {
+pub fn interpreters(program: &Path) -> Vec<PathBuf> {
     let mut found = vec![program.to_path_buf()];
     let mut next = program.to_path_buf();
     for _ in 0..4 {

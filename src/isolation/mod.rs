@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use seccompiler::BpfProgram;
 
 use crate::error::Error;
-pub use access::{Access, DEVICES, PRIVATE_TMP, SYSTEM_READS};
+pub use access::{Access, DEVICES, PRIVATE_TMP, SYSTEM_READS, interpreters};
 pub use filter::{REFUSED, REFUSED_SOCKETS};
 pub use reach::{Network, Reach, Writes};
 

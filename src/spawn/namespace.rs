@@ -52,8 +52,13 @@ struct IdMaps {
     files: [(CString, CString); 3],
 }
 impl Setup {
-    /// What `isolation` needs set up, with `working_dir` the command's directory.
-    pub fn prepare(isolation: &Isolation, working_dir: &Path) -> Result<Option<Setup>, Error> {
+    /// What `isolation` needs set up, with `working_dir` the command's directory and
+    /// `program` its program, as found on PATH.
+    pub fn prepare(
+        isolation: &Isolation,
+        working_dir: &Path,
+        program: &Path,
+    ) -> Result<Option<Setup>, Error> {
         let Some(unshared) = isolation.unshared() else {
             return Ok(None);
         };
@@ -65,7 +70,7 @@ impl Setup {
         } = unshared;
         let flag = |on: bool, flag: u64| if on { flag } else { 0 };
         let private_tmp = match isolation.reach.private_tmp {
-            Some(size) => Some(PrivateTmp::prepare(isolation, size, working_dir)?),
+            Some(size) => Some(PrivateTmp::prepare(isolation, size, working_dir, program)?),
             None => None,
         };
         Ok(Some(Setup {

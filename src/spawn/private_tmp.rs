@@ -76,7 +76,12 @@ impl PrivateTmp {
     /// The tmpfs of `size` and what to keep in it: the paths given below /tmp and
     /// /dev/shm, and the working directory if it is there (unless `--read` holds the
     /// session to the paths given).
-    pub fn prepare(isolation: &Isolation, size: u64, working_dir: &Path) -> Result<Self, Error> {
+    pub fn prepare(
+        isolation: &Isolation,
+        size: u64,
+        working_dir: &Path,
+        program: &Path,
+    ) -> Result<Self, Error> {
         let reach = &isolation.reach;
         let points: Vec<&Path> = PRIVATE_TMP
             .iter()
@@ -100,7 +105,18 @@ impl PrivateTmp {
                 PRIVATE_TMP.join(" and ")
             )));
         }
-        let reachable = kept.iter().any(|(k, _)| working_dir.starts_with(k));
+        let reachable = |path: &Path| kept.iter().any(|(k, _)| path.starts_with(k));
+        let hidden = crate::isolation::interpreters(program)
+            .into_iter()
+            .find(|file| below_a_point(file) && !reachable(file));
+        if let Some(file) = hidden {
+            return Err(Error::Isolation(format!(
+                "--private-tmp: the command needs {}, which the session's own {} would hide; \
+                 run it from elsewhere, or without --private-tmp",
+                file.display(),
+                PRIVATE_TMP.join(" and ")
+            )));
+        }
         let ruleset = match &isolation.access {
             Ok(Some(access)) if access.file_rights != 0 => {
                 Some((access.ruleset.as_raw_fd(), access.file_rights))
@@ -114,7 +130,7 @@ impl PrivateTmp {
                 .iter()
                 .map(|(path, read_only)| Kept::prepare(path, *read_only, &points))
                 .collect::<Result<_, _>>()?,
-            chdir: (below_a_point(working_dir) && reachable)
+            chdir: (below_a_point(working_dir) && reachable(working_dir))
                 .then(|| c_path(working_dir))
                 .transpose()?,
             ruleset,

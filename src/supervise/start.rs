@@ -12,6 +12,7 @@ use crate::accounting::Sampler;
 use crate::cgroup::{self, Hierarchy, KernelLimits, Mode, SessionCgroup, session_name};
 use crate::cli::Settings;
 use crate::error::Error;
+use crate::isolation::NetworkHold;
 use crate::message::{detail, notice, processes};
 use crate::relay::Relay;
 use crate::signals::Inbox;
@@ -48,6 +49,15 @@ pub fn start(settings: &Settings, plan: Plan) -> Result<Running, Error> {
         detail(
             settings.verbosity,
             &format!("the session can signal leash and your other processes: {missing}"),
+        );
+    }
+    if let NetworkHold::SocketFilter(why) = &plan.isolation.network {
+        notice(
+            settings.verbosity,
+            &format!(
+                "--network none: no network namespace here ({why}); the session's sockets \
+                 other than unix ones are refused instead"
+            ),
         );
     }
     // Created before the session starts: it notes what leash itself wrote until then.
