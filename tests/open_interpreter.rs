@@ -154,6 +154,13 @@ struct Case {
     leash_said: String,
 }
 
+impl Case {
+    fn assert_exited_0(&self) {
+        let said = (&self.leash_said, &self.run.stdout);
+        assert_eq!(self.run.code(), Some(0), "{}\n{}", said.0, said.1);
+    }
+}
+
 /// Run `leash FLAGS -- interpreter -y ...` with the scripted model answering `code`.
 fn run(sandbox: &Sandbox, flags: &[&str], code: &str, language: &str) -> Case {
     let model = Model::start(sandbox, code, language);
@@ -182,13 +189,7 @@ fn a_well_behaved_computation_answers_and_exits_0() {
         "print('the answer is', 6 * 7)",
         "python",
     );
-    assert_eq!(
-        case.run.code(),
-        Some(0),
-        "{}\n{}",
-        case.leash_said,
-        case.run.stdout
-    );
+    case.assert_exited_0();
     assert!(
         case.run.stdout.contains("the answer is 42"),
         "{}",
@@ -388,13 +389,7 @@ fn under_the_interpreter_profile_the_models_code_writes_only_in_its_working_dire
          print('the answer is', 6 * 7)"
     );
     let case = run(&sandbox, &["--profile", "interpreter"], &code, "python");
-    assert_eq!(
-        case.run.code(),
-        Some(0),
-        "{}\n{}",
-        case.leash_said,
-        case.run.stdout
-    );
+    case.assert_exited_0();
     let stdout = &case.run.stdout;
     assert!(stdout.contains("refused 13"), "{stdout}");
     assert!(stdout.contains("the answer is 42"), "{stdout}");

@@ -190,7 +190,7 @@ fn another_identity_with_new_privileges_runs_and_says_what_it_gives_up() {
     let run = sandbox.run(&[&flags[..], &["--", "id", "-u"]].concat());
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     assert_eq!(run.stdout, "65534\n");
-    let row = explained(
+    let row = common::explained(
         &sandbox,
         &[],
         &[&flags[..], &["--explain"]].concat(),
@@ -202,40 +202,20 @@ fn another_identity_with_new_privileges_runs_and_says_what_it_gives_up() {
     );
 }
 
-/// The value and mechanism of the `--explain` row of `limit`, as `value  mechanism`.
-fn explained(sandbox: &Sandbox, env: &[(&str, &str)], args: &[&str], limit: &str) -> String {
-    let mut command = sandbox.leash(args);
-    command.envs(env.iter().copied());
-    let output = command.output().expect("leash");
-    assert!(output.status.success(), "{output:?}");
-    let text = String::from_utf8_lossy(&output.stdout).into_owned();
-    let row = text
-        .lines()
-        .find(|line| line.split_whitespace().next() == Some(limit))
-        .unwrap_or_else(|| panic!("no {limit} row in {text}"));
-    // Columns are padded with spaces; a column's text has single spaces only.
-    let columns: Vec<&str> = row
-        .split("  ")
-        .map(str::trim)
-        .filter(|c| !c.is_empty())
-        .collect();
-    columns[1..].join("  ")
-}
-
 #[test]
 fn explain_says_which_protection_holds_and_why_one_does_not() {
     let sandbox = Sandbox::new();
-    let signals = explained(&sandbox, &[], &["--explain"], "signals");
+    let signals = common::explained(&sandbox, &[], &["--explain"], "signals");
     assert!(
         signals.contains("contained  Landlock scope (ABI "),
         "{signals}"
     );
-    let syscalls = explained(&sandbox, &[], &["--explain"], "syscalls");
+    let syscalls = common::explained(&sandbox, &[], &["--explain"], "syscalls");
     assert!(
         syscalls.contains("filtered  seccomp filter: ioctl TIOCSTI"),
         "{syscalls}"
     );
-    let opted_out = explained(
+    let opted_out = common::explained(
         &sandbox,
         &[],
         &["--explain", "--allow-signals-outside"],
@@ -248,7 +228,7 @@ fn explain_says_which_protection_holds_and_why_one_does_not() {
     );
     let missing = [("_LEASH_TEST_MISSING", "landlock,seccomp")];
     for row in ["signals", "abstract-sockets", "syscalls"] {
-        let line = explained(&sandbox, &missing, &["--explain"], row);
+        let line = common::explained(&sandbox, &missing, &["--explain"], row);
         assert!(
             line.starts_with("not held  pretended missing by _LEASH_TEST_MISSING"),
             "{line}"

@@ -424,50 +424,28 @@ fn a_command_the_private_tmp_would_hide_is_refused_before_it_starts() {
 #[test]
 fn explain_names_every_isolation_and_its_mechanism() {
     let sandbox = Sandbox::new();
-    let explain = |missing: &str, args: &[&str]| {
-        let mut command = sandbox.leash(args);
-        command.env("_LEASH_TEST_MISSING", missing);
-        let output = command.output().expect("leash");
-        assert!(output.status.success(), "{output:?}");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
-    // A row's columns, each padding reduced to two spaces.
-    let row = |text: &str, name: &str| {
-        let line = text
-            .lines()
-            .find(|line| line.split_whitespace().next() == Some(name))
-            .unwrap_or_else(|| panic!("no {name} row in {text}"));
-        let columns: Vec<&str> = line
-            .split("  ")
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .collect();
-        columns.join("  ")
-    };
-    let asked = explain(
-        "",
-        &[
-            "--explain",
-            "--network",
-            "ports=443",
-            "--write",
-            ".",
-            "--read",
-            "/usr",
-            "--private-tmp",
-            "64MiB",
-        ],
-    );
+    let asked = [
+        "--explain",
+        "--network",
+        "ports=443",
+        "--write",
+        ".",
+        "--read",
+        "/usr",
+        "--private-tmp",
+        "64MiB",
+    ];
     for (name, says) in [
         ("network", "ports 443  Landlock (ABI "),
         ("writes", "Landlock (ABI "),
         ("reads", "below /usr  Landlock (ABI "),
         ("private-tmp", "own 64.0 MiB  mount namespace"),
     ] {
-        let line = row(&asked, name);
-        assert!(line.contains(says), "{line}");
+        let row = common::explained(&sandbox, &[], &asked, name);
+        assert!(row.contains(says), "{row}");
     }
-    assert!(row(&asked, "network").contains("UDP and other protocols are not covered"));
+    let network = common::explained(&sandbox, &[], &asked, "network");
+    assert!(network.contains("UDP and other protocols are not covered"));
     let config = sandbox
         .leash(&["--print-config", "--network", "none", "--private-tmp", "1M"])
         .output()
@@ -479,7 +457,7 @@ fn explain_names_every_isolation_and_its_mechanism() {
     ] {
         assert!(config.contains(line), "{config}");
     }
-    let plain = explain("landlock", &["--explain"]);
+    let missing = [("_LEASH_TEST_MISSING", "landlock")];
     for (name, says) in [
         ("network", "host  not isolated: --network none would"),
         (
@@ -495,7 +473,7 @@ fn explain_names_every_isolation_and_its_mechanism() {
             "shared  --private-tmp SIZE would give it its own",
         ),
     ] {
-        let line = row(&plain, name);
-        assert!(line.contains(says), "{line}");
+        let row = common::explained(&sandbox, &missing, &["--explain"], name);
+        assert!(row.contains(says), "{row}");
     }
 }

@@ -89,22 +89,7 @@ impl PrivateTmp {
             .filter(|point| point.is_dir())
             .collect();
         let below_a_point = |path: &Path| points.iter().any(|p| path.starts_with(p) && path != *p);
-        let mut kept: Vec<(PathBuf, bool)> = Vec::new();
-        let working = reach.reads.is_none().then(|| working_dir.to_path_buf());
-        let given = points.iter().flat_map(|point| reach.paths_below(point));
-        for path in given.chain(working.iter()) {
-            if below_a_point(path) && !kept.iter().any(|(k, _)| k == path) {
-                kept.push((path.clone(), !writable(reach, path)));
-            }
-        }
-        // Outer paths first, so that a path kept inside another is mounted on top of it.
-        kept.sort_by_key(|(path, _)| path.components().count());
-        if kept.len() > MAX_KEPT {
-            return Err(Error::Usage(format!(
-                "--private-tmp: at most {MAX_KEPT} paths below {} can be kept",
-                PRIVATE_TMP.join(" and ")
-            )));
-        }
+        let kept = kept_paths(reach, working_dir, &points)?;
         let reachable = |path: &Path| kept.iter().any(|(k, _)| path.starts_with(k));
         let hidden = crate::isolation::interpreters(program)
             .into_iter()
@@ -190,6 +175,33 @@ impl PrivateTmp {
         }
         Ok(())
     }
+}
+
+/// The paths below `points` kept as they are, each with whether it is read-only there:
+/// the paths given, and the working directory unless `--read` holds the session to those.
+fn kept_paths(
+    reach: &Reach,
+    working_dir: &Path,
+    points: &[&Path],
+) -> Result<Vec<(PathBuf, bool)>, Error> {
+    let below_a_point = |path: &Path| points.iter().any(|p| path.starts_with(p) && path != *p);
+    let mut kept: Vec<(PathBuf, bool)> = Vec::new();
+    let working = reach.reads.is_none().then(|| working_dir.to_path_buf());
+    let given = points.iter().flat_map(|point| reach.paths_below(point));
+    for path in given.chain(working.iter()) {
+        if below_a_point(path) && !kept.iter().any(|(k, _)| k == path) {
+            kept.push((path.clone(), !writable(reach, path)));
+        }
+    }
+    // Outer paths first, so that a path kept inside another is mounted on top of it.
+    kept.sort_by_key(|(path, _)| path.components().count());
+    if kept.len() > MAX_KEPT {
+        return Err(Error::Usage(format!(
+            "--private-tmp: at most {MAX_KEPT} paths below {} can be kept",
+            PRIVATE_TMP.join(" and ")
+        )));
+    }
+    Ok(kept)
 }
 
 /// Whether the session may write at `path`.

@@ -687,3 +687,23 @@ fn make_cgroup(dir: &Path, settings: &[(&str, String)]) -> Option<PathBuf> {
     }
     Some(dir.to_path_buf())
 }
+
+/// The value and mechanism of the `--explain` row of `limit`, as `value  mechanism`.
+pub fn explained(sandbox: &Sandbox, env: &[(&str, &str)], args: &[&str], limit: &str) -> String {
+    let mut command = sandbox.leash(args);
+    command.envs(env.iter().copied());
+    let output = command.output().expect("leash");
+    assert!(output.status.success(), "{output:?}");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let row = text
+        .lines()
+        .find(|line| line.split_whitespace().next() == Some(limit))
+        .unwrap_or_else(|| panic!("no {limit} row in {text}"));
+    // Columns are padded with spaces; a column's text has single spaces only.
+    let columns: Vec<&str> = row
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    columns[1..].join("  ")
+}
