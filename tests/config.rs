@@ -148,10 +148,14 @@ fn the_interpreter_profile_is_built_in_and_explained() {
 #[test]
 fn only_the_command_line_asks_for_explain() {
     let sandbox = Sandbox::new();
-    // From the environment: not a setting, so the command runs.
+    // From the environment: not a setting, refused before the command runs.
     let output = leash_with(&sandbox, &[("LEASH_EXPLAIN", "1")], &["--", "touch", "ran"]);
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    assert!(sandbox.path("ran").exists(), "the command did not run");
+    assert_eq!(output.status.code(), Some(125), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "leash: LEASH_EXPLAIN: only the command line can ask for --explain\n"
+    );
+    assert!(!sandbox.path("ran").exists(), "the command ran");
     // From a file: an error naming the place.
     std::fs::write(sandbox.path("c.toml"), "explain = true\n").unwrap();
     let file = sandbox.path("c.toml");
@@ -224,4 +228,114 @@ fn a_config_file_must_be_a_small_regular_file() {
         );
         assert!(!sandbox.path("ran").exists());
     }
+}
+
+/// Environment variables to set.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
+/// leash's status and stderr for `args` with `env` set, and whether the command ran.
+fn attempt(sandbox: &Sandbox, env: Env, args: &[&str]) -> (Option<i32>, String, bool) {
+    let mut all = args.to_vec();
+    if !all.contains(&"--") {
+        all.extend(["--", "sh", "-c", "touch ran"]);
+    }
+    let output = leash_with(sandbox, env, &all);
+    let ran = sandbox.path("ran").exists();
+    let _ = std::fs::remove_file(sandbox.path("ran"));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status.code(), stderr, ran)
+}
+
+#[test]
+fn a_higher_layer_replaces_what_it_clashes_with_below() {
+    let sandbox = Sandbox::new();
+    // --quiet on the command line replaces LEASH_VERBOSE: no clash, and quiet it is.
+    let (code, stderr, ran) = attempt(
+        &sandbox,
+        &[("LEASH_VERBOSE", "1")],
+        &["-q", "--wall", "1s", "--", "sleep", "5"],
+    );
+    assert_eq!((code, ran), (Some(124), false), "{stderr}");
+    assert_eq!(stderr, "");
+    // --rlimit nofile= replaces the profile's nofile, and nofile replaces a lower
+    // --rlimit nofile=.
+    for (env, args, limit) in [
+        (
+            vec![],
+            vec!["--profile", "interpreter", "--rlimit", "nofile=200"],
+            "200",
+        ),
+        (
+            vec![("LEASH_RLIMIT", "nofile=300")],
+            vec!["--nofile", "100"],
+            "100",
+        ),
+        (
+            vec![("LEASH_NOFILE", "300")],
+            vec!["--rlimit", "nofile=150"],
+            "150",
+        ),
+    ] {
+        let mut all = args.clone();
+        all.extend(["--", "sh", "-c", "ulimit -n"]);
+        let output = leash_with(&sandbox, &env, &all);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        assert_eq!(stdout.trim(), limit, "{env:?} {args:?}");
+    }
+}
+
+#[test]
+fn input_that_would_be_ignored_is_refused_naming_it() {
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.path("picks.toml"), "profile = \"interpreter\"\n").expect("a file");
+    let refused: [(Env, &[&str], &str); 7] = [
+        (
+            &[],
+            &["--config", "picks.toml"],
+            "picks.toml:1: 'profile' at the top level picks no profile",
+        ),
+        (&[("LEASH_WAL", "5s")], &[], "LEASH_WAL: no such setting"),
+        (
+            &[],
+            &["--no-wait"],
+            "--no-wait does nothing: there is no --slots or --rate",
+        ),
+        (
+            &[],
+            &["--slot-timeout", "5s"],
+            "--slot-timeout does nothing: there is no --slots",
+        ),
+        (
+            &[],
+            &["--env-keep", "HOME"],
+            "--env-keep does nothing: without --env-clear",
+        ),
+        (
+            &[],
+            &["--warn", "0.5"],
+            "--warn does nothing: there is no session limit",
+        ),
+        (
+            &[],
+            &["--procs", "99999999"],
+            "--procs 99999999: above the kernel's pid_max",
+        ),
+    ];
+    for (env, args, says) in refused {
+        let (code, stderr, ran) = attempt(&sandbox, env, args);
+        assert_eq!((code, ran), (Some(125), false), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("leash: {says}")) && stderr.lines().count() == 1,
+            "{env:?} {args:?}: {stderr}"
+        );
+    }
+    // From a lower layer the same settings are defaults for the sessions that use them.
+    let (code, stderr, ran) = attempt(
+        &sandbox,
+        &[("LEASH_NO_WAIT", "1"), ("LEASH_WARN", "0.5")],
+        &[],
+    );
+    assert_eq!((code, ran), (Some(0), true), "{stderr}");
 }

@@ -389,6 +389,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Err
         let text = print_config::render(&command, &matches, &layered.origins);
         return Ok(Invocation::PrintConfig(text));
     }
+    settings::refuse_unpaired(&cli, |long| {
+        roles::typed(&command, &matches, &layered.origins, long)
+    })?;
     let explain = cli.explain;
     let settings = Box::new(Settings::from_cli(cli)?);
     Ok(if explain {

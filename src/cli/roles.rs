@@ -1,5 +1,12 @@
 //! What each flag of the command line is for: a setting the config layers may set, a
-//! layer to read, or an action only the command line asks for.
+//! layer to read, or an action only the command line asks for; and whether the user typed
+//! a flag, or a layer put it there.
+
+use std::collections::BTreeMap;
+
+use clap::parser::ValueSource;
+
+use crate::config::Origin;
 
 /// What a flag of the command line is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,4 +43,21 @@ pub fn role(long: &str) -> Role {
 /// Whether a config layer may set `--long`.
 pub fn is_setting(long: &str) -> bool {
     role(long) == Role::Setting
+}
+
+/// Whether the user typed `--long` on the command line (not a config layer, not a default).
+pub fn typed(
+    command: &clap::Command,
+    matches: &clap::ArgMatches,
+    origins: &BTreeMap<String, Origin>,
+    long: &str,
+) -> bool {
+    let from_a_layer = origins.get(long).is_some_and(|o| *o != Origin::Flag);
+    let given = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))
+        .is_some_and(|a| {
+            matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine)
+        });
+    given && !from_a_layer
 }

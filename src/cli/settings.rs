@@ -77,6 +77,7 @@ impl Settings {
 
     /// The settings clap read, checked where flags must agree with each other.
     pub(super) fn from_cli(cli: Cli) -> Result<Settings, Error> {
+        refuse_impossible_procs(cli.procs)?;
         let rlimits = rlimits_of(&cli)?;
         let verbosity = match (cli.quiet, cli.verbose) {
             (true, _) => Verbosity::Quiet,
@@ -169,6 +170,63 @@ fn rlimits_of(cli: &Cli) -> Result<Vec<FlaggedRlimit>, Error> {
 }
 
 /// User, group, descriptors, directory, umask, niceness and environment.
+/// More processes than the kernel can number cannot be a limit (a pids cgroup would
+/// refuse the value, and the session would run without it).
+fn refuse_impossible_procs(procs: Option<u64>) -> Result<(), Error> {
+    let pid_max = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok());
+    match (procs, pid_max) {
+        (Some(procs), Some(max)) if procs > max => Err(Error::Usage(format!(
+            "--procs {procs}: above the kernel's pid_max ({max}), so not a limit"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Refuse a flag typed on the command line that does nothing without another one: it was
+/// meant to do something, and would be silently ignored. (From a config file or profile
+/// it is a default for the sessions that do use it.) `typed` says which flags the user
+/// typed.
+pub(super) fn refuse_unpaired(cli: &Cli, typed: impl Fn(&str) -> bool) -> Result<(), Error> {
+    let waits = cli.slots.is_some() || cli.rate.is_some();
+    let limited = [
+        cli.wall.is_some(),
+        cli.memory.is_some(),
+        cli.cpu.is_some(),
+        cli.procs.is_some(),
+        cli.disk_write.is_some(),
+        cli.output.is_some(),
+        cli.idle.is_some(),
+    ]
+    .contains(&true);
+    let unpaired = [
+        (
+            "no-wait",
+            !waits,
+            "there is no --slots or --rate to wait for",
+        ),
+        (
+            "slot-timeout",
+            !waits,
+            "there is no --slots or --rate to wait for",
+        ),
+        (
+            "env-keep",
+            !cli.env_clear,
+            "without --env-clear the whole environment is kept",
+        ),
+        ("warn", !limited, "there is no session limit to warn about"),
+    ];
+    match unpaired
+        .iter()
+        .find(|(flag, lacking, _)| *lacking && typed(flag))
+    {
+        Some((flag, _, why)) => Err(Error::Usage(format!("--{flag} does nothing: {why}"))),
+        None => Ok(()),
+    }
+}
+
 fn confinement_of(cli: &Cli) -> crate::confinement::Request {
     crate::confinement::Request {
         user: cli.user.clone(),

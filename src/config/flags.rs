@@ -37,6 +37,26 @@ impl Flags {
             .any(|a| a.get_long() == Some(key))
     }
 
+    /// The flags that cannot be given with `key` (clap's conflicts, either way round).
+    pub(super) fn conflicting(&self, key: &str) -> Vec<String> {
+        let long_of = |arg: &clap::Arg| arg.get_long().map(String::from);
+        let conflicts = |arg: &clap::Arg| self.command.get_arg_conflicts_with(arg);
+        let Some(arg) = self
+            .command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(key))
+        else {
+            return Vec::new();
+        };
+        let one_way = conflicts(arg).into_iter().filter_map(long_of);
+        let other_way = self
+            .command
+            .get_arguments()
+            .filter(|other| conflicts(other).iter().any(|a| a.get_long() == Some(key)))
+            .filter_map(long_of);
+        one_way.chain(other_way).collect()
+    }
+
     /// Whether the flag `key` takes no value.
     pub(super) fn is_switch(&self, key: &str) -> bool {
         self.command

@@ -11,12 +11,16 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+mod environment;
 mod flags;
+mod precedence;
 
 use clap::parser::ValueSource;
 
 use crate::error::Error;
+use environment::environment_layer;
 use flags::Flags;
+use precedence::{overlay, supersede};
 
 /// The built-in profiles, in the config files' own format.
 pub const BUILT_IN: &str = r#"
@@ -123,7 +127,16 @@ pub(crate) fn layered(
         .filter_map(|a| a.get_long().map(String::from))
         .collect();
     let mut merged = lower_layers(&early, &flags)?;
-    merged.retain(|key, _| !from_command_line.contains(key));
+    for key in &from_command_line {
+        let values: Vec<String> = flags
+            .command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(key.as_str()))
+            .and_then(|a| early.get_raw(a.get_id().as_str()))
+            .map(|raw| raw.map(|v| v.to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        supersede(&mut merged, key, &values, &flags);
+    }
     let mut origins: BTreeMap<String, Origin> = merged
         .iter()
         .map(|(key, setting)| (key.clone(), setting.origin.clone()))
@@ -153,7 +166,7 @@ fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<Settings, Err
         let built_in = parse(BUILT_IN, "built-in profiles")?;
         let settings = layer(&built_in, BUILT_IN, None, Some(name), flags)?;
         profile_found |= !settings.is_empty();
-        merged.extend(settings);
+        overlay(&mut merged, settings, flags);
     }
     let asked_for = early.get_one::<PathBuf>("config").cloned();
     let mut files = vec![system_config()];
@@ -171,8 +184,8 @@ fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<Settings, Err
         };
         let file = file_layers(&text, &path, profile.as_deref(), flags)?;
         profile_found |= file.has_profile;
-        merged.extend(file.top);
-        merged.extend(file.profile);
+        overlay(&mut merged, file.top, flags);
+        overlay(&mut merged, file.profile, flags);
     }
     if let Some(name) = &profile
         && !profile_found
@@ -181,7 +194,7 @@ fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<Settings, Err
             "--profile: no profile '{name}' (built in: interpreter)"
         )));
     }
-    merged.extend(environment_layer(flags)?);
+    overlay(&mut merged, environment_layer(flags)?, flags);
     Ok(merged)
 }
 
@@ -290,6 +303,7 @@ fn layer(
     let mut settings = Settings::new();
     for (key, value) in table {
         if profile.is_none() && key == "profile" {
+            refuse_a_picked_profile(value, &place(key).0)?;
             continue;
         }
         let (at, origin) = place(key);
@@ -310,43 +324,16 @@ fn layer(
     Ok(settings)
 }
 
-/// The settings from `LEASH_<KEY>` variables (`LEASH_KILL_AFTER` for `kill-after`).
-fn environment_layer(flags: &Flags) -> Result<Settings, Error> {
-    let mut settings = Settings::new();
-    for key in &flags.keys {
-        let var = env_var(key);
-        let Ok(value) = std::env::var(&var) else {
-            continue;
-        };
-        let flag = format!("--{key}");
-        let args = if flags.is_switch(key) {
-            match value.as_str() {
-                "1" | "true" | "yes" => vec![flag],
-                "0" | "false" | "no" | "" => Vec::new(),
-                _ => {
-                    return Err(Error::Config(format!(
-                        "{var}: '{value}' is not true or false"
-                    )));
-                }
-            }
-        } else {
-            vec![flag, value]
-        };
-        settings.insert(
-            key.clone(),
-            Setting {
-                args,
-                origin: Origin::Env(var),
-            },
-        );
+/// A top-level `profile` is the table of `[profile.NAME]`s; `profile = "NAME"` (at `at`)
+/// would pick nothing.
+fn refuse_a_picked_profile(value: &toml::Value, at: &str) -> Result<(), Error> {
+    if value.is_table() {
+        return Ok(());
     }
-    flags.judge(&settings, |key, _| env_var(key))?;
-    Ok(settings)
-}
-
-/// The variable that sets `key`: `LEASH_KILL_AFTER` for `kill-after`.
-fn env_var(key: &str) -> String {
-    format!("LEASH_{}", key.to_uppercase().replace('-', "_"))
+    Err(Error::Config(format!(
+        "{at}: 'profile' at the top level picks no profile: use --profile or LEASH_PROFILE \
+         ([profile.NAME] tables define them)"
+    )))
 }
 
 /// The line (from 1) on which `key` is set, in `[profile.NAME]` or at the top level.
@@ -404,10 +391,12 @@ mod tests {
         assert_eq!(settings["wall"].args, ["--wall", "5m"]);
         assert_eq!(settings["wall"].origin, Origin::File("c.toml".into(), 3));
         assert!(layer_of(text, None, Some("other")).unwrap().is_empty());
-        let error = layer_of("profile = 1\n", None, None);
+        let error = layer_of("profile = 1\n", Some(Path::new("c.toml")), None).unwrap_err();
         assert!(
-            error.unwrap().is_empty(),
-            "a top-level profile key is not a setting"
+            error
+                .to_string()
+                .starts_with("c.toml:1: 'profile' at the top level picks no"),
+            "{error}"
         );
     }
 

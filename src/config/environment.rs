@@ -1,0 +1,73 @@
+//! The `LEASH_<KEY>` layer: one variable per setting, and no variable silently ignored.
+
+use super::flags::Flags;
+use super::{Origin, Setting, Settings};
+use crate::error::Error;
+
+/// The settings from `LEASH_<KEY>` variables (`LEASH_KILL_AFTER` for `kill-after`).
+pub(super) fn environment_layer(flags: &Flags) -> Result<Settings, Error> {
+    let mut settings = Settings::new();
+    for key in &flags.keys {
+        let var = env_var(key);
+        let Ok(value) = std::env::var(&var) else {
+            continue;
+        };
+        let flag = format!("--{key}");
+        let args = if flags.is_switch(key) {
+            match value.as_str() {
+                "1" | "true" | "yes" => vec![flag],
+                "0" | "false" | "no" | "" => Vec::new(),
+                _ => {
+                    return Err(Error::Config(format!(
+                        "{var}: '{value}' is not true or false"
+                    )));
+                }
+            }
+        } else {
+            vec![flag, value]
+        };
+        settings.insert(
+            key.clone(),
+            Setting {
+                args,
+                origin: Origin::Env(var),
+            },
+        );
+    }
+    flags.judge(&settings, |key, _| env_var(key))?;
+    refuse_unknown_variables(flags)?;
+    Ok(settings)
+}
+
+/// The `LEASH_` variables that are not settings.
+const OTHER_VARIABLES: [&str; 2] = ["LEASH_PROFILE", "LEASH_SYSTEM_CONFIG"];
+
+/// A `LEASH_` variable that names no setting (`LEASH_WAL`) would be silently ignored.
+fn refuse_unknown_variables(flags: &Flags) -> Result<(), Error> {
+    let known = |var: &str| {
+        OTHER_VARIABLES.contains(&var) || flags.keys.iter().any(|key| env_var(key) == var)
+    };
+    let unknown = std::env::vars_os()
+        .filter_map(|(var, _)| var.into_string().ok())
+        .find(|var| var.starts_with("LEASH_") && !known(var));
+    let action = |var: &str| {
+        let key = var["LEASH_".len()..].to_lowercase().replace('_', "-");
+        flags.is_flag(&key).then_some(key)
+    };
+    match unknown {
+        Some(var) if action(&var).is_some() => Err(Error::Config(format!(
+            "{var}: only the command line can ask for --{}",
+            action(&var).unwrap_or_default()
+        ))),
+        Some(var) => Err(Error::Config(format!(
+            "{var}: no such setting (LEASH_<KEY> takes a long flag's name: LEASH_WALL for \
+             --wall)"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The variable that sets `key`: `LEASH_KILL_AFTER` for `kill-after`.
+fn env_var(key: &str) -> String {
+    format!("LEASH_{}", key.to_uppercase().replace('-', "_"))
+}
