@@ -32,6 +32,8 @@ pub enum Error {
     CannotExecute(OsString, Errno),
     /// No `--slots` slot or `--rate` start could be had.
     NoSlot(String),
+    /// A signal that ends leash came while it waited for a slot or a start.
+    Interrupted(nix::sys::signal::Signal),
     /// The main process ended without leash learning its status.
     LostMainProcess,
     /// A generated file could not be written.
@@ -46,6 +48,15 @@ impl Error {
             Error::CannotExecute(..) => CANNOT_EXECUTE,
             Error::NoSlot(_) => NO_SLOT,
             _ => LEASH_FAILED,
+        }
+    }
+
+    /// How leash ends after this error: its exit status, or dying of the signal that
+    /// interrupted it.
+    pub fn exit(&self) -> crate::exit::Exit {
+        match self {
+            Error::Interrupted(signal) => crate::exit::Exit::Signal(*signal),
+            _ => crate::exit::Exit::Code(self.exit_code()),
         }
     }
 }
@@ -72,6 +83,11 @@ impl fmt::Display for Error {
                 errno.desc()
             ),
             Error::LostMainProcess => f.write_str("lost track of the main process"),
+            Error::Interrupted(signal) => write!(
+                f,
+                "{} while waiting for a slot or a start: nothing was started",
+                signal.as_str()
+            ),
             Error::Write(e) => write!(f, "cannot write: {e}"),
         }
     }

@@ -47,7 +47,9 @@ use exit::LEASH_FAILED;
 
 /// Parse `args`, do what they ask for, and say how leash must exit.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
-    let done = match cli::parse(args) {
+    let clock = record::Clock::start();
+    let args: Vec<OsString> = args.into_iter().collect();
+    let done = match cli::parse(args.clone()) {
         Ok(Invocation::Run(settings)) => return supervise::run(&settings),
         Ok(Invocation::Explain(settings)) => explain(&settings),
         Ok(Invocation::PrintConfig(text)) => {
@@ -61,7 +63,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
         Err(Error::Clap(e)) if !e.use_stderr() => {
             return Exit::Code(if e.print().is_ok() { 0 } else { LEASH_FAILED });
         }
-        Err(e) => Err(e),
+        Err(e) => {
+            record_unparsed(&clock, &args, &e);
+            Err(e)
+        }
     };
     match done {
         Ok(()) => Exit::Code(0),
@@ -69,6 +74,22 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
             message::error(&e);
             Exit::Code(e.exit_code())
         }
+    }
+}
+
+/// A command line that did not parse still leaves the record it asks for (as far as it
+/// can be read: the command line's own `--report`, `--audit-log` and `--metrics`).
+fn record_unparsed(clock: &record::Clock, args: &[OsString], error: &Error) {
+    let to = record::destinations::Destinations::in_args(args);
+    if to.any() && to.check().is_ok() {
+        let subject = record::Subject::in_args(args);
+        let record = record::Record::new(
+            clock,
+            &subject,
+            Vec::new(),
+            &record::Course::NotStarted(error),
+        );
+        record::publish::publish(&record, &to);
     }
 }
 

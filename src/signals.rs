@@ -73,6 +73,31 @@ pub fn ends_supervision(signal: Signal) -> bool {
 /// Signals leash passes on to every process of the session and otherwise ignores.
 pub const FORWARDED: [Signal; 2] = [Signal::SIGUSR1, Signal::SIGUSR2];
 
+/// The signals that end leash while it waits for a slot or a start, blocked from then on:
+/// the waiting loop takes them with [`wait_for_ending`], and the session's signalfd after.
+pub fn block_ending() -> SigSet {
+    let mut set = SigSet::empty();
+    for signal in TERMINATING.iter().chain(&ENDING) {
+        set.add(*signal);
+    }
+    set.add(Signal::SIGALRM);
+    let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
+    set
+}
+
+/// Wait up to `timeout` for one of `set` (blocked); the signal, if one came.
+pub fn wait_for_ending(set: &SigSet, timeout: std::time::Duration) -> Option<Signal> {
+    let timeout = libc::timespec {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos().cast_signed()),
+    };
+    // SAFETY: sigtimedwait(2) reads the set and the timeout, both alive across the call,
+    // and writes no siginfo (null).
+    let signal =
+        unsafe { libc::sigtimedwait(set.as_ref(), std::ptr::null_mut(), &raw const timeout) };
+    Signal::try_from(signal).ok()
+}
+
 /// The signals leash reads from its signalfd.
 fn handled() -> SigSet {
     let mut set = SigSet::empty();

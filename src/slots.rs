@@ -36,6 +36,11 @@ impl Concurrency {
     /// Take the slot and the start the session needs; the slot is held until the
     /// returned value is dropped.
     pub fn admit(&self) -> Result<Option<Held>, Error> {
+        if self.wait && (self.slots.is_some() || self.rate.is_some()) {
+            // A signal that would end leash while it waits ends the wait instead, so that
+            // the record is still written.
+            crate::signals::block_ending();
+        }
         let held = self
             .slots
             .as_ref()
@@ -276,8 +281,10 @@ fn give_up_or_wait(
             why()
         )));
     }
-    std::thread::sleep(RETRY);
-    Ok(())
+    match crate::signals::wait_for_ending(&crate::signals::block_ending(), RETRY) {
+        Some(signal) => Err(Error::Interrupted(signal)),
+        None => Ok(()),
+    }
 }
 
 fn unix_now() -> f64 {

@@ -271,6 +271,14 @@ fn metrics_parse_and_counters_add_up() {
     let duration = value("leash_session_duration_seconds", ("name", "ci"));
     assert!((0.2..5.0).contains(&duration), "{duration}");
     assert!(Duration::from_secs_f64(duration) < Duration::from_secs(5));
+    // Nothing but the metrics file is left beside it (no lock file, no temporary).
+    let mut left: Vec<String> = std::fs::read_dir(sandbox.dir())
+        .expect("the sandbox")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.contains("prom"))
+        .collect();
+    left.sort();
+    assert_eq!(left, ["leash.prom"], "{left:?}");
 }
 
 #[test]
@@ -319,17 +327,17 @@ fn a_symlinked_report_replaces_its_target_and_keeps_the_link() {
         valid(&std::fs::read_to_string(&target).unwrap())["outcome"],
         "exited"
     );
-    // A link to nothing is refused, and said so; the run itself is not changed by it.
+    // A link to nothing is refused before the start, and said so.
     let dangling = sandbox.path("dangling.json");
     std::os::unix::fs::symlink(sandbox.path("nowhere/at/all"), &dangling).unwrap();
-    let run = sandbox.run(&["--report", dangling.to_str().unwrap(), "--", "true"]);
-    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let run = sandbox.run(&["--report", dangling.to_str().unwrap(), "--", "touch", "ran"]);
+    assert_eq!(run.code(), Some(125), "{}", run.stderr);
     assert!(
-        run.stderr.contains("a symlink to nothing"),
+        run.stderr.contains("a symbolic link to nothing"),
         "{}",
         run.stderr
     );
-    assert!(!sandbox.path("nowhere").exists());
+    assert!(!sandbox.path("nowhere").exists() && !sandbox.path("ran").exists());
 }
 
 #[test]
@@ -396,8 +404,8 @@ fn a_full_disk_leaves_no_half_line_in_the_audit_log() {
     let script = format!(
         "mount -t tmpfs -o size=64k tmpfs {disk} || exit 77; \
          printf '%s' '{pad}' > {log}; \
-         dd if=/dev/zero of={disk}/filler bs=4k 2>/dev/null; \
-         {leash} --audit-log {log} -- true; echo \"full=$?\"; \
+         {leash} --audit-log {log} -- sh -c 'dd if=/dev/zero of={disk}/filler bs=4k 2>/dev/null'; \
+         echo \"full=$?\"; \
          rm {disk}/filler; \
          {leash} --audit-log {log} -- true; echo \"room=$?\"; \
          cat {log}",
@@ -413,9 +421,10 @@ fn a_full_disk_leaves_no_half_line_in_the_audit_log() {
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    // The session's status is its own either way; the lost line is said.
+    // The disk fills during the session (the check before the start passed); the
+    // session's status is its own either way (dd's 1: no space), and the lost line is said.
     assert!(
-        stdout.contains("full=0\n") && stdout.contains("room=0\n"),
+        stdout.contains("full=1\n") && stdout.contains("room=0\n"),
         "{stdout}"
     );
     assert!(
@@ -431,4 +440,100 @@ fn a_full_disk_leaves_no_half_line_in_the_audit_log() {
         let _: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
     }
     assert_eq!(valid(lines[1])["outcome"], "exited");
+}
+
+#[test]
+fn a_destination_that_cannot_be_written_is_refused_before_the_start() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.path("dir")).expect("a directory");
+    for (flag, path, why) in [
+        ("--report", "dir", "is a directory"),
+        ("--report", "no/such/r.json", "no directory no/such"),
+        ("--audit-log", "no/such/a.log", "no directory no/such"),
+        ("--metrics", "dir", "is a directory"),
+    ] {
+        let run = sandbox.run(&[flag, path, "--", "touch", "ran"]);
+        assert_eq!(run.code(), Some(125), "{flag} {path}: {}", run.stderr);
+        assert_eq!(run.stderr, format!("leash: {flag} {path}: {why}\n"));
+        assert!(
+            !sandbox.path("ran").exists(),
+            "{flag} {path}: the command ran"
+        );
+    }
+    // A read-only and a full file system, in a mount namespace of the test's own.
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let leash = env!("CARGO_BIN_EXE_leash");
+    let script = format!(
+        "mkdir ro full && mount -t tmpfs -o ro tmpfs ro && mount -t tmpfs -o size=8k tmpfs full \
+         || exit 77; dd if=/dev/zero of=full/filler bs=4k 2>/dev/null; \
+         {leash} --report ro/r.json -- touch ran; echo \"ro=$?\"; \
+         {leash} --audit-log full/a.log -- touch ran; echo \"full=$?\""
+    );
+    let mut command = sandbox.capped("unshare");
+    command.args(["--mount", "sh", "-c", &script]);
+    let output = command.output().expect("unshare");
+    if output.status.code() == Some(77) {
+        eprintln!("skipped: no tmpfs of our own here");
+        return;
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stdout, "ro=125\nfull=125\n", "{stderr}");
+    assert_eq!(
+        stderr,
+        "leash: --report ro/r.json: cannot create a file in ro: Read-only file system\n\
+         leash: --audit-log full/a.log: no space left on its file system\n"
+    );
+    assert!(!sandbox.path("ran").exists(), "the command ran");
+}
+
+#[test]
+fn a_command_line_that_does_not_parse_still_leaves_its_record() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["--report", "r.json", "--wall", "0", "--", "true"]);
+    assert_eq!(run.code(), Some(125), "{}", run.stderr);
+    let report = valid(&std::fs::read_to_string(sandbox.path("r.json")).expect("a report"));
+    assert_eq!(report["outcome"], "error", "{report:#}");
+    assert_eq!(report["exit_code"], 125, "{report:#}");
+    assert_eq!(report["command"], serde_json::json!(["true"]), "{report:#}");
+    let error = report["error"].as_str().expect("an error");
+    assert!(error.contains("'--wall <DURATION>'"), "{error}");
+}
+
+#[test]
+fn a_signal_while_waiting_for_a_slot_leaves_a_record_and_kills_leash_with_it() {
+    let sandbox = Sandbox::new();
+    let runtime = sandbox.dir().to_str().expect("a UTF-8 path");
+    let mut holder = sandbox.leash(&["--slots", "test:1", "--", "sleep", "30"]);
+    holder.env("XDG_RUNTIME_DIR", runtime);
+    let holder = sandbox.start_prepared(holder, "");
+    let mut waiter = sandbox.leash(&[
+        "--slots", "test:1", "--report", "r.json", "--", "touch", "ran",
+    ]);
+    waiter.env("XDG_RUNTIME_DIR", runtime);
+    // The holder has its slot once its command runs.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !sandbox.survivors().iter().any(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c == "sleep\n")
+    }) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the holder never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let waiter = sandbox.start_prepared(waiter, "");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    waiter.signal(nix::sys::signal::Signal::SIGTERM);
+    let ended = waiter.finish_within(std::time::Duration::from_secs(10));
+    assert_eq!(ended.signal(), Some(libc::SIGTERM), "{}", ended.stderr);
+    let report = valid(&std::fs::read_to_string(sandbox.path("r.json")).expect("a report"));
+    assert_eq!(report["outcome"], "error", "{report:#}");
+    assert_eq!(report["signal"], "SIGTERM", "{report:#}");
+    assert!(!sandbox.path("ran").exists(), "the waiting command ran");
+    holder.signal(nix::sys::signal::Signal::SIGTERM);
+    let _ = holder.finish_within(std::time::Duration::from_secs(10));
+    sandbox.assert_no_survivors(&[]);
 }

@@ -1,25 +1,27 @@
 //! Prometheus metrics of the session (for node_exporter's textfile collector): the file is
 //! rewritten atomically, with the counters carried over from its previous contents under a
-//! lock.
+//! lock on its directory (a lock file would be left behind; the file itself is replaced,
+//! so a lock on it would not hold the next writer).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::fs::OpenOptions;
+use std::fs::File;
 use std::io;
 use std::path::Path;
 
 use super::Record;
-use super::publish::{lock, sibling, write_whole};
+use super::publish::{lock, write_whole};
 
 /// Rewrite the metrics file with this session's figures, adding its counts to the
-/// counters already there (a lock file keeps concurrent sessions from losing counts).
+/// counters already there (the lock on its directory keeps concurrent sessions from
+/// losing counts).
 pub(super) fn write_metrics(path: &Path, record: &Record) -> io::Result<()> {
-    let lock_file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(sibling(path, ".lock"))?;
-    let _held = lock(lock_file)?;
+    let target = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let _held = lock(File::open(dir)?)?;
     let mut samples = match crate::small_file::read(path) {
         Ok(text) => parse_samples(&text),
         Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),

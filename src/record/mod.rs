@@ -2,6 +2,7 @@
 //! The one source of `--verbose`'s summary, `--report`, `--audit-log` and `--metrics`
 //! (schema: docs/report.md, docs/report.schema.json), written by `publish`.
 
+pub mod destinations;
 mod metrics;
 pub mod publish;
 
@@ -160,6 +161,44 @@ pub struct Record {
     pub error: Option<String>,
 }
 
+/// Whose record it is: the session's name and command.
+#[derive(Clone, Debug, Default)]
+pub struct Subject {
+    /// `--name`.
+    pub name: Option<String>,
+    /// The command and its arguments.
+    pub command: Vec<String>,
+}
+
+impl Subject {
+    /// The subject `settings` describe.
+    pub fn of(settings: &Settings) -> Subject {
+        Subject {
+            name: settings.name.clone(),
+            command: settings
+                .command
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+        }
+    }
+
+    /// The subject of a raw command line that did not parse: `--name`, and what follows
+    /// `--`.
+    pub fn in_args(args: &[std::ffi::OsString]) -> Subject {
+        Subject {
+            name: destinations::flag_value(args, "--name")
+                .map(|name| name.to_string_lossy().into_owned()),
+            command: args
+                .iter()
+                .skip_while(|a| *a != "--")
+                .skip(1)
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+        }
+    }
+}
+
 /// The record's clock, started when leash starts.
 pub struct Clock {
     started_at: SystemTime,
@@ -178,14 +217,9 @@ impl Clock {
 
 impl Record {
     /// The record of a session that went as `course` says, under the limits `limits`.
-    pub fn new(
-        clock: &Clock,
-        settings: &Settings,
-        limits: Vec<LimitRow>,
-        course: &Course,
-    ) -> Record {
+    pub fn new(clock: &Clock, subject: &Subject, limits: Vec<LimitRow>, course: &Course) -> Record {
         let (outcome, exit, findings) = match course {
-            Course::NotStarted(error) => (Outcome::Error, Exit::Code(error.exit_code()), None),
+            Course::NotStarted(error) => (Outcome::Error, error.exit(), None),
             Course::Ran(findings, exit) => (outcome_of(findings, *exit), *exit, Some(*findings)),
         };
         let (exit_code, signal) = match exit {
@@ -196,12 +230,8 @@ impl Record {
         Record {
             schema_version: SCHEMA_VERSION,
             leash_version: VERSION,
-            name: settings.name.clone(),
-            command: settings
-                .command
-                .iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect(),
+            name: subject.name.clone(),
+            command: subject.command.clone(),
             started_at: humantime::format_rfc3339_millis(clock.started_at).to_string(),
             ended_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
             wall_seconds: clock.started.elapsed().as_secs_f64(),

@@ -3,19 +3,19 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::fcntl::{Flock, FlockArg};
 
 use super::Record;
+use super::destinations::Destinations;
 use super::metrics::write_metrics;
-use crate::cli::Settings;
 use crate::message::error;
 
-/// Write the record to every place `settings` names; a place that fails is reported and
-/// the others are still written.
-pub fn publish(record: &Record, settings: &Settings) {
-    if let Some(path) = &settings.report {
+/// Write the record to every place `to` names; a place that fails is reported and the
+/// others are still written.
+pub fn publish(record: &Record, to: &Destinations) {
+    if let Some(path) = &to.report {
         let written = if path.as_os_str() == "-" {
             let mut text = record.to_json_pretty();
             text.push('\n');
@@ -27,12 +27,12 @@ pub fn publish(record: &Record, settings: &Settings) {
             error(&format!("--report {}: {e}", path.display()));
         }
     }
-    if let Some(path) = &settings.audit_log
+    if let Some(path) = &to.audit_log
         && let Err(e) = append_line(path, &record.to_json_line())
     {
         error(&format!("--audit-log {}: {e}", path.display()));
     }
-    if let Some(path) = &settings.metrics
+    if let Some(path) = &to.metrics
         && let Err(e) = write_metrics(path, record)
     {
         error(&format!("--metrics {}: {e}", path.display()));
@@ -93,13 +93,6 @@ fn current_umask() -> u32 {
     let mask = umask(Mode::from_bits_truncate(0o022));
     umask(mask);
     mask.bits()
-}
-
-/// `path` with `suffix` added to its file name.
-pub(super) fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(suffix);
-    path.with_file_name(name)
 }
 
 /// Append `line` and a newline to `path` in one write, under an exclusive lock: lines

@@ -12,8 +12,9 @@ use crate::error::Error;
 use crate::exit::{Exit, LIMIT_REACHED};
 use crate::explain::LimitRow;
 use crate::message::{Verbosity, error, say};
+use crate::record::destinations::Destinations;
 use crate::record::publish::publish;
-use crate::record::{Breached, Clock, Course, Findings, Record, UsageRecord};
+use crate::record::{Breached, Clock, Course, Findings, Record, Subject, UsageRecord};
 use crate::relay::Relay;
 
 /// A session that ran: what watched it, why it ended, what the stop sequence did.
@@ -81,7 +82,7 @@ pub fn failed(settings: &Settings, clock: &Clock, failure: &Error, limits: Vec<L
     if settings.recorded() {
         write_record(settings, clock, limits, &Course::NotStarted(failure));
     }
-    Exit::Code(failure.exit_code())
+    failure.exit()
 }
 
 fn signaled(ending: Ending) -> Option<Signal> {
@@ -93,11 +94,11 @@ fn signaled(ending: Ending) -> Option<Signal> {
 
 /// Make the record, say its summary with `--verbose`, and write it where it was asked for.
 fn write_record(settings: &Settings, clock: &Clock, limits: Vec<LimitRow>, course: &Course) {
-    let record = Record::new(clock, settings, limits, course);
+    let record = Record::new(clock, &Subject::of(settings), limits, course);
     if settings.verbosity >= Verbosity::Verbose {
         say(&record.summary());
     }
-    publish(&record, settings);
+    publish(&record, &Destinations::of(settings));
 }
 
 /// What the session used, once it is over and reaped.

@@ -28,6 +28,7 @@ use crate::cli::Settings;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::record::Clock;
+use crate::record::destinations::Destinations;
 use finish::Ended;
 use live::Live;
 use watch::watch;
@@ -36,6 +37,11 @@ use watch::watch;
 /// must exit.
 pub fn run(settings: &Settings) -> Exit {
     let clock = Clock::start();
+    // Where the record goes must be writable before anything runs.
+    if let Err(error) = Destinations::of(settings).check() {
+        crate::message::error(&error);
+        return Exit::Code(error.exit_code());
+    }
     let plan = match Plan::make(settings) {
         Ok(plan) => plan,
         Err(error) => return finish::failed(settings, &clock, &error, Vec::new()),
