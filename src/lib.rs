@@ -24,6 +24,7 @@ mod explain;
 mod generate;
 mod isolation;
 mod message;
+mod oom;
 mod record;
 mod relay;
 mod rlimit;

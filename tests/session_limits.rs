@@ -442,3 +442,87 @@ fn a_disk_filler_is_stopped_near_the_budget() {
     );
     sandbox.assert_no_survivors(&[]);
 }
+
+#[test]
+fn the_session_not_leash_is_the_oom_killers_first_pick() {
+    // Where leash may lower its own score (CAP_SYS_RESOURCE) it does, and the session
+    // keeps the one leash had; where it may not, the session raises its own. Either way
+    // the session is 500 points above leash.
+    for sandbox in Sandbox::for_each_user() {
+        let run = sandbox.run(&[
+            "--",
+            "sh",
+            "-c",
+            "cat /proc/self/oom_score_adj /proc/$PPID/oom_score_adj",
+        ]);
+        assert_eq!(run.code(), Some(0), "{}", run.stderr);
+        let scores: Vec<i32> = run
+            .stdout
+            .lines()
+            .map(|l| l.trim().parse().expect("a score"))
+            .collect();
+        assert_eq!(scores.len(), 2, "{}", run.stdout);
+        assert_eq!(scores[0] - scores[1], 500, "{}: {scores:?}", sandbox.who());
+    }
+}
+
+#[test]
+fn an_oom_kill_by_an_outer_limit_is_not_reported_as_the_sessions_own() {
+    // The outer cap at 64 MiB, the session's own limit at 1 GiB: the cap's OOM killer
+    // ends the session's 200 MiB allocation.
+    let sandbox = Sandbox::new();
+    if !sandbox.cap_memory(64 << 20) {
+        eprintln!("skipped: the outer cap holds no memory here");
+        return;
+    }
+    let run = sandbox.run(&[
+        "--mem",
+        "1G",
+        "--report",
+        "r.json",
+        "--",
+        "python3",
+        "-c",
+        "x = bytearray(200 << 20)",
+    ]);
+    assert_eq!(run.signal(), Some(libc::SIGKILL), "{}", run.stderr);
+    assert!(!run.stderr.contains("memory limit"), "{}", run.stderr);
+    let report = std::fs::read_to_string(sandbox.path("r.json")).expect("leash lived to write it");
+    let report: serde_json::Value = serde_json::from_str(&report).expect("JSON");
+    assert_eq!(report["outcome"], "signaled", "{report:#}");
+    assert_eq!(report["breach"], serde_json::Value::Null, "{report:#}");
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn concurrent_sessions_of_one_user_do_not_starve_each_other_of_processes() {
+    let Some(sandbox) = Sandbox::unprivileged() else {
+        eprintln!("skipped: tests already run unprivileged, or no ordinary user could be made");
+        return;
+    };
+    // Both held by sampling with an RLIMIT_NPROC backstop (no cgroup). A forks 6, waits
+    // for B to hold 16, then forks 6 more: all 12 must work, A being far below its 20.
+    let a = "for i in $(seq 6); do sleep 30 & done; \
+             while [ ! -e b.ready ]; do sleep 0.05; done; \
+             for i in $(seq 6); do sleep 30 & done 2>/dev/null; \
+             echo running $(jobs -r | wc -l); touch a.done; kill $(jobs -p)";
+    let b = "for i in $(seq 16); do sleep 30 & done; touch b.ready; \
+             while [ ! -e a.done ]; do sleep 0.05; done; kill $(jobs -p)";
+    let session = |script| {
+        sandbox.start(&[
+            "--procs", "20", "--cgroup", "off", "--wall", "30s", "--", "bash", "-c", script,
+        ])
+    };
+    let first = session(a);
+    let second = session(b);
+    let first = first.finish_within(Duration::from_secs(40));
+    let second = second.finish_within(Duration::from_secs(40));
+    assert_eq!(first.stdout, "running 12\n", "{}", first.stderr);
+    assert!(
+        matches!(second.code(), Some(0 | 143)),
+        "{:?} {}",
+        second.status,
+        second.stderr
+    );
+    sandbox.assert_no_survivors(&[]);
+}

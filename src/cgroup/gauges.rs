@@ -11,7 +11,9 @@ use super::{Job, Version};
 /// Open cgroup files read at every sample (re-read from offset 0: no open per sample).
 #[derive(Debug, Default)]
 pub struct Gauges {
-    memory_events: Option<(File, &'static str)>,
+    memory_events: Option<(File, Version)>,
+    /// v1: how often the session's own memory limit was hit.
+    memory_failcnt: Option<File>,
     memory_peak: Option<File>,
     memory: Option<File>,
     tasks: Option<File>,
@@ -23,7 +25,8 @@ pub struct Gauges {
 /// What the session's cgroup says at one moment; `None` for what no cgroup counts here.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Reading {
-    /// Processes the kernel's OOM killer killed in the session.
+    /// Processes the kernel's OOM killer killed in the session at the session's own memory
+    /// limit (not those an outer limit, or the machine running out, took).
     pub oom_kills: u64,
     /// Highest memory use of the session (includes its page cache and tmpfs files).
     pub memory_peak: Option<u64>,
@@ -47,12 +50,13 @@ impl Gauges {
         let version = |job| dir_of(job).map(|d| d.version);
         Gauges {
             memory_events: match version(Job::Memory) {
-                Some(Version::V2) => open(Job::Memory, "memory.events").map(|f| (f, "oom_kill")),
+                Some(Version::V2) => open(Job::Memory, "memory.events").map(|f| (f, Version::V2)),
                 Some(Version::V1) => {
-                    open(Job::Memory, "memory.oom_control").map(|f| (f, "oom_kill"))
+                    open(Job::Memory, "memory.oom_control").map(|f| (f, Version::V1))
                 }
                 None => None,
             },
+            memory_failcnt: open(Job::Memory, "memory.failcnt"),
             memory_peak: open(Job::Memory, "memory.peak")
                 .or_else(|| open(Job::Memory, "memory.max_usage_in_bytes")),
             memory: open(Job::Memory, "memory.current")
@@ -72,8 +76,8 @@ impl Gauges {
     pub fn read(&self) -> Reading {
         let gauges = self;
         let mut reading = Reading::default();
-        if let Some((file, key)) = &gauges.memory_events {
-            reading.oom_kills = read_text(file).and_then(|t| keyed(&t, key)).unwrap_or(0);
+        if let Some((file, version)) = &gauges.memory_events {
+            reading.oom_kills = own_oom_kills(file, *version, gauges.memory_failcnt.as_ref());
         }
         reading.memory_peak = gauges.memory_peak.as_ref().and_then(read_number);
         reading.memory = gauges.memory.as_ref().and_then(read_number);
@@ -95,6 +99,19 @@ impl Gauges {
     }
 }
 
+/// The OOM kills in the session that its own limit caused: v2 counts those as `oom`
+/// events of its cgroup (`oom_kill` counts every kill, an outer limit's too); v1 has only
+/// the kills, so they count when the session's limit was ever hit (`memory.failcnt`).
+fn own_oom_kills(events: &File, version: Version, failcnt: Option<&File>) -> u64 {
+    let text = read_text(events).unwrap_or_default();
+    let kills = keyed(&text, "oom_kill").unwrap_or(0);
+    let own_limit_hit = match version {
+        Version::V2 => keyed(&text, "oom").unwrap_or(0) > 0,
+        Version::V1 => failcnt.and_then(read_number).unwrap_or(0) > 0,
+    };
+    if own_limit_hit { kills } else { 0 }
+}
+
 fn read_text(file: &File) -> Option<String> {
     let mut buf = [0u8; 1024];
     let read = file.read_at(&mut buf, 0).ok()?;
@@ -103,4 +120,27 @@ fn read_text(file: &File) -> Option<String> {
 
 fn read_number(file: &File) -> Option<u64> {
     read_text(file)?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> File {
+        let mut file = tempfile::tempfile().unwrap();
+        std::io::Write::write_all(&mut file, text.as_bytes()).unwrap();
+        file
+    }
+
+    #[test]
+    fn only_kills_at_the_sessions_own_limit_count() {
+        let own = file("low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n");
+        assert_eq!(own_oom_kills(&own, Version::V2, None), 2);
+        // An outer limit (or the machine) ran out: the kills are not the session's limit.
+        let outer = file("low 0\nhigh 0\nmax 0\noom 0\noom_kill 2\n");
+        assert_eq!(own_oom_kills(&outer, Version::V2, None), 0);
+        let v1 = file("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
+        assert_eq!(own_oom_kills(&v1, Version::V1, Some(&file("0\n"))), 0);
+        assert_eq!(own_oom_kills(&v1, Version::V1, Some(&file("7\n"))), 1);
+    }
 }

@@ -148,7 +148,13 @@ pub fn rows(
         );
     }
     memory_and_cpu_rows(&mut rows, settings, &by);
-    task_and_disk_rows(&mut rows, &settings.limits, rlimits, &by);
+    task_and_disk_rows(
+        &mut rows,
+        &settings.limits,
+        rlimits,
+        &by,
+        isolation.counts_processes_apart,
+    );
     output_rows(&mut rows, &settings.limits);
     for rlimit in rlimits {
         rows.add(
@@ -213,12 +219,18 @@ fn task_and_disk_rows(
     limits: &SessionLimits,
     rlimits: &[ResolvedRlimit],
     by: &dyn Fn(Job) -> Option<&'static str>,
+    apart: bool,
 ) {
     if let Some(tasks) = limits.tasks {
         let how = match by(Job::Pids) {
             Some(how) => format!("{how}; a refused fork stops the session"),
             None if rlimits.iter().any(|r| r.rlimit() == Rlimit::NPROC) => {
-                format!("{SAMPLED}: live processes and threads; RLIMIT_NPROC backstop")
+                let counted = if apart {
+                    "in a user namespace of the session's own, so only its processes count"
+                } else {
+                    "shared with your other processes: concurrent sessions can starve each other"
+                };
+                format!("{SAMPLED}: live processes and threads; RLIMIT_NPROC backstop, {counted}")
             }
             None => format!(
                 "{SAMPLED}: live processes and threads; \

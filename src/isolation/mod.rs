@@ -51,6 +51,9 @@ pub struct Isolation {
     pub access: Result<Option<Access>, Missing>,
     /// What the flags asked the session to reach.
     pub reach: Reach,
+    /// The session gets a user namespace so that RLIMIT_NPROC counts its processes apart
+    /// from the user's others (RLIMIT_NPROC counts per user namespace since Linux 5.14).
+    pub counts_processes_apart: bool,
 }
 
 /// How the session's namespaces are made here.
@@ -168,6 +171,9 @@ pub struct Asked {
     pub reach: Reach,
     /// The command's program, resolved (`--read` lets it and its interpreters be read).
     pub program: Option<PathBuf>,
+    /// `--procs` is held by sampling with an RLIMIT_NPROC backstop: a user namespace of
+    /// the session's own makes the rlimit count only the session's processes.
+    pub counts_processes: bool,
 }
 
 impl Isolation {
@@ -209,6 +215,8 @@ impl Isolation {
             (Network::Ports(ports), _) => NetworkHold::Ports(ports.clone()),
         };
         let refuse_sockets = matches!(network, NetworkHold::SocketFilter(_));
+        let counts_processes_apart =
+            asked.counts_processes && namespaces.as_ref().is_ok_and(|ns| ns.in_user_namespace);
         let filter = if pretend("seccomp") {
             Err(Missing::Pretended)
         } else {
@@ -223,6 +231,7 @@ impl Isolation {
             network,
             access,
             reach: asked.reach,
+            counts_processes_apart,
         }
     }
 
@@ -231,7 +240,7 @@ impl Isolation {
         let ns = self.namespaces.as_ref().ok()?;
         let net = self.network == NetworkHold::Namespace;
         let private_tmp = self.reach.private_tmp.is_some();
-        (self.pid_ns || net || private_tmp).then_some(Unshared {
+        (self.pid_ns || net || private_tmp || self.counts_processes_apart).then_some(Unshared {
             user: ns.in_user_namespace,
             pid: self.pid_ns,
             net,

@@ -6,23 +6,25 @@
 //!    one where clone3 could not create it there);
 //! 2. sets up the namespaces it was made in, where no `--pid-ns` init did (`namespace`:
 //!    the user's maps, a private /, the private /tmp, the loopback interface);
-//! 3. connects the output relay: dup2(2) of its ends onto fds 1 and 2;
-//! 4. makes its own process group: setpgid(2);
-//! 5. takes the terminal's foreground where leash had it: getpid(2), tcsetpgrp(3) (an
+//! 3. takes the OOM score leash prepared for it, above leash's own: open(2), write(2)
+//!    and close(2) of /proc/self/oom_score_adj (`oom`);
+//! 4. connects the output relay: dup2(2) of its ends onto fds 1 and 2;
+//! 5. makes its own process group: setpgid(2);
+//! 6. takes the terminal's foreground where leash had it: getpid(2), tcsetpgrp(3) (an
 //!    ioctl(2));
-//! 6. resets every signal's disposition and the signal mask: sigaction(2) for each,
+//! 7. resets every signal's disposition and the signal mask: sigaction(2) for each,
 //!    sigprocmask(2);
-//! 7. sets the rlimits: setrlimit(2) for each;
-//! 8. changes its niceness: nice(2) (getpriority(2) and setpriority(2));
-//! 9. changes identity: setgroups(2), setgid(2), setuid(2); then umask(2), chdir(2),
-//!    prctl(2) `PR_SET_NO_NEW_PRIVS`, and close_range(2) of inherited descriptors;
-//! 10. enters its Landlock domain: landlock_restrict_self(2) with each ruleset leash made
+//! 8. sets the rlimits: setrlimit(2) for each;
+//! 9. changes its niceness: nice(2) (getpriority(2) and setpriority(2));
+//! 10. changes identity: setgroups(2), setgid(2), setuid(2); then umask(2), chdir(2),
+//!     prctl(2) `PR_SET_NO_NEW_PRIVS`, and close_range(2) of inherited descriptors;
+//! 11. enters its Landlock domain: landlock_restrict_self(2) with each ruleset leash made
 //!     (the scope, and the one for files and ports);
-//! 11. installs the seccomp filter leash compiled: seccomp(2) `SECCOMP_SET_MODE_FILTER`
+//! 12. installs the seccomp filter leash compiled: seccomp(2) `SECCOMP_SET_MODE_FILTER`
 //!     (after `no_new_privs`, and last but for what the filter allows);
-//! 12. asks to die with leash: prctl(2) `PR_SET_PDEATHSIG`, and getppid(2) to see that
+//! 13. asks to die with leash: prctl(2) `PR_SET_PDEATHSIG`, and getppid(2) to see that
 //!     leash did not die first;
-//! 13. execve(2).
+//! 14. execve(2).
 //!
 //! A step that fails writes(2) its code and errno to the report pipe and _exit(2)s.
 
@@ -143,6 +145,11 @@ pub unsafe fn exec_child(
 ) -> ! {
     let prepared = enter_cgroup(launch, in_cgroup)
         .and_then(|()| set_up_namespaces(launch))
+        .map(|()| {
+            if let Some(score) = &launch.oom_score_adj {
+                crate::oom::set_in_child(score);
+            }
+        })
         .and_then(|()| connect_output(launch))
         .and_then(|()| own_group_and_terminal(launch))
         .and_then(|()| reset_signals().map_err(|e| (Step::Signals, 0, e)))

@@ -52,6 +52,8 @@ pub struct Launch {
     filter: Option<seccompiler::BpfProgram>,
     /// The namespaces the session is made in, and what is set up in them.
     namespaces: Option<namespace::Setup>,
+    /// The session's `oom_score_adj`, above leash's own.
+    oom_score_adj: Option<CString>,
 }
 
 /// A started session's first processes.
@@ -139,6 +141,7 @@ impl Launch {
             ],
             filter: isolation.filter.as_ref().ok().cloned(),
             namespaces,
+            oom_score_adj: crate::oom::favour_the_supervisor(),
         })
     }
 

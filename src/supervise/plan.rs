@@ -38,6 +38,9 @@ impl Plan {
             pid_ns: settings.pid_ns,
             reach: settings.reach.clone(),
             program: program_to_read(settings),
+            counts_processes: settings.limits.tasks.is_some()
+                && !by_cgroup(cgroup.as_ref()).tasks
+                && tasks_of_this_user_applies(),
         });
         if let Some(refusal) = isolation.refusal() {
             return Err(refusal);
@@ -59,7 +62,12 @@ impl Plan {
         cgroup: Option<cgroup::Plan>,
         isolation: Isolation,
     ) -> Result<Plan, Error> {
-        let rlimits = resolve_rlimits(settings, by_cgroup(cgroup.as_ref()))?;
+        let by = by_cgroup(cgroup.as_ref());
+        // In a user namespace of its own the session's count starts at zero.
+        let apart = isolation.counts_processes_apart;
+        let rlimits = resolve_rlimits(settings, by, || {
+            tasks_of_this_user().map(|others| if apart { 0 } else { others })
+        })?;
         let rows = rows(settings, &rlimits, cgroup.as_ref(), &isolation);
         Ok(Plan {
             cgroup,
@@ -73,6 +81,11 @@ impl Plan {
     pub fn by_cgroup(&self) -> ByCgroup {
         by_cgroup(self.cgroup.as_ref())
     }
+}
+
+/// Whether RLIMIT_NPROC holds leash's user at all (not root).
+fn tasks_of_this_user_applies() -> bool {
+    !nix::unistd::geteuid().is_root()
 }
 
 /// Under `--read`, the command's program, which must stay readable (a command that cannot
@@ -155,7 +168,11 @@ fn by_cgroup(plan: Option<&cgroup::Plan>) -> ByCgroup {
 
 /// The rlimits the user asked for, checked, plus the backstops of the session limits for
 /// resources the user left alone and no cgroup holds.
-fn resolve_rlimits(settings: &Settings, by_cgroup: ByCgroup) -> Result<Vec<ResolvedRlimit>, Error> {
+fn resolve_rlimits(
+    settings: &Settings,
+    by_cgroup: ByCgroup,
+    user_tasks: impl FnOnce() -> Option<u64>,
+) -> Result<Vec<ResolvedRlimit>, Error> {
     let mut rlimits = settings
         .rlimits
         .iter()
@@ -169,7 +186,7 @@ fn resolve_rlimits(settings: &Settings, by_cgroup: ByCgroup) -> Result<Vec<Resol
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    for backstop in settings.limits.backstops(by_cgroup, tasks_of_this_user) {
+    for backstop in settings.limits.backstops(by_cgroup, user_tasks) {
         if !rlimits.iter().any(|r| r.rlimit() == backstop.rlimit) {
             let resolved = ResolvedRlimit::backstop(backstop.rlimit, backstop.soft, backstop.hard)
                 .map_err(|e| {

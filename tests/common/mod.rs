@@ -184,6 +184,16 @@ impl Sandbox {
         !self.cgroups.is_empty()
     }
 
+    /// Lower the outer cap's memory limit to `bytes` (for a test of what an outer limit
+    /// does to a session); false where the cap holds no memory.
+    pub fn cap_memory(&self, bytes: u64) -> bool {
+        self.cgroups.iter().any(|dir| {
+            ["memory.limit_in_bytes", "memory.max"].iter().any(|file| {
+                dir.join(file).exists() && fs::write(dir.join(file), bytes.to_string()).is_ok()
+            })
+        })
+    }
+
     /// Cgroups below the outer cap's (leash's session cgroups), by path.
     pub fn cgroups_below_cap(&self) -> Vec<PathBuf> {
         self.cgroups
