@@ -12,8 +12,8 @@ use super::{Job, Version};
 #[derive(Debug, Default)]
 pub struct Gauges {
     memory_events: Option<(File, Version)>,
-    /// v1: how often the session's own memory limit was hit.
-    memory_failcnt: Option<File>,
+    /// v1: the session's own memory limit.
+    memory_limit: Option<File>,
     memory_peak: Option<File>,
     memory: Option<File>,
     tasks: Option<File>,
@@ -56,7 +56,7 @@ impl Gauges {
                 }
                 None => None,
             },
-            memory_failcnt: open(Job::Memory, "memory.failcnt"),
+            memory_limit: open(Job::Memory, "memory.limit_in_bytes"),
             memory_peak: open(Job::Memory, "memory.peak")
                 .or_else(|| open(Job::Memory, "memory.max_usage_in_bytes")),
             memory: open(Job::Memory, "memory.current")
@@ -75,11 +75,15 @@ impl Gauges {
     /// What the cgroup counts now.
     pub fn read(&self) -> Reading {
         let gauges = self;
-        let mut reading = Reading::default();
+        let mut reading = Reading {
+            memory_peak: gauges.memory_peak.as_ref().and_then(read_number),
+            ..Reading::default()
+        };
         if let Some((file, version)) = &gauges.memory_events {
-            reading.oom_kills = own_oom_kills(file, *version, gauges.memory_failcnt.as_ref());
+            let limit = gauges.memory_limit.as_ref().and_then(read_number);
+            let near_limit = reached(reading.memory_peak, limit);
+            reading.oom_kills = own_oom_kills(file, *version, near_limit);
         }
-        reading.memory_peak = gauges.memory_peak.as_ref().and_then(read_number);
         reading.memory = gauges.memory.as_ref().and_then(read_number);
         reading.tasks = gauges.tasks.as_ref().and_then(read_number);
         reading.tasks_peak = gauges.tasks_peak.as_ref().and_then(read_number);
@@ -101,15 +105,25 @@ impl Gauges {
 
 /// The OOM kills in the session that its own limit caused: v2 counts those as `oom`
 /// events of its cgroup (`oom_kill` counts every kill, an outer limit's too); v1 has only
-/// the kills, so they count when the session's limit was ever hit (`memory.failcnt`).
-fn own_oom_kills(events: &File, version: Version, failcnt: Option<&File>) -> u64 {
+/// the kills, so they count when the session's peak reached its own limit
+/// (`v1_at_limit`; `memory.failcnt` is no longer kept by recent kernels).
+fn own_oom_kills(events: &File, version: Version, v1_at_limit: bool) -> u64 {
     let text = read_text(events).unwrap_or_default();
     let kills = keyed(&text, "oom_kill").unwrap_or(0);
     let own_limit_hit = match version {
         Version::V2 => keyed(&text, "oom").unwrap_or(0) > 0,
-        Version::V1 => failcnt.and_then(read_number).unwrap_or(0) > 0,
+        Version::V1 => v1_at_limit,
     };
     if own_limit_hit { kills } else { 0 }
+}
+
+/// Whether a peak reached its limit: within a sixty-fourth of it (at least 1 MiB), the
+/// slack the kernel's reclaim leaves below a limit it holds.
+fn reached(peak: Option<u64>, limit: Option<u64>) -> bool {
+    match (peak, limit) {
+        (Some(peak), Some(limit)) => peak.saturating_add((limit / 64).max(1 << 20)) >= limit,
+        _ => false,
+    }
 }
 
 fn read_text(file: &File) -> Option<String> {
@@ -135,12 +149,16 @@ mod tests {
     #[test]
     fn only_kills_at_the_sessions_own_limit_count() {
         let own = file("low 0\nhigh 0\nmax 3\noom 1\noom_kill 2\n");
-        assert_eq!(own_oom_kills(&own, Version::V2, None), 2);
+        assert_eq!(own_oom_kills(&own, Version::V2, false), 2);
         // An outer limit (or the machine) ran out: the kills are not the session's limit.
         let outer = file("low 0\nhigh 0\nmax 0\noom 0\noom_kill 2\n");
-        assert_eq!(own_oom_kills(&outer, Version::V2, None), 0);
+        assert_eq!(own_oom_kills(&outer, Version::V2, true), 0);
         let v1 = file("oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
-        assert_eq!(own_oom_kills(&v1, Version::V1, Some(&file("0\n"))), 0);
-        assert_eq!(own_oom_kills(&v1, Version::V1, Some(&file("7\n"))), 1);
+        assert_eq!(own_oom_kills(&v1, Version::V1, false), 0);
+        assert_eq!(own_oom_kills(&v1, Version::V1, true), 1);
+        let gib = 1 << 30;
+        assert!(reached(Some(gib - (1 << 20)), Some(gib)));
+        assert!(!reached(Some(66 << 20), Some(gib)));
+        assert!(!reached(None, Some(gib)));
     }
 }
