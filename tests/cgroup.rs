@@ -97,6 +97,37 @@ fn the_next_leash_stops_a_session_whose_leash_was_killed() {
     sandbox.assert_no_survivors(&[]);
 }
 
+#[test]
+fn stale_session_cgroups_go_in_hierarchies_the_next_session_does_not_use() {
+    if !cgroup_available() {
+        return;
+    }
+    // A --mem --procs session whose leash was SIGKILLed left cgroups in every hierarchy
+    // (here: v1 memory and pids too); the next session uses only one for containment.
+    let sandbox = Sandbox::new();
+    let running = sandbox.start(&["--mem", "1G", "--procs", "99", "--", "sleep", "100"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sandbox.cgroups_below_cap().len() < sandbox.cap_cgroups().len() {
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            sandbox.cgroups_below_cap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    running.signal(Signal::SIGKILL);
+    let _ = running.finish();
+    let stale = sandbox.cgroups_below_cap();
+    let next = sandbox.run(&["--", "true"]);
+    assert_eq!(next.code(), Some(0), "{}", next.stderr);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while stale.iter().any(|dir| dir.exists()) {
+        assert!(Instant::now() < deadline, "left behind: {stale:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    sandbox.assert_no_survivors(&[]);
+}
+
 /// Killed processes of a dead leash are reaped by init, in its own time.
 fn wait_until_not_running(process: Tracked) {
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -175,13 +175,20 @@ fn make_cgroup(settings: &Settings, plan: &cgroup::Plan) -> Result<Option<Sessio
     Ok(None)
 }
 
-/// Stop what runs in the session cgroups of leashes that no longer run, and say so.
+/// Stop what runs in the session cgroups of leashes that no longer run, and say so: in
+/// every hierarchy leash's cgroup is in, not only those this session uses (a SIGKILLed
+/// `--mem` session's v1 memory cgroup would wait for the next `--mem` session).
 fn stop_stale_sessions(settings: &Settings, plan: &cgroup::Plan) {
-    let hierarchies: Vec<Hierarchy> = plan
+    let mut hierarchies: Vec<Hierarchy> = plan
         .hierarchies
         .iter()
         .map(|p| p.hierarchy.clone())
         .collect();
+    for other in cgroup::detect() {
+        if !hierarchies.iter().any(|h| h.parent == other.parent) {
+            hierarchies.push(other);
+        }
+    }
     for stale in cgroup::stop_stale_sessions(&hierarchies) {
         notice(
             settings.verbosity,

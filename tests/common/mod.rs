@@ -194,6 +194,11 @@ impl Sandbox {
         })
     }
 
+    /// The outer cap's cgroups (leash's own cgroups in the tests), one per hierarchy.
+    pub fn cap_cgroups(&self) -> &[PathBuf] {
+        &self.cgroups
+    }
+
     /// Cgroups below the outer cap's (leash's session cgroups), by path.
     pub fn cgroups_below_cap(&self) -> Vec<PathBuf> {
         self.cgroups
