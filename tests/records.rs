@@ -54,6 +54,14 @@ fn an_ordinary_exit_is_reported_with_its_status_and_usage() {
     assert_eq!(report["command"], serde_json::json!(["sh", "-c", "exit 0"]));
     assert_eq!(report["breach"], Value::Null);
     assert_eq!(report["stopped_processes"], 0);
+    // Too short for a sample to see it: what was seen, or null; never a zero.
+    for peak in ["peak_tasks", "peak_memory_bytes"] {
+        let value = &report["usage"][peak];
+        assert!(
+            value.is_null() || value.as_u64() > Some(0),
+            "{peak}: {value}"
+        );
+    }
     let (run, report) = reported(&sandbox, &["--", "sh", "-c", "exit 3"]);
     assert_eq!(run.code(), Some(3));
     assert_eq!(report["outcome"], "exited");

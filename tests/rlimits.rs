@@ -130,3 +130,19 @@ fn an_fsize_limit_really_stops_a_writer() {
         1 << 20
     );
 }
+
+#[test]
+fn a_command_that_dies_for_want_of_stack_is_told_why() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["--stack", "1K", "--", "true"]);
+    assert_eq!(run.signal(), Some(libc::SIGSEGV), "{:?}", run.status);
+    assert_eq!(
+        run.stderr,
+        "leash: the command died of a fault under a stack limit of 1.0 KiB:1.0 KiB: the limit \
+         may be below what it needs\n"
+    );
+    // Without a stack limit of the user's, a fault is the command's own business.
+    let run = sandbox.run(&["--", "sh", "-c", "kill -SEGV $$"]);
+    assert_eq!(run.signal(), Some(libc::SIGSEGV));
+    assert_eq!(run.stderr, "");
+}

@@ -54,6 +54,9 @@ pub fn ended(settings: &Settings, clock: &Clock, ended: Ended) -> Exit {
         (Some(_), Ending::Limit(_)) => Exit::Code(LIMIT_REACHED),
         (Some(_), Ending::Signaled(signal)) => Exit::Signal(signal),
     };
+    if ending == Ending::MainExited {
+        suspect_the_stack_limit(settings, &running, exit);
+    }
     if settings.recorded() {
         let findings = Findings {
             breach: match watched.ending {
@@ -73,6 +76,31 @@ pub fn ended(settings: &Settings, clock: &Clock, ended: Ended) -> Exit {
         write_record(settings, clock, running.plan.rows, &course);
     }
     exit
+}
+
+/// A command that dies of a fault (SIGSEGV, SIGBUS) under a stack limit the user set did
+/// so, most likely, for want of stack: say so, since the command itself cannot.
+fn suspect_the_stack_limit(settings: &Settings, running: &Running, exit: Exit) {
+    let faulted = matches!(exit, Exit::Signal(Signal::SIGSEGV | Signal::SIGBUS));
+    let asked = settings
+        .rlimits
+        .iter()
+        .any(|flagged| flagged.request.rlimit == crate::rlimit::Rlimit::STACK);
+    let stack = running
+        .plan
+        .rlimits
+        .iter()
+        .find(|r| r.rlimit() == crate::rlimit::Rlimit::STACK);
+    if let (true, true, Some(stack)) = (faulted, asked, stack) {
+        crate::message::notice(
+            settings.verbosity,
+            &format!(
+                "the command died of a fault under a stack limit of {}: the limit may be below \
+                 what it needs",
+                stack.values()
+            ),
+        );
+    }
 }
 
 /// Finish a session whose command never started because of `failure`; `limits` are the
@@ -110,8 +138,10 @@ fn usage(running: &Running) -> UsageRecord {
     UsageRecord {
         cpu_user_seconds: user.as_secs_f64(),
         cpu_system_seconds: system.as_secs_f64(),
-        peak_memory_bytes: peak.map(|p| p.memory),
-        peak_tasks: peak.map(|p| p.tasks),
+        // A session too short for any sample to see it saw nothing: unknown, not zero (it
+        // had one process at least).
+        peak_memory_bytes: peak.map(|p| p.memory).filter(|bytes| *bytes > 0),
+        peak_tasks: peak.map(|p| p.tasks).filter(|tasks| *tasks > 0),
         written_bytes: peak.filter(|_| wanted.written).map(|p| p.written),
         output_bytes: running.session.relay().map(Relay::passed),
     }
