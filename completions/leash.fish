@@ -9,7 +9,7 @@ complete -c leash -l cpu-rate -d 'Throttle the whole session to this share of on
 complete -c leash -l cgroup -d 'Use a cgroup for the session: auto (where one is writable), require (refuse to start unless the cgroup holds the session and enforces --mem, --procs and --cpu), off' -r -f -a "auto\t'Use a cgroup where one is writable; fall back to supervision where not'
 require\t'Refuse to start unless a cgroup contains the session and enforces every requested memory, process and CPU limit'
 off\t'Never use a cgroup'"
-complete -c leash -s s -l signal -d 'Signal sent first when the session is stopped: a name (TERM, SIGTERM) or a number' -r
+complete -c leash -s s -l signal -d 'Signal sent first when the session is stopped: a name (TERM, SIGTERM), a real-time one (RTMIN+2, RTMAX-1) or a number' -r
 complete -c leash -s k -l kill-after -d 'Grace between that signal and SIGKILL; 0 sends SIGKILL at once' -r
 complete -c leash -l fsize -d 'Largest file each process may create (RLIMIT_FSIZE), e.g. 100M, 1GiB, 500MB' -r
 complete -c leash -l nofile -d 'Open files per process (RLIMIT_NOFILE)' -r

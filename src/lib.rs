@@ -29,6 +29,7 @@ mod record;
 mod relay;
 mod rlimit;
 mod session_limits;
+mod signal_number;
 mod signals;
 mod slots;
 mod small_file;

@@ -1,4 +1,4 @@
-//! Signals: parsing names, the signals leash handles, and receiving them through a signalfd.
+//! Signals: the signals leash handles, and receiving them through a signalfd.
 //!
 //! Every signal leash reacts to is blocked and read from one signalfd, so the supervisor's
 //! `poll` loop sees signals, child exits and its deadline in one place, with no handler code
@@ -8,28 +8,6 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-
-use crate::error::Invalid;
-
-/// Parse a signal as `TERM`, `SIGTERM`, `term` or `15`.
-pub fn parse_signal(text: &str) -> Result<Signal, Invalid> {
-    let text = text.trim();
-    if let Ok(number) = text.parse::<i32>() {
-        return Signal::try_from(number)
-            .map_err(|_| Invalid(format!("{number} is not a signal number")));
-    }
-    let upper = text.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
-    name.parse().map_err(|_| {
-        Invalid(format!(
-            "'{text}' is not a signal name (e.g. TERM, INT, KILL, 9)"
-        ))
-    })
-}
 
 /// A signal's name without the `SIG` prefix, as users write it: `TERM`.
 pub fn signal_name(signal: Signal) -> &'static str {
@@ -150,23 +128,6 @@ impl AsFd for Inbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn signals_parse_by_name_prefix_case_and_number() {
-        assert_eq!(parse_signal("TERM"), Ok(Signal::SIGTERM));
-        assert_eq!(parse_signal("SIGTERM"), Ok(Signal::SIGTERM));
-        assert_eq!(parse_signal("kill"), Ok(Signal::SIGKILL));
-        assert_eq!(parse_signal("sigint"), Ok(Signal::SIGINT));
-        assert_eq!(parse_signal("9"), Ok(Signal::SIGKILL));
-        assert_eq!(parse_signal("15"), Ok(Signal::SIGTERM));
-    }
-
-    #[test]
-    fn unknown_signals_are_refused() {
-        for bad in ["", "0", "99", "-1", "TERMINATE", "SIG", "1.5"] {
-            assert!(parse_signal(bad).is_err(), "{bad:?} was accepted");
-        }
-    }
 
     #[test]
     fn names_print_without_prefix() {

@@ -158,3 +158,40 @@ fn help_and_version_exit_zero() {
         version.stdout
     );
 }
+
+#[test]
+fn the_stop_signal_may_be_a_real_time_one() {
+    // The command says which signal reached it, and ends.
+    let sandbox = Sandbox::new();
+    let script = "import signal, sys, time\n\
+                  def said(got, _):\n\
+                  \x20   print('got', got - signal.SIGRTMIN if got >= signal.SIGRTMIN else got, flush=True)\n\
+                  \x20   sys.exit(0)\n\
+                  for n in (signal.SIGTERM, signal.SIGUSR1, *range(signal.SIGRTMIN, signal.SIGRTMIN + 3)):\n\
+                  \x20   signal.signal(n, said)\n\
+                  print('ready', flush=True)\n\
+                  time.sleep(30)\n";
+    for (flag, got) in [
+        ("RTMIN+2", "got 2"),
+        ("SIGRTMIN", "got 0"),
+        ("USR1", "got 10"),
+    ] {
+        let run = sandbox.run(&[
+            "--signal", flag, "--wall", "1s", "--", "python3", "-c", script,
+        ]);
+        assert_eq!(run.code(), Some(124), "{flag}: {}", run.stderr);
+        assert_eq!(
+            run.stdout,
+            format!("ready\n{got}\n"),
+            "{flag}: {}",
+            run.stderr
+        );
+    }
+    let rtmin = libc::SIGRTMIN().to_string();
+    let run = sandbox.run(&["--signal", &rtmin, "--explain"]);
+    assert!(
+        run.stdout.contains("stop: SIGRTMIN+0 to every process"),
+        "{}",
+        run.stdout
+    );
+}

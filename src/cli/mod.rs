@@ -15,13 +15,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use nix::sys::signal::Signal;
 
 use crate::cgroup;
 use crate::error::Error;
 use crate::isolation::Network;
 use crate::rlimit::{Rlimit, RlimitRequest};
-use crate::signals::parse_signal;
+use crate::signal_number::SignalNumber;
 use crate::units::{
     parse_cpu_share, parse_duration, parse_fraction, parse_positive_count, parse_positive_duration,
     parse_positive_size,
@@ -142,10 +141,11 @@ pub struct Cli {
           help_heading = "Limits")]
     cgroup: cgroup::Mode,
 
-    /// Signal sent first when the session is stopped: a name (TERM, SIGTERM) or a number.
-    #[arg(short, long, value_name = "SIG", default_value = "TERM", value_parser = parse_signal,
+    /// Signal sent first when the session is stopped: a name (TERM, SIGTERM), a real-time
+    /// one (RTMIN+2, RTMAX-1) or a number.
+    #[arg(short, long, value_name = "SIG", default_value = "TERM", value_parser = SignalNumber::parse,
           help_heading = "Stopping")]
-    signal: Signal,
+    signal: SignalNumber,
 
     /// Grace between that signal and SIGKILL; 0 sends SIGKILL at once.
     #[arg(short = 'k', long, value_name = "DURATION", default_value = "2s",

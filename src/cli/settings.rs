@@ -5,8 +5,6 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use nix::sys::signal::Signal;
-
 use super::Cli;
 use crate::cgroup;
 use crate::error::Error;
@@ -35,7 +33,7 @@ pub struct Settings {
     /// Whether to use a cgroup.
     pub cgroup: cgroup::Mode,
     /// First signal of the stop sequence.
-    pub signal: Signal,
+    pub signal: crate::signal_number::SignalNumber,
     /// Grace before SIGKILL.
     pub kill_after: Duration,
     /// Exit with the command's status even when a limit stopped it.
@@ -269,7 +267,7 @@ mod tests {
     #[test]
     fn defaults_are_term_two_seconds_and_no_core_dumps() {
         let settings = parse_line("true").unwrap();
-        assert_eq!(settings.signal, Signal::SIGTERM);
+        assert_eq!(settings.signal, nix::sys::signal::Signal::SIGTERM.into());
         assert_eq!(settings.kill_after, Duration::from_secs(2));
         assert_eq!(settings.limits.wall, None);
         assert_eq!(settings.rlimits.len(), 1);

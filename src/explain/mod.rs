@@ -12,7 +12,6 @@ use crate::cli::Settings;
 use crate::isolation::Isolation;
 use crate::rlimit::{ResolvedRlimit, Rlimit};
 use crate::session_limits::{LimitKind, SessionLimits};
-use crate::signals::signal_name;
 use crate::units::{format_duration, format_size};
 
 mod protections;
@@ -299,7 +298,7 @@ pub fn explanation(rows: &[LimitRow], plan: Option<&Plan>, settings: &Settings) 
     let _ = writeln!(
         out,
         "stop: SIG{} to every process of the session, SIGKILL after {}",
-        signal_name(settings.signal),
+        settings.signal,
         format_duration(settings.kill_after)
     );
     out

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use super::session::Session;
@@ -25,6 +25,7 @@ use crate::cgroup::SessionCgroup;
 use crate::cli::Settings;
 use crate::message::{detail, notice, processes};
 use crate::session_limits::Breach;
+use crate::signal_number::SignalNumber;
 use crate::signals::{TERMINATING, ends_supervision, signal_name};
 use crate::tree;
 
@@ -64,13 +65,13 @@ pub fn stop(running: &mut Running, ending: Ending, settings: &Settings) -> Stopp
 }
 
 /// The signal the stop sequence starts with.
-fn first_signal(ending: Ending, configured: Signal) -> Signal {
+fn first_signal(ending: Ending, configured: SignalNumber) -> SignalNumber {
     match ending {
         // Passed on as they came (Ctrl-C, a hang-up); the others are leash's own business.
-        Ending::Signaled(signal) if TERMINATING.contains(&signal) => signal,
+        Ending::Signaled(signal) if TERMINATING.contains(&signal) => signal.into(),
         // A session at its process limit is a fork bomb until proven otherwise, and its
         // processes block signals while they retry fork: a grace would only be waited out.
-        Ending::Limit(Breach::Tasks(..) | Breach::TasksRefused(_)) => Signal::SIGKILL,
+        Ending::Limit(Breach::Tasks(..) | Breach::TasksRefused(_)) => Signal::SIGKILL.into(),
         Ending::Signaled(_) | Ending::MainExited | Ending::Limit(_) => configured,
     }
 }
@@ -98,7 +99,7 @@ fn say_why(ending: Ending, stopped: &Stopped, settings: &Settings) {
 
 /// Stop every process of the session: `first`, then after `grace` SIGKILL; returns once
 /// every process is gone and reaped.
-fn stop_session(session: &mut Session, first: Signal, grace: Duration) -> Stopped {
+fn stop_session(session: &mut Session, first: SignalNumber, grace: Duration) -> Stopped {
     let mut signalled = BTreeSet::new();
     let mut groups = BTreeMap::new();
     let mut interrupted_by = None;
@@ -106,12 +107,12 @@ fn stop_session(session: &mut Session, first: Signal, grace: Duration) -> Stoppe
     if !session.reap() {
         return Stopped::default();
     }
-    if first != Signal::SIGKILL && !grace.is_zero() {
+    if first != Signal::SIGKILL.into() && !grace.is_zero() {
         let cgroup_frozen = session.cgroup().is_some_and(SessionCgroup::freeze);
         let frozen = freeze(session);
         note_groups(&mut groups, frozen.iter().copied());
         send(session, &frozen, first);
-        send(session, &frozen, Signal::SIGCONT);
+        send(session, &frozen, Signal::SIGCONT.into());
         if cgroup_frozen {
             session.cgroup().map(SessionCgroup::thaw);
         }
@@ -126,7 +127,7 @@ fn stop_session(session: &mut Session, first: Signal, grace: Duration) -> Stoppe
         }
         let frozen = freeze(session);
         note_groups(&mut groups, frozen.iter().copied());
-        send(session, &frozen, Signal::SIGKILL);
+        send(session, &frozen, Signal::SIGKILL.into());
         signalled.extend(frozen);
         session.relay_until_signal(Some(Duration::from_millis(10)));
     }
@@ -161,7 +162,7 @@ fn note_groups(groups: &mut BTreeMap<Pid, Option<Pid>>, pids: impl IntoIterator<
 /// Send `signal` to every process of the session now (used to forward USR1 and USR2).
 pub fn signal_session(session: &Session, signal: Signal) {
     let all = tree::descendants(Pid::this());
-    send(session, &all, signal);
+    send(session, &all, signal.into());
 }
 
 /// Wait until the session is empty or `until`, whichever is first. A terminating signal
@@ -188,7 +189,7 @@ fn wait_for_exit(session: &mut Session, until: Instant) -> Option<Signal> {
 /// processes forked during a walk are caught by the next. Members of the session's
 /// cgroup are included (they are all in the tree, unless one moved itself out of it).
 fn freeze(session: &Session) -> BTreeSet<Pid> {
-    signal_group(session, Signal::SIGSTOP);
+    signal_group(session, Signal::SIGSTOP.into());
     let mut frozen = BTreeSet::new();
     for pid in session
         .cgroup()
@@ -215,17 +216,17 @@ fn freeze(session: &Session) -> BTreeSet<Pid> {
 }
 
 /// Send `signal` to the session's process group and to each of `pids`.
-fn send(session: &Session, pids: &BTreeSet<Pid>, signal: Signal) {
+fn send(session: &Session, pids: &BTreeSet<Pid>, signal: SignalNumber) {
     signal_group(session, signal);
     for &pid in pids {
-        let _ = kill(pid, signal);
+        let _ = signal.send(pid);
     }
 }
 
 /// Signal the session's process group, but only while its leader is unreaped: after that
 /// the group id may be reused by an unrelated group. The tree walk covers the rest.
-fn signal_group(session: &Session, signal: Signal) {
+fn signal_group(session: &Session, signal: SignalNumber) {
     if session.main_status().is_none() {
-        let _ = killpg(session.main(), signal);
+        let _ = signal.send_to_group(session.main());
     }
 }

@@ -1,0 +1,146 @@
+//! A signal by its number, real-time ones included (`RTMIN+3`, `34`): what `--signal`
+//! takes and the stop sequence sends. nix's `Signal` has no real-time signals; the rest
+//! of leash, which handles only standard ones, keeps using it.
+
+use std::fmt;
+
+use nix::errno::Errno;
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
+use crate::error::Invalid;
+
+/// Any signal the kernel has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignalNumber(i32);
+
+impl From<Signal> for SignalNumber {
+    fn from(signal: Signal) -> Self {
+        SignalNumber(signal as i32)
+    }
+}
+
+/// The real-time signals' range, as the C library leaves it to programs.
+fn rt_range() -> (i32, i32) {
+    (libc::SIGRTMIN(), libc::SIGRTMAX())
+}
+
+impl SignalNumber {
+    /// Parse `TERM`, `SIGTERM`, `term`, `15`, `RTMIN`, `RTMIN+3`, `SIGRTMAX-1` or `34`.
+    pub fn parse(text: &str) -> Result<SignalNumber, Invalid> {
+        let text = text.trim();
+        let (min, max) = rt_range();
+        if let Ok(number) = text.parse::<i32>() {
+            return match Signal::try_from(number) {
+                Ok(signal) => Ok(signal.into()),
+                Err(_) if (min..=max).contains(&number) => Ok(SignalNumber(number)),
+                Err(_) => Err(Invalid(format!("{number} is not a signal number"))),
+            };
+        }
+        let upper = text.to_ascii_uppercase();
+        let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+        if let Some(number) = realtime(bare, min, max) {
+            return Ok(SignalNumber(number));
+        }
+        format!("SIG{bare}")
+            .parse::<Signal>()
+            .map(SignalNumber::from)
+            .map_err(|_| {
+                Invalid(format!(
+                    "'{text}' is not a signal name (e.g. TERM, INT, KILL, 9, RTMIN+1)"
+                ))
+            })
+    }
+
+    /// The standard signal, if it is one.
+    pub fn standard(self) -> Option<Signal> {
+        Signal::try_from(self.0).ok()
+    }
+
+    /// Send it to `pid`.
+    pub fn send(self, pid: Pid) -> nix::Result<()> {
+        // SAFETY: kill(2) with a number the kernel validates; no memory is involved.
+        Errno::result(unsafe { libc::kill(pid.as_raw(), self.0) }).map(drop)
+    }
+
+    /// Send it to the process group `group`.
+    pub fn send_to_group(self, group: Pid) -> nix::Result<()> {
+        // SAFETY: killpg(3) with a number the kernel validates; no memory is involved.
+        Errno::result(unsafe { libc::killpg(group.as_raw(), self.0) }).map(drop)
+    }
+}
+
+/// `RTMIN`, `RTMIN+N`, `RTMAX`, `RTMAX-N` within `min..=max`.
+fn realtime(name: &str, min: i32, max: i32) -> Option<i32> {
+    let offset = |rest: &str, sign: char| -> Option<i32> {
+        match rest.strip_prefix(sign) {
+            None if rest.is_empty() => Some(0),
+            Some(n) => n.parse::<i32>().ok(),
+            None => None,
+        }
+    };
+    let number = if let Some(rest) = name.strip_prefix("RTMIN") {
+        min + offset(rest, '+')?
+    } else if let Some(rest) = name.strip_prefix("RTMAX") {
+        max - offset(rest, '-')?
+    } else {
+        return None;
+    };
+    (min..=max).contains(&number).then_some(number)
+}
+
+impl fmt::Display for SignalNumber {
+    /// The name without `SIG`, as users write it: `TERM`, `RTMIN+3`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.standard() {
+            Some(signal) => f.write_str(&signal.as_str()[3..]),
+            None => write!(f, "RTMIN+{}", self.0 - rt_range().0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_parse_by_name_prefix_case_and_number() {
+        let parse = |text| SignalNumber::parse(text).map(|s| s.to_string());
+        for (text, name) in [
+            ("TERM", "TERM"),
+            ("SIGTERM", "TERM"),
+            ("kill", "KILL"),
+            ("sigint", "INT"),
+            ("9", "KILL"),
+            ("15", "TERM"),
+            ("RTMIN", "RTMIN+0"),
+            ("SIGRTMIN+2", "RTMIN+2"),
+        ] {
+            assert_eq!(parse(text), Ok(name.to_string()), "{text}");
+        }
+        let (min, max) = rt_range();
+        assert_eq!(
+            SignalNumber::parse(&min.to_string()),
+            SignalNumber::parse("RTMIN")
+        );
+        assert_eq!(SignalNumber::parse("rtmax-1"), Ok(SignalNumber(max - 1)));
+    }
+
+    #[test]
+    fn unknown_signals_are_refused() {
+        for bad in [
+            "",
+            "0",
+            "99",
+            "-1",
+            "TERMINATE",
+            "SIG",
+            "1.5",
+            "RTMIN+99",
+            "RTMAX-99",
+            "RTMIN-1",
+        ] {
+            assert!(SignalNumber::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}
