@@ -339,3 +339,12 @@ fn input_that_would_be_ignored_is_refused_naming_it() {
     );
     assert_eq!((code, ran), (Some(0), true), "{stderr}");
 }
+
+#[test]
+fn a_toml_mistake_names_its_line() {
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.path("bad.toml"), "wall = \"5m\"\nmem = \n").expect("a file");
+    let (code, stderr, ran) = attempt(&sandbox, &[], &["--config", "bad.toml"]);
+    assert_eq!((code, ran), (Some(125), false), "{stderr}");
+    assert!(stderr.starts_with("leash: bad.toml:2: "), "{stderr}");
+}

@@ -195,3 +195,27 @@ fn the_stop_signal_may_be_a_real_time_one() {
         run.stdout
     );
 }
+
+#[test]
+fn a_value_that_is_not_text_is_refused_naming_its_flag() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let sandbox = Sandbox::new();
+    let not_utf8 = OsStr::from_bytes(b"\xff");
+    for joined in [false, true] {
+        let mut command = sandbox.leash(&[]);
+        if joined {
+            command.arg(OsStr::from_bytes(b"--name=\xff"));
+        } else {
+            command.arg("--name").arg(not_utf8);
+        }
+        command.args(["--", "touch", "ran"]);
+        let output = command.output().expect("leash");
+        assert_eq!(output.status.code(), Some(125));
+        assert_eq!(
+            String::from_utf8_lossy(&output.stderr),
+            "leash: --name: the value is not valid UTF-8\n"
+        );
+        assert!(!sandbox.path("ran").exists());
+    }
+}

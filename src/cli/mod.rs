@@ -5,10 +5,13 @@
 mod print_config;
 mod roles;
 mod settings;
+mod texts;
 mod values;
 
 pub use roles::{Role, is_setting, role};
 pub use settings::Settings;
+pub use texts::VERSION;
+use texts::{ABOUT, EXAMPLES, LONG_ABOUT};
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -26,40 +29,6 @@ use crate::units::{
     parse_positive_size,
 };
 use values::{parse_assignment, parse_niceness, parse_umask, rlimit_value};
-
-/// The version, and whether this build checks debug assertions (a slower build).
-pub const VERSION: &str = if cfg!(debug_assertions) {
-    concat!(env!("CARGO_PKG_VERSION"), " (debug assertions on)")
-} else {
-    env!("CARGO_PKG_VERSION")
-};
-
-const ABOUT: &str = "Run a command as a supervised session: limits hold for its whole process tree, \
-and nothing it starts survives it.";
-
-const LONG_ABOUT: &str =
-    "Run a command as a supervised session: limits hold for its whole process \
-tree, and nothing it starts survives it.
-
-leash starts COMMAND in a new process group, sets the requested rlimits, and supervises every \
-process the command starts, including those that detach with setsid, a double fork or a new \
-process group (leash is their subreaper). When a limit is reached, when leash is asked to \
-terminate, and also when the main process exits by itself, every remaining process of the \
-session is stopped: the --signal first, SIGKILL after the --kill-after grace. leash returns \
-only when all of them are gone and reaped.";
-
-const EXAMPLES: &str = "Examples:
-  leash --profile interpreter -- interpreter -y   safe limits for an agent's interpreter
-  leash --wall 10m --mem 2G --procs 128 -- cmd    limits for the whole process tree
-  leash -t 90s -k 5s -- make test                 TERM at 90s, KILL 5s later if still running
-  leash --output 100M --idle 5m -- ./agent.sh     stop output floods and hangs
-  leash --report run.json -- ./ci-step.sh         a JSON record of the session
-  leash --fsize 1G --nofile 256 -- ./script.sh    per-process rlimits, as prlimit sets them
-  leash --explain --mem 2G --procs 64             what enforces each limit here
-
-Exit status: the command's own (if it died of a signal, leash dies of the same signal);
-124 a limit was reached; 125 leash failed; 126 the command cannot be executed; 127 not found;
-75 no --slots slot or --rate start could be had.";
 
 /// Files the hidden `--generate` mode prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -378,9 +347,13 @@ pub enum Invocation {
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Error> {
     let mut command = command();
     let layered = crate::config::layered(args.into_iter().collect(), &command, is_setting)?;
-    let matches = command
-        .try_get_matches_from_mut(layered.args)
-        .map_err(Error::Clap)?;
+    let matches = match command.try_get_matches_from_mut(layered.args.clone()) {
+        Ok(matches) => matches,
+        Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
+            return Err(not_utf8(&layered.args));
+        }
+        Err(e) => return Err(Error::Clap(e)),
+    };
     let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(Error::Clap)?;
     if let Some(artifact) = cli.generate {
         return Ok(Invocation::Generate(artifact));
@@ -399,6 +372,26 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Err
     } else {
         Invocation::Run(settings)
     })
+}
+
+/// The error for a value that must be text and is not: clap's names no flag.
+fn not_utf8(args: &[OsString]) -> Error {
+    let mut previous = "";
+    for arg in args.iter().skip(1).take_while(|a| *a != "--") {
+        if let Some(text) = arg.to_str() {
+            previous = text;
+            continue;
+        }
+        let bytes = arg.as_encoded_bytes();
+        let flag = if bytes.starts_with(b"--") {
+            let name = bytes.split(|b| *b == b'=').next().unwrap_or_default();
+            String::from_utf8_lossy(name).into_owned()
+        } else {
+            previous.to_string()
+        };
+        return Error::Usage(format!("{flag}: the value is not valid UTF-8"));
+    }
+    Error::Usage("an argument is not valid UTF-8".into())
 }
 
 /// The clap command, for parsing and for generating the man page and completions.

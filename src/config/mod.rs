@@ -261,8 +261,12 @@ fn file_layers(
 
 /// A config text as TOML; errors name `file`.
 fn parse(text: &str, file: &str) -> Result<toml::Table, Error> {
-    text.parse()
-        .map_err(|e: toml::de::Error| Error::Config(format!("{file}: {}", e.message())))
+    text.parse().map_err(|e: toml::de::Error| {
+        let line = e.span().map_or(0, |span| {
+            1 + text.get(..span.start).unwrap_or(text).matches('\n').count()
+        });
+        Error::Config(format!("{file}:{line}: {}", e.message()))
+    })
 }
 
 /// The settings of one table of a parsed config `text`: the top level (`profile` `None`)
