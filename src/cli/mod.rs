@@ -400,6 +400,9 @@ pub fn command() -> clap::Command {
 }
 
 #[cfg(test)]
+mod fuzz_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
