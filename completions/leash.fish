@@ -28,7 +28,7 @@ complete -c leash -l network -d 'The session\'s network: `host` (leash\'s own), 
 complete -c leash -l write -d 'Let the session create, change and delete files only below PATH (repeatable), the devices /dev/null, /dev/zero, /dev/full, /dev/tty and /dev/pts, and its private /tmp. Relative paths are taken from leash\'s working directory. Landlock' -r -F
 complete -c leash -l read -d 'Let the session read and execute only below PATH (repeatable), the paths it may write, the system\'s libraries and loader, /proc, and the command with its interpreters (for `#!` scripts): it does not see the rest of the machine. Landlock' -r -F
 complete -c leash -l private-tmp -d 'Give the session a /tmp and /dev/shm of its own: a tmpfs of SIZE each (in a mount namespace), writable even under --read-only and gone when the session ends. Paths given to --write, --read or --chdir below /tmp are kept in it' -r
-complete -c leash -l report -d 'Write the session\'s report, one JSON document (schema in docs/report.md), to FILE when the session ends, however it ends (`-`: stderr). Written atomically' -r -F
+complete -c leash -l report -d 'Write the session\'s report, one JSON document (schema in docs/report.md), to FILE when the session ends, however it ends (`-`: stdout, after the command\'s output). Written atomically' -r -F
 complete -c leash -l audit-log -d 'Append the report as one JSON line to FILE (safe with many leash writing at once)' -r -F
 complete -c leash -l metrics -d 'Write Prometheus metrics of the session to FILE (for node_exporter\'s textfile collector); counters add up over the sessions that write the same file' -r -F
 complete -c leash -l name -d 'A name for the session in reports and metrics (the `name` label)' -r

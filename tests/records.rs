@@ -545,3 +545,23 @@ fn a_signal_while_waiting_for_a_slot_leaves_a_record_and_kills_leash_with_it() {
     let _ = holder.finish_within(std::time::Duration::from_secs(10));
     sandbox.assert_no_survivors(&[]);
 }
+
+#[test]
+fn report_dash_goes_to_stdout_after_the_commands_output() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&[
+        "--report",
+        "-",
+        "--",
+        "sh",
+        "-c",
+        "echo hello; echo oops >&2",
+    ]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(run.stderr, "oops\n");
+    let report = run
+        .stdout
+        .strip_prefix("hello\n")
+        .expect("the command's output first");
+    assert_eq!(valid(report)["outcome"], "exited");
+}

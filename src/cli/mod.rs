@@ -249,7 +249,7 @@ pub struct Cli {
     private_tmp: Option<u64>,
 
     /// Write the session's report, one JSON document (schema in docs/report.md), to FILE
-    /// when the session ends, however it ends (`-`: stderr). Written atomically.
+    /// when the session ends, however it ends (`-`: stdout, after the command's output). Written atomically.
     #[arg(long, value_name = "FILE", help_heading = "Records")]
     report: Option<PathBuf>,
 

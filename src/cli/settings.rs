@@ -42,7 +42,7 @@ pub struct Settings {
     pub rlimits: Vec<FlaggedRlimit>,
     /// How much leash says.
     pub verbosity: Verbosity,
-    /// Where to write the report (`-`: stderr).
+    /// Where to write the report (`-`: stdout).
     pub report: Option<PathBuf>,
     /// Where to append the report as a line.
     pub audit_log: Option<PathBuf>,

@@ -17,7 +17,7 @@ const ROOM: u64 = 4096;
 /// Where the records go.
 #[derive(Clone, Debug, Default)]
 pub struct Destinations {
-    /// `--report` (`-`: stderr).
+    /// `--report` (`-`: stdout).
     pub report: Option<PathBuf>,
     /// `--audit-log`.
     pub audit_log: Option<PathBuf>,

@@ -19,7 +19,11 @@ pub fn publish(record: &Record, to: &Destinations) {
         let written = if path.as_os_str() == "-" {
             let mut text = record.to_json_pretty();
             text.push('\n');
-            io::stderr().lock().write_all(text.as_bytes())
+            // After the session's own output, all of which has been relayed by now.
+            let mut stdout = io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
         } else {
             write_whole(path, &(record.to_json_pretty() + "\n"))
         };
