@@ -219,3 +219,36 @@ fn a_value_that_is_not_text_is_refused_naming_its_flag() {
         assert!(!sandbox.path("ran").exists());
     }
 }
+
+#[test]
+fn a_leading_duration_is_the_wall_limit_as_for_timeout() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["1s", "sleep", "30"]);
+    assert_eq!(run.code(), Some(124), "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "leash: wall time limit 1s reached; stopped 1 process\n"
+    );
+    let run = sandbox.run(&["5s", "--", "echo", "hi"]);
+    assert_eq!(
+        (run.code(), run.stdout.as_str()),
+        (Some(0), "hi\n"),
+        "{}",
+        run.stderr
+    );
+    // No command: refused, nothing started.
+    let run = sandbox.run(&["10s"]);
+    assert_eq!(run.code(), Some(125));
+    assert!(
+        run.stderr
+            .starts_with("leash: 10s: a wall limit and no command"),
+        "{}",
+        run.stderr
+    );
+    // After --, or with --wall given, it is the command.
+    for args in [&["--", "10s"][..], &["--wall", "5s", "10s"]] {
+        let run = sandbox.run(args);
+        assert_eq!(run.code(), Some(127), "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr, "leash: cannot run '10s': command not found\n");
+    }
+}

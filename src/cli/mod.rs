@@ -5,6 +5,7 @@
 mod print_config;
 mod roles;
 mod settings;
+mod short_form;
 mod texts;
 mod values;
 
@@ -354,7 +355,9 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Err
         }
         Err(e) => return Err(Error::Clap(e)),
     };
-    let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(Error::Clap)?;
+    let mut cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(Error::Clap)?;
+    let wall_typed = roles::typed(&command, &matches, &layered.origins, "wall");
+    short_form::take_wall(&mut cli, &matches, &layered.args, wall_typed)?;
     if let Some(artifact) = cli.generate {
         return Ok(Invocation::Generate(artifact));
     }

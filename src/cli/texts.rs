@@ -19,11 +19,16 @@ process the command starts, including those that detach with setsid, a double fo
 process group (leash is their subreaper). When a limit is reached, when leash is asked to \
 terminate, and also when the main process exits by itself, every remaining process of the \
 session is stopped: the --signal first, SIGKILL after the --kill-after grace. leash returns \
-only when all of them are gone and reaped.";
+only when all of them are gone and reaped.
+
+As with timeout, a first operand that is a duration is the wall limit when --wall is not \
+given: `leash 10s make test` is `leash --wall 10s -- make test`. After `--` the first operand is \
+always the command: `leash -- 10s` runs a program named 10s.";
 
 pub(super) const EXAMPLES: &str = "Examples:
   leash --profile interpreter -- interpreter -y   safe limits for an agent's interpreter
   leash --wall 10m --mem 2G --procs 128 -- cmd    limits for the whole process tree
+  leash 10m make test                             the same as leash --wall 10m -- make test
   leash -t 90s -k 5s -- make test                 TERM at 90s, KILL 5s later if still running
   leash --output 100M --idle 5m -- ./agent.sh     stop output floods and hangs
   leash --report run.json -- ./ci-step.sh         a JSON record of the session
