@@ -395,6 +395,20 @@ fn a_metrics_path_that_is_not_a_small_file_is_an_error_not_a_hang() {
     );
 }
 
+/// Run `script` with sh in a mount namespace of its own, under the outer cap: its stdout
+/// and stderr, or `None` (said) where it exits 77, as it does when it cannot mount.
+fn in_a_mount_namespace(sandbox: &Sandbox, script: &str) -> Option<(String, String)> {
+    let mut command = sandbox.capped("unshare");
+    command.args(["--mount", "sh", "-c", script]);
+    let output = command.output().expect("unshare");
+    if output.status.code() == Some(77) {
+        eprintln!("skipped: no tmpfs of our own here");
+        return None;
+    }
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    Some((text(&output.stdout), text(&output.stderr)))
+}
+
 #[test]
 fn a_full_disk_leaves_no_half_line_in_the_audit_log() {
     // A small tmpfs of the test's own, in a mount namespace of its own (root only).
@@ -420,15 +434,9 @@ fn a_full_disk_leaves_no_half_line_in_the_audit_log() {
         disk = disk.display(),
         log = log.display(),
     );
-    let mut command = sandbox.capped("unshare");
-    command.args(["--mount", "sh", "-c", &script]);
-    let output = command.output().expect("unshare");
-    if output.status.code() == Some(77) {
-        eprintln!("skipped: no tmpfs of our own here");
+    let Some((stdout, stderr)) = in_a_mount_namespace(&sandbox, &script) else {
         return;
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    };
     // The disk fills during the session (the check before the start passed); the
     // session's status is its own either way (dd's 1: no space), and the lost line is said.
     assert!(
@@ -479,15 +487,9 @@ fn a_destination_that_cannot_be_written_is_refused_before_the_start() {
          {leash} --report ro/r.json -- touch ran; echo \"ro=$?\"; \
          {leash} --audit-log full/a.log -- touch ran; echo \"full=$?\""
     );
-    let mut command = sandbox.capped("unshare");
-    command.args(["--mount", "sh", "-c", &script]);
-    let output = command.output().expect("unshare");
-    if output.status.code() == Some(77) {
-        eprintln!("skipped: no tmpfs of our own here");
+    let Some((stdout, stderr)) = in_a_mount_namespace(&sandbox, &script) else {
         return;
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    };
     assert_eq!(stdout, "ro=125\nfull=125\n", "{stderr}");
     assert_eq!(
         stderr,
