@@ -215,8 +215,11 @@ impl Isolation {
             (Network::Ports(ports), _) => NetworkHold::Ports(ports.clone()),
         };
         let refuse_sockets = matches!(network, NetworkHold::SocketFilter(_));
-        let counts_processes_apart =
-            asked.counts_processes && namespaces.as_ref().is_ok_and(|ns| ns.in_user_namespace);
+        // Not a protection the user asked for: only where a user namespace really can be
+        // made (a container's seccomp profile may refuse one that the settings allow).
+        let counts_processes_apart = asked.counts_processes
+            && namespaces.as_ref().is_ok_and(|ns| ns.in_user_namespace)
+            && user_namespace_can_be_made();
         let filter = if pretend("seccomp") {
             Err(Missing::Pretended)
         } else {
@@ -311,6 +314,27 @@ fn user_namespaces() -> Result<(), Missing> {
         ));
     }
     Ok(())
+}
+
+/// Whether a user namespace can be made here: tried in a child that makes one and exits.
+fn user_namespace_can_be_made() -> bool {
+    // SAFETY: leash is single-threaded here; the child only calls unshare(2) and _exit(2),
+    // both async-signal-safe.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            // SAFETY: unshare(2) takes only flags; _exit(2) skips the parent's atexit
+            // handlers and flushes nothing.
+            unsafe {
+                let made = libc::unshare(libc::CLONE_NEWUSER) == 0;
+                libc::_exit(i32::from(!made))
+            }
+        }
+        Ok(nix::unistd::ForkResult::Parent { child }) => matches!(
+            nix::sys::wait::waitpid(child, None),
+            Ok(nix::sys::wait::WaitStatus::Exited(_, 0))
+        ),
+        Err(_) => false,
+    }
 }
 
 fn may_sys_admin() -> bool {
