@@ -101,6 +101,73 @@ fn the_static_install_needs_no_dynamic_loader() {
 }
 
 #[test]
+fn the_packaged_crate_builds_and_runs() {
+    // `cargo package` unpacks the crate it made and builds it there (its verification):
+    // the leash of that build is the packaged one.
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("package");
+    let packaged = Command::new(env!("CARGO"))
+        .args(["package", "--locked", "--allow-dirty", "--quiet"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .expect("cargo package");
+    assert!(packaged.success(), "cargo package: {packaged}");
+    let crate_file = target.join(format!(
+        "package/leash-run-{}.crate",
+        env!("CARGO_PKG_VERSION")
+    ));
+    assert!(crate_file.exists(), "no {}", crate_file.display());
+    let version = Command::new(target.join("debug/leash"))
+        .arg("--version")
+        .output()
+        .expect("the packaged leash");
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim_end(),
+        format!("leash {} (debug assertions on)", env!("CARGO_PKG_VERSION"))
+    );
+    // Only what the build needs and the documents it installs: no tests, no CI.
+    let listed = Command::new(env!("CARGO"))
+        .args(["package", "--list", "--locked", "--allow-dirty"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo package --list");
+    let files = String::from_utf8_lossy(&listed.stdout);
+    assert!(files.lines().any(|f| f == "src/main.rs") && files.lines().any(|f| f == "man/leash.1"));
+    assert!(
+        !files
+            .lines()
+            .any(|f| f.starts_with("tests/") || f.starts_with(".ci/")),
+        "{files}"
+    );
+}
+
+#[test]
+fn the_static_leash_runs_where_nothing_else_is() {
+    // A directory that holds nothing but the binary, as a scratch container image does.
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: chroot needs root");
+        return;
+    }
+    let line = install_command_lines()
+        .into_iter()
+        .find(|l| l.contains("crt-static"))
+        .expect("the static install");
+    let (_root, leash) = install(line, "install-static");
+    let empty = tempfile::tempdir().expect("a directory");
+    std::fs::copy(&leash, empty.path().join("leash")).expect("the binary alone");
+    let output = Command::new("chroot")
+        .arg(empty.path())
+        .args(["/leash", "--version"])
+        .output()
+        .expect("chroot");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim_end(),
+        format!("leash {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
 fn the_version_says_whether_debug_assertions_are_on() {
     // The tests are built with the same profile as the leash they run.
     let output = Command::new(env!("CARGO_BIN_EXE_leash"))
