@@ -11,7 +11,7 @@ fn install_command_lines() -> Vec<&'static str> {
         .split('`')
         .skip(1)
         .step_by(2)
-        .filter(|span| span.contains("cargo install "))
+        .filter(|span| span.contains("cargo install ") && !span.contains("cargo-deb"))
         .collect()
 }
 
@@ -165,6 +165,73 @@ fn the_static_leash_runs_where_nothing_else_is() {
         String::from_utf8_lossy(&output.stdout).trim_end(),
         format!("leash {}", env!("CARGO_PKG_VERSION"))
     );
+}
+
+/// The cargo-deb the tests build the Debian package with, installed once per build
+/// directory.
+const CARGO_DEB: &str = "3.8.0";
+
+fn cargo_deb() -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cargo-deb-{CARGO_DEB}"));
+    let program = root.join("bin/cargo-deb");
+    if !program.exists() {
+        let installed = Command::new(env!("CARGO"))
+            .args([
+                "install",
+                "cargo-deb",
+                "--locked",
+                "--quiet",
+                "--version",
+                CARGO_DEB,
+            ])
+            .arg("--root")
+            .arg(&root)
+            .status()
+            .expect("cargo install cargo-deb");
+        assert!(installed.success(), "cargo install cargo-deb: {installed}");
+    }
+    program
+}
+
+#[test]
+fn the_debian_package_puts_leash_where_debian_expects_it() {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deb");
+    let built = Command::new(cargo_deb())
+        .args(["--locked", "--quiet"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("cargo deb");
+    assert!(built.status.success(), "cargo deb: {built:?}");
+    let deb = String::from_utf8_lossy(&built.stdout).trim().to_string();
+    assert!(
+        Path::new(&deb).extension().is_some_and(|e| e == "deb"),
+        "{deb}"
+    );
+    // Unpacked into a directory of the test's own, never installed.
+    let unpacked = tempfile::tempdir().expect("a directory");
+    let extracted = Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&deb)
+        .arg(unpacked.path())
+        .status()
+        .expect("dpkg-deb");
+    assert!(extracted.success());
+    for file in [
+        "usr/bin/leash",
+        "usr/share/man/man1/leash.1.gz",
+        "usr/share/bash-completion/completions/leash",
+        "usr/share/zsh/vendor-completions/_leash",
+        "usr/share/fish/vendor_completions.d/leash.fish",
+        "usr/share/doc/leash/copyright",
+    ] {
+        assert!(unpacked.path().join(file).exists(), "no {file} in {deb}");
+    }
+    // No timeout or prlimit: those names are the system's.
+    for name in ["timeout", "prlimit"] {
+        assert!(!unpacked.path().join("usr/bin").join(name).exists());
+    }
+    assert_works(&unpacked.path().join("usr/bin/leash"));
 }
 
 #[test]
