@@ -252,3 +252,18 @@ fn a_leading_duration_is_the_wall_limit_as_for_timeout() {
         assert_eq!(run.stderr, "leash: cannot run '10s': command not found\n");
     }
 }
+
+#[test]
+fn a_working_directory_removed_under_the_caller_does_not_stop_leash() {
+    // The directory is read only for a private /tmp; a plain session starts as before.
+    let sandbox = Sandbox::new();
+    std::fs::create_dir(sandbox.path("gone")).expect("a directory");
+    let run = sandbox
+        .start_prepared(
+            sandbox.shell("cd gone && rmdir ../gone && leash -- echo started"),
+            "",
+        )
+        .finish();
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "started\n");
+}

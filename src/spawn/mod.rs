@@ -103,7 +103,7 @@ impl Launch {
             .ok_or_else(|| Error::Setup("no command given".into()))?;
         let program = resolve(name)?;
         let namespaces =
-            namespace::Setup::prepare(isolation, &working_dir(&confinement)?, &program)?;
+            namespace::Setup::prepare(isolation, || working_dir(&confinement), &program)?;
         let c_string = |s: &OsStr| {
             CString::new(s.as_bytes())
                 .map_err(|_| Error::Setup(format!("{} contains a NUL byte", s.to_string_lossy())))

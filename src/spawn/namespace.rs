@@ -15,7 +15,7 @@
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
@@ -52,11 +52,11 @@ struct IdMaps {
     files: [(CString, CString); 3],
 }
 impl Setup {
-    /// What `isolation` needs set up, with `working_dir` the command's directory and
-    /// `program` its program, as found on PATH.
+    /// What `isolation` needs set up, with `working_dir` giving the command's directory
+    /// (read only for a private /tmp) and `program` its program, as found on PATH.
     pub fn prepare(
         isolation: &Isolation,
-        working_dir: &Path,
+        working_dir: impl FnOnce() -> Result<PathBuf, Error>,
         program: &Path,
     ) -> Result<Option<Setup>, Error> {
         let Some(unshared) = isolation.unshared() else {
@@ -70,7 +70,12 @@ impl Setup {
         } = unshared;
         let flag = |on: bool, flag: u64| if on { flag } else { 0 };
         let private_tmp = match isolation.reach.private_tmp {
-            Some(size) => Some(PrivateTmp::prepare(isolation, size, working_dir, program)?),
+            Some(size) => Some(PrivateTmp::prepare(
+                isolation,
+                size,
+                &working_dir()?,
+                program,
+            )?),
             None => None,
         };
         Ok(Some(Setup {
