@@ -223,12 +223,17 @@ pub fn reaped_cpu_split() -> (Duration, Duration) {
     })
 }
 
+/// Whether RLIMIT_NPROC holds leash's user at all (root it does not).
+pub fn nproc_counts_this_user() -> bool {
+    !nix::unistd::geteuid().is_root()
+}
+
 /// Tasks (processes and threads) whose real user is the calling process's, as
 /// RLIMIT_NPROC counts them; `None` for root, whom RLIMIT_NPROC does not hold. This reads
 /// every process's status once, so it is done once, at start, and only with `--procs`.
 pub fn tasks_of_this_user() -> Option<u64> {
     let uid = nix::unistd::getuid();
-    if nix::unistd::geteuid().is_root() {
+    if !nproc_counts_this_user() {
         return None;
     }
     let mut tasks = 0;

@@ -2,8 +2,8 @@
 //! command gets (the user's, checked, and the session limits' backstops), and the limit
 //! rows that say what holds each limit. `--explain` prints the plan; a session runs it.
 
-use crate::accounting::tasks_of_this_user;
-use crate::cgroup::{self, Job, Mode};
+use crate::accounting::{nproc_counts_this_user, tasks_of_this_user};
+use crate::cgroup::{self, Hierarchy, Job, Mode};
 use crate::cli::Settings;
 use crate::error::Error;
 use crate::explain::{LimitRow, rows};
@@ -22,6 +22,9 @@ pub struct Plan {
     pub isolation: Isolation,
     /// Each limit and what enforces it.
     pub rows: Vec<LimitRow>,
+    /// The cgroup hierarchies leash's own cgroup is in (none under `--cgroup off`): where
+    /// stale sessions are looked for, and a fallback cgroup planned.
+    pub detected: Vec<Hierarchy>,
 }
 
 impl Plan {
@@ -29,7 +32,12 @@ impl Plan {
     /// what cannot be had here (`--cgroup require`, `--cpu-rate` without a cpu
     /// controller, a hard limit that cannot be raised).
     pub fn make(settings: &Settings) -> Result<Plan, Error> {
-        let cgroup = cgroup_plan(settings)?;
+        let detected = if settings.cgroup == Mode::Off {
+            Vec::new()
+        } else {
+            cgroup::detect()
+        };
+        let cgroup = cgroup_plan(settings, &detected)?;
         let isolation = Isolation::prepare(Asked {
             signals_outside: settings.allow_signals_outside,
             new_privs: settings.confinement.allow_new_privs,
@@ -40,12 +48,12 @@ impl Plan {
             program: program_to_read(settings),
             counts_processes: settings.limits.tasks.is_some()
                 && !by_cgroup(cgroup.as_ref()).tasks
-                && tasks_of_this_user_applies(),
+                && nproc_counts_this_user(),
         });
         if let Some(refusal) = isolation.refusal() {
             return Err(refusal);
         }
-        Plan::assemble(settings, cgroup, isolation)
+        Plan::assemble(settings, cgroup, isolation, detected)
     }
 
     /// This plan with `cgroup` doing what it does instead (what could really be made).
@@ -54,19 +62,21 @@ impl Plan {
         settings: &Settings,
         cgroup: Option<cgroup::Plan>,
     ) -> Result<Plan, Error> {
-        Plan::assemble(settings, cgroup, self.isolation)
+        Plan::assemble(settings, cgroup, self.isolation, self.detected)
     }
 
     fn assemble(
         settings: &Settings,
         cgroup: Option<cgroup::Plan>,
         isolation: Isolation,
+        detected: Vec<Hierarchy>,
     ) -> Result<Plan, Error> {
         let by = by_cgroup(cgroup.as_ref());
-        // In a user namespace of its own the session's count starts at zero.
+        // In a user namespace of its own the session's count starts at zero: no need to
+        // count the user's other processes.
         let apart = isolation.counts_processes_apart;
         let rlimits = resolve_rlimits(settings, by, || {
-            tasks_of_this_user().map(|others| if apart { 0 } else { others })
+            if apart { Some(0) } else { tasks_of_this_user() }
         })?;
         let rows = rows(settings, &rlimits, cgroup.as_ref(), &isolation);
         Ok(Plan {
@@ -74,6 +84,7 @@ impl Plan {
             rlimits,
             isolation,
             rows,
+            detected,
         })
     }
 
@@ -81,11 +92,6 @@ impl Plan {
     pub fn by_cgroup(&self) -> ByCgroup {
         by_cgroup(self.cgroup.as_ref())
     }
-}
-
-/// Whether RLIMIT_NPROC holds leash's user at all (not root).
-fn tasks_of_this_user_applies() -> bool {
-    !nix::unistd::geteuid().is_root()
 }
 
 /// Under `--read`, the command's program, which must stay readable (a command that cannot
@@ -114,7 +120,7 @@ pub fn jobs(settings: &Settings) -> Vec<Job> {
 
 /// What the session's cgroup will do here, or `None` for no cgroup; an error when the
 /// settings need what this machine cannot give.
-fn cgroup_plan(settings: &Settings) -> Result<Option<cgroup::Plan>, Error> {
+fn cgroup_plan(settings: &Settings, detected: &[Hierarchy]) -> Result<Option<cgroup::Plan>, Error> {
     if settings.cgroup == Mode::Off {
         if settings.cpu_rate.is_some() {
             return Err(Error::Cgroup(
@@ -124,7 +130,7 @@ fn cgroup_plan(settings: &Settings) -> Result<Option<cgroup::Plan>, Error> {
         return Ok(None);
     }
     let plan = cgroup::Plan::probing(
-        &cgroup::detect(),
+        detected,
         &jobs(settings),
         cgroup::kernel_has_kill_file(),
         cgroup::probe,

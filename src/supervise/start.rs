@@ -34,7 +34,7 @@ pub struct Running {
 /// Start the session `plan` describes.
 pub fn start(settings: &Settings, plan: Plan) -> Result<Running, Error> {
     let cgroup = match &plan.cgroup {
-        Some(planned) => make_cgroup(settings, planned)?,
+        Some(planned) => make_cgroup(settings, planned, &plan.detected)?,
         None => None,
     };
     let made = cgroup.as_ref().map(|c| c.plan().clone());
@@ -133,8 +133,12 @@ fn spawn(
 /// Stop stale sessions, then make this session's cgroup. Under `--cgroup auto` a cgroup
 /// that cannot be made is reported and leash goes on without it; under `require` that
 /// is an error.
-fn make_cgroup(settings: &Settings, plan: &cgroup::Plan) -> Result<Option<SessionCgroup>, Error> {
-    stop_stale_sessions(settings, plan);
+fn make_cgroup(
+    settings: &Settings,
+    plan: &cgroup::Plan,
+    detected: &[Hierarchy],
+) -> Result<Option<SessionCgroup>, Error> {
+    stop_stale_sessions(settings, detected);
     let me = Pid::this();
     let started = crate::tree::start_time(me)
         .ok_or_else(|| Error::Setup("cannot read leash's own start time".into()))?;
@@ -154,7 +158,7 @@ fn make_cgroup(settings: &Settings, plan: &cgroup::Plan) -> Result<Option<Sessio
     // The kernel does not enable controllers for the children of a v2 cgroup that holds
     // processes (leash itself, an ordinary login shell): contain the session in a cgroup
     // with the controllers that are enabled already, and count the rest in leash.
-    let fallback = cgroup::Plan::probing(&cgroup::detect(), &jobs(settings), plan.kill_file, |h| {
+    let fallback = cgroup::Plan::probing(detected, &jobs(settings), plan.kill_file, |h| {
         cgroup::probe(h).map(Hierarchy::enabled_only)
     });
     check(settings.cgroup, &fallback).map_err(|e| Error::Cgroup(format!("{error}; {e}")))?;
@@ -178,18 +182,9 @@ fn make_cgroup(settings: &Settings, plan: &cgroup::Plan) -> Result<Option<Sessio
 /// Stop what runs in the session cgroups of leashes that no longer run, and say so: in
 /// every hierarchy leash's cgroup is in, not only those this session uses (a SIGKILLed
 /// `--mem` session's v1 memory cgroup would wait for the next `--mem` session).
-fn stop_stale_sessions(settings: &Settings, plan: &cgroup::Plan) {
-    let mut hierarchies: Vec<Hierarchy> = plan
-        .hierarchies
-        .iter()
-        .map(|p| p.hierarchy.clone())
-        .collect();
-    for other in cgroup::detect() {
-        if !hierarchies.iter().any(|h| h.parent == other.parent) {
-            hierarchies.push(other);
-        }
-    }
-    for stale in cgroup::stop_stale_sessions(&hierarchies) {
+/// `detected` holds every one of them (the plan's hierarchies are among them).
+fn stop_stale_sessions(settings: &Settings, detected: &[Hierarchy]) {
+    for stale in cgroup::stop_stale_sessions(detected) {
         notice(
             settings.verbosity,
             &format!(
