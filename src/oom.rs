@@ -13,8 +13,8 @@ const FILE: &str = "/proc/self/oom_score_adj";
 const MARGIN: i32 = 500;
 
 /// Lower leash's own score if it may, and return what the session's should be: written
-/// by the child (`/proc/self/oom_score_adj`) before it execs. `None` where the score cannot
-/// be read.
+/// by the child to its own `/proc/self/oom_score_adj` before it execs (see `spawn`).
+/// `None` where the score cannot be read.
 pub fn favour_the_supervisor() -> Option<CString> {
     let own: i32 = std::fs::read_to_string(FILE).ok()?.trim().parse().ok()?;
     let lowered = (own - MARGIN).max(-1000);
@@ -24,22 +24,4 @@ pub fn favour_the_supervisor() -> Option<CString> {
         (own + MARGIN).min(1000)
     };
     CString::new(session.to_string()).ok()
-}
-
-/// In the child: set its score to `score` (prepared by [`favour_the_supervisor`]). A
-/// failure changes nothing but the OOM killer's choice, and is not fatal.
-///
-/// Only async-signal-safe system calls: open(2), write(2), close(2).
-pub fn set_in_child(score: &CString) {
-    // SAFETY: open, write and close on strings prepared before the fork.
-    unsafe {
-        let fd = libc::open(
-            c"/proc/self/oom_score_adj".as_ptr(),
-            libc::O_WRONLY | libc::O_CLOEXEC,
-        );
-        if fd >= 0 {
-            libc::write(fd, score.as_ptr().cast(), score.as_bytes().len());
-            libc::close(fd);
-        }
-    }
 }

@@ -106,8 +106,8 @@ pub struct Scope {
 pub enum Missing {
     /// `--allow-signals-outside` turned the scope off.
     OptedOut,
-    /// The kernel's Landlock has no scopes: the ABI it has (`None`: no Landlock at all).
-    NoScopes(Option<i32>),
+    /// The kernel's Landlock (this ABI) has no scopes.
+    NoScopes(i32),
     /// `--allow-new-privs`, and the command will lack CAP_SYS_ADMIN: Landlock and seccomp
     /// need `no_new_privs` then.
     NewPrivsAllowed,
@@ -129,10 +129,8 @@ impl fmt::Display for Missing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Missing::OptedOut => f.write_str("turned off by --allow-signals-outside"),
-            Missing::NoScopes(None) | Missing::NoLandlock => {
-                f.write_str("this kernel has no Landlock")
-            }
-            Missing::NoScopes(Some(abi)) => write!(
+            Missing::NoLandlock => f.write_str("this kernel has no Landlock"),
+            Missing::NoScopes(abi) => write!(
                 f,
                 "this kernel's Landlock (ABI {abi}) has no scopes (ABI 6, Linux 6.12)"
             ),
@@ -198,7 +196,7 @@ impl Isolation {
         let scope = if asked.signals_outside {
             Err(Missing::OptedOut)
         } else {
-            landlock.clone().and_then(|_| scope::ruleset())
+            landlock.clone().and_then(scope::ruleset)
         };
         let access = if asked.reach.landlock_flags().is_empty() {
             Ok(None)

@@ -8,16 +8,16 @@ use landlock::{ABI, Access, CompatLevel, Compatible, Ruleset, RulesetAttr, Scope
 
 use super::Missing;
 
-/// The ruleset, created; an error if this kernel cannot scope a domain.
-pub fn ruleset() -> Result<super::Scope, Missing> {
-    let abi = abi();
+/// The ruleset, created on a kernel of Landlock `abi`; an error if it cannot scope a
+/// domain.
+pub fn ruleset(abi: i32) -> Result<super::Scope, Missing> {
     let created = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
         .scope(Scope::from_all(ABI::V6))
         .and_then(Ruleset::create);
-    match (created.ok().and_then(Option::<OwnedFd>::from), abi) {
-        (Some(ruleset), Some(abi)) => Ok(super::Scope { ruleset, abi }),
-        _ => Err(Missing::NoScopes(abi)),
+    match created.ok().and_then(Option::<OwnedFd>::from) {
+        Some(ruleset) => Ok(super::Scope { ruleset, abi }),
+        None => Err(Missing::NoScopes(abi)),
     }
 }
 

@@ -147,7 +147,8 @@ pub unsafe fn exec_child(
         .and_then(|()| set_up_namespaces(launch))
         .map(|()| {
             if let Some(score) = &launch.oom_score_adj {
-                crate::oom::set_in_child(score);
+                // A failure changes only the OOM killer's choice: not fatal.
+                let _ = super::namespace::write_file(c"/proc/self/oom_score_adj", score);
             }
         })
         .and_then(|()| connect_output(launch))

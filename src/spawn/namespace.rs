@@ -13,7 +13,7 @@
 //! 5. in a network namespace, its loopback interface brought up: socket(2), ioctl(2)
 //!    `SIOCGIFFLAGS` and `SIOCSIFFLAGS`.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -137,24 +137,32 @@ impl IdMaps {
     /// In a user namespace, map the user to itself (before that, it is nobody there).
     fn write(&self) -> Result<(), Failed> {
         for (path, content) in &self.files {
-            // SAFETY: open, write and close on strings prepared before the fork.
-            let written = unsafe {
-                let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-                let length = content.as_bytes().len();
-                let ok = fd >= 0
-                    && libc::write(fd, content.as_ptr().cast(), length) == length.cast_signed();
-                if fd >= 0 {
-                    libc::close(fd);
-                }
-                ok
-            };
-            if !written {
+            if !write_file(path, content) {
                 return Err((Step::Namespace, 0, Errno::last()));
             }
         }
         Ok(())
     }
 }
+
+/// Write `content` to the existing file at `path` in one write(2) (a /proc file takes no
+/// more); whether all of it went (errno says why not).
+///
+/// Only async-signal-safe system calls: open(2), write(2), close(2).
+pub fn write_file(path: &CStr, content: &CStr) -> bool {
+    // SAFETY: open, write and close on strings prepared before the fork.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return false;
+        }
+        let length = content.to_bytes().len();
+        let written = libc::write(fd, content.as_ptr().cast(), length) == length.cast_signed();
+        libc::close(fd);
+        written
+    }
+}
+
 /// A path as a C string.
 pub fn c_path(path: &Path) -> Result<CString, Error> {
     CString::new(path.as_os_str().as_bytes())

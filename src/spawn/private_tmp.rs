@@ -88,7 +88,7 @@ impl PrivateTmp {
             .map(Path::new)
             .filter(|point| point.is_dir())
             .collect();
-        let below_a_point = |path: &Path| points.iter().any(|p| path.starts_with(p) && path != *p);
+        let below_a_point = |path: &Path| below_any(&points, path);
         let kept = kept_paths(reach, working_dir, &points)?;
         let reachable = |path: &Path| kept.iter().any(|(k, _)| path.starts_with(k));
         let hidden = crate::isolation::interpreters(program)
@@ -184,12 +184,11 @@ fn kept_paths(
     working_dir: &Path,
     points: &[&Path],
 ) -> Result<Vec<(PathBuf, bool)>, Error> {
-    let below_a_point = |path: &Path| points.iter().any(|p| path.starts_with(p) && path != *p);
     let mut kept: Vec<(PathBuf, bool)> = Vec::new();
     let working = reach.reads.is_none().then(|| working_dir.to_path_buf());
     let given = points.iter().flat_map(|point| reach.paths_below(point));
     for path in given.chain(working.iter()) {
-        if below_a_point(path) && !kept.iter().any(|(k, _)| k == path) {
+        if below_any(points, path) && !kept.iter().any(|(k, _)| k == path) {
             kept.push((path.clone(), !writable(reach, path)));
         }
     }
@@ -202,6 +201,11 @@ fn kept_paths(
         )));
     }
     Ok(kept)
+}
+
+/// Whether `path` lies strictly below one of `points`.
+fn below_any(points: &[&Path], path: &Path) -> bool {
+    points.iter().any(|p| path.starts_with(p) && path != *p)
 }
 
 /// Whether the session may write at `path`.
