@@ -1,6 +1,6 @@
 //! Fuzzing the command line and the config layers (proptest): whatever the arguments and
 //! whatever a config file says, parsing returns a value or one line of error, never a
-//! panic. CI runs a bounded number of cases; `PROPTEST_CASES=100000 cargo test --lib
+//! panic. CI runs a bounded number of cases; `PROPTEST_CASES=20000 cargo test --lib
 //! fuzz` runs more.
 
 use std::ffi::OsString;

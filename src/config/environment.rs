@@ -50,16 +50,16 @@ fn refuse_unknown_variables(flags: &Flags) -> Result<(), Error> {
     let unknown = std::env::vars_os()
         .filter_map(|(var, _)| var.into_string().ok())
         .find(|var| var.starts_with("LEASH_") && !known(var));
+    // A flag that is not a setting (`LEASH_EXPLAIN` for --explain): only typed.
     let action = |var: &str| {
         let key = var["LEASH_".len()..].to_lowercase().replace('_', "-");
         flags.is_flag(&key).then_some(key)
     };
-    match unknown {
-        Some(var) if action(&var).is_some() => Err(Error::Config(format!(
-            "{var}: only the command line can ask for --{}",
-            action(&var).unwrap_or_default()
+    match unknown.map(|var| (action(&var), var)) {
+        Some((Some(flag), var)) => Err(Error::Config(format!(
+            "{var}: only the command line can ask for --{flag}"
         ))),
-        Some(var) => Err(Error::Config(format!(
+        Some((None, var)) => Err(Error::Config(format!(
             "{var}: no such setting (LEASH_<KEY> takes a long flag's name: LEASH_WALL for \
              --wall)"
         ))),
