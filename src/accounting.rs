@@ -27,6 +27,9 @@ pub struct Usage {
     pub memory: u64,
     /// Live processes and threads (tasks).
     pub tasks: u64,
+    /// Live processes the sample read from /proc (0 when the cgroup counted everything
+    /// and nothing was read): what sizes a sample's cost, not the threads.
+    pub processes: u64,
     /// CPU time, user and system, of every process the session ever ran.
     pub cpu: Duration,
     /// Bytes the session caused to be written to storage.
@@ -43,6 +46,7 @@ impl Usage {
         Usage {
             memory: self.memory.max(other.memory),
             tasks: self.tasks.max(other.tasks),
+            processes: self.processes.max(other.processes),
             cpu: self.cpu.max(other.cpu),
             written: self.written.max(other.written),
             oom_kills: self.oom_kills.max(other.oom_kills),
@@ -194,6 +198,7 @@ impl Sampler {
             pids.push(pid);
             ControlFlow::Continue(threads)
         });
+        usage.processes = u64::try_from(pids.len()).unwrap_or(u64::MAX);
         if self
             .wanted
             .exact_memory_above

@@ -17,16 +17,30 @@ pub const FIRST_SAMPLE: Duration = Duration::from_millis(5);
 pub const SAMPLING_BUDGET: u32 = 400;
 /// The longest pause between two samples of a large, calm session.
 pub const CALMEST_SAMPLE: Duration = Duration::from_secs(1);
-/// Sessions with fewer tasks are never sampled less often than every 100 ms: their samples
-/// are cheap, and a burst of a few processes fills memory within a second.
+/// Sessions of fewer processes are never sampled less often than every 100 ms: their
+/// samples are cheap, and a burst of a few processes fills memory (or a disk) within a
+/// second. Processes, not threads: a two-process session of 45 threads (an agent's
+/// runtime) is small, and a `dd` it starts writes hundreds of MiB in a stretched second.
 pub const LARGE_SESSION: u64 = 32;
 
+/// How fast a session may dirty the page cache, which is when the kernel counts a write
+/// (write_bytes): 4 GiB/s, more than this machine's dd did (1.6 GiB/s, measured).
+pub const FASTEST_WRITES: u64 = 4 << 30;
+
+/// The longest calm pause under a `--disk-write` limit: writes starting just after a
+/// sample at [`FASTEST_WRITES`] must not pass a quarter of the limit before the next one
+/// (a 256 MiB limit: 16 ms; other limits have a kernel or rlimit backstop meanwhile).
+fn calm_under_disk_limit(limit: u64) -> Duration {
+    let nanos = u128::from(limit / 4) * 1_000_000_000 / u128::from(FASTEST_WRITES);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
 /// Stretch a calm `interval` so that samples costing `cost` each stay within the budget:
-/// a large session (`tasks`) whose usage is far from its limits is sampled less often, up
-/// to once a second. An interval shortened because usage approaches a limit is left as it
-/// is, and so is a small session's.
-pub fn within_budget(interval: Duration, cost: Duration, tasks: u64) -> Duration {
-    if interval < SLOWEST_SAMPLE || tasks < LARGE_SESSION {
+/// a large session (`processes`) whose usage is far from its limits is sampled less
+/// often, up to once a second. An interval shortened because usage approaches a limit is
+/// left as it is, and so is a small session's.
+pub fn within_budget(interval: Duration, cost: Duration, processes: u64) -> Duration {
+    if interval < SLOWEST_SAMPLE || processes < LARGE_SESSION {
         return interval;
     }
     interval.max(cost * SAMPLING_BUDGET).min(CALMEST_SAMPLE)
@@ -53,6 +67,9 @@ pub fn next_interval(
     for (limit, before, now) in pairs {
         let Some(limit) = limit else { continue };
         interval = interval.min(time_to_reach(limit, before, now, elapsed) / 2);
+    }
+    if let Some(limit) = limits.disk_write {
+        interval = interval.min(calm_under_disk_limit(limit));
     }
     interval.clamp(FASTEST_SAMPLE, SLOWEST_SAMPLE)
 }
@@ -116,6 +133,34 @@ mod tests {
             FIRST_SAMPLE,
         );
         assert!(backing_off > FIRST_SAMPLE && backing_off < SLOWEST_SAMPLE);
+    }
+
+    #[test]
+    fn a_disk_write_limit_keeps_calm_sampling_close() {
+        let limits = SessionLimits {
+            disk_write: Some(256 << 20),
+            ..SessionLimits::default()
+        };
+        let calm = next_interval(
+            &limits,
+            &Usage::default(),
+            &Usage::default(),
+            SLOWEST_SAMPLE,
+            SLOWEST_SAMPLE,
+        );
+        assert_eq!(calm, Duration::from_micros(15_625));
+        let large = SessionLimits {
+            disk_write: Some(100 << 30),
+            ..SessionLimits::default()
+        };
+        let calm = next_interval(
+            &large,
+            &Usage::default(),
+            &Usage::default(),
+            SLOWEST_SAMPLE,
+            SLOWEST_SAMPLE,
+        );
+        assert_eq!(calm, SLOWEST_SAMPLE);
     }
 
     #[test]

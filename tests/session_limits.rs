@@ -404,6 +404,47 @@ fn an_unprivileged_fork_bomb_is_held_by_the_nproc_backstop() {
 }
 
 #[test]
+fn a_writer_among_many_threads_is_stopped_near_the_budget() {
+    // Forty idle threads (an agent runtime's) made the session look large, and its calm
+    // sampling was stretched towards a second: dd then wrote 300-430 MiB of a 256 MiB
+    // budget. Sampling is sized by processes now.
+    // Three runs: the overshoot came in most runs, not all.
+    let sandbox = Sandbox::new();
+    let code = "import threading, time, subprocess\n\
+                for _ in range(40):\n\
+                \x20   threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n\
+                time.sleep(1)\n\
+                subprocess.run(['dd', 'if=/dev/zero', 'of=fill', 'bs=1M', 'status=none'])\n";
+    for _ in 0..3 {
+        let run = sandbox.run(&[
+            "--disk-write",
+            "256MiB",
+            "--wall",
+            "60s",
+            "--",
+            "python3",
+            "-c",
+            code,
+        ]);
+        assert_eq!(run.code(), Some(124), "{}", run.stderr);
+        assert!(
+            run.stderr
+                .starts_with("leash: disk write limit 256.0 MiB exceeded"),
+            "{}",
+            run.stderr
+        );
+        let written = std::fs::metadata(sandbox.path("fill")).map_or(0, |m| m.len());
+        assert!(
+            written <= 256 * MIB * 125 / 100,
+            "wrote {} MiB",
+            written / MIB
+        );
+        std::fs::remove_file(sandbox.path("fill")).expect("the file dd wrote");
+    }
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
 fn a_disk_filler_is_stopped_near_the_budget() {
     let sandbox = Sandbox::new();
     let script = "i=0; while :; do i=$((i+1)); dd if=/dev/zero of=f$i bs=1M count=8 conv=fsync 2>/dev/null; done";

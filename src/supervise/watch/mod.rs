@@ -188,7 +188,7 @@ impl Watch<'_> {
         // stretching the interval then would blind leash just when a bomb runs.
         let (before, then) = self.last;
         let interval = next_interval(self.limits, &before, &usage, now - then, self.interval);
-        self.interval = within_budget(interval, cost, usage.tasks);
+        self.interval = within_budget(interval, cost, usage.processes);
         self.last = (usage, now);
         self.next_sample = now + self.interval;
         None
