@@ -45,12 +45,15 @@ impl CgroupDir {
             })
     }
 
-    /// The processes in the cgroup now.
+    /// The processes in the cgroup now that leash can see. The kernel lists a member
+    /// outside leash's PID namespace as 0, and kill(0) would signal leash's own process
+    /// group: such members are left out.
     pub fn members(&self) -> Vec<Pid> {
         fs::read_to_string(self.file("cgroup.procs"))
             .unwrap_or_default()
             .lines()
             .filter_map(|line| line.trim().parse().ok())
+            .filter(|&pid: &i32| pid > 0)
             .map(Pid::from_raw)
             .collect()
     }
@@ -202,6 +205,17 @@ mod tests {
         assert_eq!(keyed(events, "max"), Some(12));
         assert_eq!(keyed(events, "oom"), Some(1));
         assert_eq!(keyed(events, "missing"), None);
+    }
+
+    #[test]
+    fn members_outside_the_pid_namespace_are_never_signalled() {
+        let fake = tempfile::tempdir().unwrap();
+        let dir = CgroupDir {
+            version: Version::V1,
+            path: fake.path().to_path_buf(),
+        };
+        fs::write(dir.file("cgroup.procs"), "0\n2147483647\n0\n").unwrap();
+        assert_eq!(dir.members(), vec![Pid::from_raw(i32::MAX)]);
     }
 
     #[test]
