@@ -8,56 +8,27 @@
 
 mod common;
 
-use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use nix::fcntl::{Flock, FlockArg};
-
 use common::Sandbox;
 
 const VERSION: &str = "0.4.3";
-
-/// Where the tests keep what they install and the files they expect the session not to
-/// reach: the build directory's, unless that is below /tmp, which the interpreter
-/// profile's private /tmp hides from the session (then /var/tmp, per user).
-fn outside_tmp() -> PathBuf {
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    if !target.starts_with("/tmp") {
-        return target.to_path_buf();
-    }
-    let shared = PathBuf::from(format!("/var/tmp/leash-tests-{}", nix::unistd::geteuid()));
-    std::fs::create_dir_all(&shared).expect("a directory in /var/tmp");
-    shared
-}
 
 /// The `interpreter` program, installed once per build directory.
 fn interpreter() -> &'static Path {
     static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        let venv = outside_tmp().join(format!("open-interpreter-{VERSION}"));
-        // Another test run may be installing into the same build directory.
-        let lock = File::create(venv.with_extension("lock")).expect("the install lock");
-        let _held = Flock::lock(lock, FlockArg::LockExclusive).expect("flock");
-        // Written last: a directory without it is an install that was cut short.
-        let complete = venv.join("installed");
-        if !complete.exists() {
-            install(&venv);
-            std::fs::write(&complete, "").expect("the install's marker");
-        }
-        venv.join("bin/interpreter")
+        common::installed_once(&format!("open-interpreter-{VERSION}"), install)
+            .join("bin/interpreter")
     })
 }
 
 /// A fresh virtualenv at `venv` with the pinned requirements in it.
 fn install(venv: &Path) {
     let started = Instant::now();
-    if venv.exists() {
-        std::fs::remove_dir_all(venv).expect("remove a partial install");
-    }
     let made = Command::new("python3")
         .arg("-m")
         .arg("venv")
@@ -90,18 +61,7 @@ impl Model {
         let file = sandbox.path("model-code.txt");
         std::fs::write(&file, code).expect("the model's code");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/model.py");
-        let mut server = Command::new("python3")
-            .arg(script)
-            .arg(&file)
-            .arg(language)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 for the scripted model");
-        let mut line = String::new();
-        BufReader::new(server.stdout.take().expect("piped"))
-            .read_line(&mut line)
-            .expect("the model's port");
-        let port = line.trim().parse().expect("a port number");
+        let (server, port) = common::start_model(script, &[file.as_os_str(), language.as_ref()]);
         Model { server, port }
     }
 }
@@ -379,7 +339,7 @@ fn under_the_interpreter_profile_the_models_code_writes_only_in_its_working_dire
     let sandbox = Sandbox::new();
     // Outside the sandbox (the session's working directory) and outside /tmp, which the
     // profile makes the session's own.
-    let outside = tempfile::tempdir_in(outside_tmp()).expect("a directory");
+    let outside = tempfile::tempdir_in(common::outside_tmp()).expect("a directory");
     let target = outside.path().join("escaped.txt");
     let code = format!(
         "try:\n    open({target:?}, 'w').write('x')\n    print('wrote outside')\n\
@@ -403,13 +363,6 @@ fn under_the_interpreter_profile_the_models_code_writes_only_in_its_working_dire
 }
 
 /// The shell block that follows `title` in the README.
-fn readme_recipe(title: &str) -> &'static str {
-    const README: &str = include_str!("../README.md");
-    let after = README.split_once(title).expect(title).1;
-    let block = after.split_once("```sh\n").expect("a sh block").1;
-    block.split_once("```").expect("the block's end").0
-}
-
 /// Run a README recipe as written, with `interpreter` on PATH being the real one talking
 /// to the scripted model, which asks for a well-behaved computation.
 fn run_readme_recipe(title: &str, input: &str) -> (Sandbox, common::Finished) {
@@ -425,7 +378,7 @@ fn run_readme_recipe(title: &str, input: &str) -> (Sandbox, common::Finished) {
     );
     let run = sandbox
         .start_prepared(
-            in_own_home(&sandbox, sandbox.shell(readme_recipe(title))),
+            in_own_home(&sandbox, sandbox.shell(&common::readme_recipe(title))),
             input,
         )
         .finish_within(Duration::from_secs(180));

@@ -67,7 +67,7 @@ fn kill_minus_one_reaches_only_the_session() {
         eprintln!("skipped: needs root, to run as an ordinary user made for the test");
         return;
     };
-    let user = nix::unistd::User::from_name("leash-test").unwrap().unwrap();
+    let user = common::test_user().expect("the user the sandbox runs as");
     // A process of the same user, outside the session, started before it.
     let mut bystander = Command::new("setpriv")
         .args([

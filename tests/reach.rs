@@ -156,9 +156,9 @@ fn lay_out_files(sandbox: &Sandbox) {
         sandbox.path("earlier-link"),
     )
     .expect("lay out the files");
-    if sandbox.is_unprivileged() {
+    if let Some((uid, gid)) = sandbox.user() {
         let chown = std::process::Command::new("chown")
-            .args(["-R", "leash-test:", "."])
+            .args(["-R", &format!("{uid}:{gid}"), "."])
             .current_dir(sandbox.dir())
             .status();
         assert!(chown.is_ok_and(|s| s.success()));

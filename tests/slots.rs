@@ -187,17 +187,8 @@ fn only_a_busy_slot_is_try_later_and_a_broken_one_is_125() {
 #[test]
 fn another_users_runtime_directory_is_refused() {
     // Root's leash, and a runtime directory made by another user: its locks are theirs.
-    if !nix::unistd::geteuid().is_root() {
-        return;
-    }
-    let Some(other) = nix::unistd::User::from_name("leash-test")
-        .ok()
-        .flatten()
-        .or_else(|| {
-            Sandbox::unprivileged()?;
-            nix::unistd::User::from_name("leash-test").ok().flatten()
-        })
-    else {
+    // (No test user where the tests do not run as root.)
+    let Some(other) = common::test_user() else {
         return;
     };
     let sandbox = Sandbox::new();

@@ -7,6 +7,8 @@
 //! environment, so survivors are found by marker and by PID, never by name.
 #![allow(dead_code)]
 
+mod watchdog;
+
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -91,9 +93,10 @@ impl Finished {
 impl Sandbox {
     pub fn new() -> Self {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
+        watchdog::arm();
         let id = format!(
-            "leash-test-{}-{}",
-            std::process::id(),
+            "{}{}",
+            marker_prefix(),
             COUNT.fetch_add(1, Ordering::Relaxed)
         );
         let dir = tempfile::Builder::new()
@@ -115,31 +118,16 @@ impl Sandbox {
     /// unprivileged path on a machine where tests run as root. `None` when the tests
     /// already run unprivileged (the ordinary sandbox covers that) or no user can be made.
     pub fn unprivileged() -> Option<Self> {
-        if !nix::unistd::geteuid().is_root() {
-            return None;
-        }
-        let name = "leash-test";
-        if nix::unistd::User::from_name(name).ok().flatten().is_none() {
-            let made = Command::new("useradd")
-                .args([
-                    "--system",
-                    "--no-create-home",
-                    "--shell",
-                    "/usr/sbin/nologin",
-                    name,
-                ])
-                .status();
-            if !made.is_ok_and(|s| s.success())
-                && nix::unistd::User::from_name(name).ok().flatten().is_none()
-            {
-                return None;
-            }
-        }
-        let user = nix::unistd::User::from_name(name).ok().flatten()?;
+        let user = test_user()?;
         let mut sandbox = Sandbox::new();
         nix::unistd::chown(sandbox.dir(), Some(user.uid), Some(user.gid)).ok()?;
         sandbox.user = Some((user.uid.as_raw(), user.gid.as_raw()));
         Some(sandbox)
+    }
+
+    /// The ordinary user (uid, gid) leash runs as in this sandbox, if it is not the test's.
+    pub fn user(&self) -> Option<(u32, u32)> {
+        self.user
     }
 
     /// Whether leash runs as an ordinary user in this sandbox.
@@ -233,9 +221,13 @@ impl Sandbox {
             "for g in $TEST_CAP_CGROUPS; do echo $$ > \"$g/cgroup.procs\" || exit 99; done; \
              {nproc}ulimit -v 8388608; exec {become_user}\"$@\""
         );
-        let mut command = Command::new("sh");
+        // A session of its own (setsid(1) execs in place: the child keeps its PID, as
+        // it is no group leader): a signal meant for a group under test (a stray kill(0),
+        // a job-control stop) can never reach the test binary or cargo, which share their
+        // group, and nothing under test has CI's terminal, if it has one.
+        let mut command = Command::new("setsid");
         command
-            .arg("-c")
+            .args(["sh", "-c"])
             .arg(script)
             .arg("leash-cap")
             .arg(program)
@@ -437,6 +429,114 @@ impl Drop for Sandbox {
     }
 }
 
+/// The ordinary user the tests run leash as where they run as root: made at first use
+/// if missing, and removed when the test binary exits (with what leash left in /tmp under
+/// its uid); `None` when the tests run unprivileged or no user can be made.
+pub fn test_user() -> Option<nix::unistd::User> {
+    static USER: std::sync::OnceLock<Option<nix::unistd::User>> = std::sync::OnceLock::new();
+    USER.get_or_init(|| {
+        if !nix::unistd::geteuid().is_root() {
+            return None;
+        }
+        if let Some(user) = nix::unistd::User::from_name(TEST_USER).ok().flatten() {
+            return Some(user);
+        }
+        let made = Command::new("useradd")
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+            ])
+            .arg(TEST_USER)
+            .stdin(Stdio::null())
+            .status();
+        let user = nix::unistd::User::from_name(TEST_USER).ok().flatten();
+        if made.is_ok_and(|s| s.success()) && user.is_some() {
+            // SAFETY: registers a function that takes and returns nothing, once.
+            unsafe { libc::atexit(remove_test_user) };
+        }
+        user
+    })
+    .clone()
+}
+
+/// The name of the user [`test_user`] makes.
+const TEST_USER: &str = "leash-test";
+
+/// Remove the user [`test_user`] made, and leash's runtime directory of that user (the
+/// fallback below /tmp). Another test binary running at the same time finds no user and
+/// skips its unprivileged cases: never a wrong result.
+extern "C" fn remove_test_user() {
+    if let Some(user) = nix::unistd::User::from_name(TEST_USER).ok().flatten() {
+        let _ = fs::remove_dir_all(format!("/tmp/leash-{}", user.uid));
+    }
+    let _ = Command::new("userdel")
+        .arg(TEST_USER)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Where the tests keep what they install and the files they expect the session not to
+/// reach: the build directory's, unless that is below /tmp, which the interpreter
+/// profile's private /tmp hides from the session (then /var/tmp, per user).
+pub fn outside_tmp() -> PathBuf {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    if !target.starts_with("/tmp") {
+        return target.to_path_buf();
+    }
+    let shared = PathBuf::from(format!("/var/tmp/leash-tests-{}", nix::unistd::geteuid()));
+    std::fs::create_dir_all(&shared).expect("a directory in /var/tmp");
+    shared
+}
+
+/// `dir` (below [`outside_tmp`]), made by `install` once per build directory: under a
+/// lock, as another test run may be installing into it too, and with a marker written
+/// last, so that a directory without it is an install that was cut short (made again).
+pub fn installed_once(name: &str, install: impl FnOnce(&Path)) -> PathBuf {
+    let dir = outside_tmp().join(name);
+    let lock = fs::File::create(dir.with_extension("lock")).expect("the install lock");
+    let _held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).expect("flock");
+    let complete = dir.join("installed");
+    if !complete.exists() {
+        let _ = fs::remove_dir_all(&dir);
+        install(&dir);
+        fs::write(&complete, "").expect("the install's marker");
+    }
+    dir
+}
+
+/// Start a scripted model (`python3 SCRIPT ARGS...`) that prints the port it listens on
+/// first: the server, and its port.
+pub fn start_model(script: &str, args: &[&std::ffi::OsStr]) -> (Child, u16) {
+    use std::io::BufRead;
+    let mut server = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3 for the scripted model");
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .expect("the model's port");
+    (server, line.trim().parse().expect("a port number"))
+}
+
+/// The `sh` block that follows `title` in the README: a recipe, as written.
+pub fn readme_recipe(title: &str) -> String {
+    let readme =
+        fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("the README");
+    let after = readme.split_once(title).expect(title).1;
+    let block = after.split_once("```sh\n").expect("a sh block").1;
+    block
+        .split_once("```")
+        .expect("the block's end")
+        .0
+        .to_owned()
+}
+
 /// A FIFO at `path`.
 pub fn make_fifo(path: &Path) {
     let made = Command::new("mkfifo").arg(path).status();
@@ -592,7 +692,17 @@ pub fn mechanisms() -> Vec<Mechanism> {
 
 /// PIDs of processes whose environment holds `MARKER_VAR=marker`.
 fn marked_processes(marker: &str) -> Vec<i32> {
-    let needle = format!("{MARKER_VAR}={marker}");
+    processes_marked(|found| found == marker)
+}
+
+/// The start of every marker this test binary hands out.
+fn marker_prefix() -> String {
+    format!("leash-test-{}-", std::process::id())
+}
+
+/// Processes whose marker `wanted` accepts.
+fn processes_marked(wanted: impl Fn(&str) -> bool) -> Vec<i32> {
+    let prefix = format!("{MARKER_VAR}=");
     let Ok(entries) = fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -600,8 +710,13 @@ fn marked_processes(marker: &str) -> Vec<i32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
-            fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|b| *b == 0).any(|var| var == needle.as_bytes()))
+            fs::read(format!("/proc/{pid}/environ")).is_ok_and(|env| {
+                env.split(|b| *b == 0).any(|var| {
+                    var.strip_prefix(prefix.as_bytes())
+                        .and_then(|marker| std::str::from_utf8(marker).ok())
+                        .is_some_and(&wanted)
+                })
+            })
         })
         .collect()
 }
