@@ -114,9 +114,12 @@ fn ctrl_z_and_fg(flags: &str) {
     let sandbox = Sandbox::new();
     let mut child = on_terminal(&sandbox, "bash --norc --noprofile -i", "tty");
     // The shell echoes what is typed, so each marker is typed split by quotes ("") and
-    // appears whole only when a program prints it.
+    // appears whole only when a program prints it. The loop runs in bash, not dash: dash
+    // starts `sleep` with vfork(2), and a Ctrl-Z between the vfork and the exec stops the
+    // child and leaves dash waiting for it with every signal blocked, never stopped (so a
+    // shell's job never stops either, leash or not).
     let command = format!(
-        "{LEASH} {flags} -- sh -c 'echo rea\"\"dy; while :; do echo >> beats; sleep 0.05; done'\n"
+        "{LEASH} {flags} -- bash -c 'echo rea\"\"dy; while :; do echo >> beats; sleep 0.05; done'\n"
     );
     type_keys(&mut child, &command);
     wait_for_output(&sandbox, "tty", "ready");
