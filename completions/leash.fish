@@ -9,7 +9,7 @@ complete -c leash -l cpu-rate -d 'Throttle the whole session to this share of on
 complete -c leash -l cgroup -d 'Use a cgroup for the session: auto (where one is writable), require (refuse to start unless the cgroup holds the session and enforces --mem, --procs and --cpu), off' -r -f -a "auto\t'Use a cgroup where one is writable; fall back to supervision where not'
 require\t'Refuse to start unless a cgroup contains the session and enforces every requested memory, process and CPU limit'
 off\t'Never use a cgroup'"
-complete -c leash -s s -l signal -d 'Signal sent first when the session is stopped: a name (TERM, SIGTERM), a real-time one (RTMIN+2, RTMAX-1) or a number' -r
+complete -c leash -s s -l signal -d 'Signal sent first when the session is stopped: a name (TERM, SIGTERM), a real-time one (RTMIN+2, RTMAX-1), a number, or 0 (none: only the SIGKILL after the grace)' -r
 complete -c leash -s k -l kill-after -d 'Grace between that signal and SIGKILL; 0 sends SIGKILL at once' -r
 complete -c leash -l fsize -d 'Largest file each process may create (RLIMIT_FSIZE), e.g. 100M, 1GiB, 500MB' -r
 complete -c leash -l nofile -d 'Open files per process (RLIMIT_NOFILE)' -r
@@ -41,7 +41,15 @@ complete -c leash -l config -d 'Read this config file too, above /etc/leash/conf
 complete -c leash -l generate -d 'Print a generated file (man page or completions) and exit' -r -f -a "man\t'The man page, leash.1'
 bash\t'Completions for bash'
 zsh\t'Completions for zsh'
-fish\t'Completions for fish'"
+fish\t'Completions for fish'
+timeout-man\t'The `timeout` personality\'s man page, leash-timeout.1'
+timeout-bash\t'Its completions for bash'
+timeout-zsh\t'Its completions for zsh'
+timeout-fish\t'Its completions for fish'
+prlimit-man\t'The `prlimit` personality\'s man page, leash-prlimit.1'
+prlimit-bash\t'Its completions for bash'
+prlimit-zsh\t'Its completions for zsh'
+prlimit-fish\t'Its completions for fish'"
 complete -c leash -l preserve-status -d 'When a limit stops the command, exit with the command\'s status (128+N if it died of signal N) instead of 124'
 complete -c leash -l foreground -d 'Accepted for compatibility with GNU timeout: leash always hands the terminal to the session when it runs in the terminal\'s foreground (Ctrl-C reaches the command)'
 complete -c leash -l allow-new-privs -d 'Let the command gain privileges through set-user-ID programs and file capabilities (by default leash sets no_new_privs, so it cannot)'

@@ -41,11 +41,13 @@ pub fn resolve(name: &OsStr) -> Result<PathBuf, Error> {
     }
 }
 
-/// `None` if there is no regular file at `path`, else whether it can be executed.
+/// `None` if there is nothing at `path`, else whether it can be executed (a directory
+/// or a device cannot: execve(2) refuses it with EACCES, and so execvp goes on looking but
+/// reports EACCES if nothing else is found).
 fn executable(path: &Path) -> Option<bool> {
     let metadata = std::fs::metadata(path).ok()?;
     if !metadata.is_file() {
-        return None;
+        return Some(false);
     }
     let c_path = CString::new(path.as_os_str().as_bytes()).ok()?;
     // access(2) answers for this process's real ids, as the exec will be checked.

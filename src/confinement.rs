@@ -24,6 +24,8 @@ pub struct Request {
     pub allow_new_privs: bool,
     /// `--keep-fd`: descriptors above 2 the command keeps.
     pub keep_fds: Vec<RawFd>,
+    /// What the command inherits as it is, as under `timeout`.
+    pub keep: Kept,
     /// `--chdir`.
     pub chdir: Option<PathBuf>,
     /// `--umask`.
@@ -38,12 +40,23 @@ pub struct Request {
     pub env: Vec<(String, String)>,
 }
 
+/// What the command may inherit as it is where leash would otherwise change it (the
+/// `timeout` personality keeps both).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Kept {
+    /// Every inherited descriptor (a make jobserver's, a `3>`), not only 0-2 and `--keep-fd`.
+    pub all_fds: bool,
+    /// The OOM scores, instead of making the session the OOM killer's pick before leash.
+    pub oom_score: bool,
+}
+
 /// What the child applies before exec.
 #[derive(Debug, Default)]
 pub struct Confinement {
     identity: Option<(Uid, Gid)>,
     no_new_privs: bool,
     keep_fds: Vec<RawFd>,
+    keep_all_fds: bool,
     chdir: Option<CString>,
     umask: Option<nix::libc::mode_t>,
     nice: Option<i32>,
@@ -81,6 +94,7 @@ impl Confinement {
             identity,
             no_new_privs: !request.allow_new_privs,
             keep_fds,
+            keep_all_fds: request.keep.all_fds,
             chdir,
             umask: request.umask,
             nice: request.nice,
@@ -144,6 +158,9 @@ impl Confinement {
 
     /// Close descriptors 3 and up, but the kept ones and `also_keep`.
     fn close_inherited(&self, also_keep: &[RawFd]) {
+        if self.keep_all_fds {
+            return;
+        }
         let mut keep = [RawFd::MAX; 64];
         let mut count = 0;
         for &fd in self.keep_fds.iter().chain(also_keep) {

@@ -1,4 +1,5 @@
-//! The man page and shell completions, generated from the one clap definition.
+//! The man pages and shell completions, generated from the one clap definition (and the
+//! personalities' definitions of their command lines).
 
 use std::io::Write;
 
@@ -100,27 +101,65 @@ Per-process rlimits, as \fBprlimit\fR(1) sets them.
 \fBtimeout\fR(1), \fBprlimit\fR(1), \fBsystemd\-run\fR(1), \fBsetrlimit\fR(2), \fBcgroups\fR(7)
 "#;
 
-/// Write `artifact` to `out`.
-pub fn write(artifact: Artifact, out: &mut impl Write) -> std::io::Result<()> {
-    // The generated files must not depend on the build profile the generator ran in.
-    let mut command = command().version(env!("CARGO_PKG_VERSION"));
-    let shell = match artifact {
-        Artifact::Man => return write_man(command, out),
-        Artifact::Bash => Shell::Bash,
-        Artifact::Zsh => Shell::Zsh,
-        Artifact::Fish => Shell::Fish,
+/// What one artifact is made of: the command line, its name, and the man page's own
+/// sections; `None` for the man page, else the shell to complete for.
+fn parts(artifact: Artifact) -> (clap::Command, &'static str, &'static str, Option<Shell>) {
+    use crate::personality::{prlimit_texts, timeout_texts};
+    use Artifact as A;
+    let (command, name, extra) = match artifact {
+        A::Man | A::Bash | A::Zsh | A::Fish => (command(), "leash", MAN_EXTRA),
+        A::TimeoutMan | A::TimeoutBash | A::TimeoutZsh | A::TimeoutFish => (
+            timeout_texts::documented(),
+            "timeout",
+            timeout_texts::MAN_EXTRA,
+        ),
+        A::PrlimitMan | A::PrlimitBash | A::PrlimitZsh | A::PrlimitFish => (
+            prlimit_texts::documented(),
+            "prlimit",
+            prlimit_texts::MAN_EXTRA,
+        ),
     };
-    clap_complete::generate(shell, &mut command, "leash", out);
-    Ok(())
+    let shell = match artifact {
+        A::Man | A::TimeoutMan | A::PrlimitMan => None,
+        A::Bash | A::TimeoutBash | A::PrlimitBash => Some(Shell::Bash),
+        A::Zsh | A::TimeoutZsh | A::PrlimitZsh => Some(Shell::Zsh),
+        A::Fish | A::TimeoutFish | A::PrlimitFish => Some(Shell::Fish),
+    };
+    (command, name, extra, shell)
 }
 
-fn write_man(command: clap::Command, out: &mut impl Write) -> std::io::Result<()> {
-    let man = clap_mangen::Man::new(command);
+/// Write `artifact` to `out`.
+pub fn write(artifact: Artifact, out: &mut impl Write) -> std::io::Result<()> {
+    let (command, name, extra, shell) = parts(artifact);
+    // The generated files must not depend on the build profile the generator ran in.
+    let mut command = command.version(env!("CARGO_PKG_VERSION"));
+    match shell {
+        None => write_man(command, name, extra, out),
+        Some(shell) => {
+            clap_complete::generate(shell, &mut command, name, out);
+            Ok(())
+        }
+    }
+}
+
+/// The man page of `command`; a personality's is named `leash-NAME`, beside the tool's own.
+fn write_man(
+    command: clap::Command,
+    name: &str,
+    extra: &str,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    let title = if matches!(name, "timeout" | "prlimit") {
+        format!("leash-{name}")
+    } else {
+        name.to_string()
+    };
+    let man = clap_mangen::Man::new(command).title(title);
     man.render_title(out)?;
     man.render_name_section(out)?;
     man.render_synopsis_section(out)?;
     man.render_description_section(out)?;
     man.render_options_section(out)?;
-    out.write_all(MAN_EXTRA.as_bytes())?;
+    out.write_all(extra.as_bytes())?;
     man.render_version_section(out)
 }

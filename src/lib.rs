@@ -11,6 +11,7 @@
 
 mod accounting;
 mod cadence;
+mod caller_signals;
 mod capability;
 mod cgroup;
 mod cli;
@@ -25,6 +26,7 @@ mod generate;
 mod isolation;
 mod message;
 mod oom;
+mod personality;
 mod record;
 mod relay;
 mod rlimit;
@@ -51,6 +53,9 @@ use exit::LEASH_FAILED;
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
     let clock = record::Clock::start();
     let args: Vec<OsString> = args.into_iter().collect();
+    if let Some(personality) = args.first().and_then(personality::Personality::of) {
+        return personality.run(&args[1..]);
+    }
     let done = match cli::parse(args.clone()) {
         Ok(Invocation::Run(settings)) => return supervise::run(&settings),
         Ok(Invocation::Explain(settings)) => explain(&settings),

@@ -19,10 +19,23 @@ pub enum Verbosity {
     Verbose,
 }
 
-/// Write `leash: <message>` as one line to stderr.
+/// The name messages start with: `leash`, or the personality's (`timeout`, `prlimit`).
+static PROGRAM: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Speak as `name` from now on: each message starts with `name: `.
+pub fn speak_as(name: &'static str) {
+    let _ = PROGRAM.set(name);
+}
+
+/// The name messages start with.
+pub fn program() -> &'static str {
+    PROGRAM.get().copied().unwrap_or("leash")
+}
+
+/// Write `leash: <message>` (or the personality's name) as one line to stderr.
 pub fn say(message: &str) {
     let fresh = if stderr_mid_line() { "\n" } else { "" };
-    let line = format!("{fresh}leash: {message}\n");
+    let line = format!("{fresh}{}: {message}\n", program());
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 

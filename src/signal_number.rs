@@ -26,12 +26,18 @@ fn rt_range() -> (i32, i32) {
 }
 
 impl SignalNumber {
-    /// Parse `TERM`, `SIGTERM`, `term`, `15`, `RTMIN`, `RTMIN+3`, `SIGRTMAX-1` or `34`.
+    /// No signal at all (`0`, `EXIT`): sending it only checks that the process exists, as
+    /// `kill -0` does; the stop sequence then waits out its grace before SIGKILL.
+    pub const NONE: SignalNumber = SignalNumber(0);
+
+    /// Parse `TERM`, `SIGTERM`, `term`, `15`, `RTMIN`, `RTMIN+3`, `SIGRTMAX-1`, `34`, or
+    /// `0` and `EXIT` (no signal).
     pub fn parse(text: &str) -> Result<SignalNumber, Invalid> {
         let text = text.trim();
         let (min, max) = rt_range();
         if let Ok(number) = text.parse::<i32>() {
             return match Signal::try_from(number) {
+                _ if number == 0 => Ok(SignalNumber::NONE),
                 Ok(signal) => Ok(signal.into()),
                 Err(_) if (min..=max).contains(&number) => Ok(SignalNumber(number)),
                 Err(_) => Err(Invalid(format!("{number} is not a signal number"))),
@@ -42,6 +48,9 @@ impl SignalNumber {
         if let Some(number) = realtime(bare, min, max) {
             return Ok(SignalNumber(number));
         }
+        if bare == "EXIT" {
+            return Ok(SignalNumber::NONE);
+        }
         format!("SIG{bare}")
             .parse::<Signal>()
             .map(SignalNumber::from)
@@ -50,6 +59,16 @@ impl SignalNumber {
                     "'{text}' is not a signal name (e.g. TERM, INT, KILL, 9, RTMIN+1)"
                 ))
             })
+    }
+
+    /// The signal numbered `number` (one the kernel delivered).
+    pub fn from_number(number: i32) -> SignalNumber {
+        SignalNumber(number)
+    }
+
+    /// The signal's number.
+    pub fn number(self) -> i32 {
+        self.0
     }
 
     /// The standard signal, if it is one.
@@ -90,11 +109,20 @@ fn realtime(name: &str, min: i32, max: i32) -> Option<i32> {
 }
 
 impl fmt::Display for SignalNumber {
-    /// The name without `SIG`, as users write it: `TERM`, `RTMIN+3`.
+    /// The name without `SIG`, as users write it and as the C library's sig2str names it:
+    /// `TERM`, `RTMIN`, `RTMIN+3`, `RTMAX-1` (the upper half counts down from RTMAX).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (min, max) = rt_range();
+        let (base, offset) = if self.0 - min <= (max - min) / 2 {
+            ("RTMIN", self.0 - min)
+        } else {
+            ("RTMAX", self.0 - max)
+        };
         match self.standard() {
             Some(signal) => f.write_str(&signal.as_str()[3..]),
-            None => write!(f, "RTMIN+{}", self.0 - rt_range().0),
+            None if self.0 == 0 => f.write_str("0"),
+            None if offset == 0 => f.write_str(base),
+            None => write!(f, "{base}{offset:+}"),
         }
     }
 }
@@ -113,8 +141,12 @@ mod tests {
             ("sigint", "INT"),
             ("9", "KILL"),
             ("15", "TERM"),
-            ("RTMIN", "RTMIN+0"),
+            ("RTMIN", "RTMIN"),
+            ("RTMAX", "RTMAX"),
+            ("RTMAX-1", "RTMAX-1"),
             ("SIGRTMIN+2", "RTMIN+2"),
+            ("0", "0"),
+            ("EXIT", "0"),
         ] {
             assert_eq!(parse(text), Ok(name.to_string()), "{text}");
         }
@@ -130,7 +162,6 @@ mod tests {
     fn unknown_signals_are_refused() {
         for bad in [
             "",
-            "0",
             "99",
             "-1",
             "TERMINATE",

@@ -76,8 +76,19 @@ pub fn wait_for_ending(set: &SigSet, timeout: std::time::Duration) -> Option<Sig
     Signal::try_from(signal).ok()
 }
 
+/// Which signals leash reads from its signalfd beyond its own (below), and which of those
+/// it leaves alone: the `timeout` personality takes SIGPIPE and the real-time signals
+/// too, and leaves what its caller ignored ignored.
+#[derive(Clone, Debug, Default)]
+pub struct Handled {
+    /// Taken as well (numbers: real-time ones included).
+    pub also: Vec<i32>,
+    /// Not taken: left as they are (ignored).
+    pub except: Vec<i32>,
+}
+
 /// The signals leash reads from its signalfd.
-fn handled() -> SigSet {
+fn handled(extra: &Handled) -> SigSet {
     let mut set = SigSet::empty();
     for signal in TERMINATING.iter().chain(&ENDING).chain(&FORWARDED) {
         set.add(*signal);
@@ -89,33 +100,62 @@ fn handled() -> SigSet {
     // back from the background (SIGTTOU) or if anything reads it there (SIGTTIN).
     set.add(Signal::SIGTTOU);
     set.add(Signal::SIGTTIN);
-    set
+    let mut raw = *set.as_ref();
+    // SAFETY: sigaddset(3)/sigdelset(3) edit the set in place; an invalid number is
+    // refused (EINVAL), not acted on.
+    unsafe {
+        for &signal in &extra.also {
+            libc::sigaddset(&raw mut raw, signal);
+        }
+        for &signal in &extra.except {
+            libc::sigdelset(&raw mut raw, signal);
+        }
+    }
+    // SAFETY: the set was initialised by SigSet::empty and edited by sigaddset/sigdelset.
+    unsafe { SigSet::from_sigset_t_unchecked(raw) }
 }
 
 /// The supervisor's inbox: every handled signal, blocked, and readable from one fd.
 pub struct Inbox {
     fd: SignalFd,
+    /// Real-time signals read (which nix's `Signal` cannot name), until taken.
+    realtime: Vec<i32>,
 }
 
 impl Inbox {
-    /// Block the handled signals and open the signalfd. Must run before the child is
-    /// started so that no SIGCHLD or SIGTERM can arrive unseen.
-    pub fn open() -> nix::Result<Self> {
-        let set = handled();
+    /// Block the handled signals (leash's, and `extra`'s) and open the signalfd. Must run
+    /// before the child is started so that no SIGCHLD or SIGTERM can arrive unseen.
+    pub fn open(extra: &Handled) -> nix::Result<Self> {
+        // A caller that ignored SIGCHLD would have the kernel reap leash's children
+        // unseen: leash would never learn how its command ended.
+        // SAFETY: the default disposition installs no handler code.
+        unsafe { nix::sys::signal::signal(Signal::SIGCHLD, nix::sys::signal::SigHandler::SigDfl) }?;
+        let set = handled(extra);
         sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None)?;
         let fd = SignalFd::with_flags(&set, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)?;
-        Ok(Self { fd })
+        Ok(Self {
+            fd,
+            realtime: Vec::new(),
+        })
     }
 
-    /// Take every pending signal, in arrival order.
-    pub fn drain(&self) -> Vec<Signal> {
+    /// Take every pending signal, in arrival order (real-time ones are kept for
+    /// [`Inbox::take_realtime`]).
+    pub fn drain(&mut self) -> Vec<Signal> {
         let mut signals = Vec::new();
         while let Ok(Some(info)) = self.fd.read_signal() {
-            if let Ok(signal) = Signal::try_from(info.ssi_signo.cast_signed()) {
-                signals.push(signal);
+            let number = info.ssi_signo.cast_signed();
+            match Signal::try_from(number) {
+                Ok(signal) => signals.push(signal),
+                Err(_) => self.realtime.push(number),
             }
         }
         signals
+    }
+
+    /// The real-time signals read since the last call.
+    pub fn take_realtime(&mut self) -> Vec<i32> {
+        std::mem::take(&mut self.realtime)
     }
 }
 

@@ -70,6 +70,45 @@ fn non_executable_file_is_126() {
         run.stderr
     );
     assert!(!sandbox.path("ran").exists());
+    // A directory found on PATH: execvp's EACCES (126), as env(1) says, not "not found".
+    std::fs::create_dir(sandbox.path("dir-on-path")).unwrap();
+    let run = sandbox
+        .start_prepared(sandbox.shell("PATH=.:$PATH exec leash -- dir-on-path"), "")
+        .finish();
+    assert_eq!(run.code(), Some(126), "{}", run.stderr);
+}
+
+#[test]
+fn a_caller_that_ignores_sigchld_still_gets_the_commands_status() {
+    // With SIGCHLD ignored the kernel would reap the command unseen and leash would wait
+    // for it for ever.
+    let sandbox = Sandbox::new();
+    let run = sandbox
+        .start_prepared(
+            sandbox.shell("trap '' CHLD; exec leash --wall 30s -- sh -c 'exit 3'"),
+            "",
+        )
+        .finish_within(std::time::Duration::from_secs(20));
+    assert_eq!(run.code(), Some(3), "{}", run.stderr);
+}
+
+#[test]
+fn signal_zero_sends_nothing_before_the_kill() {
+    let sandbox = Sandbox::new();
+    // TERM would end sleep at once (143 with -p); 0 leaves it to the KILL after the grace.
+    let run = sandbox.run(&[
+        "--preserve-status",
+        "--wall",
+        "0.2s",
+        "--signal",
+        "0",
+        "--kill-after",
+        "0.3s",
+        "sleep",
+        "10",
+    ]);
+    assert_eq!(run.code(), Some(137), "{:?} {}", run.status, run.stderr);
+    sandbox.assert_no_survivors(&[]);
 }
 
 #[test]
@@ -190,7 +229,7 @@ fn the_stop_signal_may_be_a_real_time_one() {
     let rtmin = libc::SIGRTMIN().to_string();
     let run = sandbox.run(&["--signal", &rtmin, "--explain"]);
     assert!(
-        run.stdout.contains("stop: SIGRTMIN+0 to every process"),
+        run.stdout.contains("stop: SIGRTMIN to every process"),
         "{}",
         run.stdout
     );

@@ -10,6 +10,14 @@ fn man_page_and_completions_match_the_cli_definition() {
         ("bash", "completions/leash.bash"),
         ("zsh", "completions/_leash"),
         ("fish", "completions/leash.fish"),
+        ("timeout-man", "man/leash-timeout.1"),
+        ("timeout-bash", "completions/timeout.bash"),
+        ("timeout-zsh", "completions/_timeout"),
+        ("timeout-fish", "completions/timeout.fish"),
+        ("prlimit-man", "man/leash-prlimit.1"),
+        ("prlimit-bash", "completions/prlimit.bash"),
+        ("prlimit-zsh", "completions/_prlimit"),
+        ("prlimit-fish", "completions/prlimit.fish"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_leash"))
             .args(["--generate", what])
@@ -25,18 +33,20 @@ fn man_page_and_completions_match_the_cli_definition() {
 }
 
 #[test]
-fn the_man_page_renders_without_warnings() {
+fn the_man_pages_render_without_warnings() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let output = Command::new("groff")
-        .args(["-ww", "-man", "-z", &format!("{root}/man/leash.1")])
-        .output()
-        .expect("groff (Debian's groff-base) renders man pages");
-    assert!(output.status.success(), "groff failed");
-    assert!(
-        output.stderr.is_empty(),
-        "groff warns: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    for page in ["leash.1", "leash-timeout.1", "leash-prlimit.1"] {
+        let output = Command::new("groff")
+            .args(["-ww", "-man", "-z", &format!("{root}/man/{page}")])
+            .output()
+            .expect("groff (Debian's groff-base) renders man pages");
+        assert!(output.status.success(), "groff failed on {page}");
+        assert!(
+            output.stderr.is_empty(),
+            "groff warns on {page}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
 
 /// What bash completes `words` (the last one partial) to, with leash's completion loaded.

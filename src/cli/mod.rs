@@ -2,6 +2,7 @@
 //! layers below it) into what leash was asked to do. The typed settings are built in
 //! `settings`, `--print-config`'s text in `print_config`.
 
+mod artifact;
 mod print_config;
 mod roles;
 mod settings;
@@ -9,6 +10,7 @@ mod short_form;
 mod texts;
 mod values;
 
+pub use artifact::Artifact;
 pub use roles::{Role, is_setting, role};
 pub use settings::Settings;
 pub use texts::VERSION;
@@ -18,7 +20,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 
 use crate::cgroup;
 use crate::error::Error;
@@ -30,19 +32,6 @@ use crate::units::{
     parse_positive_size,
 };
 use values::{parse_assignment, parse_niceness, parse_umask, rlimit_value};
-
-/// Files the hidden `--generate` mode prints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Artifact {
-    /// The man page, leash.1.
-    Man,
-    /// Completions for bash.
-    Bash,
-    /// Completions for zsh.
-    Zsh,
-    /// Completions for fish.
-    Fish,
-}
 
 /// The command line as clap reads it.
 #[derive(Debug, Parser)]
@@ -112,7 +101,7 @@ pub struct Cli {
     cgroup: cgroup::Mode,
 
     /// Signal sent first when the session is stopped: a name (TERM, SIGTERM), a real-time
-    /// one (RTMIN+2, RTMAX-1) or a number.
+    /// one (RTMIN+2, RTMAX-1), a number, or 0 (none: only the SIGKILL after the grace).
     #[arg(short, long, value_name = "SIG", default_value = "TERM", value_parser = SignalNumber::parse,
           help_heading = "Stopping")]
     signal: SignalNumber,

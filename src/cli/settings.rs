@@ -62,6 +62,13 @@ pub struct Settings {
     pub reach: crate::isolation::Reach,
     /// Slots and start rates shared with other sessions.
     pub concurrency: crate::slots::Concurrency,
+    /// The signals leash takes beyond its own, and those it leaves alone.
+    pub handled: crate::signals::Handled,
+    /// How the command's signals and process group start.
+    pub child_signals: crate::caller_signals::ChildSignals,
+    /// The tool leash runs as (`timeout`), whose command keeps what it may do under that
+    /// tool; `None` for leash itself.
+    pub personality: Option<&'static str>,
 }
 
 impl Settings {
@@ -71,6 +78,35 @@ impl Settings {
             || self.audit_log.is_some()
             || self.metrics.is_some()
             || self.verbosity >= Verbosity::Verbose
+    }
+
+    /// The settings of `leash -- COMMAND` with no flag, no config file and no profile: what
+    /// the personalities start from (they set what their own command lines ask for).
+    pub fn plain(command: Vec<OsString>) -> Settings {
+        Settings {
+            command,
+            limits: SessionLimits::default(),
+            cpu_rate: None,
+            cgroup: cgroup::Mode::Auto,
+            signal: nix::sys::signal::Signal::SIGTERM.into(),
+            kill_after: Duration::from_secs(2),
+            preserve_status: false,
+            rlimits: Vec::new(),
+            verbosity: Verbosity::Normal,
+            report: None,
+            audit_log: None,
+            metrics: None,
+            name: None,
+            warn: None,
+            confinement: crate::confinement::Request::default(),
+            allow_signals_outside: false,
+            pid_ns: false,
+            reach: crate::isolation::Reach::default(),
+            concurrency: crate::slots::Concurrency::default(),
+            handled: crate::signals::Handled::default(),
+            child_signals: crate::caller_signals::ChildSignals::fresh(),
+            personality: None,
+        }
     }
 
     /// The settings clap read, checked where flags must agree with each other.
@@ -115,6 +151,9 @@ impl Settings {
                 wait: !cli.no_wait,
                 timeout: cli.slot_timeout,
             },
+            handled: crate::signals::Handled::default(),
+            child_signals: crate::caller_signals::ChildSignals::fresh(),
+            personality: None,
             command: cli.command,
             report: cli.report,
             audit_log: cli.audit_log,
@@ -231,6 +270,7 @@ fn confinement_of(cli: &Cli) -> crate::confinement::Request {
         group: cli.group.clone(),
         allow_new_privs: cli.allow_new_privs,
         keep_fds: cli.keep_fd.clone(),
+        keep: crate::confinement::Kept::default(),
         chdir: cli.chdir.clone(),
         umask: cli.umask,
         nice: cli.nice,

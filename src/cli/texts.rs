@@ -23,7 +23,11 @@ only when all of them are gone and reaped.
 
 As with timeout, a first operand that is a duration is the wall limit when --wall is not \
 given: `leash 10s make test` is `leash --wall 10s -- make test`. After `--` the first operand is \
-always the command: `leash -- 10s` runs a program named 10s.";
+always the command: `leash -- 10s` runs a program named 10s.
+
+Run under the name timeout or prlimit (a link to leash of that name), leash reads GNU \
+timeout's or util-linux prlimit's command line instead, and behaves as that tool does \
+(see leash-timeout(1) and leash-prlimit(1)).";
 
 pub(super) const EXAMPLES: &str = "Examples:
   leash --profile interpreter -- interpreter -y   safe limits for an agent's interpreter

@@ -295,10 +295,14 @@ pub fn explanation(rows: &[LimitRow], plan: Option<&Plan>, settings: &Settings) 
             let _ = writeln!(out, "cgroup: below {}", planned.hierarchy.parent.display());
         }
     }
+    let first = if settings.signal == crate::signal_number::SignalNumber::NONE {
+        "no signal (--signal 0)".to_string()
+    } else {
+        format!("SIG{}", settings.signal)
+    };
     let _ = writeln!(
         out,
-        "stop: SIG{} to every process of the session, SIGKILL after {}",
-        settings.signal,
+        "stop: {first} to every process of the session, SIGKILL after {}",
         format_duration(settings.kill_after)
     );
     out

@@ -123,6 +123,9 @@ pub enum Missing {
     NoRuleset(String),
     /// [`PRETEND_MISSING`] says so.
     Pretended,
+    /// leash runs as this tool (`timeout`), whose command may do what it may under the
+    /// tool itself: signal its parent, gain privileges (sudo), use any system call.
+    Personality(&'static str),
 }
 
 impl fmt::Display for Missing {
@@ -148,6 +151,7 @@ impl fmt::Display for Missing {
             ),
             Missing::NoRuleset(why) => write!(f, "cannot build the Landlock ruleset: {why}"),
             Missing::Pretended => write!(f, "pretended missing by {PRETEND_MISSING}"),
+            Missing::Personality(tool) => write!(f, "not part of leash as {tool}"),
         }
     }
 }
@@ -172,6 +176,8 @@ pub struct Asked {
     /// `--procs` is held by sampling with an RLIMIT_NPROC backstop: a user namespace of
     /// the session's own makes the rlimit count only the session's processes.
     pub counts_processes: bool,
+    /// leash runs as this tool (`timeout`): no scope, no filter, privileges may be gained.
+    pub personality: Option<&'static str>,
 }
 
 impl Isolation {
@@ -179,13 +185,7 @@ impl Isolation {
     pub fn prepare(asked: Asked) -> Isolation {
         let pretended = std::env::var(PRETEND_MISSING).unwrap_or_default();
         let pretend = |what: &str| pretended.split(',').any(|p| p.trim() == what);
-        // Landlock and seccomp both need no_new_privs, or CAP_SYS_ADMIN, which the command
-        // no longer has once it took another identity.
-        let enforceable = if asked.new_privs && (asked.changes_identity || !may_sys_admin()) {
-            Err(Missing::NewPrivsAllowed)
-        } else {
-            Ok(())
-        };
+        let enforceable = enforceable(&asked);
         let landlock = if pretend("landlock") {
             Err(Missing::Pretended)
         } else {
@@ -205,7 +205,11 @@ impl Isolation {
                 access::ruleset(&asked.reach, asked.program.as_deref(), abi).map(Some)
             })
         };
-        let namespaces = namespaces_here(pretend("userns"));
+        // A personality makes none: not worth the probe (it costs its start-up).
+        let namespaces = match asked.personality {
+            Some(tool) => Err(Missing::Personality(tool)),
+            None => namespaces_here(pretend("userns")),
+        };
         let network = match (&asked.reach.network, &namespaces) {
             (Network::Host, _) => NetworkHold::Host,
             (Network::None, Ok(_)) => NetworkHold::Namespace,
@@ -275,6 +279,19 @@ impl Isolation {
             return refuse(format!("{flags}: no Landlock ruleset here: {why}"));
         }
         None
+    }
+}
+
+/// Whether Landlock and seccomp can hold the command at all: both need no_new_privs, or
+/// CAP_SYS_ADMIN, which the command no longer has once it took another identity; and
+/// neither is part of a personality.
+fn enforceable(asked: &Asked) -> Result<(), Missing> {
+    if let Some(tool) = asked.personality {
+        Err(Missing::Personality(tool))
+    } else if asked.new_privs && (asked.changes_identity || !may_sys_admin()) {
+        Err(Missing::NewPrivsAllowed)
+    } else {
+        Ok(())
     }
 }
 

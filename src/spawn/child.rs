@@ -9,11 +9,12 @@
 //! 3. takes the OOM score leash prepared for it, above leash's own: open(2), write(2)
 //!    and close(2) of /proc/self/oom_score_adj (`oom`);
 //! 4. connects the output relay: dup2(2) of its ends onto fds 1 and 2;
-//! 5. makes its own process group: setpgid(2);
+//! 5. makes its own process group (unless it stays in leash's, as `timeout --foreground`
+//!    asks): setpgid(2);
 //! 6. takes the terminal's foreground where leash had it: getpid(2), tcsetpgrp(3) (an
 //!    ioctl(2));
-//! 7. resets every signal's disposition and the signal mask: sigaction(2) for each,
-//!    sigprocmask(2);
+//! 7. resets every signal's disposition (but those the caller ignored, where leash keeps
+//!    them so) and the signal mask: sigaction(2) for each, sigprocmask(2);
 //! 8. sets the rlimits: setrlimit(2) for each;
 //! 9. changes its niceness: nice(2) (getpriority(2) and setpriority(2));
 //! 10. changes identity: setgroups(2), setgid(2), setuid(2); then umask(2), chdir(2),
@@ -22,8 +23,8 @@
 //!     (the scope, and the one for files and ports);
 //! 12. installs the seccomp filter leash compiled: seccomp(2) `SECCOMP_SET_MODE_FILTER`
 //!     (after `no_new_privs`, and last but for what the filter allows);
-//! 13. asks to die with leash: prctl(2) `PR_SET_PDEATHSIG`, and getppid(2) to see that
-//!     leash did not die first;
+//! 13. asks to die with leash: prctl(2) `PR_SET_PDEATHSIG` (SIGKILL, or `timeout`'s
+//!     signal), and getppid(2) to see that leash did not die first;
 //! 14. execve(2).
 //!
 //! A step that fails writes(2) its code and errno to the report pipe and _exit(2)s.
@@ -35,6 +36,7 @@ use nix::sys::signal::{SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigact
 use nix::unistd::{Pid, getppid, setpgid};
 
 use super::Launch;
+use crate::caller_signals::ChildSignals;
 use crate::confinement::Failure;
 
 /// The step of the child's set-up that failed, as sent through the report pipe: its code,
@@ -153,7 +155,7 @@ pub unsafe fn exec_child(
         })
         .and_then(|()| connect_output(launch))
         .and_then(|()| own_group_and_terminal(launch))
-        .and_then(|()| reset_signals().map_err(|e| (Step::Signals, 0, e)))
+        .and_then(|()| reset_signals(&launch.signals).map_err(|e| (Step::Signals, 0, e)))
         .and_then(|()| set_rlimits(launch))
         .and_then(|()| confine(launch, report))
         .and_then(|()| enter_landlock_domain(launch))
@@ -164,7 +166,7 @@ pub unsafe fn exec_child(
     // Die with the parent: even a SIGKILLed supervisor takes its direct child along (set
     // after the identity changes, which clears it). If the parent died before this line,
     // the parent is already someone else: give up now.
-    if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != parent {
+    if ask_to_die_with_parent(launch.signals.death_signal).is_err() || getppid() != parent {
         // SAFETY: _exit is async-signal-safe and skips the parent's atexit handlers.
         unsafe { libc::_exit(125) }
     }
@@ -230,6 +232,9 @@ fn connect_output(launch: &Launch) -> Result<(), Failed> {
 /// Our own process group, so the session's group can be signalled without leash in it;
 /// and the terminal's foreground for it, where leash had the terminal.
 fn own_group_and_terminal(launch: &Launch) -> Result<(), Failed> {
+    if !launch.signals.own_group {
+        return Ok(());
+    }
     setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(|e| (Step::ProcessGroup, 0, e))?;
     if launch.take_terminal {
         // The foreground of the terminal goes to the new group before exec, so the command
@@ -241,21 +246,37 @@ fn own_group_and_terminal(launch: &Launch) -> Result<(), Failed> {
     Ok(())
 }
 
-/// Default dispositions for every signal and an empty mask, so the command starts as it
-/// would from a shell, not with what leash blocked for its signalfd.
-fn reset_signals() -> Result<(), Errno> {
-    let default = SigAction::new(
-        SigHandler::SigDfl,
-        nix::sys::signal::SaFlags::empty(),
-        SigSet::empty(),
-    );
+/// Default dispositions for every signal and the mask `signals` says (empty for leash's
+/// own sessions), so the command starts as it would from a shell, not with what leash
+/// blocked for its signalfd; the signals the caller ignored stay ignored where `signals`
+/// keeps them.
+fn reset_signals(signals: &ChildSignals) -> Result<(), Errno> {
+    let action =
+        |handler| SigAction::new(handler, nix::sys::signal::SaFlags::empty(), SigSet::empty());
     for signal in Signal::iterator() {
         if !matches!(signal, Signal::SIGKILL | Signal::SIGSTOP) {
-            // SAFETY: installing SIG_DFL runs no code in the child.
-            unsafe { sigaction(signal, &default) }?;
+            let handler = if signals.keeps_ignored(signal as i32) {
+                SigHandler::SigIgn
+            } else {
+                SigHandler::SigDfl
+            };
+            // SAFETY: installing SIG_DFL or SIG_IGN runs no code in the child.
+            unsafe { sigaction(signal, &action(handler)) }?;
         }
     }
-    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&signals.mask), None)
+}
+
+/// prctl(2) `PR_SET_PDEATHSIG`: `signal` when the parent dies (0: nothing).
+fn ask_to_die_with_parent(signal: i32) -> Result<(), Errno> {
+    // SAFETY: a plain prctl(2) with integer arguments, async-signal-safe.
+    Errno::result(unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::c_ulong::try_from(signal).unwrap_or(0),
+        )
+    })
+    .map(drop)
 }
 
 fn set_rlimits(launch: &Launch) -> Result<(), Failed> {

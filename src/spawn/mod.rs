@@ -20,6 +20,7 @@ use nix::fcntl::OFlag;
 use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, fork, getpid, setpgid};
 
+use crate::caller_signals::ChildSignals;
 use crate::cgroup::{BornInto, CgroupEntry};
 use crate::command_path::resolve;
 use crate::confinement::{Confinement, Request};
@@ -54,6 +55,8 @@ pub struct Launch {
     namespaces: Option<namespace::Setup>,
     /// The session's `oom_score_adj`, above leash's own.
     oom_score_adj: Option<CString>,
+    /// How the command's signals start, its process group, and its death signal.
+    signals: ChildSignals,
 }
 
 /// A started session's first processes.
@@ -141,8 +144,19 @@ impl Launch {
             ],
             filter: isolation.filter.as_ref().ok().cloned(),
             namespaces,
-            oom_score_adj: crate::oom::favour_the_supervisor(),
+            oom_score_adj: (!request.keep.oom_score)
+                .then(crate::oom::favour_the_supervisor)
+                .flatten(),
+            signals: ChildSignals::fresh(),
         })
+    }
+
+    /// Start the command's signals as `signals` says instead of leash's fresh way.
+    #[must_use]
+    pub fn with_signals(mut self, signals: ChildSignals) -> Self {
+        self.take_terminal &= signals.own_group;
+        self.signals = signals;
+        self
     }
 
     /// Fork and exec the command in a new process group (under `--pid-ns`, under the
@@ -181,7 +195,9 @@ impl Launch {
                 // Also set the group from this side, as job-control shells do, so the group
                 // exists whichever of parent and child runs first. Fails harmlessly (EACCES)
                 // once the child has exec'd.
-                let _ = setpgid(child, child);
+                if self.signals.own_group {
+                    let _ = setpgid(child, child);
+                }
                 if self.take_terminal {
                     let _ = nix::unistd::tcsetpgrp(std::io::stdin(), child);
                 }

@@ -85,7 +85,7 @@ impl Events for Live<'_> {
 /// terminal back, and stop leash itself, so the shell sees its job stopped. When the
 /// shell continues leash (`fg`, `bg`), hand the terminal over again (if leash was in the
 /// foreground) and continue the session. The limits' clocks keep running meanwhile.
-fn suspend(session: &Session, terminal: Option<&Terminal>) {
+pub(super) fn suspend(session: &Session, terminal: Option<&Terminal>) {
     signal_session(session, Signal::SIGSTOP);
     if let Some(terminal) = terminal {
         terminal.take_back();

@@ -14,6 +14,7 @@
 //! Between plan and start, leash waits for a `--slots` slot or a `--rate` start (waiting
 //! does not count against `--wall`).
 
+pub mod as_timeout;
 mod finish;
 mod live;
 mod plan;

@@ -49,6 +49,7 @@ impl Plan {
             counts_processes: settings.limits.tasks.is_some()
                 && !by_cgroup(cgroup.as_ref()).tasks
                 && nproc_counts_this_user(),
+            personality: settings.personality,
         });
         if let Some(refusal) = isolation.refusal() {
             return Err(refusal);

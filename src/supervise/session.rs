@@ -194,6 +194,11 @@ impl Session {
         }
     }
 
+    /// The real-time signals that arrived (with the others) since the last call.
+    pub fn take_realtime_signals(&mut self) -> Vec<i32> {
+        self.inbox.take_realtime()
+    }
+
     /// Relay the session's output (and keep a pseudo-terminal the real terminal's size)
     /// until a signal arrives or `timeout` passes (`None`: no timeout). Returns the signals
     /// that arrived, SIGCHLD included.

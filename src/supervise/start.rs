@@ -112,12 +112,13 @@ fn spawn(
         output,
         &settings.confinement,
         &plan.isolation,
-    )?;
+    )?
+    .with_signals(settings.child_signals);
     // Orphans of the session are re-parented to leash instead of init, so none escapes.
     nix::sys::prctl::set_child_subreaper(true)
         .map_err(|e| Error::Setup(format!("cannot become a subreaper: {e}")))?;
-    let inbox =
-        Inbox::open().map_err(|e| Error::Setup(format!("cannot set up signal handling: {e}")))?;
+    let inbox = Inbox::open(&settings.handled)
+        .map_err(|e| Error::Setup(format!("cannot set up signal handling: {e}")))?;
     let spawned = launch.spawn()?;
     let main = spawned.main;
     // The session's ends of the relay belong to the session alone: with leash holding

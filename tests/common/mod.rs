@@ -258,6 +258,32 @@ impl Sandbox {
         command
     }
 
+    /// `sh -c LINE` as [`Sandbox::shell`], with links named `timeout` and `prlimit` to
+    /// leash first on PATH: what a user who swapped the tools for leash's runs.
+    pub fn shell_with_links(&self, line: &str) -> Command {
+        let links = self.path("links");
+        if !links.exists() {
+            fs::create_dir(&links).expect("the sandbox's links/");
+            for name in ["timeout", "prlimit"] {
+                std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_leash"), links.join(name))
+                    .expect("a link to leash");
+            }
+        }
+        let mut command = self.shell(line);
+        let path = std::env::var("PATH").unwrap_or_default();
+        command.env(
+            "PATH",
+            format!("{}:{}:{path}", links.display(), self.bin().display()),
+        );
+        command
+    }
+
+    /// Run [`Sandbox::shell_with_links`]'s `LINE` to its end (up to a minute).
+    pub fn run_with_links(&self, line: &str) -> Finished {
+        self.start_command(self.shell_with_links(line), Stdio::null())
+            .finish()
+    }
+
     /// An executable shell script `name` in the sandbox's `bin/`, which is first on PATH
     /// for [`Sandbox::shell`].
     pub fn stub(&self, name: &str, body: &str) {

@@ -1,0 +1,42 @@
+//! Personalities: leash invoked under another tool's name (a link called `timeout` or
+//! `prlimit`) reads that tool's command line and behaves as its manual says.
+
+mod getopt;
+mod prlimit;
+mod timeout;
+
+pub use prlimit::texts as prlimit_texts;
+pub use timeout::texts as timeout_texts;
+
+use std::ffi::OsString;
+use std::path::Path;
+
+use crate::exit::Exit;
+
+/// Who leash is, by the name it was invoked under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Personality {
+    /// GNU coreutils `timeout`.
+    Timeout,
+    /// util-linux `prlimit`.
+    Prlimit,
+}
+
+impl Personality {
+    /// The personality of a program invoked as `argv0` (its file name), if it has one.
+    pub fn of(argv0: &OsString) -> Option<Personality> {
+        match Path::new(argv0).file_name()?.to_str()? {
+            "timeout" => Some(Personality::Timeout),
+            "prlimit" => Some(Personality::Prlimit),
+            _ => None,
+        }
+    }
+
+    /// Run as this personality: `args` without the program name.
+    pub fn run(self, args: &[OsString]) -> Exit {
+        match self {
+            Personality::Timeout => timeout::run(args),
+            Personality::Prlimit => prlimit::run(args),
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! The `prlimit` personality: leash invoked as `prlimit` reads util-linux `prlimit`'s
+//! command line. With a command it sets the limits and execs the command in its place;
+//! without one it shows (and with values, changes) its own or `--pid`'s limits.
+
+mod resources;
+mod table;
+pub mod texts;
+
+use std::ffi::OsString;
+
+use nix::errno::Errno;
+use resources::{ALL, Asked, Resource};
+use table::{Column, Layout, Row};
+
+use super::getopt::{self, Spec, Takes};
+use crate::exit::{CANNOT_EXECUTE, Exit, NOT_FOUND};
+use crate::message::say;
+
+/// util-linux's status for every failure but the exec's.
+const FAILED: u8 = 1;
+
+/// `prlimit`'s options besides the resources'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Key {
+    Resource(usize),
+    Pid,
+    Output,
+    NoHeadings,
+    Raw,
+    Verbose,
+    Help,
+    Version,
+}
+
+fn options() -> Vec<Spec<Key>> {
+    let resources = ALL.iter().enumerate().map(|(at, resource)| Spec {
+        short: Some(resource.letter),
+        long: resource.option,
+        takes: Takes::Optional,
+        key: Key::Resource(at),
+    });
+    let spec = |short, long, takes, key| Spec {
+        short,
+        long,
+        takes,
+        key,
+    };
+    resources
+        .chain([
+            spec(Some('p'), "pid", Takes::Value, Key::Pid),
+            spec(Some('o'), "output", Takes::Value, Key::Output),
+            spec(None, "noheadings", Takes::Nothing, Key::NoHeadings),
+            spec(None, "raw", Takes::Nothing, Key::Raw),
+            spec(None, "verbose", Takes::Nothing, Key::Verbose),
+            spec(Some('h'), "help", Takes::Nothing, Key::Help),
+            spec(Some('V'), "version", Takes::Nothing, Key::Version),
+        ])
+        .collect()
+}
+
+/// What the command line asks for.
+struct Request {
+    /// Each resource named, with the limit to set (`None`: only show it).
+    resources: Vec<(Resource, Option<Asked>)>,
+    pid: Option<libc::pid_t>,
+    layout: Layout,
+    verbose: bool,
+    command: Vec<OsString>,
+}
+
+/// A refusal: the line to say, and whether "Try 'prlimit --help'" follows.
+struct Refusal(String, bool);
+
+/// Run as `prlimit`: `args` without the program name.
+pub fn run(args: &[OsString]) -> Exit {
+    crate::message::speak_as("prlimit");
+    let request = match read(args) {
+        Ok(Some(request)) => request,
+        Ok(None) => return Exit::Code(0),
+        Err(Refusal(line, try_help)) => {
+            say(&line);
+            if try_help {
+                eprintln!("Try 'prlimit --help' for more information.");
+            }
+            return Exit::Code(FAILED);
+        }
+    };
+    match apply(&request) {
+        Ok(shown) if request.command.is_empty() => {
+            if !shown.is_empty() {
+                print!("{}", table::render(&request.layout, &shown));
+            }
+            Exit::Code(0)
+        }
+        Ok(_) => exec(&request.command),
+        Err(failure) => {
+            say(&failure.to_string());
+            Exit::Code(FAILED)
+        }
+    }
+}
+
+/// A limit that could not be read or set.
+enum Failure {
+    Get(Resource, Errno),
+    SoftAboveHard(Resource),
+    Set(Resource, Errno),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Get(resource, errno) => write!(
+                f,
+                "failed to get the {} resource limit: {}",
+                resource.name,
+                errno.desc()
+            ),
+            Failure::SoftAboveHard(resource) => write!(
+                f,
+                "the soft limit {} cannot exceed the hard limit",
+                resource.name
+            ),
+            Failure::Set(resource, errno) => write!(
+                f,
+                "failed to set the {} resource limit: {}",
+                resource.name,
+                errno.desc()
+            ),
+        }
+    }
+}
+
+/// The request, or `None` once `--help` or `--version` was answered.
+fn read(args: &[OsString]) -> Result<Option<Request>, Refusal> {
+    let parsed = getopt::parse(args, &options()).map_err(|e| Refusal(e.to_string(), true))?;
+    let mut request = Request {
+        resources: Vec::new(),
+        pid: None,
+        layout: Layout {
+            columns: Column::DEFAULT.to_vec(),
+            headings: true,
+            raw: false,
+        },
+        verbose: false,
+        command: parsed.operands,
+    };
+    for (key, value) in parsed.options {
+        match key {
+            Key::Resource(at) => {
+                let resource = ALL[at];
+                let limit = value
+                    .map(|text| {
+                        // `-n=256` as util-linux reads it: the `=` is not part of the limit.
+                        let text = text.strip_prefix('=').unwrap_or(&text);
+                        resources::parse_limit(text).ok_or_else(|| {
+                            Refusal(format!("failed to parse {} limit", resource.name), false)
+                        })
+                    })
+                    .transpose()?;
+                request.resources.push((resource, limit));
+            }
+            Key::Pid => request.pid = Some(pid(&value.unwrap_or_default())?),
+            Key::Output => request.layout.columns = columns(&value.unwrap_or_default())?,
+            Key::NoHeadings => request.layout.headings = false,
+            Key::Raw => request.layout.raw = true,
+            Key::Verbose => request.verbose = true,
+            Key::Help => {
+                print!("{HELP}");
+                return Ok(None);
+            }
+            Key::Version => {
+                println!("prlimit (leash) {}", env!("CARGO_PKG_VERSION"));
+                return Ok(None);
+            }
+        }
+    }
+    if request.pid.is_some() && !request.command.is_empty() {
+        return Err(Refusal(
+            "options --pid and COMMAND are mutually exclusive".into(),
+            false,
+        ));
+    }
+    if request.resources.is_empty() && request.command.is_empty() {
+        request.resources = ALL.iter().map(|resource| (*resource, None)).collect();
+    }
+    Ok(Some(request))
+}
+
+fn pid(text: &str) -> Result<libc::pid_t, Refusal> {
+    text.parse::<libc::pid_t>()
+        .ok()
+        .filter(|pid| *pid > 0)
+        .ok_or_else(|| Refusal(format!("invalid PID argument: '{text}'"), false))
+}
+
+fn columns(list: &str) -> Result<Vec<Column>, Refusal> {
+    list.split(',')
+        .map(|name| {
+            Column::named(name).ok_or_else(|| Refusal(format!("unknown column: {name}"), false))
+        })
+        .collect()
+}
+
+/// Set every limit asked for (in the order given), and read the ones only shown.
+fn apply(request: &Request) -> Result<Vec<Row>, Failure> {
+    let pid = request.pid.unwrap_or(0);
+    let mut shown = Vec::new();
+    for &(resource, asked) in &request.resources {
+        let current = get(pid, resource).map_err(|e| Failure::Get(resource, e))?;
+        let Some(asked) = asked else {
+            shown.push(Row {
+                resource,
+                limits: current,
+            });
+            continue;
+        };
+        let new = (
+            asked.soft.unwrap_or(current.0),
+            asked.hard.unwrap_or(current.1),
+        );
+        if new.0 > new.1 {
+            return Err(Failure::SoftAboveHard(resource));
+        }
+        if request.verbose && request.pid.is_some() {
+            println!(
+                "New {} limit for pid {pid}: <{}:{}>",
+                resource.name,
+                shown_value(new.0),
+                shown_value(new.1)
+            );
+        }
+        set(pid, resource, new).map_err(|e| Failure::Set(resource, e))?;
+    }
+    Ok(shown)
+}
+
+fn shown_value(value: u64) -> String {
+    if value == libc::RLIM_INFINITY {
+        "unlimited".into()
+    } else {
+        value.to_string()
+    }
+}
+
+/// prlimit(2) of `pid` (0: leash itself) for `resource`: its soft and hard limits.
+fn get(pid: libc::pid_t, resource: Resource) -> Result<(u64, u64), Errno> {
+    let mut old = libc::rlimit64 {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: prlimit(2) with no new limit writes the current one into `old`, alive
+    // across the call. nix has no prlimit for another process.
+    Errno::result(unsafe {
+        libc::prlimit64(pid, resource.number, std::ptr::null(), &raw mut old)
+    })?;
+    Ok((old.rlim_cur, old.rlim_max))
+}
+
+fn set(pid: libc::pid_t, resource: Resource, (soft, hard): (u64, u64)) -> Result<(), Errno> {
+    let new = libc::rlimit64 {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: prlimit(2) reads `new`, alive across the call, and writes nothing.
+    Errno::result(unsafe {
+        libc::prlimit64(pid, resource.number, &raw const new, std::ptr::null_mut())
+    })
+    .map(drop)
+}
+
+/// Exec `command` in leash's place, as `prlimit` does, with SIGPIPE as the caller had it
+/// (the Rust runtime ignores it in leash).
+fn exec(command: &[OsString]) -> Exit {
+    use std::os::unix::ffi::OsStrExt;
+    let handler = if crate::caller_signals::ignored_at_start(libc::SIGPIPE) {
+        nix::sys::signal::SigHandler::SigIgn
+    } else {
+        nix::sys::signal::SigHandler::SigDfl
+    };
+    // SAFETY: the default or ignore disposition installs no handler code.
+    let _ = unsafe { nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, handler) };
+    let args: Result<Vec<std::ffi::CString>, _> = command
+        .iter()
+        .map(|arg| std::ffi::CString::new(arg.as_bytes()))
+        .collect();
+    let name = command[0].to_string_lossy();
+    let errno = match args {
+        Ok(args) => nix::unistd::execvp(&args[0], &args)
+            .err()
+            .unwrap_or(Errno::UnknownErrno),
+        Err(_) => Errno::EINVAL,
+    };
+    say(&format!("failed to execute {name}: {}", errno.desc()));
+    Exit::Code(if errno == Errno::ENOENT {
+        NOT_FOUND
+    } else {
+        CANNOT_EXECUTE
+    })
+}
+
+const HELP: &str = "
+Usage:
+ prlimit [options] [--<resource>=<limit>] [-p PID]
+ prlimit [options] [--<resource>=<limit>] COMMAND
+
+Show or change the resource limits of a process.
+
+Options:
+ -p, --pid <pid>        process id
+ -o, --output <list>    define which output columns to use
+     --noheadings       don't print headings
+     --raw              use the raw output format
+     --verbose          verbose output
+ -h, --help             display this help
+ -V, --version          display version
+
+Resources:
+ -c, --core             maximum size of core files created
+ -d, --data             maximum size of a process's data segment
+ -e, --nice             maximum nice priority allowed to raise
+ -f, --fsize            maximum size of files written by the process
+ -i, --sigpending       maximum number of pending signals
+ -l, --memlock          maximum size a process may lock into memory
+ -m, --rss              maximum resident set size
+ -n, --nofile           maximum number of open files
+ -q, --msgqueue         maximum bytes in POSIX message queues
+ -r, --rtprio           maximum real-time scheduling priority
+ -s, --stack            maximum stack size
+ -t, --cpu              maximum amount of CPU time in seconds
+ -u, --nproc            maximum number of user processes
+ -v, --as               size of virtual memory
+ -x, --locks            maximum number of file locks
+ -y, --rttime           CPU time in microseconds a process scheduled
+                        under real-time scheduling
+
+Arguments:
+ <limit> is defined as a range soft:hard, soft:, :hard or a value to
+         define both limits (e.g. -e=0:10 -r=:10). A value is 'unlimited' or
+         a number, which may end in K, M, G, T, P or E (KiB... powers of 1024,
+         KB... of 1000): util-linux 2.38 drops such a suffix, leash keeps it.
+
+Available output columns:
+ DESCRIPTION  resource description
+    RESOURCE  resource name
+        SOFT  soft limit
+        HARD  hard limit (ceiling)
+       UNITS  units
+
+This prlimit is leash (run as 'prlimit'). Run 'leash --help' for the rest.
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_command_line_is_the_one_read() {
+        getopt::assert_documented(&options(), &texts::documented());
+    }
+}
