@@ -175,7 +175,7 @@ fn prose_command_lines(prose: &str) -> Vec<Shown> {
 
 /// The programs the README's command lines run by name, as stubs on PATH that log that
 /// they ran.
-const STUBS_ON_PATH: &[&str] = &["interpreter", "make", "server", "..."];
+const STUBS_ON_PATH: &[&str] = &["interpreter", "codex", "make", "server", "..."];
 /// The scripts they run from the working directory, as the same stubs.
 const STUBS_HERE: &[&str] = &[
     "script.sh",
