@@ -103,17 +103,10 @@ pub struct Sampler {
 impl Sampler {
     /// Start sampling; call before the session starts.
     pub fn new(wanted: Wanted) -> Self {
-        let sysconf = |name, default| {
-            nix::unistd::sysconf(name)
-                .ok()
-                .flatten()
-                .and_then(|value| u64::try_from(value).ok())
-                .unwrap_or(default)
-        };
         Self {
             wanted,
-            ticks_per_second: sysconf(nix::unistd::SysconfVar::CLK_TCK, 100),
-            page_size: sysconf(nix::unistd::SysconfVar::PAGE_SIZE, 4096),
+            ticks_per_second: ticks_per_second(),
+            page_size: page_size(),
             written_before: if wanted.written {
                 write_bytes(Pid::this()).unwrap_or(0)
             } else {
@@ -260,14 +253,36 @@ pub fn tasks_of_this_user() -> Option<u64> {
     Some(tasks)
 }
 
-struct Stat {
-    /// utime + stime + cutime + cstime, in clock ticks.
-    cpu_ticks: u64,
-    threads: u64,
-    resident_pages: u64,
+/// Clock ticks per second, the unit of /proc/PID/stat's CPU times.
+pub fn ticks_per_second() -> u64 {
+    sysconf(nix::unistd::SysconfVar::CLK_TCK, 100)
 }
 
-fn read_stat(pid: Pid) -> Option<Stat> {
+/// Bytes per page, the unit of /proc/PID/stat's resident set.
+pub fn page_size() -> u64 {
+    sysconf(nix::unistd::SysconfVar::PAGE_SIZE, 4096)
+}
+
+fn sysconf(name: nix::unistd::SysconfVar, default: u64) -> u64 {
+    nix::unistd::sysconf(name)
+        .ok()
+        .flatten()
+        .and_then(|value| u64::try_from(value).ok())
+        .unwrap_or(default)
+}
+
+/// What one process's /proc/PID/stat says of its usage.
+pub struct Stat {
+    /// utime + stime + cutime + cstime, in clock ticks.
+    pub cpu_ticks: u64,
+    /// Its threads.
+    pub threads: u64,
+    /// Its resident set, in pages.
+    pub resident_pages: u64,
+}
+
+/// Read one process's usage from /proc/PID/stat.
+pub fn read_stat(pid: Pid) -> Option<Stat> {
     let stat = read_proc(&format!("/proc/{pid}/stat"))?;
     let fields = StatFields::of(&stat)?;
     let field = |n: usize| fields.get(n);

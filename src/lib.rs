@@ -28,6 +28,7 @@ mod message;
 mod oom;
 mod personality;
 mod record;
+mod registry;
 mod relay;
 mod rlimit;
 mod session_limits;

@@ -220,7 +220,7 @@ pub fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<
 /// (0700), and checked with its parent to be this user's own: real directories, owned by
 /// this user, open to no one else. Another user's could hold its locks or plant links
 /// in it, so it is refused; an own one that an older leash left open (0755) is closed.
-fn private_dir(dir: &Path, flag: &str) -> Result<(), Error> {
+pub fn private_dir(dir: &Path, flag: &str) -> Result<(), Error> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     let problem = |at: &Path, why: &dyn std::fmt::Display| {
         Error::Setup(format!("{flag}: {}: {why}", at.display()))

@@ -71,20 +71,27 @@ pub fn read_proc(path: &str) -> Option<String> {
 /// as it is visited reads the children of a process that can no longer fork. What it
 /// returns says how many threads' children must be read.
 pub fn walk_descendants(root: Pid, visit: impl FnMut(Pid) -> ControlFlow<(), Threads>) {
+    walk_below(root, Threads::Any, visit);
+}
+
+/// As [`walk_descendants`], for a `root` known to have `threads` (one thread: only its
+/// own children file is read).
+pub fn walk_below(root: Pid, threads: Threads, visit: impl FnMut(Pid) -> ControlFlow<(), Threads>) {
     if children_files_exist() {
-        walk_with(root, children_of, visit);
+        walk_with(root, threads, children_of, visit);
     } else {
         let parents = ParentScan::now();
-        walk_with(root, |pid, _| parents.children_of(pid), visit);
+        walk_with(root, threads, |pid, _| parents.children_of(pid), visit);
     }
 }
 
 fn walk_with(
     root: Pid,
+    root_threads: Threads,
     children: impl Fn(Pid, Threads) -> Vec<Pid>,
     mut visit: impl FnMut(Pid) -> ControlFlow<(), Threads>,
 ) {
-    let mut pending = children(root, Threads::Any);
+    let mut pending = children(root, root_threads);
     let mut seen = BTreeSet::new();
     while let Some(pid) = pending.pop() {
         if !seen.insert(pid) {
@@ -146,6 +153,11 @@ impl<'a> StatFields<'a> {
         Some(Self(after_name.split_ascii_whitespace().collect()))
     }
 
+    /// The state (field 3: R, S, D, T, t, Z, X...).
+    pub fn state(&self) -> Option<char> {
+        self.0.first()?.chars().next()
+    }
+
     /// Numeric field `n`, numbered from 1 as in proc(5).
     pub fn get(&self, n: usize) -> Option<u64> {
         self.0.get(n.checked_sub(3)?)?.parse().ok()
@@ -162,6 +174,26 @@ pub fn start_time(pid: Pid) -> Option<u64> {
 pub fn process_group(pid: Pid) -> Option<Pid> {
     let group = StatFields::of(&read_proc(&format!("/proc/{pid}/stat"))?)?.get(5)?;
     Some(Pid::from_raw(i32::try_from(group).ok()?))
+}
+
+/// SIGSTOP every descendant of `root` not in `stopped` yet, adding it there: each process
+/// is stopped before its children are read, and walks repeat until one finds nothing
+/// new, so processes forked during a walk are caught by the next (a fork bomb cannot
+/// outrun it).
+pub fn stop_descendants(root: Pid, stopped: &mut BTreeSet<Pid>) {
+    loop {
+        let before = stopped.len();
+        walk_descendants(root, |pid| {
+            if stopped.insert(pid) {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP);
+            }
+            // Every thread's children: no process may be missed.
+            ControlFlow::Continue(Threads::Any)
+        });
+        if stopped.len() == before {
+            return;
+        }
+    }
 }
 
 /// Every descendant of `root` at this moment.
@@ -199,6 +231,7 @@ mod tests {
         let mut by_scan = BTreeSet::new();
         walk_with(
             Pid::this(),
+            Threads::Any,
             |pid, _| scanned.children_of(pid),
             |pid| {
                 by_scan.insert(pid);

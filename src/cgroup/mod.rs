@@ -17,6 +17,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub use detect::{detect, probe};
+pub use dir::CgroupDir;
 pub use gauges::Reading;
 pub use limits::KernelLimits;
 pub use session::{BornInto, CgroupEntry, SessionCgroup};

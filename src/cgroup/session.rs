@@ -187,6 +187,14 @@ impl SessionCgroup {
         self.gauges.read()
     }
 
+    /// Each directory, with the controllers the session uses in it.
+    pub fn directories(&self) -> impl Iterator<Item = (&CgroupDir, &[Controller])> {
+        self.dirs
+            .iter()
+            .zip(&self.plan.hierarchies)
+            .map(|(dir, planned)| (dir, planned.controllers.as_slice()))
+    }
+
     /// The plan the cgroup was made from (which hierarchy does what).
     pub fn plan(&self) -> &Plan {
         &self.plan

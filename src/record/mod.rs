@@ -111,6 +111,30 @@ pub struct Findings {
     pub escaped_process_group: usize,
     /// Warnings given.
     pub warnings: Vec<Warning>,
+    /// The session's id in the registry, if it was in it.
+    pub session_id: Option<String>,
+    /// What `leashctl` asked of the session.
+    pub control: Vec<ControlRecord>,
+    /// How long `leashctl` kept the session frozen, in seconds.
+    pub frozen_seconds: f64,
+}
+
+/// One request `leashctl` made of the session (freeze, thaw, stop) and who made it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ControlRecord {
+    /// `freeze`, `thaw` or `stop`.
+    pub action: crate::registry::Action,
+    /// Seconds from the start of the session.
+    pub at_seconds: f64,
+    /// The user who asked.
+    pub by_uid: u32,
+    /// The `leashctl` process that asked.
+    pub by_pid: i32,
+    /// For a stop: its first signal.
+    pub signal: Option<String>,
+    /// For a stop: `leashctl` stopped the session itself, its supervisor being gone or
+    /// stopped.
+    pub directly: bool,
 }
 
 /// How the session went, as far as the record is concerned.
@@ -157,6 +181,12 @@ pub struct Record {
     pub escaped_process_group: usize,
     /// Usages that crossed `--warn` of their limit.
     pub warnings: Vec<Warning>,
+    /// The session's id in the registry (what `leashctl` names it by).
+    pub session_id: Option<String>,
+    /// What `leashctl` asked of the session: freezes, thaws, a stop.
+    pub control: Vec<ControlRecord>,
+    /// Seconds the session spent frozen by `leashctl`.
+    pub frozen_seconds: f64,
     /// Why leash failed (outcome `error`).
     pub error: Option<String>,
 }
@@ -244,6 +274,9 @@ impl Record {
             stopped_processes: findings.stopped_processes,
             escaped_process_group: findings.escaped_process_group,
             warnings: findings.warnings,
+            session_id: findings.session_id,
+            control: findings.control,
+            frozen_seconds: findings.frozen_seconds,
             error: match course {
                 Course::NotStarted(error) => Some(error.to_string()),
                 Course::Ran(..) => None,

@@ -3,6 +3,7 @@
 
 use nix::sys::signal::Signal;
 
+use super::registered::control_records;
 use super::start::Running;
 use super::stop::Stopped;
 use super::watch::{Ending, Watched};
@@ -58,6 +59,7 @@ pub fn ended(settings: &Settings, clock: &Clock, ended: Ended) -> Exit {
         suspect_the_stack_limit(settings, &running, exit);
     }
     if settings.recorded() {
+        let (control, frozen_seconds) = control_records(running.registry.as_ref());
         let findings = Findings {
             breach: match watched.ending {
                 Ending::Limit(breach) => Some(Breached {
@@ -71,6 +73,9 @@ pub fn ended(settings: &Settings, clock: &Clock, ended: Ended) -> Exit {
             stopped_processes: stopped.processes,
             escaped_process_group: stopped.escaped_group,
             warnings: watched.warnings,
+            session_id: running.registry.as_ref().map(|r| r.id().to_string()),
+            control,
+            frozen_seconds,
         };
         let course = Course::Ran(&findings, exit);
         write_record(settings, clock, running.plan.rows, &course);

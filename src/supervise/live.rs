@@ -11,6 +11,7 @@ use super::stop::signal_session;
 use super::watch::{Events, OutputState, Sample};
 use crate::cgroup::SessionCgroup;
 use crate::message::{Verbosity, notice};
+use crate::registry::Figures;
 use crate::relay::Relay;
 use crate::terminal::Terminal;
 use crate::warning::Warning;
@@ -47,10 +48,20 @@ impl Events for Live<'_> {
         };
         let cpu_before = own_cpu();
         let usage = sampler.sample(self.running.session.cgroup().map(SessionCgroup::read));
-        Sample {
-            usage,
-            cost: own_cpu().saturating_sub(cpu_before),
+        // What sampling costs sizes its cadence; publishing (once a second) is not part
+        // of it, or a write to the registry would stretch the sampling.
+        let cost = own_cpu().saturating_sub(cpu_before);
+        if let Some(registry) = self.running.registry.as_mut() {
+            let peak = sampler.peak();
+            let wanted = sampler.wanted();
+            registry.publish_figures(&Figures {
+                peak_memory_bytes: wanted.memory.then_some(peak.memory),
+                peak_tasks: wanted.tasks.then_some(peak.tasks),
+                written_bytes: wanted.written.then_some(usage.written),
+                output_bytes: self.running.session.relay().map(Relay::passed),
+            });
         }
+        Sample { usage, cost }
     }
 
     fn output(&self) -> Option<OutputState> {

@@ -4,7 +4,8 @@
 //! 2. `plan`: which cgroup holds the session and what it enforces, the rlimits, and what
 //!    holds each limit (what `--explain` prints).
 //! 3. `start`: stale sessions stopped, the session's cgroup made, the output relay, leash a
-//!    subreaper with a signalfd, and the command started.
+//!    subreaper with a signalfd, the command started, and the session registered for
+//!    `leashctl` (`registered`).
 //! 4. `watch`: the loop that waits for the main process to end, a limit to be reached or a
 //!    terminating signal, forwarding signals and sampling usage meanwhile.
 //! 5. `stop`: the stop sequence, then the output drained, the terminal taken back and the
@@ -18,6 +19,7 @@ pub mod as_timeout;
 mod finish;
 mod live;
 mod plan;
+mod registered;
 mod session;
 mod start;
 mod stop;

@@ -14,6 +14,7 @@ use crate::cli::Settings;
 use crate::error::Error;
 use crate::isolation::NetworkHold;
 use crate::message::{detail, notice, processes};
+use crate::registry::Published;
 use crate::relay::Relay;
 use crate::signals::Inbox;
 use crate::spawn::{Launch, OutputFds};
@@ -29,6 +30,8 @@ pub struct Running {
     pub sampler: Option<Sampler>,
     /// The plan as the session runs it: what the cgroup that could be made does.
     pub plan: Plan,
+    /// The session's entry in the registry, removed when this is dropped.
+    pub registry: Option<Published>,
 }
 
 /// Start the session `plan` describes.
@@ -73,12 +76,14 @@ pub fn start(settings: &Settings, plan: Plan) -> Result<Running, Error> {
         detail(settings.verbosity, &format!("rlimit {limit}"));
     }
     let terminal = Terminal::foreground();
+    let registry = super::registered::register(settings, &plan.rows, cgroup.as_ref());
     let session = spawn(settings, &plan, cgroup, terminal.is_some())?;
     Ok(Running {
         session,
         terminal,
         sampler,
         plan,
+        registry,
     })
 }
 

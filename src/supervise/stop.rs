@@ -12,12 +12,12 @@
 //!    SIGKILL what the tree walk finds, until leash has no child left; reap them all.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use super::registered::requested_stop;
 use super::session::Session;
 use super::start::Running;
 use super::watch::Ending;
@@ -44,11 +44,21 @@ pub struct Stopped {
 /// Stop whatever is left of the session after `ending`, tidy up, and say why it was
 /// stopped.
 pub fn stop(running: &mut Running, ending: Ending, settings: &Settings) -> Stopped {
-    let stopped = stop_session(
-        &mut running.session,
-        first_signal(ending, settings.signal),
-        settings.kill_after,
-    );
+    // A session whose main process exited is over in an instant (the entry would be
+    // rewritten for nothing); one stopped at a limit or by a signal may take its grace.
+    if let (Some(registry), false) = (running.registry.as_mut(), ending == Ending::MainExited) {
+        registry.mark_stopping();
+    }
+    // A SIGTERM from `leashctl stop` brings the signal and grace it asked for.
+    let requested = match ending {
+        Ending::Signaled(signal) => requested_stop(running.registry.as_ref(), signal),
+        _ => None,
+    };
+    let (first, grace) = match &requested {
+        Some((_, first, grace)) => (*first, grace.unwrap_or(settings.kill_after)),
+        None => (first_signal(ending, settings.signal), settings.kill_after),
+    };
+    let stopped = stop_session(&mut running.session, first, grace);
     // The cgroup's peaks are exact: read them before the cgroup goes.
     if let (Some(sampler), Some(cgroup)) = (running.sampler.as_mut(), running.session.cgroup()) {
         sampler.sample(Some(cgroup.read()));
@@ -60,7 +70,18 @@ pub fn stop(running: &mut Running, ending: Ending, settings: &Settings) -> Stopp
     if let Some(Err(e)) = running.session.cgroup().map(SessionCgroup::remove) {
         notice(settings.verbosity, &e.to_string());
     }
-    say_why(ending, &stopped, settings);
+    match requested {
+        Some((request, ..)) => notice(
+            settings.verbosity,
+            &format!(
+                "stopped by leashctl (user {}, process {}); stopped {}",
+                request.by_uid,
+                request.by_pid,
+                processes(stopped.processes)
+            ),
+        ),
+        None => say_why(ending, &stopped, settings),
+    }
     stopped
 }
 
@@ -200,19 +221,8 @@ fn freeze(session: &Session) -> BTreeSet<Pid> {
             let _ = kill(pid, Signal::SIGSTOP);
         }
     }
-    loop {
-        let before = frozen.len();
-        tree::walk_descendants(Pid::this(), |pid| {
-            if frozen.insert(pid) {
-                let _ = kill(pid, Signal::SIGSTOP);
-            }
-            // Every thread's children: the stop sequence must not miss any.
-            ControlFlow::Continue(tree::Threads::Any)
-        });
-        if frozen.len() == before {
-            return frozen;
-        }
-    }
+    tree::stop_descendants(Pid::this(), &mut frozen);
+    frozen
 }
 
 /// Send `signal` to the session's process group and to each of `pids`.

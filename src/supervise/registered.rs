@@ -1,0 +1,122 @@
+//! The session in the registry: its entry written before it starts, the supervisor's figures
+//! kept fresh, and what `leashctl` asked (a stop, freezes) turned into the stop sequence's
+//! signal and the record's lines.
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+
+use crate::cgroup::SessionCgroup;
+use crate::cli::Settings;
+use crate::explain::LimitRow;
+use crate::message::notice;
+use crate::record::ControlRecord;
+use crate::registry::{self, CgroupPath, Entry, Event, Limits, Process, Published, control};
+use crate::signal_number::SignalNumber;
+
+/// Write the entry of the session about to start in `cgroup` (none for a session that
+/// cannot be listed: said, and the session goes on). Written before the command starts,
+/// so that whatever the command does, leashctl can already see it.
+pub fn register(
+    settings: &Settings,
+    rows: &[LimitRow],
+    cgroup: Option<&SessionCgroup>,
+) -> Option<Published> {
+    let supervisor = Process::of(nix::unistd::Pid::this())?;
+    let entry = Entry {
+        id: String::new(),
+        name: settings.name.clone(),
+        supervisor,
+        uid: nix::unistd::geteuid().as_raw(),
+        command: settings
+            .command
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        started_at: registry::now_seconds(),
+        limits: limits(settings),
+        mechanisms: rows
+            .iter()
+            .filter_map(|row| serde_json::to_value(row).ok())
+            .collect(),
+        cgroups: cgroups(cgroup),
+        pid_namespace: settings.pid_ns,
+        report: settings.report.clone(),
+        stopping: false,
+    };
+    match Published::publish(entry) {
+        Ok(published) => Some(published),
+        Err(e) => {
+            notice(
+                settings.verbosity,
+                &format!("the session is not in the registry (leashctl cannot see it): {e}"),
+            );
+            None
+        }
+    }
+}
+
+fn limits(settings: &Settings) -> Limits {
+    let limits = &settings.limits;
+    Limits {
+        wall_seconds: limits.wall.map(|d| d.as_secs_f64()),
+        memory_bytes: limits.memory,
+        tasks: limits.tasks,
+        cpu_seconds: limits.cpu.map(|d| d.as_secs_f64()),
+        output_bytes: limits.output,
+    }
+}
+
+fn cgroups(cgroup: Option<&SessionCgroup>) -> Vec<CgroupPath> {
+    cgroup.map_or_else(Vec::new, |cgroup| {
+        cgroup
+            .directories()
+            .map(|(dir, controllers)| CgroupPath::of(dir, controllers))
+            .collect()
+    })
+}
+
+/// The stop `leashctl` asked for, when `signal` (what reached leash) is its SIGTERM:
+/// the first signal and the grace it asked for.
+pub fn requested_stop(
+    published: Option<&Published>,
+    signal: Signal,
+) -> Option<(Event, SignalNumber, Option<Duration>)> {
+    if signal != Signal::SIGTERM {
+        return None;
+    }
+    let events = published?.events();
+    let request = control::stop_request(&events)?.clone();
+    let first = request
+        .signal
+        .as_deref()
+        .and_then(|name| SignalNumber::parse(name).ok())
+        .unwrap_or(Signal::SIGTERM.into());
+    let grace = request
+        .kill_after_seconds
+        .and_then(|s| Duration::try_from_secs_f64(s).ok());
+    Some((request, first, grace))
+}
+
+/// What `leashctl` asked of the session, for its record (times from the session's start),
+/// and how long it was frozen.
+pub fn control_records(published: Option<&Published>) -> (Vec<ControlRecord>, f64) {
+    let Some(published) = published else {
+        return (Vec::new(), 0.0);
+    };
+    let events = published.events();
+    let started_at = published.started_at();
+    let records = events
+        .iter()
+        .map(|e| ControlRecord {
+            action: e.action,
+            at_seconds: (e.at - started_at).max(0.0),
+            by_uid: e.by_uid,
+            by_pid: e.by_pid,
+            signal: e.signal.clone(),
+            directly: e.directly,
+        })
+        .collect();
+    let frozen = control::frozen_seconds(&events, registry::now_seconds());
+    (records, frozen)
+}
