@@ -206,7 +206,7 @@ _leash() {
                     return 0
                     ;;
                 --generate)
-                    COMPREPLY=($(compgen -W "man bash zsh fish timeout-man timeout-bash timeout-zsh timeout-fish prlimit-man prlimit-bash prlimit-zsh prlimit-fish" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "man bash zsh fish timeout-man timeout-bash timeout-zsh timeout-fish prlimit-man prlimit-bash prlimit-zsh prlimit-fish leashctl-man leashctl-bash leashctl-zsh leashctl-fish" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -49,7 +49,11 @@ timeout-fish\t'Its completions for fish'
 prlimit-man\t'The `prlimit` personality\'s man page, leash-prlimit.1'
 prlimit-bash\t'Its completions for bash'
 prlimit-zsh\t'Its completions for zsh'
-prlimit-fish\t'Its completions for fish'"
+prlimit-fish\t'Its completions for fish'
+leashctl-man\t'`leashctl`\'s man page, leashctl.1'
+leashctl-bash\t'Its completions for bash'
+leashctl-zsh\t'Its completions for zsh'
+leashctl-fish\t'Its completions for fish'"
 complete -c leash -l preserve-status -d 'When a limit stops the command, exit with the command\'s status (128+N if it died of signal N) instead of 124'
 complete -c leash -l foreground -d 'Accepted for compatibility with GNU timeout: leash always hands the terminal to the session when it runs in the terminal\'s foreground (Ctrl-C reaches the command)'
 complete -c leash -l allow-new-privs -d 'Let the command gain privileges through set-user-ID programs and file capabilities (by default leash sets no_new_privs, so it cannot)'

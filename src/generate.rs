@@ -98,7 +98,7 @@ A CI step: TERM after 90 seconds, KILL 5 seconds later; exit status 124 if the l
 \fBleash \-\-fsize 1G \-\-rlimit nofile=1024:4096 \-\- ./script.sh\fR
 Per-process rlimits, as \fBprlimit\fR(1) sets them.
 .SH "SEE ALSO"
-\fBtimeout\fR(1), \fBprlimit\fR(1), \fBsystemd\-run\fR(1), \fBsetrlimit\fR(2), \fBcgroups\fR(7)
+\fBleashctl\fR(1), \fBtimeout\fR(1), \fBprlimit\fR(1), \fBsystemd\-run\fR(1), \fBsetrlimit\fR(2), \fBcgroups\fR(7)
 "#;
 
 /// What one artifact is made of: the command line, its name, and the man page's own
@@ -118,12 +118,15 @@ fn parts(artifact: Artifact) -> (clap::Command, &'static str, &'static str, Opti
             "prlimit",
             prlimit_texts::MAN_EXTRA,
         ),
+        A::LeashctlMan | A::LeashctlBash | A::LeashctlZsh | A::LeashctlFish => {
+            (crate::ctl::command(), "leashctl", crate::ctl::MAN_EXTRA)
+        }
     };
     let shell = match artifact {
-        A::Man | A::TimeoutMan | A::PrlimitMan => None,
-        A::Bash | A::TimeoutBash | A::PrlimitBash => Some(Shell::Bash),
-        A::Zsh | A::TimeoutZsh | A::PrlimitZsh => Some(Shell::Zsh),
-        A::Fish | A::TimeoutFish | A::PrlimitFish => Some(Shell::Fish),
+        A::Man | A::TimeoutMan | A::PrlimitMan | A::LeashctlMan => None,
+        A::Bash | A::TimeoutBash | A::PrlimitBash | A::LeashctlBash => Some(Shell::Bash),
+        A::Zsh | A::TimeoutZsh | A::PrlimitZsh | A::LeashctlZsh => Some(Shell::Zsh),
+        A::Fish | A::TimeoutFish | A::PrlimitFish | A::LeashctlFish => Some(Shell::Fish),
     };
     (command, name, extra, shell)
 }
@@ -135,6 +138,12 @@ pub fn write(artifact: Artifact, out: &mut impl Write) -> std::io::Result<()> {
     let mut command = command.version(env!("CARGO_PKG_VERSION"));
     match shell {
         None => write_man(command, name, extra, out),
+        Some(shell) if name == "leashctl" => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, name, &mut script);
+            let script = String::from_utf8_lossy(&script);
+            out.write_all(crate::ctl::complete_ids(shell, &script).as_bytes())
+        }
         Some(shell) => {
             clap_complete::generate(shell, &mut command, name, out);
             Ok(())

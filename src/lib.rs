@@ -18,6 +18,7 @@ mod cli;
 mod command_path;
 pub mod config;
 mod confinement;
+mod ctl;
 mod environment;
 mod error;
 mod exit;
@@ -83,6 +84,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
             Exit::Code(e.exit_code())
         }
     }
+}
+
+/// `leashctl`: parse `args` (its own name first), act on the sessions they name, and say
+/// how it must exit.
+pub fn run_ctl(args: impl IntoIterator<Item = OsString>) -> Exit {
+    ctl::run(args)
 }
 
 /// A command line that did not parse still leaves the record it asks for (as far as it

@@ -2,8 +2,8 @@
 
 use clap::ValueEnum;
 
-/// Files the hidden `--generate` mode prints: leash's, and those of the `timeout` and
-/// `prlimit` personalities (for a link of that name).
+/// Files the hidden `--generate` mode prints: leash's, those of the `timeout` and
+/// `prlimit` personalities (for a link of that name), and `leashctl`'s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Artifact {
     /// The man page, leash.1.
@@ -30,4 +30,12 @@ pub enum Artifact {
     PrlimitZsh,
     /// Its completions for fish.
     PrlimitFish,
+    /// `leashctl`'s man page, leashctl.1.
+    LeashctlMan,
+    /// Its completions for bash.
+    LeashctlBash,
+    /// Its completions for zsh.
+    LeashctlZsh,
+    /// Its completions for fish.
+    LeashctlFish,
 }

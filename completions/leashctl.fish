@@ -1,0 +1,57 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_leashctl_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_leashctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_leashctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_leashctl_using_subcommand
+    set -l cmd (__fish_leashctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c leashctl -n "__fish_leashctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c leashctl -n "__fish_leashctl_needs_command" -s V -l version -d 'Print version'
+complete -c leashctl -n "__fish_leashctl_needs_command" -f -a "list" -d 'One row per running session: its state and usage against its limits'
+complete -c leashctl -n "__fish_leashctl_needs_command" -f -a "ps" -d 'One row per running session: its state and usage against its limits'
+complete -c leashctl -n "__fish_leashctl_needs_command" -f -a "show" -d 'Everything known about one session, and its process tree'
+complete -c leashctl -n "__fish_leashctl_needs_command" -f -a "freeze" -d 'Pause every process of the session (its cgroup\'s freezer, else SIGSTOP); the wall clock runs on'
+complete -c leashctl -n "__fish_leashctl_needs_command" -f -a "thaw" -d 'Let a frozen session run again'
+complete -c leashctl -n "__fish_leashctl_needs_command" -f -a "stop" -d 'End the session through its supervisor\'s stop sequence (as SIGTERM to leash would), or directly through its cgroup or namespace if the supervisor is gone or stopped; waits until it has ended'
+complete -c leashctl -n "__fish_leashctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c leashctl -n "__fish_leashctl_using_subcommand list" -l json -d 'Print JSON (an array; docs/leashctl.md has the schema)'
+complete -c leashctl -n "__fish_leashctl_using_subcommand list" -l watch -d 'Redraw every second in place, like top; q or Ctrl-C quits'
+complete -c leashctl -n "__fish_leashctl_using_subcommand list" -l ids -d 'Print only the ids, one per line (for shell completion)'
+complete -c leashctl -n "__fish_leashctl_using_subcommand list" -s h -l help -d 'Print help'
+complete -c leashctl -n "__fish_leashctl_using_subcommand ps" -l json -d 'Print JSON (an array; docs/leashctl.md has the schema)'
+complete -c leashctl -n "__fish_leashctl_using_subcommand ps" -l watch -d 'Redraw every second in place, like top; q or Ctrl-C quits'
+complete -c leashctl -n "__fish_leashctl_using_subcommand ps" -l ids -d 'Print only the ids, one per line (for shell completion)'
+complete -c leashctl -n "__fish_leashctl_using_subcommand ps" -s h -l help -d 'Print help'
+complete -c leashctl -n "__fish_leashctl_using_subcommand show" -l json -d 'Print JSON'
+complete -c leashctl -n "__fish_leashctl_using_subcommand show" -s h -l help -d 'Print help'
+complete -c leashctl -n "__fish_leashctl_using_subcommand freeze" -s h -l help -d 'Print help'
+complete -c leashctl -n "__fish_leashctl_using_subcommand thaw" -s h -l help -d 'Print help'
+complete -c leashctl -n "__fish_leashctl_using_subcommand stop" -s s -l signal -d 'The first signal of the stop sequence' -r
+complete -c leashctl -n "__fish_leashctl_using_subcommand stop" -s k -l kill-after -d 'The grace before SIGKILL (default: the session\'s --kill-after)' -r
+complete -c leashctl -n "__fish_leashctl_using_subcommand stop" -s h -l help -d 'Print help'
+complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop help" -f -a "list" -d 'One row per running session: its state and usage against its limits'
+complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop help" -f -a "show" -d 'Everything known about one session, and its process tree'
+complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop help" -f -a "freeze" -d 'Pause every process of the session (its cgroup\'s freezer, else SIGSTOP); the wall clock runs on'
+complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop help" -f -a "thaw" -d 'Let a frozen session run again'
+complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop help" -f -a "stop" -d 'End the session through its supervisor\'s stop sequence (as SIGTERM to leash would), or directly through its cgroup or namespace if the supervisor is gone or stopped; waits until it has ended'
+complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c leashctl -n "__fish_leashctl_using_subcommand show freeze thaw stop" -f -a "(leashctl list --ids 2>/dev/null)" -d 'session'

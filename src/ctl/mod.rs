@@ -1,0 +1,191 @@
+//! `leashctl`: see and act on running sessions (list, show, freeze, thaw, stop), found in
+//! the registry the supervisors keep. Its command line, its errors and their exit codes.
+
+mod act;
+mod list;
+mod sample;
+mod texts;
+mod tree;
+mod watch;
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::Exit;
+use crate::registry::{self, Found};
+use crate::signal_number::SignalNumber;
+use crate::units::parse_duration;
+pub use texts::{MAN_EXTRA, complete_ids};
+
+/// Exit status: no session has that id (among those the caller may see).
+pub const NO_SUCH_SESSION: u8 = 1;
+/// Exit status: a bad command line (clap's own).
+pub const USAGE: u8 = 2;
+/// Exit status: the request could not be carried out in full.
+pub const INCOMPLETE: u8 = 3;
+/// Exit status: the session is another user's.
+pub const NOT_PERMITTED: u8 = 4;
+
+/// Why `leashctl` could not do what it was asked.
+#[derive(Debug)]
+pub enum CtlError {
+    /// No session has the id.
+    NoSuchSession(String),
+    /// The session is another user's.
+    NotPermitted(String),
+    /// Part of the request could not be carried out: what and why.
+    Incomplete(String),
+}
+
+impl CtlError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CtlError::NoSuchSession(_) => NO_SUCH_SESSION,
+            CtlError::NotPermitted(_) => NOT_PERMITTED,
+            CtlError::Incomplete(_) => INCOMPLETE,
+        }
+    }
+}
+
+impl std::fmt::Display for CtlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CtlError::NoSuchSession(id) => write!(f, "no session {id} (see leashctl list)"),
+            CtlError::NotPermitted(why) | CtlError::Incomplete(why) => f.write_str(why),
+        }
+    }
+}
+
+/// See and act on running leash sessions.
+///
+/// Sessions are found in the registry each leash keeps while it runs, in the runtime
+/// directory ($XDG_RUNTIME_DIR/leash, /run/leash for root, else /tmp/leash-UID). A user
+/// sees and acts on their own sessions; root on everyone's.
+#[derive(Debug, Parser)]
+#[command(name = "leashctl", version = crate::cli::VERSION, after_help = EXIT_STATUS)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXIT_STATUS: &str = "Exit status: 0 done; 1 no such session; 2 bad command line; \
+3 the request could not be carried out in full (the line says what); 4 the session is \
+another user's.";
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// One row per running session: its state and usage against its limits.
+    #[command(visible_alias = "ps")]
+    List {
+        /// Print JSON (an array; docs/leashctl.md has the schema).
+        #[arg(long, conflicts_with_all = ["watch", "ids"])]
+        json: bool,
+        /// Redraw every second in place, like top; q or Ctrl-C quits.
+        #[arg(long, conflicts_with = "ids")]
+        watch: bool,
+        /// Print only the ids, one per line (for shell completion).
+        #[arg(long)]
+        ids: bool,
+    },
+    /// Everything known about one session, and its process tree.
+    Show {
+        /// The session's id (see list).
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pause every process of the session (its cgroup's freezer, else SIGSTOP); the wall
+    /// clock runs on.
+    Freeze {
+        /// The session's id.
+        id: String,
+    },
+    /// Let a frozen session run again.
+    Thaw {
+        /// The session's id.
+        id: String,
+    },
+    /// End the session through its supervisor's stop sequence (as SIGTERM to leash
+    /// would), or directly through its cgroup or namespace if the supervisor is gone or
+    /// stopped; waits until it has ended.
+    Stop {
+        /// The session's id.
+        id: String,
+        /// The first signal of the stop sequence.
+        #[arg(short, long, value_name = "SIG", default_value = "TERM", value_parser = SignalNumber::parse)]
+        signal: SignalNumber,
+        /// The grace before SIGKILL (default: the session's --kill-after).
+        #[arg(short = 'k', long, value_name = "DURATION", value_parser = parse_duration)]
+        kill_after: Option<Duration>,
+    },
+}
+
+/// The clap definition, for the man page and completions.
+pub fn command() -> clap::Command {
+    <Cli as clap::CommandFactory>::command()
+}
+
+/// Run `leashctl` with `args`; returns how it exits.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return Exit::Code(if e.use_stderr() { USAGE } else { 0 });
+        }
+    };
+    match dispatch(cli.command) {
+        Ok(()) => Exit::Code(0),
+        Err(e) => {
+            eprintln!("leashctl: {e}");
+            Exit::Code(e.exit_code())
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<(), CtlError> {
+    match command {
+        Command::List { json, watch, ids } => {
+            list::list(json, watch, ids);
+            Ok(())
+        }
+        Command::Show { id, json } => {
+            list::show(&find(&id)?, json);
+            Ok(())
+        }
+        Command::Freeze { id } => say(act::freeze(&permitted(&id)?)),
+        Command::Thaw { id } => say(act::thaw(&permitted(&id)?)),
+        Command::Stop {
+            id,
+            signal,
+            kill_after,
+        } => say(act::stop(&permitted(&id)?, signal, kill_after)),
+    }
+}
+
+fn say(done: Result<String, CtlError>) -> Result<(), CtlError> {
+    println!("{}", done?);
+    Ok(())
+}
+
+/// The session `id` among those the caller may see.
+fn find(id: &str) -> Result<Found, CtlError> {
+    registry::find(&registry::dirs_to_scan(), id).ok_or_else(|| CtlError::NoSuchSession(id.into()))
+}
+
+/// The session `id`, if the caller may act on it: its own, or root's on any; and only
+/// while its supervisor ran (a stale entry is cleaned, not acted on).
+fn permitted(id: &str) -> Result<Found, CtlError> {
+    let found = find(id)?;
+    let me = nix::unistd::geteuid();
+    if !me.is_root() && me.as_raw() != found.entry.uid {
+        return Err(CtlError::NotPermitted(format!(
+            "session {id} belongs to user {}; only they and root may act on it",
+            found.entry.uid
+        )));
+    }
+    Ok(found)
+}

@@ -1,0 +1,82 @@
+//! `leashctl`'s texts beyond its clap definition: the man page's own sections, and the
+//! completion of session ids added to the generated completions.
+
+use clap_complete::Shell;
+
+/// The subcommands that take a session id.
+const TAKE_AN_ID: [&str; 4] = ["show", "freeze", "thaw", "stop"];
+
+/// What lists the ids to complete.
+const IDS: &str = "leashctl list --ids 2>/dev/null";
+
+/// Complete session ids (from `leashctl list --ids`) where `script`, clap's completions
+/// for `shell`, completes a subcommand's ID (clap knows no values for it).
+pub fn complete_ids(shell: Shell, script: &str) -> String {
+    match shell {
+        Shell::Bash => {
+            // Each such subcommand's case offers `opts` for its operand: add the ids there.
+            let mut lines: Vec<String> = Vec::new();
+            let mut in_id_case = false;
+            for line in script.lines() {
+                let trimmed = line.trim();
+                if let Some(case) = trimmed.strip_prefix("leashctl__subcmd__") {
+                    in_id_case = TAKE_AN_ID.iter().any(|c| case == format!("{c})"));
+                }
+                match line.strip_suffix('"') {
+                    Some(opts) if in_id_case && trimmed.starts_with("opts=\"") => {
+                        lines.push(format!("{opts} $({IDS})\""));
+                        in_id_case = false;
+                    }
+                    _ => lines.push(line.to_string()),
+                }
+            }
+            lines.join("\n") + "\n"
+        }
+        Shell::Zsh => {
+            let helper = format!(
+                "_leashctl_ids() {{\n    local -a ids\n    ids=(${{(f)\"$({IDS})\"}})\n    \
+                 compadd -a ids\n}}\n"
+            );
+            let script = script.replace(":_default' \\", ":_leashctl_ids' \\");
+            match script.split_once('\n') {
+                Some((compdef, rest)) => format!("{compdef}\n\n{helper}{rest}"),
+                None => script,
+            }
+        }
+        Shell::Fish => format!(
+            "{script}complete -c leashctl -n \"__fish_leashctl_using_subcommand {}\" -f -a \
+             \"({IDS})\" -d 'session'\n",
+            TAKE_AN_ID.join(" ")
+        ),
+        _ => script.to_string(),
+    }
+}
+
+/// Sections of the man page beyond what clap knows, in roff.
+pub const MAN_EXTRA: &str = r#".SH "THE REGISTRY"
+Each \fBleash\fR session leaves an entry while it runs: a JSON file \fIID.PID.START.json\fR in \fIRUNTIME\fR/sessions, where \fIRUNTIME\fR is \fB$XDG_RUNTIME_DIR\fR/leash, else /run/leash for root, else /tmp/leash\-\fIUID\fR (the directory \fB\-\-slots\fR uses; the user's own, mode 0700). \fIPID\fR and \fISTART\fR are the supervisor's PID and start time: an entry whose supervisor no longer runs is shown as \fBstale\fR and removed by the next leash the same user starts. Beside it, \fIID.PID.START.events\fR holds what \fBleashctl\fR asked of the session (one JSON line per freeze, thaw or stop, with who asked and when) and \fIID.PID.START.figures\fR the supervisor's latest peaks and output count (at most a second old).
+.PP
+An entry counts only if its file and directory belong to the user it names and its supervisor runs as that user: one user cannot forge another's session. Under \fB\-\-write\fR or \fB\-\-read\-only\fR (Landlock) the session cannot change or remove its own entry; without them it can, since it runs as the same user, but it can still reach only that user's sessions.
+.SH "FREEZE AND STOP"
+\fBfreeze\fR uses the session's cgroup freezer (cgroup v2 cgroup.freeze, or the v1 freezer) where the session has one, else sends SIGSTOP to every process below the supervisor, walking the tree again until a walk finds nobody new. The supervisor goes on running: the wall clock counts the frozen time, and the report's \fBfrozen_seconds\fR says how long it was.
+.PP
+\fBstop\fR records the request, then sends the supervisor SIGTERM: it runs its stop sequence with the \fB\-\-signal\fR and \fB\-\-kill\-after\fR given (else TERM and the session's own grace), writes its record (\fBcontrol\fR names who stopped it), and dies of SIGTERM, as a SIGTERM would have made it. If the supervisor is gone or stopped, \fBleashctl\fR kills the session itself: its cgroup (cgroup.kill, or frozen and killed), and, for a stopped supervisor, every process below it (a PID namespace's init among them). A PID namespace of a supervisor that is gone ended with it. A session with neither cgroup nor namespace whose supervisor is gone cannot be told from other processes: \fBleashctl\fR says so and stops nothing. Entries are written before the command starts, so a session is listed from its first instruction on.
+.SH "EXIT STATUS"
+.TP
+\fB0\fR
+Done.
+.TP
+\fB1\fR
+No session has that id, among those the caller may see.
+.TP
+\fB2\fR
+A bad command line.
+.TP
+\fB3\fR
+The request could not be carried out in full; the line on stderr says what and why.
+.TP
+\fB4\fR
+The session belongs to another user.
+.SH "SEE ALSO"
+\fBleash\fR(1), \fBsystemctl\fR(1), \fBcgroups\fR(7)
+"#;
