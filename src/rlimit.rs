@@ -288,6 +288,11 @@ impl ResolvedRlimit {
     pub fn rlimit(&self) -> Rlimit {
         self.rlimit
     }
+
+    /// The soft limit, which the kernel enforces.
+    pub fn soft(&self) -> rlim_t {
+        self.soft
+    }
 }
 
 impl ResolvedRlimit {

@@ -11,6 +11,15 @@ use common::{Mechanism, Sandbox, mechanisms};
 const MIB: u64 = 1 << 20;
 
 /// A python program that allocates and touches `mib` MiB, then runs `then`.
+/// Held by each test that runs sessions as the test user and depends on how many tasks
+/// that user has (RLIMIT_NPROC counts them all): one at a time, so that another test's
+/// bomb or sleepers never fill a limit this one measures.
+fn as_the_test_user() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn fill(mib: u64, then: &str) -> String {
     format!(
         "import os, time\nx = bytearray({mib} * 1024 * 1024)\nfor i in range(0, len(x), 4096): x[i] = 1\n{then}\n"
@@ -241,6 +250,7 @@ fn parse_humantime(text: &str) -> Option<f64> {
 
 #[test]
 fn fork_bombs_and_thread_bombs_are_stopped() {
+    let _one_at_a_time = as_the_test_user();
     // Bombs whose main process survives failed forks, so only leash can end them.
     let bombs: [&[&str]; 2] = [
         &[
@@ -383,6 +393,7 @@ fn shell_fork_bombs_are_contained() {
 
 #[test]
 fn an_unprivileged_fork_bomb_is_held_by_the_nproc_backstop() {
+    let _one_at_a_time = as_the_test_user();
     let Some(sandbox) = Sandbox::unprivileged() else {
         eprintln!("skipped: tests already run unprivileged, or no ordinary user could be made");
         return;
@@ -486,6 +497,7 @@ fn a_disk_filler_is_stopped_near_the_budget() {
 
 #[test]
 fn the_session_not_leash_is_the_oom_killers_first_pick() {
+    let _one_at_a_time = as_the_test_user();
     // Where leash may lower its own score (CAP_SYS_RESOURCE) it does, and the session
     // keeps the one leash had; where it may not, the session raises its own. Either way
     // the session is 500 points above leash.
@@ -537,6 +549,7 @@ fn an_oom_kill_by_an_outer_limit_is_not_reported_as_the_sessions_own() {
 
 #[test]
 fn concurrent_sessions_of_one_user_do_not_starve_each_other_of_processes() {
+    let _one_at_a_time = as_the_test_user();
     let Some(sandbox) = Sandbox::unprivileged() else {
         eprintln!("skipped: tests already run unprivileged, or no ordinary user could be made");
         return;
@@ -559,11 +572,87 @@ fn concurrent_sessions_of_one_user_do_not_starve_each_other_of_processes() {
     let first = first.finish_within(Duration::from_secs(40));
     let second = second.finish_within(Duration::from_secs(40));
     assert_eq!(first.stdout, "running 12\n", "{}", first.stderr);
+    // Counted apart, no session shares its backstop: nothing to say of one.
+    assert!(!first.stderr.contains("RLIMIT_NPROC"), "{}", first.stderr);
     assert!(
         matches!(second.code(), Some(0 | 143)),
         "{:?} {}",
         second.status,
         second.stderr
     );
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn forks_lost_to_the_users_other_processes_are_said_where_the_backstop_is_shared() {
+    let _one_at_a_time = as_the_test_user();
+    let Some(sandbox) = Sandbox::unprivileged() else {
+        eprintln!("skipped: tests already run unprivileged, or no ordinary user could be made");
+        return;
+    };
+    // Without user namespaces (pretended: this machine has them) RLIMIT_NPROC counts every
+    // task of the user. B starts first (its backstop: the user's tasks then, plus 21); A
+    // then holds 16, and B's 12 forks run out after a few, B far below its 20.
+    // B forks from Python, which says when a fork fails (bash would retry for seconds).
+    let b = "import os, time\n\
+             open('b.started', 'w').close()\n\
+             while not os.path.exists('a.ready'): time.sleep(0.05)\n\
+             kids = []\n\
+             for _ in range(12):\n\
+             \x20   try: pid = os.fork()\n\
+             \x20   except BlockingIOError: continue\n\
+             \x20   if pid == 0: time.sleep(30); os._exit(0)\n\
+             \x20   kids.append(pid)\n\
+             print('running', len(kids), flush=True)\n\
+             time.sleep(2)\n\
+             open('b.done', 'w').close()\n\
+             for kid in kids: os.kill(kid, 9)\n";
+    let a = "for i in $(seq 16); do sleep 30 & done; touch a.ready; \
+             while [ ! -e b.done ]; do sleep 0.05; done; kill $(jobs -p)";
+    let session = |program, script, report| {
+        let mut command = sandbox.leash(&[
+            "--procs", "20", "--cgroup", "off", "--wall", "30s", "--report", report, "--", program,
+            "-c", script,
+        ]);
+        command.env("_LEASH_TEST_MISSING", "userns");
+        sandbox.start_prepared(command, "")
+    };
+    let second = session("python3", b, "b.json");
+    sandbox.wait_for_file("b.started");
+    let first = session("bash", a, "a.json");
+    let second = second.finish_within(Duration::from_secs(40));
+    let first = first.finish_within(Duration::from_secs(40));
+    let forked: u32 = second
+        .stdout
+        .trim()
+        .strip_prefix("running ")
+        .and_then(|n| n.parse().ok())
+        .expect("B's count");
+    assert!(
+        forked < 12,
+        "B was not short of processes: {}",
+        second.stdout
+    );
+    assert!(
+        second.stderr.contains("came near RLIMIT_NPROC")
+            && second
+                .stderr
+                .contains("forks in the session may have failed"),
+        "{}",
+        second.stderr
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sandbox.path("b.json")).expect("B's report"))
+            .expect("JSON");
+    let filled = &report["nproc_backstop_filled"];
+    assert!(
+        filled["session_tasks"].as_u64().is_some_and(|t| t < 20)
+            && filled["user_tasks"].as_u64().unwrap_or(0) + 2
+                >= filled["limit"].as_u64().unwrap_or(0),
+        "{report:#}"
+    );
+    assert_eq!(report["breach"], serde_json::Value::Null, "{report:#}");
+    // A shares the backstop too (and may have lost a fork to B at its end): not checked.
+    drop(first);
     sandbox.assert_no_survivors(&[]);
 }

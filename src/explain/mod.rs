@@ -227,7 +227,8 @@ fn task_and_disk_rows(
                 let counted = if apart {
                     "in a user namespace of the session's own, so only its processes count"
                 } else {
-                    "shared with your other processes: concurrent sessions can starve each other"
+                    "shared with your other processes: concurrent sessions can starve each \
+                     other (the report says when they filled it)"
                 };
                 format!("{SAMPLED}: live processes and threads; RLIMIT_NPROC backstop, {counted}")
             }

@@ -117,6 +117,21 @@ pub struct Findings {
     pub control: Vec<ControlRecord>,
     /// How long `leashctl` kept the session frozen, in seconds.
     pub frozen_seconds: f64,
+    /// The user's other processes filled the RLIMIT_NPROC backstop the session shared.
+    pub nproc_backstop_filled: Option<NprocFilled>,
+}
+
+/// The RLIMIT_NPROC backstop of `--procs`, shared with the user's other processes, seen
+/// full (or within two tasks of it) while the session was below its limit: the session's
+/// forks may have failed for processes outside it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct NprocFilled {
+    /// RLIMIT_NPROC as the command got it.
+    pub limit: u64,
+    /// The user's tasks (processes and threads) then, the session's included.
+    pub user_tasks: u64,
+    /// The session's tasks then.
+    pub session_tasks: u64,
 }
 
 /// One request `leashctl` made of the session (freeze, thaw, stop) and who made it.
@@ -187,6 +202,9 @@ pub struct Record {
     pub control: Vec<ControlRecord>,
     /// Seconds the session spent frozen by `leashctl`.
     pub frozen_seconds: f64,
+    /// The RLIMIT_NPROC backstop the session shared with the user's other processes, if
+    /// those filled it while the session was below `--procs`.
+    pub nproc_backstop_filled: Option<NprocFilled>,
     /// Why leash failed (outcome `error`).
     pub error: Option<String>,
 }
@@ -277,6 +295,7 @@ impl Record {
             session_id: findings.session_id,
             control: findings.control,
             frozen_seconds: findings.frozen_seconds,
+            nproc_backstop_filled: findings.nproc_backstop_filled,
             error: match course {
                 Course::NotStarted(error) => Some(error.to_string()),
                 Course::Ran(..) => None,

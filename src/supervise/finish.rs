@@ -4,6 +4,7 @@
 use nix::sys::signal::Signal;
 
 use super::registered::control_records;
+use super::shared_nproc::SharedNproc;
 use super::start::Running;
 use super::stop::Stopped;
 use super::watch::{Ending, Watched};
@@ -58,6 +59,7 @@ pub fn ended(settings: &Settings, clock: &Clock, ended: Ended) -> Exit {
     if ending == Ending::MainExited {
         suspect_the_stack_limit(settings, &running, exit);
     }
+    say_if_others_filled_the_backstop(settings, &running);
     if settings.recorded() {
         let (control, frozen_seconds) = control_records(running.registry.as_ref());
         let findings = Findings {
@@ -76,6 +78,7 @@ pub fn ended(settings: &Settings, clock: &Clock, ended: Ended) -> Exit {
             session_id: running.registry.as_ref().map(|r| r.id().to_string()),
             control,
             frozen_seconds,
+            nproc_backstop_filled: running.shared_nproc.as_ref().and_then(SharedNproc::filled),
         };
         let course = Course::Ran(&findings, exit);
         write_record(settings, clock, running.plan.rows, &course);
@@ -106,6 +109,23 @@ fn suspect_the_stack_limit(settings: &Settings, running: &Running, exit: Exit) {
             ),
         );
     }
+}
+
+/// Forks the session lost to the user's other processes fail without a word from the
+/// kernel: say that they may have, and why.
+fn say_if_others_filled_the_backstop(settings: &Settings, running: &Running) {
+    let Some(filled) = running.shared_nproc.as_ref().and_then(SharedNproc::filled) else {
+        return;
+    };
+    crate::message::notice(
+        settings.verbosity,
+        &format!(
+            "the user's tasks ({}) reached or came near RLIMIT_NPROC ({}), the backstop of \
+             --procs, while the session had {}: forks in the session may have failed for \
+             processes outside it (no user namespace could count the session's apart)",
+            filled.user_tasks, filled.limit, filled.session_tasks
+        ),
+    );
 }
 
 /// Finish a session whose command never started because of `failure`; `limits` are the

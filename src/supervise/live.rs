@@ -51,6 +51,9 @@ impl Events for Live<'_> {
         // What sampling costs sizes its cadence; publishing (once a second) is not part
         // of it, or a write to the registry would stretch the sampling.
         let cost = own_cpu().saturating_sub(cpu_before);
+        if let Some(shared) = self.running.shared_nproc.as_mut() {
+            shared.check(usage.tasks, Instant::now());
+        }
         if let Some(registry) = self.running.registry.as_mut() {
             let peak = sampler.peak();
             let wanted = sampler.wanted();

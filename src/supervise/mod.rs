@@ -21,6 +21,7 @@ mod live;
 mod plan;
 mod registered;
 mod session;
+mod shared_nproc;
 mod start;
 mod stop;
 mod watch;

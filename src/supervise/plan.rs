@@ -8,7 +8,7 @@ use crate::cli::Settings;
 use crate::error::Error;
 use crate::explain::{LimitRow, rows};
 use crate::isolation::{Asked, Isolation};
-use crate::rlimit::{ResolvedRlimit, may_raise_hard_limits};
+use crate::rlimit::{ResolvedRlimit, Rlimit, may_raise_hard_limits};
 use crate::session_limits::ByCgroup;
 
 /// What a session of these settings will be on this machine.
@@ -25,6 +25,9 @@ pub struct Plan {
     /// The cgroup hierarchies leash's own cgroup is in (none under `--cgroup off`): where
     /// stale sessions are looked for, and a fallback cgroup planned.
     pub detected: Vec<Hierarchy>,
+    /// The RLIMIT_NPROC backstop of `--procs` where it counts the user's other processes
+    /// too (no user namespace of the session's own): its value.
+    pub shared_nproc: Option<u64>,
 }
 
 impl Plan {
@@ -80,12 +83,14 @@ impl Plan {
             if apart { Some(0) } else { tasks_of_this_user() }
         })?;
         let rows = rows(settings, &rlimits, cgroup.as_ref(), &isolation);
+        let shared_nproc = shared_nproc(settings, &rlimits, apart);
         Ok(Plan {
             cgroup,
             rlimits,
             isolation,
             rows,
             detected,
+            shared_nproc,
         })
     }
 
@@ -171,6 +176,23 @@ fn by_cgroup(plan: Option<&cgroup::Plan>) -> ByCgroup {
         memory: does(Job::Memory),
         tasks: does(Job::Pids),
     }
+}
+
+/// The RLIMIT_NPROC backstop leash added for `--procs`, where it is shared with the
+/// user's other processes (not `apart` in a user namespace of the session's own; one the
+/// user set is the user's own limit).
+fn shared_nproc(settings: &Settings, rlimits: &[ResolvedRlimit], apart: bool) -> Option<u64> {
+    let users_own = settings
+        .rlimits
+        .iter()
+        .any(|flagged| flagged.request.rlimit == Rlimit::NPROC);
+    if apart || users_own || settings.limits.tasks.is_none() {
+        return None;
+    }
+    rlimits
+        .iter()
+        .find(|r| r.rlimit() == Rlimit::NPROC)
+        .map(ResolvedRlimit::soft)
 }
 
 /// The rlimits the user asked for, checked, plus the backstops of the session limits for

@@ -8,6 +8,7 @@ use nix::unistd::Pid;
 
 use super::plan::{Plan, check, jobs};
 use super::session::Session;
+use super::shared_nproc::SharedNproc;
 use crate::accounting::Sampler;
 use crate::cgroup::{self, Hierarchy, KernelLimits, Mode, SessionCgroup, session_name};
 use crate::cli::Settings;
@@ -32,6 +33,9 @@ pub struct Running {
     pub plan: Plan,
     /// The session's entry in the registry, removed when this is dropped.
     pub registry: Option<Published>,
+    /// The watch of an RLIMIT_NPROC backstop the session shares with the user's other
+    /// processes, where it has one.
+    pub shared_nproc: Option<SharedNproc>,
 }
 
 /// Start the session `plan` describes.
@@ -78,12 +82,17 @@ pub fn start(settings: &Settings, plan: Plan) -> Result<Running, Error> {
     let terminal = Terminal::foreground();
     let registry = super::registered::register(settings, &plan.rows, cgroup.as_ref());
     let session = spawn(settings, &plan, cgroup, terminal.is_some())?;
+    let shared_nproc = plan
+        .shared_nproc
+        .zip(settings.limits.tasks)
+        .map(|(limit, procs)| SharedNproc::new(limit, procs));
     Ok(Running {
         session,
         terminal,
         sampler,
         plan,
         registry,
+        shared_nproc,
     })
 }
 
