@@ -16,6 +16,9 @@ _leashctl() {
             ",$1")
                 cmd="leashctl"
                 ;;
+            leashctl,audit)
+                cmd="leashctl__subcmd__audit"
+                ;;
             leashctl,freeze)
                 cmd="leashctl__subcmd__freeze"
                 ;;
@@ -36,6 +39,9 @@ _leashctl() {
                 ;;
             leashctl,thaw)
                 cmd="leashctl__subcmd__thaw"
+                ;;
+            leashctl__subcmd__help,audit)
+                cmd="leashctl__subcmd__help__subcmd__audit"
                 ;;
             leashctl__subcmd__help,freeze)
                 cmd="leashctl__subcmd__help__subcmd__freeze"
@@ -62,12 +68,42 @@ _leashctl() {
 
     case "${cmd}" in
         leashctl)
-            opts="-h -V --help --version list ps show freeze thaw stop help"
+            opts="-h -V --help --version list ps show freeze thaw stop audit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__audit)
+            opts="-h --since --until --name --outcome --json --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --outcome)
+                    COMPREPLY=($(compgen -W "exited signaled limit leash_signaled error" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -90,8 +126,22 @@ _leashctl() {
             return 0
             ;;
         leashctl__subcmd__help)
-            opts="list show freeze thaw stop help"
+            opts="list show freeze thaw stop audit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__help__subcmd__audit)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

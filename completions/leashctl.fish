@@ -32,6 +32,7 @@ complete -c leashctl -n "__fish_leashctl_needs_command" -f -a "show" -d 'Everyth
 complete -c leashctl -n "__fish_leashctl_needs_command" -f -a "freeze" -d 'Pause every process of the session (its cgroup\'s freezer, else SIGSTOP); the wall clock runs on'
 complete -c leashctl -n "__fish_leashctl_needs_command" -f -a "thaw" -d 'Let a frozen session run again'
 complete -c leashctl -n "__fish_leashctl_needs_command" -f -a "stop" -d 'End the session through its supervisor\'s stop sequence (as SIGTERM to leash would), or directly through its cgroup or namespace if the supervisor is gone or stopped; waits until it has ended'
+complete -c leashctl -n "__fish_leashctl_needs_command" -f -a "audit" -d 'Sum up audit logs (--audit-log): sessions and outcomes per --name and overall, and the median, p95, p99 and max of wall time, CPU, peak memory, peak tasks, bytes written and output'
 complete -c leashctl -n "__fish_leashctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c leashctl -n "__fish_leashctl_using_subcommand list" -l json -d 'Print JSON (an array; docs/leashctl.md has the schema)'
 complete -c leashctl -n "__fish_leashctl_using_subcommand list" -l watch -d 'Redraw every second in place, like top; q or Ctrl-C quits'
@@ -48,10 +49,21 @@ complete -c leashctl -n "__fish_leashctl_using_subcommand thaw" -s h -l help -d 
 complete -c leashctl -n "__fish_leashctl_using_subcommand stop" -s s -l signal -d 'The first signal of the stop sequence' -r
 complete -c leashctl -n "__fish_leashctl_using_subcommand stop" -s k -l kill-after -d 'The grace before SIGKILL (default: the session\'s --kill-after)' -r
 complete -c leashctl -n "__fish_leashctl_using_subcommand stop" -s h -l help -d 'Print help'
-complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop help" -f -a "list" -d 'One row per running session: its state and usage against its limits'
-complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop help" -f -a "show" -d 'Everything known about one session, and its process tree'
-complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop help" -f -a "freeze" -d 'Pause every process of the session (its cgroup\'s freezer, else SIGSTOP); the wall clock runs on'
-complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop help" -f -a "thaw" -d 'Let a frozen session run again'
-complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop help" -f -a "stop" -d 'End the session through its supervisor\'s stop sequence (as SIGTERM to leash would), or directly through its cgroup or namespace if the supervisor is gone or stopped; waits until it has ended'
-complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c leashctl -n "__fish_leashctl_using_subcommand audit" -l since -d 'Only sessions started at or after TIME: 2026-12-01T08:00:00Z, a date, or a duration ago (2h)' -r
+complete -c leashctl -n "__fish_leashctl_using_subcommand audit" -l until -d 'Only sessions started before TIME' -r
+complete -c leashctl -n "__fish_leashctl_using_subcommand audit" -l name -d 'Only sessions of this --name (repeatable)' -r
+complete -c leashctl -n "__fish_leashctl_using_subcommand audit" -l outcome -d 'Only sessions of this outcome (repeatable)' -r -f -a "exited\t''
+signaled\t''
+limit\t''
+leash_signaled\t''
+error\t''"
+complete -c leashctl -n "__fish_leashctl_using_subcommand audit" -l json -d 'Print JSON (docs/leashctl.md has its fields)'
+complete -c leashctl -n "__fish_leashctl_using_subcommand audit" -s h -l help -d 'Print help'
+complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop audit help" -f -a "list" -d 'One row per running session: its state and usage against its limits'
+complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop audit help" -f -a "show" -d 'Everything known about one session, and its process tree'
+complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop audit help" -f -a "freeze" -d 'Pause every process of the session (its cgroup\'s freezer, else SIGSTOP); the wall clock runs on'
+complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop audit help" -f -a "thaw" -d 'Let a frozen session run again'
+complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop audit help" -f -a "stop" -d 'End the session through its supervisor\'s stop sequence (as SIGTERM to leash would), or directly through its cgroup or namespace if the supervisor is gone or stopped; waits until it has ended'
+complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop audit help" -f -a "audit" -d 'Sum up audit logs (--audit-log): sessions and outcomes per --name and overall, and the median, p95, p99 and max of wall time, CPU, peak memory, peak tasks, bytes written and output'
+complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop audit help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c leashctl -n "__fish_leashctl_using_subcommand show freeze thaw stop" -f -a "(leashctl list --ids 2>/dev/null)" -d 'session'

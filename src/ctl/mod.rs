@@ -2,6 +2,7 @@
 //! the registry the supervisors keep. Its command line, its errors and their exit codes.
 
 mod act;
+mod audit;
 mod list;
 mod sample;
 mod texts;
@@ -9,7 +10,8 @@ mod tree;
 mod watch;
 
 use std::ffi::OsString;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
 
 use clap::{Parser, Subcommand};
 
@@ -121,6 +123,30 @@ enum Command {
         #[arg(short = 'k', long, value_name = "DURATION", value_parser = parse_duration)]
         kill_after: Option<Duration>,
     },
+    /// Sum up audit logs (--audit-log): sessions and outcomes per --name and overall, and
+    /// the median, p95, p99 and max of wall time, CPU, peak memory, peak tasks, bytes
+    /// written and output.
+    Audit {
+        /// Audit logs, plain or gzip; - for stdin.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Only sessions started at or after TIME: 2026-12-01T08:00:00Z, a date, or a
+        /// duration ago (2h).
+        #[arg(long, value_name = "TIME", value_parser = audit::parse_time)]
+        since: Option<SystemTime>,
+        /// Only sessions started before TIME.
+        #[arg(long, value_name = "TIME", value_parser = audit::parse_time)]
+        until: Option<SystemTime>,
+        /// Only sessions of this --name (repeatable).
+        #[arg(long, value_name = "NAME")]
+        name: Vec<String>,
+        /// Only sessions of this outcome (repeatable).
+        #[arg(long, value_name = "OUTCOME", value_parser = ["exited", "signaled", "limit", "leash_signaled", "error"])]
+        outcome: Vec<String>,
+        /// Print JSON (docs/leashctl.md has its fields).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The clap definition, for the man page and completions.
@@ -163,6 +189,21 @@ fn dispatch(command: Command) -> Result<(), CtlError> {
             signal,
             kill_after,
         } => say(act::stop(&permitted(&id)?, signal, kill_after)),
+        Command::Audit {
+            files,
+            since,
+            until,
+            name,
+            outcome,
+            json,
+        } => audit::audit(&audit::Query {
+            files,
+            since,
+            until,
+            names: name,
+            outcomes: outcome,
+            json,
+        }),
     }
 }
 

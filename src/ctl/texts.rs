@@ -61,6 +61,8 @@ An entry counts only if its file and directory belong to the user it names and i
 \fBfreeze\fR uses the session's cgroup freezer (cgroup v2 cgroup.freeze, or the v1 freezer) where the session has one, else sends SIGSTOP to every process below the supervisor, walking the tree again until a walk finds nobody new. The supervisor goes on running: the wall clock counts the frozen time, and the report's \fBfrozen_seconds\fR says how long it was.
 .PP
 \fBstop\fR records the request, then sends the supervisor SIGTERM: it runs its stop sequence with the \fB\-\-signal\fR and \fB\-\-kill\-after\fR given (else TERM and the session's own grace), writes its record (\fBcontrol\fR names who stopped it), and dies of SIGTERM, as a SIGTERM would have made it. If the supervisor is gone or stopped, \fBleashctl\fR kills the session itself: its cgroup (cgroup.kill, or frozen and killed), and, for a stopped supervisor, every process below it (a PID namespace's init among them). A PID namespace of a supervisor that is gone ended with it. A session with neither cgroup nor namespace whose supervisor is gone cannot be told from other processes: \fBleashctl\fR says so and stops nothing. Entries are written before the command starts, so a session is listed from its first instruction on.
+.SH "AUDIT"
+\fBaudit\fR \fIFILE\fR... reads audit logs that \fBleash \-\-audit\-log\fR wrote (plain or gzip, \fB\-\fR for stdin), line by line, and prints for each \fB\-\-name\fR and for all sessions: how many, their outcomes (\fBlimit\fR by the limit that stopped them), and the median, p95, p99 and max of wall time, CPU, peak memory, peak tasks, bytes written and output (each over the sessions that measured it). Percentiles are by nearest rank, exact up to 65,536 sessions per name and figure; beyond that within 0.5% (a logarithmic sketch), so memory does not grow with the log. A line that is no session record is named on stderr with its number and skipped. \fB\-\-since\fR and \fB\-\-until\fR take an RFC 3339 time, a date, or a duration ago (\fB2h\fR); on a terminal each figure gets a small histogram.
 .SH "EXIT STATUS"
 .TP
 \fB0\fR
@@ -73,7 +75,7 @@ No session has that id, among those the caller may see.
 A bad command line.
 .TP
 \fB3\fR
-The request could not be carried out in full; the line on stderr says what and why.
+The request could not be carried out in full (a log that cannot be read, among others); the line on stderr says what and why.
 .TP
 \fB4\fR
 The session belongs to another user.

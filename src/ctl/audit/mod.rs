@@ -1,0 +1,249 @@
+//! `leashctl audit`: audit logs (plain or gzip, or stdin) read line by line, filtered, and
+//! summed up per `--name` and overall: sessions, outcomes, and each figure's distribution.
+
+mod distribution;
+mod lines;
+mod render;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::Deserialize;
+
+use super::CtlError;
+use crate::error::Invalid;
+use distribution::Distribution;
+
+/// What `leashctl audit` was asked.
+#[derive(Debug)]
+pub struct Query {
+    /// The logs, `-` for stdin.
+    pub files: Vec<PathBuf>,
+    /// Sessions started at or after this.
+    pub since: Option<SystemTime>,
+    /// Sessions started before this.
+    pub until: Option<SystemTime>,
+    /// Only these names (all if empty).
+    pub names: Vec<String>,
+    /// Only these outcomes (all if empty).
+    pub outcomes: Vec<String>,
+    /// Print JSON.
+    pub json: bool,
+}
+
+/// The figures summed up, in the order they are shown.
+pub const FIGURES: [&str; 6] = [
+    "wall_seconds",
+    "cpu_seconds",
+    "peak_memory_bytes",
+    "peak_tasks",
+    "written_bytes",
+    "output_bytes",
+];
+
+/// The part of an audit line the summary reads (its strings borrowed where they hold no
+/// escape).
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    started_at: Cow<'a, str>,
+    #[serde(borrow)]
+    outcome: Cow<'a, str>,
+    wall_seconds: f64,
+    #[serde(borrow)]
+    breach: Option<Breach<'a>>,
+    usage: Usage,
+}
+
+#[derive(Deserialize)]
+struct Breach<'a> {
+    #[serde(borrow)]
+    limit: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    cpu_user_seconds: Option<f64>,
+    cpu_system_seconds: Option<f64>,
+    peak_memory_bytes: Option<f64>,
+    peak_tasks: Option<f64>,
+    written_bytes: Option<f64>,
+    output_bytes: Option<f64>,
+}
+
+impl Line<'_> {
+    fn figures(&self) -> [Option<f64>; 6] {
+        let u = &self.usage;
+        let cpu = match (u.cpu_user_seconds, u.cpu_system_seconds) {
+            (None, None) => None,
+            (user, system) => Some(user.unwrap_or(0.0) + system.unwrap_or(0.0)),
+        };
+        [
+            Some(self.wall_seconds),
+            cpu,
+            u.peak_memory_bytes,
+            u.peak_tasks,
+            u.written_bytes,
+            u.output_bytes,
+        ]
+    }
+
+    /// `exited`, `signaled`, `leash_signaled`, `error`, or `limit KIND`.
+    fn outcome_key(&self) -> Cow<'_, str> {
+        match &self.breach {
+            Some(breach) if self.outcome == "limit" => format!("limit {}", breach.limit).into(),
+            _ => Cow::Borrowed(&self.outcome),
+        }
+    }
+}
+
+/// The sessions of one name (or of all).
+#[derive(Debug, Default)]
+pub struct Group {
+    /// Sessions counted.
+    pub sessions: u64,
+    /// Sessions per outcome key (`exited`, `limit mem`...).
+    pub outcomes: BTreeMap<String, u64>,
+    /// Each of [`FIGURES`].
+    pub figures: [Distribution; 6],
+}
+
+impl Group {
+    fn add(&mut self, line: &Line) {
+        self.sessions += 1;
+        let outcome = line.outcome_key();
+        match self.outcomes.get_mut(outcome.as_ref()) {
+            Some(count) => *count += 1,
+            None => {
+                self.outcomes.insert(outcome.into_owned(), 1);
+            }
+        }
+        for (figure, value) in self.figures.iter_mut().zip(line.figures()) {
+            if let Some(value) = value {
+                figure.add(value);
+            }
+        }
+    }
+}
+
+/// The summary: every session, each name's, and how many lines were skipped.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Every session that passed the filters.
+    pub all: Group,
+    /// Per name (`None` for sessions without `--name`), in the order first seen.
+    pub names: Vec<(Option<String>, Group)>,
+    /// Lines that were no session record.
+    pub skipped: u64,
+}
+
+impl Summary {
+    /// Count `line` if it passes the query's filters.
+    fn add(&mut self, line: &Line, query: &Query) {
+        if !wanted(line, query) {
+            return;
+        }
+        self.all.add(line);
+        // A linear search: an audit log has a few names.
+        let name = line.name.as_deref();
+        if let Some((_, group)) = self.names.iter_mut().find(|(n, _)| n.as_deref() == name) {
+            group.add(line);
+        } else {
+            let mut group = Group::default();
+            group.add(line);
+            self.names.push((name.map(str::to_owned), group));
+        }
+    }
+}
+
+/// Run `leashctl audit`.
+pub fn audit(query: &Query) -> Result<(), CtlError> {
+    let mut summary = Summary::default();
+    for path in &query.files {
+        read(path, query, &mut summary)?;
+    }
+    summary.names.sort_by(|a, b| a.0.cmp(&b.0));
+    let text = if query.json {
+        render::json(&mut summary)
+    } else {
+        render::text(&mut summary, io::IsTerminal::is_terminal(&io::stdout()))
+    };
+    print!("{text}");
+    Ok(())
+}
+
+/// Add the sessions of the log at `path` to `summary`.
+fn read(path: &Path, query: &Query, summary: &mut Summary) -> Result<(), CtlError> {
+    let shown = path.display();
+    let cannot = |e: io::Error| CtlError::Incomplete(format!("{shown}: cannot read it: {e}"));
+    let input: Box<dyn Read + Send> = if path == Path::new("-") {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(path).map_err(cannot)?)
+    };
+    let mut input = BufReader::with_capacity(1 << 20, input);
+    let gzip = input.fill_buf().map_err(cannot)?.starts_with(&[0x1f, 0x8b]);
+    let lines: Box<dyn BufRead + Send> = if gzip {
+        Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(input)))
+    } else {
+        Box::new(input)
+    };
+    lines::read_batches(lines, |batch| {
+        for (number, line) in batch.lines() {
+            match serde_json::from_slice::<Line>(line) {
+                Ok(line) => summary.add(&line, query),
+                Err(e) => {
+                    summary.skipped += 1;
+                    eprintln!("leashctl: {shown}:{number}: skipped, not a session record: {e}");
+                }
+            }
+        }
+    })
+    .map_err(cannot)
+}
+
+/// Whether `line` passes the query's filters.
+fn wanted(line: &Line, query: &Query) -> bool {
+    let named = query.names.is_empty()
+        || line
+            .name
+            .as_deref()
+            .is_some_and(|n| query.names.iter().any(|wanted| wanted == n));
+    let outcome = query.outcomes.is_empty() || query.outcomes.iter().any(|o| *o == line.outcome);
+    if !(named && outcome) {
+        return false;
+    }
+    if query.since.is_none() && query.until.is_none() {
+        return true;
+    }
+    let Ok(started) = humantime::parse_rfc3339_weak(&line.started_at) else {
+        return false;
+    };
+    query.since.is_none_or(|since| started >= since)
+        && query.until.is_none_or(|until| started < until)
+}
+
+/// `--since`/`--until`: an RFC 3339 time (`2026-12-01T08:00:00Z`), a date (`2026-12-01`,
+/// UTC midnight), or a duration meaning that long ago (`2h`, `7days`).
+pub fn parse_time(text: &str) -> Result<SystemTime, Invalid> {
+    if let Ok(time) = humantime::parse_rfc3339_weak(text) {
+        return Ok(time);
+    }
+    if let Ok(time) = humantime::parse_rfc3339_weak(&format!("{text}T00:00:00Z")) {
+        return Ok(time);
+    }
+    humantime::parse_duration(text)
+        .ok()
+        .and_then(|ago| SystemTime::now().checked_sub(ago))
+        .ok_or_else(|| {
+            Invalid(format!(
+                "'{text}' is neither a time (2026-12-01T08:00:00Z), a date nor a duration ago (2h)"
+            ))
+        })
+}

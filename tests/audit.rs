@@ -1,0 +1,219 @@
+//! `leashctl audit` over an audit log of 1,003 sessions made by running leash (several
+//! names, outcomes and sizes, three large ones): the counts and percentiles it prints
+//! against the same computed here from the log, its filters, gzip and stdin, and a
+//! malformed line skipped with its number.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::Sandbox;
+use serde_json::Value;
+
+/// The sessions: 503 of `build` (output of many sizes, three of 20-60 MB), 400 of `test`
+/// (exit 0 or 1), 40 of `agent` stopped by --wall and 40 dead of SIGTERM, 20 unnamed.
+const SESSIONS: &str = r#"
+L="leash --cgroup off --audit-log audit.jsonl"
+i=0; while [ $i -lt 500 ]; do
+  $L --name build --output 1GiB -- head -c $((i * 37 % 5000)) /dev/zero > /dev/null; i=$((i + 1)); done
+i=0; while [ $i -lt 400 ]; do $L --name test -- sh -c "exit $((i % 3 == 0))"; i=$((i + 1)); done
+i=0; while [ $i -lt 40 ]; do $L --name agent --wall 0.05s -- sleep 5 2> /dev/null; i=$((i + 1)); done
+i=0; while [ $i -lt 40 ]; do $L --name agent -- sh -c 'kill -TERM $$'; i=$((i + 1)); done
+i=0; while [ $i -lt 20 ]; do $L -- true; i=$((i + 1)); done
+for n in 1 2 3; do $L --name build --output 1GiB -- head -c $((n * 20000000)) /dev/zero > /dev/null; done
+wc -l < audit.jsonl
+"#;
+
+/// `leashctl ARGS` with `input` on stdin.
+fn leashctl(sandbox: &Sandbox, args: &[&str], input: Option<&std::path::Path>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_leashctl"));
+    command.args(args).current_dir(sandbox.dir());
+    command.stdin(input.map_or_else(Stdio::null, |path| {
+        std::fs::File::open(path).expect("the input").into()
+    }));
+    command.output().expect("leashctl")
+}
+
+fn json_of(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+/// The value of rank ⌈q·n⌉ of `values`, sorted.
+#[allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+fn nearest_rank(values: &[f64], q: f64) -> f64 {
+    let rank = ((q * values.len() as f64).ceil() as usize).clamp(1, values.len());
+    values[rank - 1]
+}
+
+/// Each figure's values per name (and under "all"), read from the log here.
+fn figures_of(log: &str) -> BTreeMap<String, BTreeMap<&'static str, Vec<f64>>> {
+    let mut figures: BTreeMap<String, BTreeMap<&str, Vec<f64>>> = BTreeMap::new();
+    for line in log.lines() {
+        let record: Value = serde_json::from_str(line).expect("a record");
+        let usage = &record["usage"];
+        let cpu = match (
+            usage["cpu_user_seconds"].as_f64(),
+            usage["cpu_system_seconds"].as_f64(),
+        ) {
+            (None, None) => None,
+            (user, system) => Some(user.unwrap_or(0.0) + system.unwrap_or(0.0)),
+        };
+        let values = [
+            ("wall_seconds", record["wall_seconds"].as_f64()),
+            ("cpu_seconds", cpu),
+            ("peak_memory_bytes", usage["peak_memory_bytes"].as_f64()),
+            ("peak_tasks", usage["peak_tasks"].as_f64()),
+            ("written_bytes", usage["written_bytes"].as_f64()),
+            ("output_bytes", usage["output_bytes"].as_f64()),
+        ];
+        let name = record["name"].as_str().unwrap_or("(none)").to_string();
+        for group in [name, "all".to_string()] {
+            let group = figures.entry(group).or_default();
+            for (figure, value) in values {
+                group.entry(figure).or_default().extend(value);
+            }
+        }
+    }
+    figures
+}
+
+/// The summary's figures for one group equal those computed from the log.
+fn assert_figures(group: &Value, expected: &BTreeMap<&'static str, Vec<f64>>) {
+    for (figure, values) in expected {
+        let mut values = values.clone();
+        values.sort_by(f64::total_cmp);
+        let shown = &group["figures"][*figure];
+        assert_eq!(
+            shown["count"].as_u64(),
+            Some(values.len() as u64),
+            "{figure}"
+        );
+        if values.is_empty() {
+            continue;
+        }
+        for (q, key) in [(0.5, "median"), (0.95, "p95"), (0.99, "p99"), (1.0, "max")] {
+            assert_eq!(
+                shown[key].as_f64(),
+                Some(nearest_rank(&values, q)),
+                "{} {figure} {key}",
+                group["name"]
+            );
+        }
+        assert_eq!(shown["exact"], true);
+    }
+}
+
+#[test]
+fn the_summary_is_what_the_log_says_and_its_filters_choose() {
+    let sandbox = Sandbox::new();
+    let made = sandbox
+        .start_prepared(sandbox.shell(SESSIONS), "")
+        .finish_within(Duration::from_secs(240));
+    assert_eq!(made.stdout.trim(), "1003", "{}", made.stderr);
+    let log = std::fs::read_to_string(sandbox.path("audit.jsonl")).expect("the log");
+    let summary = json_of(&leashctl(
+        &sandbox,
+        &["audit", "--json", "audit.jsonl"],
+        None,
+    ));
+    let expected = figures_of(&log);
+    assert_eq!(summary["all"]["sessions"], 1003);
+    assert_figures(&summary["all"], &expected["all"]);
+    let names = summary["names"].as_array().expect("names");
+    assert_eq!(names.len(), 4, "{names:#?}");
+    for group in names {
+        let name = group["name"].as_str().unwrap_or("(none)");
+        assert_figures(group, &expected[name]);
+    }
+    let outcomes = |name: &str| {
+        names
+            .iter()
+            .find(|g| g["name"].as_str() == Some(name))
+            .map(|g| g["outcomes"].clone())
+            .expect(name)
+    };
+    assert_eq!(outcomes("build"), serde_json::json!({"exited": 503}));
+    assert_eq!(outcomes("test"), serde_json::json!({"exited": 400}));
+    assert_eq!(
+        outcomes("agent"),
+        serde_json::json!({"limit wall": 40, "signaled": 40})
+    );
+    // Filters.
+    let count = |args: &[&str]| {
+        let mut all = vec!["audit", "--json"];
+        all.extend(args);
+        all.push("audit.jsonl");
+        json_of(&leashctl(&sandbox, &all, None))["all"]["sessions"].clone()
+    };
+    assert_eq!(count(&["--name", "agent", "--outcome", "limit"]), 40);
+    assert_eq!(count(&["--name", "build", "--name", "test"]), 903);
+    assert_eq!(count(&["--outcome", "signaled"]), 40);
+    assert_eq!(count(&["--since", "1970-01-01"]), 1003);
+    assert_eq!(count(&["--since", "2999-01-01T00:00:00Z"]), 0);
+    assert_eq!(count(&["--until", "2000-01-01"]), 0);
+    assert_eq!(
+        count(&["--until", "1h"]),
+        0,
+        "an hour ago, before the log began"
+    );
+}
+
+#[test]
+fn gzip_stdin_and_malformed_lines() {
+    let sandbox = Sandbox::new();
+    let made = sandbox
+        .start_prepared(
+            sandbox.shell(
+                "for i in 1 2 3 4 5; do leash --cgroup off --name n --audit-log a.jsonl -- true; done; \
+                 gzip -c a.jsonl > a.jsonl.gz; cp a.jsonl broken.jsonl; \
+                 printf 'not a record\\n{\"name\": \"n\", \"outcome\": \"exited\"' >> broken.jsonl",
+            ),
+            "",
+        )
+        .finish_within(Duration::from_secs(60));
+    assert!(made.status.success(), "{}", made.stderr);
+    let plain = json_of(&leashctl(&sandbox, &["audit", "--json", "a.jsonl"], None));
+    assert_eq!(plain["all"]["sessions"], 5);
+    let gzip = leashctl(&sandbox, &["audit", "--json", "a.jsonl.gz"], None);
+    assert_eq!(json_of(&gzip), plain);
+    let stdin = leashctl(
+        &sandbox,
+        &["audit", "--json", "-"],
+        Some(&sandbox.path("a.jsonl.gz")),
+    );
+    assert_eq!(json_of(&stdin), plain);
+    let broken = leashctl(&sandbox, &["audit", "--json", "broken.jsonl"], None);
+    let said = String::from_utf8_lossy(&broken.stderr).into_owned();
+    assert!(
+        said.contains("broken.jsonl:6: skipped") && said.contains("broken.jsonl:7: skipped"),
+        "{said}"
+    );
+    let broken = json_of(&broken);
+    assert_eq!(broken["skipped_lines"], 2);
+    assert_eq!(broken["all"], plain["all"]);
+    // For a person, not on a terminal: the table without the histogram's blocks.
+    let text = leashctl(&sandbox, &["audit", "a.jsonl"], None);
+    let text = String::from_utf8_lossy(&text.stdout).into_owned();
+    assert!(text.starts_with("name n: 5 sessions: 5 exited\n"), "{text}");
+    assert!(text.contains("\n  wall "), "{text}");
+    assert!(!text.contains('█'), "{text}");
+    let missing = leashctl(&sandbox, &["audit", "no-such.jsonl"], None);
+    assert_eq!(missing.status.code(), Some(3));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .starts_with("leashctl: no-such.jsonl: cannot read it"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+}
