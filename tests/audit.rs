@@ -1,7 +1,7 @@
 //! `leashctl audit` over an audit log of 1,003 sessions made by running leash (several
 //! names, outcomes and sizes, three large ones): the counts and percentiles it prints
 //! against the same computed here from the log, its filters, gzip and stdin, and a
-//! malformed line skipped with its number.
+//! malformed line skipped with its number; and the anomalies it finds: the large ones.
 
 mod common;
 
@@ -167,6 +167,31 @@ fn the_summary_is_what_the_log_says_and_its_filters_choose() {
         0,
         "an hour ago, before the log began"
     );
+    // Anomalies: exactly the three planted outputs (the last three lines), nothing of the
+    // normal variation (outputs of 0-5,000 bytes, --wall stops, exit statuses).
+    let found = json_of(&leashctl(
+        &sandbox,
+        &["audit", "--anomalies", "--json", "audit.jsonl"],
+        None,
+    ));
+    let flagged: Vec<(u64, String, f64)> = found["anomalies"]
+        .as_array()
+        .expect("anomalies")
+        .iter()
+        .map(|a| {
+            (
+                a["line"].as_u64().unwrap_or(0),
+                a["figure"].as_str().unwrap_or("").to_string(),
+                a["value"].as_f64().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    let output = |line, bytes| (line, "output_bytes".to_string(), bytes);
+    assert_eq!(
+        flagged,
+        [output(1001, 20e6), output(1002, 40e6), output(1003, 60e6)],
+        "{found:#}"
+    );
 }
 
 #[test]
@@ -208,6 +233,12 @@ fn gzip_stdin_and_malformed_lines() {
     assert!(text.starts_with("name n: 5 sessions: 5 exited\n"), "{text}");
     assert!(text.contains("\n  wall "), "{text}");
     assert!(!text.contains('█'), "{text}");
+    let twice = leashctl(&sandbox, &["audit", "--anomalies", "-"], None);
+    assert_eq!(
+        twice.status.code(),
+        Some(2),
+        "--anomalies cannot read stdin twice"
+    );
     let missing = leashctl(&sandbox, &["audit", "no-such.jsonl"], None);
     assert_eq!(missing.status.code(), Some(3));
     assert!(

@@ -39,6 +39,8 @@ pub enum CtlError {
     NotPermitted(String),
     /// Part of the request could not be carried out: what and why.
     Incomplete(String),
+    /// Options that cannot go together (beyond what clap checks).
+    Usage(String),
 }
 
 impl CtlError {
@@ -47,6 +49,7 @@ impl CtlError {
             CtlError::NoSuchSession(_) => NO_SUCH_SESSION,
             CtlError::NotPermitted(_) => NOT_PERMITTED,
             CtlError::Incomplete(_) => INCOMPLETE,
+            CtlError::Usage(_) => USAGE,
         }
     }
 }
@@ -55,7 +58,9 @@ impl std::fmt::Display for CtlError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CtlError::NoSuchSession(id) => write!(f, "no session {id} (see leashctl list)"),
-            CtlError::NotPermitted(why) | CtlError::Incomplete(why) => f.write_str(why),
+            CtlError::NotPermitted(why) | CtlError::Incomplete(why) | CtlError::Usage(why) => {
+                f.write_str(why)
+            }
         }
     }
 }
@@ -146,6 +151,11 @@ enum Command {
         /// Print JSON (docs/leashctl.md has its fields).
         #[arg(long)]
         json: bool,
+        /// List the sessions whose figures lie far above their name's history (beyond
+        /// Tukey's far-out fence on a log scale, with at least 30 sessions of history)
+        /// instead of the summary.
+        #[arg(long)]
+        anomalies: bool,
     },
 }
 
@@ -196,6 +206,7 @@ fn dispatch(command: Command) -> Result<(), CtlError> {
             name,
             outcome,
             json,
+            anomalies,
         } => audit::audit(&audit::Query {
             files,
             since,
@@ -203,6 +214,7 @@ fn dispatch(command: Command) -> Result<(), CtlError> {
             names: name,
             outcomes: outcome,
             json,
+            anomalies,
         }),
     }
 }

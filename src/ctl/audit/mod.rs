@@ -1,6 +1,7 @@
 //! `leashctl audit`: audit logs (plain or gzip, or stdin) read line by line, filtered, and
 //! summed up per `--name` and overall: sessions, outcomes, and each figure's distribution.
 
+mod anomalies;
 mod distribution;
 mod lines;
 mod render;
@@ -33,6 +34,8 @@ pub struct Query {
     pub outcomes: Vec<String>,
     /// Print JSON.
     pub json: bool,
+    /// List the sessions far outside their name's history instead.
+    pub anomalies: bool,
 }
 
 /// The figures summed up, in the order they are shown.
@@ -164,12 +167,31 @@ impl Summary {
 
 /// Run `leashctl audit`.
 pub fn audit(query: &Query) -> Result<(), CtlError> {
+    if query.anomalies && query.files.iter().any(|f| f == Path::new("-")) {
+        return Err(CtlError::Usage(
+            "--anomalies reads each log twice (the history, then each session against it): \
+             give files, not - (stdin)"
+                .into(),
+        ));
+    }
     let mut summary = Summary::default();
     for path in &query.files {
-        read(path, query, &mut summary)?;
+        summary.skipped += for_each_record(path, true, |_, line| summary.add(line, query))?;
     }
     summary.names.sort_by(|a, b| a.0.cmp(&b.0));
-    let text = if query.json {
+    let text = if query.anomalies {
+        let found = anomalies::find(&mut summary, |each| {
+            for path in &query.files {
+                for_each_record(path, false, |number, line| {
+                    if wanted(line, query) {
+                        each(path, number, line);
+                    }
+                })?;
+            }
+            Ok(())
+        })?;
+        anomalies::render(&found, query.json)
+    } else if query.json {
         render::json(&mut summary)
     } else {
         render::text(&mut summary, io::IsTerminal::is_terminal(&io::stdout()))
@@ -178,8 +200,13 @@ pub fn audit(query: &Query) -> Result<(), CtlError> {
     Ok(())
 }
 
-/// Add the sessions of the log at `path` to `summary`.
-fn read(path: &Path, query: &Query, summary: &mut Summary) -> Result<(), CtlError> {
+/// Call `each` with every session record of the log at `path` and its line number; the
+/// lines that are none are counted (and named on stderr if `say_skipped`).
+fn for_each_record(
+    path: &Path,
+    say_skipped: bool,
+    mut each: impl FnMut(u64, &Line),
+) -> Result<u64, CtlError> {
     let shown = path.display();
     let cannot = |e: io::Error| CtlError::Incomplete(format!("{shown}: cannot read it: {e}"));
     let input: Box<dyn Read + Send> = if path == Path::new("-") {
@@ -194,18 +221,22 @@ fn read(path: &Path, query: &Query, summary: &mut Summary) -> Result<(), CtlErro
     } else {
         Box::new(input)
     };
+    let mut skipped = 0;
     lines::read_batches(lines, |batch| {
         for (number, line) in batch.lines() {
             match serde_json::from_slice::<Line>(line) {
-                Ok(line) => summary.add(&line, query),
+                Ok(line) => each(number, &line),
                 Err(e) => {
-                    summary.skipped += 1;
-                    eprintln!("leashctl: {shown}:{number}: skipped, not a session record: {e}");
+                    skipped += 1;
+                    if say_skipped {
+                        eprintln!("leashctl: {shown}:{number}: skipped, not a session record: {e}");
+                    }
                 }
             }
         }
     })
-    .map_err(cannot)
+    .map_err(cannot)?;
+    Ok(skipped)
 }
 
 /// Whether `line` passes the query's filters.

@@ -70,7 +70,7 @@ fn write_group(out: &mut String, title: &str, group: &mut Group, terminal: bool)
 }
 
 /// The short name of a figure in the table.
-fn label(figure: &str) -> &str {
+pub(super) fn label(figure: &str) -> &str {
     match figure {
         "wall_seconds" => "wall",
         "cpu_seconds" => "cpu",
@@ -83,7 +83,7 @@ fn label(figure: &str) -> &str {
 
 /// A figure's value as leash prints such values.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn show(figure: &str, value: f64) -> String {
+pub(super) fn show(figure: &str, value: f64) -> String {
     if figure.ends_with("_seconds") {
         match value {
             v if v < 1.0 => format!("{:.0} ms", v * 1000.0),
