@@ -82,7 +82,7 @@ _leashctl() {
             return 0
             ;;
         leashctl__subcmd__audit)
-            opts="-h --since --until --name --outcome --json --anomalies --help"
+            opts="-h --since --until --name --outcome --json --anomalies --suggest --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -59,6 +59,7 @@ leash_signaled\t''
 error\t''"
 complete -c leashctl -n "__fish_leashctl_using_subcommand audit" -l json -d 'Print JSON (docs/leashctl.md has its fields)'
 complete -c leashctl -n "__fish_leashctl_using_subcommand audit" -l anomalies -d 'List the sessions whose figures lie far above their name\'s history (beyond Tukey\'s far-out fence on a log scale, with at least 30 sessions of history) instead of the summary'
+complete -c leashctl -n "__fish_leashctl_using_subcommand audit" -l suggest -d 'Print, for each name, the limits that would have let 99.9% of its exited sessions through with 50% headroom (anomalies left out), and how many sessions each limit stopped before: config-file profiles to paste'
 complete -c leashctl -n "__fish_leashctl_using_subcommand audit" -s h -l help -d 'Print help'
 complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop audit help" -f -a "list" -d 'One row per running session: its state and usage against its limits'
 complete -c leashctl -n "__fish_leashctl_using_subcommand help; and not __fish_seen_subcommand_from list show freeze thaw stop audit help" -f -a "show" -d 'Everything known about one session, and its process tree'

@@ -248,3 +248,105 @@ fn gzip_stdin_and_malformed_lines() {
         String::from_utf8_lossy(&missing.stderr)
     );
 }
+
+/// A suggested limit's value in the figure's unit: `"12s"`, `"64MiB"`, `32`.
+#[allow(clippy::cast_precision_loss)]
+fn limit_value(value: &toml::Value) -> f64 {
+    match value {
+        toml::Value::Integer(n) => *n as f64,
+        toml::Value::String(s) if s.ends_with("MiB") => {
+            s.trim_end_matches("MiB").parse::<f64>().expect("MiB") * 1_048_576.0
+        }
+        toml::Value::String(s) => s.trim_end_matches('s').parse().expect("seconds"),
+        other => panic!("not a limit: {other}"),
+    }
+}
+
+#[test]
+fn suggested_limits_let_the_normal_sessions_through_and_stop_the_runaways() {
+    let sandbox = Sandbox::new();
+    let made = sandbox
+        .start_prepared(sandbox.shell(SESSIONS), "")
+        .finish_within(Duration::from_secs(240));
+    assert_eq!(made.stdout.trim(), "1003", "{}", made.stderr);
+    let suggested = leashctl(&sandbox, &["audit", "--suggest", "audit.jsonl"], None);
+    assert!(suggested.status.success(), "{suggested:?}");
+    let text = String::from_utf8(suggested.stdout).expect("UTF-8");
+    std::fs::write(sandbox.path("suggested.toml"), &text).expect("the config file");
+    let config: toml::Table = text.parse().expect("TOML");
+    let profiles = config["profile"].as_table().expect("profiles");
+    assert!(text.contains("# agent: 0 exited sessions"), "{text}");
+    assert!(text.contains("stopped before: 40 by wall"), "{text}");
+    // Every exited session of the log but the three planted ones fits its name's limits;
+    // the planted ones exceed the output limit.
+    let figure_of_key = [
+        ("wall", "wall_seconds"),
+        ("cpu", "cpu_seconds"),
+        ("mem", "peak_memory_bytes"),
+        ("procs", "peak_tasks"),
+        ("disk-write", "written_bytes"),
+        ("output", "output_bytes"),
+    ];
+    let log = std::fs::read_to_string(sandbox.path("audit.jsonl")).expect("the log");
+    for (number, line) in log.lines().enumerate() {
+        let record: Value = serde_json::from_str(line).expect("a record");
+        let Some(profile) = record["name"].as_str().and_then(|n| profiles.get(n)) else {
+            continue;
+        };
+        if record["outcome"] != "exited" {
+            continue;
+        }
+        let planted = number >= 1000;
+        for (key, figure) in figure_of_key {
+            let value = if figure == "wall_seconds" {
+                record[figure].as_f64()
+            } else if figure == "cpu_seconds" {
+                let usage = &record["usage"];
+                Some(
+                    usage["cpu_user_seconds"].as_f64().unwrap_or(0.0)
+                        + usage["cpu_system_seconds"].as_f64().unwrap_or(0.0),
+                )
+            } else {
+                record["usage"][figure].as_f64()
+            };
+            let (Some(value), Some(limit)) = (value, profile.get(key).map(limit_value)) else {
+                continue;
+            };
+            if planted && key == "output" {
+                assert!(
+                    value > limit,
+                    "line {}: {key} {value} passes {limit}",
+                    number + 1
+                );
+            } else {
+                assert!(
+                    value <= limit,
+                    "line {}: {key} {value} over {limit}",
+                    number + 1
+                );
+            }
+        }
+    }
+    // The block is a config file leash takes: a planted-size output is stopped at its
+    // limit, a usual one passes.
+    let run = |bytes: &str| {
+        sandbox
+            .start_prepared(
+                sandbox.shell(&format!(
+                    "leash --config suggested.toml --profile build -- head -c {bytes} /dev/zero > /dev/null"
+                )),
+                "",
+            )
+            .finish_within(Duration::from_secs(60))
+    };
+    let runaway = run("20000000");
+    assert_eq!(runaway.code(), Some(124), "{}", runaway.stderr);
+    assert!(
+        runaway.stderr.contains("output limit"),
+        "{}",
+        runaway.stderr
+    );
+    let usual = run("4000");
+    assert_eq!(usual.code(), Some(0), "{}", usual.stderr);
+    sandbox.assert_no_survivors(&[]);
+}

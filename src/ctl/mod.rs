@@ -156,6 +156,11 @@ enum Command {
         /// instead of the summary.
         #[arg(long)]
         anomalies: bool,
+        /// Print, for each name, the limits that would have let 99.9% of its exited
+        /// sessions through with 50% headroom (anomalies left out), and how many sessions
+        /// each limit stopped before: config-file profiles to paste.
+        #[arg(long, conflicts_with_all = ["anomalies", "json"])]
+        suggest: bool,
     },
 }
 
@@ -207,6 +212,7 @@ fn dispatch(command: Command) -> Result<(), CtlError> {
             outcome,
             json,
             anomalies,
+            suggest,
         } => audit::audit(&audit::Query {
             files,
             since,
@@ -215,6 +221,7 @@ fn dispatch(command: Command) -> Result<(), CtlError> {
             outcomes: outcome,
             json,
             anomalies,
+            suggest,
         }),
     }
 }

@@ -65,6 +65,8 @@ An entry counts only if its file and directory belong to the user it names and i
 \fBaudit\fR \fIFILE\fR... reads audit logs that \fBleash \-\-audit\-log\fR wrote (plain or gzip, \fB\-\fR for stdin), line by line, and prints for each \fB\-\-name\fR and for all sessions: how many, their outcomes (\fBlimit\fR by the limit that stopped them), and the median, p95, p99 and max of wall time, CPU, peak memory, peak tasks, bytes written and output (each over the sessions that measured it). Percentiles are by nearest rank, exact up to 65,536 sessions per name and figure; beyond that within 0.5% (a logarithmic sketch), so memory does not grow with the log. A line that is no session record is named on stderr with its number and skipped. \fB\-\-since\fR and \fB\-\-until\fR take an RFC 3339 time, a date, or a duration ago (\fB2h\fR); on a terminal each figure gets a small histogram.
 .PP
 \fBaudit \-\-anomalies\fR lists instead the sessions whose figures lie far above their name's history: above Tukey's far\-out fence on a log scale (q3 + 3(q3 \- q1) of ln(1 + x)), four times the median, and a floor of the unit (1 s, 1 MiB, 16 tasks), judged only where the name has at least 30 sessions that measured the figure. It reads each log twice, so it takes files, not stdin.
+.PP
+\fBaudit \-\-suggest\fR prints, for each name, the limits that would have let 99.9% of its exited sessions through with 50% headroom (the sessions \fB\-\-anomalies\fR flags left out, so that the limits stop what they were), never below 10 s, 64 MiB, 32 tasks or 16 MiB of output, and how many sessions each limit stopped before: \fB[profile.\fR\fINAME\fR\fB]\fR blocks to paste into a config file and use with \fBleash \-\-profile\fR \fINAME\fR.
 .SH "EXIT STATUS"
 .TP
 \fB0\fR

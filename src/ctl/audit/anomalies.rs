@@ -47,6 +47,37 @@ pub struct Anomaly {
 }
 
 /// The fences of each name (sessions without a name are a name of their own).
+pub struct Fences(Vec<(Option<String>, [Option<Fence>; 6])>);
+
+impl Fences {
+    /// The fences of the history in `summary`.
+    pub fn of(summary: &mut Summary) -> Fences {
+        Fences(fences(summary))
+    }
+
+    /// Each figure of `line` above its name's fence: the figure, its value, the fence.
+    fn breaches(&self, line: &Line) -> Vec<(&'static str, f64, Fence)> {
+        let name = line.name.as_deref();
+        let Some((_, fences)) = self.0.iter().find(|(n, _)| n.as_deref() == name) else {
+            return Vec::new();
+        };
+        FIGURES
+            .iter()
+            .zip(line.figures())
+            .zip(fences)
+            .filter_map(|((figure, value), fence)| {
+                let (value, fence) = (value?, (*fence)?);
+                (value > fence.above).then_some((*figure, value, fence))
+            })
+            .collect()
+    }
+
+    /// Whether a figure of `line` lies above its name's fence.
+    pub fn flags(&self, line: &Line) -> bool {
+        !self.breaches(line).is_empty()
+    }
+}
+
 fn fences(summary: &mut Summary) -> Vec<(Option<String>, [Option<Fence>; 6])> {
     let log = |x: f64| x.max(0.0).ln_1p();
     summary
@@ -80,27 +111,19 @@ pub fn find(
     summary: &mut Summary,
     rescan: impl FnOnce(&mut dyn FnMut(&Path, u64, &Line)) -> Result<(), CtlError>,
 ) -> Result<Vec<Anomaly>, CtlError> {
-    let fences = fences(summary);
+    let fences = Fences::of(summary);
     let mut found = Vec::new();
     rescan(&mut |file, number, line| {
-        let name = line.name.as_deref();
-        let Some((_, fences)) = fences.iter().find(|(n, _)| n.as_deref() == name) else {
-            return;
-        };
-        for ((figure, value), fence) in FIGURES.iter().zip(line.figures()).zip(fences) {
-            if let (Some(value), Some(fence)) = (value, fence)
-                && value > fence.above
-            {
-                found.push(Anomaly {
-                    file: file.to_path_buf(),
-                    line: number,
-                    name: name.map(str::to_owned),
-                    started_at: line.started_at.to_string(),
-                    figure,
-                    value,
-                    fence: *fence,
-                });
-            }
+        for (figure, value, fence) in fences.breaches(line) {
+            found.push(Anomaly {
+                file: file.to_path_buf(),
+                line: number,
+                name: line.name.as_deref().map(str::to_owned),
+                started_at: line.started_at.to_string(),
+                figure,
+                value,
+                fence,
+            });
         }
     })?;
     Ok(found)

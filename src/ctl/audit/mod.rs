@@ -5,6 +5,7 @@ mod anomalies;
 mod distribution;
 mod lines;
 mod render;
+mod suggest;
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -36,6 +37,8 @@ pub struct Query {
     pub json: bool,
     /// List the sessions far outside their name's history instead.
     pub anomalies: bool,
+    /// Suggest each name's limits from its history instead, as config-file profiles.
+    pub suggest: bool,
 }
 
 /// The figures summed up, in the order they are shown.
@@ -167,10 +170,11 @@ impl Summary {
 
 /// Run `leashctl audit`.
 pub fn audit(query: &Query) -> Result<(), CtlError> {
-    if query.anomalies && query.files.iter().any(|f| f == Path::new("-")) {
+    let twice = query.anomalies || query.suggest;
+    if twice && query.files.iter().any(|f| f == Path::new("-")) {
         return Err(CtlError::Usage(
-            "--anomalies reads each log twice (the history, then each session against it): \
-             give files, not - (stdin)"
+            "--anomalies and --suggest read each log twice (the history, then each session \
+             against it): give files, not - (stdin)"
                 .into(),
         ));
     }
@@ -179,18 +183,21 @@ pub fn audit(query: &Query) -> Result<(), CtlError> {
         summary.skipped += for_each_record(path, true, |_, line| summary.add(line, query))?;
     }
     summary.names.sort_by(|a, b| a.0.cmp(&b.0));
-    let text = if query.anomalies {
-        let found = anomalies::find(&mut summary, |each| {
-            for path in &query.files {
-                for_each_record(path, false, |number, line| {
-                    if wanted(line, query) {
-                        each(path, number, line);
-                    }
-                })?;
-            }
-            Ok(())
-        })?;
-        anomalies::render(&found, query.json)
+    // The second reading, of the sessions the query chose.
+    let rescan = |each: &mut dyn FnMut(&Path, u64, &Line)| {
+        for path in &query.files {
+            for_each_record(path, false, |number, line| {
+                if wanted(line, query) {
+                    each(path, number, line);
+                }
+            })?;
+        }
+        Ok(())
+    };
+    let text = if query.suggest {
+        suggest::suggest(&mut summary, rescan)?
+    } else if query.anomalies {
+        anomalies::render(&anomalies::find(&mut summary, rescan)?, query.json)
     } else if query.json {
         render::json(&mut summary)
     } else {
