@@ -30,6 +30,7 @@ complete -c leash -l read -d 'Let the session read and execute only below PATH (
 complete -c leash -l private-tmp -d 'Give the session a /tmp and /dev/shm of its own: a tmpfs of SIZE each (in a mount namespace), writable even under --read-only and gone when the session ends. Paths given to --write, --read or --chdir below /tmp are kept in it' -r
 complete -c leash -l report -d 'Write the session\'s report, one JSON document (schema in docs/report.md), to FILE when the session ends, however it ends (`-`: stdout, after the command\'s output). Written atomically' -r -F
 complete -c leash -l audit-log -d 'Append the report as one JSON line to FILE (safe with many leash writing at once)' -r -F
+complete -c leash -l baseline -d 'Warn when a figure passes what this --name usually takes: the p99 of its exited sessions in the audit log FILE (at least 30 of them; cached beside it)' -r -F
 complete -c leash -l metrics -d 'Write Prometheus metrics of the session to FILE (for node_exporter\'s textfile collector); counters add up over the sessions that write the same file' -r -F
 complete -c leash -l name -d 'A name for the session in reports and metrics (the `name` label)' -r
 complete -c leash -l warn -d 'Warn once on stderr (and in the report) when a usage first reaches this share of its limit, e.g. 0.8' -r

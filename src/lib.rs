@@ -10,6 +10,7 @@
 //! 6. finish: `supervise::finish`, with `record` for the session's record.
 
 mod accounting;
+mod baseline;
 mod cadence;
 mod caller_signals;
 mod capability;

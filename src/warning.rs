@@ -1,4 +1,5 @@
-//! `--warn`: one warning per limit when a usage first reaches a share of it.
+//! `--warn`: one warning per limit when a usage first reaches a share of it; and
+//! `--baseline`: one when a figure first passes what the session's name usually takes.
 
 use std::time::Duration;
 
@@ -19,6 +20,18 @@ pub struct Warning {
     pub at_seconds: f64,
     /// leash's line about it.
     pub message: String,
+    /// Against the name's history (`--baseline`), not a limit: `limit` names the figure,
+    /// `fraction` is the usage over the history's threshold.
+    pub baseline: bool,
+}
+
+/// What a warner compares usage with.
+#[derive(Debug)]
+enum Against {
+    /// A share of each limit.
+    Limits(f64),
+    /// The name's usual figures: how many sessions they come from, and the log.
+    Baseline(u64, String),
 }
 
 /// One limit as the warner sees it: what it counts, the limit and the usage now (in one
@@ -31,10 +44,11 @@ struct Figure {
     show: fn(f64) -> String,
 }
 
-/// Says once per limit when a usage first reaches a share of it.
+/// Says once per limit when a usage first reaches a share of it (or passes the name's
+/// usual figure).
 #[derive(Debug)]
 pub struct Warner {
-    fraction: f64,
+    against: Against,
     warned: Vec<LimitKind>,
 }
 
@@ -42,7 +56,16 @@ impl Warner {
     /// Warn at `fraction` of each limit.
     pub fn new(fraction: f64) -> Warner {
         Warner {
-            fraction,
+            against: Against::Limits(fraction),
+            warned: Vec::new(),
+        }
+    }
+
+    /// Warn when a figure passes its threshold in `baseline` (given to [`Warner::check`]
+    /// as the limits).
+    pub fn of_baseline(baseline: &crate::baseline::Baseline) -> Warner {
+        Warner {
+            against: Against::Baseline(baseline.sessions, baseline.log.display().to_string()),
             warned: Vec::new(),
         }
     }
@@ -59,23 +82,34 @@ impl Warner {
         let mut due = Vec::new();
         for figure in figures(limits, usage, elapsed, output) {
             let Some(limit) = figure.limit else { continue };
-            if figure.used < limit * self.fraction || self.warned.contains(&figure.kind) {
+            let due_at = match self.against {
+                Against::Limits(fraction) => figure.used >= limit * fraction,
+                Against::Baseline(..) => figure.used > limit,
+            };
+            if !due_at || self.warned.contains(&figure.kind) {
                 continue;
             }
             self.warned.push(figure.kind);
             let share = figure.used / limit;
-            let message = format!(
-                "warning: {} at {:.0}% of its limit ({} of {})",
-                figure.what,
-                share * 100.0,
-                (figure.show)(figure.used),
-                (figure.show)(limit)
-            );
+            let (used, limit) = ((figure.show)(figure.used), (figure.show)(limit));
+            let message = match &self.against {
+                Against::Limits(_) => format!(
+                    "warning: {} at {:.0}% of its limit ({used} of {limit})",
+                    figure.what,
+                    share * 100.0,
+                ),
+                Against::Baseline(sessions, log) => format!(
+                    "warning: {} above what this name usually takes: {used} (the p99 of its \
+                     {sessions} exited sessions in {log}: {limit})",
+                    figure.what
+                ),
+            };
             due.push(Warning {
                 limit: figure.kind,
                 fraction: share,
                 at_seconds: elapsed.as_secs_f64(),
                 message,
+                baseline: matches!(self.against, Against::Baseline(..)),
             });
         }
         due

@@ -247,6 +247,11 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", help_heading = "Records")]
     audit_log: Option<PathBuf>,
 
+    /// Warn when a figure passes what this --name usually takes: the p99 of its exited
+    /// sessions in the audit log FILE (at least 30 of them; cached beside it).
+    #[arg(long, value_name = "FILE", help_heading = "Records")]
+    baseline: Option<PathBuf>,
+
     /// Write Prometheus metrics of the session to FILE (for node_exporter's textfile
     /// collector); counters add up over the sessions that write the same file.
     #[arg(long, value_name = "FILE", help_heading = "Records")]

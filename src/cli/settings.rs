@@ -52,6 +52,8 @@ pub struct Settings {
     pub name: Option<String>,
     /// Share of a limit at which to warn.
     pub warn: Option<f64>,
+    /// `--baseline`: the audit log whose history of `--name` the session is compared with.
+    pub baseline: Option<PathBuf>,
     /// User, group, descriptors, environment and the like for the command.
     pub confinement: crate::confinement::Request,
     /// Let the session signal processes outside itself (no Landlock scope).
@@ -98,6 +100,7 @@ impl Settings {
             metrics: None,
             name: None,
             warn: None,
+            baseline: None,
             confinement: crate::confinement::Request::default(),
             allow_signals_outside: false,
             pid_ns: false,
@@ -160,6 +163,7 @@ impl Settings {
             metrics: cli.metrics,
             name: cli.name,
             warn: cli.warn,
+            baseline: cli.baseline,
         })
     }
 }
@@ -254,6 +258,11 @@ pub(super) fn refuse_unpaired(cli: &Cli, typed: impl Fn(&str) -> bool) -> Result
             "without --env-clear the whole environment is kept",
         ),
         ("warn", !limited, "there is no session limit to warn about"),
+        (
+            "baseline",
+            cli.name.is_none(),
+            "the history it compares with is a --name's, and there is no --name",
+        ),
     ];
     match unpaired
         .iter()

@@ -2,7 +2,7 @@
 //! the registry the supervisors keep. Its command line, its errors and their exit codes.
 
 mod act;
-mod audit;
+pub(crate) mod audit;
 mod list;
 mod sample;
 mod texts;

@@ -32,7 +32,7 @@ pub(super) fn write_metrics(path: &Path, record: &Record) -> io::Result<()> {
 }
 
 /// What each metric is, for the HELP and TYPE lines.
-const METRICS: [(&str, &str, &str); 10] = [
+const METRICS: [(&str, &str, &str); 11] = [
     (
         "leash_sessions_total",
         "counter",
@@ -42,6 +42,11 @@ const METRICS: [(&str, &str, &str); 10] = [
         "leash_limit_breaches_total",
         "counter",
         "Sessions stopped at a limit, by limit.",
+    ),
+    (
+        "leash_baseline_warnings_total",
+        "counter",
+        "Figures that passed what the session's name usually takes (--baseline), by limit.",
     ),
     (
         "leash_session_duration_seconds",
@@ -118,6 +123,12 @@ fn update_samples(samples: &mut Samples, record: &Record) {
         count(
             "leash_limit_breaches_total",
             labels.with(&[("limit", breach.limit.name())]),
+        );
+    }
+    for warning in record.warnings.iter().filter(|w| w.baseline) {
+        count(
+            "leash_baseline_warnings_total",
+            labels.with(&[("limit", warning.limit.name())]),
         );
     }
     for (metric, labels, value) in gauges(record, &labels) {

@@ -67,7 +67,14 @@ fn start_and_supervise(settings: &Settings, plan: Plan) -> Result<Ended, Error> 
         running: &mut running,
         verbosity: settings.verbosity,
     };
-    let watched = watch(&mut live, started, &settings.limits, settings.warn);
+    let baseline = live.running.plan.baseline.clone();
+    let watched = watch(
+        &mut live,
+        started,
+        &settings.limits,
+        settings.warn,
+        baseline.as_ref(),
+    );
     let stopped = stop::stop(&mut running, watched.ending, settings);
     Ok(Ended {
         running,

@@ -68,14 +68,10 @@ pub fn start(settings: &Settings, plan: Plan) -> Result<Running, Error> {
         );
     }
     // Created before the session starts: it notes what leash itself wrote until then.
-    let sampler = (settings.limits.sampled() || settings.recorded() || settings.warn.is_some())
-        .then(|| {
-            Sampler::new(
-                settings
-                    .limits
-                    .wanted(plan.by_cgroup(), settings.recorded()),
-            )
-        });
+    // A baseline compares every figure, as a record reports every one.
+    let every_figure = settings.recorded() || plan.baseline.is_some();
+    let sampler = (settings.limits.sampled() || every_figure || settings.warn.is_some())
+        .then(|| Sampler::new(settings.limits.wanted(plan.by_cgroup(), every_figure)));
     for limit in &plan.rlimits {
         detail(settings.verbosity, &format!("rlimit {limit}"));
     }

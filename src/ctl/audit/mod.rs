@@ -14,7 +14,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::CtlError;
 use crate::error::Invalid;
@@ -205,6 +205,42 @@ pub fn audit(query: &Query) -> Result<(), CtlError> {
     };
     print!("{text}");
     Ok(())
+}
+
+/// What one name's exited sessions in an audit log usually take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Usual {
+    /// The name (`None`: sessions without one).
+    pub name: Option<String>,
+    /// Its exited sessions in the log.
+    pub sessions: u64,
+    /// The p99 of each of [`FIGURES`] over them (`None` where none measured it).
+    pub p99: [Option<f64>; 6],
+}
+
+/// What each name's exited sessions in the log at `path` usually take (`--baseline`).
+pub fn usual(path: &Path) -> Result<Vec<Usual>, CtlError> {
+    let query = Query {
+        files: vec![path.to_path_buf()],
+        since: None,
+        until: None,
+        names: Vec::new(),
+        outcomes: vec!["exited".into()],
+        json: false,
+        anomalies: false,
+        suggest: false,
+    };
+    let mut summary = Summary::default();
+    for_each_record(path, false, |_, line| summary.add(line, &query))?;
+    Ok(summary
+        .names
+        .into_iter()
+        .map(|(name, mut group)| Usual {
+            name,
+            sessions: group.sessions,
+            p99: std::array::from_fn(|i| group.figures[i].quantile(0.99)),
+        })
+        .collect())
 }
 
 /// Call `each` with every session record of the log at `path` and its line number; the

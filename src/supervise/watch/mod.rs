@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 
 use crate::accounting::Usage;
+use crate::baseline::Baseline;
 use crate::cadence::{FIRST_SAMPLE, next_interval, within_budget};
 use crate::session_limits::{Breach, SessionLimits};
 use crate::signals::{FORWARDED, ends_supervision};
@@ -89,12 +90,14 @@ pub fn watch(
     started: Instant,
     limits: &SessionLimits,
     warn_at: Option<f64>,
+    baseline: Option<&Baseline>,
 ) -> Watched {
     let mut watch = Watch {
         limits,
         started,
         deadline: limits.wall.and_then(|wall| started.checked_add(wall)),
         warner: warn_at.map(Warner::new),
+        unusual: baseline.map(|b| (Warner::of_baseline(b), b.thresholds)),
         warnings: Vec::new(),
         interval: FIRST_SAMPLE,
         last: (Usage::default(), started),
@@ -115,6 +118,8 @@ struct Watch<'a> {
     /// When the wall-clock limit is reached.
     deadline: Option<Instant>,
     warner: Option<Warner>,
+    /// `--baseline`'s warner, and the thresholds it warns above.
+    unusual: Option<(Warner, SessionLimits)>,
     warnings: Vec<Warning>,
     /// The pause before the next sample, as last decided.
     interval: Duration,
@@ -176,13 +181,18 @@ impl Watch<'_> {
         if let Some(breach) = self.limits.breach(&usage) {
             return Some(breach);
         }
+        let output = events.output().map(|o| o.passed);
+        let elapsed = now - self.started;
+        let mut due = Vec::new();
         if let Some(warner) = self.warner.as_mut() {
-            let output = events.output().map(|o| o.passed);
-            let due = warner.check(self.limits, &usage, now - self.started, output);
-            for warning in due {
-                events.warn(&warning);
-                self.warnings.push(warning);
-            }
+            due.extend(warner.check(self.limits, &usage, elapsed, output));
+        }
+        if let Some((warner, thresholds)) = self.unusual.as_mut() {
+            due.extend(warner.check(thresholds, &usage, elapsed, output));
+        }
+        for warning in due {
+            events.warn(&warning);
+            self.warnings.push(warning);
         }
         // CPU time, not wall time: on a loaded machine a sample waits for a CPU, and
         // stretching the interval then would blind leash just when a bomb runs.
