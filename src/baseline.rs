@@ -96,9 +96,16 @@ fn cache_of(log: &Path) -> PathBuf {
     log.with_file_name(name)
 }
 
-/// The cached summary, if it is of this log grown by less than a tenth.
+/// The cached summary, if it is of this log grown by less than a tenth, and the user's own
+/// (in a shared directory another user could plant one that hides every warning).
 fn cached(log: &Path, size: u64) -> Option<Vec<Usual>> {
-    let text = crate::small_file::read(&cache_of(log)).ok()?;
+    use std::os::unix::fs::MetadataExt;
+    let cache = cache_of(log);
+    let metadata = fs::symlink_metadata(&cache).ok()?;
+    if !metadata.is_file() || metadata.uid() != nix::unistd::geteuid().as_raw() {
+        return None;
+    }
+    let text = crate::small_file::read(&cache).ok()?;
     let cache: Cache = serde_json::from_str(&text).ok()?;
     (cache.log_bytes <= size && size <= cache.log_bytes + cache.log_bytes / 10)
         .then_some(cache.usual)
