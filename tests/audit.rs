@@ -26,6 +26,16 @@ for n in 1 2 3; do $L --name build --output 1GiB -- head -c $((n * 20000000)) /d
 wc -l < audit.jsonl
 "#;
 
+/// A sandbox holding `audit.jsonl`, the log [`SESSIONS`] makes.
+fn with_the_log() -> Sandbox {
+    let sandbox = Sandbox::new();
+    let made = sandbox
+        .start_prepared(sandbox.shell(SESSIONS), "")
+        .finish_within(Duration::from_secs(240));
+    assert_eq!(made.stdout.trim(), "1003", "{}", made.stderr);
+    sandbox
+}
+
 /// `leashctl ARGS` with `input` on stdin.
 fn leashctl(sandbox: &Sandbox, args: &[&str], input: Option<&std::path::Path>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_leashctl"));
@@ -116,11 +126,7 @@ fn assert_figures(group: &Value, expected: &BTreeMap<&'static str, Vec<f64>>) {
 
 #[test]
 fn the_summary_is_what_the_log_says_and_its_filters_choose() {
-    let sandbox = Sandbox::new();
-    let made = sandbox
-        .start_prepared(sandbox.shell(SESSIONS), "")
-        .finish_within(Duration::from_secs(240));
-    assert_eq!(made.stdout.trim(), "1003", "{}", made.stderr);
+    let sandbox = with_the_log();
     let log = std::fs::read_to_string(sandbox.path("audit.jsonl")).expect("the log");
     let summary = json_of(&leashctl(
         &sandbox,
@@ -264,11 +270,7 @@ fn limit_value(value: &toml::Value) -> f64 {
 
 #[test]
 fn suggested_limits_let_the_normal_sessions_through_and_stop_the_runaways() {
-    let sandbox = Sandbox::new();
-    let made = sandbox
-        .start_prepared(sandbox.shell(SESSIONS), "")
-        .finish_within(Duration::from_secs(240));
-    assert_eq!(made.stdout.trim(), "1003", "{}", made.stderr);
+    let sandbox = with_the_log();
     let suggested = leashctl(&sandbox, &["audit", "--suggest", "audit.jsonl"], None);
     assert!(suggested.status.success(), "{suggested:?}");
     let text = String::from_utf8(suggested.stdout).expect("UTF-8");

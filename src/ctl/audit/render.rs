@@ -105,9 +105,11 @@ fn sparkline(counts: &[u64]) -> String {
         .iter()
         .map(|&count| match count {
             0 => ' ',
-            // 1..=highest onto the eight blocks.
+            // Eighths of the highest, rounded: the highest is a full block, a bin holding
+            // anything at least the lowest one.
             count => {
-                BLOCKS[usize::try_from((count * 7).div_ceil(highest))
+                let eighths = (count * 8 + highest / 2) / highest;
+                BLOCKS[usize::try_from(eighths.saturating_sub(1))
                     .unwrap_or(7)
                     .min(7)]
             }
@@ -155,4 +157,26 @@ fn figure_json(distribution: &mut Distribution) -> Value {
     figure.insert("max".into(), json!(distribution.max()));
     figure.insert("exact".into(), distribution.is_exact().into());
     Value::Object(figure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_terminal_gets_a_histogram_per_figure_and_a_pipe_none() {
+        let mut summary = Summary::default();
+        for value in [1.0, 2.0, 2.0, 40.0] {
+            summary.all.sessions += 1;
+            summary.all.figures[0].add(value);
+        }
+        let on_terminal = text(&mut summary, true);
+        let wall = on_terminal
+            .lines()
+            .find(|l| l.trim_start().starts_with("wall"))
+            .unwrap();
+        assert!(wall.contains('█'), "{on_terminal}");
+        assert!(!text(&mut summary, false).contains('█'));
+        assert_eq!(sparkline(&[0, 1, 7]), " ▁█");
+    }
 }
