@@ -9,6 +9,8 @@ complete -c leash -l cpu-rate -d 'Throttle the whole session to this share of on
 complete -c leash -l cgroup -d 'Use a cgroup for the session: auto (where one is writable), require (refuse to start unless the cgroup holds the session and enforces --mem, --procs and --cpu), off' -r -f -a "auto\t'Use a cgroup where one is writable; fall back to supervision where not'
 require\t'Refuse to start unless a cgroup contains the session and enforces every requested memory, process and CPU limit'
 off\t'Never use a cgroup'"
+complete -c leash -l on-sigint -d 'What SIGINT sent to leash does: stop the session (passing SIGINT on first), or forward it to every process of the session, which runs on' -r -f -a "stop\t'Pass it on and stop the session, as SIGTERM does'
+forward\t'Pass it on to every process of the session, which runs on (a program that handles Ctrl-C itself: an interpreter interrupting a cell)'"
 complete -c leash -s s -l signal -d 'Signal sent first when the session is stopped: a name (TERM, SIGTERM), a real-time one (RTMIN+2, RTMAX-1), a number, or 0 (none: only the SIGKILL after the grace)' -r
 complete -c leash -s k -l kill-after -d 'Grace between that signal and SIGKILL; 0 sends SIGKILL at once' -r
 complete -c leash -l fsize -d 'Largest file each process may create (RLIMIT_FSIZE), e.g. 100M, 1GiB, 500MB' -r
@@ -55,6 +57,7 @@ leashctl-man\t'`leashctl`\'s man page, leashctl.1'
 leashctl-bash\t'Its completions for bash'
 leashctl-zsh\t'Its completions for zsh'
 leashctl-fish\t'Its completions for fish'"
+complete -c leash -l die-with-parent -d 'Stop the session when leash\'s parent dies (its parent-death signal: Linux counts the thread that started leash), as if leash were sent SIGTERM'
 complete -c leash -l preserve-status -d 'When a limit stops the command, exit with the command\'s status (128+N if it died of signal N) instead of 124'
 complete -c leash -l foreground -d 'Accepted for compatibility with GNU timeout: leash always hands the terminal to the session when it runs in the terminal\'s foreground (Ctrl-C reaches the command)'
 complete -c leash -l allow-new-privs -d 'Let the command gain privileges through set-user-ID programs and file capabilities (by default leash sets no_new_privs, so it cannot)'

@@ -48,6 +48,17 @@ pub fn ends_supervision(signal: Signal) -> bool {
     TERMINATING.contains(&signal) || ENDING.contains(&signal) || signal == Signal::SIGALRM
 }
 
+/// What SIGINT sent to leash does (`--on-sigint`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnSigint {
+    /// Pass it on and stop the session, as SIGTERM does.
+    #[default]
+    Stop,
+    /// Pass it on to every process of the session, which runs on (a program that handles
+    /// Ctrl-C itself: an interpreter interrupting a cell).
+    Forward,
+}
+
 /// Signals leash passes on to every process of the session and otherwise ignores.
 pub const FORWARDED: [Signal; 2] = [Signal::SIGUSR1, Signal::SIGUSR2];
 

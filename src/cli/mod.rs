@@ -100,6 +100,21 @@ pub struct Cli {
           help_heading = "Limits")]
     cgroup: cgroup::Mode,
 
+    /// What SIGINT sent to leash does: stop the session (passing SIGINT on first), or
+    /// forward it to every process of the session, which runs on.
+    #[arg(
+        long,
+        value_name = "WHAT",
+        default_value = "stop",
+        help_heading = "Stopping"
+    )]
+    on_sigint: crate::signals::OnSigint,
+
+    /// Stop the session when leash's parent dies (its parent-death signal: Linux counts
+    /// the thread that started leash), as if leash were sent SIGTERM.
+    #[arg(long, help_heading = "Stopping")]
+    die_with_parent: bool,
+
     /// Signal sent first when the session is stopped: a name (TERM, SIGTERM), a real-time
     /// one (RTMIN+2, RTMAX-1), a number, or 0 (none: only the SIGKILL after the grace).
     #[arg(short, long, value_name = "SIG", default_value = "TERM", value_parser = SignalNumber::parse,

@@ -54,6 +54,10 @@ pub struct Settings {
     pub warn: Option<f64>,
     /// `--baseline`: the audit log whose history of `--name` the session is compared with.
     pub baseline: Option<PathBuf>,
+    /// `--on-sigint`.
+    pub on_sigint: crate::signals::OnSigint,
+    /// `--die-with-parent`: the parent leash started under, whose death stops the session.
+    pub die_with_parent: Option<nix::unistd::Pid>,
     /// User, group, descriptors, environment and the like for the command.
     pub confinement: crate::confinement::Request,
     /// Let the session signal processes outside itself (no Landlock scope).
@@ -101,6 +105,8 @@ impl Settings {
             name: None,
             warn: None,
             baseline: None,
+            on_sigint: crate::signals::OnSigint::Stop,
+            die_with_parent: None,
             confinement: crate::confinement::Request::default(),
             allow_signals_outside: false,
             pid_ns: false,
@@ -164,6 +170,8 @@ impl Settings {
             name: cli.name,
             warn: cli.warn,
             baseline: cli.baseline,
+            on_sigint: cli.on_sigint,
+            die_with_parent: cli.die_with_parent.then(nix::unistd::getppid),
         })
     }
 }

@@ -46,6 +46,9 @@ pub fn run(settings: &Settings) -> Exit {
         crate::message::error(&error);
         return Exit::Code(error.exit_code());
     }
+    if let Err(error) = die_with_parent(settings) {
+        return finish::failed(settings, &clock, &error, Vec::new());
+    }
     let plan = match Plan::make(settings) {
         Ok(plan) => plan,
         Err(error) => return finish::failed(settings, &clock, &error, Vec::new()),
@@ -55,6 +58,23 @@ pub fn run(settings: &Settings) -> Exit {
         Ok(ended) => finish::ended(settings, &clock, ended),
         Err(error) => finish::failed(settings, &clock, &error, planned_limits.unwrap_or_default()),
     }
+}
+
+/// `--die-with-parent`: leash gets SIGTERM when its parent dies, which stops the session
+/// as a SIGTERM does (while it waits for a slot too). A parent gone already is an error.
+fn die_with_parent(settings: &Settings) -> Result<(), Error> {
+    let Some(parent) = settings.die_with_parent else {
+        return Ok(());
+    };
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+        .map_err(|e| Error::Setup(format!("--die-with-parent: {e}")))?;
+    // The parent may have died before the request: then no signal will come.
+    if nix::unistd::getppid() != parent {
+        return Err(Error::Setup(format!(
+            "--die-with-parent: its parent (PID {parent}) is already gone"
+        )));
+    }
+    Ok(())
 }
 
 /// Wait for a slot, start the session, watch it and stop it.
@@ -68,13 +88,13 @@ fn start_and_supervise(settings: &Settings, plan: Plan) -> Result<Ended, Error> 
         verbosity: settings.verbosity,
     };
     let baseline = live.running.plan.baseline.clone();
-    let watched = watch(
-        &mut live,
-        started,
-        &settings.limits,
-        settings.warn,
-        baseline.as_ref(),
-    );
+    let rules = watch::Rules {
+        limits: &settings.limits,
+        warn_at: settings.warn,
+        baseline: baseline.as_ref(),
+        forward_sigint: settings.on_sigint == crate::signals::OnSigint::Forward,
+    };
+    let watched = watch(&mut live, started, rules);
     let stopped = stop::stop(&mut running, watched.ending, settings);
     Ok(Ended {
         running,

@@ -106,6 +106,10 @@ fn say_why(ending: Ending, stopped: &Stopped, settings: &Settings) {
             settings.verbosity,
             &format!("{}; stopped {count}", breach.describe()),
         ),
+        Ending::Signaled(Signal::SIGTERM) if parent_died(settings) => notice(
+            settings.verbosity,
+            &format!("its parent died (--die-with-parent); stopped {count}"),
+        ),
         Ending::Signaled(signal) => notice(
             settings.verbosity,
             &format!("received SIG{}; stopped {count}", signal_name(signal)),
@@ -116,6 +120,14 @@ fn say_why(ending: Ending, stopped: &Stopped, settings: &Settings) {
         ),
         Ending::MainExited => {}
     }
+}
+
+/// Under `--die-with-parent`, whether the parent leash started under is gone (leash was
+/// passed on to another).
+fn parent_died(settings: &Settings) -> bool {
+    settings
+        .die_with_parent
+        .is_some_and(|parent| nix::unistd::getppid() != parent)
 }
 
 /// Stop every process of the session: `first`, then after `grace` SIGKILL; returns once

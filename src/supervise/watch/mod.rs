@@ -84,20 +84,31 @@ pub trait Events {
     fn warn(&mut self, warning: &Warning);
 }
 
+/// What the watch holds the session to, beside its clock.
+#[derive(Clone, Copy, Debug)]
+pub struct Rules<'a> {
+    /// The session limits.
+    pub limits: &'a SessionLimits,
+    /// `--warn`: the share of each limit to warn at.
+    pub warn_at: Option<f64>,
+    /// `--baseline`: what the session's name usually takes.
+    pub baseline: Option<&'a Baseline>,
+    /// `--on-sigint forward`: SIGINT to leash goes to the session, which runs on.
+    pub forward_sigint: bool,
+}
+
 /// Watch the session that started at `started` until supervision ends.
-pub fn watch(
-    events: &mut impl Events,
-    started: Instant,
-    limits: &SessionLimits,
-    warn_at: Option<f64>,
-    baseline: Option<&Baseline>,
-) -> Watched {
+pub fn watch(events: &mut impl Events, started: Instant, rules: Rules) -> Watched {
+    let limits = rules.limits;
     let mut watch = Watch {
         limits,
         started,
         deadline: limits.wall.and_then(|wall| started.checked_add(wall)),
-        warner: warn_at.map(Warner::new),
-        unusual: baseline.map(|b| (Warner::of_baseline(b), b.thresholds)),
+        warner: rules.warn_at.map(Warner::new),
+        unusual: rules
+            .baseline
+            .map(|b| (Warner::of_baseline(b), b.thresholds)),
+        forward_sigint: rules.forward_sigint,
         warnings: Vec::new(),
         interval: FIRST_SAMPLE,
         last: (Usage::default(), started),
@@ -120,6 +131,8 @@ struct Watch<'a> {
     warner: Option<Warner>,
     /// `--baseline`'s warner, and the thresholds it warns above.
     unusual: Option<(Warner, SessionLimits)>,
+    /// SIGINT is passed on, not an ending.
+    forward_sigint: bool,
     warnings: Vec<Warning>,
     /// The pause before the next sample, as last decided.
     interval: Duration,
@@ -149,11 +162,12 @@ impl Watch<'_> {
                     let after = events.now().saturating_duration_since(self.started);
                     return Ending::Limit(Breach::Alarm(after));
                 }
-                if ends_supervision(signal) {
-                    return Ending::Signaled(signal);
-                }
-                if FORWARDED.contains(&signal) {
+                let forwarded = FORWARDED.contains(&signal)
+                    || (signal == Signal::SIGINT && self.forward_sigint);
+                if forwarded {
                     events.forward(signal);
+                } else if ends_supervision(signal) {
+                    return Ending::Signaled(signal);
                 }
             }
         }

@@ -5,6 +5,16 @@ use std::collections::VecDeque;
 
 use super::*;
 
+/// The rules of a watch with `limits` and `warn_at`, nothing else.
+fn rules(limits: &SessionLimits, warn_at: Option<f64>) -> Rules<'_> {
+    Rules {
+        limits,
+        warn_at,
+        baseline: None,
+        forward_sigint: false,
+    }
+}
+
 /// A session in a script: time moves only when the loop waits and no signal comes (by
 /// the whole timeout, or a second without one); signals come in the order given, and
 /// a SIGCHLD means the main process ended.
@@ -93,7 +103,7 @@ fn the_wall_limit_ends_the_watch_at_its_deadline() {
         wall: Some(wall),
         ..limits()
     };
-    let watched = watch(&mut script, start, &limits, None, None);
+    let watched = watch(&mut script, start, rules(&limits, None));
     assert_eq!(watched.ending, Ending::Limit(Breach::Wall(wall)));
     assert_eq!(script.waits, [Some(wall)]);
     assert_eq!(watched.after, wall);
@@ -104,7 +114,7 @@ fn user_signals_are_forwarded_and_terminating_ones_end_the_watch() {
     let start = Instant::now();
     let mut script = Script::new(start);
     script.signals = VecDeque::from([vec![Signal::SIGUSR1], vec![Signal::SIGUSR2, Signal::SIGHUP]]);
-    let watched = watch(&mut script, start, &limits(), None, None);
+    let watched = watch(&mut script, start, rules(&limits(), None));
     assert_eq!(watched.ending, Ending::Signaled(Signal::SIGHUP));
     assert_eq!(script.forwarded, [Signal::SIGUSR1, Signal::SIGUSR2]);
     // Nothing to wait for but signals.
@@ -116,7 +126,7 @@ fn a_child_exit_is_looked_at_only_after_sigchld() {
     let start = Instant::now();
     let mut script = Script::new(start);
     script.signals = VecDeque::from([vec![], vec![Signal::SIGCHLD]]);
-    let watched = watch(&mut script, start, &limits(), None, None);
+    let watched = watch(&mut script, start, rules(&limits(), None));
     assert_eq!(watched.ending, Ending::MainExited);
     assert_eq!(script.waits, [None, None]);
     assert_eq!(watched.after, Duration::from_secs(1));
@@ -134,7 +144,7 @@ fn a_sample_over_a_limit_is_a_breach_and_sampling_starts_fast() {
         memory: Some(256 << 20),
         ..limits()
     };
-    let watched = watch(&mut script, start, &limits, None, None);
+    let watched = watch(&mut script, start, rules(&limits, None));
     assert_eq!(
         watched.ending,
         Ending::Limit(Breach::Memory(256 << 20, 300 << 20))
@@ -155,10 +165,10 @@ fn an_oom_kill_at_the_main_process_end_is_a_memory_breach() {
         memory: Some(64 << 20),
         ..limits()
     };
-    let watched = watch(&mut script, start, &limits, None, None);
+    let watched = watch(&mut script, start, rules(&limits, None));
     assert_eq!(watched.ending, Ending::Limit(Breach::MemoryOom(64 << 20)));
     script.usage = Some(Usage::default());
-    let watched = watch(&mut script, start, &limits, None, None);
+    let watched = watch(&mut script, start, rules(&limits, None));
     assert_eq!(watched.ending, Ending::MainExited);
 }
 
@@ -176,7 +186,7 @@ fn output_beyond_the_limit_is_a_breach_even_when_the_main_process_ended() {
         output: Some(10),
         ..limits()
     };
-    let watched = watch(&mut script, start, &limits, None, None);
+    let watched = watch(&mut script, start, rules(&limits, None));
     assert_eq!(watched.ending, Ending::Limit(Breach::Output(10)));
 }
 
@@ -194,7 +204,7 @@ fn silence_past_the_idle_limit_ends_the_watch() {
         idle: Some(idle),
         ..limits()
     };
-    let watched = watch(&mut script, start, &limits, None, None);
+    let watched = watch(&mut script, start, rules(&limits, None));
     assert_eq!(watched.ending, Ending::Limit(Breach::Idle(idle)));
     assert_eq!(script.waits, [Some(Duration::from_secs(3))]);
     script.output = Some(OutputState {
@@ -206,7 +216,7 @@ fn silence_past_the_idle_limit_ends_the_watch() {
         ..limits
     };
     assert_eq!(
-        watch(&mut script, start, &limits, None, None).ending,
+        watch(&mut script, start, rules(&limits, None)).ending,
         Ending::Limit(Breach::Output(10))
     );
 }
@@ -224,7 +234,7 @@ fn warnings_are_given_once_and_kept_for_the_record() {
         memory: Some(100),
         ..limits()
     };
-    let watched = watch(&mut script, start, &limits, Some(0.5), None);
+    let watched = watch(&mut script, start, rules(&limits, Some(0.5)));
     assert_eq!(watched.ending, Ending::Signaled(Signal::SIGTERM));
     assert_eq!(
         script.warned,

@@ -1,0 +1,76 @@
+//! Two stopping options a supervisor above leash needs (a Jupyter kernel launcher, a job
+//! runner): `--die-with-parent` stops the whole session when leash's parent dies, and
+//! `--on-sigint forward` passes SIGINT on to a session that handles it, without stopping it.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Sandbox, Tracked};
+use nix::sys::signal::Signal;
+use serde_json::Value;
+
+fn report(sandbox: &Sandbox) -> Value {
+    let text = std::fs::read_to_string(sandbox.path("r.json")).expect("the report");
+    serde_json::from_str(&text).expect("JSON")
+}
+
+#[test]
+fn the_session_dies_with_the_parent_of_its_leash() {
+    let sandbox = Sandbox::new();
+    // A parent shell that starts leash in the background and waits; leash's session leaves
+    // a detached spinner.
+    let parent = sandbox.start_shell(
+        r#"leash --die-with-parent --cgroup off --report r.json -- sh -c 'setsid sh -c "echo \$\$ > spinner.pid; while :; do :; done" & sleep 100' & echo $! > leash.pid; wait"#,
+        "",
+    );
+    let tracked = sandbox.wait_for_pids(&["leash.pid".into(), "spinner.pid".into()]);
+    parent.signal(Signal::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tracked.iter().any(Tracked::runs) {
+        assert!(
+            Instant::now() < deadline,
+            "the session outlived leash's parent"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let said = parent.finish();
+    assert!(
+        said.stderr.contains("its parent died (--die-with-parent)"),
+        "{}",
+        said.stderr
+    );
+    let report = report(&sandbox);
+    assert_eq!(report["outcome"], "leash_signaled", "{report:#}");
+    assert_eq!(report["signal"], "SIGTERM", "{report:#}");
+    // The spinner was leash's to reap; leash itself is a zombie of whoever it was passed
+    // on to, until that reaps it.
+    sandbox.assert_no_survivors(&tracked[1..]);
+}
+
+#[test]
+fn sigint_is_forwarded_and_the_session_runs_on() {
+    let sandbox = Sandbox::new();
+    let program = "import signal, time\n\
+                   signal.signal(signal.SIGINT, lambda *a: print('got-int', flush=True))\n\
+                   open('ready', 'w').close()\n\
+                   time.sleep(1)\n\
+                   print('done')";
+    let running = sandbox.start(&[
+        "--on-sigint",
+        "forward",
+        "--report",
+        "r.json",
+        "--",
+        "python3",
+        "-c",
+        program,
+    ]);
+    sandbox.wait_for_file("ready");
+    running.signal(Signal::SIGINT);
+    let run = running.finish_within(Duration::from_secs(30));
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, "got-int\ndone\n", "{}", run.stderr);
+    assert_eq!(report(&sandbox)["outcome"], "exited");
+    sandbox.assert_no_survivors(&[]);
+}
