@@ -248,3 +248,20 @@ fn the_version_says_whether_debug_assertions_are_on() {
         "{version}"
     );
 }
+
+#[test]
+fn leash_loads_no_shared_library_but_the_c_library() {
+    // Each library the dynamic loader maps costs every start (libm.so: about 0.2 ms, a
+    // tenth of GNU timeout's start, when f64::ln slipped in; libgcc_s: 0.15 ms).
+    let output = Command::new("ldd")
+        .arg(env!("CARGO_BIN_EXE_leash"))
+        .output()
+        .expect("ldd (libc-bin)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let libraries: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| !name.starts_with("linux-vdso") && !name.contains("ld-linux"))
+        .collect();
+    assert_eq!(libraries, ["libc.so.6"], "{text}");
+}

@@ -79,7 +79,8 @@ impl Fences {
 }
 
 fn fences(summary: &mut Summary) -> Vec<(Option<String>, [Option<Fence>; 6])> {
-    let log = |x: f64| x.max(0.0).ln_1p();
+    // The `libm` crate's, as for the distributions: no libm.so to load.
+    let log = |x: f64| libm::log1p(x.max(0.0));
     summary
         .names
         .iter_mut()
@@ -96,7 +97,7 @@ fn fences(summary: &mut Summary) -> Vec<(Option<String>, [Option<Fence>; 6])> {
                 ) else {
                     continue;
                 };
-                let tukey = (log(q3) + 3.0 * (log(q3) - log(q1))).exp_m1();
+                let tukey = libm::expm1(log(q3) + 3.0 * (log(q3) - log(q1)));
                 let above = tukey.max(4.0 * median).max(floor(FIGURES[i]));
                 fences[i] = Some(Fence { median, above });
             }
