@@ -827,3 +827,37 @@ fn list_watch_redraws_on_a_terminal_and_quits_on_q() {
     session.finish();
     sandbox.assert_no_survivors(&[]);
 }
+
+#[test]
+fn leash_as_timeout_writes_no_entry() {
+    // The personality costs what GNU timeout costs: no registry entry (README, Files).
+    let sandbox = Sandbox::new();
+    let registry = Registry::new(&sandbox);
+    let (plain, _) = registry.start_sleeper(&sandbox, "plain");
+    let mut command = sandbox.shell_with_links("echo $$ > t.pid; exec timeout 60 sleep 300");
+    command.envs(registry.env(sandbox.user()));
+    let personality = sandbox.start_prepared(command, "");
+    let timeout = sandbox.wait_for_pids(&["t.pid".into()]).remove(0);
+    // Its command started: whatever it registers is written by now.
+    let children = format!("/proc/{0}/task/{0}/children", timeout.pid);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fs::read_to_string(&children)
+        .unwrap_or_default()
+        .trim()
+        .is_empty()
+    {
+        assert!(Instant::now() < deadline, "timeout never started sleep");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let names: Vec<Value> = registry
+        .list(None)
+        .iter()
+        .map(|r| r["name"].clone())
+        .collect();
+    assert_eq!(names, [Value::from("plain")]);
+    for session in [plain, personality] {
+        session.signal(Signal::SIGTERM);
+        let _ = session.finish();
+    }
+    sandbox.assert_no_survivors(&[]);
+}
