@@ -15,16 +15,12 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ctl::audit::{Usual, usual};
+use crate::ctl::audit::{FLOORS, Usual, usual};
 use crate::error::Error;
 use crate::session_limits::SessionLimits;
 
 /// Exited sessions of the name the history needs before it warns of anything.
 pub const MIN_HISTORY: u64 = 30;
-
-/// Below these a figure is never unusual, whatever the history (a second, a MiB, 16
-/// tasks): a figure that barely varies would otherwise warn at each wobble.
-const FLOORS: [f64; 6] = [1.0, 1.0, 1_048_576.0, 16.0, 1_048_576.0, 1_048_576.0];
 
 /// The cache beside the log.
 #[derive(Serialize, Deserialize)]

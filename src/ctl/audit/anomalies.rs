@@ -12,20 +12,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::{FIGURES, Line, Summary};
+use super::{FIGURES, FLOORS, Line, Summary};
 use crate::ctl::CtlError;
 
 /// Sessions of a name that measured a figure before that figure is judged.
 pub const MIN_HISTORY: u64 = 30;
-
-/// Below these (a second, a MiB, 16 tasks) nothing is an anomaly, whatever the history.
-fn floor(figure: &str) -> f64 {
-    match figure {
-        f if f.ends_with("_seconds") => 1.0,
-        f if f.ends_with("_bytes") => f64::from(1 << 20),
-        _ => 16.0,
-    }
-}
 
 /// What a name's figure usually is, and the value above which a session is flagged.
 #[derive(Clone, Copy, Debug)]
@@ -98,7 +89,7 @@ fn fences(summary: &mut Summary) -> Vec<(Option<String>, [Option<Fence>; 6])> {
                     continue;
                 };
                 let tukey = libm::expm1(log(q3) + 3.0 * (log(q3) - log(q1)));
-                let above = tukey.max(4.0 * median).max(floor(FIGURES[i]));
+                let above = tukey.max(4.0 * median).max(FLOORS[i]);
                 fences[i] = Some(Fence { median, above });
             }
             (name.clone(), fences)

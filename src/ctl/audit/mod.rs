@@ -51,6 +51,12 @@ pub const FIGURES: [&str; 6] = [
     "output_bytes",
 ];
 
+/// Below these (a second, a MiB, 16 tasks; in the order of [`FIGURES`]) no figure is
+/// unusual, whatever the history: one that barely varies (2 ms of CPU in nearly every
+/// session) would otherwise be flagged, or warned of, at each wobble. `--anomalies` and
+/// `leash --baseline` share them.
+pub const FLOORS: [f64; 6] = [1.0, 1.0, 1_048_576.0, 16.0, 1_048_576.0, 1_048_576.0];
+
 /// The part of an audit line the summary reads (its strings borrowed where they hold no
 /// escape).
 #[derive(Deserialize)]
