@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cli::Settings;
 use crate::ctl::audit::{FLOORS, Usual, usual};
 use crate::error::Error;
 use crate::session_limits::SessionLimits;
@@ -40,6 +41,27 @@ pub struct Baseline {
     pub sessions: u64,
     /// The log.
     pub log: PathBuf,
+}
+
+/// `--baseline`'s history of the session's `--name`; said on stderr where the log holds
+/// too little of it to warn of anything.
+pub fn for_session(settings: &Settings) -> Result<Option<Baseline>, Error> {
+    let (Some(log), Some(name)) = (&settings.baseline, &settings.name) else {
+        return Ok(None);
+    };
+    let baseline = load(log, name)?;
+    if baseline.is_none() {
+        crate::message::notice(
+            settings.verbosity,
+            &format!(
+                "--baseline {}: fewer than {} exited sessions of {name} yet; no warnings of \
+                 unusual figures this time",
+                log.display(),
+                MIN_HISTORY
+            ),
+        );
+    }
+    Ok(baseline)
 }
 
 /// The baseline of `name` from the audit log at `log`: `Ok(None)` when the log does not

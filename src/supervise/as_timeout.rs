@@ -58,7 +58,7 @@ impl Default for Rules {
 
 /// Run the session `settings` describe under `rules`; returns how leash must exit.
 pub fn run(settings: &Settings, rules: &Rules) -> Exit {
-    let started = Plan::make(settings).and_then(|plan| start(settings, plan));
+    let started = Plan::make(settings).and_then(|plan| start(settings, plan, false));
     let mut running = match started {
         Ok(running) => running,
         Err(error) => return failed(&error, &rules.command_name),

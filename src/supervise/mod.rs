@@ -80,14 +80,15 @@ fn die_with_parent(settings: &Settings) -> Result<(), Error> {
 /// Wait for a slot, start the session, watch it and stop it.
 fn start_and_supervise(settings: &Settings, plan: Plan) -> Result<Ended, Error> {
     // Held until the session is over; waiting for it does not count against --wall.
+    // Read before the wait, as a bad value is refused before anything waits or starts.
+    let baseline = crate::baseline::for_session(settings)?;
     let _slot = settings.concurrency.admit()?;
-    let mut running = start::start(settings, plan)?;
+    let mut running = start::start(settings, plan, baseline.is_some())?;
     let started = running.session.started();
     let mut live = Live {
         running: &mut running,
         verbosity: settings.verbosity,
     };
-    let baseline = live.running.plan.baseline.clone();
     let rules = watch::Rules {
         limits: &settings.limits,
         warn_at: settings.warn,

@@ -28,8 +28,6 @@ pub struct Plan {
     /// The RLIMIT_NPROC backstop of `--procs` where it counts the user's other processes
     /// too (no user namespace of the session's own): its value.
     pub shared_nproc: Option<u64>,
-    /// `--baseline`: what the session's name usually takes, where the log has enough of it.
-    pub baseline: Option<crate::baseline::Baseline>,
 }
 
 impl Plan {
@@ -93,7 +91,6 @@ impl Plan {
             rows,
             detected,
             shared_nproc,
-            baseline: baseline_of(settings)?,
         })
     }
 
@@ -179,27 +176,6 @@ fn by_cgroup(plan: Option<&cgroup::Plan>) -> ByCgroup {
         memory: does(Job::Memory),
         tasks: does(Job::Pids),
     }
-}
-
-/// `--baseline`'s history of the session's `--name`; said on stderr where the log holds
-/// too little of it to warn of anything.
-fn baseline_of(settings: &Settings) -> Result<Option<crate::baseline::Baseline>, Error> {
-    let (Some(log), Some(name)) = (&settings.baseline, &settings.name) else {
-        return Ok(None);
-    };
-    let baseline = crate::baseline::load(log, name)?;
-    if baseline.is_none() {
-        crate::message::notice(
-            settings.verbosity,
-            &format!(
-                "--baseline {}: fewer than {} exited sessions of {name} yet; no warnings of \
-                 unusual figures this time",
-                log.display(),
-                crate::baseline::MIN_HISTORY
-            ),
-        );
-    }
-    Ok(baseline)
 }
 
 /// The RLIMIT_NPROC backstop leash added for `--procs`, where it is shared with the

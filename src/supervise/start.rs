@@ -38,8 +38,9 @@ pub struct Running {
     pub shared_nproc: Option<SharedNproc>,
 }
 
-/// Start the session `plan` describes.
-pub fn start(settings: &Settings, plan: Plan) -> Result<Running, Error> {
+/// Start the session `plan` describes; `baseline`: it will be compared with its name's
+/// history, so every figure is sampled.
+pub fn start(settings: &Settings, plan: Plan, baseline: bool) -> Result<Running, Error> {
     let cgroup = match &plan.cgroup {
         Some(planned) => make_cgroup(settings, planned, &plan.detected)?,
         None => None,
@@ -69,7 +70,7 @@ pub fn start(settings: &Settings, plan: Plan) -> Result<Running, Error> {
     }
     // Created before the session starts: it notes what leash itself wrote until then.
     // A baseline compares every figure, as a record reports every one.
-    let every_figure = settings.recorded() || plan.baseline.is_some();
+    let every_figure = settings.recorded() || baseline;
     let sampler = (settings.limits.sampled() || every_figure || settings.warn.is_some())
         .then(|| Sampler::new(settings.limits.wanted(plan.by_cgroup(), every_figure)));
     for limit in &plan.rlimits {
