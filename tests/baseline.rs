@@ -7,7 +7,6 @@ mod common;
 use std::time::Duration;
 
 use common::{Finished, Sandbox};
-use serde_json::Value;
 
 /// A Python program that holds `mib` MiB resident for `seconds`.
 fn holding(mib: &str, seconds: f64) -> String {
@@ -21,11 +20,6 @@ fn run(sandbox: &Sandbox, args: &[&str]) -> Finished {
     sandbox
         .start_prepared(sandbox.leash(args), "")
         .finish_within(Duration::from_secs(60))
-}
-
-fn report(sandbox: &Sandbox, file: &str) -> Value {
-    let text = std::fs::read_to_string(sandbox.path(file)).expect("the report");
-    serde_json::from_str(&text).expect("JSON")
 }
 
 #[test]
@@ -70,7 +64,7 @@ fn an_unusual_session_is_warned_of_and_a_usual_one_is_not() {
     assert_eq!(usual.code(), Some(0), "{}", usual.stderr);
     assert!(!usual.stderr.contains("usually takes"), "{}", usual.stderr);
     assert_eq!(
-        report(&sandbox, "usual.json")["warnings"],
+        sandbox.json("usual.json")["warnings"],
         serde_json::json!([])
     );
     assert!(
@@ -88,7 +82,7 @@ fn an_unusual_session_is_warned_of_and_a_usual_one_is_not() {
         "{}",
         unusual.stderr
     );
-    let warnings = report(&sandbox, "unusual.json")["warnings"].clone();
+    let warnings = sandbox.json("unusual.json")["warnings"].clone();
     let warnings = warnings.as_array().expect("warnings");
     assert_eq!(warnings.len(), 1, "{warnings:#?}");
     assert_eq!(warnings[0]["limit"], "mem");

@@ -142,11 +142,6 @@ fn leash(sandbox: &Sandbox, flags: &[&str]) -> Command {
     sandbox.leash(&args)
 }
 
-fn report(sandbox: &Sandbox) -> serde_json::Value {
-    let text = std::fs::read_to_string(sandbox.path("report.json")).expect("the report");
-    serde_json::from_str(&text).expect("JSON")
-}
-
 #[test]
 fn a_harmless_command_answers_and_exits_0() {
     for mode in MODES {
@@ -164,7 +159,7 @@ fn a_harmless_command_answers_and_exits_0() {
             "{mode}: {}",
             run.stdout
         );
-        assert_eq!(report(&sandbox)["outcome"], "exited");
+        assert_eq!(sandbox.json("report.json")["outcome"], "exited");
         sandbox.assert_no_survivors(&[]);
     }
 }
@@ -237,7 +232,7 @@ fn assert_held(
         }
         let run = run(&sandbox, mode, leash(&sandbox, &flags), command);
         assert_eq!(run.code(), Some(124), "{mode}: {}", run.stderr);
-        let report = report(&sandbox);
+        let report = sandbox.json("report.json");
         assert_eq!(report["outcome"], "limit", "{mode}: {report:#}");
         assert_eq!(report["breach"]["limit"], limit, "{mode}: {report:#}");
         check(&sandbox, mode);
@@ -336,8 +331,7 @@ fn the_readme_recipe_runs_as_written() {
         .finish_within(Duration::from_secs(180));
     assert_eq!(run.code(), Some(0), "{}\n{}", run.stderr, run.stdout);
     assert!(run.stdout.contains("the-recipe-ran"), "{}", run.stdout);
-    let text = std::fs::read_to_string(sandbox.path("codex.json")).expect("the report");
-    let report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let report = sandbox.json("codex.json");
     assert_eq!(report["outcome"], "exited", "{report:#}");
     sandbox.assert_no_survivors(&[]);
 }

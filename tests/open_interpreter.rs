@@ -397,8 +397,7 @@ fn the_readme_recipe_for_interactive_use_runs_as_written() {
 #[test]
 fn the_readme_recipe_for_scripts_runs_as_written() {
     let (sandbox, _) = run_readme_recipe("**open-interpreter in a script**", "run it\n");
-    let text = std::fs::read_to_string(sandbox.path("run.json")).expect("the recipe's report");
-    let report: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let report = sandbox.json("run.json");
     assert_eq!(report["outcome"], "exited", "{report:#}");
     assert_eq!(report["exit_code"], 0, "{report:#}");
 }

@@ -8,12 +8,6 @@ use std::time::{Duration, Instant};
 
 use common::{Sandbox, Tracked};
 use nix::sys::signal::Signal;
-use serde_json::Value;
-
-fn report(sandbox: &Sandbox) -> Value {
-    let text = std::fs::read_to_string(sandbox.path("r.json")).expect("the report");
-    serde_json::from_str(&text).expect("JSON")
-}
 
 #[test]
 fn the_session_dies_with_the_parent_of_its_leash() {
@@ -40,7 +34,7 @@ fn the_session_dies_with_the_parent_of_its_leash() {
         "{}",
         said.stderr
     );
-    let report = report(&sandbox);
+    let report = sandbox.json("r.json");
     assert_eq!(report["outcome"], "leash_signaled", "{report:#}");
     assert_eq!(report["signal"], "SIGTERM", "{report:#}");
     // The spinner was leash's to reap; leash itself is a zombie of whoever it was passed
@@ -71,6 +65,6 @@ fn sigint_is_forwarded_and_the_session_runs_on() {
     let run = running.finish_within(Duration::from_secs(30));
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     assert_eq!(run.stdout, "got-int\ndone\n", "{}", run.stderr);
-    assert_eq!(report(&sandbox)["outcome"], "exited");
+    assert_eq!(sandbox.json("r.json")["outcome"], "exited");
     sandbox.assert_no_survivors(&[]);
 }

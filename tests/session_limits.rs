@@ -540,8 +540,7 @@ fn an_oom_kill_by_an_outer_limit_is_not_reported_as_the_sessions_own() {
     ]);
     assert_eq!(run.signal(), Some(libc::SIGKILL), "{}", run.stderr);
     assert!(!run.stderr.contains("memory limit"), "{}", run.stderr);
-    let report = std::fs::read_to_string(sandbox.path("r.json")).expect("leash lived to write it");
-    let report: serde_json::Value = serde_json::from_str(&report).expect("JSON");
+    let report = sandbox.json("r.json");
     assert_eq!(report["outcome"], "signaled", "{report:#}");
     assert_eq!(report["breach"], serde_json::Value::Null, "{report:#}");
     sandbox.assert_no_survivors(&[]);
@@ -641,9 +640,7 @@ fn forks_lost_to_the_users_other_processes_are_said_where_the_backstop_is_shared
         "{}",
         second.stderr
     );
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(sandbox.path("b.json")).expect("B's report"))
-            .expect("JSON");
+    let report = sandbox.json("b.json");
     let filled = &report["nproc_backstop_filled"];
     assert!(
         filled["session_tasks"].as_u64().is_some_and(|t| t < 20)

@@ -290,6 +290,13 @@ impl Sandbox {
         shell_script(&self.bin().join(name), body);
     }
 
+    /// The JSON document in the sandbox's file `name` (a report), which must be there.
+    pub fn json(&self, name: &str) -> serde_json::Value {
+        let text = fs::read_to_string(self.path(name))
+            .unwrap_or_else(|e| panic!("{name}: {e} (leash wrote no report?)"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: not JSON: {e}"))
+    }
+
     /// The sandbox's `bin/`, holding `leash` itself.
     fn bin(&self) -> PathBuf {
         let bin = self.path("bin");
