@@ -25,6 +25,9 @@ _leashctl() {
             leashctl,help)
                 cmd="leashctl__subcmd__help"
                 ;;
+            leashctl,kernel)
+                cmd="leashctl__subcmd__kernel"
+                ;;
             leashctl,list)
                 cmd="leashctl__subcmd__list"
                 ;;
@@ -49,6 +52,9 @@ _leashctl() {
             leashctl__subcmd__help,help)
                 cmd="leashctl__subcmd__help__subcmd__help"
                 ;;
+            leashctl__subcmd__help,kernel)
+                cmd="leashctl__subcmd__help__subcmd__kernel"
+                ;;
             leashctl__subcmd__help,list)
                 cmd="leashctl__subcmd__help__subcmd__list"
                 ;;
@@ -61,6 +67,39 @@ _leashctl() {
             leashctl__subcmd__help,thaw)
                 cmd="leashctl__subcmd__help__subcmd__thaw"
                 ;;
+            leashctl__subcmd__help__subcmd__kernel,install)
+                cmd="leashctl__subcmd__help__subcmd__kernel__subcmd__install"
+                ;;
+            leashctl__subcmd__help__subcmd__kernel,list)
+                cmd="leashctl__subcmd__help__subcmd__kernel__subcmd__list"
+                ;;
+            leashctl__subcmd__help__subcmd__kernel,remove)
+                cmd="leashctl__subcmd__help__subcmd__kernel__subcmd__remove"
+                ;;
+            leashctl__subcmd__kernel,help)
+                cmd="leashctl__subcmd__kernel__subcmd__help"
+                ;;
+            leashctl__subcmd__kernel,install)
+                cmd="leashctl__subcmd__kernel__subcmd__install"
+                ;;
+            leashctl__subcmd__kernel,list)
+                cmd="leashctl__subcmd__kernel__subcmd__list"
+                ;;
+            leashctl__subcmd__kernel,remove)
+                cmd="leashctl__subcmd__kernel__subcmd__remove"
+                ;;
+            leashctl__subcmd__kernel__subcmd__help,help)
+                cmd="leashctl__subcmd__kernel__subcmd__help__subcmd__help"
+                ;;
+            leashctl__subcmd__kernel__subcmd__help,install)
+                cmd="leashctl__subcmd__kernel__subcmd__help__subcmd__install"
+                ;;
+            leashctl__subcmd__kernel__subcmd__help,list)
+                cmd="leashctl__subcmd__kernel__subcmd__help__subcmd__list"
+                ;;
+            leashctl__subcmd__kernel__subcmd__help,remove)
+                cmd="leashctl__subcmd__kernel__subcmd__help__subcmd__remove"
+                ;;
             *)
                 ;;
         esac
@@ -68,7 +107,7 @@ _leashctl() {
 
     case "${cmd}" in
         leashctl)
-            opts="-h -V --help --version list ps show freeze thaw stop audit help"
+            opts="-h -V --help --version list ps show freeze thaw stop audit kernel help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -126,7 +165,7 @@ _leashctl() {
             return 0
             ;;
         leashctl__subcmd__help)
-            opts="list show freeze thaw stop audit help"
+            opts="list show freeze thaw stop audit kernel help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -170,6 +209,62 @@ _leashctl() {
         leashctl__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__help__subcmd__kernel)
+            opts="install list remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__help__subcmd__kernel__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__help__subcmd__kernel__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__help__subcmd__kernel__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -230,6 +325,168 @@ _leashctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__kernel)
+            opts="-h --help install list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__kernel__subcmd__help)
+            opts="install list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__kernel__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__kernel__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__kernel__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__kernel__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__kernel__subcmd__install)
+            opts="-h --name --display-name --python --user --prefix --cell-wall --cell-cpu --cell-grace --force --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --display-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --python)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cell-wall)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cell-cpu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cell-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__kernel__subcmd__list)
+            opts="-h --prefix --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__kernel__subcmd__remove)
+            opts="-h --user --prefix --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

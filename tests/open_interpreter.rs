@@ -8,46 +8,15 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::Sandbox;
 
-const VERSION: &str = "0.4.3";
-
 /// The `interpreter` program, installed once per build directory.
-fn interpreter() -> &'static Path {
-    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        common::installed_once(&format!("open-interpreter-{VERSION}"), install)
-            .join("bin/interpreter")
-    })
-}
-
-/// A fresh virtualenv at `venv` with the pinned requirements in it.
-fn install(venv: &Path) {
-    let started = Instant::now();
-    let made = Command::new("python3")
-        .arg("-m")
-        .arg("venv")
-        .arg(venv)
-        .status();
-    assert!(made.is_ok_and(|s| s.success()), "python3 -m venv");
-    let requirements = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/requirements.txt");
-    let pip = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(requirements)
-        .status();
-    assert!(
-        pip.is_ok_and(|s| s.success()),
-        "pip install -r {requirements}"
-    );
-    eprintln!(
-        "installed open-interpreter {VERSION} in {:?}",
-        started.elapsed()
-    );
+fn interpreter() -> PathBuf {
+    common::open_interpreter_venv().join("bin/interpreter")
 }
 
 /// The scripted model, answering the first turn with `code` in `language`.
@@ -75,7 +44,8 @@ impl Drop for Model {
 
 /// `interpreter -y`, talking to the scripted model on `port`, running its code unasked.
 fn interpreter_command(port: u16) -> Vec<String> {
-    let program = interpreter().to_str().expect("a UTF-8 path");
+    let interpreter = interpreter();
+    let program = interpreter.to_str().expect("a UTF-8 path");
     let mut command = vec![program.to_owned(), "-y".to_owned()];
     command.extend(model_flags(port));
     command
@@ -368,7 +338,8 @@ fn under_the_interpreter_profile_the_models_code_writes_only_in_its_working_dire
 fn run_readme_recipe(title: &str, input: &str) -> (Sandbox, common::Finished) {
     let sandbox = Sandbox::new();
     let model = Model::start(&sandbox, "print('the answer is', 6 * 7)", "python");
-    let program = interpreter().to_str().expect("a UTF-8 path");
+    let interpreter = interpreter();
+    let program = interpreter.to_str().expect("a UTF-8 path");
     sandbox.stub(
         "interpreter",
         &format!(

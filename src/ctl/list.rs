@@ -178,6 +178,11 @@ fn table(rows: &[(Row, Vec<Event>)]) -> String {
             row.entry.command.join(" "),
         ]);
     }
+    aligned(&cells)
+}
+
+/// Rows of cells as columns, two spaces apart, each as wide as its widest cell.
+pub(super) fn aligned(cells: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..cells[0].len())
         .map(|c| {
             cells
@@ -188,7 +193,7 @@ fn table(rows: &[(Row, Vec<Event>)]) -> String {
         })
         .collect();
     let mut out = String::new();
-    for row in &cells {
+    for row in cells {
         let line: Vec<String> = row
             .iter()
             .zip(&widths)

@@ -3,6 +3,7 @@
 
 mod act;
 pub(crate) mod audit;
+mod kernel;
 mod list;
 mod sample;
 mod texts;
@@ -162,6 +163,13 @@ enum Command {
         #[arg(long, conflicts_with_all = ["anomalies", "json"])]
         suggest: bool,
     },
+    /// Jupyter kernels that run under leash, each cell within a budget: a cell that
+    /// breaches a limit gets leash's reason, and the next one runs (`leashctl kernel
+    /// install --help`).
+    Kernel {
+        #[command(subcommand)]
+        action: kernel::Action,
+    },
 }
 
 /// The clap definition, for the man page and completions.
@@ -223,6 +231,7 @@ fn dispatch(command: Command) -> Result<(), CtlError> {
             anomalies,
             suggest,
         }),
+        Command::Kernel { action } => kernel::run(action),
     }
 }
 

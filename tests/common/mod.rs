@@ -60,6 +60,35 @@ impl Tracked {
     pub fn exists(&self) -> bool {
         start_time(self.pid) == Some(self.start_time)
     }
+
+    /// Process `pid` as it runs now; `None` if it does not.
+    pub fn of(pid: i32) -> Option<Tracked> {
+        start_time(pid).map(|start_time| Tracked { pid, start_time })
+    }
+
+    /// The process a test program recorded in `path` as `PID START` (START being field
+    /// 22 of its /proc/PID/stat, read while it ran); none if it wrote no such file.
+    pub fn recorded(path: &Path) -> Vec<Tracked> {
+        let text = fs::read_to_string(path).unwrap_or_default();
+        let mut fields = text.split_whitespace().map(str::parse);
+        match (fields.next(), fields.next()) {
+            (Some(Ok(pid)), Some(Ok(start_time))) => vec![Tracked {
+                pid: i32::try_from(pid).expect("a PID"),
+                start_time,
+            }],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The parent of process `pid`, from /proc.
+pub fn parent_of(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 2..]
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// What a finished leash run did.
@@ -538,6 +567,38 @@ pub fn installed_once(name: &str, install: impl FnOnce(&Path)) -> PathBuf {
         fs::write(&complete, "").expect("the install's marker");
     }
     dir
+}
+
+/// The virtualenv holding open-interpreter 0.4.3 and the pinned packages it needs
+/// (tests/e2e/requirements.txt, ipykernel and jupyter_client among them): installed once
+/// per build directory (about 80 s, PyPI needed), then reused.
+pub fn open_interpreter_venv() -> &'static Path {
+    static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(|| installed_once("open-interpreter-0.4.3", install_open_interpreter))
+}
+
+/// A fresh virtualenv at `venv` with the pinned requirements in it.
+fn install_open_interpreter(venv: &Path) {
+    let started = Instant::now();
+    let made = Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(venv)
+        .status();
+    assert!(made.is_ok_and(|s| s.success()), "python3 -m venv");
+    let requirements = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/requirements.txt");
+    let pip = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+        .arg(requirements)
+        .status();
+    assert!(
+        pip.is_ok_and(|s| s.success()),
+        "pip install -r {requirements}"
+    );
+    eprintln!(
+        "installed open-interpreter 0.4.3 in {:?}",
+        started.elapsed()
+    );
 }
 
 /// Start a scripted model (`python3 SCRIPT ARGS...`) that prints the port it listens on

@@ -1,0 +1,101 @@
+//! What `leashctl kernel install` checks before it writes anything: the interpreter has
+//! ipykernel, leash is at hand, and leash takes the options on this machine.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::ctl::CtlError;
+
+/// The interpreter as an absolute path (not resolved through links: a virtualenv's
+/// python is a link, and only its own name finds the virtualenv's packages), with
+/// ipykernel, jupyter_client and pyzmq importable.
+pub fn python(given: &Path) -> Result<PathBuf, CtlError> {
+    let found = crate::command_path::resolve(given.as_os_str())
+        .map_err(|e| CtlError::Usage(format!("kernel install: --python: {e}")))?;
+    let absolute = std::path::absolute(&found)
+        .map_err(|e| CtlError::Usage(format!("kernel install: --python: {e}")))?;
+    let imported = Command::new(&absolute)
+        .args(["-c", "import ipykernel, jupyter_client, zmq"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    match imported {
+        Ok(status) if status.success() => Ok(absolute),
+        Ok(_) => Err(CtlError::Usage(format!(
+            "kernel install: --python {} has no ipykernel (pip install ipykernel there, or \
+             name another interpreter)",
+            absolute.display()
+        ))),
+        Err(e) => Err(CtlError::Usage(format!(
+            "kernel install: --python {}: {e}",
+            absolute.display()
+        ))),
+    }
+}
+
+/// The leash beside this leashctl, else the first on PATH.
+pub fn leash() -> Result<PathBuf, CtlError> {
+    let beside = std::env::current_exe()
+        .ok()
+        .map(|me| me.with_file_name("leash"))
+        .filter(|leash| leash.is_file());
+    match beside {
+        Some(leash) => Ok(leash),
+        None => crate::command_path::resolve("leash".as_ref())
+            .and_then(|found| std::path::absolute(found).map_err(crate::error::Error::Write))
+            .map_err(|e| CtlError::Incomplete(format!("kernel install: no leash: {e}"))),
+    }
+}
+
+/// leash accepts `options` for the kernel, names no command in them, and can enforce
+/// them here: its own parser first, then `leash --explain` as the kernel would run.
+pub fn leash_options(leash: &Path, options: &[String], python: &Path) -> Result<(), CtlError> {
+    let refused = |why: String| CtlError::Usage(format!("kernel install: leash options: {why}"));
+    let mut args: Vec<OsString> = vec!["leash".into()];
+    args.extend(options.iter().map(OsString::from));
+    args.extend(
+        [
+            "--die-with-parent",
+            "--on-sigint",
+            "forward",
+            "--explain",
+            "--",
+        ]
+        .map(Into::into),
+    );
+    args.push(python.into());
+    match crate::cli::parse(args.clone()) {
+        Ok(crate::cli::Invocation::Explain(settings))
+            if settings.command == [python.as_os_str()] =>
+        {
+            if settings.limits.idle.is_some() || settings.limits.output.is_some() {
+                return Err(refused(
+                    "--idle and --output see no cell's output (it travels over ZeroMQ, not \
+                     the kernel's stdout): give --cell-wall"
+                        .into(),
+                ));
+            }
+        }
+        Ok(_) => return Err(refused("give options only, no command and no --".into())),
+        Err(e) => return Err(refused(e.to_string())),
+    }
+    let explained = Command::new(leash)
+        .args(&args[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| CtlError::Incomplete(format!("kernel install: {}: {e}", leash.display())))?;
+    if explained.status.success() {
+        return Ok(());
+    }
+    let said = String::from_utf8_lossy(&explained.stderr);
+    let line = said
+        .lines()
+        .next()
+        .unwrap_or("refused")
+        .trim_start_matches("leash: ");
+    Err(refused(line.to_string()))
+}

@@ -1,0 +1,636 @@
+"""leash's Jupyter kernel launcher, written into a kernelspec by `leashctl kernel install`.
+
+The frontend starts this in place of the kernel. It starts the real kernel (ipykernel)
+under leash, on sockets of its own, and relays the shell, control, stdin and IOPub
+channels between the two (answering heartbeats itself). When leash stops the kernel at a
+limit, or a cell overruns its --cell-wall or --cell-cpu budget, it answers the running
+cell for the kernel: an error output with leash's reason, the execute_reply and the
+`status: idle` the frontend waits for; then a fresh kernel takes the next request, so the
+conversation goes on. It uses only what ipykernel always brings: pyzmq, jupyter_client.
+"""
+
+import argparse
+import collections
+import ctypes
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import zmq
+from jupyter_client.session import Session
+
+DELIMITER = b"<IDS|MSG>"
+CHANNELS = ("shell", "control", "stdin")
+BOOT_TIMEOUT = 60.0
+POLL_MS = 50
+CPU_EVERY = 0.2
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="leash-kernel-launcher")
+    parser.add_argument("--leash", required=True, help="the leash binary")
+    parser.add_argument("--cell-wall", type=float, help="seconds a cell may run")
+    parser.add_argument("--cell-cpu", type=float, help="CPU seconds a cell may use")
+    parser.add_argument("--cell-wall-text", default="", help="--cell-wall as given")
+    parser.add_argument("--cell-cpu-text", default="", help="--cell-cpu as given")
+    parser.add_argument(
+        "--grace", type=float, default=3.0, help="seconds an interrupted cell has to stop"
+    )
+    parser.add_argument("-f", dest="connection_file", required=True)
+    parser.add_argument("leash_options", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    if args.leash_options[:1] == ["--"]:
+        args.leash_options = args.leash_options[1:]
+    return args
+
+
+class Message:
+    """One wire message: routing identities, then the signed frames, left as they are."""
+
+    def __init__(self, frames):
+        at = frames.index(DELIMITER)
+        self.frames = frames
+        self.idents = frames[:at]
+        self.header = json.loads(frames[at + 2])
+        self.parent = json.loads(frames[at + 3])
+
+    @property
+    def type(self):
+        return self.header.get("msg_type", "")
+
+    @property
+    def parent_id(self):
+        return self.parent.get("msg_id")
+
+
+class Cell:
+    """An execute request the kernel has been given, oldest first."""
+
+    def __init__(self, message):
+        self.message = message
+        self.started = None
+        self.cpu_at_start = None
+        self.breached = None
+        self.interrupted_at = None
+
+
+def address(transport, ip, port):
+    if transport == "tcp":
+        return f"tcp://{ip}:{port}"
+    return f"ipc://{ip}-{port}"
+
+
+def socket_dir(connection_file):
+    """A short directory for the kernel's ipc sockets and files (a unix socket's path has
+    at most 107 bytes), not below /tmp where that can be helped: --private-tmp and the
+    interpreter profile give the kernel a /tmp of its own."""
+    candidates = [
+        os.environ.get("XDG_RUNTIME_DIR"),
+        jupyter_runtime_dir(),
+        os.path.dirname(os.path.abspath(connection_file)),
+    ]
+    for base in candidates:
+        if base and len(base) < 60:
+            try:
+                return tempfile.mkdtemp(prefix="leash-kernel-", dir=base)
+            except OSError:
+                # Not there, or not writable: under an outer leash's --write, say.
+                continue
+    return tempfile.mkdtemp(prefix="leash-kernel-")
+
+
+def jupyter_runtime_dir():
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir as runtime_dir
+
+        return runtime_dir()
+    except ImportError:
+        return None
+
+
+class Kernel:
+    """One ipykernel under leash: its process, the launcher's sockets to it, its files."""
+
+    def __init__(self, context, launcher):
+        self.dir = socket_dir(launcher.args.connection_file)
+        prefix = os.path.join(self.dir, "k")
+        self.report = os.path.join(self.dir, "report.json")
+        connection = dict(
+            launcher.connection,
+            transport="ipc",
+            ip=prefix,
+            shell_port=1,
+            iopub_port=2,
+            stdin_port=3,
+            control_port=4,
+            hb_port=5,
+        )
+        connection_file = os.path.join(self.dir, "kernel.json")
+        with open(connection_file, "w") as f:
+            json.dump(connection, f)
+        env = dict(os.environ)
+        # The launcher watches the frontend. 1 is ipykernel's "no parent to poll": its own
+        # poller would take a PID namespace's init (the kernel's parent there is PID 1) for
+        # a dead frontend, and without the variable it prints a console-user's banner.
+        env["JPY_PARENT_PID"] = "1"
+        command = [
+            launcher.args.leash,
+            *launcher.args.leash_options,
+            "--die-with-parent",
+            "--on-sigint",
+            "forward",
+            "--report",
+            self.report,
+            "--",
+            sys.executable,
+            "-m",
+            "ipykernel_launcher",
+            "-f",
+            connection_file,
+        ]
+        # Its own session and process group: a frontend that kills the launcher's group kills leash's
+        # supervisor only through --die-with-parent, which stops the session first.
+        try:
+            self.process = subprocess.Popen(
+                command, env=env, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+        except OSError:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+        self.sockets = {}
+        identity = uuid.uuid4().bytes
+        for channel, port in (("shell", 1), ("control", 4), ("stdin", 3)):
+            sock = context.socket(zmq.DEALER)
+            sock.setsockopt(zmq.IDENTITY, identity)
+            sock.linger = 0
+            sock.connect(address("ipc", prefix, port))
+            self.sockets[channel] = sock
+        iopub = context.socket(zmq.SUB)
+        iopub.setsockopt(zmq.SUBSCRIBE, b"")
+        iopub.linger = 0
+        iopub.connect(address("ipc", prefix, 2))
+        self.sockets["iopub"] = iopub
+        self.started = time.monotonic()
+        self.probed = 0.0
+        self.replied = False
+        self.published = False
+        self.breached = False
+
+    def exited(self):
+        return self.process.poll() is not None
+
+    def reason(self):
+        """Why the kernel's session ended, in leash's words."""
+        try:
+            with open(self.report) as f:
+                report = json.load(f)
+        except (OSError, ValueError):
+            return f"leash exited with status {self.process.returncode}"
+        if report.get("breach"):
+            self.breached = True
+            return report["breach"]["message"]
+        if report.get("error"):
+            return report["error"]
+        if report.get("outcome") == "exited":
+            return f"the kernel exited with status {report.get('exit_code')}"
+        if report.get("outcome") == "signaled":
+            return f"the kernel died of {report.get('signal')}"
+        return f"leash was sent {report.get('signal')}"
+
+    def stop(self, wait=5.0):
+        """End the kernel's session through leash's stop sequence."""
+        if not self.exited():
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(wait)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def close(self):
+        for sock in self.sockets.values():
+            sock.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def session_cpu(root):
+    """CPU seconds of every process below `root` (leash), with those already reaped."""
+    parents, ticks = {}, {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        pid = int(name)
+        parents[pid] = int(fields[1])
+        own, reaped = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+        # leash's own time is the supervisor's; what it reaped is the session's.
+        ticks[pid] = reaped if pid == root else own + reaped
+    total, below = 0, {root}
+    changed = True
+    while changed:
+        changed = False
+        for pid, parent in parents.items():
+            if parent in below and pid not in below:
+                below.add(pid)
+                changed = True
+    for pid in below:
+        total += ticks.get(pid, 0)
+    return total / CLOCK_TICKS
+
+
+class Launcher:
+    """The frontend's side: its sockets, the kernel behind them, and the cells in flight."""
+
+    def __init__(self, args):
+        self.args = args
+        with open(args.connection_file) as f:
+            self.connection = json.load(f)
+        self.session = Session(
+            key=self.connection.get("key", "").encode(),
+            signature_scheme=self.connection.get("signature_scheme", "hmac-sha256"),
+        )
+        self.context = zmq.Context()
+        self.frontend = {}
+        for channel in CHANNELS:
+            sock = self.context.socket(zmq.ROUTER)
+            sock.router_handover = 1
+            self.frontend[channel] = sock
+        self.frontend["iopub"] = self.context.socket(zmq.PUB)
+        self.frontend["hb"] = self.context.socket(zmq.REP)
+        for channel, sock in self.frontend.items():
+            sock.linger = 1000
+            sock.bind(
+                address(
+                    self.connection["transport"],
+                    self.connection["ip"],
+                    self.connection[f"{channel}_port"],
+                )
+            )
+        self.parent = os.getppid()
+        self.kernel = None
+        self.state = "down"  # down, booting, ready, broken
+        self.broken = None
+        self.held = []
+        self.cells = collections.deque()
+        self.own = set()
+        self.to_tell = {}
+        self.notice = None
+        self.execution_count = 0
+        self.shutting_down = False
+        self.cpu_checked = 0.0
+
+    # -- the kernel's life ------------------------------------------------------------
+
+    def boot(self):
+        try:
+            self.kernel = Kernel(self.context, self)
+        except OSError as error:
+            self.break_down(f"cannot run {self.args.leash}: {error.strerror}")
+            return
+        self.state = "booting"
+
+    def probe(self):
+        """The handshake jupyter_client's wait_for_ready makes: a kernel_info reply on shell,
+        and something on IOPub, so that no output of the first cell is lost."""
+        kernel = self.kernel
+        now = time.monotonic()
+        if kernel.replied and kernel.published:
+            self.state = "ready"
+            held, self.held = self.held, []
+            for channel, frames in held:
+                self.from_frontend(channel, frames)
+            return
+        if now - kernel.started > BOOT_TIMEOUT:
+            kernel.stop()
+            self.break_down(f"the kernel did not answer within {BOOT_TIMEOUT:.0f} s")
+        elif now - kernel.probed > 0.5:
+            kernel.probed = now
+            message = self.session.send(kernel.sockets["shell"], "kernel_info_request", {})
+            self.own.add(message["header"]["msg_id"])
+
+    def break_down(self, reason, at_a_limit=False):
+        """The kernel cannot start: say so to every request, start no other."""
+        self.state = "broken"
+        under = " under its limits" if at_a_limit else ""
+        self.broken = f"leash: the kernel could not start{under}: {reason}"
+        sys.stderr.write(self.broken + "\n")
+        self.drop_kernel()
+        held, self.held = self.held, []
+        for channel, frames in held:
+            self.answer_broken(channel, Message(frames))
+
+    def drop_kernel(self):
+        if self.kernel is not None:
+            self.kernel.close()
+            self.kernel = None
+
+    def kernel_ended(self):
+        kernel = self.kernel
+        if self.shutting_down:
+            raise SystemExit(0)
+        reason = kernel.reason()
+        if self.state == "booting":
+            self.break_down(reason, kernel.breached)
+            return
+        self.drop_kernel()
+        self.state = "down"
+        if not self.cells:
+            # Between cells (a limit on the kernel's lifetime): the next request starts a
+            # fresh kernel and its cell hears why; nothing restarts in a loop meanwhile.
+            self.notice = (
+                f"leash: the kernel was stopped between cells: {reason}; "
+                "this is a fresh kernel, variables are gone"
+            )
+            return
+        head = self.cells.popleft()
+        self.to_tell.pop(head.message.header.get("msg_id"), None)
+        if head.breached and head.interrupted_at is not None:
+            text = (
+                f"leash: {head.breached}; the cell did not stop within {self.args.grace:g} s of "
+                "the interrupt, so the kernel was stopped and a fresh one started: variables are gone"
+            )
+        else:
+            text = f"leash: {reason}; a fresh kernel was started, variables are gone"
+        self.fail_cell(head.message, text, busy=False)
+        while self.cells:
+            cell = self.cells.popleft()
+            self.fail_cell(
+                cell.message,
+                "leash: not run: the kernel was stopped while an earlier cell ran",
+                busy=False,
+                status="aborted",
+            )
+        self.boot()
+
+    # -- answering for the kernel -----------------------------------------------------
+
+    def publish(self, msg_type, content, parent):
+        """Publish on IOPub as the kernel would, in reply to the request `parent` (a header)."""
+        topic = f"kernel.leash.{msg_type}".encode()
+        self.session.send(self.frontend["iopub"], msg_type, content, parent=parent, ident=[topic])
+
+    def reply(self, channel, message, msg_type, content):
+        self.session.send(
+            self.frontend[channel], msg_type, content, parent=message.header, ident=message.idents
+        )
+
+    def error_output(self, parent, text):
+        self.publish("error", {"ename": "LeashLimit", "evalue": text, "traceback": [text]}, parent)
+
+    def fail_cell(self, message, text, busy=True, status="error"):
+        if busy:
+            self.publish("status", {"execution_state": "busy"}, message.header)
+        self.error_output(message.header, text)
+        self.execution_count += 1
+        content = {"status": status, "execution_count": self.execution_count}
+        if status == "error":
+            content.update(ename="LeashLimit", evalue=text, traceback=[text])
+        self.reply("shell", message, "execute_reply", content)
+        self.publish("status", {"execution_state": "idle"}, message.header)
+
+    def answer_broken(self, channel, message):
+        kind = message.type
+        if kind == "execute_request":
+            self.fail_cell(message, self.broken)
+            return
+        self.publish("status", {"execution_state": "busy"}, message.header)
+        if kind == "kernel_info_request":
+            self.reply(
+                channel,
+                message,
+                "kernel_info_reply",
+                {
+                    "status": "ok",
+                    "protocol_version": "5.3",
+                    "implementation": "leash",
+                    "implementation_version": "1",
+                    "banner": self.broken,
+                    "help_links": [],
+                    "language_info": {
+                        "name": "python",
+                        "version": platform.python_version(),
+                        "mimetype": "text/x-python",
+                        "file_extension": ".py",
+                    },
+                },
+            )
+        elif kind == "shutdown_request":
+            self.reply(
+                channel, message, "shutdown_reply", {"status": "ok", **message_content(message)}
+            )
+            self.publish("status", {"execution_state": "idle"}, message.header)
+            raise SystemExit(0)
+        elif kind == "interrupt_request":
+            self.reply(channel, message, "interrupt_reply", {"status": "ok"})
+        elif kind.endswith("_request"):
+            self.reply(
+                channel,
+                message,
+                kind[: -len("_request")] + "_reply",
+                {"status": "error", "ename": "LeashLimit", "evalue": self.broken, "traceback": []},
+            )
+        self.publish("status", {"execution_state": "idle"}, message.header)
+
+    # -- relaying ---------------------------------------------------------------------
+
+    def from_frontend(self, channel, frames):
+        if self.state == "broken":
+            self.answer_broken(channel, Message(frames))
+            return
+        message = Message(frames)
+        if channel == "control" and message.type == "interrupt_request":
+            self.interrupt()
+            self.reply(channel, message, "interrupt_reply", {"status": "ok"})
+            return
+        if self.state == "down" and channel == "control" and message.type == "shutdown_request":
+            self.reply(
+                channel, message, "shutdown_reply", {"status": "ok", **message_content(message)}
+            )
+            raise SystemExit(0)
+        if self.state != "ready":
+            self.held.append((channel, frames))
+            if self.state == "down":
+                self.boot()
+            return
+        if channel == "control" and message.type == "shutdown_request":
+            self.shutting_down = True
+        if channel == "shell" and message.type == "execute_request":
+            if self.notice:
+                self.publish(
+                    "stream", {"name": "stderr", "text": self.notice + "\n"}, message.header
+                )
+                self.notice = None
+            self.cells.append(Cell(message))
+            self.start_clock()
+        self.kernel.sockets[channel].send_multipart(frames)
+
+    def from_kernel(self, channel, frames):
+        if frames[0] == DELIMITER:  # the answer to the launcher's own probe
+            if Message(frames).type == "kernel_info_reply":
+                self.kernel.replied = True
+            return
+        message = Message(frames)
+        if channel == "iopub":
+            if message.parent_id in self.own:
+                self.kernel.published = True
+                return
+            told = self.to_tell.pop(message.parent_id, None) if message.type == "status" else None
+            if told and message_content(message).get("execution_state") == "idle":
+                # Last before the idle that ends the cell: after the kernel's own
+                # traceback, which frontends that keep an output's tail would cut it for.
+                self.error_output(message.parent, told)
+            elif told:
+                self.to_tell[message.parent_id] = told
+            if message.type == "execute_input":
+                self.execution_count = message_content(message).get(
+                    "execution_count", self.execution_count
+                )
+            self.frontend["iopub"].send_multipart(frames)
+            return
+        self.frontend[channel].send_multipart(frames)
+        if channel == "shell" and message.type == "execute_reply":
+            if self.cells and self.cells[0].message.header.get("msg_id") == message.parent_id:
+                self.cells.popleft()
+                self.start_clock()
+
+    def start_clock(self):
+        if self.cells and self.cells[0].started is None:
+            head = self.cells[0]
+            head.started = time.monotonic()
+            if self.args.cell_cpu is not None:
+                head.cpu_at_start = session_cpu(self.kernel.process.pid)
+
+    def interrupt(self):
+        """SIGINT to leash, which passes it to every process of the kernel's session. Not
+        while the kernel boots: its imports would die of it."""
+        if self.state == "ready" and not self.kernel.exited():
+            self.kernel.process.send_signal(signal.SIGINT)
+
+    def watch_budgets(self):
+        if not self.cells or self.cells[0].started is None:
+            return
+        head, now = self.cells[0], time.monotonic()
+        if head.interrupted_at is not None:
+            if now - head.interrupted_at > self.args.grace:
+                self.kernel.stop()
+            return
+        breach = None
+        if self.args.cell_wall is not None and now - head.started > self.args.cell_wall:
+            breach = (
+                f"the cell's wall-clock budget of {self.args.cell_wall_text} (--cell-wall) ran out"
+            )
+        elif self.args.cell_cpu is not None and now - self.cpu_checked > CPU_EVERY:
+            self.cpu_checked = now
+            if session_cpu(self.kernel.process.pid) - head.cpu_at_start > self.args.cell_cpu:
+                breach = f"the cell's CPU budget of {self.args.cell_cpu_text} (--cell-cpu) ran out"
+        if breach:
+            head.breached, head.interrupted_at = breach, now
+            text = f"leash: {breach}: the cell was interrupted; variables are kept"
+            self.to_tell[head.message.header.get("msg_id")] = text
+            self.interrupt()
+
+    # -- the loop ---------------------------------------------------------------------
+
+    def run(self):
+        poller = zmq.Poller()
+        for sock in self.frontend.values():
+            poller.register(sock, zmq.POLLIN)
+        watched = None
+        while True:
+            if self.kernel is not watched:
+                if watched is not None:
+                    for sock in watched.sockets.values():
+                        poller.unregister(sock)
+                if self.kernel is not None:
+                    for sock in self.kernel.sockets.values():
+                        poller.register(sock, zmq.POLLIN)
+                watched = self.kernel
+            ready = dict(poller.poll(POLL_MS))
+            for sock in ready:
+                self.dispatch(sock)
+            if os.getppid() != self.parent:
+                raise SystemExit(0)
+            if self.kernel is not None and self.kernel is watched and self.kernel.exited():
+                self.drain()
+                self.kernel_ended()
+            elif self.state == "booting":
+                self.probe()
+            elif self.state == "ready":
+                self.watch_budgets()
+
+    def dispatch(self, sock):
+        if sock is self.frontend["hb"]:
+            sock.send_multipart(sock.recv_multipart())
+            return
+        for channel in CHANNELS:
+            if sock is self.frontend[channel]:
+                self.from_frontend(channel, sock.recv_multipart())
+                return
+        if self.kernel is not None:
+            for channel, own in self.kernel.sockets.items():
+                if sock is own:
+                    self.from_kernel(channel, sock.recv_multipart())
+                    return
+
+    def drain(self):
+        """Pass on what the kernel said before it ended (its last outputs and replies)."""
+        for channel, sock in self.kernel.sockets.items():
+            while sock.poll(0):
+                self.from_kernel(channel, sock.recv_multipart())
+
+    def close(self):
+        if self.kernel is not None:
+            self.kernel.stop(wait=3.0)
+            self.kernel.close()
+        for sock in self.frontend.values():
+            sock.close(linger=200)
+        self.context.term()
+
+
+def message_content(message):
+    at = message.frames.index(DELIMITER)
+    return json.loads(message.frames[at + 5])
+
+
+def die_with_parent():
+    """SIGTERM when the frontend dies (PR_SET_PDEATHSIG), so the kernel goes too."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+def leave(*_):
+    """SIGTERM: end the kernel and leave. Once: a dying frontend may send it twice (its
+    death signal), and a second SystemExit would cut the first one's cleanup short."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(0)
+
+
+def main():
+    args = parse_args(sys.argv[1:])
+    die_with_parent()
+    signal.signal(signal.SIGTERM, leave)
+    launcher = Launcher(args)
+    signal.signal(signal.SIGINT, lambda *_: launcher.interrupt())
+    try:
+        launcher.run()
+    finally:
+        launcher.close()
+
+
+if __name__ == "__main__":
+    main()

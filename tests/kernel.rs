@@ -1,0 +1,342 @@
+//! `leashctl kernel` and its launcher, driven by jupyter_client as a frontend drives them
+//! (tests/e2e/kernel_client.py, the blocking KernelManager open-interpreter uses): per-cell
+//! budgets, limits that stop the kernel, a kernel that cannot start, a dying frontend;
+//! and the install command's refusals. The interpreter is open-interpreter's virtualenv
+//! (ipykernel 6.31, jupyter_client 8.10), installed once for both tiers.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::{Sandbox, Tracked};
+use serde_json::Value;
+
+const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/kernel_client.py");
+
+fn python() -> PathBuf {
+    common::open_interpreter_venv().join("bin/python")
+}
+
+/// `leashctl kernel ARGS...` with the sandbox's prefix, inside the outer cap.
+fn leashctl(sandbox: &Sandbox, args: &[&str]) -> common::Finished {
+    let mut command = sandbox.capped(env!("CARGO_BIN_EXE_leashctl"));
+    command.arg("kernel").args(args).env("HOME", sandbox.dir());
+    sandbox.start_prepared(command, "").finish()
+}
+
+/// Install kernel `name` in the sandbox's prefix with `args` (budgets, then -- and
+/// leash's options).
+fn install(sandbox: &Sandbox, name: &str, args: &[&str]) {
+    let python = python();
+    let prefix = sandbox.path("prefix");
+    let mut all = vec![
+        "install",
+        "--name",
+        name,
+        "--prefix",
+        prefix.to_str().expect("UTF-8"),
+        "--python",
+        python.to_str().expect("UTF-8"),
+    ];
+    all.extend(args);
+    let installed = leashctl(sandbox, &all);
+    assert_eq!(installed.code(), Some(0), "{}", installed.stderr);
+}
+
+/// The frontend, running `cells` in kernel `name` (then shutting it down, or with
+/// `--hold` waiting to be killed).
+fn frontend(sandbox: &Sandbox, name: &str, cells: &[&str]) -> std::process::Command {
+    let mut command = sandbox.capped(python().to_str().expect("UTF-8"));
+    command
+        .arg(CLIENT)
+        .arg(name)
+        .args(cells)
+        .env("HOME", sandbox.dir())
+        .env("JUPYTER_PATH", sandbox.path("prefix/share/jupyter"));
+    command
+}
+
+/// What the frontend saw: each cell's reply status, output and error outputs.
+struct Chat {
+    cells: Vec<Value>,
+    shut_down: bool,
+    stderr: String,
+}
+
+impl Chat {
+    fn cell(&self, n: usize) -> &Value {
+        self.cells
+            .get(n)
+            .unwrap_or_else(|| panic!("no cell {n}: {:?}\n{}", self.cells, self.stderr))
+    }
+
+    fn errors(&self, n: usize) -> String {
+        self.cell(n)["errors"].to_string()
+    }
+
+    fn assert_answers(&self, n: usize, stdout: &str) {
+        let cell = self.cell(n);
+        assert_eq!(cell["status"], "ok", "cell {n}: {cell}\n{}", self.stderr);
+        assert_eq!(cell["stdout"], stdout, "cell {n}: {cell}");
+    }
+
+    fn assert_failed_with(&self, n: usize, words: &str) {
+        let cell = self.cell(n);
+        assert_eq!(cell["status"], "error", "cell {n}: {cell}");
+        assert!(self.errors(n).contains(words), "cell {n}: {cell}");
+    }
+}
+
+fn chat(sandbox: &Sandbox, name: &str, cells: &[&str]) -> Chat {
+    let run = sandbox
+        .start_prepared(frontend(sandbox, name, cells), "")
+        .finish_within(Duration::from_secs(240));
+    assert_eq!(run.code(), Some(0), "{}\n{}", run.stdout, run.stderr);
+    Chat {
+        cells: run
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect(),
+        shut_down: run.stdout.lines().any(|l| l == "shut down"),
+        stderr: run.stderr,
+    }
+}
+
+/// A cell that records the kernel's PID and start time in `file`.
+fn note_pid(file: &str) -> String {
+    format!(
+        "import os\nstart = open('/proc/self/stat').read().rsplit(')', 1)[1].split()[19]\n\
+         open('{file}', 'w').write(f'{{os.getpid()}} {{start}}')"
+    )
+}
+
+/// What the test program recorded in the sandbox's `file`.
+fn recorded(sandbox: &Sandbox, file: &str) -> Vec<Tracked> {
+    Tracked::recorded(&sandbox.path(file))
+}
+
+#[test]
+fn a_cell_past_its_wall_budget_is_interrupted_and_the_variables_are_kept() {
+    let sandbox = Sandbox::new();
+    install(
+        &sandbox,
+        "wall",
+        &["--cell-wall", "3s", "--cell-grace", "2s"],
+    );
+    let started = Instant::now();
+    let ignores_interrupts = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n\
+                              open('stubborn', 'w').write('')\nwhile True: pass";
+    let chat = chat(
+        &sandbox,
+        "wall",
+        &[
+            &note_pid("first.pid"),
+            "x = 7\nwhile True: pass",
+            "print(x * 6)",
+            ignores_interrupts,
+            "print(6 * 7)",
+            "print(x)",
+            &note_pid("second.pid"),
+        ],
+    );
+    chat.assert_failed_with(1, "wall-clock budget of 3s (--cell-wall) ran out");
+    chat.assert_answers(2, "42\n");
+    chat.assert_failed_with(3, "did not stop within 2 s of the interrupt");
+    chat.assert_failed_with(3, "variables are gone");
+    chat.assert_answers(4, "42\n");
+    chat.assert_failed_with(5, "NameError");
+    assert!(chat.shut_down, "{}", chat.stderr);
+    let spin = chat.cell(1)["seconds"].as_f64().unwrap_or_default();
+    assert!(
+        (3.0..10.0).contains(&spin),
+        "the spinning cell took {spin} s"
+    );
+    assert!(started.elapsed() < Duration::from_secs(120));
+    // Both kernels (the first, stopped after the grace; the fresh one, shut down) are gone.
+    let (first, second) = (
+        recorded(&sandbox, "first.pid"),
+        recorded(&sandbox, "second.pid"),
+    );
+    assert!(!first.is_empty() && !second.is_empty());
+    sandbox.assert_no_survivors(&[first, second].concat());
+}
+
+#[test]
+fn a_memory_bomb_gets_the_limit_as_its_error_and_a_fresh_kernel_answers() {
+    let sandbox = Sandbox::new();
+    install(&sandbox, "mem", &["--", "--mem", "256MiB"]);
+    let chat = chat(
+        &sandbox,
+        "mem",
+        &[
+            "x = 1",
+            "b = bytearray(1 << 30)",
+            "print(6 * 7)",
+            "print(x)",
+        ],
+    );
+    chat.assert_failed_with(1, "memory limit 256.0 MiB");
+    chat.assert_failed_with(1, "a fresh kernel was started, variables are gone");
+    chat.assert_answers(2, "42\n");
+    chat.assert_failed_with(3, "NameError");
+    assert!(chat.shut_down, "{}", chat.stderr);
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn a_cell_past_its_cpu_budget_is_interrupted_with_the_processes_it_started() {
+    let sandbox = Sandbox::new();
+    install(&sandbox, "cpu", &["--cell-cpu", "2s"]);
+    let spinner = "import subprocess\nsubprocess.run(['sh', '-c', \
+                   'echo $$ $(cut -d\" \" -f22 /proc/$$/stat) > spinner.pid; while :; do :; done'])";
+    let chat = chat(&sandbox, "cpu", &["x = 41", spinner, "print(x + 1)"]);
+    chat.assert_failed_with(1, "CPU budget of 2s (--cell-cpu) ran out");
+    chat.assert_answers(2, "42\n");
+    let spinner = recorded(&sandbox, "spinner.pid");
+    assert_eq!(spinner.len(), 1, "the spinner never ran");
+    sandbox.assert_no_survivors(&spinner);
+}
+
+#[test]
+fn a_kernel_that_cannot_start_under_its_limits_says_so_once_and_is_not_restarted() {
+    let sandbox = Sandbox::new();
+    install(&sandbox, "tiny", &["--", "--mem", "24MiB"]);
+    let chat = chat(&sandbox, "tiny", &["print(1)", "print(2)"]);
+    chat.assert_failed_with(
+        0,
+        "the kernel could not start under its limits: memory limit 24.0 MiB",
+    );
+    chat.assert_failed_with(1, "the kernel could not start under its limits");
+    let attempts = chat.stderr.matches("leash: memory limit").count();
+    assert_eq!(attempts, 1, "{}", chat.stderr);
+    assert!(chat.shut_down, "{}", chat.stderr);
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn when_the_frontend_is_killed_nothing_is_left_within_a_second() {
+    let sandbox = Sandbox::new();
+    install(&sandbox, "held", &[]);
+    let cell = "import os, subprocess\n\
+                p = subprocess.Popen(['setsid', 'sh', '-c', 'while :; do sleep 0.1; done'])\n\
+                open('spinner.pid', 'w').write(str(p.pid))\n\
+                open('leash.pid', 'w').write(str(os.getppid()))\n\
+                open('kernel.pid', 'w').write(str(os.getpid()))";
+    let mut command = frontend(&sandbox, "held", &[cell]);
+    command.arg("--hold");
+    let running = sandbox.start_prepared(command, "");
+    let names = ["spinner.pid", "leash.pid", "kernel.pid"].map(String::from);
+    let mut tracked = sandbox.wait_for_pids(&names);
+    let launcher = common::parent_of(tracked[1].pid).expect("the launcher");
+    tracked.push(Tracked::of(launcher).expect("the launcher runs"));
+    running.signal(nix::sys::signal::Signal::SIGKILL);
+    let killed = Instant::now();
+    while tracked.iter().any(Tracked::runs) && killed.elapsed() < Duration::from_secs(1) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let left: Vec<_> = tracked.iter().filter(|t| t.runs()).collect();
+    assert!(
+        left.is_empty(),
+        "a second after the frontend's SIGKILL: {left:?}"
+    );
+    let _ = running.finish();
+    // The launcher, orphaned, may linger as a zombie until init reaps it: `runs` above.
+    sandbox.assert_no_survivors(&tracked[..3]);
+}
+
+#[test]
+fn install_refuses_what_it_cannot_honour_with_one_line_each() {
+    let sandbox = Sandbox::new();
+    let bare = sandbox.path("bare");
+    let made = std::process::Command::new("python3")
+        .args(["-m", "venv", "--without-pip"])
+        .arg(&bare)
+        .status();
+    assert!(made.is_ok_and(|s| s.success()));
+    let prefix = sandbox.path("prefix");
+    let prefix = prefix.to_str().expect("UTF-8");
+    let bare_python = bare.join("bin/python");
+    let refusals: [(&[&str], &str); 6] = [
+        (
+            &["--python", bare_python.to_str().expect("UTF-8")],
+            "has no ipykernel",
+        ),
+        (&["--", "--mem", "12Q"], "--mem"),
+        (&["--", "--wall", "10s", "ls"], "no command"),
+        (
+            &["--", "--idle", "5m"],
+            "--idle and --output see no cell's output",
+        ),
+        (
+            &["--name", "python3", "--user"],
+            "would replace the python3 kernel",
+        ),
+        (&["--name", "a b"], "not a kernel name"),
+    ];
+    let python = python();
+    for (args, words) in refusals {
+        let mut all = vec!["install"];
+        if !args.contains(&"--user") {
+            all.extend(["--prefix", prefix]);
+        }
+        if !args.contains(&"--python") {
+            all.extend(["--python", python.to_str().expect("UTF-8")]);
+        }
+        all.extend(args);
+        let refused = leashctl(&sandbox, &all);
+        assert_eq!(refused.code(), Some(2), "{args:?}: {}", refused.stderr);
+        let lines: Vec<&str> = refused.stderr.lines().filter(|l| !l.is_empty()).collect();
+        assert!(lines[0].contains(words), "{args:?}: {}", refused.stderr);
+        assert!(lines.len() <= 2, "{args:?}: {}", refused.stderr);
+    }
+    assert!(!sandbox.path("prefix/share/jupyter/kernels").exists());
+}
+
+#[test]
+fn install_list_and_remove_leave_nothing_behind() {
+    let sandbox = Sandbox::new();
+    install(
+        &sandbox,
+        "mine",
+        &["--cell-wall", "10m", "--", "--mem", "4G"],
+    );
+    let dir = sandbox.path("prefix/share/jupyter/kernels/mine");
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("kernel.json")).expect("kernel.json"),
+    )
+    .expect("JSON");
+    assert_eq!(spec["interrupt_mode"], "message");
+    assert_eq!(spec["argv"][0], python().to_str().expect("UTF-8"));
+    let prefix = sandbox.path("prefix");
+    let prefix = prefix.to_str().expect("UTF-8");
+    let again = leashctl(&sandbox, &["install", "--name", "mine", "--prefix", prefix]);
+    assert_eq!(again.code(), Some(2), "{}", again.stderr);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    let listed = leashctl(&sandbox, &["list", "--prefix", prefix]);
+    let row = listed
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("mine "))
+        .unwrap_or_default();
+    assert!(
+        row.contains("10m") && row.contains("--mem 4G"),
+        "{}",
+        listed.stdout
+    );
+    std::fs::create_dir_all(sandbox.path("prefix/share/jupyter/kernels/other")).expect("dir");
+    std::fs::write(
+        sandbox.path("prefix/share/jupyter/kernels/other/kernel.json"),
+        "{}",
+    )
+    .expect("spec");
+    let foreign = leashctl(&sandbox, &["remove", "other", "--prefix", prefix]);
+    assert_eq!(foreign.code(), Some(2), "{}", foreign.stderr);
+    assert!(foreign.stderr.contains("not a kernel leashctl installed"));
+    let removed = leashctl(&sandbox, &["remove", "mine", "--prefix", prefix]);
+    assert_eq!(removed.code(), Some(0), "{}", removed.stderr);
+    assert!(!dir.exists());
+    let listed = leashctl(&sandbox, &["list", "--prefix", prefix]);
+    assert_eq!(listed.stdout.lines().count(), 1, "{}", listed.stdout);
+}
