@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -30,7 +30,9 @@ impl Model {
         let file = sandbox.path("model-code.txt");
         std::fs::write(&file, code).expect("the model's code");
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/model.py");
-        let (server, port) = common::start_model(script, &[file.as_os_str(), language.as_ref()]);
+        let log = sandbox.path("model-log.jsonl");
+        let args = [file.as_os_str(), language.as_ref(), log.as_os_str()];
+        let (server, port) = common::start_model(script, &args);
         Model { server, port }
     }
 }
@@ -93,13 +95,26 @@ impl Case {
 
 /// Run `leash FLAGS -- interpreter -y ...` with the scripted model answering `code`.
 fn run(sandbox: &Sandbox, flags: &[&str], code: &str, language: &str) -> Case {
+    run_in(sandbox, flags, code, language, &[])
+}
+
+/// [`run`], with more variables in the interpreter's environment.
+fn run_in(
+    sandbox: &Sandbox,
+    flags: &[&str],
+    code: &str,
+    language: &str,
+    env: &[(&str, &Path)],
+) -> Case {
     let model = Model::start(sandbox, code, language);
     let command = interpreter_command(model.port);
     let mut args: Vec<&str> = flags.to_vec();
     args.push("--");
     args.extend(command.iter().map(String::as_str));
+    let mut leash = in_own_home(sandbox, sandbox.leash(&args));
+    leash.envs(env.iter().copied());
     let run = sandbox
-        .start_prepared(in_own_home(sandbox, sandbox.leash(&args)), "run it\n")
+        .start_prepared(leash, "run it\n")
         .finish_within(Duration::from_secs(180));
     let leash_said = run
         .stderr
@@ -371,4 +386,105 @@ fn the_readme_recipe_for_scripts_runs_as_written() {
     let report = sandbox.json("run.json");
     assert_eq!(report["outcome"], "exited", "{report:#}");
     assert_eq!(report["exit_code"], 0, "{report:#}");
+}
+
+/// The kernelspec only this interpreter uses: `python3` (the kernel open-interpreter asks
+/// for) in a prefix of the sandbox, for JUPYTER_PATH in the interpreter's environment
+/// alone (the README's recipe). Returns that JUPYTER_PATH.
+fn scoped_kernel(sandbox: &Sandbox, args: &[&str]) -> PathBuf {
+    let python = common::open_interpreter_venv().join("bin/python");
+    let prefix = sandbox.path("oi-kernel");
+    let mut command = sandbox.capped(env!("CARGO_BIN_EXE_leashctl"));
+    command.args(["kernel", "install", "--name", "python3", "--prefix"]);
+    command.arg(&prefix).arg("--python").arg(python).args(args);
+    let installed = sandbox.start_prepared(command, "").finish();
+    assert_eq!(installed.code(), Some(0), "{}", installed.stderr);
+    prefix.join("share/jupyter")
+}
+
+/// What the scripted model was sent, request by request (each a JSON array of messages).
+fn model_was_told(sandbox: &Sandbox) -> Vec<String> {
+    let log = std::fs::read_to_string(sandbox.path("model-log.jsonl")).unwrap_or_default();
+    log.lines().map(String::from).collect()
+}
+
+/// Case: block 1 breaks a kernel limit or budget, block 2 needs the kernel again. The
+/// chat must go on: leash's reason reaches the model as block 1's output, block 2
+/// answers 42, and the interpreter exits 0 with nothing left behind.
+fn chat_survives(outer: &[&str], kernel: &[&str], blocks: &str, reason: &str) {
+    let sandbox = Sandbox::new();
+    let jupyter_path = scoped_kernel(&sandbox, kernel);
+    let env = [("JUPYTER_PATH", jupyter_path.as_path())];
+    let case = run_in(&sandbox, outer, blocks, "python", &env);
+    case.assert_exited_0();
+    let told = model_was_told(&sandbox);
+    assert!(told.len() >= 3, "{told:?}\n{}", case.run.stdout);
+    // The tail: each request repeats the system prompt and the conversation so far.
+    let tail = |text: &str| {
+        text.chars()
+            .skip(text.chars().count().saturating_sub(1200))
+            .collect::<String>()
+    };
+    assert!(
+        told[1].contains(reason),
+        "after block 1 the model was told: {}",
+        tail(&told[1])
+    );
+    assert!(
+        told[2].contains("42"),
+        "after block 2 the model was told: {}",
+        tail(&told[2])
+    );
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn with_the_scoped_kernel_a_memory_bomb_is_told_to_the_model_and_the_chat_goes_on() {
+    // The README's two layers: a leash around the whole chat, the kernel's inside it.
+    chat_survives(
+        &["--wall", "150s", "--mem", "3GiB", "--procs", "256"],
+        &["--", "--mem", "256MiB"],
+        "b = bytearray(1 << 30)\n### next block ###\nprint(6 * 7)",
+        "memory limit 256.0 MiB",
+    );
+}
+
+#[test]
+fn with_the_scoped_kernel_a_spinning_block_is_interrupted_at_its_budget() {
+    chat_survives(
+        &["--wall", "150s"],
+        &["--cell-wall", "5s"],
+        "x = 6\nwhile True:\n    pass\n### next block ###\nprint(x * 7)",
+        "wall-clock budget of 5s (--cell-wall) ran out",
+    );
+}
+
+#[test]
+fn the_readme_recipe_for_a_limit_per_code_block_runs_as_written() {
+    let sandbox = Sandbox::new();
+    let blocks = "b = bytearray(3 << 30)\n### next block ###\nprint(6 * 7)";
+    let model = Model::start(&sandbox, blocks, "python");
+    // `interpreter` as pip installs it (a Python script whose first line names its
+    // Python, which the recipe reads), talking to the scripted model.
+    let real = interpreter();
+    let python = common::open_interpreter_venv().join("bin/python");
+    let flags = model_flags(model.port);
+    sandbox.stub("interpreter", "");
+    let stub = format!(
+        "#!{}\nimport os, sys\nos.execv({real:?}, [{real:?}, *sys.argv[1:], *{flags:?}])\n",
+        python.display()
+    );
+    std::fs::write(sandbox.path("bin/interpreter"), stub).expect("the interpreter stub");
+    let leashctl = env!("CARGO_BIN_EXE_leashctl");
+    sandbox.stub("leashctl", &format!("exec '{leashctl}' \"$@\""));
+    let recipe = common::readme_recipe("**open-interpreter, each code block within limits.**");
+    let run = sandbox
+        .start_prepared(in_own_home(&sandbox, sandbox.shell(&recipe)), "run it\n")
+        .finish_within(Duration::from_secs(180));
+    assert_eq!(run.code(), Some(0), "{}\n{}", run.stderr, run.stdout);
+    let told = model_was_told(&sandbox);
+    assert!(told.len() >= 3, "{told:?}");
+    assert!(told[1].contains("memory limit 2.0 GiB"), "{}", told[1]);
+    assert!(told[2].contains("42"), "{}", told[2]);
+    sandbox.assert_no_survivors(&[]);
 }

@@ -1,15 +1,21 @@
 """A scripted OpenAI-compatible chat-completions server for the end-to-end tests.
 
-The first turn of a conversation is answered with a fenced code block (the file given
-on the command line), streamed token by token the way a real model streams it; every
-later turn with a short final message. Prints the port it listens on, then serves.
+Usage: model.py CODE_FILE [LANGUAGE [LOG_FILE]]
+
+CODE_FILE holds the code blocks the model answers with, one per turn, separated by a line
+`### next block ###`: turn N (the Nth request of the conversation) is answered with the
+Nth block as a fenced code block, streamed token by token the way a real model streams
+it; every turn after the last block with a short final message. With LOG_FILE, each
+request's messages are appended to it as one JSON line (what the model was told).
+Prints the port it listens on, then serves.
 """
 import http.server
 import json
 import sys
 
-CODE = open(sys.argv[1]).read()
+BLOCKS = open(sys.argv[1]).read().split("\n### next block ###\n")
 LANGUAGE = sys.argv[2] if len(sys.argv) > 2 else "python"
+LOG = sys.argv[3] if len(sys.argv) > 3 else None
 
 
 def tokens(text):
@@ -32,8 +38,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", 0))
         request = json.loads(self.rfile.read(length) or b"{}")
         messages = request.get("messages", [])
-        answered = any(m.get("role") == "assistant" for m in messages)
-        text = "Done." if answered else f"```{LANGUAGE}\n{CODE.rstrip()}\n```"
+        if LOG:
+            with open(LOG, "a") as log:
+                log.write(json.dumps(messages) + "\n")
+        turn = sum(1 for m in messages if m.get("role") == "assistant")
+        if turn < len(BLOCKS):
+            text = f"```{LANGUAGE}\n{BLOCKS[turn].rstrip()}\n```"
+        else:
+            text = "Done."
         if request.get("stream"):
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
