@@ -111,7 +111,7 @@ fn record_unparsed(clock: &record::Clock, args: &[OsString], error: &Error) {
 
 /// `--explain`: print the plan of a session of `settings`, running nothing.
 fn explain(settings: &Settings) -> Result<(), Error> {
-    let plan = supervise::Plan::make(settings)?;
+    let plan = supervise::Plan::to_explain(settings)?;
     print!(
         "{}",
         explain::explanation(&plan.rows, plan.cgroup.as_ref(), settings)

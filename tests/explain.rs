@@ -126,3 +126,34 @@ fn without_a_writable_cgroup_auto_falls_back_and_require_refuses() {
     assert_eq!(rate.code(), Some(125), "{}", rate.stderr);
     assert!(rate.stderr.contains("--cpu-rate"), "{}", rate.stderr);
 }
+
+#[test]
+fn nested_under_an_outer_leashs_write_rules_explain_says_what_the_session_gets() {
+    // Landlock keeps the inner leash from making a cgroup, which access(2) does not see:
+    // --explain must name the mechanism the session then really has.
+    let sandbox = Sandbox::new();
+    let leash = env!("CARGO_BIN_EXE_leash");
+    let outer = ["--write", ".", "--", leash];
+    let explain = [&outer[..], &["--explain", "--mem", "256MiB"]].concat();
+    let explained = sandbox.run(&explain);
+    assert_eq!(explained.code(), Some(0), "{}", explained.stderr);
+    let run = [
+        &outer[..],
+        &["--mem", "256MiB", "--report", "inner.json", "--", "true"],
+    ]
+    .concat();
+    let ran = sandbox.run(&run);
+    assert_eq!(ran.code(), Some(0), "{}", ran.stderr);
+    let report = sandbox.json("inner.json");
+    let limits = report["limits"].as_array().expect("limits");
+    let mem = limits
+        .iter()
+        .find(|l| l["limit"] == "mem")
+        .expect("a mem limit");
+    let mechanism = mem["mechanism"].as_str().expect("a mechanism");
+    let said = row(&explained.stdout, "mem ");
+    assert!(
+        said.ends_with(mechanism),
+        "--explain: {said}\nthe session: {mechanism}"
+    );
+}

@@ -96,6 +96,21 @@ pub fn probe(candidate: &Hierarchy) -> Option<Hierarchy> {
     Some(usable)
 }
 
+/// [`probe`], then a cgroup made below the parent and removed again, for `--explain`:
+/// access(2) answers for permissions alone, and Landlock (an outer leash's `--write`, say)
+/// refuses the mkdir a session cgroup needs. Named as the session's own would be, so that
+/// one left behind by a killed leash is removed as a stale session's.
+pub fn probe_by_making(candidate: &Hierarchy) -> Option<Hierarchy> {
+    let usable = probe(candidate)?;
+    let me = nix::unistd::Pid::this();
+    let trial = usable
+        .parent
+        .join(super::session_name(me, crate::tree::start_time(me)?));
+    std::fs::create_dir(&trial).ok()?;
+    let _ = std::fs::remove_dir(&trial);
+    Some(usable)
+}
+
 /// Whether a v2 cgroup is not the root (which alone may hold processes and still enable
 /// controllers; it has no cgroup.type) and holds processes other than leash.
 fn shared_non_root(dir: &Path) -> bool {

@@ -16,7 +16,7 @@ mod stale;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use detect::{detect, probe};
+pub use detect::{detect, probe, probe_by_making};
 pub use dir::CgroupDir;
 pub use gauges::Reading;
 pub use limits::KernelLimits;

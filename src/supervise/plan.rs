@@ -35,12 +35,25 @@ impl Plan {
     /// what cannot be had here (`--cgroup require`, `--cpu-rate` without a cpu
     /// controller, a hard limit that cannot be raised).
     pub fn make(settings: &Settings) -> Result<Plan, Error> {
+        Plan::probing(settings, cgroup::probe)
+    }
+
+    /// [`Plan::make`] for `--explain`, which makes (and removes) a cgroup to know that
+    /// one can be made: a start saves that cost, and falls back if the mkdir fails.
+    pub fn to_explain(settings: &Settings) -> Result<Plan, Error> {
+        Plan::probing(settings, cgroup::probe_by_making)
+    }
+
+    fn probing(
+        settings: &Settings,
+        probe: fn(&Hierarchy) -> Option<Hierarchy>,
+    ) -> Result<Plan, Error> {
         let detected = if settings.cgroup == Mode::Off {
             Vec::new()
         } else {
             cgroup::detect()
         };
-        let cgroup = cgroup_plan(settings, &detected)?;
+        let cgroup = cgroup_plan(settings, &detected, probe)?;
         let isolation = Isolation::prepare(Asked {
             signals_outside: settings.allow_signals_outside,
             new_privs: settings.confinement.allow_new_privs,
@@ -126,7 +139,11 @@ pub fn jobs(settings: &Settings) -> Vec<Job> {
 
 /// What the session's cgroup will do here, or `None` for no cgroup; an error when the
 /// settings need what this machine cannot give.
-fn cgroup_plan(settings: &Settings, detected: &[Hierarchy]) -> Result<Option<cgroup::Plan>, Error> {
+fn cgroup_plan(
+    settings: &Settings,
+    detected: &[Hierarchy],
+    probe: fn(&Hierarchy) -> Option<Hierarchy>,
+) -> Result<Option<cgroup::Plan>, Error> {
     if settings.cgroup == Mode::Off {
         if settings.cpu_rate.is_some() {
             return Err(Error::Cgroup(
@@ -139,7 +156,7 @@ fn cgroup_plan(settings: &Settings, detected: &[Hierarchy]) -> Result<Option<cgr
         detected,
         &jobs(settings),
         cgroup::kernel_has_kill_file(),
-        cgroup::probe,
+        probe,
     );
     check(settings.cgroup, &plan)?;
     Ok((!plan.jobs.is_empty()).then_some(plan))
