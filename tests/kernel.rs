@@ -1,8 +1,9 @@
 //! `leashctl kernel` and its launcher, driven by jupyter_client as a frontend drives them
 //! (tests/e2e/kernel_client.py, the blocking KernelManager open-interpreter uses): per-cell
-//! budgets, limits that stop the kernel, a kernel that cannot start, a dying frontend;
-//! and the install command's refusals. The interpreter is open-interpreter's virtualenv
-//! (ipykernel 6.31, jupyter_client 8.10), installed once for both tiers.
+//! budgets, limits that stop the kernel, a kernel that cannot start, the frontend's
+//! interrupts and restarts, a dying frontend; and the install command's refusals. The
+//! interpreter is open-interpreter's virtualenv (ipykernel 6.31, jupyter_client 8.10),
+//! installed once for both tiers.
 
 mod common;
 
@@ -339,4 +340,38 @@ fn install_list_and_remove_leave_nothing_behind() {
     assert!(!dir.exists());
     let listed = leashctl(&sandbox, &["list", "--prefix", prefix]);
     assert_eq!(listed.stdout.lines().count(), 1, "{}", listed.stdout);
+}
+
+#[test]
+fn the_frontends_interrupt_and_restart_reach_the_kernel() {
+    let sandbox = Sandbox::new();
+    install(&sandbox, "plain", &[]);
+    let chat = chat(
+        &sandbox,
+        "plain",
+        &[
+            &note_pid("first.pid"),
+            "x = 41",
+            "#interrupt 1\nimport subprocess\nsubprocess.run(['sleep', '60'])",
+            "print(x + 1)",
+            "#restart",
+            "print('x' in dir())",
+            &note_pid("second.pid"),
+        ],
+    );
+    chat.assert_failed_with(2, "KeyboardInterrupt");
+    let interrupted = chat.cell(2)["seconds"].as_f64().unwrap_or_default();
+    assert!(
+        interrupted < 30.0,
+        "the interrupted cell took {interrupted} s"
+    );
+    chat.assert_answers(3, "42\n");
+    chat.assert_answers(4, "False\n");
+    assert!(chat.shut_down, "{}", chat.stderr);
+    let (first, second) = (
+        recorded(&sandbox, "first.pid"),
+        recorded(&sandbox, "second.pid"),
+    );
+    assert!(!first.is_empty() && !second.is_empty() && first != second);
+    sandbox.assert_no_survivors(&[first, second].concat());
 }

@@ -6,7 +6,10 @@ Usage: kernel_client.py KERNEL_NAME CELL... [--hold]
 Prints `ready LAUNCHER_PID` once the kernel answers, then one JSON line per cell: its
 reply's status, its stdout and stderr, its error outputs ("ename: evalue") and seconds.
 Then shuts the kernel down and prints `shut down`; with --hold it prints `holding` and
-waits to be killed instead.
+waits to be killed instead. A cell whose first line is `#interrupt N` is interrupted by
+the frontend (KernelManager.interrupt_kernel) N seconds after it was sent; a cell that
+is just `#restart` restarts the kernel as a frontend's restart does (and prints
+`restarted LAUNCHER_PID`).
 """
 
 import json
@@ -18,8 +21,12 @@ from jupyter_client.manager import KernelManager
 TIMEOUT = 90
 
 
-def run_cell(client, code):
+def run_cell(manager, client, code):
     msg_id = client.execute(code)
+    first = code.split("\n", 1)[0]
+    if first.startswith("#interrupt "):
+        time.sleep(float(first.split()[1]))
+        manager.interrupt_kernel()
     out = {"status": None, "stdout": "", "stderr": "", "errors": []}
     started = time.monotonic()
     while True:
@@ -54,7 +61,12 @@ def main():
     client.wait_for_ready(timeout=TIMEOUT)
     print("ready", manager.provisioner.process.pid, flush=True)
     for code in cells:
-        print(json.dumps(run_cell(client, code)), flush=True)
+        if code == "#restart":
+            manager.restart_kernel()
+            client.wait_for_ready(timeout=TIMEOUT)
+            print("restarted", manager.provisioner.process.pid, flush=True)
+            continue
+        print(json.dumps(run_cell(manager, client, code)), flush=True)
     if hold:
         print("holding", flush=True)
         time.sleep(3600)
