@@ -375,3 +375,34 @@ fn the_frontends_interrupt_and_restart_reach_the_kernel() {
     assert!(!first.is_empty() && !second.is_empty() && first != second);
     sandbox.assert_no_survivors(&[first, second].concat());
 }
+
+#[test]
+fn the_readme_line_for_jupyterlab_installs_what_the_readme_says() {
+    let sandbox = Sandbox::new();
+    let line = common::readme_recipe("**JupyterLab and the notebook:**");
+    let leashctl = env!("CARGO_BIN_EXE_leashctl");
+    let line = line.replacen("leashctl ", &format!("'{leashctl}' "), 1);
+    // The first python3 on PATH is the one with ipykernel, as on a Jupyter machine.
+    let bin = python()
+        .parent()
+        .expect("the virtualenv's bin")
+        .to_path_buf();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut command = sandbox.shell(&line);
+    command.env("HOME", sandbox.dir()).env("PATH", path);
+    command
+        .env_remove("JUPYTER_DATA_DIR")
+        .env_remove("XDG_DATA_HOME");
+    let installed = sandbox.start_prepared(command, "").finish();
+    assert_eq!(installed.code(), Some(0), "{}", installed.stderr);
+    let spec = sandbox.path(".local/share/jupyter/kernels/leash-python3/kernel.json");
+    let spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(spec).expect("kernel.json")).expect("JSON");
+    let shown = spec["display_name"].as_str().expect("a display name");
+    let readme = include_str!("../README.md");
+    assert!(readme.contains(&format!("pick \"{shown}\"")), "{shown}");
+}
