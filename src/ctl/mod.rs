@@ -1,5 +1,6 @@
 //! `leashctl`: see and act on running sessions (list, show, freeze, thaw, stop), found in
-//! the registry the supervisors keep. Its command line, its errors and their exit codes.
+//! the registry the supervisors keep; sum up audit logs; install Jupyter kernels that run
+//! under leash. Its command line, its errors and their exit codes.
 
 mod act;
 pub(crate) mod audit;
@@ -70,7 +71,8 @@ impl std::fmt::Display for CtlError {
 ///
 /// Sessions are found in the registry each leash keeps while it runs, in the runtime
 /// directory ($XDG_RUNTIME_DIR/leash, /run/leash for root, else /tmp/leash-UID). A user
-/// sees and acts on their own sessions; root on everyone's.
+/// sees and acts on their own sessions; root on everyone's. `leashctl audit` sums up
+/// what sessions used; `leashctl kernel` installs Jupyter kernels that run under leash.
 #[derive(Debug, Parser)]
 #[command(name = "leashctl", version = crate::cli::VERSION, after_help = EXIT_STATUS)]
 pub struct Cli {
