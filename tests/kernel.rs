@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{Sandbox, Tracked};
@@ -29,7 +29,11 @@ fn leashctl(sandbox: &Sandbox, args: &[&str]) -> common::Finished {
 /// Install kernel `name` in the sandbox's prefix with `args` (budgets, then -- and
 /// leash's options).
 fn install(sandbox: &Sandbox, name: &str, args: &[&str]) {
-    let python = python();
+    install_with(sandbox, &python(), name, args);
+}
+
+/// [`install`] for the interpreter `python`.
+fn install_with(sandbox: &Sandbox, python: &Path, name: &str, args: &[&str]) {
     let prefix = sandbox.path("prefix");
     let mut all = vec![
         "install",
@@ -48,7 +52,17 @@ fn install(sandbox: &Sandbox, name: &str, args: &[&str]) {
 /// The frontend, running `cells` in kernel `name` (then shutting it down, or with
 /// `--hold` waiting to be killed).
 fn frontend(sandbox: &Sandbox, name: &str, cells: &[&str]) -> std::process::Command {
-    let mut command = sandbox.capped(python().to_str().expect("UTF-8"));
+    frontend_with(sandbox, &python(), name, cells)
+}
+
+/// [`frontend`] with the interpreter `python`.
+fn frontend_with(
+    sandbox: &Sandbox,
+    python: &Path,
+    name: &str,
+    cells: &[&str],
+) -> std::process::Command {
+    let mut command = sandbox.capped(python.to_str().expect("UTF-8"));
     command
         .arg(CLIENT)
         .arg(name)
@@ -90,8 +104,13 @@ impl Chat {
 }
 
 fn chat(sandbox: &Sandbox, name: &str, cells: &[&str]) -> Chat {
+    chat_with(sandbox, &python(), name, cells)
+}
+
+/// [`chat`] with the interpreter `python`.
+fn chat_with(sandbox: &Sandbox, python: &Path, name: &str, cells: &[&str]) -> Chat {
     let run = sandbox
-        .start_prepared(frontend(sandbox, name, cells), "")
+        .start_prepared(frontend_with(sandbox, python, name, cells), "")
         .finish_within(Duration::from_secs(240));
     assert_eq!(run.code(), Some(0), "{}\n{}", run.stdout, run.stderr);
     Chat {
@@ -405,4 +424,55 @@ fn the_readme_line_for_jupyterlab_installs_what_the_readme_says() {
     let shown = spec["display_name"].as_str().expect("a display name");
     let readme = include_str!("../README.md");
     assert!(readme.contains(&format!("pick \"{shown}\"")), "{shown}");
+}
+
+/// A virtualenv of the system's Python with ipykernel (at the versions the
+/// open-interpreter tier pins), which an ordinary user can run: open-interpreter's may be
+/// made from a Python below root's home. Made once per build directory.
+fn python_for_everyone() -> PathBuf {
+    let venv = common::installed_once("ipykernel-6.31.0-system-python", |venv| {
+        let made = std::process::Command::new("/usr/bin/python3")
+            .args(["-m", "venv"])
+            .arg(venv)
+            .status();
+        assert!(made.is_ok_and(|s| s.success()), "/usr/bin/python3 -m venv");
+        let pins = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/requirements.txt");
+        let pip = std::process::Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(["ipykernel", "jupyter_client", "-c", pins])
+            .status();
+        assert!(pip.is_ok_and(|s| s.success()), "pip install ipykernel");
+    });
+    venv.join("bin/python")
+}
+
+#[test]
+fn as_an_ordinary_user_without_a_cgroup_a_memory_bomb_is_contained_and_the_chat_goes_on() {
+    let Some(sandbox) = Sandbox::unprivileged() else {
+        eprintln!("skipped: tests already run unprivileged, or no ordinary user could be made");
+        return;
+    };
+    let python = python_for_everyone();
+    install_with(&sandbox, &python, "mem", &["--", "--mem", "256MiB"]);
+    let growing = "a = []\nwhile True: a.append(bytearray(8 << 20))";
+    let chat = chat_with(
+        &sandbox,
+        &python,
+        "mem",
+        &["x = 6", growing, "print(6 * 7)"],
+    );
+    // Sampled: one allocation past RLIMIT_DATA (a sixteenth above --mem) fails in the
+    // cell (IPython, short of memory itself, may print the traceback on stderr), or leash
+    // sees the session pass --mem first and stops the kernel.
+    let cell = chat.cell(1);
+    let said = format!("{} {}", cell["errors"], cell["stderr"]);
+    assert_eq!(cell["status"], "error", "{cell}");
+    assert!(
+        said.contains("MemoryError") || said.contains("memory limit 256.0 MiB"),
+        "{cell}\n{}",
+        chat.stderr
+    );
+    chat.assert_answers(2, "42\n");
+    assert!(chat.shut_down, "{}", chat.stderr);
+    sandbox.assert_no_survivors(&[]);
 }
