@@ -256,6 +256,7 @@ fn when_the_frontend_is_killed_nothing_is_left_within_a_second() {
     while tracked.iter().any(Tracked::runs) && killed.elapsed() < Duration::from_secs(1) {
         std::thread::sleep(Duration::from_millis(10));
     }
+    eprintln!("{:?} after the frontend's SIGKILL", killed.elapsed());
     let left: Vec<_> = tracked.iter().filter(|t| t.runs()).collect();
     assert!(
         left.is_empty(),
