@@ -68,6 +68,8 @@ fn frontend_with(
         .arg(name)
         .args(cells)
         .env("HOME", sandbox.dir())
+        // jupyter_client's connection file goes to TMPDIR: a killed frontend leaves it.
+        .env("TMPDIR", sandbox.dir())
         .env("JUPYTER_PATH", sandbox.path("prefix/share/jupyter"));
     command
 }
