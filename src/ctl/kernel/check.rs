@@ -11,10 +11,10 @@ use crate::ctl::CtlError;
 /// python is a link, and only its own name finds the virtualenv's packages), with
 /// ipykernel, jupyter_client and pyzmq importable.
 pub fn python(given: &Path) -> Result<PathBuf, CtlError> {
-    let found = crate::command_path::resolve(given.as_os_str())
-        .map_err(|e| CtlError::Usage(format!("kernel install: --python: {e}")))?;
-    let absolute = std::path::absolute(&found)
-        .map_err(|e| CtlError::Usage(format!("kernel install: --python: {e}")))?;
+    let refused =
+        |e: &dyn std::fmt::Display| CtlError::Usage(format!("kernel install: --python: {e}"));
+    let found = crate::command_path::resolve(given.as_os_str()).map_err(|e| refused(&e))?;
+    let absolute = std::path::absolute(&found).map_err(|e| refused(&e))?;
     let imported = Command::new(&absolute)
         .args(["-c", "import ipykernel, jupyter_client, zmq"])
         .stdin(Stdio::null())
@@ -41,12 +41,13 @@ pub fn leash() -> Result<PathBuf, CtlError> {
         .ok()
         .map(|me| me.with_file_name("leash"))
         .filter(|leash| leash.is_file());
-    match beside {
-        Some(leash) => Ok(leash),
-        None => crate::command_path::resolve("leash".as_ref())
-            .and_then(|found| std::path::absolute(found).map_err(crate::error::Error::Write))
-            .map_err(|e| CtlError::Incomplete(format!("kernel install: no leash: {e}"))),
+    if let Some(leash) = beside {
+        return Ok(leash);
     }
+    let missing =
+        |e: &dyn std::fmt::Display| CtlError::Incomplete(format!("kernel install: no leash: {e}"));
+    let found = crate::command_path::resolve("leash".as_ref()).map_err(|e| missing(&e))?;
+    std::path::absolute(found).map_err(|e| missing(&e))
 }
 
 /// leash accepts `options` for the kernel, names no command in them, and can enforce

@@ -70,6 +70,10 @@ class Message:
     def parent_id(self):
         return self.parent.get("msg_id")
 
+    @property
+    def content(self):
+        return json.loads(self.frames[self.frames.index(DELIMITER) + 5])
+
 
 class Cell:
     """An execute request the kernel has been given, oldest first."""
@@ -78,7 +82,7 @@ class Cell:
         self.message = message
         self.started = None
         self.cpu_at_start = None
-        self.breached = None
+        self.breached = None  # the budget it overran, once interrupted for it
         self.interrupted_at = None
 
 
@@ -156,8 +160,8 @@ class Kernel:
             "-f",
             connection_file,
         ]
-        # Its own session and process group: a frontend that kills the launcher's group kills leash's
-        # supervisor only through --die-with-parent, which stops the session first.
+        # Its own session and process group: a frontend that kills the launcher's group
+        # reaches leash only through --die-with-parent, which stops the session first.
         try:
             self.process = subprocess.Popen(
                 command, env=env, stdin=subprocess.DEVNULL, start_new_session=True
@@ -182,28 +186,26 @@ class Kernel:
         self.probed = 0.0
         self.replied = False
         self.published = False
-        self.breached = False
 
     def exited(self):
         return self.process.poll() is not None
 
     def reason(self):
-        """Why the kernel's session ended, in leash's words."""
+        """Why the kernel's session ended, in leash's words, and whether a limit ended it."""
         try:
             with open(self.report) as f:
                 report = json.load(f)
         except (OSError, ValueError):
-            return f"leash exited with status {self.process.returncode}"
+            return f"leash exited with status {self.process.returncode}", False
         if report.get("breach"):
-            self.breached = True
-            return report["breach"]["message"]
+            return report["breach"]["message"], True
         if report.get("error"):
-            return report["error"]
+            return report["error"], False
         if report.get("outcome") == "exited":
-            return f"the kernel exited with status {report.get('exit_code')}"
+            return f"the kernel exited with status {report.get('exit_code')}", False
         if report.get("outcome") == "signaled":
-            return f"the kernel died of {report.get('signal')}"
-        return f"leash was sent {report.get('signal')}"
+            return f"the kernel died of {report.get('signal')}", False
+        return f"leash was sent {report.get('signal')}", False
 
     def stop(self, wait=5.0):
         """End the kernel's session through leash's stop sequence."""
@@ -223,7 +225,7 @@ class Kernel:
 
 def session_cpu(root):
     """CPU seconds of every process below `root` (leash), with those already reaped."""
-    parents, ticks = {}, {}
+    children, ticks = collections.defaultdict(list), {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -234,20 +236,15 @@ def session_cpu(root):
             continue
         fields = stat[stat.rindex(b")") + 2 :].split()
         pid = int(name)
-        parents[pid] = int(fields[1])
+        children[int(fields[1])].append(pid)
         own, reaped = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
         # leash's own time is the supervisor's; what it reaped is the session's.
         ticks[pid] = reaped if pid == root else own + reaped
-    total, below = 0, {root}
-    changed = True
-    while changed:
-        changed = False
-        for pid, parent in parents.items():
-            if parent in below and pid not in below:
-                below.add(pid)
-                changed = True
-    for pid in below:
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
         total += ticks.get(pid, 0)
+        stack.extend(children.get(pid, ()))
     return total / CLOCK_TICKS
 
 
@@ -341,9 +338,9 @@ class Launcher:
         kernel = self.kernel
         if self.shutting_down:
             raise SystemExit(0)
-        reason = kernel.reason()
+        reason, at_a_limit = kernel.reason()
         if self.state == "booting":
-            self.break_down(reason, kernel.breached)
+            self.break_down(reason, at_a_limit)
             return
         self.drop_kernel()
         self.state = "down"
@@ -357,10 +354,11 @@ class Launcher:
             return
         head = self.cells.popleft()
         self.to_tell.pop(head.message.header.get("msg_id"), None)
-        if head.breached and head.interrupted_at is not None:
+        if head.breached:
             text = (
-                f"leash: {head.breached}; the cell did not stop within {self.args.grace:g} s of "
-                "the interrupt, so the kernel was stopped and a fresh one started: variables are gone"
+                f"leash: {head.breached}; the cell did not stop within {self.args.grace:g} s "
+                "of the interrupt, so the kernel was stopped and a fresh one started: "
+                "variables are gone"
             )
         else:
             text = f"leash: {reason}; a fresh kernel was started, variables are gone"
@@ -401,6 +399,14 @@ class Launcher:
         self.reply("shell", message, "execute_reply", content)
         self.publish("status", {"execution_state": "idle"}, message.header)
 
+    def shut_down(self, channel, message, idle=False):
+        """Answer a shutdown request with no kernel to pass it to (then the idle that ends
+        its busy, if one was published), and leave."""
+        self.reply(channel, message, "shutdown_reply", {"status": "ok", **message.content})
+        if idle:
+            self.publish("status", {"execution_state": "idle"}, message.header)
+        raise SystemExit(0)
+
     def answer_broken(self, channel, message):
         kind = message.type
         if kind == "execute_request":
@@ -428,11 +434,7 @@ class Launcher:
                 },
             )
         elif kind == "shutdown_request":
-            self.reply(
-                channel, message, "shutdown_reply", {"status": "ok", **message_content(message)}
-            )
-            self.publish("status", {"execution_state": "idle"}, message.header)
-            raise SystemExit(0)
+            self.shut_down(channel, message, idle=True)
         elif kind == "interrupt_request":
             self.reply(channel, message, "interrupt_reply", {"status": "ok"})
         elif kind.endswith("_request"):
@@ -447,19 +449,16 @@ class Launcher:
     # -- relaying ---------------------------------------------------------------------
 
     def from_frontend(self, channel, frames):
-        if self.state == "broken":
-            self.answer_broken(channel, Message(frames))
-            return
         message = Message(frames)
+        if self.state == "broken":
+            self.answer_broken(channel, message)
+            return
         if channel == "control" and message.type == "interrupt_request":
             self.interrupt()
             self.reply(channel, message, "interrupt_reply", {"status": "ok"})
             return
         if self.state == "down" and channel == "control" and message.type == "shutdown_request":
-            self.reply(
-                channel, message, "shutdown_reply", {"status": "ok", **message_content(message)}
-            )
-            raise SystemExit(0)
+            self.shut_down(channel, message)
         if self.state != "ready":
             self.held.append((channel, frames))
             if self.state == "down":
@@ -488,16 +487,14 @@ class Launcher:
                 self.kernel.published = True
                 return
             told = self.to_tell.pop(message.parent_id, None) if message.type == "status" else None
-            if told and message_content(message).get("execution_state") == "idle":
+            if told and message.content.get("execution_state") == "idle":
                 # Last before the idle that ends the cell: after the kernel's own
                 # traceback, which frontends that keep an output's tail would cut it for.
                 self.error_output(message.parent, told)
             elif told:
                 self.to_tell[message.parent_id] = told
             if message.type == "execute_input":
-                self.execution_count = message_content(message).get(
-                    "execution_count", self.execution_count
-                )
+                self.execution_count = message.content.get("execution_count", self.execution_count)
             self.frontend["iopub"].send_multipart(frames)
             return
         self.frontend[channel].send_multipart(frames)
@@ -598,11 +595,6 @@ class Launcher:
         for sock in self.frontend.values():
             sock.close(linger=200)
         self.context.term()
-
-
-def message_content(message):
-    at = message.frames.index(DELIMITER)
-    return json.loads(message.frames[at + 5])
 
 
 def die_with_parent():
