@@ -434,17 +434,8 @@ fn the_readme_line_for_jupyterlab_installs_what_the_readme_says() {
 /// made from a Python below root's home. Made once per build directory.
 fn python_for_everyone() -> PathBuf {
     let venv = common::installed_once("ipykernel-6.31.0-system-python", |venv| {
-        let made = std::process::Command::new("/usr/bin/python3")
-            .args(["-m", "venv"])
-            .arg(venv)
-            .status();
-        assert!(made.is_ok_and(|s| s.success()), "/usr/bin/python3 -m venv");
-        let pins = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/requirements.txt");
-        let pip = std::process::Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check"])
-            .args(["ipykernel", "jupyter_client", "-c", pins])
-            .status();
-        assert!(pip.is_ok_and(|s| s.success()), "pip install ipykernel");
+        let pins = ["ipykernel", "jupyter_client", "-c", common::PINNED];
+        common::make_venv("/usr/bin/python3", venv, &pins);
     });
     venv.join("bin/python")
 }

@@ -580,25 +580,25 @@ pub fn open_interpreter_venv() -> &'static Path {
 /// A fresh virtualenv at `venv` with the pinned requirements in it.
 fn install_open_interpreter(venv: &Path) {
     let started = Instant::now();
-    let made = Command::new("python3")
-        .arg("-m")
-        .arg("venv")
-        .arg(venv)
-        .status();
-    assert!(made.is_ok_and(|s| s.success()), "python3 -m venv");
-    let requirements = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/requirements.txt");
-    let pip = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(requirements)
-        .status();
-    assert!(
-        pip.is_ok_and(|s| s.success()),
-        "pip install -r {requirements}"
-    );
+    make_venv("python3", venv, &["-r", PINNED]);
     eprintln!(
         "installed open-interpreter 0.4.3 in {:?}",
         started.elapsed()
     );
+}
+
+/// The pinned packages of the open-interpreter tier, each at the version it was proven with.
+pub const PINNED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/requirements.txt");
+
+/// A virtualenv at `venv` made by `python`, with `pip install PIP_ARGS...` in it.
+pub fn make_venv(python: &str, venv: &Path, pip_args: &[&str]) {
+    let made = Command::new(python).args(["-m", "venv"]).arg(venv).status();
+    assert!(made.is_ok_and(|s| s.success()), "{python} -m venv");
+    let pip = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--disable-pip-version-check"])
+        .args(pip_args)
+        .status();
+    assert!(pip.is_ok_and(|s| s.success()), "pip install {pip_args:?}");
 }
 
 /// Start a scripted model (`python3 SCRIPT ARGS...`) that prints the port it listens on
