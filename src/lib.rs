@@ -1,56 +1,35 @@
 //! leash: run a command as a supervised session whose limits hold for its whole process
 //! tree, and stop every process it started when it ends.
 //!
+//! Three layers, each a folder, each naming only the layers below it:
+//! - `machine`: the machine and its formats, with no policy;
+//! - `session`: the supervisor, which runs one command as a session;
+//! - `front`: the front ends (leash's command line, the personalities, `leashctl`).
+//!
 //! A session goes through six phases, each a module of its own:
-//! 1. parse: `cli`, with the layers below the command line in `config`;
-//! 2. plan: `supervise::plan`, what `--explain` prints;
-//! 3. start: `supervise::start`, with `spawn` for the child;
-//! 4. watch: `supervise::watch`;
-//! 5. stop: `supervise::stop`;
-//! 6. finish: `supervise::finish`, with `record` for the session's record.
+//! 1. parse: `front::cli`, with the layers below the command line in `front::config`;
+//! 2. plan: `session::plan`, what `--explain` prints;
+//! 3. start: `session::start`, with `session::spawn` for the child;
+//! 4. watch: `session::watch`;
+//! 5. stop: `session::stop`;
+//! 6. finish: `session::finish`, with `session::record` for the session's record.
 
-mod accounting;
-mod baseline;
-mod cadence;
-mod caller_signals;
-mod capability;
-mod cgroup;
-mod cli;
-mod command_path;
-pub mod config;
-mod confinement;
-mod ctl;
-mod environment;
-mod error;
-mod exit;
-mod explain;
-mod generate;
-mod isolation;
-mod message;
-mod oom;
-mod personality;
-mod record;
-mod registry;
-mod relay;
-mod rlimit;
-mod session_limits;
-mod signal_number;
-mod signals;
-mod slots;
-mod small_file;
-mod spawn;
-mod supervise;
-mod terminal;
-mod tree;
-mod units;
-mod warning;
+mod front;
+mod machine;
+mod session;
 
 use std::ffi::OsString;
 
-use cli::{Invocation, Settings};
-use error::Error;
-pub use exit::Exit;
-use exit::LEASH_FAILED;
+use front::cli::{self, Invocation};
+use front::{ctl, generate, personality};
+use machine::error::Error;
+pub use machine::exit::Exit;
+use machine::exit::LEASH_FAILED;
+use session::spec::Spec;
+use session::{message, record};
+
+/// The built-in `interpreter` profile, as the README quotes it.
+pub use front::config::BUILT_IN;
 
 /// Parse `args`, do what they ask for, and say how leash must exit.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
@@ -60,7 +39,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
         return personality.run(&args[1..]);
     }
     let done = match cli::parse(args.clone()) {
-        Ok(Invocation::Run(settings)) => return supervise::run(&settings),
+        Ok(Invocation::Run(settings)) => return session::run(&settings),
         Ok(Invocation::Explain(settings)) => explain(&settings),
         Ok(Invocation::PrintConfig(text)) => {
             print!("{text}");
@@ -110,11 +89,11 @@ fn record_unparsed(clock: &record::Clock, args: &[OsString], error: &Error) {
 }
 
 /// `--explain`: print the plan of a session of `settings`, running nothing.
-fn explain(settings: &Settings) -> Result<(), Error> {
-    let plan = supervise::Plan::to_explain(settings)?;
+fn explain(settings: &Spec) -> Result<(), Error> {
+    let plan = session::Plan::to_explain(settings)?;
     print!(
         "{}",
-        explain::explanation(&plan.rows, plan.cgroup.as_ref(), settings)
+        session::explain::explanation(&plan.rows, plan.cgroup.as_ref(), settings)
     );
     Ok(())
 }

@@ -1,6 +1,7 @@
-//! The shape of the source that the developers' guide asks for, checked: every module says
-//! what it owns, no file or function grows past what a reader can hold, errors are typed,
-//! and the README names the same phases of a session as the code, in the same order.
+//! The shape of the source that the developers' guide asks for, checked: three layers
+//! (machine, session, front ends) in which no module names a layer above its own, no import
+//! circle, every module says what it owns, no file or function grows past what a reader can
+//! hold, errors are typed, and the README names the same phases of a session as the code.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -150,12 +151,12 @@ fn the_readme_and_the_module_docs_name_the_same_phases_in_order() {
     assert_eq!(in_readme, in_docs, "README and src/lib.rs disagree");
     // Each phase's own module says which phase it is.
     let modules = [
-        "src/cli/mod.rs",
-        "src/supervise/plan.rs",
-        "src/supervise/start.rs",
-        "src/supervise/watch/mod.rs",
-        "src/supervise/stop.rs",
-        "src/supervise/finish.rs",
+        "src/front/cli/mod.rs",
+        "src/session/plan.rs",
+        "src/session/start.rs",
+        "src/session/watch/mod.rs",
+        "src/session/stop.rs",
+        "src/session/finish.rs",
     ];
     for (number, (phase, module)) in in_docs.iter().zip(modules).enumerate() {
         let text = fs::read_to_string(root.join(module)).unwrap();
@@ -167,60 +168,293 @@ fn the_readme_and_the_module_docs_name_the_same_phases_in_order() {
     }
 }
 
-/// The top-level module a source file belongs to (`src/cgroup/dir.rs`: `cgroup`).
-fn top_module(path: &Path) -> String {
+/// The layers, lowest first: a module may name its own layer and those below it.
+const LAYERS: [&str; 3] = ["machine", "session", "front"];
+
+/// The edges between front ends, each named once: the man pages and completions are
+/// generated for every front end, and `leashctl kernel` checks leash's options with leash's
+/// own parser. Any other front end reaching into another fails the layout test.
+const FRONT_EDGES: [(&str, &str); 5] = [
+    ("cli", "config"),
+    ("ctl", "cli"),
+    ("generate", "cli"),
+    ("generate", "ctl"),
+    ("generate", "personality"),
+];
+
+/// A module's path below the crate root (`src/session/spawn/child.rs`:
+/// `session::spawn::child`), or `None` for the crate root and the binaries.
+fn module_path(path: &Path) -> Option<Vec<String>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let relative = path.strip_prefix(&root).expect("below src");
-    let first = relative.iter().next().expect("a file").to_string_lossy();
-    first.trim_end_matches(".rs").to_string()
+    let relative = path.strip_prefix(&root).unwrap_or(path);
+    let mut parts: Vec<String> = relative
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let file = parts.pop()?;
+    if parts.is_empty() || parts[0] == "bin" {
+        return None;
+    }
+    if file != "mod.rs" {
+        parts.push(file.trim_end_matches(".rs").to_string());
+    }
+    Some(parts)
 }
 
-/// The modules `text` names as `crate::NAME`.
-fn uses(text: &str) -> BTreeSet<String> {
-    text.split("crate::")
-        .skip(1)
-        .map(|rest| {
-            rest.chars()
-                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                .collect::<String>()
+/// The paths one `use` tree names, from `text` on (`a::{b, c::d}`: `a::b`, `a::c::d`).
+fn use_tree(text: &[u8], at: &mut usize, prefix: &[String], found: &mut Vec<Vec<String>>) {
+    let skip_space = |at: &mut usize| {
+        while *at < text.len() && text[*at].is_ascii_whitespace() {
+            *at += 1;
+        }
+    };
+    skip_space(at);
+    if text.get(*at) == Some(&b'{') {
+        *at += 1;
+        loop {
+            use_tree(text, at, prefix, found);
+            skip_space(at);
+            match text.get(*at) {
+                Some(b',') => *at += 1,
+                Some(b'}') => {
+                    *at += 1;
+                    return;
+                }
+                _ => return,
+            }
+            skip_space(at);
+            if text.get(*at) == Some(&b'}') {
+                *at += 1;
+                return;
+            }
+        }
+    }
+    let start = *at;
+    while *at < text.len() && (text[*at].is_ascii_alphanumeric() || text[*at] == b'_') {
+        *at += 1;
+    }
+    let name = String::from_utf8_lossy(&text[start..*at]).into_owned();
+    let mut path = prefix.to_vec();
+    if !name.is_empty() && name != "self" {
+        path.push(name);
+    }
+    if text[*at..].starts_with(b"::") {
+        *at += 2;
+        use_tree(text, at, &path, found);
+    } else {
+        found.push(path);
+    }
+}
+
+/// The absolute module paths a file names through `crate::` and `super::`, its tests left
+/// out.
+fn named_paths(module: &[String], text: &str) -> Vec<Vec<String>> {
+    let code = text.split("#[cfg(test)]").next().unwrap_or(text).as_bytes();
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at < code.len() {
+        let word_start = at == 0 || !(code[at - 1].is_ascii_alphanumeric() || code[at - 1] == b'_');
+        let mut base = None;
+        if word_start && code[at..].starts_with(b"crate::") {
+            at += "crate::".len();
+            base = Some(Vec::new());
+        } else if word_start && code[at..].starts_with(b"super::") {
+            // A module's path is its folder's for a mod.rs, so `super` is one up for both.
+            let mut parent = module.to_vec();
+            parent.pop();
+            while code[at..].starts_with(b"super::") {
+                at += "super::".len();
+                if code[at..].starts_with(b"super::") {
+                    parent.pop();
+                }
+            }
+            base = Some(parent);
+        }
+        match base {
+            Some(base) => use_tree(code, &mut at, &base, &mut found),
+            None => at += 1,
+        }
+    }
+    found
+}
+
+/// Every module file and the modules it names: (its path, the path of each module file
+/// it reaches, as the longest module path that starts what it names).
+fn module_graph(sources: &[(PathBuf, String)]) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
+    let modules: BTreeMap<Vec<String>, &(PathBuf, String)> = sources
+        .iter()
+        .filter_map(|source| Some((module_path(&source.0)?, source)))
+        .collect();
+    let mut graph = BTreeMap::new();
+    for (module, (_, text)) in &modules {
+        let mut reached = BTreeSet::new();
+        for named in named_paths(module, text) {
+            let target = (1..=named.len())
+                .rev()
+                .map(|n| named[..n].to_vec())
+                .find(|prefix| modules.contains_key(prefix));
+            if let Some(target) = target {
+                reached.insert(target);
+            }
+        }
+        graph.insert(module.clone(), reached);
+    }
+    graph
+}
+
+/// The edges that name a layer above the naming module's own, and those between front
+/// ends that `FRONT_EDGES` does not list.
+fn layer_violations(sources: &[(PathBuf, String)]) -> Vec<String> {
+    let rank = |m: &[String]| {
+        LAYERS
+            .iter()
+            .position(|l| m.first().is_some_and(|f| f == l))
+    };
+    let mut wrong = Vec::new();
+    for (module, reached) in module_graph(sources) {
+        for target in reached {
+            let (Some(from), Some(to)) = (rank(&module), rank(&target)) else {
+                continue;
+            };
+            let front = |m: &[String]| m.get(1).cloned().unwrap_or_default();
+            let crosses = from == 2 && to == 2 && front(&module) != front(&target);
+            let listed = FRONT_EDGES.contains(&(front(&module).as_str(), front(&target).as_str()));
+            if to > from || (crosses && !listed) {
+                wrong.push(format!("{} -> {}", module.join("::"), target.join("::")));
+            }
+        }
+    }
+    wrong
+}
+
+/// The import circles: module files that reach each other, not counting a module's
+/// edges to its own ancestors and descendants (a folder's mod.rs and its children).
+fn circles(sources: &[(PathBuf, String)]) -> Vec<String> {
+    let related = |a: &[String], b: &[String]| a.starts_with(b) || b.starts_with(a);
+    let graph: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = module_graph(sources)
+        .into_iter()
+        .map(|(m, reached)| {
+            let reached = reached.into_iter().filter(|t| !related(&m, t)).collect();
+            (m, reached)
         })
-        .filter(|name| !name.is_empty())
+        .collect();
+    // The same graph between the layers' top modules (`session::spawn`, ...).
+    let mut tops: BTreeMap<Vec<String>, BTreeSet<Vec<String>>> = BTreeMap::new();
+    for (module, reached) in &graph {
+        let top = |m: &[String]| m[..m.len().min(2)].to_vec();
+        let edges = tops.entry(top(module)).or_default();
+        edges.extend(reached.iter().map(|t| top(t)).filter(|t| *t != top(module)));
+    }
+    let mut found = Vec::new();
+    for graph in [graph, tops] {
+        let reaches = |from: &Vec<String>, to: &Vec<String>| {
+            let mut seen = BTreeSet::new();
+            let mut pending = vec![from.clone()];
+            while let Some(module) = pending.pop() {
+                for next in graph.get(&module).into_iter().flatten() {
+                    if next == to {
+                        return true;
+                    }
+                    if seen.insert(next.clone()) {
+                        pending.push(next.clone());
+                    }
+                }
+            }
+            false
+        };
+        for (module, reached) in &graph {
+            for target in reached.iter().filter(|t| reaches(t, module)) {
+                found.push(format!("{} -> {}", module.join("::"), target.join("::")));
+            }
+        }
+    }
+    found
+}
+
+/// Planted source files, as `sources` would list them.
+fn planted(files: &[(&str, &str)]) -> Vec<(PathBuf, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    files
+        .iter()
+        .map(|(path, text)| (root.join(path), (*text).to_string()))
         .collect()
 }
 
 #[test]
-fn no_two_modules_use_each_other() {
-    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (path, text) in sources() {
-        let module = top_module(&path);
-        if module == "lib" || module == "main" {
-            continue;
-        }
-        let mut used = uses(&text);
-        used.remove(&module);
-        graph.entry(module).or_default().extend(used);
-    }
-    let reaches = |from: &str, to: &str| {
-        let mut seen = BTreeSet::new();
-        let mut pending = vec![from.to_string()];
-        while let Some(module) = pending.pop() {
-            for next in graph.get(&module).into_iter().flatten() {
-                if next == to {
-                    return true;
-                }
-                if seen.insert(next.clone()) {
-                    pending.push(next.clone());
-                }
-            }
-        }
-        false
+fn no_module_names_a_layer_above_its_own() {
+    let sources = sources();
+    let wrong = layer_violations(&sources);
+    assert!(wrong.is_empty(), "edges to a higher layer: {wrong:#?}");
+    // The check sees the edges that are there.
+    let graph = module_graph(&sources);
+    let edge = |from: &str, to: &str| {
+        let path = |m: &str| m.split("::").map(String::from).collect::<Vec<_>>();
+        graph[&path(from)].contains(&path(to))
     };
-    let circles: Vec<String> = graph
-        .iter()
-        .flat_map(|(module, used)| used.iter().map(move |u| (module, u)))
-        .filter(|(module, used)| reaches(used, module))
-        .map(|(module, used)| format!("{module} -> {used}"))
-        .collect();
-    assert!(circles.is_empty(), "modules in a circle: {circles:?}");
-    assert!(graph["supervise"].contains("spawn"), "{graph:?}");
+    assert!(edge("session::start", "session::spawn"), "{graph:#?}");
+    assert!(
+        edge("session::spawn::child", "machine::caller_signals"),
+        "{graph:#?}"
+    );
+    assert!(edge("front::ctl", "session::registry"), "{graph:#?}");
+}
+
+#[test]
+fn the_layer_check_fails_on_a_planted_upward_edge() {
+    let sources = planted(&[
+        ("machine/mod.rs", "//! m\npub(crate) mod units;\n"),
+        (
+            "machine/units/mod.rs",
+            "//! u\nuse crate::{session::{plan::Plan, x}};\n",
+        ),
+        ("session/plan.rs", "//! p\n"),
+        (
+            "front/ctl/mod.rs",
+            "//! c\nfn f() { crate::front::personality::run(); }\n",
+        ),
+        ("front/personality/mod.rs", "//! p\n"),
+    ]);
+    assert_eq!(
+        layer_violations(&sources),
+        [
+            "front::ctl -> front::personality",
+            "machine::units -> session::plan"
+        ]
+    );
+}
+
+#[test]
+fn no_import_circle() {
+    let found = circles(&sources());
+    assert!(found.is_empty(), "modules in a circle: {found:#?}");
+}
+
+#[test]
+fn the_circle_check_fails_on_a_planted_circle() {
+    let sources = planted(&[
+        ("session/spawn/mod.rs", "//! s\nuse child::run;\n"),
+        (
+            "session/spawn/child.rs",
+            "//! c\nuse super::namespace::Ns;\nuse super::Spawned;\n",
+        ),
+        (
+            "session/spawn/namespace.rs",
+            "//! n\nuse super::super::spawn::child::X;\n",
+        ),
+        (
+            "session/record/mod.rs",
+            "//! r\nuse crate::session::relay::Relay;\n",
+        ),
+        (
+            "session/relay/mod.rs",
+            "//! r\n#[cfg(test)]\nuse crate::session::record::R;\n",
+        ),
+    ]);
+    assert_eq!(
+        circles(&sources),
+        [
+            "session::spawn::child -> session::spawn::namespace",
+            "session::spawn::namespace -> session::spawn::child",
+        ]
+    );
 }

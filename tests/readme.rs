@@ -248,7 +248,7 @@ fn every_command_line_the_readme_shows_runs() {
 
 #[test]
 fn the_readme_shows_the_built_in_profile_as_it_is() {
-    let profile = leash::config::BUILT_IN.trim_matches('\n');
+    let profile = leash::BUILT_IN.trim_matches('\n');
     assert!(
         README.contains(&format!("```toml\n{profile}\n```")),
         "the README's copy of the interpreter profile differs from src/config/mod.rs"

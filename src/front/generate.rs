@@ -5,7 +5,7 @@ use std::io::Write;
 
 use clap_complete::Shell;
 
-use crate::cli::{Artifact, command};
+use crate::front::cli::{Artifact, command};
 
 /// Sections of the man page beyond what clap knows, in roff.
 const MAN_EXTRA: &str = r#".SH "THE SESSION CGROUP"
@@ -104,7 +104,7 @@ Per-process rlimits, as \fBprlimit\fR(1) sets them.
 /// What one artifact is made of: the command line, its name, and the man page's own
 /// sections; `None` for the man page, else the shell to complete for.
 fn parts(artifact: Artifact) -> (clap::Command, &'static str, &'static str, Option<Shell>) {
-    use crate::personality::{prlimit_texts, timeout_texts};
+    use crate::front::personality::{prlimit_texts, timeout_texts};
     use Artifact as A;
     let (command, name, extra) = match artifact {
         A::Man | A::Bash | A::Zsh | A::Fish => (command(), "leash", MAN_EXTRA),
@@ -118,9 +118,11 @@ fn parts(artifact: Artifact) -> (clap::Command, &'static str, &'static str, Opti
             "prlimit",
             prlimit_texts::MAN_EXTRA,
         ),
-        A::LeashctlMan | A::LeashctlBash | A::LeashctlZsh | A::LeashctlFish => {
-            (crate::ctl::command(), "leashctl", crate::ctl::MAN_EXTRA)
-        }
+        A::LeashctlMan | A::LeashctlBash | A::LeashctlZsh | A::LeashctlFish => (
+            crate::front::ctl::command(),
+            "leashctl",
+            crate::front::ctl::MAN_EXTRA,
+        ),
     };
     let shell = match artifact {
         A::Man | A::TimeoutMan | A::PrlimitMan | A::LeashctlMan => None,
@@ -142,7 +144,7 @@ pub fn write(artifact: Artifact, out: &mut impl Write) -> std::io::Result<()> {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut command, name, &mut script);
             let script = String::from_utf8_lossy(&script);
-            out.write_all(crate::ctl::complete_ids(shell, &script).as_bytes())
+            out.write_all(crate::front::ctl::complete_ids(shell, &script).as_bytes())
         }
         Some(shell) => {
             clap_complete::generate(shell, &mut command, name, out);

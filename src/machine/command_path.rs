@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
-use crate::error::Error;
+use crate::machine::error::Error;
 
 /// Find the program as `execvp` would: a name with a slash is used as it is; otherwise
 /// the first executable regular file of that name in a PATH directory.

@@ -6,7 +6,7 @@ use std::fmt;
 
 use nix::errno::Errno;
 
-use crate::exit::{CANNOT_EXECUTE, LEASH_FAILED, NO_SLOT, NOT_FOUND};
+use crate::machine::exit::{CANNOT_EXECUTE, LEASH_FAILED, NO_SLOT, NOT_FOUND};
 
 /// Why leash could not do what it was asked.
 #[derive(Debug)]
@@ -53,10 +53,10 @@ impl Error {
 
     /// How leash ends after this error: its exit status, or dying of the signal that
     /// interrupted it.
-    pub fn exit(&self) -> crate::exit::Exit {
+    pub fn exit(&self) -> crate::machine::exit::Exit {
         match self {
-            Error::Interrupted(signal) => crate::exit::Exit::Signal(*signal),
-            _ => crate::exit::Exit::Code(self.exit_code()),
+            Error::Interrupted(signal) => crate::machine::exit::Exit::Signal(*signal),
+            _ => crate::machine::exit::Exit::Code(self.exit_code()),
         }
     }
 }

@@ -8,8 +8,10 @@ use std::fmt;
 use nix::libc::{RLIM_INFINITY, rlim_t};
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 
-use crate::error::Invalid;
-use crate::units::{format_duration, format_size, parse_count, parse_duration, parse_size};
+use crate::machine::error::Invalid;
+use crate::machine::units::{
+    format_duration, format_size, parse_count, parse_duration, parse_size,
+};
 
 /// The unit a resource's limit is counted in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -311,7 +313,7 @@ impl fmt::Display for ResolvedRlimit {
 
 /// Whether this process may raise hard limits (CAP_SYS_RESOURCE in its effective set).
 pub fn may_raise_hard_limits() -> bool {
-    crate::capability::effective(crate::capability::SYS_RESOURCE)
+    crate::machine::capability::effective(crate::machine::capability::SYS_RESOURCE)
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use nix::errno::Errno;
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 
-use crate::error::Invalid;
+use crate::machine::error::Invalid;
 
 /// Any signal the kernel has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

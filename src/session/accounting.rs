@@ -14,8 +14,8 @@ use std::time::Duration;
 use nix::sys::resource::{UsageWho, getrusage};
 use nix::unistd::Pid;
 
-use crate::cgroup::Reading;
-use crate::tree::{self, StatFields, Threads, read_proc};
+use crate::machine::cgroup::Reading;
+use crate::machine::tree::{self, StatFields, Threads, read_proc};
 
 /// What the session uses at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -17,11 +17,11 @@ use super::plan::Plan;
 use super::start::{Running, start};
 use super::stop::stop;
 use super::watch::Ending;
-use crate::cli::Settings;
-use crate::error::Error;
-use crate::exit::{Exit, LEASH_FAILED, LIMIT_REACHED};
-use crate::message::say;
-use crate::signal_number::SignalNumber;
+use crate::machine::error::Error;
+use crate::machine::exit::{Exit, LEASH_FAILED, LIMIT_REACHED};
+use crate::machine::signal_number::SignalNumber;
+use crate::session::message::say;
+use crate::session::spec::Spec;
 
 /// What `timeout`'s command line asked for.
 #[derive(Clone, Debug)]
@@ -57,7 +57,7 @@ impl Default for Rules {
 }
 
 /// Run the session `settings` describe under `rules`; returns how leash must exit.
-pub fn run(settings: &Settings, rules: &Rules) -> Exit {
+pub fn run(settings: &Spec, rules: &Rules) -> Exit {
     let started = Plan::make(settings).and_then(|plan| start(settings, plan, false));
     let mut running = match started {
         Ok(running) => running,
@@ -80,7 +80,7 @@ fn failed(error: &Error, command: &str) -> Exit {
             "failed to run command '{command}': {}",
             errno.desc()
         )),
-        other => crate::message::error(other),
+        other => crate::session::message::error(other),
     }
     error.exit()
 }
@@ -201,7 +201,7 @@ impl<'r> Watch<'r> {
                 128u8.saturating_add(signal as u8)
             }
             _ => {
-                crate::message::error(&Error::LostMainProcess);
+                crate::session::message::error(&Error::LostMainProcess);
                 return Exit::Code(LEASH_FAILED);
             }
         };

@@ -15,10 +15,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cli::Settings;
-use crate::ctl::audit::{FLOORS, Usual, usual};
-use crate::error::Error;
-use crate::session_limits::SessionLimits;
+use crate::machine::error::Error;
+use crate::session::history::{FLOORS, Usual, usual};
+use crate::session::session_limits::SessionLimits;
+use crate::session::spec::Spec;
 
 /// Exited sessions of the name the history needs before it warns of anything.
 pub const MIN_HISTORY: u64 = 30;
@@ -45,13 +45,13 @@ pub struct Baseline {
 
 /// `--baseline`'s history of the session's `--name`; said on stderr where the log holds
 /// too little of it to warn of anything.
-pub fn for_session(settings: &Settings) -> Result<Option<Baseline>, Error> {
+pub fn for_session(settings: &Spec) -> Result<Option<Baseline>, Error> {
     let (Some(log), Some(name)) = (&settings.baseline, &settings.name) else {
         return Ok(None);
     };
     let baseline = load(log, name)?;
     if baseline.is_none() {
-        crate::message::notice(
+        crate::session::message::notice(
             settings.verbosity,
             &format!(
                 "--baseline {}: fewer than {} exited sessions of {name} yet; no warnings of \
@@ -123,7 +123,7 @@ fn cached(log: &Path, size: u64) -> Option<Vec<Usual>> {
     if !metadata.is_file() || metadata.uid() != nix::unistd::geteuid().as_raw() {
         return None;
     }
-    let text = crate::small_file::read(&cache).ok()?;
+    let text = crate::machine::small_file::read(&cache).ok()?;
     let cache: Cache = serde_json::from_str(&text).ok()?;
     (cache.log_bytes <= size && size <= cache.log_bytes + cache.log_bytes / 10)
         .then_some(cache.usual)

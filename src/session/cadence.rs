@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::accounting::Usage;
-use crate::session_limits::SessionLimits;
+use crate::session::accounting::Usage;
+use crate::session::session_limits::SessionLimits;
 
 /// The shortest and longest pause between two samples.
 pub const FASTEST_SAMPLE: Duration = Duration::from_millis(2);

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use nix::errno::Errno;
 use nix::unistd::{Gid, Group, Uid, User};
 
-use crate::error::Error;
+use crate::machine::error::Error;
 
 /// The settings behind the confinement, as the command line gives them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

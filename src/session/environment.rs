@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 
-use crate::confinement::Request;
+use crate::session::confinement::Request;
 
 /// The variables the command starts with, as `request` says.
 pub fn environment(request: &Request) -> Vec<(OsString, OsString)> {

@@ -8,16 +8,16 @@ use super::shared_nproc::SharedNproc;
 use super::start::Running;
 use super::stop::Stopped;
 use super::watch::{Ending, Watched};
-use crate::accounting::{Sampler, reaped_cpu_split};
-use crate::cli::Settings;
-use crate::error::Error;
-use crate::exit::{Exit, LIMIT_REACHED};
-use crate::explain::LimitRow;
-use crate::message::{Verbosity, error, say};
-use crate::record::destinations::Destinations;
-use crate::record::publish::publish;
-use crate::record::{Breached, Clock, Course, Findings, Record, Subject, UsageRecord};
-use crate::relay::Relay;
+use crate::machine::error::Error;
+use crate::machine::exit::{Exit, LIMIT_REACHED};
+use crate::session::accounting::{Sampler, reaped_cpu_split};
+use crate::session::explain::LimitRow;
+use crate::session::message::{Verbosity, error, say};
+use crate::session::record::destinations::Destinations;
+use crate::session::record::publish::publish;
+use crate::session::record::{Breached, Clock, Course, Findings, Record, Subject, UsageRecord};
+use crate::session::relay::Relay;
+use crate::session::spec::Spec;
 
 /// A session that ran: what watched it, why it ended, what the stop sequence did.
 pub struct Ended {
@@ -30,7 +30,7 @@ pub struct Ended {
 }
 
 /// Finish a session that ran; returns how leash exits.
-pub fn ended(settings: &Settings, clock: &Clock, ended: Ended) -> Exit {
+pub fn ended(settings: &Spec, clock: &Clock, ended: Ended) -> Exit {
     let Ended {
         running,
         watched,
@@ -88,19 +88,19 @@ pub fn ended(settings: &Settings, clock: &Clock, ended: Ended) -> Exit {
 
 /// A command that dies of a fault (SIGSEGV, SIGBUS) under a stack limit the user set did
 /// so, most likely, for want of stack: say so, since the command itself cannot.
-fn suspect_the_stack_limit(settings: &Settings, running: &Running, exit: Exit) {
+fn suspect_the_stack_limit(settings: &Spec, running: &Running, exit: Exit) {
     let faulted = matches!(exit, Exit::Signal(Signal::SIGSEGV | Signal::SIGBUS));
     let asked = settings
         .rlimits
         .iter()
-        .any(|flagged| flagged.request.rlimit == crate::rlimit::Rlimit::STACK);
+        .any(|flagged| flagged.request.rlimit == crate::machine::rlimit::Rlimit::STACK);
     let stack = running
         .plan
         .rlimits
         .iter()
-        .find(|r| r.rlimit() == crate::rlimit::Rlimit::STACK);
+        .find(|r| r.rlimit() == crate::machine::rlimit::Rlimit::STACK);
     if let (true, true, Some(stack)) = (faulted, asked, stack) {
-        crate::message::notice(
+        crate::session::message::notice(
             settings.verbosity,
             &format!(
                 "the command died of a fault under a stack limit of {}: the limit may be below \
@@ -113,11 +113,11 @@ fn suspect_the_stack_limit(settings: &Settings, running: &Running, exit: Exit) {
 
 /// Forks the session lost to the user's other processes fail without a word from the
 /// kernel: say that they may have, and why.
-fn say_if_others_filled_the_backstop(settings: &Settings, running: &Running) {
+fn say_if_others_filled_the_backstop(settings: &Spec, running: &Running) {
     let Some(filled) = running.shared_nproc.as_ref().and_then(SharedNproc::filled) else {
         return;
     };
-    crate::message::notice(
+    crate::session::message::notice(
         settings.verbosity,
         &format!(
             "the user's tasks ({}) reached or came near RLIMIT_NPROC ({}), the backstop of \
@@ -130,7 +130,7 @@ fn say_if_others_filled_the_backstop(settings: &Settings, running: &Running) {
 
 /// Finish a session whose command never started because of `failure`; `limits` are the
 /// planned ones, where the plan was made. Returns how leash exits.
-pub fn failed(settings: &Settings, clock: &Clock, failure: &Error, limits: Vec<LimitRow>) -> Exit {
+pub fn failed(settings: &Spec, clock: &Clock, failure: &Error, limits: Vec<LimitRow>) -> Exit {
     error(failure);
     if settings.recorded() {
         write_record(settings, clock, limits, &Course::NotStarted(failure));
@@ -146,7 +146,7 @@ fn signaled(ending: Ending) -> Option<Signal> {
 }
 
 /// Make the record, say its summary with `--verbose`, and write it where it was asked for.
-fn write_record(settings: &Settings, clock: &Clock, limits: Vec<LimitRow>, course: &Course) {
+fn write_record(settings: &Spec, clock: &Clock, limits: Vec<LimitRow>, course: &Course) {
     let record = Record::new(clock, &Subject::of(settings), limits, course);
     if settings.verbosity >= Verbosity::Verbose {
         say(&record.summary());

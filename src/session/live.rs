@@ -5,16 +5,16 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use super::session::Session;
+use super::processes::Session;
 use super::start::Running;
 use super::stop::signal_session;
 use super::watch::{Events, OutputState, Sample};
-use crate::cgroup::SessionCgroup;
-use crate::message::{Verbosity, notice};
-use crate::registry::Figures;
-use crate::relay::Relay;
-use crate::terminal::Terminal;
-use crate::warning::Warning;
+use crate::machine::cgroup::SessionCgroup;
+use crate::machine::terminal::Terminal;
+use crate::session::message::{Verbosity, notice};
+use crate::session::registry::Figures;
+use crate::session::relay::Relay;
+use crate::session::warning::Warning;
 
 /// The running session as the watch loop's event source. `verbosity` says whether its
 /// warnings are shown.

@@ -43,7 +43,7 @@ pub fn say(message: &str) {
 /// regular file tells by its last byte. A terminal or a pipe that leash does not relay
 /// cannot tell.
 fn stderr_mid_line() -> bool {
-    if crate::relay::stderr_mid_line() {
+    if crate::session::relay::stderr_mid_line() {
         return true;
     }
     // Only a regular file is opened (anew, for reading: the stderr leash got is usually

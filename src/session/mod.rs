@@ -1,49 +1,68 @@
-//! Supervision: phases 2 to 6 of a session (phase 1, parse, is `cli`'s), each a module of
-//! its own.
+//! The session, which is the supervisor: phases 2 to 6 of running a command (phase 1,
+//! parse, belongs to the front ends), each a module of its own, and what they use.
 //!
 //! 2. `plan`: which cgroup holds the session and what it enforces, the rlimits, and what
-//!    holds each limit (what `--explain` prints).
+//!    holds each limit (`explain`'s rows, which `--explain` prints).
 //! 3. `start`: stale sessions stopped, the session's cgroup made, the output relay, leash a
-//!    subreaper with a signalfd, the command started, and the session registered for
-//!    `leashctl` (`registered`).
+//!    subreaper with a signalfd, the command started (`spawn`), and the session registered
+//!    for `leashctl` (`registered`, `registry`).
 //! 4. `watch`: the loop that waits for the main process to end, a limit to be reached or a
-//!    terminating signal, forwarding signals and sampling usage meanwhile.
+//!    terminating signal, forwarding signals and sampling usage meanwhile (`accounting`,
+//!    `cadence`, `warning`).
 //! 5. `stop`: the stop sequence, then the output drained, the terminal taken back and the
 //!    cgroup removed.
-//! 6. `finish`: the exit status, what the session used, and its record.
+//! 6. `finish`: the exit status, what the session used, and its record (`record`).
 //!
-//! Between plan and start, leash waits for a `--slots` slot or a `--rate` start (waiting
-//! does not count against `--wall`).
+//! Between plan and start, leash waits for a `--slots` slot or a `--rate` start (`slots`;
+//! waiting does not count against `--wall`). This layer names the machine layer below it,
+//! never the front ends above it.
 
-pub mod as_timeout;
+pub(crate) mod accounting;
+pub(crate) mod as_timeout;
+pub(crate) mod baseline;
+pub(crate) mod cadence;
+pub(crate) mod confinement;
+pub(crate) mod environment;
+pub(crate) mod explain;
 mod finish;
+pub(crate) mod history;
+pub(crate) mod isolation;
 mod live;
+pub(crate) mod message;
 mod plan;
+mod processes;
+pub(crate) mod record;
 mod registered;
-mod session;
+pub(crate) mod registry;
+pub(crate) mod relay;
+pub(crate) mod session_limits;
 mod shared_nproc;
+pub(crate) mod slots;
+pub(crate) mod spawn;
+pub(crate) mod spec;
 mod start;
 mod stop;
+pub(crate) mod warning;
 mod watch;
 
 pub use plan::Plan;
 
-use crate::cli::Settings;
-use crate::error::Error;
-use crate::exit::Exit;
-use crate::record::Clock;
-use crate::record::destinations::Destinations;
+use crate::machine::error::Error;
+use crate::machine::exit::Exit;
+use crate::session::record::Clock;
+use crate::session::record::destinations::Destinations;
+use crate::session::spec::Spec;
 use finish::Ended;
 use live::Live;
 use watch::watch;
 
 /// Run the command described by `settings` as a supervised session; returns how leash
 /// must exit.
-pub fn run(settings: &Settings) -> Exit {
+pub fn run(settings: &Spec) -> Exit {
     let clock = Clock::start();
     // Where the record goes must be writable before anything runs.
     if let Err(error) = Destinations::of(settings).check() {
-        crate::message::error(&error);
+        crate::session::message::error(&error);
         return Exit::Code(error.exit_code());
     }
     if let Err(error) = die_with_parent(settings) {
@@ -62,7 +81,7 @@ pub fn run(settings: &Settings) -> Exit {
 
 /// `--die-with-parent`: leash gets SIGTERM when its parent dies, which stops the session
 /// as a SIGTERM does (while it waits for a slot too). A parent gone already is an error.
-fn die_with_parent(settings: &Settings) -> Result<(), Error> {
+fn die_with_parent(settings: &Spec) -> Result<(), Error> {
     let Some(parent) = settings.die_with_parent else {
         return Ok(());
     };
@@ -78,10 +97,10 @@ fn die_with_parent(settings: &Settings) -> Result<(), Error> {
 }
 
 /// Wait for a slot, start the session, watch it and stop it.
-fn start_and_supervise(settings: &Settings, plan: Plan) -> Result<Ended, Error> {
+fn start_and_supervise(settings: &Spec, plan: Plan) -> Result<Ended, Error> {
     // Held until the session is over; waiting for it does not count against --wall.
     // Read before the wait, as a bad value is refused before anything waits or starts.
-    let baseline = crate::baseline::for_session(settings)?;
+    let baseline = crate::session::baseline::for_session(settings)?;
     let _slot = settings.concurrency.admit()?;
     let mut running = start::start(settings, plan, baseline.is_some())?;
     let started = running.session.started();
@@ -93,7 +112,7 @@ fn start_and_supervise(settings: &Settings, plan: Plan) -> Result<Ended, Error> 
         limits: &settings.limits,
         warn_at: settings.warn,
         baseline: baseline.as_ref(),
-        forward_sigint: settings.on_sigint == crate::signals::OnSigint::Forward,
+        forward_sigint: settings.on_sigint == crate::machine::signals::OnSigint::Forward,
     };
     let watched = watch(&mut live, started, rules);
     let stopped = stop::stop(&mut running, watched.ending, settings);

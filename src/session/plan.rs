@@ -2,14 +2,14 @@
 //! command gets (the user's, checked, and the session limits' backstops), and the limit
 //! rows that say what holds each limit. `--explain` prints the plan; a session runs it.
 
-use crate::accounting::{nproc_counts_this_user, tasks_of_this_user};
-use crate::cgroup::{self, Hierarchy, Job, Mode};
-use crate::cli::Settings;
-use crate::error::Error;
-use crate::explain::{LimitRow, rows};
-use crate::isolation::{Asked, Isolation};
-use crate::rlimit::{ResolvedRlimit, Rlimit, may_raise_hard_limits};
-use crate::session_limits::ByCgroup;
+use crate::machine::cgroup::{self, Hierarchy, Job, Mode};
+use crate::machine::error::Error;
+use crate::machine::rlimit::{ResolvedRlimit, Rlimit, may_raise_hard_limits};
+use crate::session::accounting::{nproc_counts_this_user, tasks_of_this_user};
+use crate::session::explain::{LimitRow, rows};
+use crate::session::isolation::{Asked, Isolation};
+use crate::session::session_limits::ByCgroup;
+use crate::session::spec::Spec;
 
 /// What a session of these settings will be on this machine.
 #[derive(Debug)]
@@ -34,20 +34,17 @@ impl Plan {
     /// Plan a session of `settings`: probe for a cgroup, check every rlimit. An error is
     /// what cannot be had here (`--cgroup require`, `--cpu-rate` without a cpu
     /// controller, a hard limit that cannot be raised).
-    pub fn make(settings: &Settings) -> Result<Plan, Error> {
+    pub fn make(settings: &Spec) -> Result<Plan, Error> {
         Plan::probing(settings, cgroup::probe)
     }
 
     /// [`Plan::make`] for `--explain`, which makes (and removes) a cgroup to know that
     /// one can be made: a start saves that cost, and falls back if the mkdir fails.
-    pub fn to_explain(settings: &Settings) -> Result<Plan, Error> {
+    pub fn to_explain(settings: &Spec) -> Result<Plan, Error> {
         Plan::probing(settings, cgroup::probe_by_making)
     }
 
-    fn probing(
-        settings: &Settings,
-        probe: fn(&Hierarchy) -> Option<Hierarchy>,
-    ) -> Result<Plan, Error> {
+    fn probing(settings: &Spec, probe: fn(&Hierarchy) -> Option<Hierarchy>) -> Result<Plan, Error> {
         let detected = if settings.cgroup == Mode::Off {
             Vec::new()
         } else {
@@ -65,7 +62,7 @@ impl Plan {
             counts_processes: settings.limits.tasks.is_some()
                 && !by_cgroup(cgroup.as_ref()).tasks
                 && nproc_counts_this_user(),
-            personality: settings.personality,
+            isolated: settings.isolated,
         });
         if let Some(refusal) = isolation.refusal() {
             return Err(refusal);
@@ -74,16 +71,12 @@ impl Plan {
     }
 
     /// This plan with `cgroup` doing what it does instead (what could really be made).
-    pub fn with_cgroup(
-        self,
-        settings: &Settings,
-        cgroup: Option<cgroup::Plan>,
-    ) -> Result<Plan, Error> {
+    pub fn with_cgroup(self, settings: &Spec, cgroup: Option<cgroup::Plan>) -> Result<Plan, Error> {
         Plan::assemble(settings, cgroup, self.isolation, self.detected)
     }
 
     fn assemble(
-        settings: &Settings,
+        settings: &Spec,
         cgroup: Option<cgroup::Plan>,
         isolation: Isolation,
         detected: Vec<Hierarchy>,
@@ -115,16 +108,16 @@ impl Plan {
 
 /// Under `--read`, the command's program, which must stay readable (a command that cannot
 /// be found fails later, as it would without `--read`).
-fn program_to_read(settings: &Settings) -> Option<std::path::PathBuf> {
+fn program_to_read(settings: &Spec) -> Option<std::path::PathBuf> {
     settings.reach.reads.as_ref()?;
     let name = settings.command.first()?;
-    crate::command_path::resolve(name)
+    crate::machine::command_path::resolve(name)
         .ok()
         .and_then(|path| std::fs::canonicalize(path).ok())
 }
 
 /// The jobs a cgroup would do for these settings.
-pub fn jobs(settings: &Settings) -> Vec<Job> {
+pub fn jobs(settings: &Spec) -> Vec<Job> {
     let limits = &settings.limits;
     let mut jobs = vec![Job::Contain];
     let wanted = [
@@ -140,7 +133,7 @@ pub fn jobs(settings: &Settings) -> Vec<Job> {
 /// What the session's cgroup will do here, or `None` for no cgroup; an error when the
 /// settings need what this machine cannot give.
 fn cgroup_plan(
-    settings: &Settings,
+    settings: &Spec,
     detected: &[Hierarchy],
     probe: fn(&Hierarchy) -> Option<Hierarchy>,
 ) -> Result<Option<cgroup::Plan>, Error> {
@@ -198,7 +191,7 @@ fn by_cgroup(plan: Option<&cgroup::Plan>) -> ByCgroup {
 /// The RLIMIT_NPROC backstop leash added for `--procs`, where it is shared with the
 /// user's other processes (not `apart` in a user namespace of the session's own; one the
 /// user set is the user's own limit).
-fn shared_nproc(settings: &Settings, rlimits: &[ResolvedRlimit], apart: bool) -> Option<u64> {
+fn shared_nproc(settings: &Spec, rlimits: &[ResolvedRlimit], apart: bool) -> Option<u64> {
     let users_own = settings
         .rlimits
         .iter()
@@ -215,7 +208,7 @@ fn shared_nproc(settings: &Settings, rlimits: &[ResolvedRlimit], apart: bool) ->
 /// The rlimits the user asked for, checked, plus the backstops of the session limits for
 /// resources the user left alone and no cgroup holds.
 fn resolve_rlimits(
-    settings: &Settings,
+    settings: &Spec,
     by_cgroup: ByCgroup,
     user_tasks: impl FnOnce() -> Option<u64>,
 ) -> Result<Vec<ResolvedRlimit>, Error> {

@@ -10,10 +10,10 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use crate::cgroup::SessionCgroup;
-use crate::relay::Relay;
-use crate::signals::Inbox;
-use crate::spawn::{ENDED, STATUS_LEN, STOPPED, Spawned};
+use crate::machine::cgroup::SessionCgroup;
+use crate::machine::signals::Inbox;
+use crate::session::relay::Relay;
+use crate::session::spawn::{ENDED, STATUS_LEN, STOPPED, Spawned};
 
 /// How often the size of a relayed terminal is checked.
 const RESIZE_CHECK: Duration = Duration::from_millis(100);

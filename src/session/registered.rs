@@ -6,24 +6,26 @@ use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
-use crate::cgroup::SessionCgroup;
-use crate::cli::Settings;
-use crate::explain::LimitRow;
-use crate::message::notice;
-use crate::record::ControlRecord;
-use crate::registry::{self, CgroupPath, Entry, Event, Limits, Process, Published, control};
-use crate::signal_number::SignalNumber;
+use crate::machine::cgroup::SessionCgroup;
+use crate::machine::signal_number::SignalNumber;
+use crate::session::explain::LimitRow;
+use crate::session::message::notice;
+use crate::session::record::ControlRecord;
+use crate::session::registry::{
+    self, CgroupPath, Entry, Event, Limits, Process, Published, control,
+};
+use crate::session::spec::Spec;
 
 /// Write the entry of the session about to start in `cgroup` (none for a session that
 /// cannot be listed: said, and the session goes on). Written before the command starts,
 /// so that whatever the command does, leashctl can already see it.
 pub fn register(
-    settings: &Settings,
+    settings: &Spec,
     rows: &[LimitRow],
     cgroup: Option<&SessionCgroup>,
 ) -> Option<Published> {
     // leash as `timeout` or `prlimit` costs what that tool costs: no entry to write.
-    if settings.personality.is_some() {
+    if !settings.listed {
         return None;
     }
     let supervisor = Process::of(nix::unistd::Pid::this())?;
@@ -60,7 +62,7 @@ pub fn register(
     }
 }
 
-fn limits(settings: &Settings) -> Limits {
+fn limits(settings: &Spec) -> Limits {
     let limits = &settings.limits;
     Limits {
         wall_seconds: limits.wall.map(|d| d.as_secs_f64()),

@@ -6,9 +6,9 @@ use std::time::Duration;
 use nix::libc::rlim_t;
 use serde::{Serialize, Serializer};
 
-use crate::accounting::{Usage, Wanted};
-use crate::rlimit::Rlimit;
-use crate::units::{format_duration, format_millis, format_size};
+use crate::machine::rlimit::Rlimit;
+use crate::machine::units::{format_duration, format_millis, format_size};
+use crate::session::accounting::{Usage, Wanted};
 
 /// A limit of the whole session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

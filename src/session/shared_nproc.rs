@@ -9,8 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::accounting::tasks_of_this_user;
-use crate::record::NprocFilled;
+use crate::session::accounting::tasks_of_this_user;
+use crate::session::record::NprocFilled;
 
 /// The least time between two counts of the user's tasks.
 const EVERY: Duration = Duration::from_secs(1);

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::error::{Error, Invalid};
-use crate::units::parse_positive_duration;
+use crate::machine::error::{Error, Invalid};
+use crate::machine::units::parse_positive_duration;
 
 /// How often a waiting leash looks for a free slot.
 const RETRY: Duration = Duration::from_millis(20);
@@ -39,7 +39,7 @@ impl Concurrency {
         if self.wait && (self.slots.is_some() || self.rate.is_some()) {
             // A signal that would end leash while it waits ends the wait instead, so that
             // the record is still written.
-            crate::signals::block_ending();
+            crate::machine::signals::block_ending();
         }
         let held = self
             .slots
@@ -210,7 +210,7 @@ pub fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<
                 "--rate: '{}' already started {} sessions in the last {}",
                 rate.key,
                 rate.count,
-                crate::units::format_duration(rate.period)
+                crate::machine::units::format_duration(rate.period)
             )
         })?;
     }
@@ -281,7 +281,8 @@ fn give_up_or_wait(
             why()
         )));
     }
-    match crate::signals::wait_for_ending(&crate::signals::block_ending(), RETRY) {
+    match crate::machine::signals::wait_for_ending(&crate::machine::signals::block_ending(), RETRY)
+    {
         Some(signal) => Err(Error::Interrupted(signal)),
         None => Ok(()),
     }

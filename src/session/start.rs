@@ -7,19 +7,19 @@ use std::os::fd::AsRawFd;
 use nix::unistd::Pid;
 
 use super::plan::{Plan, check, jobs};
-use super::session::Session;
+use super::processes::Session;
 use super::shared_nproc::SharedNproc;
-use crate::accounting::Sampler;
-use crate::cgroup::{self, Hierarchy, KernelLimits, Mode, SessionCgroup, session_name};
-use crate::cli::Settings;
-use crate::error::Error;
-use crate::isolation::NetworkHold;
-use crate::message::{detail, notice, processes};
-use crate::registry::Published;
-use crate::relay::Relay;
-use crate::signals::Inbox;
-use crate::spawn::{Launch, OutputFds};
-use crate::terminal::Terminal;
+use crate::machine::cgroup::{self, Hierarchy, KernelLimits, Mode, SessionCgroup, session_name};
+use crate::machine::error::Error;
+use crate::machine::signals::Inbox;
+use crate::machine::terminal::Terminal;
+use crate::session::accounting::Sampler;
+use crate::session::isolation::NetworkHold;
+use crate::session::message::{detail, notice, processes};
+use crate::session::registry::Published;
+use crate::session::relay::Relay;
+use crate::session::spawn::{Launch, OutputFds};
+use crate::session::spec::Spec;
 
 /// A started session and what leash watches it with.
 pub struct Running {
@@ -40,7 +40,7 @@ pub struct Running {
 
 /// Start the session `plan` describes; `baseline`: it will be compared with its name's
 /// history, so every figure is sampled.
-pub fn start(settings: &Settings, plan: Plan, baseline: bool) -> Result<Running, Error> {
+pub fn start(settings: &Spec, plan: Plan, baseline: bool) -> Result<Running, Error> {
     let cgroup = match &plan.cgroup {
         Some(planned) => make_cgroup(settings, planned, &plan.detected)?,
         None => None,
@@ -95,7 +95,7 @@ pub fn start(settings: &Settings, plan: Plan, baseline: bool) -> Result<Running,
 
 /// Everything from the relay to a running main process.
 fn spawn(
-    settings: &Settings,
+    settings: &Spec,
     plan: &Plan,
     cgroup: Option<SessionCgroup>,
     take_terminal: bool,
@@ -146,13 +146,13 @@ fn spawn(
 /// that cannot be made is reported and leash goes on without it; under `require` that
 /// is an error.
 fn make_cgroup(
-    settings: &Settings,
+    settings: &Spec,
     plan: &cgroup::Plan,
     detected: &[Hierarchy],
 ) -> Result<Option<SessionCgroup>, Error> {
     stop_stale_sessions(settings, detected);
     let me = Pid::this();
-    let started = crate::tree::start_time(me)
+    let started = crate::machine::tree::start_time(me)
         .ok_or_else(|| Error::Setup("cannot read leash's own start time".into()))?;
     let limits = KernelLimits {
         memory: settings.limits.memory,
@@ -195,7 +195,7 @@ fn make_cgroup(
 /// every hierarchy leash's cgroup is in, not only those this session uses (a SIGKILLed
 /// `--mem` session's v1 memory cgroup would wait for the next `--mem` session).
 /// `detected` holds every one of them (the plan's hierarchies are among them).
-fn stop_stale_sessions(settings: &Settings, detected: &[Hierarchy]) {
+fn stop_stale_sessions(settings: &Spec, detected: &[Hierarchy]) {
     for stale in cgroup::stop_stale_sessions(detected) {
         notice(
             settings.verbosity,
@@ -213,7 +213,7 @@ fn stop_stale_sessions(settings: &Settings, detected: &[Hierarchy]) {
 
 /// Say (with `--verbose`) where the session cgroup is.
 fn announce(
-    settings: &Settings,
+    settings: &Spec,
     plan: &cgroup::Plan,
     name: &str,
     made: SessionCgroup,

@@ -17,17 +17,17 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use super::processes::Session;
 use super::registered::requested_stop;
-use super::session::Session;
 use super::start::Running;
 use super::watch::Ending;
-use crate::cgroup::SessionCgroup;
-use crate::cli::Settings;
-use crate::message::{detail, notice, processes};
-use crate::session_limits::Breach;
-use crate::signal_number::SignalNumber;
-use crate::signals::{TERMINATING, ends_supervision, signal_name};
-use crate::tree;
+use crate::machine::cgroup::SessionCgroup;
+use crate::machine::signal_number::SignalNumber;
+use crate::machine::signals::{TERMINATING, ends_supervision, signal_name};
+use crate::machine::tree;
+use crate::session::message::{detail, notice, processes};
+use crate::session::session_limits::Breach;
+use crate::session::spec::Spec;
 
 /// What the stop sequence did.
 #[derive(Debug, Default)]
@@ -43,7 +43,7 @@ pub struct Stopped {
 
 /// Stop whatever is left of the session after `ending`, tidy up, and say why it was
 /// stopped.
-pub fn stop(running: &mut Running, ending: Ending, settings: &Settings) -> Stopped {
+pub fn stop(running: &mut Running, ending: Ending, settings: &Spec) -> Stopped {
     // A session whose main process exited is over in an instant (the entry would be
     // rewritten for nothing); one stopped at a limit or by a signal may take its grace.
     if let (Some(registry), false) = (running.registry.as_mut(), ending == Ending::MainExited) {
@@ -99,7 +99,7 @@ fn first_signal(ending: Ending, configured: SignalNumber) -> SignalNumber {
 
 /// The line about why the session was stopped (none when it ended by itself and nothing
 /// was left, detail only when its main process left others behind).
-fn say_why(ending: Ending, stopped: &Stopped, settings: &Settings) {
+fn say_why(ending: Ending, stopped: &Stopped, settings: &Spec) {
     let count = processes(stopped.processes);
     match ending {
         Ending::Limit(breach) => notice(
@@ -124,7 +124,7 @@ fn say_why(ending: Ending, stopped: &Stopped, settings: &Settings) {
 
 /// Under `--die-with-parent`, whether the parent leash started under is gone (leash was
 /// passed on to another).
-fn parent_died(settings: &Settings) -> bool {
+fn parent_died(settings: &Spec) -> bool {
     settings
         .die_with_parent
         .is_some_and(|parent| nix::unistd::getppid() != parent)

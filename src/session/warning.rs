@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::accounting::Usage;
-use crate::session_limits::{LimitKind, SessionLimits};
-use crate::units::{format_millis, format_size};
+use crate::machine::units::{format_millis, format_size};
+use crate::session::accounting::Usage;
+use crate::session::session_limits::{LimitKind, SessionLimits};
 
 /// A usage that crossed `--warn` of its limit.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -63,7 +63,7 @@ impl Warner {
 
     /// Warn when a figure passes its threshold in `baseline` (given to [`Warner::check`]
     /// as the limits).
-    pub fn of_baseline(baseline: &crate::baseline::Baseline) -> Warner {
+    pub fn of_baseline(baseline: &crate::session::baseline::Baseline) -> Warner {
         Warner {
             against: Against::Baseline(baseline.sessions, baseline.log.display().to_string()),
             warned: Vec::new(),

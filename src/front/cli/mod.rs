@@ -10,10 +10,10 @@ mod short_form;
 mod texts;
 mod values;
 
+use crate::machine::VERSION;
+use crate::session::spec::Spec;
 pub use artifact::Artifact;
 pub use roles::{Role, is_setting, role};
-pub use settings::Settings;
-pub use texts::VERSION;
 use texts::{ABOUT, EXAMPLES, LONG_ABOUT};
 
 use std::ffi::OsString;
@@ -22,15 +22,15 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use crate::cgroup;
-use crate::error::Error;
-use crate::isolation::Network;
-use crate::rlimit::{Rlimit, RlimitRequest};
-use crate::signal_number::SignalNumber;
-use crate::units::{
+use crate::machine::cgroup;
+use crate::machine::error::Error;
+use crate::machine::rlimit::{Rlimit, RlimitRequest};
+use crate::machine::signal_number::SignalNumber;
+use crate::machine::units::{
     parse_cpu_share, parse_duration, parse_fraction, parse_positive_count, parse_positive_duration,
     parse_positive_size,
 };
+use crate::session::isolation::Network;
 use values::{parse_assignment, parse_niceness, parse_umask, rlimit_value};
 
 /// The command line as clap reads it.
@@ -108,7 +108,7 @@ pub struct Cli {
         default_value = "stop",
         help_heading = "Stopping"
     )]
-    on_sigint: crate::signals::OnSigint,
+    on_sigint: crate::machine::signals::OnSigint,
 
     /// Stop the session when leash's parent dies (its parent-death signal: Linux counts
     /// the thread that started leash), as if leash were sent SIGTERM.
@@ -296,12 +296,12 @@ pub struct Cli {
 
     /// At most N sessions with this key run at once on this machine (for this user); the
     /// others wait for a slot, which does not count against --wall.
-    #[arg(long, value_name = "KEY:N", value_parser = crate::slots::parse_slots, help_heading = "Concurrency")]
-    slots: Option<crate::slots::Slots>,
+    #[arg(long, value_name = "KEY:N", value_parser = crate::session::slots::parse_slots, help_heading = "Concurrency")]
+    slots: Option<crate::session::slots::Slots>,
 
     /// At most N sessions with this key start per period, e.g. api:10/1m; the others wait.
-    #[arg(long, value_name = "KEY:N/PERIOD", value_parser = crate::slots::parse_rate, help_heading = "Concurrency")]
-    rate: Option<crate::slots::Rate>,
+    #[arg(long, value_name = "KEY:N/PERIOD", value_parser = crate::session::slots::parse_rate, help_heading = "Concurrency")]
+    rate: Option<crate::session::slots::Rate>,
 
     /// Do not wait for a slot or a start: exit 75 at once.
     #[arg(long, help_heading = "Concurrency")]
@@ -343,9 +343,9 @@ pub struct Cli {
 #[derive(Debug)]
 pub enum Invocation {
     /// Run a command as a session.
-    Run(Box<Settings>),
+    Run(Box<Spec>),
     /// Print the plan of a session: each limit and what enforces it here.
-    Explain(Box<Settings>),
+    Explain(Box<Spec>),
     /// Print a generated file.
     Generate(Artifact),
     /// Print the effective settings and their origins.
@@ -356,7 +356,7 @@ pub enum Invocation {
 /// (help and version included, which the caller prints as they are).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Error> {
     let mut command = command();
-    let layered = crate::config::layered(args.into_iter().collect(), &command, is_setting)?;
+    let layered = crate::front::config::layered(args.into_iter().collect(), &command, is_setting)?;
     let matches = match command.try_get_matches_from_mut(layered.args.clone()) {
         Ok(matches) => matches,
         Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
@@ -378,7 +378,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Err
         roles::typed(&command, &matches, &layered.origins, long)
     })?;
     let explain = cli.explain;
-    let settings = Box::new(Settings::from_cli(cli)?);
+    let settings = Box::new(settings::from_cli(cli)?);
     Ok(if explain {
         Invocation::Explain(settings)
     } else {

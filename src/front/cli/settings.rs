@@ -1,179 +1,69 @@
-//! The typed settings of one session, built from what clap read: every value checked and
-//! in its own type before anything starts.
-
-use std::ffi::OsString;
-use std::path::PathBuf;
-use std::time::Duration;
+//! The session's spec built from what clap read: every value checked and in its own type
+//! before anything starts.
 
 use super::Cli;
-use crate::cgroup;
-use crate::error::Error;
-use crate::message::Verbosity;
-use crate::rlimit::{Rlimit, RlimitRequest};
-use crate::session_limits::SessionLimits;
+use crate::machine::error::Error;
+use crate::machine::rlimit::{Rlimit, RlimitRequest};
+use crate::session::message::Verbosity;
+use crate::session::session_limits::SessionLimits;
+use crate::session::spec::{FlaggedRlimit, Spec};
 
-/// An rlimit request and the flag it came from, for error messages.
-#[derive(Clone, Copy, Debug)]
-pub struct FlaggedRlimit {
-    /// `--fsize`, `--rlimit`, ... or `default`.
-    pub flag: &'static str,
-    /// What was asked for.
-    pub request: RlimitRequest,
-}
-
-/// Typed settings for one session.
-#[derive(Debug)]
-pub struct Settings {
-    /// The command and its arguments.
-    pub command: Vec<OsString>,
-    /// Limits for the whole session.
-    pub limits: SessionLimits,
-    /// Share of one CPU the session may use (`--cpu-rate`).
-    pub cpu_rate: Option<f64>,
-    /// Whether to use a cgroup.
-    pub cgroup: cgroup::Mode,
-    /// First signal of the stop sequence.
-    pub signal: crate::signal_number::SignalNumber,
-    /// Grace before SIGKILL.
-    pub kill_after: Duration,
-    /// Exit with the command's status even when a limit stopped it.
-    pub preserve_status: bool,
-    /// Per-process rlimits, at most one per resource.
-    pub rlimits: Vec<FlaggedRlimit>,
-    /// How much leash says.
-    pub verbosity: Verbosity,
-    /// Where to write the report (`-`: stdout).
-    pub report: Option<PathBuf>,
-    /// Where to append the report as a line.
-    pub audit_log: Option<PathBuf>,
-    /// Where to write Prometheus metrics.
-    pub metrics: Option<PathBuf>,
-    /// The session's name in records.
-    pub name: Option<String>,
-    /// Share of a limit at which to warn.
-    pub warn: Option<f64>,
-    /// `--baseline`: the audit log whose history of `--name` the session is compared with.
-    pub baseline: Option<PathBuf>,
-    /// `--on-sigint`.
-    pub on_sigint: crate::signals::OnSigint,
-    /// `--die-with-parent`: the parent leash started under, whose death stops the session.
-    pub die_with_parent: Option<nix::unistd::Pid>,
-    /// User, group, descriptors, environment and the like for the command.
-    pub confinement: crate::confinement::Request,
-    /// Let the session signal processes outside itself (no Landlock scope).
-    pub allow_signals_outside: bool,
-    /// Run the session in a PID namespace of its own.
-    pub pid_ns: bool,
-    /// What the session may reach: network, paths, a private /tmp.
-    pub reach: crate::isolation::Reach,
-    /// Slots and start rates shared with other sessions.
-    pub concurrency: crate::slots::Concurrency,
-    /// The signals leash takes beyond its own, and those it leaves alone.
-    pub handled: crate::signals::Handled,
-    /// How the command's signals and process group start.
-    pub child_signals: crate::caller_signals::ChildSignals,
-    /// The tool leash runs as (`timeout`), whose command keeps what it may do under that
-    /// tool; `None` for leash itself.
-    pub personality: Option<&'static str>,
-}
-
-impl Settings {
-    /// Whether anything asks for the session's record.
-    pub fn recorded(&self) -> bool {
-        self.report.is_some()
-            || self.audit_log.is_some()
-            || self.metrics.is_some()
-            || self.verbosity >= Verbosity::Verbose
-    }
-
-    /// The settings of `leash -- COMMAND` with no flag, no config file and no profile: what
-    /// the personalities start from (they set what their own command lines ask for).
-    pub fn plain(command: Vec<OsString>) -> Settings {
-        Settings {
-            command,
-            limits: SessionLimits::default(),
-            cpu_rate: None,
-            cgroup: cgroup::Mode::Auto,
-            signal: nix::sys::signal::Signal::SIGTERM.into(),
-            kill_after: Duration::from_secs(2),
-            preserve_status: false,
-            rlimits: Vec::new(),
-            verbosity: Verbosity::Normal,
-            report: None,
-            audit_log: None,
-            metrics: None,
-            name: None,
-            warn: None,
-            baseline: None,
-            on_sigint: crate::signals::OnSigint::Stop,
-            die_with_parent: None,
-            confinement: crate::confinement::Request::default(),
-            allow_signals_outside: false,
-            pid_ns: false,
-            reach: crate::isolation::Reach::default(),
-            concurrency: crate::slots::Concurrency::default(),
-            handled: crate::signals::Handled::default(),
-            child_signals: crate::caller_signals::ChildSignals::fresh(),
-            personality: None,
-        }
-    }
-
-    /// The settings clap read, checked where flags must agree with each other.
-    pub(super) fn from_cli(cli: Cli) -> Result<Settings, Error> {
-        refuse_impossible_procs(cli.procs)?;
-        let rlimits = rlimits_of(&cli)?;
-        let verbosity = match (cli.quiet, cli.verbose) {
-            (true, _) => Verbosity::Quiet,
-            (_, true) => Verbosity::Verbose,
-            _ => Verbosity::Normal,
-        };
-        Ok(Settings {
-            limits: SessionLimits {
-                wall: cli.wall,
-                memory: cli.memory,
-                cpu: cli.cpu,
-                tasks: cli.procs,
-                disk_write: cli.disk_write,
-                output: cli.output,
-                idle: cli.idle,
-            },
-            cpu_rate: cli.cpu_rate,
-            cgroup: cli.cgroup,
-            signal: cli.signal,
-            kill_after: cli.kill_after,
-            preserve_status: cli.preserve_status,
-            rlimits,
-            verbosity,
-            confinement: confinement_of(&cli),
-            allow_signals_outside: cli.allow_signals_outside,
-            pid_ns: cli.pid_ns,
-            reach: crate::isolation::Reach::from_flags(
-                cli.network.clone(),
-                &cli.write,
-                cli.read_only,
-                &cli.read,
-                cli.private_tmp,
-            )?,
-            concurrency: crate::slots::Concurrency {
-                slots: cli.slots,
-                rate: cli.rate,
-                wait: !cli.no_wait,
-                timeout: cli.slot_timeout,
-            },
-            handled: crate::signals::Handled::default(),
-            child_signals: crate::caller_signals::ChildSignals::fresh(),
-            personality: None,
-            command: cli.command,
-            report: cli.report,
-            audit_log: cli.audit_log,
-            metrics: cli.metrics,
-            name: cli.name,
-            warn: cli.warn,
-            baseline: cli.baseline,
-            on_sigint: cli.on_sigint,
-            die_with_parent: cli.die_with_parent.then(nix::unistd::getppid),
-        })
-    }
+/// The settings clap read, checked where flags must agree with each other.
+pub(super) fn from_cli(cli: Cli) -> Result<Spec, Error> {
+    refuse_impossible_procs(cli.procs)?;
+    let rlimits = rlimits_of(&cli)?;
+    let verbosity = match (cli.quiet, cli.verbose) {
+        (true, _) => Verbosity::Quiet,
+        (_, true) => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    };
+    Ok(Spec {
+        limits: SessionLimits {
+            wall: cli.wall,
+            memory: cli.memory,
+            cpu: cli.cpu,
+            tasks: cli.procs,
+            disk_write: cli.disk_write,
+            output: cli.output,
+            idle: cli.idle,
+        },
+        cpu_rate: cli.cpu_rate,
+        cgroup: cli.cgroup,
+        signal: cli.signal,
+        kill_after: cli.kill_after,
+        preserve_status: cli.preserve_status,
+        rlimits,
+        verbosity,
+        confinement: confinement_of(&cli),
+        allow_signals_outside: cli.allow_signals_outside,
+        pid_ns: cli.pid_ns,
+        reach: crate::session::isolation::Reach::from_flags(
+            cli.network.clone(),
+            &cli.write,
+            cli.read_only,
+            &cli.read,
+            cli.private_tmp,
+        )?,
+        concurrency: crate::session::slots::Concurrency {
+            slots: cli.slots,
+            rate: cli.rate,
+            wait: !cli.no_wait,
+            timeout: cli.slot_timeout,
+        },
+        handled: crate::machine::signals::Handled::default(),
+        child_signals: crate::machine::caller_signals::ChildSignals::fresh(),
+        isolated: true,
+        listed: true,
+        command: cli.command,
+        report: cli.report,
+        audit_log: cli.audit_log,
+        metrics: cli.metrics,
+        name: cli.name,
+        warn: cli.warn,
+        baseline: cli.baseline,
+        on_sigint: cli.on_sigint,
+        die_with_parent: cli.die_with_parent.then(nix::unistd::getppid),
+    })
 }
 
 /// The rlimits asked for, at most one per resource, and no core dumps unless asked.
@@ -281,13 +171,13 @@ pub(super) fn refuse_unpaired(cli: &Cli, typed: impl Fn(&str) -> bool) -> Result
     }
 }
 
-fn confinement_of(cli: &Cli) -> crate::confinement::Request {
-    crate::confinement::Request {
+fn confinement_of(cli: &Cli) -> crate::session::confinement::Request {
+    crate::session::confinement::Request {
         user: cli.user.clone(),
         group: cli.group.clone(),
         allow_new_privs: cli.allow_new_privs,
         keep_fds: cli.keep_fd.clone(),
-        keep: crate::confinement::Kept::default(),
+        keep: crate::session::confinement::Kept::default(),
         chdir: cli.chdir.clone(),
         umask: cli.umask,
         nice: cli.nice,
@@ -299,11 +189,14 @@ fn confinement_of(cli: &Cli) -> crate::confinement::Request {
 
 #[cfg(test)]
 mod tests {
+    use std::ffi::OsString;
+    use std::time::Duration;
+
     use super::super::{Invocation, parse};
     use super::*;
 
     /// The settings of a `leash` command line that runs a session.
-    fn parse_line(line: &str) -> Result<Settings, Error> {
+    fn parse_line(line: &str) -> Result<Spec, Error> {
         let args = std::iter::once("leash")
             .chain(line.split_whitespace())
             .map(OsString::from);

@@ -5,8 +5,8 @@
 use std::ffi::OsString;
 
 use super::Cli;
-use crate::error::Error;
-use crate::units::parse_positive_duration;
+use crate::machine::error::Error;
+use crate::machine::units::parse_positive_duration;
 
 /// Take a leading duration operand of `cli.command` as the wall limit. `args` are the
 /// arguments clap read and `matches` what it made of them; `wall_typed` says whether the

@@ -1,12 +1,5 @@
 //! The texts of `--help` and `--version`: what leash is, its examples and exit statuses.
 
-/// The version, and whether this build checks debug assertions (a slower build).
-pub const VERSION: &str = if cfg!(debug_assertions) {
-    concat!(env!("CARGO_PKG_VERSION"), " (debug assertions on)")
-} else {
-    env!("CARGO_PKG_VERSION")
-};
-
 pub(super) const ABOUT: &str = "Run a command as a supervised session: limits hold for its whole process tree, \
 and nothing it starts survives it.";
 

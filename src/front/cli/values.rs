@@ -1,8 +1,8 @@
 //! Value parsers of the command line that belong to no type of their own: `--env`,
 //! `--umask`, `--nice`, and the rlimit flags with their resource fixed.
 
-use crate::error::Invalid;
-use crate::rlimit::{Rlimit, RlimitRequest};
+use crate::machine::error::Invalid;
+use crate::machine::rlimit::{Rlimit, RlimitRequest};
 
 /// `KEY=VALUE` for `--env`.
 pub fn parse_assignment(text: &str) -> Result<(String, String), Invalid> {

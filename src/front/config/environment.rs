@@ -2,7 +2,7 @@
 
 use super::flags::Flags;
 use super::{Origin, Setting, Settings};
-use crate::error::Error;
+use crate::machine::error::Error;
 
 /// The settings from `LEASH_<KEY>` variables (`LEASH_KILL_AFTER` for `kill-after`).
 pub(super) fn environment_layer(flags: &Flags) -> Result<Settings, Error> {

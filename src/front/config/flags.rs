@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::Setting;
-use crate::error::Error;
+use crate::machine::error::Error;
 
 /// The command line's definition, built once per start (building it is the costly part
 /// of reading the layers): which keys a layer may set, which take no value, and clap

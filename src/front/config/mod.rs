@@ -17,7 +17,7 @@ mod precedence;
 
 use clap::parser::ValueSource;
 
-use crate::error::Error;
+use crate::machine::error::Error;
 use environment::environment_layer;
 use flags::Flags;
 use precedence::{overlay, supersede};
@@ -173,7 +173,7 @@ fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<Settings, Err
     files.extend(user_config());
     files.extend(asked_for.clone());
     for path in files {
-        let text = match crate::small_file::read(&path) {
+        let text = match crate::machine::small_file::read(&path) {
             Ok(text) => text,
             // A file named by --config must be there; the standard places may well have none.
             Err(e) if Some(&path) == asked_for.as_ref() => {

@@ -7,11 +7,11 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 
 use super::CtlError;
-use crate::cgroup::CgroupDir;
-use crate::registry::{self, Action, CgroupPath, Event, Found, Process, control};
-use crate::signal_number::SignalNumber;
-use crate::signals::signal_name;
-use crate::tree::{self, StatFields, read_proc};
+use crate::machine::cgroup::CgroupDir;
+use crate::machine::signal_number::SignalNumber;
+use crate::machine::signals::signal_name;
+use crate::machine::tree::{self, StatFields, read_proc};
+use crate::session::registry::{self, Action, CgroupPath, Event, Found, Process, control};
 
 /// How long `stop` waits for the session beyond its grace.
 const STOP_PATIENCE: Duration = Duration::from_secs(10);

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use super::act::supervisor_answers;
 use super::sample::{Live, sample};
-use crate::registry::{self, Entry, Event, Found, control};
-use crate::units::{format_millis, format_size};
+use crate::machine::units::{format_millis, format_size};
+use crate::session::registry::{self, Entry, Event, Found, control};
 
 /// A session's state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -17,10 +17,10 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Parser, Subcommand};
 
-use crate::exit::Exit;
-use crate::registry::{self, Found};
-use crate::signal_number::SignalNumber;
-use crate::units::parse_duration;
+use crate::machine::exit::Exit;
+use crate::machine::signal_number::SignalNumber;
+use crate::machine::units::parse_duration;
+use crate::session::registry::{self, Found};
 pub use texts::{MAN_EXTRA, complete_ids};
 
 /// Exit status: no session has that id (among those the caller may see).
@@ -74,7 +74,7 @@ impl std::fmt::Display for CtlError {
 /// sees and acts on their own sessions; root on everyone's. `leashctl audit` sums up
 /// what sessions used; `leashctl kernel` installs Jupyter kernels that run under leash.
 #[derive(Debug, Parser)]
-#[command(name = "leashctl", version = crate::cli::VERSION, after_help = EXIT_STATUS)]
+#[command(name = "leashctl", version = crate::machine::VERSION, after_help = EXIT_STATUS)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::accounting::{page_size, read_stat, ticks_per_second};
-use crate::registry::{self, CgroupPath, Figures, Found};
-use crate::tree::{self, StatFields, Threads, read_proc};
+use crate::machine::tree::{self, StatFields, Threads, read_proc};
+use crate::session::accounting::{page_size, read_stat, ticks_per_second};
+use crate::session::registry::{self, CgroupPath, Figures, Found};
 
 /// A session's usage now.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use nix::unistd::Pid;
 
-use crate::tree::{StatFields, Threads, children_of, read_proc};
+use crate::machine::tree::{StatFields, Threads, children_of, read_proc};
 
 /// The processes below `root` (the supervisor, first line), indented by depth.
 pub fn render(root: Pid) -> String {

@@ -18,7 +18,7 @@ pub enum Takes {
 
 /// One option a tool knows.
 #[derive(Clone, Copy, Debug)]
-pub struct Spec<K> {
+pub struct Opt<K> {
     /// Its letter, if it has one.
     pub short: Option<char>,
     /// Its long name, without `--`.
@@ -75,7 +75,7 @@ pub struct Parsed<K> {
 
 /// Read `args` (without the program name) as `getopt_long` with `+`: options until `--`
 /// or the first operand.
-pub fn parse<K: Copy>(args: &[OsString], specs: &[Spec<K>]) -> Result<Parsed<K>, Refused> {
+pub fn parse<K: Copy>(args: &[OsString], specs: &[Opt<K>]) -> Result<Parsed<K>, Refused> {
     let mut options = Vec::new();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -101,7 +101,7 @@ pub fn parse<K: Copy>(args: &[OsString], specs: &[Spec<K>]) -> Result<Parsed<K>,
 /// `--name`, `--name=value`, or `--name value`, by name or unambiguous prefix.
 fn long_option<'a, K: Copy>(
     text: &str,
-    specs: &[Spec<K>],
+    specs: &[Opt<K>],
     rest: &mut impl Iterator<Item = &'a OsString>,
 ) -> Result<(K, Option<String>), Refused> {
     let (name, attached) = match text.split_once('=') {
@@ -123,11 +123,11 @@ fn long_option<'a, K: Copy>(
 }
 
 /// The option `name` is, or starts, alone.
-fn find_long<'s, K>(name: &str, specs: &'s [Spec<K>]) -> Result<&'s Spec<K>, Refused> {
+fn find_long<'s, K>(name: &str, specs: &'s [Opt<K>]) -> Result<&'s Opt<K>, Refused> {
     if let Some(exact) = specs.iter().find(|spec| spec.long == name) {
         return Ok(exact);
     }
-    let candidates: Vec<&Spec<K>> = specs
+    let candidates: Vec<&Opt<K>> = specs
         .iter()
         .filter(|spec| !name.is_empty() && spec.long.starts_with(name))
         .collect();
@@ -144,7 +144,7 @@ fn find_long<'s, K>(name: &str, specs: &'s [Spec<K>]) -> Result<&'s Spec<K>, Ref
 /// A cluster of short options: `-v`, `-vp`, `-k1`, `-vk 1`.
 fn short_options<'a, K: Copy>(
     cluster: &str,
-    specs: &[Spec<K>],
+    specs: &[Opt<K>],
     rest: &mut impl Iterator<Item = &'a OsString>,
     options: &mut Vec<(K, Option<String>)>,
 ) -> Result<(), Refused> {
@@ -206,7 +206,7 @@ pub fn documented_args(options: &'static [Documented]) -> impl Iterator<Item = c
 
 /// Panics unless `documented` shows exactly the options `specs` reads, with their letters.
 #[cfg(test)]
-pub fn assert_documented<K>(specs: &[Spec<K>], documented: &clap::Command) {
+pub fn assert_documented<K>(specs: &[Opt<K>], documented: &clap::Command) {
     for spec in specs {
         let arg = documented
             .get_arguments()
@@ -224,32 +224,32 @@ pub fn assert_documented<K>(specs: &[Spec<K>], documented: &clap::Command) {
 mod tests {
     use super::*;
 
-    const SPECS: [Spec<char>; 5] = [
-        Spec {
+    const SPECS: [Opt<char>; 5] = [
+        Opt {
             short: Some('k'),
             long: "kill-after",
             takes: Takes::Value,
             key: 'k',
         },
-        Spec {
+        Opt {
             short: Some('v'),
             long: "verbose",
             takes: Takes::Nothing,
             key: 'v',
         },
-        Spec {
+        Opt {
             short: None,
             long: "version",
             takes: Takes::Nothing,
             key: 'V',
         },
-        Spec {
+        Opt {
             short: Some('n'),
             long: "nofile",
             takes: Takes::Optional,
             key: 'n',
         },
-        Spec {
+        Opt {
             short: Some('p'),
             long: "preserve-status",
             takes: Takes::Nothing,

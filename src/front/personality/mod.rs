@@ -11,7 +11,7 @@ pub use timeout::texts as timeout_texts;
 use std::ffi::OsString;
 use std::path::Path;
 
-use crate::exit::Exit;
+use crate::machine::exit::Exit;
 
 /// Who leash is, by the name it was invoked under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use nix::unistd::{AccessFlags, access};
 
 use super::{Controller, Hierarchy, Version};
-use crate::tree::read_proc;
+use crate::machine::tree::read_proc;
 
 /// A cgroup filesystem mount.
 #[derive(Debug, PartialEq, Eq)]
@@ -103,9 +103,10 @@ pub fn probe(candidate: &Hierarchy) -> Option<Hierarchy> {
 pub fn probe_by_making(candidate: &Hierarchy) -> Option<Hierarchy> {
     let usable = probe(candidate)?;
     let me = nix::unistd::Pid::this();
-    let trial = usable
-        .parent
-        .join(super::session_name(me, crate::tree::start_time(me)?));
+    let trial = usable.parent.join(super::session_name(
+        me,
+        crate::machine::tree::start_time(me)?,
+    ));
     std::fs::create_dir(&trial).ok()?;
     let _ = std::fs::remove_dir(&trial);
     Some(usable)

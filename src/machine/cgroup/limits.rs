@@ -4,7 +4,7 @@
 use super::Controller;
 use super::Version;
 use super::dir::CgroupDir;
-use crate::error::Error;
+use crate::machine::error::Error;
 
 /// What the kernel enforces for the session.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

@@ -14,7 +14,7 @@ use super::dir::CgroupDir;
 use super::gauges::{Gauges, Reading};
 use super::limits::{KernelLimits, set_limits};
 use super::{Controller, Hierarchy, Job, Plan, Version};
-use crate::error::Error;
+use crate::machine::error::Error;
 
 /// How the child enters the session's cgroup.
 #[derive(Clone, Debug, Default)]

@@ -9,7 +9,7 @@ use nix::unistd::Pid;
 
 use super::Hierarchy;
 use super::dir::CgroupDir;
-use crate::tree::start_time;
+use crate::machine::tree::start_time;
 
 /// The name of the session cgroup of the leash with this PID and start time.
 pub fn session_name(pid: Pid, started: u64) -> String {

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::error::Invalid;
+use crate::machine::error::Invalid;
 
 /// Parse a size in bytes, e.g. `512M`, `2GiB`, `1.5G`, `100MB`, `4096`.
 pub fn parse_size(text: &str) -> Result<u64, Invalid> {

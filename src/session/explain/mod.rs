@@ -7,12 +7,12 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
-use crate::cgroup::{Job, Plan};
-use crate::cli::Settings;
-use crate::isolation::Isolation;
-use crate::rlimit::{ResolvedRlimit, Rlimit};
-use crate::session_limits::{LimitKind, SessionLimits};
-use crate::units::{format_duration, format_size};
+use crate::machine::cgroup::{Job, Plan};
+use crate::machine::rlimit::{ResolvedRlimit, Rlimit};
+use crate::machine::units::{format_duration, format_size};
+use crate::session::isolation::Isolation;
+use crate::session::session_limits::{LimitKind, SessionLimits};
+use crate::session::spec::Spec;
 
 mod protections;
 
@@ -121,7 +121,7 @@ fn seconds(d: Duration) -> (Value, &'static str) {
 
 /// The effective limits and protections, each with its mechanism on this machine.
 pub fn rows(
-    settings: &Settings,
+    settings: &Spec,
     rlimits: &[ResolvedRlimit],
     plan: Option<&Plan>,
     isolation: &Isolation,
@@ -167,11 +167,7 @@ pub fn rows(
 }
 
 /// Memory and CPU: by a cgroup or by sampling.
-fn memory_and_cpu_rows(
-    rows: &mut Rows,
-    settings: &Settings,
-    by: &dyn Fn(Job) -> Option<&'static str>,
-) {
+fn memory_and_cpu_rows(rows: &mut Rows, settings: &Spec, by: &dyn Fn(Job) -> Option<&'static str>) {
     let limits = &settings.limits;
     if let Some(memory) = limits.memory {
         let how = match by(Job::Memory) {
@@ -280,7 +276,7 @@ fn output_rows(rows: &mut Rows, limits: &SessionLimits) {
 
 /// The explanation of a planned session: its `rows` as lines of `limit  value  mechanism`,
 /// the cgroups it would be made below, and how it would be stopped.
-pub fn explanation(rows: &[LimitRow], plan: Option<&Plan>, settings: &Settings) -> String {
+pub fn explanation(rows: &[LimitRow], plan: Option<&Plan>, settings: &Spec) -> String {
     let width = |pick: fn(&LimitRow) -> usize| rows.iter().map(pick).max().unwrap_or(0);
     let (name_width, value_width) = (
         width(|r| r.limit.to_string().len()),
@@ -296,7 +292,7 @@ pub fn explanation(rows: &[LimitRow], plan: Option<&Plan>, settings: &Settings) 
             let _ = writeln!(out, "cgroup: below {}", planned.hierarchy.parent.display());
         }
     }
-    let first = if settings.signal == crate::signal_number::SignalNumber::NONE {
+    let first = if settings.signal == crate::machine::signal_number::SignalNumber::NONE {
         "no signal (--signal 0)".to_string()
     } else {
         format!("SIG{}", settings.signal)

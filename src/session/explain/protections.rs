@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use super::{Protection, RowName, Rows};
-use crate::isolation::{
+use crate::machine::units::format_size;
+use crate::session::isolation::{
     Access, DEVICES, Isolation, Namespaces, NetworkHold, REFUSED, Scope, Writes,
 };
-use crate::units::format_size;
 
 /// Every protection row.
 pub(super) fn rows(rows: &mut Rows, isolation: &Isolation) {
@@ -136,7 +136,7 @@ fn network_row(rows: &mut Rows, isolation: &Isolation) {
             match &isolation.filter {
                 Ok(_) => format!(
                     "no network namespace here ({why}): seccomp filter refuses {} (EPERM)",
-                    crate::isolation::REFUSED_SOCKETS
+                    crate::session::isolation::REFUSED_SOCKETS
                 ),
                 Err(no_filter) => format!("refused: no network namespace ({why}), {no_filter}"),
             },
@@ -229,7 +229,7 @@ fn reads_row(rows: &mut Rows, isolation: &Isolation) {
                     format!(
                         "read and execute only below the paths given, the devices, the system's \
                      libraries and loader ({}), and the command: {}",
-                        crate::isolation::SYSTEM_READS.join(", "),
+                        crate::session::isolation::SYSTEM_READS.join(", "),
                         paths(&access.command_reads)
                     )
                 },

@@ -190,7 +190,7 @@ fn shebang(script: &Path) -> Vec<PathBuf> {
         return Vec::new();
     };
     let through_env = name
-        .and_then(|name| crate::command_path::resolve(std::ffi::OsStr::new(&name)).ok())
+        .and_then(|name| crate::machine::command_path::resolve(std::ffi::OsStr::new(&name)).ok())
         .and_then(|path| std::fs::canonicalize(path).ok());
     std::iter::once(interpreter).chain(through_env).collect()
 }

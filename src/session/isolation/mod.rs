@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use seccompiler::BpfProgram;
 
-use crate::error::Error;
+use crate::machine::error::Error;
 pub use access::{Access, DEVICES, PRIVATE_TMP, SYSTEM_READS, interpreters};
 pub use filter::{REFUSED, REFUSED_SOCKETS};
 pub use reach::{Network, Reach, Writes};
@@ -123,9 +123,10 @@ pub enum Missing {
     NoRuleset(String),
     /// [`PRETEND_MISSING`] says so.
     Pretended,
-    /// leash runs as this tool (`timeout`), whose command may do what it may under the
-    /// tool itself: signal its parent, gain privileges (sudo), use any system call.
-    Personality(&'static str),
+    /// The session is not isolated (`Spec::isolated`): leash stands in for a tool whose
+    /// command may do what it may under that tool: signal its parent, gain privileges
+    /// (sudo), use any system call.
+    NotIsolated,
 }
 
 impl fmt::Display for Missing {
@@ -151,7 +152,7 @@ impl fmt::Display for Missing {
             ),
             Missing::NoRuleset(why) => write!(f, "cannot build the Landlock ruleset: {why}"),
             Missing::Pretended => write!(f, "pretended missing by {PRETEND_MISSING}"),
-            Missing::Personality(tool) => write!(f, "not part of leash as {tool}"),
+            Missing::NotIsolated => f.write_str("not part of a session that stands in for a tool"),
         }
     }
 }
@@ -176,8 +177,9 @@ pub struct Asked {
     /// `--procs` is held by sampling with an RLIMIT_NPROC backstop: a user namespace of
     /// the session's own makes the rlimit count only the session's processes.
     pub counts_processes: bool,
-    /// leash runs as this tool (`timeout`): no scope, no filter, privileges may be gained.
-    pub personality: Option<&'static str>,
+    /// Whether the command is isolated at all (`Spec::isolated`): no scope, no filter, no
+    /// namespace where leash stands in for a tool.
+    pub isolated: bool,
 }
 
 impl Isolation {
@@ -205,10 +207,11 @@ impl Isolation {
                 access::ruleset(&asked.reach, asked.program.as_deref(), abi).map(Some)
             })
         };
-        // A personality makes none: not worth the probe (it costs its start-up).
-        let namespaces = match asked.personality {
-            Some(tool) => Err(Missing::Personality(tool)),
-            None => namespaces_here(pretend("userns")),
+        // Not isolated, none is made: not worth the probe (it costs its start-up).
+        let namespaces = if asked.isolated {
+            namespaces_here(pretend("userns"))
+        } else {
+            Err(Missing::NotIsolated)
         };
         let network = match (&asked.reach.network, &namespaces) {
             (Network::Host, _) => NetworkHold::Host,
@@ -284,10 +287,10 @@ impl Isolation {
 
 /// Whether Landlock and seccomp can hold the command at all: both need no_new_privs, or
 /// CAP_SYS_ADMIN, which the command no longer has once it took another identity; and
-/// neither is part of a personality.
+/// neither is part of a session that is not isolated.
 fn enforceable(asked: &Asked) -> Result<(), Missing> {
-    if let Some(tool) = asked.personality {
-        Err(Missing::Personality(tool))
+    if !asked.isolated {
+        Err(Missing::NotIsolated)
     } else if asked.new_privs && (asked.changes_identity || !may_sys_admin()) {
         Err(Missing::NewPrivsAllowed)
     } else {
@@ -353,5 +356,5 @@ fn user_namespace_can_be_made() -> bool {
 }
 
 fn may_sys_admin() -> bool {
-    crate::capability::effective(crate::capability::SYS_ADMIN)
+    crate::machine::capability::effective(crate::machine::capability::SYS_ADMIN)
 }

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Invalid};
+use crate::machine::error::{Error, Invalid};
 
 /// The session's network.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use nix::unistd::{AccessFlags, access};
 
-use crate::cli::Settings;
-use crate::error::Error;
+use crate::machine::error::Error;
+use crate::session::spec::Spec;
 
 /// The least room a record needs on its file system (a page).
 const ROOM: u64 = 4096;
@@ -27,7 +27,7 @@ pub struct Destinations {
 
 impl Destinations {
     /// The destinations `settings` name.
-    pub fn of(settings: &Settings) -> Destinations {
+    pub fn of(settings: &Spec) -> Destinations {
         Destinations {
             report: settings.report.clone(),
             audit_log: settings.audit_log.clone(),

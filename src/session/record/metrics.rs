@@ -10,7 +10,7 @@ use std::io;
 use std::path::Path;
 
 use super::Record;
-use super::publish::{lock, write_whole};
+use super::files::{lock, write_whole};
 
 /// Rewrite the metrics file with this session's figures, adding its counts to the
 /// counters already there (the lock on its directory keeps concurrent sessions from
@@ -22,7 +22,7 @@ pub(super) fn write_metrics(path: &Path, record: &Record) -> io::Result<()> {
         _ => Path::new("."),
     };
     let _held = lock(File::open(dir)?)?;
-    let mut samples = match crate::small_file::read(path) {
+    let mut samples = match crate::machine::small_file::read(path) {
         Ok(text) => parse_samples(&text),
         Err(e) if e.kind() == io::ErrorKind::NotFound => BTreeMap::new(),
         Err(e) => return Err(e),

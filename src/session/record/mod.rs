@@ -3,6 +3,7 @@
 //! (schema: docs/report.md, docs/report.schema.json), written by `publish`.
 
 pub mod destinations;
+mod files;
 mod metrics;
 pub mod publish;
 
@@ -12,14 +13,15 @@ use std::time::{Duration, Instant, SystemTime};
 use nix::sys::signal::Signal;
 use serde::Serialize;
 
-use crate::cli::{Settings, VERSION};
-use crate::error::Error;
-use crate::exit::Exit;
-use crate::explain::LimitRow;
-use crate::session_limits::{Breach, LimitKind};
-use crate::signals::signal_name;
-use crate::units::{format_millis, format_size};
-use crate::warning::Warning;
+use crate::machine::VERSION;
+use crate::machine::error::Error;
+use crate::machine::exit::Exit;
+use crate::machine::signals::signal_name;
+use crate::machine::units::{format_millis, format_size};
+use crate::session::explain::LimitRow;
+use crate::session::session_limits::{Breach, LimitKind};
+use crate::session::spec::Spec;
+use crate::session::warning::Warning;
 
 /// The version of the report's layout; raised when a field changes meaning or goes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -138,7 +140,7 @@ pub struct NprocFilled {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ControlRecord {
     /// `freeze`, `thaw` or `stop`.
-    pub action: crate::registry::Action,
+    pub action: crate::session::registry::Action,
     /// Seconds from the start of the session.
     pub at_seconds: f64,
     /// The user who asked.
@@ -220,7 +222,7 @@ pub struct Subject {
 
 impl Subject {
     /// The subject `settings` describe.
-    pub fn of(settings: &Settings) -> Subject {
+    pub fn of(settings: &Spec) -> Subject {
         Subject {
             name: settings.name.clone(),
             command: settings

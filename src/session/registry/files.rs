@@ -26,8 +26,8 @@ pub struct Found {
 
 /// The caller's own registry directory, made private if it is new.
 pub fn own_dir() -> std::io::Result<PathBuf> {
-    let dir = crate::slots::runtime_dir().join("sessions");
-    crate::slots::private_dir(&dir, "registry").map_err(std::io::Error::other)?;
+    let dir = crate::session::slots::runtime_dir().join("sessions");
+    crate::session::slots::private_dir(&dir, "registry").map_err(std::io::Error::other)?;
     Ok(dir)
 }
 
@@ -124,7 +124,7 @@ const TEST_SYSTEM_ROOT: &str = "_LEASH_TEST_SYSTEM_ROOT";
 /// runtime directories of /run/user, /tmp/leash-UID, and root's /run/leash).
 pub fn dirs_to_scan() -> Vec<PathBuf> {
     let uid = nix::unistd::geteuid();
-    let mut dirs = vec![crate::slots::runtime_dir()];
+    let mut dirs = vec![crate::session::slots::runtime_dir()];
     let tmp = std::env::temp_dir();
     let root = std::env::var_os(TEST_SYSTEM_ROOT).map_or_else(|| PathBuf::from("/"), PathBuf::from);
     if uid.is_root() {
@@ -234,7 +234,7 @@ fn read_entry(path: &Path, file: &fs::Metadata) -> Option<Found> {
 /// leash as its supervisor is forged. Read from its status, not from the owner of its
 /// /proc directory, which is root for a process that is not dumpable.
 fn runs_as(process: Process, uid: u32) -> bool {
-    crate::tree::read_proc(&format!("/proc/{}/status", process.pid))
+    crate::machine::tree::read_proc(&format!("/proc/{}/status", process.pid))
         .and_then(|status| {
             let line = status.lines().find(|l| l.starts_with("Uid:"))?;
             line.split_whitespace().nth(2)?.parse::<u32>().ok()

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
-use crate::cgroup::{CgroupDir, Controller, Version};
+use crate::machine::cgroup::{CgroupDir, Controller, Version};
 
 pub use control::{Action, Event};
 pub use files::{Found, Scanner, dirs_to_scan, find, scan};
@@ -37,7 +37,7 @@ pub struct Process {
 impl Process {
     /// The process `pid` as it is now, if it runs.
     pub fn of(pid: Pid) -> Option<Process> {
-        crate::tree::start_time(pid).map(|start_time| Process {
+        crate::machine::tree::start_time(pid).map(|start_time| Process {
             pid: pid.as_raw(),
             start_time,
         })
@@ -45,7 +45,7 @@ impl Process {
 
     /// Whether it still runs (a reused PID has another start time).
     pub fn is_alive(self) -> bool {
-        crate::tree::start_time(Pid::from_raw(self.pid)) == Some(self.start_time)
+        crate::machine::tree::start_time(Pid::from_raw(self.pid)) == Some(self.start_time)
     }
 
     /// Its PID.

@@ -36,48 +36,8 @@ use nix::sys::signal::{SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigact
 use nix::unistd::{Pid, getppid, setpgid};
 
 use super::Launch;
-use crate::caller_signals::ChildSignals;
-use crate::confinement::Failure;
-
-/// The step of the child's set-up that failed, as sent through the report pipe: its code,
-/// then (for rlimits) which one, then the errno.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Step {
-    /// Entering the session's cgroup.
-    Cgroup,
-    /// Connecting the output relay.
-    Output,
-    /// Making a process group.
-    ProcessGroup,
-    /// Resetting signals.
-    Signals,
-    /// Setting an rlimit.
-    Rlimit,
-    /// Changing niceness.
-    Nice,
-    /// Changing user, group or supplementary groups.
-    Identity,
-    /// Changing directory.
-    Directory,
-    /// Setting `no_new_privs`.
-    NoNewPrivs,
-    /// Entering the Landlock domain.
-    Landlock,
-    /// Installing the seccomp filter.
-    Seccomp,
-    /// Mapping the user in its namespace, making / private, or (init) starting the
-    /// command in the namespace.
-    Namespace,
-    /// Init: mounting the namespace's own /proc.
-    Proc,
-    /// Mounting the private /tmp and keeping the paths below it.
-    PrivateTmp,
-    /// Bringing the network namespace's loopback interface up.
-    Loopback,
-    /// The exec itself.
-    Exec,
-}
+use super::step::{Failed, Step};
+use crate::machine::caller_signals::ChildSignals;
 
 /// How far the child already is in the session's cgroup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,47 +49,6 @@ pub enum InCgroup {
     /// Wholly, as its parent was (the command under `--pid-ns`'s init).
     All,
 }
-
-impl Step {
-    const ALL: [Step; 16] = [
-        Step::Cgroup,
-        Step::Output,
-        Step::ProcessGroup,
-        Step::Signals,
-        Step::Rlimit,
-        Step::Nice,
-        Step::Identity,
-        Step::Directory,
-        Step::NoNewPrivs,
-        Step::Landlock,
-        Step::Seccomp,
-        Step::Namespace,
-        Step::Proc,
-        Step::PrivateTmp,
-        Step::Loopback,
-        Step::Exec,
-    ];
-
-    /// The step a code read from the report pipe stands for.
-    pub fn from_code(code: u8) -> Option<Step> {
-        Step::ALL.get(usize::from(code)).copied()
-    }
-
-    fn of(failure: Failure) -> Step {
-        match failure {
-            Failure::Identity => Step::Identity,
-            Failure::Directory => Step::Directory,
-            Failure::Nice => Step::Nice,
-            Failure::NoNewPrivs => Step::NoNewPrivs,
-        }
-    }
-}
-
-/// A failed step: which, the index of the rlimit it was setting (else 0), and why.
-pub type Failed = (Step, u8, Errno);
-
-/// The report of a failed step: code, index, errno.
-pub const REPORT_LEN: usize = 6;
 
 /// Set the process up as `launch` says, then exec. `parent` must still be its parent
 /// once it asked to die with it (leash, or `--pid-ns`'s init). Never returns.
@@ -150,7 +69,7 @@ pub unsafe fn exec_child(
         .map(|()| {
             if let Some(score) = &launch.oom_score_adj {
                 // A failure changes only the OOM killer's choice: not fatal.
-                let _ = super::namespace::write_file(c"/proc/self/oom_score_adj", score);
+                let _ = super::step::write_file(c"/proc/self/oom_score_adj", score);
             }
         })
         .and_then(|()| connect_output(launch))

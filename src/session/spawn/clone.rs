@@ -8,7 +8,7 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::Signal;
 use nix::unistd::{ForkResult, Pid, pipe2};
 
-use crate::error::Error;
+use crate::machine::error::Error;
 
 /// clone3's argument (linux/sched.h, version 2 with `cgroup`).
 #[repr(C)]

@@ -20,8 +20,9 @@ use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use nix::errno::Errno;
 
 use super::Launch;
-use super::child::{InCgroup, Step, enter_cgroup, exec_child, fail};
+use super::child::{InCgroup, enter_cgroup, exec_child, fail};
 use super::clone::clone3;
+use super::step::Step;
 
 /// What init reports to leash about the command: a kind, then the raw wait status.
 pub const STATUS_LEN: usize = 5;

@@ -10,6 +10,7 @@ mod clone;
 mod init;
 mod namespace;
 mod private_tmp;
+mod step;
 
 use std::ffi::{CString, OsStr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
@@ -20,16 +21,17 @@ use nix::fcntl::OFlag;
 use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, fork, getpid, setpgid};
 
-use crate::caller_signals::ChildSignals;
-use crate::cgroup::{BornInto, CgroupEntry};
-use crate::command_path::resolve;
-use crate::confinement::{Confinement, Request};
-use crate::error::Error;
-use crate::isolation::Isolation;
-use crate::rlimit::ResolvedRlimit;
-use child::{InCgroup, REPORT_LEN, Step, exec_child};
+use crate::machine::caller_signals::ChildSignals;
+use crate::machine::cgroup::{BornInto, CgroupEntry};
+use crate::machine::command_path::resolve;
+use crate::machine::error::Error;
+use crate::machine::rlimit::ResolvedRlimit;
+use crate::session::confinement::{Confinement, Request};
+use crate::session::isolation::Isolation;
+use child::{InCgroup, exec_child};
 use clone::{CLONE_INTO_CGROUP, clone3, pipe};
 pub use init::{ENDED, STATUS_LEN, STOPPED};
+use step::{REPORT_LEN, Step};
 
 /// What the child must do before it execs, prepared in the parent.
 pub struct Launch {
@@ -115,7 +117,7 @@ impl Launch {
             .iter()
             .map(|a| c_string(a))
             .collect::<Result<_, _>>()?;
-        let envp = crate::environment::environment(request)
+        let envp = crate::session::environment::environment(request)
             .into_iter()
             .map(|(key, value)| {
                 let mut pair = key;
@@ -145,7 +147,7 @@ impl Launch {
             filter: isolation.filter.as_ref().ok().cloned(),
             namespaces,
             oom_score_adj: (!request.keep.oom_score)
-                .then(crate::oom::favour_the_supervisor)
+                .then(crate::machine::oom::favour_the_supervisor)
                 .flatten(),
             signals: ChildSignals::fresh(),
         })
@@ -255,10 +257,11 @@ impl Launch {
                 )
                 .map_err(|e| Error::Setup(format!("cannot read init's reports: {e}")))?;
                 // The command is init's only child, unless it has ended already.
-                let main = crate::tree::children_of(init, crate::tree::Threads::One)
-                    .first()
-                    .copied()
-                    .unwrap_or(init);
+                let main =
+                    crate::machine::tree::children_of(init, crate::machine::tree::Threads::One)
+                        .first()
+                        .copied()
+                        .unwrap_or(init);
                 Ok(Spawned {
                     main,
                     init: Some(InitLink {

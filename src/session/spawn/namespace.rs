@@ -13,17 +13,16 @@
 //! 5. in a network namespace, its loopback interface brought up: socket(2), ioctl(2)
 //!    `SIOCGIFFLAGS` and `SIOCSIFFLAGS`.
 
-use std::ffi::{CStr, CString};
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
-use super::child::{Failed, Step};
 use super::clone::{CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER};
 use super::private_tmp::PrivateTmp;
-use crate::error::Error;
-use crate::isolation::{Isolation, Unshared};
+use super::step::{Failed, Step, write_file};
+use crate::machine::error::Error;
+use crate::session::isolation::{Isolation, Unshared};
 
 /// The namespaces to make and what to set up in them, prepared in leash.
 #[derive(Debug)]
@@ -143,30 +142,6 @@ impl IdMaps {
         }
         Ok(())
     }
-}
-
-/// Write `content` to the existing file at `path` in one write(2) (a /proc file takes no
-/// more); whether all of it went (errno says why not).
-///
-/// Only async-signal-safe system calls: open(2), write(2), close(2).
-pub fn write_file(path: &CStr, content: &CStr) -> bool {
-    // SAFETY: open, write and close on strings prepared before the fork.
-    unsafe {
-        let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
-        if fd < 0 {
-            return false;
-        }
-        let length = content.to_bytes().len();
-        let written = libc::write(fd, content.as_ptr().cast(), length) == length.cast_signed();
-        libc::close(fd);
-        written
-    }
-}
-
-/// A path as a C string.
-pub fn c_path(path: &Path) -> Result<CString, Error> {
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| Error::Usage(format!("{} contains a NUL byte", path.display())))
 }
 
 /// Make every mount of the new mount namespace private, so that nothing mounted in it

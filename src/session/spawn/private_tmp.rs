@@ -13,10 +13,9 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
-use super::child::{Failed, Step};
-use super::namespace::c_path;
-use crate::error::Error;
-use crate::isolation::{Isolation, PRIVATE_TMP, Reach, Writes};
+use super::step::{Failed, Step, c_path};
+use crate::machine::error::Error;
+use crate::session::isolation::{Isolation, PRIVATE_TMP, Reach, Writes};
 
 /// At most this many paths are kept below the private /tmp (the child holds their clones
 /// in an array of its stack).
@@ -91,7 +90,7 @@ impl PrivateTmp {
         let below_a_point = |path: &Path| below_any(&points, path);
         let kept = kept_paths(reach, working_dir, &points)?;
         let reachable = |path: &Path| kept.iter().any(|(k, _)| path.starts_with(k));
-        let hidden = crate::isolation::interpreters(program)
+        let hidden = crate::session::isolation::interpreters(program)
             .into_iter()
             .find(|file| below_a_point(file) && !reachable(file));
         if let Some(file) = hidden {

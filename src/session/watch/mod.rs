@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 
-use crate::accounting::Usage;
-use crate::baseline::Baseline;
-use crate::cadence::{FIRST_SAMPLE, next_interval, within_budget};
-use crate::session_limits::{Breach, SessionLimits};
-use crate::signals::{FORWARDED, ends_supervision};
-use crate::warning::{Warner, Warning};
+use crate::machine::signals::{FORWARDED, ends_supervision};
+use crate::session::accounting::Usage;
+use crate::session::baseline::Baseline;
+use crate::session::cadence::{FIRST_SAMPLE, next_interval, within_budget};
+use crate::session::session_limits::{Breach, SessionLimits};
+use crate::session::warning::{Warner, Warning};
 
 /// Why supervision ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use super::{FIGURES, FLOORS, Line, Summary};
-use crate::ctl::CtlError;
+use crate::front::ctl::CtlError;
+use crate::session::history::{FIGURES, FLOORS, Line, Summary};
 
 /// Sessions of a name that measured a figure before that figure is judged.
 pub const MIN_HISTORY: u64 = 30;

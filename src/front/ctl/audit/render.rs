@@ -5,9 +5,8 @@ use std::fmt::Write;
 
 use serde_json::{Map, Value, json};
 
-use super::distribution::Distribution;
-use super::{FIGURES, Group, Summary};
-use crate::units::format_size;
+use crate::machine::units::format_size;
+use crate::session::history::{Distribution, FIGURES, Group, Summary};
 
 /// The quantiles shown, with their names.
 const QUANTILES: [(&str, f64); 3] = [("median", 0.5), ("p95", 0.95), ("p99", 0.99)];

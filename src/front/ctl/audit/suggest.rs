@@ -7,9 +7,9 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::anomalies::Fences;
-use super::distribution::Distribution;
-use super::{Line, Summary};
-use crate::ctl::CtlError;
+use crate::front::ctl::CtlError;
+use crate::session::history::Distribution;
+use crate::session::history::{Line, Summary};
 
 /// The share of the basis a suggested limit lets through.
 const THROUGH: f64 = 0.999;
@@ -143,6 +143,6 @@ mod tests {
         assert_eq!(written(12.1, Unit::Seconds), "\"13s\"");
         assert_eq!(written(64.5 * MIB, Unit::Mebibytes), "\"65MiB\"");
         assert_eq!(written(31.2, Unit::Count), "32");
-        assert_eq!(crate::ctl::audit::FIGURES.len(), LIMITS.len());
+        assert_eq!(crate::session::history::FIGURES.len(), LIMITS.len());
     }
 }

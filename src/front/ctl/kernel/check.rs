@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::ctl::CtlError;
+use crate::front::ctl::CtlError;
 
 /// The interpreter as an absolute path (not resolved through links: a virtualenv's
 /// python is a link, and only its own name finds the virtualenv's packages), with
@@ -13,7 +13,8 @@ use crate::ctl::CtlError;
 pub fn python(given: &Path) -> Result<PathBuf, CtlError> {
     let refused =
         |e: &dyn std::fmt::Display| CtlError::Usage(format!("kernel install: --python: {e}"));
-    let found = crate::command_path::resolve(given.as_os_str()).map_err(|e| refused(&e))?;
+    let found =
+        crate::machine::command_path::resolve(given.as_os_str()).map_err(|e| refused(&e))?;
     let absolute = std::path::absolute(&found).map_err(|e| refused(&e))?;
     let imported = Command::new(&absolute)
         .args(["-c", "import ipykernel, jupyter_client, zmq"])
@@ -46,7 +47,7 @@ pub fn leash() -> Result<PathBuf, CtlError> {
     }
     let missing =
         |e: &dyn std::fmt::Display| CtlError::Incomplete(format!("kernel install: no leash: {e}"));
-    let found = crate::command_path::resolve("leash".as_ref()).map_err(|e| missing(&e))?;
+    let found = crate::machine::command_path::resolve("leash".as_ref()).map_err(|e| missing(&e))?;
     std::path::absolute(found).map_err(|e| missing(&e))
 }
 
@@ -67,8 +68,8 @@ pub fn leash_options(leash: &Path, options: &[String], python: &Path) -> Result<
         .map(Into::into),
     );
     args.push(python.into());
-    match crate::cli::parse(args.clone()) {
-        Ok(crate::cli::Invocation::Explain(settings))
+    match crate::front::cli::parse(args.clone()) {
+        Ok(crate::front::cli::Invocation::Explain(settings))
             if settings.command == [python.as_os_str()] =>
         {
             if settings.limits.idle.is_some() || settings.limits.output.is_some() {

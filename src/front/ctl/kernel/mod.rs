@@ -10,8 +10,8 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use super::CtlError;
-use crate::error::Invalid;
-use crate::units::parse_positive_duration;
+use crate::machine::error::Invalid;
+use crate::machine::units::parse_positive_duration;
 
 /// The launcher the kernelspec starts in place of the kernel.
 const LAUNCHER: &str = include_str!("launcher.py");
@@ -152,7 +152,7 @@ fn install(install: &Install) -> Result<(), CtlError> {
     let python = check::python(&install.python)?;
     let leash = check::leash()?;
     check::leash_options(&leash, &install.leash_options, &python)?;
-    let written = spec::Spec {
+    let written = spec::KernelSpec {
         dir: &dir,
         python: &python,
         leash: &leash,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::{Install, Place};
-use crate::ctl::CtlError;
+use crate::front::ctl::CtlError;
 
 /// The directory of kernelspecs `place` names.
 pub fn kernels_dir(place: &Place) -> Result<PathBuf, CtlError> {
@@ -37,14 +37,14 @@ fn user_data_dir() -> Option<PathBuf> {
 }
 
 /// The kernelspec `install` describes, to be written in `dir`.
-pub struct Spec<'a> {
+pub struct KernelSpec<'a> {
     pub dir: &'a Path,
     pub python: &'a Path,
     pub leash: &'a Path,
     pub install: &'a Install,
 }
 
-impl Spec<'_> {
+impl KernelSpec<'_> {
     /// The launcher's command line, as the frontend runs it.
     fn argv(&self) -> Vec<String> {
         let text = |path: &Path| path.to_string_lossy().into_owned();
@@ -197,7 +197,7 @@ pub fn list(prefix: Option<&Path>) {
             ]);
         }
     }
-    print!("{}", crate::ctl::list::aligned(&rows));
+    print!("{}", crate::front::ctl::list::aligned(&rows));
 }
 
 /// Remove the kernelspec in `dir` if leashctl wrote it; where it was.

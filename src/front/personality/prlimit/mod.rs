@@ -12,9 +12,9 @@ use nix::errno::Errno;
 use resources::{ALL, Asked, Resource};
 use table::{Column, Layout, Row};
 
-use super::getopt::{self, Spec, Takes};
-use crate::exit::{CANNOT_EXECUTE, Exit, NOT_FOUND};
-use crate::message::say;
+use super::getopt::{self, Opt, Takes};
+use crate::machine::exit::{CANNOT_EXECUTE, Exit, NOT_FOUND};
+use crate::session::message::say;
 
 /// util-linux's status for every failure but the exec's.
 const FAILED: u8 = 1;
@@ -32,14 +32,14 @@ enum Key {
     Version,
 }
 
-fn options() -> Vec<Spec<Key>> {
-    let resources = ALL.iter().enumerate().map(|(at, resource)| Spec {
+fn options() -> Vec<Opt<Key>> {
+    let resources = ALL.iter().enumerate().map(|(at, resource)| Opt {
         short: Some(resource.letter),
         long: resource.option,
         takes: Takes::Optional,
         key: Key::Resource(at),
     });
-    let spec = |short, long, takes, key| Spec {
+    let spec = |short, long, takes, key| Opt {
         short,
         long,
         takes,
@@ -73,7 +73,7 @@ struct Refusal(String, bool);
 
 /// Run as `prlimit`: `args` without the program name.
 pub fn run(args: &[OsString]) -> Exit {
-    crate::message::speak_as("prlimit");
+    crate::session::message::speak_as("prlimit");
     let request = match read(args) {
         Ok(Some(request)) => request,
         Ok(None) => return Exit::Code(0),
@@ -273,7 +273,7 @@ fn set(pid: libc::pid_t, resource: Resource, (soft, hard): (u64, u64)) -> Result
 /// (the Rust runtime ignores it in leash).
 fn exec(command: &[OsString]) -> Exit {
     use std::os::unix::ffi::OsStrExt;
-    let handler = if crate::caller_signals::ignored_at_start(libc::SIGPIPE) {
+    let handler = if crate::machine::caller_signals::ignored_at_start(libc::SIGPIPE) {
         nix::sys::signal::SigHandler::SigIgn
     } else {
         nix::sys::signal::SigHandler::SigDfl

@@ -2,7 +2,7 @@
 //! the man page and completions) and the man page's own sections.
 
 use super::resources::ALL;
-use crate::personality::getopt::{Documented, documented_args};
+use crate::front::personality::getopt::{Documented, documented_args};
 
 /// The options besides the resources', as the man page shows them: long name, letter,
 /// value, help.

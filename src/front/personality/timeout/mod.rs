@@ -11,15 +11,15 @@ use std::time::Duration;
 use duration::Interval;
 use nix::sys::signal::Signal;
 
-use super::getopt::{self, Spec, Takes};
-use crate::caller_signals::{ChildSignals, ignored_at_start};
-use crate::cgroup::Mode;
-use crate::cli::Settings;
-use crate::exit::{Exit, LEASH_FAILED};
-use crate::message::{Verbosity, say};
-use crate::signal_number::SignalNumber;
-use crate::signals::{ENDING, FORWARDED, Handled, TERMINATING};
-use crate::supervise::as_timeout::Rules;
+use super::getopt::{self, Opt, Takes};
+use crate::machine::caller_signals::{ChildSignals, ignored_at_start};
+use crate::machine::cgroup::Mode;
+use crate::machine::exit::{Exit, LEASH_FAILED};
+use crate::machine::signal_number::SignalNumber;
+use crate::machine::signals::{ENDING, FORWARDED, Handled, TERMINATING};
+use crate::session::as_timeout::Rules;
+use crate::session::message::{Verbosity, say};
+use crate::session::spec::Spec;
 
 /// `timeout`'s options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,44 +33,44 @@ enum Key {
     Version,
 }
 
-const OPTIONS: [Spec<Key>; 7] = [
-    Spec {
+const OPTIONS: [Opt<Key>; 7] = [
+    Opt {
         short: Some('f'),
         long: "foreground",
         takes: Takes::Nothing,
         key: Key::Foreground,
     },
-    Spec {
+    Opt {
         short: Some('k'),
         long: "kill-after",
         takes: Takes::Value,
         key: Key::KillAfter,
     },
-    Spec {
+    Opt {
         short: Some('p'),
         long: "preserve-status",
         takes: Takes::Nothing,
         key: Key::PreserveStatus,
     },
-    Spec {
+    Opt {
         short: Some('s'),
         long: "signal",
         takes: Takes::Value,
         key: Key::Signal,
     },
-    Spec {
+    Opt {
         short: Some('v'),
         long: "verbose",
         takes: Takes::Nothing,
         key: Key::Verbose,
     },
-    Spec {
+    Opt {
         short: None,
         long: "help",
         takes: Takes::Nothing,
         key: Key::Help,
     },
-    Spec {
+    Opt {
         short: None,
         long: "version",
         takes: Takes::Nothing,
@@ -87,13 +87,13 @@ enum Asked {
 
 /// Run as `timeout`: `args` without the program name.
 pub fn run(args: &[OsString]) -> Exit {
-    crate::message::speak_as("timeout");
+    crate::session::message::speak_as("timeout");
     match read(args) {
         Ok(Asked::Help) => print_or_fail(texts::HELP),
         Ok(Asked::Version) => print_or_fail(&texts::version()),
         Ok(Asked::Run(rules, command)) => {
             let settings = settings(&rules, command);
-            crate::supervise::as_timeout::run(&settings, &rules)
+            crate::session::as_timeout::run(&settings, &rules)
         }
         Err(Refusal(line)) => {
             if let Some(line) = line {
@@ -163,14 +163,15 @@ fn after(text: &str) -> Result<Option<Duration>, Refusal> {
 /// leash's settings for the session `rules` describe: no cgroup (the wall limit needs
 /// none, and `timeout` starts in about a millisecond), quiet but for errors, no record,
 /// and the caller's signal state kept as GNU `timeout` keeps it.
-fn settings(rules: &Rules, command: Vec<OsString>) -> Settings {
-    let mut settings = Settings::plain(command);
+fn settings(rules: &Rules, command: Vec<OsString>) -> Spec {
+    let mut settings = Spec::plain(command);
     // The command may do what it may under GNU timeout: signal its parent, gain privileges
     // (sudo), use any system call, keep its OOM score (a database run under timeout must
     // not become the OOM killer's first pick). Containing it is leash's own business.
-    settings.personality = Some("timeout");
+    settings.isolated = false;
+    settings.listed = false;
     settings.confinement.allow_new_privs = true;
-    settings.confinement.keep = crate::confinement::Kept {
+    settings.confinement.keep = crate::session::confinement::Kept {
         all_fds: true,
         oom_score: true,
     };

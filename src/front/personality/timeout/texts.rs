@@ -1,6 +1,6 @@
 //! What `timeout --help` and `timeout --version` print in the `timeout` personality.
 
-use crate::personality::getopt::{Documented, documented_args};
+use crate::front::personality::getopt::{Documented, documented_args};
 
 /// `timeout --help`: GNU's usage, options and exit statuses, and what leash adds.
 pub const HELP: &str = "\

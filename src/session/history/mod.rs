@@ -1,0 +1,238 @@
+//! The history of sessions in an audit log: its records read line by line (plain or gzip,
+//! or stdin), and each name's distribution of every figure. `--baseline` takes what a name
+//! usually uses from it; `leashctl audit` sums logs up with it.
+
+mod distribution;
+mod lines;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub(crate) use distribution::Distribution;
+
+/// An audit log that could not be read to its end.
+#[derive(Debug)]
+pub(crate) struct Unreadable {
+    /// The log (`-`: stdin).
+    pub(crate) path: PathBuf,
+    /// Why.
+    pub(crate) error: io::Error,
+}
+
+impl fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: cannot read it: {}", self.path.display(), self.error)
+    }
+}
+
+/// The figures summed up, in the order they are shown.
+pub const FIGURES: [&str; 6] = [
+    "wall_seconds",
+    "cpu_seconds",
+    "peak_memory_bytes",
+    "peak_tasks",
+    "written_bytes",
+    "output_bytes",
+];
+
+/// Below these (a second, a MiB, 16 tasks; in the order of [`FIGURES`]) no figure is
+/// unusual, whatever the history: one that barely varies (2 ms of CPU in nearly every
+/// session) would otherwise be flagged, or warned of, at each wobble. `--anomalies` and
+/// `leash --baseline` share them.
+pub const FLOORS: [f64; 6] = [1.0, 1.0, 1_048_576.0, 16.0, 1_048_576.0, 1_048_576.0];
+
+/// The part of an audit line the summary reads (its strings borrowed where they hold no
+/// escape).
+#[derive(Deserialize)]
+pub(crate) struct Line<'a> {
+    /// `--name`.
+    #[serde(borrow)]
+    pub(crate) name: Option<Cow<'a, str>>,
+    /// When it started (RFC 3339).
+    #[serde(borrow)]
+    pub(crate) started_at: Cow<'a, str>,
+    /// `exited`, `limit`, ...
+    #[serde(borrow)]
+    pub(crate) outcome: Cow<'a, str>,
+    wall_seconds: f64,
+    #[serde(borrow)]
+    breach: Option<Breach<'a>>,
+    usage: Usage,
+}
+
+#[derive(Deserialize)]
+struct Breach<'a> {
+    #[serde(borrow)]
+    limit: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct Usage {
+    cpu_user_seconds: Option<f64>,
+    cpu_system_seconds: Option<f64>,
+    peak_memory_bytes: Option<f64>,
+    peak_tasks: Option<f64>,
+    written_bytes: Option<f64>,
+    output_bytes: Option<f64>,
+}
+
+impl Line<'_> {
+    /// Each of [`FIGURES`], where the record has it.
+    pub(crate) fn figures(&self) -> [Option<f64>; 6] {
+        let u = &self.usage;
+        let cpu = match (u.cpu_user_seconds, u.cpu_system_seconds) {
+            (None, None) => None,
+            (user, system) => Some(user.unwrap_or(0.0) + system.unwrap_or(0.0)),
+        };
+        [
+            Some(self.wall_seconds),
+            cpu,
+            u.peak_memory_bytes,
+            u.peak_tasks,
+            u.written_bytes,
+            u.output_bytes,
+        ]
+    }
+
+    /// `exited`, `signaled`, `leash_signaled`, `error`, or `limit KIND`.
+    pub(crate) fn outcome_key(&self) -> Cow<'_, str> {
+        match &self.breach {
+            Some(breach) if self.outcome == "limit" => format!("limit {}", breach.limit).into(),
+            _ => Cow::Borrowed(&self.outcome),
+        }
+    }
+}
+
+/// The sessions of one name (or of all).
+#[derive(Debug, Default)]
+pub struct Group {
+    /// Sessions counted.
+    pub sessions: u64,
+    /// Sessions per outcome key (`exited`, `limit mem`...).
+    pub outcomes: BTreeMap<String, u64>,
+    /// Each of [`FIGURES`].
+    pub figures: [Distribution; 6],
+}
+
+impl Group {
+    fn add(&mut self, line: &Line) {
+        self.sessions += 1;
+        let outcome = line.outcome_key();
+        match self.outcomes.get_mut(outcome.as_ref()) {
+            Some(count) => *count += 1,
+            None => {
+                self.outcomes.insert(outcome.into_owned(), 1);
+            }
+        }
+        for (figure, value) in self.figures.iter_mut().zip(line.figures()) {
+            if let Some(value) = value {
+                figure.add(value);
+            }
+        }
+    }
+}
+
+/// The summary: every session, each name's, and how many lines were skipped.
+#[derive(Debug, Default)]
+pub struct Summary {
+    /// Every session that passed the filters.
+    pub all: Group,
+    /// Per name (`None` for sessions without `--name`), in the order first seen.
+    pub names: Vec<(Option<String>, Group)>,
+    /// Lines that were no session record.
+    pub skipped: u64,
+}
+
+impl Summary {
+    /// Count `line`.
+    pub(crate) fn add(&mut self, line: &Line) {
+        self.all.add(line);
+        // A linear search: an audit log has a few names.
+        let name = line.name.as_deref();
+        if let Some((_, group)) = self.names.iter_mut().find(|(n, _)| n.as_deref() == name) {
+            group.add(line);
+        } else {
+            let mut group = Group::default();
+            group.add(line);
+            self.names.push((name.map(str::to_owned), group));
+        }
+    }
+}
+
+/// What one name's exited sessions in an audit log usually take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Usual {
+    /// The name (`None`: sessions without one).
+    pub name: Option<String>,
+    /// Its exited sessions in the log.
+    pub sessions: u64,
+    /// The p99 of each of [`FIGURES`] over them (`None` where none measured it).
+    pub p99: [Option<f64>; 6],
+}
+
+/// What each name's exited sessions in the log at `path` usually take (`--baseline`).
+pub fn usual(path: &Path) -> Result<Vec<Usual>, Unreadable> {
+    let mut summary = Summary::default();
+    for_each_record(path, false, |_, line| {
+        if line.outcome == "exited" {
+            summary.add(line);
+        }
+    })?;
+    Ok(summary
+        .names
+        .into_iter()
+        .map(|(name, mut group)| Usual {
+            name,
+            sessions: group.sessions,
+            p99: std::array::from_fn(|i| group.figures[i].quantile(0.99)),
+        })
+        .collect())
+}
+
+/// Call `each` with every session record of the log at `path` and its line number; the
+/// lines that are none are counted (and named on stderr if `say_skipped`).
+pub(crate) fn for_each_record(
+    path: &Path,
+    say_skipped: bool,
+    mut each: impl FnMut(u64, &Line),
+) -> Result<u64, Unreadable> {
+    let shown = path.display();
+    let cannot = |error| Unreadable {
+        path: path.to_path_buf(),
+        error,
+    };
+    let input: Box<dyn Read + Send> = if path == Path::new("-") {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(path).map_err(cannot)?)
+    };
+    let mut input = BufReader::with_capacity(1 << 20, input);
+    let gzip = input.fill_buf().map_err(cannot)?.starts_with(&[0x1f, 0x8b]);
+    let lines: Box<dyn BufRead + Send> = if gzip {
+        Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(input)))
+    } else {
+        Box::new(input)
+    };
+    let mut skipped = 0;
+    lines::read_batches(lines, |batch| {
+        for (number, line) in batch.lines() {
+            match serde_json::from_slice::<Line>(line) {
+                Ok(line) => each(number, &line),
+                Err(e) => {
+                    skipped += 1;
+                    if say_skipped {
+                        eprintln!("leashctl: {shown}:{number}: skipped, not a session record: {e}");
+                    }
+                }
+            }
+        }
+    })
+    .map_err(cannot)?;
+    Ok(skipped)
+}
