@@ -39,16 +39,14 @@ fn functions(text: &str) -> Vec<(usize, usize)> {
     for (at, line) in lines.iter().enumerate() {
         let code = line.trim_start();
         let indent = &line[..line.len() - code.len()];
-        let signature = [
-            "fn ",
-            "pub fn ",
-            "pub(crate) fn ",
-            "pub(super) fn ",
-            "const fn ",
-        ]
-        .iter()
-        .chain(&["unsafe fn ", "pub unsafe fn ", "pub const fn "])
-        .any(|start| code.starts_with(start));
+        // Any visibility, then any of the qualifiers a function may have.
+        let code_after_visibility = ["pub(crate) ", "pub(super) ", "pub "]
+            .iter()
+            .find_map(|v| code.strip_prefix(v))
+            .unwrap_or(code);
+        let signature = ["fn ", "const fn ", "unsafe fn ", "const unsafe fn "]
+            .iter()
+            .any(|start| code_after_visibility.starts_with(start));
         if !signature || code.ends_with(';') {
             continue;
         }

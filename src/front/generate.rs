@@ -134,7 +134,7 @@ fn parts(artifact: Artifact) -> (clap::Command, &'static str, &'static str, Opti
 }
 
 /// Write `artifact` to `out`.
-pub fn write(artifact: Artifact, out: &mut impl Write) -> std::io::Result<()> {
+pub(crate) fn write(artifact: Artifact, out: &mut impl Write) -> std::io::Result<()> {
     let (command, name, extra, shell) = parts(artifact);
     // The generated files must not depend on the build profile the generator ran in.
     let mut command = command.version(env!("CARGO_PKG_VERSION"));

@@ -40,7 +40,7 @@ fn bit(signal: i32) -> u64 {
 
 /// Whether the caller had `signal` ignored when leash started. Until leash opens its
 /// signalfd (which sets SIGCHLD to the default), only SIGPIPE has changed since.
-pub fn ignored_at_start(signal: i32) -> bool {
+pub(crate) fn ignored_at_start(signal: i32) -> bool {
     if signal == libc::SIGPIPE {
         PIPE_IGNORED_AT_START.load(Ordering::Relaxed)
     } else {
@@ -50,23 +50,23 @@ pub fn ignored_at_start(signal: i32) -> bool {
 
 /// How the command's signals start, and what it gets when leash dies.
 #[derive(Clone, Copy, Debug)]
-pub struct ChildSignals {
+pub(crate) struct ChildSignals {
     /// Standard signals (bit `N - 1` for signal N) that stay ignored in the command; every
     /// other standard signal gets its default disposition. Real-time ones are left as the
     /// caller had them (leash never changes them).
-    pub ignored: u64,
+    pub(crate) ignored: u64,
     /// The signal mask the command starts with.
-    pub mask: SigSet,
+    pub(crate) mask: SigSet,
     /// The signal the command gets when leash dies (0: none).
-    pub death_signal: i32,
+    pub(crate) death_signal: i32,
     /// Whether the command gets a process group of its own (else it stays in leash's).
-    pub own_group: bool,
+    pub(crate) own_group: bool,
 }
 
 impl ChildSignals {
     /// leash's own way: every disposition the default, nothing blocked, SIGKILL when leash
     /// dies, a process group of its own.
-    pub fn fresh() -> Self {
+    pub(crate) fn fresh() -> Self {
         Self {
             ignored: 0,
             mask: SigSet::empty(),
@@ -79,7 +79,7 @@ impl ChildSignals {
     /// signals the wrapper itself handles), the caller's mask (leash's now: it has blocked
     /// nothing yet) but for SIGCHLD and SIGALRM, `death_signal` when leash dies, and a
     /// process group of its own unless `foreground`.
-    pub fn inherited(taken: &[i32], death_signal: i32, foreground: bool) -> Self {
+    pub(crate) fn inherited(taken: &[i32], death_signal: i32, foreground: bool) -> Self {
         let ignored = (1..=31)
             .filter(|signal| ignored_at_start(*signal) && !taken.contains(signal))
             .fold(0, |bits, signal| bits | bit(signal));
@@ -95,7 +95,7 @@ impl ChildSignals {
     }
 
     /// Whether standard signal `signal` stays ignored in the command.
-    pub fn keeps_ignored(&self, signal: i32) -> bool {
+    pub(crate) fn keeps_ignored(&self, signal: i32) -> bool {
         self.ignored & bit(signal) != 0
     }
 }

@@ -1,12 +1,12 @@
 //! Which capabilities leash itself has: its effective set, from `/proc/self/status`.
 
 /// CAP_SYS_ADMIN: among others, Landlock and seccomp without `no_new_privs`.
-pub const SYS_ADMIN: u32 = 21;
+pub(crate) const SYS_ADMIN: u32 = 21;
 /// CAP_SYS_RESOURCE: raising hard rlimits.
-pub const SYS_RESOURCE: u32 = 24;
+pub(crate) const SYS_RESOURCE: u32 = 24;
 
 /// Whether capability number `capability` is in leash's effective set.
-pub fn effective(capability: u32) -> bool {
+pub(crate) fn effective(capability: u32) -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {

@@ -12,7 +12,7 @@ use crate::machine::error::Error;
 
 /// Find the program as `execvp` would: a name with a slash is used as it is; otherwise
 /// the first executable regular file of that name in a PATH directory.
-pub fn resolve(name: &OsStr) -> Result<PathBuf, Error> {
+pub(crate) fn resolve(name: &OsStr) -> Result<PathBuf, Error> {
     if name.is_empty() {
         return Err(Error::NotFound(name.into()));
     }

@@ -10,7 +10,7 @@ use crate::machine::exit::{CANNOT_EXECUTE, LEASH_FAILED, NO_SLOT, NOT_FOUND};
 
 /// Why leash could not do what it was asked.
 #[derive(Debug)]
-pub enum Error {
+pub(crate) enum Error {
     /// clap refused the command line (an unknown flag, a bad value), or was asked for
     /// `--help` or `--version`.
     Clap(clap::Error),
@@ -42,7 +42,7 @@ pub enum Error {
 
 impl Error {
     /// The status leash exits with after this error.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::NotFound(_) => NOT_FOUND,
             Error::CannotExecute(..) => CANNOT_EXECUTE,
@@ -53,7 +53,7 @@ impl Error {
 
     /// How leash ends after this error: its exit status, or dying of the signal that
     /// interrupted it.
-    pub fn exit(&self) -> crate::machine::exit::Exit {
+    pub(crate) fn exit(&self) -> crate::machine::exit::Exit {
         match self {
             Error::Interrupted(signal) => crate::machine::exit::Exit::Signal(*signal),
             _ => crate::machine::exit::Exit::Code(self.exit_code()),
@@ -118,7 +118,7 @@ fn clap_line(error: &clap::Error) -> String {
 /// A value that cannot be read (a size, a duration, a signal, an rlimit): what is wrong
 /// with it. clap puts it after the flag's name.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Invalid(pub String);
+pub(crate) struct Invalid(pub String);
 
 impl fmt::Display for Invalid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -9,15 +9,15 @@ use nix::sys::wait::WaitStatus;
 use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
 
 /// leash stopped the command because it reached a limit.
-pub const LIMIT_REACHED: u8 = 124;
+pub(crate) const LIMIT_REACHED: u8 = 124;
 /// leash itself failed (bad input, or it could not set the session up).
-pub const LEASH_FAILED: u8 = 125;
+pub(crate) const LEASH_FAILED: u8 = 125;
 /// The command was found but could not be executed.
-pub const CANNOT_EXECUTE: u8 = 126;
+pub(crate) const CANNOT_EXECUTE: u8 = 126;
 /// The command was not found.
-pub const NOT_FOUND: u8 = 127;
+pub(crate) const NOT_FOUND: u8 = 127;
 /// No `--slots` slot (or no start under `--rate`) could be had: `EX_TEMPFAIL`.
-pub const NO_SLOT: u8 = 75;
+pub(crate) const NO_SLOT: u8 = 75;
 
 /// The status leash ends with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

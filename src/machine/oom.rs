@@ -15,7 +15,7 @@ const MARGIN: i32 = 500;
 /// Lower leash's own score if it may, and return what the session's should be: written
 /// by the child to its own `/proc/self/oom_score_adj` before it execs (see `spawn`).
 /// `None` where the score cannot be read.
-pub fn favour_the_supervisor() -> Option<CString> {
+pub(crate) fn favour_the_supervisor() -> Option<CString> {
     let own: i32 = std::fs::read_to_string(FILE).ok()?.trim().parse().ok()?;
     let lowered = (own - MARGIN).max(-1000);
     let session = if std::fs::write(FILE, lowered.to_string()).is_ok() {

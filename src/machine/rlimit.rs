@@ -24,14 +24,14 @@ enum Unit {
 
 /// A resource with a per-process limit, named as `prlimit` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rlimit {
+pub(crate) struct Rlimit {
     name: &'static str,
     resource: Resource,
     unit: Unit,
 }
 
 /// Every rlimit leash can set, in `prlimit`'s order.
-pub const RLIMITS: [Rlimit; 16] = [
+pub(crate) const RLIMITS: [Rlimit; 16] = [
     Rlimit::AS,
     Rlimit::CORE,
     Rlimit::CPU,
@@ -60,46 +60,47 @@ const fn rlimit(name: &'static str, resource: Resource, unit: Unit) -> Rlimit {
 
 impl Rlimit {
     /// RLIMIT_AS.
-    pub const AS: Rlimit = rlimit("as", Resource::RLIMIT_AS, Unit::Bytes);
+    pub(crate) const AS: Rlimit = rlimit("as", Resource::RLIMIT_AS, Unit::Bytes);
     /// RLIMIT_CORE.
-    pub const CORE: Rlimit = rlimit("core", Resource::RLIMIT_CORE, Unit::Bytes);
+    pub(crate) const CORE: Rlimit = rlimit("core", Resource::RLIMIT_CORE, Unit::Bytes);
     /// RLIMIT_CPU.
-    pub const CPU: Rlimit = rlimit("cpu", Resource::RLIMIT_CPU, Unit::Seconds);
+    pub(crate) const CPU: Rlimit = rlimit("cpu", Resource::RLIMIT_CPU, Unit::Seconds);
     /// RLIMIT_DATA.
-    pub const DATA: Rlimit = rlimit("data", Resource::RLIMIT_DATA, Unit::Bytes);
+    pub(crate) const DATA: Rlimit = rlimit("data", Resource::RLIMIT_DATA, Unit::Bytes);
     /// RLIMIT_FSIZE.
-    pub const FSIZE: Rlimit = rlimit("fsize", Resource::RLIMIT_FSIZE, Unit::Bytes);
+    pub(crate) const FSIZE: Rlimit = rlimit("fsize", Resource::RLIMIT_FSIZE, Unit::Bytes);
     /// RLIMIT_LOCKS.
-    pub const LOCKS: Rlimit = rlimit("locks", Resource::RLIMIT_LOCKS, Unit::Count);
+    pub(crate) const LOCKS: Rlimit = rlimit("locks", Resource::RLIMIT_LOCKS, Unit::Count);
     /// RLIMIT_MEMLOCK.
-    pub const MEMLOCK: Rlimit = rlimit("memlock", Resource::RLIMIT_MEMLOCK, Unit::Bytes);
+    pub(crate) const MEMLOCK: Rlimit = rlimit("memlock", Resource::RLIMIT_MEMLOCK, Unit::Bytes);
     /// RLIMIT_MSGQUEUE.
-    pub const MSGQUEUE: Rlimit = rlimit("msgqueue", Resource::RLIMIT_MSGQUEUE, Unit::Bytes);
+    pub(crate) const MSGQUEUE: Rlimit = rlimit("msgqueue", Resource::RLIMIT_MSGQUEUE, Unit::Bytes);
     /// RLIMIT_NICE.
-    pub const NICE: Rlimit = rlimit("nice", Resource::RLIMIT_NICE, Unit::Count);
+    pub(crate) const NICE: Rlimit = rlimit("nice", Resource::RLIMIT_NICE, Unit::Count);
     /// RLIMIT_NOFILE.
-    pub const NOFILE: Rlimit = rlimit("nofile", Resource::RLIMIT_NOFILE, Unit::Count);
+    pub(crate) const NOFILE: Rlimit = rlimit("nofile", Resource::RLIMIT_NOFILE, Unit::Count);
     /// RLIMIT_NPROC.
-    pub const NPROC: Rlimit = rlimit("nproc", Resource::RLIMIT_NPROC, Unit::Count);
+    pub(crate) const NPROC: Rlimit = rlimit("nproc", Resource::RLIMIT_NPROC, Unit::Count);
     /// RLIMIT_RSS.
-    pub const RSS: Rlimit = rlimit("rss", Resource::RLIMIT_RSS, Unit::Bytes);
+    pub(crate) const RSS: Rlimit = rlimit("rss", Resource::RLIMIT_RSS, Unit::Bytes);
     /// RLIMIT_RTPRIO.
-    pub const RTPRIO: Rlimit = rlimit("rtprio", Resource::RLIMIT_RTPRIO, Unit::Count);
+    pub(crate) const RTPRIO: Rlimit = rlimit("rtprio", Resource::RLIMIT_RTPRIO, Unit::Count);
     /// RLIMIT_RTTIME.
-    pub const RTTIME: Rlimit = rlimit("rttime", Resource::RLIMIT_RTTIME, Unit::Microseconds);
+    pub(crate) const RTTIME: Rlimit = rlimit("rttime", Resource::RLIMIT_RTTIME, Unit::Microseconds);
     /// RLIMIT_SIGPENDING.
-    pub const SIGPENDING: Rlimit = rlimit("sigpending", Resource::RLIMIT_SIGPENDING, Unit::Count);
+    pub(crate) const SIGPENDING: Rlimit =
+        rlimit("sigpending", Resource::RLIMIT_SIGPENDING, Unit::Count);
     /// RLIMIT_STACK.
-    pub const STACK: Rlimit = rlimit("stack", Resource::RLIMIT_STACK, Unit::Bytes);
+    pub(crate) const STACK: Rlimit = rlimit("stack", Resource::RLIMIT_STACK, Unit::Bytes);
 
     /// Look a resource up by its `prlimit` name (`nofile`, `as`, ...).
-    pub fn named(name: &str) -> Option<Self> {
+    pub(crate) fn named(name: &str) -> Option<Self> {
         let name = name.trim().to_ascii_lowercase();
         RLIMITS.iter().copied().find(|r| r.name == name)
     }
 
     /// The `prlimit` name of the resource.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.name
     }
 
@@ -138,16 +139,16 @@ impl Rlimit {
 
 /// A requested limit: `None` keeps the limit leash itself runs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RlimitRequest {
+pub(crate) struct RlimitRequest {
     /// Which resource.
-    pub rlimit: Rlimit,
+    pub(crate) rlimit: Rlimit,
     soft: Option<rlim_t>,
     hard: Option<rlim_t>,
 }
 
 impl RlimitRequest {
     /// Parse `SOFT[:HARD]` for a known resource: `100M`, `1024:4096`, `10:`, `:unlimited`.
-    pub fn parse_value(rlimit: Rlimit, text: &str) -> Result<Self, Invalid> {
+    pub(crate) fn parse_value(rlimit: Rlimit, text: &str) -> Result<Self, Invalid> {
         let optional = |part: &str| -> Result<Option<rlim_t>, Invalid> {
             if part.trim().is_empty() {
                 Ok(None)
@@ -180,7 +181,7 @@ impl RlimitRequest {
     }
 
     /// The same value for the soft and the hard limit.
-    pub fn both(rlimit: Rlimit, value: rlim_t) -> Self {
+    pub(crate) fn both(rlimit: Rlimit, value: rlim_t) -> Self {
         Self {
             rlimit,
             soft: Some(value),
@@ -189,7 +190,7 @@ impl RlimitRequest {
     }
 
     /// Parse `NAME=SOFT[:HARD]` as given to `--rlimit`.
-    pub fn parse_assignment(text: &str) -> Result<Self, Invalid> {
+    pub(crate) fn parse_assignment(text: &str) -> Result<Self, Invalid> {
         let (name, value) = text.split_once('=').ok_or_else(|| {
             Invalid(format!(
                 "'{text}' is not NAME=SOFT[:HARD] (e.g. nofile=1024)"
@@ -208,7 +209,10 @@ impl RlimitRequest {
     /// Fill in the limits to keep from the current ones and check that the kernel will
     /// accept the result, so that a bad request fails before anything is started.
     /// `may_raise_hard` is asked only when the hard limit would go up.
-    pub fn resolve(self, may_raise_hard: impl Fn() -> bool) -> Result<ResolvedRlimit, Invalid> {
+    pub(crate) fn resolve(
+        self,
+        may_raise_hard: impl Fn() -> bool,
+    ) -> Result<ResolvedRlimit, Invalid> {
         let (current_soft, current_hard) = getrlimit(self.rlimit.resource).map_err(|e| {
             Invalid(format!(
                 "cannot read the current {} limit: {e}",
@@ -261,7 +265,7 @@ fn nr_open() -> Option<rlim_t> {
 
 /// A limit ready to be set in the child: both values known and checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ResolvedRlimit {
+pub(crate) struct ResolvedRlimit {
     rlimit: Rlimit,
     soft: rlim_t,
     hard: rlim_t,
@@ -270,7 +274,7 @@ pub struct ResolvedRlimit {
 impl ResolvedRlimit {
     /// A limit leash adds on its own behalf (a backstop for a session limit): never above
     /// the current hard limit, so it cannot fail for want of privilege.
-    pub fn backstop(rlimit: Rlimit, soft: rlim_t, hard: rlim_t) -> nix::Result<Self> {
+    pub(crate) fn backstop(rlimit: Rlimit, soft: rlim_t, hard: rlim_t) -> nix::Result<Self> {
         let (_, current_hard) = getrlimit(rlimit.resource)?;
         let hard = hard.min(current_hard);
         Ok(Self {
@@ -282,24 +286,24 @@ impl ResolvedRlimit {
 
     /// Set the limit on the calling process. Async-signal-safe: one system call, no
     /// allocation, so it may run between fork and exec.
-    pub fn apply(&self) -> nix::Result<()> {
+    pub(crate) fn apply(&self) -> nix::Result<()> {
         setrlimit(self.rlimit.resource, self.soft, self.hard)
     }
 
     /// The resource this limit is for.
-    pub fn rlimit(&self) -> Rlimit {
+    pub(crate) fn rlimit(&self) -> Rlimit {
         self.rlimit
     }
 
     /// The soft limit, which the kernel enforces.
-    pub fn soft(&self) -> rlim_t {
+    pub(crate) fn soft(&self) -> rlim_t {
         self.soft
     }
 }
 
 impl ResolvedRlimit {
     /// The soft and hard limit in the resource's unit: `1.0 MiB:unlimited`.
-    pub fn values(&self) -> String {
+    pub(crate) fn values(&self) -> String {
         let show = |value| self.rlimit.format_value(value);
         format!("{}:{}", show(self.soft), show(self.hard))
     }
@@ -312,7 +316,7 @@ impl fmt::Display for ResolvedRlimit {
 }
 
 /// Whether this process may raise hard limits (CAP_SYS_RESOURCE in its effective set).
-pub fn may_raise_hard_limits() -> bool {
+pub(crate) fn may_raise_hard_limits() -> bool {
     crate::machine::capability::effective(crate::machine::capability::SYS_RESOURCE)
 }
 

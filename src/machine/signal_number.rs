@@ -12,7 +12,7 @@ use crate::machine::error::Invalid;
 
 /// Any signal the kernel has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SignalNumber(i32);
+pub(crate) struct SignalNumber(i32);
 
 impl From<Signal> for SignalNumber {
     fn from(signal: Signal) -> Self {
@@ -28,11 +28,11 @@ fn rt_range() -> (i32, i32) {
 impl SignalNumber {
     /// No signal at all (`0`, `EXIT`): sending it only checks that the process exists, as
     /// `kill -0` does; the stop sequence then waits out its grace before SIGKILL.
-    pub const NONE: SignalNumber = SignalNumber(0);
+    pub(crate) const NONE: SignalNumber = SignalNumber(0);
 
     /// Parse `TERM`, `SIGTERM`, `term`, `15`, `RTMIN`, `RTMIN+3`, `SIGRTMAX-1`, `34`, or
     /// `0` and `EXIT` (no signal).
-    pub fn parse(text: &str) -> Result<SignalNumber, Invalid> {
+    pub(crate) fn parse(text: &str) -> Result<SignalNumber, Invalid> {
         let text = text.trim();
         let (min, max) = rt_range();
         if let Ok(number) = text.parse::<i32>() {
@@ -62,28 +62,28 @@ impl SignalNumber {
     }
 
     /// The signal numbered `number` (one the kernel delivered).
-    pub fn from_number(number: i32) -> SignalNumber {
+    pub(crate) fn from_number(number: i32) -> SignalNumber {
         SignalNumber(number)
     }
 
     /// The signal's number.
-    pub fn number(self) -> i32 {
+    pub(crate) fn number(self) -> i32 {
         self.0
     }
 
     /// The standard signal, if it is one.
-    pub fn standard(self) -> Option<Signal> {
+    pub(crate) fn standard(self) -> Option<Signal> {
         Signal::try_from(self.0).ok()
     }
 
     /// Send it to `pid`.
-    pub fn send(self, pid: Pid) -> nix::Result<()> {
+    pub(crate) fn send(self, pid: Pid) -> nix::Result<()> {
         // SAFETY: kill(2) with a number the kernel validates; no memory is involved.
         Errno::result(unsafe { libc::kill(pid.as_raw(), self.0) }).map(drop)
     }
 
     /// Send it to the process group `group`.
-    pub fn send_to_group(self, group: Pid) -> nix::Result<()> {
+    pub(crate) fn send_to_group(self, group: Pid) -> nix::Result<()> {
         // SAFETY: killpg(3) with a number the kernel validates; no memory is involved.
         Errno::result(unsafe { libc::killpg(group.as_raw(), self.0) }).map(drop)
     }

@@ -10,12 +10,12 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 /// A signal's name without the `SIG` prefix, as users write it: `TERM`.
-pub fn signal_name(signal: Signal) -> &'static str {
+pub(crate) fn signal_name(signal: Signal) -> &'static str {
     &signal.as_str()[3..]
 }
 
 /// Signals that ask leash to end: it stops the session, then dies of the same signal.
-pub const TERMINATING: [Signal; 4] = [
+pub(crate) const TERMINATING: [Signal; 4] = [
     Signal::SIGINT,
     Signal::SIGTERM,
     Signal::SIGHUP,
@@ -27,7 +27,7 @@ pub const TERMINATING: [Signal; 4] = [
 /// the session with `--signal`, and leash then dies of it. A real fault in leash (a
 /// synchronous SIGSEGV, SIGBUS, SIGILL) is not read from the signalfd: the kernel kills
 /// leash at once, and the session's cgroup or namespace is what stops the session then.
-pub const ENDING: [Signal; 12] = [
+pub(crate) const ENDING: [Signal; 12] = [
     Signal::SIGILL,
     Signal::SIGTRAP,
     Signal::SIGABRT,
@@ -44,13 +44,13 @@ pub const ENDING: [Signal; 12] = [
 
 /// Whether `signal`, sent to leash, ends supervision (SIGALRM does too, as the wall
 /// limit).
-pub fn ends_supervision(signal: Signal) -> bool {
+pub(crate) fn ends_supervision(signal: Signal) -> bool {
     TERMINATING.contains(&signal) || ENDING.contains(&signal) || signal == Signal::SIGALRM
 }
 
 /// What SIGINT sent to leash does (`--on-sigint`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum OnSigint {
+pub(crate) enum OnSigint {
     /// Pass it on and stop the session, as SIGTERM does.
     #[default]
     Stop,
@@ -60,11 +60,11 @@ pub enum OnSigint {
 }
 
 /// Signals leash passes on to every process of the session and otherwise ignores.
-pub const FORWARDED: [Signal; 2] = [Signal::SIGUSR1, Signal::SIGUSR2];
+pub(crate) const FORWARDED: [Signal; 2] = [Signal::SIGUSR1, Signal::SIGUSR2];
 
 /// The signals that end leash while it waits for a slot or a start, blocked from then on:
 /// the waiting loop takes them with [`wait_for_ending`], and the session's signalfd after.
-pub fn block_ending() -> SigSet {
+pub(crate) fn block_ending() -> SigSet {
     let mut set = SigSet::empty();
     for signal in TERMINATING.iter().chain(&ENDING) {
         set.add(*signal);
@@ -75,7 +75,7 @@ pub fn block_ending() -> SigSet {
 }
 
 /// Wait up to `timeout` for one of `set` (blocked); the signal, if one came.
-pub fn wait_for_ending(set: &SigSet, timeout: std::time::Duration) -> Option<Signal> {
+pub(crate) fn wait_for_ending(set: &SigSet, timeout: std::time::Duration) -> Option<Signal> {
     let timeout = libc::timespec {
         tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
         tv_nsec: libc::c_long::from(timeout.subsec_nanos().cast_signed()),
@@ -91,11 +91,11 @@ pub fn wait_for_ending(set: &SigSet, timeout: std::time::Duration) -> Option<Sig
 /// it leaves alone: the `timeout` personality takes SIGPIPE and the real-time signals
 /// too, and leaves what its caller ignored ignored.
 #[derive(Clone, Debug, Default)]
-pub struct Handled {
+pub(crate) struct Handled {
     /// Taken as well (numbers: real-time ones included).
-    pub also: Vec<i32>,
+    pub(crate) also: Vec<i32>,
     /// Not taken: left as they are (ignored).
-    pub except: Vec<i32>,
+    pub(crate) except: Vec<i32>,
 }
 
 /// The signals leash reads from its signalfd.
@@ -127,7 +127,7 @@ fn handled(extra: &Handled) -> SigSet {
 }
 
 /// The supervisor's inbox: every handled signal, blocked, and readable from one fd.
-pub struct Inbox {
+pub(crate) struct Inbox {
     fd: SignalFd,
     /// Real-time signals read (which nix's `Signal` cannot name), until taken.
     realtime: Vec<i32>,
@@ -136,7 +136,7 @@ pub struct Inbox {
 impl Inbox {
     /// Block the handled signals (leash's, and `extra`'s) and open the signalfd. Must run
     /// before the child is started so that no SIGCHLD or SIGTERM can arrive unseen.
-    pub fn open(extra: &Handled) -> nix::Result<Self> {
+    pub(crate) fn open(extra: &Handled) -> nix::Result<Self> {
         // A caller that ignored SIGCHLD would have the kernel reap leash's children
         // unseen: leash would never learn how its command ended.
         // SAFETY: the default disposition installs no handler code.
@@ -152,7 +152,7 @@ impl Inbox {
 
     /// Take every pending signal, in arrival order (real-time ones are kept for
     /// [`Inbox::take_realtime`]).
-    pub fn drain(&mut self) -> Vec<Signal> {
+    pub(crate) fn drain(&mut self) -> Vec<Signal> {
         let mut signals = Vec::new();
         while let Ok(Some(info)) = self.fd.read_signal() {
             let number = info.ssi_signo.cast_signed();
@@ -165,7 +165,7 @@ impl Inbox {
     }
 
     /// The real-time signals read since the last call.
-    pub fn take_realtime(&mut self) -> Vec<i32> {
+    pub(crate) fn take_realtime(&mut self) -> Vec<i32> {
         std::mem::take(&mut self.realtime)
     }
 }

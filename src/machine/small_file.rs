@@ -7,12 +7,12 @@ use std::io::{self, Read};
 use std::path::Path;
 
 /// The most leash reads of such a file.
-pub const LARGEST: u64 = 1 << 20;
+pub(crate) const LARGEST: u64 = 1 << 20;
 
 /// The text of the regular file at `path` (a symlink is followed). Errors: the file's
 /// own (`NotFound` for none), `InvalidInput` for what is not a regular file,
 /// `FileTooLarge` for more than [`LARGEST`] bytes.
-pub fn read(path: &Path) -> io::Result<String> {
+pub(crate) fn read(path: &Path) -> io::Result<String> {
     let metadata = fs::metadata(path)?;
     if !metadata.is_file() {
         return Err(io::Error::new(

@@ -16,7 +16,7 @@ use nix::unistd::Pid;
 
 /// What a visitor learned about a process that saves work when reading its children.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Threads {
+pub(crate) enum Threads {
     /// It has one thread: only that thread's children file needs reading.
     One,
     /// Unknown or several: read the children of every thread.
@@ -25,7 +25,7 @@ pub enum Threads {
 
 /// The direct children of `pid` (a child belongs to the thread that forked it, so unless
 /// the process has one thread, every thread's list is read).
-pub fn children_of(pid: Pid, threads: Threads) -> Vec<Pid> {
+pub(crate) fn children_of(pid: Pid, threads: Threads) -> Vec<Pid> {
     let mut children = Vec::new();
     let mut add = |list: String| {
         children.extend(
@@ -51,7 +51,7 @@ pub fn children_of(pid: Pid, threads: Threads) -> Vec<Pid> {
 
 /// Read a /proc file whole. Unlike `fs::read_to_string` it does not stat the file first
 /// (procfs reports size 0 anyway): on the sampling path every system call counts.
-pub fn read_proc(path: &str) -> Option<String> {
+pub(crate) fn read_proc(path: &str) -> Option<String> {
     let mut file = fs::File::open(path).ok()?;
     let mut text = Vec::new();
     let mut buffer = [0u8; 4096];
@@ -70,13 +70,17 @@ pub fn read_proc(path: &str) -> Option<String> {
 /// `visit` runs before a process's children are read, so a caller that stops each process
 /// as it is visited reads the children of a process that can no longer fork. What it
 /// returns says how many threads' children must be read.
-pub fn walk_descendants(root: Pid, visit: impl FnMut(Pid) -> ControlFlow<(), Threads>) {
+pub(crate) fn walk_descendants(root: Pid, visit: impl FnMut(Pid) -> ControlFlow<(), Threads>) {
     walk_below(root, Threads::Any, visit);
 }
 
 /// As [`walk_descendants`], for a `root` known to have `threads` (one thread: only its
 /// own children file is read).
-pub fn walk_below(root: Pid, threads: Threads, visit: impl FnMut(Pid) -> ControlFlow<(), Threads>) {
+pub(crate) fn walk_below(
+    root: Pid,
+    threads: Threads,
+    visit: impl FnMut(Pid) -> ControlFlow<(), Threads>,
+) {
     if children_files_exist() {
         walk_with(root, threads, children_of, visit);
     } else {
@@ -143,35 +147,35 @@ fn parent_of(pid: i32) -> Option<Pid> {
 }
 
 /// The fields of a /proc/PID/stat line, split once.
-pub struct StatFields<'a>(Vec<&'a str>);
+pub(crate) struct StatFields<'a>(Vec<&'a str>);
 
 impl<'a> StatFields<'a> {
     /// Split a stat line. Fields are counted after the command name, which may itself
     /// hold spaces and parentheses.
-    pub fn of(stat: &'a str) -> Option<Self> {
+    pub(crate) fn of(stat: &'a str) -> Option<Self> {
         let after_name = stat.get(stat.rfind(')')? + 2..)?;
         Some(Self(after_name.split_ascii_whitespace().collect()))
     }
 
     /// The state (field 3: R, S, D, T, t, Z, X...).
-    pub fn state(&self) -> Option<char> {
+    pub(crate) fn state(&self) -> Option<char> {
         self.0.first()?.chars().next()
     }
 
     /// Numeric field `n`, numbered from 1 as in proc(5).
-    pub fn get(&self, n: usize) -> Option<u64> {
+    pub(crate) fn get(&self, n: usize) -> Option<u64> {
         self.0.get(n.checked_sub(3)?)?.parse().ok()
     }
 }
 
 /// When `pid` started, in clock ticks since boot (field 22 of /proc/PID/stat): with the
 /// PID, it names a process for good, since a PID alone may be reused.
-pub fn start_time(pid: Pid) -> Option<u64> {
+pub(crate) fn start_time(pid: Pid) -> Option<u64> {
     StatFields::of(&read_proc(&format!("/proc/{pid}/stat"))?)?.get(22)
 }
 
 /// The process group of `pid` (field 5 of /proc/PID/stat; a zombie still has it).
-pub fn process_group(pid: Pid) -> Option<Pid> {
+pub(crate) fn process_group(pid: Pid) -> Option<Pid> {
     let group = StatFields::of(&read_proc(&format!("/proc/{pid}/stat"))?)?.get(5)?;
     Some(Pid::from_raw(i32::try_from(group).ok()?))
 }
@@ -180,7 +184,7 @@ pub fn process_group(pid: Pid) -> Option<Pid> {
 /// is stopped before its children are read, and walks repeat until one finds nothing
 /// new, so processes forked during a walk are caught by the next (a fork bomb cannot
 /// outrun it).
-pub fn stop_descendants(root: Pid, stopped: &mut BTreeSet<Pid>) {
+pub(crate) fn stop_descendants(root: Pid, stopped: &mut BTreeSet<Pid>) {
     loop {
         let before = stopped.len();
         walk_descendants(root, |pid| {
@@ -197,7 +201,7 @@ pub fn stop_descendants(root: Pid, stopped: &mut BTreeSet<Pid>) {
 }
 
 /// Every descendant of `root` at this moment.
-pub fn descendants(root: Pid) -> BTreeSet<Pid> {
+pub(crate) fn descendants(root: Pid) -> BTreeSet<Pid> {
     let mut all = BTreeSet::new();
     walk_descendants(root, |pid| {
         all.insert(pid);

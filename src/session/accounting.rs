@@ -19,25 +19,25 @@ use crate::machine::tree::{self, StatFields, Threads, read_proc};
 
 /// What the session uses at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Usage {
+pub(crate) struct Usage {
     /// Memory of all live processes. Their proportional set size (shared pages split
     /// among their sharers, so copy-on-write pages after a fork count once) when the sum
     /// of their resident sizes, an upper bound of it, comes near the limit; below that,
     /// that cheaper upper bound.
-    pub memory: u64,
+    pub(crate) memory: u64,
     /// Live processes and threads (tasks).
-    pub tasks: u64,
+    pub(crate) tasks: u64,
     /// Live processes the sample read from /proc (0 when the cgroup counted everything
     /// and nothing was read): what sizes a sample's cost, not the threads.
-    pub processes: u64,
+    pub(crate) processes: u64,
     /// CPU time, user and system, of every process the session ever ran.
-    pub cpu: Duration,
+    pub(crate) cpu: Duration,
     /// Bytes the session caused to be written to storage.
-    pub written: u64,
+    pub(crate) written: u64,
     /// Processes of the session the kernel's OOM killer ended (memory cgroup only).
-    pub oom_kills: u64,
+    pub(crate) oom_kills: u64,
     /// Forks the kernel refused at the process limit (pids cgroup only).
-    pub refused_forks: u64,
+    pub(crate) refused_forks: u64,
 }
 
 impl Usage {
@@ -58,7 +58,7 @@ impl Usage {
 #[cfg(test)]
 impl Usage {
     /// A usage of `memory` bytes and nothing else.
-    pub fn of_memory(memory: u64) -> Usage {
+    pub(crate) fn of_memory(memory: u64) -> Usage {
         Usage {
             memory,
             ..Usage::default()
@@ -70,26 +70,26 @@ impl Usage {
 /// it and no cgroup counts it.
 #[derive(Clone, Copy, Debug, Default)]
 #[allow(clippy::struct_excessive_bools)] // one independent switch per figure
-pub struct Wanted {
+pub(crate) struct Wanted {
     /// Memory of the live processes.
-    pub memory: bool,
+    pub(crate) memory: bool,
     /// CPU time of the session.
-    pub cpu: bool,
+    pub(crate) cpu: bool,
     /// Processes and threads alive.
-    pub tasks: bool,
+    pub(crate) tasks: bool,
     /// Read `/proc/PID/smaps_rollup` (a page-table walk per process) when the resident
     /// sizes add up to more than this: below it, the proportional sizes cannot exceed it.
-    pub exact_memory_above: Option<u64>,
+    pub(crate) exact_memory_above: Option<u64>,
     /// Read `/proc/PID/io`.
-    pub written: bool,
+    pub(crate) written: bool,
     /// Stop a sample as soon as it counts more tasks than this: the session is over the
     /// process limit, the rest of the figures no longer matter, and a fork bomb's walk
     /// must not take as long as the bomb is large (leash shares the CPU with it).
-    pub tasks_limit: Option<u64>,
+    pub(crate) tasks_limit: Option<u64>,
 }
 
 /// Samples the session's usage and remembers its peaks.
-pub struct Sampler {
+pub(crate) struct Sampler {
     wanted: Wanted,
     ticks_per_second: u64,
     page_size: u64,
@@ -102,7 +102,7 @@ pub struct Sampler {
 
 impl Sampler {
     /// Start sampling; call before the session starts.
-    pub fn new(wanted: Wanted) -> Self {
+    pub(crate) fn new(wanted: Wanted) -> Self {
         Self {
             wanted,
             ticks_per_second: ticks_per_second(),
@@ -118,23 +118,23 @@ impl Sampler {
     }
 
     /// The highest figures seen so far.
-    pub fn peak(&self) -> Usage {
+    pub(crate) fn peak(&self) -> Usage {
         self.peak
     }
 
     /// What this sampler reads.
-    pub fn wanted(&self) -> Wanted {
+    pub(crate) fn wanted(&self) -> Wanted {
         self.wanted
     }
 
     /// Whether any sample was taken (else the peaks mean nothing).
-    pub fn sampled(&self) -> bool {
+    pub(crate) fn sampled(&self) -> bool {
         self.sampled
     }
 
     /// Read the session's usage now: what its cgroup counts (`counted`), and the rest
     /// from /proc.
-    pub fn sample(&mut self, counted: Option<Reading>) -> Usage {
+    pub(crate) fn sample(&mut self, counted: Option<Reading>) -> Usage {
         let counted = counted.unwrap_or_default();
         self.sampled = true;
         let mut usage = self.sample_proc(&counted);
@@ -211,7 +211,7 @@ fn reaped_cpu() -> Duration {
 
 /// User and system CPU time of everything leash reaped. Once the session is over and
 /// reaped, this is the exact CPU time of the whole session.
-pub fn reaped_cpu_split() -> (Duration, Duration) {
+pub(crate) fn reaped_cpu_split() -> (Duration, Duration) {
     let duration = |t: nix::sys::time::TimeVal| {
         Duration::from_secs(u64::try_from(t.tv_sec()).unwrap_or(0))
             + Duration::from_micros(u64::try_from(t.tv_usec()).unwrap_or(0))
@@ -222,14 +222,14 @@ pub fn reaped_cpu_split() -> (Duration, Duration) {
 }
 
 /// Whether RLIMIT_NPROC holds leash's user at all (root it does not).
-pub fn nproc_counts_this_user() -> bool {
+pub(crate) fn nproc_counts_this_user() -> bool {
     !nix::unistd::geteuid().is_root()
 }
 
 /// Tasks (processes and threads) whose real user is the calling process's, as
 /// RLIMIT_NPROC counts them; `None` for root, whom RLIMIT_NPROC does not hold. This reads
 /// every process's status once, so it is done once, at start, and only with `--procs`.
-pub fn tasks_of_this_user() -> Option<u64> {
+pub(crate) fn tasks_of_this_user() -> Option<u64> {
     let uid = nix::unistd::getuid();
     if !nproc_counts_this_user() {
         return None;
@@ -254,12 +254,12 @@ pub fn tasks_of_this_user() -> Option<u64> {
 }
 
 /// Clock ticks per second, the unit of /proc/PID/stat's CPU times.
-pub fn ticks_per_second() -> u64 {
+pub(crate) fn ticks_per_second() -> u64 {
     sysconf(nix::unistd::SysconfVar::CLK_TCK, 100)
 }
 
 /// Bytes per page, the unit of /proc/PID/stat's resident set.
-pub fn page_size() -> u64 {
+pub(crate) fn page_size() -> u64 {
     sysconf(nix::unistd::SysconfVar::PAGE_SIZE, 4096)
 }
 
@@ -272,17 +272,17 @@ fn sysconf(name: nix::unistd::SysconfVar, default: u64) -> u64 {
 }
 
 /// What one process's /proc/PID/stat says of its usage.
-pub struct Stat {
+pub(crate) struct Stat {
     /// utime + stime + cutime + cstime, in clock ticks.
-    pub cpu_ticks: u64,
+    pub(crate) cpu_ticks: u64,
     /// Its threads.
-    pub threads: u64,
+    pub(crate) threads: u64,
     /// Its resident set, in pages.
-    pub resident_pages: u64,
+    pub(crate) resident_pages: u64,
 }
 
 /// Read one process's usage from /proc/PID/stat.
-pub fn read_stat(pid: Pid) -> Option<Stat> {
+pub(crate) fn read_stat(pid: Pid) -> Option<Stat> {
     let stat = read_proc(&format!("/proc/{pid}/stat"))?;
     let fields = StatFields::of(&stat)?;
     let field = |n: usize| fields.get(n);

@@ -25,21 +25,21 @@ use crate::session::spec::Spec;
 
 /// What `timeout`'s command line asked for.
 #[derive(Clone, Debug)]
-pub struct Rules {
+pub(crate) struct Rules {
     /// DURATION; `None`: no timeout.
-    pub after: Option<Duration>,
+    pub(crate) after: Option<Duration>,
     /// `-s`: the signal sent on timeout (0: none).
-    pub signal: SignalNumber,
+    pub(crate) signal: SignalNumber,
     /// `-k`: SIGKILL this long after the first signal; `None`: never.
-    pub kill_after: Option<Duration>,
+    pub(crate) kill_after: Option<Duration>,
     /// `-f`: the command stays in leash's process group, and alone gets the signals.
-    pub foreground: bool,
+    pub(crate) foreground: bool,
     /// `-p`: the command's status even when it timed out.
-    pub preserve_status: bool,
+    pub(crate) preserve_status: bool,
     /// `-v`: say each signal sent on timeout.
-    pub verbose: bool,
+    pub(crate) verbose: bool,
     /// The command as typed, for `-v`'s lines.
-    pub command_name: String,
+    pub(crate) command_name: String,
 }
 
 impl Default for Rules {
@@ -57,7 +57,7 @@ impl Default for Rules {
 }
 
 /// Run the session `settings` describe under `rules`; returns how leash must exit.
-pub fn run(settings: &Spec, rules: &Rules) -> Exit {
+pub(crate) fn run(settings: &Spec, rules: &Rules) -> Exit {
     let started = Plan::make(settings).and_then(|plan| start(settings, plan, false));
     let mut running = match started {
         Ok(running) => running,

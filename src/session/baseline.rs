@@ -21,7 +21,7 @@ use crate::session::session_limits::SessionLimits;
 use crate::session::spec::Spec;
 
 /// Exited sessions of the name the history needs before it warns of anything.
-pub const MIN_HISTORY: u64 = 30;
+pub(crate) const MIN_HISTORY: u64 = 30;
 
 /// The cache beside the log.
 #[derive(Serialize, Deserialize)]
@@ -34,18 +34,18 @@ struct Cache {
 /// A name's history: the thresholds (as session limits: wall, memory, CPU, tasks, disk
 /// writes, output), and where they come from.
 #[derive(Debug, Clone)]
-pub struct Baseline {
+pub(crate) struct Baseline {
     /// A figure above its threshold is unusual for the name.
-    pub thresholds: SessionLimits,
+    pub(crate) thresholds: SessionLimits,
     /// The exited sessions the thresholds come from.
-    pub sessions: u64,
+    pub(crate) sessions: u64,
     /// The log.
-    pub log: PathBuf,
+    pub(crate) log: PathBuf,
 }
 
 /// `--baseline`'s history of the session's `--name`; said on stderr where the log holds
 /// too little of it to warn of anything.
-pub fn for_session(settings: &Spec) -> Result<Option<Baseline>, Error> {
+pub(crate) fn for_session(settings: &Spec) -> Result<Option<Baseline>, Error> {
     let (Some(log), Some(name)) = (&settings.baseline, &settings.name) else {
         return Ok(None);
     };
@@ -66,7 +66,7 @@ pub fn for_session(settings: &Spec) -> Result<Option<Baseline>, Error> {
 
 /// The baseline of `name` from the audit log at `log`: `Ok(None)` when the log does not
 /// exist yet or holds fewer than [`MIN_HISTORY`] exited sessions of the name.
-pub fn load(log: &Path, name: &str) -> Result<Option<Baseline>, Error> {
+pub(crate) fn load(log: &Path, name: &str) -> Result<Option<Baseline>, Error> {
     let size = match fs::metadata(log) {
         Ok(metadata) => metadata.len(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

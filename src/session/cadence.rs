@@ -7,25 +7,25 @@ use crate::session::accounting::Usage;
 use crate::session::session_limits::SessionLimits;
 
 /// The shortest and longest pause between two samples.
-pub const FASTEST_SAMPLE: Duration = Duration::from_millis(2);
+pub(crate) const FASTEST_SAMPLE: Duration = Duration::from_millis(2);
 /// Sampling when nothing approaches a limit: cheap, and still prompt.
-pub const SLOWEST_SAMPLE: Duration = Duration::from_millis(100);
+pub(crate) const SLOWEST_SAMPLE: Duration = Duration::from_millis(100);
 /// The first pause: a bomb starts at once, so sampling starts fast and backs off.
-pub const FIRST_SAMPLE: Duration = Duration::from_millis(5);
+pub(crate) const FIRST_SAMPLE: Duration = Duration::from_millis(5);
 /// While usage is calm, sampling may cost at most one part in this many of one CPU
 /// (0.25%: half of the 0.5% target, leaving room for the fast samples of busy moments).
-pub const SAMPLING_BUDGET: u32 = 400;
+pub(crate) const SAMPLING_BUDGET: u32 = 400;
 /// The longest pause between two samples of a large, calm session.
-pub const CALMEST_SAMPLE: Duration = Duration::from_secs(1);
+pub(crate) const CALMEST_SAMPLE: Duration = Duration::from_secs(1);
 /// Sessions of fewer processes are never sampled less often than every 100 ms: their
 /// samples are cheap, and a burst of a few processes fills memory (or a disk) within a
 /// second. Processes, not threads: a two-process session of 45 threads (an agent's
 /// runtime) is small, and a `dd` it starts writes hundreds of MiB in a stretched second.
-pub const LARGE_SESSION: u64 = 32;
+pub(crate) const LARGE_SESSION: u64 = 32;
 
 /// How fast a session may dirty the page cache, which is when the kernel counts a write
 /// (write_bytes): 4 GiB/s, more than this machine's dd did (1.6 GiB/s, measured).
-pub const FASTEST_WRITES: u64 = 4 << 30;
+pub(crate) const FASTEST_WRITES: u64 = 4 << 30;
 
 /// The longest calm pause under a `--disk-write` limit: writes starting just after a
 /// sample at [`FASTEST_WRITES`] must not pass a quarter of the limit before the next one
@@ -39,7 +39,7 @@ fn calm_under_disk_limit(limit: u64) -> Duration {
 /// a large session (`processes`) whose usage is far from its limits is sampled less
 /// often, up to once a second. An interval shortened because usage approaches a limit is
 /// left as it is, and so is a small session's.
-pub fn within_budget(interval: Duration, cost: Duration, processes: u64) -> Duration {
+pub(crate) fn within_budget(interval: Duration, cost: Duration, processes: u64) -> Duration {
     if interval < SLOWEST_SAMPLE || processes < LARGE_SESSION {
         return interval;
     }
@@ -49,7 +49,7 @@ pub fn within_budget(interval: Duration, cost: Duration, processes: u64) -> Dura
 /// How long to wait before the next sample: back off gently while usage is far from
 /// every limit, and at the rate usage grew over the last `elapsed`, wake well before
 /// it would reach one.
-pub fn next_interval(
+pub(crate) fn next_interval(
     limits: &SessionLimits,
     before: &Usage,
     now: &Usage,

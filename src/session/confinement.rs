@@ -15,44 +15,44 @@ use crate::machine::error::Error;
 
 /// The settings behind the confinement, as the command line gives them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Request {
+pub(crate) struct Request {
     /// `--user`: a name or a numeric uid.
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// `--group`: a name or a numeric gid.
-    pub group: Option<String>,
+    pub(crate) group: Option<String>,
     /// `--allow-new-privs`: do not set `no_new_privs`.
-    pub allow_new_privs: bool,
+    pub(crate) allow_new_privs: bool,
     /// `--keep-fd`: descriptors above 2 the command keeps.
-    pub keep_fds: Vec<RawFd>,
+    pub(crate) keep_fds: Vec<RawFd>,
     /// What the command inherits as it is, as under `timeout`.
-    pub keep: Kept,
+    pub(crate) keep: Kept,
     /// `--chdir`.
-    pub chdir: Option<PathBuf>,
+    pub(crate) chdir: Option<PathBuf>,
     /// `--umask`.
-    pub umask: Option<u32>,
+    pub(crate) umask: Option<u32>,
     /// `--nice`: added to leash's niceness.
-    pub nice: Option<i32>,
+    pub(crate) nice: Option<i32>,
     /// `--env-clear`: start from an empty environment.
-    pub env_clear: bool,
+    pub(crate) env_clear: bool,
     /// `--env-keep`: variables kept when the environment is cleared.
-    pub env_keep: Vec<String>,
+    pub(crate) env_keep: Vec<String>,
     /// `--env KEY=VALUE`: variables set.
-    pub env: Vec<(String, String)>,
+    pub(crate) env: Vec<(String, String)>,
 }
 
 /// What the command may inherit as it is where leash would otherwise change it (the
 /// `timeout` personality keeps both).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Kept {
+pub(crate) struct Kept {
     /// Every inherited descriptor (a make jobserver's, a `3>`), not only 0-2 and `--keep-fd`.
-    pub all_fds: bool,
+    pub(crate) all_fds: bool,
     /// The OOM scores, instead of making the session the OOM killer's pick before leash.
-    pub oom_score: bool,
+    pub(crate) oom_score: bool,
 }
 
 /// What the child applies before exec.
 #[derive(Debug, Default)]
-pub struct Confinement {
+pub(crate) struct Confinement {
     identity: Option<(Uid, Gid)>,
     no_new_privs: bool,
     keep_fds: Vec<RawFd>,
@@ -64,7 +64,7 @@ pub struct Confinement {
 
 /// A step of the confinement that failed in the child.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// Setting the user, group or supplementary groups.
     Identity,
     /// Changing directory.
@@ -77,7 +77,7 @@ pub enum Failure {
 
 impl Confinement {
     /// Resolve `request`: look users and groups up, refuse what this leash may not do.
-    pub fn resolve(request: &Request) -> Result<Confinement, Error> {
+    pub(crate) fn resolve(request: &Request) -> Result<Confinement, Error> {
         let identity = identity(request)?;
         let chdir = request
             .chdir
@@ -102,12 +102,12 @@ impl Confinement {
     }
 
     /// The directory `--chdir` asked for, for messages.
-    pub fn directory(&self) -> Option<&std::ffi::CStr> {
+    pub(crate) fn directory(&self) -> Option<&std::ffi::CStr> {
         self.chdir.as_deref()
     }
 
     /// Niceness, in the child: before the identity changes (lowering it needs privilege).
-    pub fn apply_nice(&self) -> Result<(), (Failure, Errno)> {
+    pub(crate) fn apply_nice(&self) -> Result<(), (Failure, Errno)> {
         if let Some(nice) = self.nice {
             Errno::clear();
             // SAFETY: nice(2) is an async-signal-safe system call.
@@ -122,7 +122,7 @@ impl Confinement {
     /// The rest, in the child, after the rlimits: identity, umask, directory,
     /// `no_new_privs`, and closing every descriptor above 2 except the kept ones and
     /// leash's own in `also_keep` (close-on-exec: the report pipe, the Landlock ruleset).
-    pub fn apply(&self, also_keep: &[RawFd]) -> Result<(), (Failure, Errno)> {
+    pub(crate) fn apply(&self, also_keep: &[RawFd]) -> Result<(), (Failure, Errno)> {
         if let Some((uid, gid)) = self.identity {
             let groups = [gid.as_raw()];
             // SAFETY: setgroups, setgid and setuid are async-signal-safe system calls;

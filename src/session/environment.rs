@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use crate::session::confinement::Request;
 
 /// The variables the command starts with, as `request` says.
-pub fn environment(request: &Request) -> Vec<(OsString, OsString)> {
+pub(crate) fn environment(request: &Request) -> Vec<(OsString, OsString)> {
     let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
         .filter(|(key, _)| !request.env_clear || request.env_keep.iter().any(|k| key == k.as_str()))
         .collect();

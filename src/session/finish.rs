@@ -20,17 +20,17 @@ use crate::session::relay::Relay;
 use crate::session::spec::Spec;
 
 /// A session that ran: what watched it, why it ended, what the stop sequence did.
-pub struct Ended {
+pub(crate) struct Ended {
     /// The session, over and reaped.
-    pub running: Running,
+    pub(crate) running: Running,
     /// What the watch saw.
-    pub watched: Watched,
+    pub(crate) watched: Watched,
     /// What the stop sequence did.
-    pub stopped: Stopped,
+    pub(crate) stopped: Stopped,
 }
 
 /// Finish a session that ran; returns how leash exits.
-pub fn ended(settings: &Spec, clock: &Clock, ended: Ended) -> Exit {
+pub(crate) fn ended(settings: &Spec, clock: &Clock, ended: Ended) -> Exit {
     let Ended {
         running,
         watched,
@@ -130,7 +130,12 @@ fn say_if_others_filled_the_backstop(settings: &Spec, running: &Running) {
 
 /// Finish a session whose command never started because of `failure`; `limits` are the
 /// planned ones, where the plan was made. Returns how leash exits.
-pub fn failed(settings: &Spec, clock: &Clock, failure: &Error, limits: Vec<LimitRow>) -> Exit {
+pub(crate) fn failed(
+    settings: &Spec,
+    clock: &Clock,
+    failure: &Error,
+    limits: Vec<LimitRow>,
+) -> Exit {
     error(failure);
     if settings.recorded() {
         write_record(settings, clock, limits, &Course::NotStarted(failure));

@@ -18,11 +18,11 @@ use crate::session::warning::Warning;
 
 /// The running session as the watch loop's event source. `verbosity` says whether its
 /// warnings are shown.
-pub struct Live<'a> {
+pub(crate) struct Live<'a> {
     /// The session.
-    pub running: &'a mut Running,
+    pub(crate) running: &'a mut Running,
     /// How much leash says.
-    pub verbosity: Verbosity,
+    pub(crate) verbosity: Verbosity,
 }
 
 impl Events for Live<'_> {

@@ -9,7 +9,7 @@ use std::os::unix::fs::FileExt;
 
 /// How much leash says.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Verbosity {
+pub(crate) enum Verbosity {
     /// Errors only.
     Quiet,
     /// Errors and one line when leash stops a session.
@@ -23,17 +23,17 @@ pub enum Verbosity {
 static PROGRAM: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
 
 /// Speak as `name` from now on: each message starts with `name: `.
-pub fn speak_as(name: &'static str) {
+pub(crate) fn speak_as(name: &'static str) {
     let _ = PROGRAM.set(name);
 }
 
 /// The name messages start with.
-pub fn program() -> &'static str {
+pub(crate) fn program() -> &'static str {
     PROGRAM.get().copied().unwrap_or("leash")
 }
 
 /// Write `leash: <message>` (or the personality's name) as one line to stderr.
-pub fn say(message: &str) {
+pub(crate) fn say(message: &str) {
     let fresh = if stderr_mid_line() { "\n" } else { "" };
     let line = format!("{fresh}{}: {message}\n", program());
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
@@ -63,26 +63,26 @@ fn stderr_mid_line() -> bool {
 }
 
 /// Something went wrong in leash itself.
-pub fn error(error: &impl std::fmt::Display) {
+pub(crate) fn error(error: &impl std::fmt::Display) {
     say(&error.to_string());
 }
 
 /// A notice shown unless `--quiet`.
-pub fn notice(verbosity: Verbosity, message: &str) {
+pub(crate) fn notice(verbosity: Verbosity, message: &str) {
     if verbosity >= Verbosity::Normal {
         say(message);
     }
 }
 
 /// Detail shown with `--verbose`.
-pub fn detail(verbosity: Verbosity, message: &str) {
+pub(crate) fn detail(verbosity: Verbosity, message: &str) {
     if verbosity >= Verbosity::Verbose {
         say(message);
     }
 }
 
 /// `1 process`, `3 processes`.
-pub fn processes(count: usize) -> String {
+pub(crate) fn processes(count: usize) -> String {
     match count {
         1 => "1 process".into(),
         n => format!("{n} processes"),

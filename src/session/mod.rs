@@ -45,7 +45,7 @@ mod stop;
 pub(crate) mod warning;
 mod watch;
 
-pub use plan::Plan;
+pub(crate) use plan::Plan;
 
 use crate::machine::error::Error;
 use crate::machine::exit::Exit;
@@ -58,7 +58,7 @@ use watch::watch;
 
 /// Run the command described by `settings` as a supervised session; returns how leash
 /// must exit.
-pub fn run(settings: &Spec) -> Exit {
+pub(crate) fn run(settings: &Spec) -> Exit {
     let clock = Clock::start();
     // Where the record goes must be writable before anything runs.
     if let Err(error) = Destinations::of(settings).check() {

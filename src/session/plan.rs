@@ -13,34 +13,34 @@ use crate::session::spec::Spec;
 
 /// What a session of these settings will be on this machine.
 #[derive(Debug)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// What the session's cgroup will do, if it has one.
-    pub cgroup: Option<cgroup::Plan>,
+    pub(crate) cgroup: Option<cgroup::Plan>,
     /// The rlimits the command gets.
-    pub rlimits: Vec<ResolvedRlimit>,
+    pub(crate) rlimits: Vec<ResolvedRlimit>,
     /// What keeps the session from reaching outside itself.
-    pub isolation: Isolation,
+    pub(crate) isolation: Isolation,
     /// Each limit and what enforces it.
-    pub rows: Vec<LimitRow>,
+    pub(crate) rows: Vec<LimitRow>,
     /// The cgroup hierarchies leash's own cgroup is in (none under `--cgroup off`): where
     /// stale sessions are looked for, and a fallback cgroup planned.
-    pub detected: Vec<Hierarchy>,
+    pub(crate) detected: Vec<Hierarchy>,
     /// The RLIMIT_NPROC backstop of `--procs` where it counts the user's other processes
     /// too (no user namespace of the session's own): its value.
-    pub shared_nproc: Option<u64>,
+    pub(crate) shared_nproc: Option<u64>,
 }
 
 impl Plan {
     /// Plan a session of `settings`: probe for a cgroup, check every rlimit. An error is
     /// what cannot be had here (`--cgroup require`, `--cpu-rate` without a cpu
     /// controller, a hard limit that cannot be raised).
-    pub fn make(settings: &Spec) -> Result<Plan, Error> {
+    pub(crate) fn make(settings: &Spec) -> Result<Plan, Error> {
         Plan::probing(settings, cgroup::probe)
     }
 
     /// [`Plan::make`] for `--explain`, which makes (and removes) a cgroup to know that
     /// one can be made: a start saves that cost, and falls back if the mkdir fails.
-    pub fn to_explain(settings: &Spec) -> Result<Plan, Error> {
+    pub(crate) fn to_explain(settings: &Spec) -> Result<Plan, Error> {
         Plan::probing(settings, cgroup::probe_by_making)
     }
 
@@ -71,7 +71,11 @@ impl Plan {
     }
 
     /// This plan with `cgroup` doing what it does instead (what could really be made).
-    pub fn with_cgroup(self, settings: &Spec, cgroup: Option<cgroup::Plan>) -> Result<Plan, Error> {
+    pub(crate) fn with_cgroup(
+        self,
+        settings: &Spec,
+        cgroup: Option<cgroup::Plan>,
+    ) -> Result<Plan, Error> {
         Plan::assemble(settings, cgroup, self.isolation, self.detected)
     }
 
@@ -101,7 +105,7 @@ impl Plan {
     }
 
     /// Which session limits the cgroup holds.
-    pub fn by_cgroup(&self) -> ByCgroup {
+    pub(crate) fn by_cgroup(&self) -> ByCgroup {
         by_cgroup(self.cgroup.as_ref())
     }
 }
@@ -117,7 +121,7 @@ fn program_to_read(settings: &Spec) -> Option<std::path::PathBuf> {
 }
 
 /// The jobs a cgroup would do for these settings.
-pub fn jobs(settings: &Spec) -> Vec<Job> {
+pub(crate) fn jobs(settings: &Spec) -> Vec<Job> {
     let limits = &settings.limits;
     let mut jobs = vec![Job::Contain];
     let wanted = [
@@ -157,7 +161,7 @@ fn cgroup_plan(
 
 /// Refuse what cannot be had: `--cpu-rate` without a cpu controller, anything missing
 /// under `--cgroup require`.
-pub fn check(mode: Mode, plan: &cgroup::Plan) -> Result<(), Error> {
+pub(crate) fn check(mode: Mode, plan: &cgroup::Plan) -> Result<(), Error> {
     if plan.missing.contains(&Job::CpuRate) {
         return Err(Error::Cgroup(
             "--cpu-rate: no writable cgroup with the cpu controller here (see --explain)".into(),

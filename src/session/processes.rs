@@ -19,7 +19,7 @@ use crate::session::spawn::{ENDED, STATUS_LEN, STOPPED, Spawned};
 const RESIZE_CHECK: Duration = Duration::from_millis(100);
 
 /// A started session: the main process and everything it started since.
-pub struct Session {
+pub(crate) struct Session {
     main: Pid,
     main_status: Option<WaitStatus>,
     started: Instant,
@@ -38,7 +38,7 @@ pub struct Session {
 impl Session {
     /// A session whose main process (and init) was just started (in `cgroup`, and writing
     /// through `relay`, if any).
-    pub fn new(
+    pub(crate) fn new(
         spawned: Spawned,
         inbox: Inbox,
         cgroup: Option<SessionCgroup>,
@@ -58,53 +58,53 @@ impl Session {
     }
 
     /// The relay of the session's output, if it has one.
-    pub fn relay(&self) -> Option<&Relay> {
+    pub(crate) fn relay(&self) -> Option<&Relay> {
         self.relay.as_ref()
     }
 
     /// Pass on the output that can be passed on now, without waiting.
-    pub fn pump_output(&mut self) {
+    pub(crate) fn pump_output(&mut self) {
         if let Some(relay) = self.relay.as_mut() {
             relay.pump_available();
         }
     }
 
     /// Pass on whatever output the ended session left.
-    pub fn drain_output(&mut self) {
+    pub(crate) fn drain_output(&mut self) {
         if let Some(relay) = self.relay.as_mut() {
             relay.drain();
         }
     }
 
     /// The session's own cgroup, if it has one.
-    pub fn cgroup(&self) -> Option<&SessionCgroup> {
+    pub(crate) fn cgroup(&self) -> Option<&SessionCgroup> {
         self.cgroup.as_ref()
     }
 
     /// With `--pid-ns`, the namespace's init, until it is reaped.
-    pub fn init(&self) -> Option<Pid> {
+    pub(crate) fn init(&self) -> Option<Pid> {
         self.init
     }
 
     /// The main process (also the id of the session's process group).
-    pub fn main(&self) -> Pid {
+    pub(crate) fn main(&self) -> Pid {
         self.main
     }
 
     /// When the main process was started.
-    pub fn started(&self) -> Instant {
+    pub(crate) fn started(&self) -> Instant {
         self.started
     }
 
     /// How the main process ended, once it has been reaped.
-    pub fn main_status(&self) -> Option<WaitStatus> {
+    pub(crate) fn main_status(&self) -> Option<WaitStatus> {
         self.main_status
     }
 
     /// Reap every ended child (the main process and any orphan re-parented to leash).
     /// Returns whether any process of the session is still alive. Because leash is a
     /// subreaper, "leash has no child" is exactly "the session is empty".
-    pub fn reap(&mut self) -> bool {
+    pub(crate) fn reap(&mut self) -> bool {
         self.read_init_reports();
         // __WALL: also children that were cloned without SIGCHLD as their exit signal,
         // which a plain waitpid would not report and so would look like no child at all.
@@ -166,7 +166,7 @@ impl Session {
 
     /// If the main process was stopped by job control (Ctrl-Z, or reading or writing the
     /// terminal from the background), the signal that stopped it. Reaps it if it ended.
-    pub fn main_stopped(&mut self) -> Option<Signal> {
+    pub(crate) fn main_stopped(&mut self) -> Option<Signal> {
         if self.main_status.is_some() {
             return None;
         }
@@ -195,14 +195,14 @@ impl Session {
     }
 
     /// The real-time signals that arrived (with the others) since the last call.
-    pub fn take_realtime_signals(&mut self) -> Vec<i32> {
+    pub(crate) fn take_realtime_signals(&mut self) -> Vec<i32> {
         self.inbox.take_realtime()
     }
 
     /// Relay the session's output (and keep a pseudo-terminal the real terminal's size)
     /// until a signal arrives or `timeout` passes (`None`: no timeout). Returns the signals
     /// that arrived, SIGCHLD included.
-    pub fn relay_until_signal(&mut self, timeout: Option<Duration>) -> Vec<Signal> {
+    pub(crate) fn relay_until_signal(&mut self, timeout: Option<Duration>) -> Vec<Signal> {
         // A resized terminal signals (SIGWINCH) its foreground group, the session, not
         // leash: with a pseudo-terminal relay leash looks at the size every 100 ms.
         let terminal_relay = self.relay.as_ref().is_some_and(Relay::has_terminal);

@@ -19,7 +19,7 @@ use crate::session::spec::Spec;
 /// Write the entry of the session about to start in `cgroup` (none for a session that
 /// cannot be listed: said, and the session goes on). Written before the command starts,
 /// so that whatever the command does, leashctl can already see it.
-pub fn register(
+pub(crate) fn register(
     settings: &Spec,
     rows: &[LimitRow],
     cgroup: Option<&SessionCgroup>,
@@ -84,7 +84,7 @@ fn cgroups(cgroup: Option<&SessionCgroup>) -> Vec<CgroupPath> {
 
 /// The stop `leashctl` asked for, when `signal` (what reached leash) is its SIGTERM:
 /// the first signal and the grace it asked for.
-pub fn requested_stop(
+pub(crate) fn requested_stop(
     published: Option<&Published>,
     signal: Signal,
 ) -> Option<(Event, SignalNumber, Option<Duration>)> {
@@ -106,7 +106,7 @@ pub fn requested_stop(
 
 /// What `leashctl` asked of the session, for its record (times from the session's start),
 /// and how long it was frozen.
-pub fn control_records(published: Option<&Published>) -> (Vec<ControlRecord>, f64) {
+pub(crate) fn control_records(published: Option<&Published>) -> (Vec<ControlRecord>, f64) {
     let Some(published) = published else {
         return (Vec::new(), 0.0);
     };

@@ -12,7 +12,7 @@ use crate::session::accounting::{Usage, Wanted};
 
 /// A limit of the whole session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LimitKind {
+pub(crate) enum LimitKind {
     /// `--wall`.
     Wall,
     /// `--mem`.
@@ -34,7 +34,7 @@ pub enum LimitKind {
 impl LimitKind {
     /// The limit's name as `--explain`, the report, the audit log and the metrics write
     /// it: its flag without dashes.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             LimitKind::Wall => "wall",
             LimitKind::Memory => "mem",
@@ -56,42 +56,42 @@ impl Serialize for LimitKind {
 
 /// Limits that hold for the session as a whole.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SessionLimits {
+pub(crate) struct SessionLimits {
     /// Wall-clock time.
-    pub wall: Option<Duration>,
+    pub(crate) wall: Option<Duration>,
     /// Proportional set size of all processes together, in bytes.
-    pub memory: Option<u64>,
+    pub(crate) memory: Option<u64>,
     /// CPU time (user + system) of every process the session ever ran.
-    pub cpu: Option<Duration>,
+    pub(crate) cpu: Option<Duration>,
     /// Processes and threads alive at once.
-    pub tasks: Option<u64>,
+    pub(crate) tasks: Option<u64>,
     /// Bytes written to storage.
-    pub disk_write: Option<u64>,
+    pub(crate) disk_write: Option<u64>,
     /// Bytes written to stdout and stderr together.
-    pub output: Option<u64>,
+    pub(crate) output: Option<u64>,
     /// Longest time without any output.
-    pub idle: Option<Duration>,
+    pub(crate) idle: Option<Duration>,
 }
 
 impl SessionLimits {
     /// Whether leash must relay the session's output to count it.
-    pub fn relayed(&self) -> bool {
+    pub(crate) fn relayed(&self) -> bool {
         self.output.is_some() || self.idle.is_some()
     }
 }
 
 /// Which session limits a cgroup enforces or counts (all false without one).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ByCgroup {
+pub(crate) struct ByCgroup {
     /// The kernel holds the memory limit (memory.max / memory.limit_in_bytes).
-    pub memory: bool,
+    pub(crate) memory: bool,
     /// The kernel holds the process limit (pids.max) and counts the tasks.
-    pub tasks: bool,
+    pub(crate) tasks: bool,
 }
 
 /// A limit the session went beyond, and what was observed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Breach {
+pub(crate) enum Breach {
     /// The wall-clock limit was reached.
     Wall(Duration),
     /// SIGALRM reached leash, this long into the session: the wall limit, now (as
@@ -117,7 +117,7 @@ pub enum Breach {
 
 impl Breach {
     /// The limit that was breached.
-    pub fn kind(self) -> LimitKind {
+    pub(crate) fn kind(self) -> LimitKind {
         match self {
             Breach::Wall(_) | Breach::Alarm(_) => LimitKind::Wall,
             Breach::Memory(..) | Breach::MemoryOom(_) => LimitKind::Memory,
@@ -131,7 +131,7 @@ impl Breach {
 
     /// The limit and what was observed, in the limit's unit (bytes, seconds, tasks); the
     /// observation is `None` where the kernel refused instead of leash measuring.
-    pub fn amounts(self) -> (f64, Option<f64>) {
+    pub(crate) fn amounts(self) -> (f64, Option<f64>) {
         #[allow(clippy::cast_precision_loss)] // figures far below 2^52
         let n = |v: u64| v as f64;
         match self {
@@ -149,7 +149,7 @@ impl Breach {
     }
 
     /// `memory limit 256.0 MiB exceeded (279.0 MiB)`.
-    pub fn describe(self) -> String {
+    pub(crate) fn describe(self) -> String {
         match self {
             Breach::Wall(limit) => format!("wall time limit {} reached", format_duration(limit)),
             Breach::Alarm(after) => format!(
@@ -201,7 +201,7 @@ impl Breach {
 
 impl SessionLimits {
     /// Whether any limit needs the session sampled.
-    pub fn sampled(&self) -> bool {
+    pub(crate) fn sampled(&self) -> bool {
         self.memory.is_some()
             || self.cpu.is_some()
             || self.tasks.is_some()
@@ -210,7 +210,7 @@ impl SessionLimits {
 
     /// Which figures the sampler must read from /proc, given what the cgroup counts;
     /// `recorded`: the session's record wants every figure.
-    pub fn wanted(&self, by_cgroup: ByCgroup, recorded: bool) -> Wanted {
+    pub(crate) fn wanted(&self, by_cgroup: ByCgroup, recorded: bool) -> Wanted {
         let memory = (self.memory.is_some() || recorded) && !by_cgroup.memory;
         Wanted {
             memory,
@@ -224,7 +224,7 @@ impl SessionLimits {
 
     /// The first limit `usage` goes beyond, if any. Where a cgroup holds a limit, the
     /// kernel's refusals (an OOM kill, a refused fork) are the breach.
-    pub fn breach(&self, usage: &Usage) -> Option<Breach> {
+    pub(crate) fn breach(&self, usage: &Usage) -> Option<Breach> {
         if let Some(limit) = self.memory.filter(|_| usage.oom_kills > 0) {
             return Some(Breach::MemoryOom(limit));
         }
@@ -254,7 +254,7 @@ impl SessionLimits {
     /// processes → RLIMIT_NPROC where the kernel enforces it (not for root). RLIMIT_NPROC
     /// counts every task of the user, so it is set to the user's tasks now plus the limit
     /// plus one: `user_tasks` gives that count, or `None` where the rlimit does not apply.
-    pub fn backstops(
+    pub(crate) fn backstops(
         &self,
         by_cgroup: ByCgroup,
         user_tasks: impl FnOnce() -> Option<u64>,
@@ -287,13 +287,13 @@ impl SessionLimits {
 
 /// A per-process rlimit that backs a session limit up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Backstop {
+pub(crate) struct Backstop {
     /// The resource.
-    pub rlimit: Rlimit,
+    pub(crate) rlimit: Rlimit,
     /// The soft limit.
-    pub soft: rlim_t,
+    pub(crate) soft: rlim_t,
     /// The hard limit.
-    pub hard: rlim_t,
+    pub(crate) hard: rlim_t,
 }
 
 impl Backstop {

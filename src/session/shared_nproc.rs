@@ -22,7 +22,7 @@ const NEAR: u64 = 2;
 
 /// Watches whether the user's tasks reach the session's RLIMIT_NPROC.
 #[derive(Debug)]
-pub struct SharedNproc {
+pub(crate) struct SharedNproc {
     /// The backstop: RLIMIT_NPROC as the command got it.
     limit: u64,
     /// `--procs`.
@@ -33,7 +33,7 @@ pub struct SharedNproc {
 
 impl SharedNproc {
     /// A watch of `limit`, the RLIMIT_NPROC backstop of a session limited to `procs`.
-    pub fn new(limit: u64, procs: u64) -> Self {
+    pub(crate) fn new(limit: u64, procs: u64) -> Self {
         SharedNproc {
             limit,
             procs,
@@ -45,7 +45,7 @@ impl SharedNproc {
     /// Count the user's tasks if it is time, with the session at `session_tasks`: if the
     /// backstop is (within [`NEAR`] of) full while the session is below its limit, the
     /// user's other processes took what the session could not have.
-    pub fn check(&mut self, session_tasks: u64, now: Instant) {
+    pub(crate) fn check(&mut self, session_tasks: u64, now: Instant) {
         if now < self.next || self.filled.is_some() {
             return;
         }
@@ -65,7 +65,7 @@ impl SharedNproc {
     }
 
     /// What was seen full, if it was.
-    pub fn filled(&self) -> Option<NprocFilled> {
+    pub(crate) fn filled(&self) -> Option<NprocFilled> {
         self.filled
     }
 }

@@ -21,21 +21,21 @@ const RETRY: Duration = Duration::from_millis(20);
 
 /// What a session shares with others: `--slots`, `--rate`, and how to wait for them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Concurrency {
+pub(crate) struct Concurrency {
     /// `--slots`.
-    pub slots: Option<Slots>,
+    pub(crate) slots: Option<Slots>,
     /// `--rate`.
-    pub rate: Option<Rate>,
+    pub(crate) rate: Option<Rate>,
     /// Wait for a slot or a start (else fail at once: `--no-wait`).
-    pub wait: bool,
+    pub(crate) wait: bool,
     /// How long to wait (`--slot-timeout`).
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl Concurrency {
     /// Take the slot and the start the session needs; the slot is held until the
     /// returned value is dropped.
-    pub fn admit(&self) -> Result<Option<Held>, Error> {
+    pub(crate) fn admit(&self) -> Result<Option<Held>, Error> {
         if self.wait && (self.slots.is_some() || self.rate.is_some()) {
             // A signal that would end leash while it waits ends the wait instead, so that
             // the record is still written.
@@ -55,26 +55,26 @@ impl Concurrency {
 
 /// `--slots KEY:N`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Slots {
+pub(crate) struct Slots {
     /// Sessions sharing the key share the slots.
-    pub key: String,
+    pub(crate) key: String,
     /// Sessions at once.
-    pub count: u32,
+    pub(crate) count: u32,
 }
 
 /// `--rate KEY:N/PERIOD`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rate {
+pub(crate) struct Rate {
     /// Sessions sharing the key share the rate.
-    pub key: String,
+    pub(crate) key: String,
     /// Starts per period.
-    pub count: u32,
+    pub(crate) count: u32,
     /// The period.
-    pub period: Duration,
+    pub(crate) period: Duration,
 }
 
 /// Parse `KEY:N`.
-pub fn parse_slots(text: &str) -> Result<Slots, Invalid> {
+pub(crate) fn parse_slots(text: &str) -> Result<Slots, Invalid> {
     let (key, count) = text
         .rsplit_once(':')
         .ok_or_else(|| Invalid(format!("'{text}' is not KEY:N")))?;
@@ -85,7 +85,7 @@ pub fn parse_slots(text: &str) -> Result<Slots, Invalid> {
 }
 
 /// Parse `KEY:N/PERIOD`, e.g. `api:10/1m`.
-pub fn parse_rate(text: &str) -> Result<Rate, Invalid> {
+pub(crate) fn parse_rate(text: &str) -> Result<Rate, Invalid> {
     let (key, rest) = text
         .rsplit_once(':')
         .ok_or_else(|| Invalid(format!("'{text}' is not KEY:N/PERIOD")))?;
@@ -133,10 +133,10 @@ fn positive(count: &str, text: &str) -> Result<u32, Invalid> {
 
 /// A slot held for the session (released when leash ends).
 #[derive(Debug)]
-pub struct Held(#[allow(dead_code)] Flock<File>);
+pub(crate) struct Held(#[allow(dead_code)] Flock<File>);
 
 /// The directory shared by every leash of this user.
-pub fn runtime_dir() -> PathBuf {
+pub(crate) fn runtime_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir).join("leash");
     }
@@ -147,7 +147,11 @@ pub fn runtime_dir() -> PathBuf {
 }
 
 /// Take one of the key's slots, waiting (up to `timeout`) unless `wait` is false.
-pub fn take_slot(slots: &Slots, wait: bool, timeout: Option<Duration>) -> Result<Held, Error> {
+pub(crate) fn take_slot(
+    slots: &Slots,
+    wait: bool,
+    timeout: Option<Duration>,
+) -> Result<Held, Error> {
     let dir = runtime_dir().join("slots");
     private_dir(&dir, "--slots")?;
     let files: Vec<PathBuf> = (0..slots.count)
@@ -173,7 +177,7 @@ pub fn take_slot(slots: &Slots, wait: bool, timeout: Option<Duration>) -> Result
 
 /// Record a start under the key's rate, waiting (up to `timeout`) for the period to make
 /// room unless `wait` is false.
-pub fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<(), Error> {
+pub(crate) fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<(), Error> {
     let dir = runtime_dir().join("rates");
     private_dir(&dir, "--rate")?;
     let path = dir.join(&rate.key);
@@ -220,7 +224,7 @@ pub fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> Result<
 /// (0700), and checked with its parent to be this user's own: real directories, owned by
 /// this user, open to no one else. Another user's could hold its locks or plant links
 /// in it, so it is refused; an own one that an older leash left open (0755) is closed.
-pub fn private_dir(dir: &Path, flag: &str) -> Result<(), Error> {
+pub(crate) fn private_dir(dir: &Path, flag: &str) -> Result<(), Error> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
     let problem = |at: &Path, why: &dyn std::fmt::Display| {
         Error::Setup(format!("{flag}: {}: {why}", at.display()))

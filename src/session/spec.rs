@@ -12,76 +12,76 @@ use crate::session::session_limits::SessionLimits;
 
 /// An rlimit request and the flag it came from, for error messages.
 #[derive(Clone, Copy, Debug)]
-pub struct FlaggedRlimit {
+pub(crate) struct FlaggedRlimit {
     /// `--fsize`, `--rlimit`, ... or `default`.
-    pub flag: &'static str,
+    pub(crate) flag: &'static str,
     /// What was asked for.
-    pub request: RlimitRequest,
+    pub(crate) request: RlimitRequest,
 }
 
 /// Typed settings for one session.
 #[derive(Debug)]
 #[allow(clippy::struct_excessive_bools)] // each the setting of a flag of its own
-pub struct Spec {
+pub(crate) struct Spec {
     /// The command and its arguments.
-    pub command: Vec<OsString>,
+    pub(crate) command: Vec<OsString>,
     /// Limits for the whole session.
-    pub limits: SessionLimits,
+    pub(crate) limits: SessionLimits,
     /// Share of one CPU the session may use (`--cpu-rate`).
-    pub cpu_rate: Option<f64>,
+    pub(crate) cpu_rate: Option<f64>,
     /// Whether to use a cgroup.
-    pub cgroup: cgroup::Mode,
+    pub(crate) cgroup: cgroup::Mode,
     /// First signal of the stop sequence.
-    pub signal: crate::machine::signal_number::SignalNumber,
+    pub(crate) signal: crate::machine::signal_number::SignalNumber,
     /// Grace before SIGKILL.
-    pub kill_after: Duration,
+    pub(crate) kill_after: Duration,
     /// Exit with the command's status even when a limit stopped it.
-    pub preserve_status: bool,
+    pub(crate) preserve_status: bool,
     /// Per-process rlimits, at most one per resource.
-    pub rlimits: Vec<FlaggedRlimit>,
+    pub(crate) rlimits: Vec<FlaggedRlimit>,
     /// How much leash says.
-    pub verbosity: Verbosity,
+    pub(crate) verbosity: Verbosity,
     /// Where to write the report (`-`: stdout).
-    pub report: Option<PathBuf>,
+    pub(crate) report: Option<PathBuf>,
     /// Where to append the report as a line.
-    pub audit_log: Option<PathBuf>,
+    pub(crate) audit_log: Option<PathBuf>,
     /// Where to write Prometheus metrics.
-    pub metrics: Option<PathBuf>,
+    pub(crate) metrics: Option<PathBuf>,
     /// The session's name in records.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Share of a limit at which to warn.
-    pub warn: Option<f64>,
+    pub(crate) warn: Option<f64>,
     /// `--baseline`: the audit log whose history of `--name` the session is compared with.
-    pub baseline: Option<PathBuf>,
+    pub(crate) baseline: Option<PathBuf>,
     /// `--on-sigint`.
-    pub on_sigint: crate::machine::signals::OnSigint,
+    pub(crate) on_sigint: crate::machine::signals::OnSigint,
     /// `--die-with-parent`: the parent leash started under, whose death stops the session.
-    pub die_with_parent: Option<nix::unistd::Pid>,
+    pub(crate) die_with_parent: Option<nix::unistd::Pid>,
     /// User, group, descriptors, environment and the like for the command.
-    pub confinement: crate::session::confinement::Request,
+    pub(crate) confinement: crate::session::confinement::Request,
     /// Let the session signal processes outside itself (no Landlock scope).
-    pub allow_signals_outside: bool,
+    pub(crate) allow_signals_outside: bool,
     /// Run the session in a PID namespace of its own.
-    pub pid_ns: bool,
+    pub(crate) pid_ns: bool,
     /// What the session may reach: network, paths, a private /tmp.
-    pub reach: crate::session::isolation::Reach,
+    pub(crate) reach: crate::session::isolation::Reach,
     /// Slots and start rates shared with other sessions.
-    pub concurrency: crate::session::slots::Concurrency,
+    pub(crate) concurrency: crate::session::slots::Concurrency,
     /// The signals leash takes beyond its own, and those it leaves alone.
-    pub handled: crate::machine::signals::Handled,
+    pub(crate) handled: crate::machine::signals::Handled,
     /// How the command's signals and process group start.
-    pub child_signals: crate::machine::caller_signals::ChildSignals,
+    pub(crate) child_signals: crate::machine::caller_signals::ChildSignals,
     /// Landlock's scope, the seccomp filter and namespaces for the command. Off where leash
     /// stands in for a tool (`timeout`) whose command keeps what it may do under that tool.
-    pub isolated: bool,
+    pub(crate) isolated: bool,
     /// A registry entry, for `leashctl` to see the session. Off where leash stands in for a
     /// tool, whose cost it keeps.
-    pub listed: bool,
+    pub(crate) listed: bool,
 }
 
 impl Spec {
     /// Whether anything asks for the session's record.
-    pub fn recorded(&self) -> bool {
+    pub(crate) fn recorded(&self) -> bool {
         self.report.is_some()
             || self.audit_log.is_some()
             || self.metrics.is_some()
@@ -90,7 +90,7 @@ impl Spec {
 
     /// The settings of `leash -- COMMAND` with no flag, no config file and no profile: what
     /// the personalities start from (they set what their own command lines ask for).
-    pub fn plain(command: Vec<OsString>) -> Spec {
+    pub(crate) fn plain(command: Vec<OsString>) -> Spec {
         Spec {
             command,
             limits: SessionLimits::default(),

@@ -22,25 +22,25 @@ use crate::session::spawn::{Launch, OutputFds};
 use crate::session::spec::Spec;
 
 /// A started session and what leash watches it with.
-pub struct Running {
+pub(crate) struct Running {
     /// The session: its main process, cgroup, relay and leash's signals.
-    pub session: Session,
+    pub(crate) session: Session,
     /// The terminal leash handed to the session, if it had one in the foreground.
-    pub terminal: Option<Terminal>,
+    pub(crate) terminal: Option<Terminal>,
     /// The sampler of the session's usage, where a limit, `--warn` or the record needs it.
-    pub sampler: Option<Sampler>,
+    pub(crate) sampler: Option<Sampler>,
     /// The plan as the session runs it: what the cgroup that could be made does.
-    pub plan: Plan,
+    pub(crate) plan: Plan,
     /// The session's entry in the registry, removed when this is dropped.
-    pub registry: Option<Published>,
+    pub(crate) registry: Option<Published>,
     /// The watch of an RLIMIT_NPROC backstop the session shares with the user's other
     /// processes, where it has one.
-    pub shared_nproc: Option<SharedNproc>,
+    pub(crate) shared_nproc: Option<SharedNproc>,
 }
 
 /// Start the session `plan` describes; `baseline`: it will be compared with its name's
 /// history, so every figure is sampled.
-pub fn start(settings: &Spec, plan: Plan, baseline: bool) -> Result<Running, Error> {
+pub(crate) fn start(settings: &Spec, plan: Plan, baseline: bool) -> Result<Running, Error> {
     let cgroup = match &plan.cgroup {
         Some(planned) => make_cgroup(settings, planned, &plan.detected)?,
         None => None,

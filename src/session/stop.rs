@@ -31,19 +31,19 @@ use crate::session::spec::Spec;
 
 /// What the stop sequence did.
 #[derive(Debug, Default)]
-pub struct Stopped {
+pub(crate) struct Stopped {
     /// Distinct processes that were signalled.
-    pub processes: usize,
+    pub(crate) processes: usize,
     /// Of those, the processes that had left the session's process group (setsid,
     /// setpgid): what `timeout` would have left running.
-    pub escaped_group: usize,
+    pub(crate) escaped_group: usize,
     /// A terminating signal that reached leash while it was stopping the session.
-    pub interrupted_by: Option<Signal>,
+    pub(crate) interrupted_by: Option<Signal>,
 }
 
 /// Stop whatever is left of the session after `ending`, tidy up, and say why it was
 /// stopped.
-pub fn stop(running: &mut Running, ending: Ending, settings: &Spec) -> Stopped {
+pub(crate) fn stop(running: &mut Running, ending: Ending, settings: &Spec) -> Stopped {
     // A session whose main process exited is over in an instant (the entry would be
     // rewritten for nothing); one stopped at a limit or by a signal may take its grace.
     if let (Some(registry), false) = (running.registry.as_mut(), ending == Ending::MainExited) {
@@ -193,7 +193,7 @@ fn note_groups(groups: &mut BTreeMap<Pid, Option<Pid>>, pids: impl IntoIterator<
 }
 
 /// Send `signal` to every process of the session now (used to forward USR1 and USR2).
-pub fn signal_session(session: &Session, signal: Signal) {
+pub(crate) fn signal_session(session: &Session, signal: Signal) {
     let all = tree::descendants(Pid::this());
     send(session, &all, signal.into());
 }

@@ -11,18 +11,18 @@ use crate::session::session_limits::{LimitKind, SessionLimits};
 
 /// A usage that crossed `--warn` of its limit.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Warning {
+pub(crate) struct Warning {
     /// The limit.
-    pub limit: LimitKind,
+    pub(crate) limit: LimitKind,
     /// The share of the limit reached.
-    pub fraction: f64,
+    pub(crate) fraction: f64,
     /// Seconds from the start of the session.
-    pub at_seconds: f64,
+    pub(crate) at_seconds: f64,
     /// leash's line about it.
-    pub message: String,
+    pub(crate) message: String,
     /// Against the name's history (`--baseline`), not a limit: `limit` names the figure,
     /// `fraction` is the usage over the history's threshold.
-    pub baseline: bool,
+    pub(crate) baseline: bool,
 }
 
 /// What a warner compares usage with.
@@ -47,14 +47,14 @@ struct Figure {
 /// Says once per limit when a usage first reaches a share of it (or passes the name's
 /// usual figure).
 #[derive(Debug)]
-pub struct Warner {
+pub(crate) struct Warner {
     against: Against,
     warned: Vec<LimitKind>,
 }
 
 impl Warner {
     /// Warn at `fraction` of each limit.
-    pub fn new(fraction: f64) -> Warner {
+    pub(crate) fn new(fraction: f64) -> Warner {
         Warner {
             against: Against::Limits(fraction),
             warned: Vec::new(),
@@ -63,7 +63,7 @@ impl Warner {
 
     /// Warn when a figure passes its threshold in `baseline` (given to [`Warner::check`]
     /// as the limits).
-    pub fn of_baseline(baseline: &crate::session::baseline::Baseline) -> Warner {
+    pub(crate) fn of_baseline(baseline: &crate::session::baseline::Baseline) -> Warner {
         Warner {
             against: Against::Baseline(baseline.sessions, baseline.log.display().to_string()),
             warned: Vec::new(),
@@ -72,7 +72,7 @@ impl Warner {
 
     /// The warnings due now, `elapsed` into the session that has written `output` bytes
     /// (where they are counted); each is given once.
-    pub fn check(
+    pub(crate) fn check(
         &mut self,
         limits: &SessionLimits,
         usage: &Usage,

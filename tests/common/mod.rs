@@ -20,7 +20,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 /// The environment variable that marks every process a test started.
-pub const MARKER_VAR: &str = "TEST_SESSION_MARKER";
+pub(crate) const MARKER_VAR: &str = "TEST_SESSION_MARKER";
 
 /// Processes the outer cap allows at once, and memory: enough for every test, far below
 /// what would hurt the machine.
@@ -28,7 +28,7 @@ const CAP_PIDS: u32 = 1024;
 const CAP_MEMORY: u64 = 3 << 30;
 
 /// A directory, a marker and an outer cap for one test.
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     dir: tempfile::TempDir,
     marker: String,
     cgroups: Vec<PathBuf>,
@@ -39,15 +39,15 @@ pub struct Sandbox {
 /// A process a test program reported, identified by PID and start time (so a reused PID
 /// is never mistaken for it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Tracked {
-    pub pid: i32,
+pub(crate) struct Tracked {
+    pub(crate) pid: i32,
     start_time: u64,
 }
 
 impl Tracked {
     /// Whether this very process still exists and runs (a zombie no longer runs; who
     /// reaps it is its parent's business, e.g. init's for an orphan of a dead leash).
-    pub fn runs(&self) -> bool {
+    pub(crate) fn runs(&self) -> bool {
         self.exists()
             && fs::read_to_string(format!("/proc/{}/stat", self.pid)).is_ok_and(|stat| {
                 stat.rfind(')')
@@ -57,18 +57,18 @@ impl Tracked {
     }
 
     /// Whether this very process still exists (zombies count: they were not reaped).
-    pub fn exists(&self) -> bool {
+    pub(crate) fn exists(&self) -> bool {
         start_time(self.pid) == Some(self.start_time)
     }
 
     /// Process `pid` as it runs now; `None` if it does not.
-    pub fn of(pid: i32) -> Option<Tracked> {
+    pub(crate) fn of(pid: i32) -> Option<Tracked> {
         start_time(pid).map(|start_time| Tracked { pid, start_time })
     }
 
     /// The process a test program recorded in `path` as `PID START` (START being field
     /// 22 of its /proc/PID/stat, read while it ran); none if it wrote no such file.
-    pub fn recorded(path: &Path) -> Vec<Tracked> {
+    pub(crate) fn recorded(path: &Path) -> Vec<Tracked> {
         let text = fs::read_to_string(path).unwrap_or_default();
         let mut fields = text.split_whitespace().map(str::parse);
         match (fields.next(), fields.next()) {
@@ -82,7 +82,7 @@ impl Tracked {
 }
 
 /// The parent of process `pid`, from /proc.
-pub fn parent_of(pid: i32) -> Option<i32> {
+pub(crate) fn parent_of(pid: i32) -> Option<i32> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat[stat.rfind(')')? + 2..]
         .split_whitespace()
@@ -92,24 +92,24 @@ pub fn parent_of(pid: i32) -> Option<i32> {
 }
 
 /// What a finished leash run did.
-pub struct Finished {
-    pub status: ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
-    pub elapsed: Duration,
+pub(crate) struct Finished {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) elapsed: Duration,
 }
 
 impl Finished {
-    pub fn code(&self) -> Option<i32> {
+    pub(crate) fn code(&self) -> Option<i32> {
         self.status.code()
     }
 
-    pub fn signal(&self) -> Option<i32> {
+    pub(crate) fn signal(&self) -> Option<i32> {
         self.status.signal()
     }
 
     /// Assert that leash finished within `bound` of its start.
-    pub fn assert_faster_than(&self, bound: Duration) {
+    pub(crate) fn assert_faster_than(&self, bound: Duration) {
         assert!(
             self.elapsed < bound,
             "took {:?}, more than {bound:?}: {}",
@@ -120,7 +120,7 @@ impl Finished {
 }
 
 impl Sandbox {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         watchdog::arm();
         let id = format!(
@@ -146,7 +146,7 @@ impl Sandbox {
     /// A sandbox whose leash runs as an ordinary user (created if missing), to test the
     /// unprivileged path on a machine where tests run as root. `None` when the tests
     /// already run unprivileged (the ordinary sandbox covers that) or no user can be made.
-    pub fn unprivileged() -> Option<Self> {
+    pub(crate) fn unprivileged() -> Option<Self> {
         let user = test_user()?;
         let mut sandbox = Sandbox::new();
         nix::unistd::chown(sandbox.dir(), Some(user.uid), Some(user.gid)).ok()?;
@@ -155,18 +155,18 @@ impl Sandbox {
     }
 
     /// The ordinary user (uid, gid) leash runs as in this sandbox, if it is not the test's.
-    pub fn user(&self) -> Option<(u32, u32)> {
+    pub(crate) fn user(&self) -> Option<(u32, u32)> {
         self.user
     }
 
     /// Whether leash runs as an ordinary user in this sandbox.
-    pub fn is_unprivileged(&self) -> bool {
+    pub(crate) fn is_unprivileged(&self) -> bool {
         self.user.is_some() || !nix::unistd::geteuid().is_root()
     }
 
     /// A sandbox for every kind of user leash runs as here: the test's own, and an
     /// ordinary one where the tests run as root.
-    pub fn for_each_user() -> Vec<Sandbox> {
+    pub(crate) fn for_each_user() -> Vec<Sandbox> {
         std::iter::once(Sandbox::new())
             .chain(Sandbox::unprivileged())
             .collect()
@@ -174,12 +174,12 @@ impl Sandbox {
 
     /// A sandbox whose leash runs as an ordinary user: made for the test where the tests
     /// run as root, else the test's own; `None` if no ordinary user can be made.
-    pub fn ordinary_user() -> Option<Sandbox> {
+    pub(crate) fn ordinary_user() -> Option<Sandbox> {
         Sandbox::unprivileged().or_else(|| (!nix::unistd::geteuid().is_root()).then(Sandbox::new))
     }
 
     /// Who leash runs as, for messages: `root` or `unprivileged`.
-    pub fn who(&self) -> &'static str {
+    pub(crate) fn who(&self) -> &'static str {
         if self.is_unprivileged() {
             "unprivileged"
         } else {
@@ -188,22 +188,22 @@ impl Sandbox {
     }
 
     /// The sandbox directory: test programs run here and write their PID files here.
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
     /// Whether the outer cap is a cgroup (else rlimits only).
-    pub fn capped_by_cgroup(&self) -> bool {
+    pub(crate) fn capped_by_cgroup(&self) -> bool {
         !self.cgroups.is_empty()
     }
 
     /// Lower the outer cap's memory limit to `bytes` (for a test of what an outer limit
     /// does to a session); false where the cap holds no memory.
-    pub fn cap_memory(&self, bytes: u64) -> bool {
+    pub(crate) fn cap_memory(&self, bytes: u64) -> bool {
         self.cgroups.iter().any(|dir| {
             ["memory.limit_in_bytes", "memory.max"].iter().any(|file| {
                 dir.join(file).exists() && fs::write(dir.join(file), bytes.to_string()).is_ok()
@@ -212,12 +212,12 @@ impl Sandbox {
     }
 
     /// The outer cap's cgroups (leash's own cgroups in the tests), one per hierarchy.
-    pub fn cap_cgroups(&self) -> &[PathBuf] {
+    pub(crate) fn cap_cgroups(&self) -> &[PathBuf] {
         &self.cgroups
     }
 
     /// Cgroups below the outer cap's (leash's session cgroups), by path.
-    pub fn cgroups_below_cap(&self) -> Vec<PathBuf> {
+    pub(crate) fn cgroups_below_cap(&self) -> Vec<PathBuf> {
         self.cgroups
             .iter()
             .flat_map(|g| subdirectories(g))
@@ -225,7 +225,7 @@ impl Sandbox {
     }
 
     /// `leash ARGS...`, run inside the outer cap, in the sandbox directory, marked.
-    pub fn leash(&self, args: &[&str]) -> Command {
+    pub(crate) fn leash(&self, args: &[&str]) -> Command {
         let mut command = self.capped(env!("CARGO_BIN_EXE_leash"));
         command.args(args);
         command
@@ -233,7 +233,7 @@ impl Sandbox {
 
     /// `program`, run inside the outer cap, in the sandbox directory, marked (add its
     /// arguments to the returned command).
-    pub fn capped(&self, program: &str) -> Command {
+    pub(crate) fn capped(&self, program: &str) -> Command {
         // The wrapper joins the cap cgroups, tightens rlimits, then execs leash, so leash
         // keeps the wrapper's PID and the test sees leash's own wait status.
         let nproc = if self.cgroups.is_empty() {
@@ -277,7 +277,7 @@ impl Sandbox {
     /// `sh -c LINE`, a command line as a user would type it: inside the outer cap, in the
     /// sandbox directory, marked, with the sandbox's `bin/` (leash itself and the stubs
     /// made by [`Sandbox::stub`]) first on PATH.
-    pub fn shell(&self, line: &str) -> Command {
+    pub(crate) fn shell(&self, line: &str) -> Command {
         let bin = self.bin();
         let path = std::env::var("PATH").unwrap_or_default();
         let mut command = self.capped("sh");
@@ -289,7 +289,7 @@ impl Sandbox {
 
     /// `sh -c LINE` as [`Sandbox::shell`], with links named `timeout` and `prlimit` to
     /// leash first on PATH: what a user who swapped the tools for leash's runs.
-    pub fn shell_with_links(&self, line: &str) -> Command {
+    pub(crate) fn shell_with_links(&self, line: &str) -> Command {
         let links = self.path("links");
         if !links.exists() {
             fs::create_dir(&links).expect("the sandbox's links/");
@@ -308,19 +308,19 @@ impl Sandbox {
     }
 
     /// Run [`Sandbox::shell_with_links`]'s `LINE` to its end (up to a minute).
-    pub fn run_with_links(&self, line: &str) -> Finished {
+    pub(crate) fn run_with_links(&self, line: &str) -> Finished {
         self.start_command(self.shell_with_links(line), Stdio::null())
             .finish()
     }
 
     /// An executable shell script `name` in the sandbox's `bin/`, which is first on PATH
     /// for [`Sandbox::shell`].
-    pub fn stub(&self, name: &str, body: &str) {
+    pub(crate) fn stub(&self, name: &str, body: &str) {
         shell_script(&self.bin().join(name), body);
     }
 
     /// The JSON document in the sandbox's file `name` (a report), which must be there.
-    pub fn json(&self, name: &str) -> serde_json::Value {
+    pub(crate) fn json(&self, name: &str) -> serde_json::Value {
         let text = fs::read_to_string(self.path(name))
             .unwrap_or_else(|e| panic!("{name}: {e} (leash wrote no report?)"));
         serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: not JSON: {e}"))
@@ -338,29 +338,29 @@ impl Sandbox {
     }
 
     /// Start `sh -c LINE` (see [`Sandbox::shell`]) with `input` as its stdin.
-    pub fn start_shell(&self, line: &str, input: &str) -> Running {
+    pub(crate) fn start_shell(&self, line: &str, input: &str) -> Running {
         self.start_command(self.shell(line), self.input(input))
     }
 
     /// Start a command made by [`Sandbox::leash`] or [`Sandbox::shell`] (and changed by
     /// the test: more environment, say) with `input` as its stdin.
-    pub fn start_prepared(&self, command: Command, input: &str) -> Running {
+    pub(crate) fn start_prepared(&self, command: Command, input: &str) -> Running {
         self.start_command(command, self.input(input))
     }
 
     /// Run leash to completion.
-    pub fn run(&self, args: &[&str]) -> Finished {
+    pub(crate) fn run(&self, args: &[&str]) -> Finished {
         self.start(args).finish()
     }
 
     /// Start leash. Its stdout and stderr go to files, not pipes, so that reading them
     /// never waits for a surviving process that still holds them open.
-    pub fn start(&self, args: &[&str]) -> Running {
+    pub(crate) fn start(&self, args: &[&str]) -> Running {
         self.start_command(self.leash(args), Stdio::null())
     }
 
     /// Start leash with `input` as its stdin (the session reads it).
-    pub fn start_with_input(&self, args: &[&str], input: &str) -> Running {
+    pub(crate) fn start_with_input(&self, args: &[&str], input: &str) -> Running {
         self.start_command(self.leash(args), self.input(input))
     }
 
@@ -392,7 +392,7 @@ impl Sandbox {
 
     /// Wait until every named PID file exists and holds a PID, and return those processes.
     /// This is the test programs' "ready" signal: no sleeping in hope.
-    pub fn wait_for_pids(&self, names: &[String]) -> Vec<Tracked> {
+    pub(crate) fn wait_for_pids(&self, names: &[String]) -> Vec<Tracked> {
         let deadline = Instant::now() + Duration::from_secs(30);
         names
             .iter()
@@ -416,12 +416,12 @@ impl Sandbox {
 
     /// The outer cap's own measurement of peak memory (bytes), as a referee independent of
     /// leash's accounting; `None` without a cap cgroup.
-    pub fn referee_peak_memory(&self) -> Option<u64> {
+    pub(crate) fn referee_peak_memory(&self) -> Option<u64> {
         self.cap_file(&["memory.max_usage_in_bytes", "memory.peak"])
     }
 
     /// The outer cap's peak count of tasks (processes and threads).
-    pub fn referee_peak_tasks(&self) -> Option<u64> {
+    pub(crate) fn referee_peak_tasks(&self) -> Option<u64> {
         self.cap_file(&["pids.peak"])
     }
 
@@ -434,7 +434,7 @@ impl Sandbox {
     }
 
     /// Wait until the named file exists (a test program's "I got here").
-    pub fn wait_for_file(&self, name: &str) {
+    pub(crate) fn wait_for_file(&self, name: &str) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while !self.path(name).exists() {
             assert!(Instant::now() < deadline, "{name} never appeared");
@@ -444,7 +444,7 @@ impl Sandbox {
 
     /// Every process this sandbox started that still exists: members of the cap cgroups
     /// and any process carrying the marker.
-    pub fn survivors(&self) -> Vec<i32> {
+    pub(crate) fn survivors(&self) -> Vec<i32> {
         let mut pids: Vec<i32> = self.cgroups.iter().flat_map(|g| members(g)).collect();
         pids.extend(marked_processes(&self.marker));
         pids.sort_unstable();
@@ -453,7 +453,7 @@ impl Sandbox {
     }
 
     /// Assert that nothing the test started is left, naming what is.
-    pub fn assert_no_survivors(&self, tracked: &[Tracked]) {
+    pub(crate) fn assert_no_survivors(&self, tracked: &[Tracked]) {
         let alive: Vec<_> = tracked
             .iter()
             .filter(|t| t.exists())
@@ -494,7 +494,7 @@ impl Drop for Sandbox {
 /// The ordinary user the tests run leash as where they run as root: made at first use
 /// if missing, and removed when the test binary exits (with what leash left in /tmp under
 /// its uid); `None` when the tests run unprivileged or no user can be made.
-pub fn test_user() -> Option<nix::unistd::User> {
+pub(crate) fn test_user() -> Option<nix::unistd::User> {
     static USER: std::sync::OnceLock<Option<nix::unistd::User>> = std::sync::OnceLock::new();
     USER.get_or_init(|| {
         if !nix::unistd::geteuid().is_root() {
@@ -543,7 +543,7 @@ extern "C" fn remove_test_user() {
 /// Where the tests keep what they install and the files they expect the session not to
 /// reach: the build directory's, unless that is below /tmp, which the interpreter
 /// profile's private /tmp hides from the session (then /var/tmp, per user).
-pub fn outside_tmp() -> PathBuf {
+pub(crate) fn outside_tmp() -> PathBuf {
     let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
     if !target.starts_with("/tmp") {
         return target.to_path_buf();
@@ -556,7 +556,7 @@ pub fn outside_tmp() -> PathBuf {
 /// `dir` (below [`outside_tmp`]), made by `install` once per build directory: under a
 /// lock, as another test run may be installing into it too, and with a marker written
 /// last, so that a directory without it is an install that was cut short (made again).
-pub fn installed_once(name: &str, install: impl FnOnce(&Path)) -> PathBuf {
+pub(crate) fn installed_once(name: &str, install: impl FnOnce(&Path)) -> PathBuf {
     let dir = outside_tmp().join(name);
     let lock = fs::File::create(dir.with_extension("lock")).expect("the install lock");
     let _held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive).expect("flock");
@@ -572,7 +572,7 @@ pub fn installed_once(name: &str, install: impl FnOnce(&Path)) -> PathBuf {
 /// The virtualenv holding open-interpreter 0.4.3 and the pinned packages it needs
 /// (tests/e2e/requirements.txt, ipykernel and jupyter_client among them): installed once
 /// per build directory (about 80 s, PyPI needed), then reused.
-pub fn open_interpreter_venv() -> &'static Path {
+pub(crate) fn open_interpreter_venv() -> &'static Path {
     static INSTALLED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     INSTALLED.get_or_init(|| installed_once("open-interpreter-0.4.3", install_open_interpreter))
 }
@@ -588,10 +588,10 @@ fn install_open_interpreter(venv: &Path) {
 }
 
 /// The pinned packages of the open-interpreter tier, each at the version it was proven with.
-pub const PINNED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/requirements.txt");
+pub(crate) const PINNED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/requirements.txt");
 
 /// A virtualenv at `venv` made by `python`, with `pip install PIP_ARGS...` in it.
-pub fn make_venv(python: &str, venv: &Path, pip_args: &[&str]) {
+pub(crate) fn make_venv(python: &str, venv: &Path, pip_args: &[&str]) {
     let made = Command::new(python).args(["-m", "venv"]).arg(venv).status();
     assert!(made.is_ok_and(|s| s.success()), "{python} -m venv");
     let pip = Command::new(venv.join("bin/pip"))
@@ -603,7 +603,7 @@ pub fn make_venv(python: &str, venv: &Path, pip_args: &[&str]) {
 
 /// Start a scripted model (`python3 SCRIPT ARGS...`) that prints the port it listens on
 /// first: the server, and its port.
-pub fn start_model(script: &str, args: &[&std::ffi::OsStr]) -> (Child, u16) {
+pub(crate) fn start_model(script: &str, args: &[&std::ffi::OsStr]) -> (Child, u16) {
     use std::io::BufRead;
     let mut server = Command::new("python3")
         .arg(script)
@@ -619,7 +619,7 @@ pub fn start_model(script: &str, args: &[&std::ffi::OsStr]) -> (Child, u16) {
 }
 
 /// The `sh` block that follows `title` in the README: a recipe, as written.
-pub fn readme_recipe(title: &str) -> String {
+pub(crate) fn readme_recipe(title: &str) -> String {
     let readme =
         fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("the README");
     let after = readme.split_once(title).expect(title).1;
@@ -632,7 +632,7 @@ pub fn readme_recipe(title: &str) -> String {
 }
 
 /// A FIFO at `path`.
-pub fn make_fifo(path: &Path) {
+pub(crate) fn make_fifo(path: &Path) {
     let made = Command::new("mkfifo").arg(path).status();
     assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
 }
@@ -640,7 +640,7 @@ pub fn make_fifo(path: &Path) {
 /// A character device node at `path` (`major`, `minor`), as /dev has them: a test's own
 /// stand-in for a device, so that the real one is never touched. Root only: `false`
 /// where it cannot be made.
-pub fn make_device(path: &Path, major: u32, minor: u32) -> bool {
+pub(crate) fn make_device(path: &Path, major: u32, minor: u32) -> bool {
     Command::new("mknod")
         .arg(path)
         .args(["c", &major.to_string(), &minor.to_string()])
@@ -649,7 +649,7 @@ pub fn make_device(path: &Path, major: u32, minor: u32) -> bool {
 }
 
 /// An executable shell script at `path` running `body`.
-pub fn shell_script(path: &Path, body: &str) {
+pub(crate) fn shell_script(path: &Path, body: &str) {
     use std::os::unix::fs::PermissionsExt;
     fs::write(path, format!("#!/bin/sh\n{body}\n")).expect("a script");
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod a script");
@@ -689,7 +689,7 @@ fn remove_cgroup(cgroup: &Path) {
 }
 
 /// A leash run in progress.
-pub struct Running {
+pub(crate) struct Running {
     child: Child,
     started: Instant,
     out: PathBuf,
@@ -698,22 +698,22 @@ pub struct Running {
 
 impl Running {
     /// leash's PID.
-    pub fn pid(&self) -> Pid {
+    pub(crate) fn pid(&self) -> Pid {
         Pid::from_raw(i32::try_from(self.child.id()).expect("pid"))
     }
 
     /// Send leash a signal.
-    pub fn signal(&self, signal: Signal) {
+    pub(crate) fn signal(&self, signal: Signal) {
         kill(self.pid(), signal).expect("signal leash");
     }
 
     /// Wait for leash to end. A leash that hangs fails the test instead of hanging it.
-    pub fn finish(self) -> Finished {
+    pub(crate) fn finish(self) -> Finished {
         self.finish_within(Duration::from_secs(60))
     }
 
     /// Wait up to `bound` for leash to end, else kill it and fail the test.
-    pub fn finish_within(mut self, bound: Duration) -> Finished {
+    pub(crate) fn finish_within(mut self, bound: Duration) -> Finished {
         let left = bound.saturating_sub(self.started.elapsed());
         let status = wait_within(&mut self.child, left);
         Finished {
@@ -727,7 +727,7 @@ impl Running {
 
 /// Wait up to `bound` for `child` (leash) to end, else kill it and fail the test: a leash
 /// that hangs fails the test instead of hanging it.
-pub fn wait_within(child: &mut Child, bound: Duration) -> ExitStatus {
+pub(crate) fn wait_within(child: &mut Child, bound: Duration) -> ExitStatus {
     let deadline = Instant::now() + bound;
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
@@ -744,7 +744,7 @@ pub fn wait_within(child: &mut Child, bound: Duration) -> ExitStatus {
 
 /// How leash enforces the session limits in a test run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mechanism {
+pub(crate) enum Mechanism {
     /// A cgroup of the session's own: the kernel holds memory and process limits.
     Cgroup,
     /// No cgroup: leash samples /proc, with rlimits as backstops.
@@ -753,7 +753,7 @@ pub enum Mechanism {
 
 impl Mechanism {
     /// The flag that selects it.
-    pub fn flag(self) -> &'static str {
+    pub(crate) fn flag(self) -> &'static str {
         match self {
             Mechanism::Cgroup => "--cgroup=require",
             Mechanism::Sampling => "--cgroup=off",
@@ -764,7 +764,7 @@ impl Mechanism {
 /// Every mechanism this machine offers to the tests: sampling always, a cgroup where
 /// leash can make one that holds memory, processes and CPU time (it says so in
 /// `--explain` under `--cgroup require`).
-pub fn mechanisms() -> Vec<Mechanism> {
+pub(crate) fn mechanisms() -> Vec<Mechanism> {
     static CGROUP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let cgroup = *CGROUP.get_or_init(|| {
         let sandbox = Sandbox::new();
@@ -913,7 +913,12 @@ fn make_cgroup(dir: &Path, settings: &[(&str, String)]) -> Option<PathBuf> {
 }
 
 /// The value and mechanism of the `--explain` row of `limit`, as `value  mechanism`.
-pub fn explained(sandbox: &Sandbox, env: &[(&str, &str)], args: &[&str], limit: &str) -> String {
+pub(crate) fn explained(
+    sandbox: &Sandbox,
+    env: &[(&str, &str)],
+    args: &[&str],
+    limit: &str,
+) -> String {
     let mut command = sandbox.leash(args);
     command.envs(env.iter().copied());
     let output = command.output().expect("leash");

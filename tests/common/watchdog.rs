@@ -13,7 +13,7 @@ use nix::unistd::Pid;
 const LIMIT: Duration = Duration::from_secs(20 * 60);
 
 /// Start the watchdog, once per test binary.
-pub fn arm() {
+pub(crate) fn arm() {
     static ARMED: Once = Once::new();
     ARMED.call_once(|| {
         std::thread::spawn(|| {

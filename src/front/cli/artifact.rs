@@ -5,7 +5,7 @@ use clap::ValueEnum;
 /// Files the hidden `--generate` mode prints: leash's, those of the `timeout` and
 /// `prlimit` personalities (for a link of that name), and `leashctl`'s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Artifact {
+pub(crate) enum Artifact {
     /// The man page, leash.1.
     Man,
     /// Completions for bash.

@@ -12,8 +12,8 @@ mod values;
 
 use crate::machine::VERSION;
 use crate::session::spec::Spec;
-pub use artifact::Artifact;
-pub use roles::{Role, is_setting, role};
+pub(crate) use artifact::Artifact;
+pub(crate) use roles::{Role, is_setting, role};
 use texts::{ABOUT, EXAMPLES, LONG_ABOUT};
 
 use std::ffi::OsString;
@@ -45,7 +45,7 @@ use values::{parse_assignment, parse_niceness, parse_umask, rlimit_value};
     override_usage = "leash [OPTIONS] [--] COMMAND [ARGS]...",
     max_term_width = 100
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Wall-clock limit for the whole session, e.g. 90s, 5m, 1h30m; a bare number is seconds.
     /// The clock keeps running while the session is suspended.
     #[arg(short = 't', long, value_name = "DURATION", value_parser = parse_positive_duration,
@@ -341,7 +341,7 @@ pub struct Cli {
 
 /// What leash was asked to do.
 #[derive(Debug)]
-pub enum Invocation {
+pub(crate) enum Invocation {
     /// Run a command as a session.
     Run(Box<Spec>),
     /// Print the plan of a session: each limit and what enforces it here.
@@ -354,7 +354,7 @@ pub enum Invocation {
 
 /// Parse the command line, with the config layers below it. `Err` carries clap's error
 /// (help and version included, which the caller prints as they are).
-pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Error> {
+pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Error> {
     let mut command = command();
     let layered = crate::front::config::layered(args.into_iter().collect(), &command, is_setting)?;
     let matches = match command.try_get_matches_from_mut(layered.args.clone()) {
@@ -407,7 +407,7 @@ fn not_utf8(args: &[OsString]) -> Error {
 }
 
 /// The clap command, for parsing and for generating the man page and completions.
-pub fn command() -> clap::Command {
+pub(crate) fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
 

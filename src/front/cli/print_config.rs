@@ -10,7 +10,7 @@ use crate::front::config::Origin;
 
 /// The effective settings (and the layers chosen), one per line: `key = value  # origin`.
 /// `origins` says, by key, where each setting that is not a default came from.
-pub fn render(
+pub(crate) fn render(
     command: &clap::Command,
     matches: &clap::ArgMatches,
     origins: &BTreeMap<String, Origin>,

@@ -10,7 +10,7 @@ use crate::front::config::Origin;
 
 /// What a flag of the command line is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// A setting of the session: config files, profiles and `LEASH_` variables may set it,
     /// and `--print-config` shows it.
     Setting,
@@ -33,7 +33,7 @@ const NOT_SETTINGS: [(&str, Role); 7] = [
 ];
 
 /// The role of the flag `--long`.
-pub fn role(long: &str) -> Role {
+pub(crate) fn role(long: &str) -> Role {
     NOT_SETTINGS
         .iter()
         .find(|(name, _)| *name == long)
@@ -41,12 +41,12 @@ pub fn role(long: &str) -> Role {
 }
 
 /// Whether a config layer may set `--long`.
-pub fn is_setting(long: &str) -> bool {
+pub(crate) fn is_setting(long: &str) -> bool {
     role(long) == Role::Setting
 }
 
 /// Whether the user typed `--long` on the command line (not a config layer, not a default).
-pub fn typed(
+pub(crate) fn typed(
     command: &clap::Command,
     matches: &clap::ArgMatches,
     origins: &BTreeMap<String, Origin>,

@@ -5,7 +5,7 @@ use crate::machine::error::Invalid;
 use crate::machine::rlimit::{Rlimit, RlimitRequest};
 
 /// `KEY=VALUE` for `--env`.
-pub fn parse_assignment(text: &str) -> Result<(String, String), Invalid> {
+pub(crate) fn parse_assignment(text: &str) -> Result<(String, String), Invalid> {
     match text.split_once('=') {
         Some((key, value)) if !key.is_empty() && !key.contains('\0') && !value.contains('\0') => {
             Ok((key.to_string(), value.to_string()))
@@ -15,7 +15,7 @@ pub fn parse_assignment(text: &str) -> Result<(String, String), Invalid> {
 }
 
 /// An octal umask for `--umask`.
-pub fn parse_umask(text: &str) -> Result<u32, Invalid> {
+pub(crate) fn parse_umask(text: &str) -> Result<u32, Invalid> {
     u32::from_str_radix(text, 8)
         .ok()
         .filter(|mask| *mask <= 0o777)
@@ -23,12 +23,14 @@ pub fn parse_umask(text: &str) -> Result<u32, Invalid> {
 }
 
 /// A niceness increment for `--nice`: a whole number, negative to raise the priority.
-pub fn parse_niceness(text: &str) -> Result<i32, Invalid> {
+pub(crate) fn parse_niceness(text: &str) -> Result<i32, Invalid> {
     text.trim()
         .parse()
         .map_err(|_| Invalid(format!("'{text}' is not a whole number (like 10, or -5)")))
 }
 
-pub fn rlimit_value(rlimit: Rlimit) -> impl Fn(&str) -> Result<RlimitRequest, Invalid> + Clone {
+pub(crate) fn rlimit_value(
+    rlimit: Rlimit,
+) -> impl Fn(&str) -> Result<RlimitRequest, Invalid> + Clone {
     move |text| RlimitRequest::parse_value(rlimit, text)
 }

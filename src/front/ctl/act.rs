@@ -26,7 +26,7 @@ fn state(process: Process) -> Option<char> {
 }
 
 /// Whether the supervisor can act: it runs and is not stopped (nor a zombie).
-pub fn supervisor_answers(found: &Found) -> bool {
+pub(crate) fn supervisor_answers(found: &Found) -> bool {
     matches!(state(found.entry.supervisor), Some(c) if !matches!(c, 'T' | 't' | 'Z' | 'X'))
 }
 
@@ -64,7 +64,7 @@ fn freezers(found: &Found) -> Vec<CgroupDir> {
 }
 
 /// Freeze the session: its cgroup's freezer, else SIGSTOP of every process.
-pub fn freeze(found: &Found) -> Result<String, CtlError> {
+pub(crate) fn freeze(found: &Found) -> Result<String, CtlError> {
     let id = &found.entry.id;
     running(found)?;
     if control::frozen_since(&control::read(&registry::beside(found, "events"))).is_some() {
@@ -82,7 +82,7 @@ pub fn freeze(found: &Found) -> Result<String, CtlError> {
 }
 
 /// Let a frozen session run again.
-pub fn thaw(found: &Found) -> Result<String, CtlError> {
+pub(crate) fn thaw(found: &Found) -> Result<String, CtlError> {
     running(found)?;
     for dir in freezers(found) {
         dir.thaw();
@@ -96,7 +96,7 @@ pub fn thaw(found: &Found) -> Result<String, CtlError> {
 
 /// Stop the session: its supervisor's stop sequence, with `signal` first and `grace`
 /// before SIGKILL; directly if the supervisor is gone or stopped.
-pub fn stop(
+pub(crate) fn stop(
     found: &Found,
     signal: SignalNumber,
     grace: Option<Duration>,

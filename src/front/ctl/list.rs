@@ -104,7 +104,7 @@ impl Users {
 }
 
 /// `leashctl list`.
-pub fn list(json: bool, watch: bool, ids: bool) {
+pub(crate) fn list(json: bool, watch: bool, ids: bool) {
     let dirs = registry::dirs_to_scan();
     let mut users = Users::default();
     if watch {
@@ -205,7 +205,7 @@ pub(super) fn aligned(cells: &[Vec<String>]) -> String {
 }
 
 /// `leashctl show ID`.
-pub fn show(found: &Found, json: bool) {
+pub(crate) fn show(found: &Found, json: bool) {
     let mut users = Users::default();
     let rows = rows(std::slice::from_ref(found), &mut users);
     let (row, events) = &rows[0];

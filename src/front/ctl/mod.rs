@@ -21,20 +21,20 @@ use crate::machine::exit::Exit;
 use crate::machine::signal_number::SignalNumber;
 use crate::machine::units::parse_duration;
 use crate::session::registry::{self, Found};
-pub use texts::{MAN_EXTRA, complete_ids};
+pub(crate) use texts::{MAN_EXTRA, complete_ids};
 
 /// Exit status: no session has that id (among those the caller may see).
-pub const NO_SUCH_SESSION: u8 = 1;
+pub(crate) const NO_SUCH_SESSION: u8 = 1;
 /// Exit status: a bad command line (clap's own).
-pub const USAGE: u8 = 2;
+pub(crate) const USAGE: u8 = 2;
 /// Exit status: the request could not be carried out in full.
-pub const INCOMPLETE: u8 = 3;
+pub(crate) const INCOMPLETE: u8 = 3;
 /// Exit status: the session is another user's.
-pub const NOT_PERMITTED: u8 = 4;
+pub(crate) const NOT_PERMITTED: u8 = 4;
 
 /// Why `leashctl` could not do what it was asked.
 #[derive(Debug)]
-pub enum CtlError {
+pub(crate) enum CtlError {
     /// No session has the id.
     NoSuchSession(String),
     /// The session is another user's.
@@ -75,7 +75,7 @@ impl std::fmt::Display for CtlError {
 /// what sessions used; `leashctl kernel` installs Jupyter kernels that run under leash.
 #[derive(Debug, Parser)]
 #[command(name = "leashctl", version = crate::machine::VERSION, after_help = EXIT_STATUS)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -175,12 +175,12 @@ enum Command {
 }
 
 /// The clap definition, for the man page and completions.
-pub fn command() -> clap::Command {
+pub(crate) fn command() -> clap::Command {
     <Cli as clap::CommandFactory>::command()
 }
 
 /// Run `leashctl` with `args`; returns how it exits.
-pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
+pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

@@ -13,25 +13,25 @@ use crate::session::registry::{self, CgroupPath, Figures, Found};
 
 /// A session's usage now.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Live {
+pub(crate) struct Live {
     /// Seconds since the session started.
-    pub elapsed_seconds: f64,
+    pub(crate) elapsed_seconds: f64,
     /// CPU time, user and system, of every process the session ran.
-    pub cpu_seconds: f64,
+    pub(crate) cpu_seconds: f64,
     /// Memory now: the memory cgroup's usage, else the resident sizes summed.
-    pub memory_bytes: u64,
+    pub(crate) memory_bytes: u64,
     /// The highest memory seen (the cgroup's peak, or the supervisor's).
-    pub peak_memory_bytes: Option<u64>,
+    pub(crate) peak_memory_bytes: Option<u64>,
     /// Processes and threads alive.
-    pub tasks: u64,
+    pub(crate) tasks: u64,
     /// The highest seen by the supervisor.
-    pub peak_tasks: Option<u64>,
+    pub(crate) peak_tasks: Option<u64>,
     /// Bytes written to storage, as the supervisor last measured.
-    pub written_bytes: Option<u64>,
+    pub(crate) written_bytes: Option<u64>,
     /// Bytes of output, as the supervisor last counted (with `--output`/`--idle`).
-    pub output_bytes: Option<u64>,
+    pub(crate) output_bytes: Option<u64>,
     /// The processes of the session, by PID.
-    pub processes: Vec<i32>,
+    pub(crate) processes: Vec<i32>,
 }
 
 /// What /proc says of the processes below a supervisor.
@@ -77,7 +77,7 @@ fn read_tree(supervisor: nix::unistd::Pid) -> Tree {
 }
 
 /// Sample the session `found` names.
-pub fn sample(found: &Found) -> Live {
+pub(crate) fn sample(found: &Found) -> Live {
     let entry = &found.entry;
     let below = read_tree(entry.supervisor.pid());
     let resident = below.resident_pages * page_size();

@@ -11,7 +11,7 @@ const IDS: &str = "leashctl list --ids 2>/dev/null";
 
 /// Complete session ids (from `leashctl list --ids`) where `script`, clap's completions
 /// for `shell`, completes a subcommand's ID (clap knows no values for it).
-pub fn complete_ids(shell: Shell, script: &str) -> String {
+pub(crate) fn complete_ids(shell: Shell, script: &str) -> String {
     match shell {
         Shell::Bash => {
             // Each such subcommand's case offers `opts` for its operand: add the ids there.
@@ -53,7 +53,7 @@ pub fn complete_ids(shell: Shell, script: &str) -> String {
 }
 
 /// Sections of the man page beyond what clap knows, in roff.
-pub const MAN_EXTRA: &str = r#".SH "THE REGISTRY"
+pub(crate) const MAN_EXTRA: &str = r#".SH "THE REGISTRY"
 Each \fBleash\fR session leaves an entry while it runs: a JSON file \fIID.PID.START.json\fR in \fIRUNTIME\fR/sessions, where \fIRUNTIME\fR is \fB$XDG_RUNTIME_DIR\fR/leash, else /run/leash for root, else /tmp/leash\-\fIUID\fR (the directory \fB\-\-slots\fR uses; the user's own, mode 0700). \fIPID\fR and \fISTART\fR are the supervisor's PID and start time: an entry whose supervisor no longer runs is shown as \fBstale\fR and removed by the next leash the same user starts. Beside it, \fIID.PID.START.events\fR holds what \fBleashctl\fR asked of the session (one JSON line per freeze, thaw or stop, with who asked and when) and \fIID.PID.START.figures\fR the supervisor's latest peaks and output count (at most a second old).
 .PP
 An entry counts only if its file and directory belong to the user it names and its supervisor runs as that user: one user cannot forge another's session. Under \fB\-\-write\fR or \fB\-\-read\-only\fR (Landlock) the session cannot change or remove its own entry; without them it can, since it runs as the same user, but it can still reach only that user's sessions.

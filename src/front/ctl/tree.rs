@@ -8,7 +8,7 @@ use nix::unistd::Pid;
 use crate::machine::tree::{StatFields, Threads, children_of, read_proc};
 
 /// The processes below `root` (the supervisor, first line), indented by depth.
-pub fn render(root: Pid) -> String {
+pub(crate) fn render(root: Pid) -> String {
     let mut out = String::new();
     add(&mut out, root, 0);
     out

@@ -7,7 +7,7 @@ use std::fmt;
 
 /// Whether an option takes a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Takes {
+pub(crate) enum Takes {
     /// None: `-v`, `--verbose`.
     Nothing,
     /// Always: `-k 1`, `-k1`, `--kill-after 1`, `--kill-after=1`.
@@ -18,20 +18,20 @@ pub enum Takes {
 
 /// One option a tool knows.
 #[derive(Clone, Copy, Debug)]
-pub struct Opt<K> {
+pub(crate) struct Opt<K> {
     /// Its letter, if it has one.
-    pub short: Option<char>,
+    pub(crate) short: Option<char>,
     /// Its long name, without `--`.
-    pub long: &'static str,
+    pub(crate) long: &'static str,
     /// Whether it takes a value.
-    pub takes: Takes,
+    pub(crate) takes: Takes,
     /// What the caller calls it.
-    pub key: K,
+    pub(crate) key: K,
 }
 
 /// A command line that `getopt_long` refuses, with GNU's words for it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Refused {
+pub(crate) enum Refused {
     /// `-x` is no option.
     InvalidShort(char),
     /// `--foo` is no option.
@@ -66,16 +66,16 @@ impl fmt::Display for Refused {
 
 /// The options found, in order, each with its value; and the operands from the first one.
 #[derive(Debug)]
-pub struct Parsed<K> {
+pub(crate) struct Parsed<K> {
     /// Each option's key and value.
-    pub options: Vec<(K, Option<String>)>,
+    pub(crate) options: Vec<(K, Option<String>)>,
     /// The operands: the first one and everything after it.
-    pub operands: Vec<OsString>,
+    pub(crate) operands: Vec<OsString>,
 }
 
 /// Read `args` (without the program name) as `getopt_long` with `+`: options until `--`
 /// or the first operand.
-pub fn parse<K: Copy>(args: &[OsString], specs: &[Opt<K>]) -> Result<Parsed<K>, Refused> {
+pub(crate) fn parse<K: Copy>(args: &[OsString], specs: &[Opt<K>]) -> Result<Parsed<K>, Refused> {
     let mut options = Vec::new();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
@@ -178,7 +178,7 @@ fn short_options<'a, K: Copy>(
 }
 
 /// An option as the man page shows it: long name, letter, value name, help.
-pub type Documented = (
+pub(crate) type Documented = (
     &'static str,
     Option<char>,
     Option<&'static str>,
@@ -187,7 +187,7 @@ pub type Documented = (
 
 /// clap arguments for `options`, for the man page and completions only (`help` and
 /// `version` take clap's actions; an option without a value is a flag).
-pub fn documented_args(options: &'static [Documented]) -> impl Iterator<Item = clap::Arg> {
+pub(crate) fn documented_args(options: &'static [Documented]) -> impl Iterator<Item = clap::Arg> {
     use clap::{Arg, ArgAction};
     options.iter().map(|&(long, short, value, help)| {
         let arg = Arg::new(long).long(long).help(help);
@@ -206,7 +206,7 @@ pub fn documented_args(options: &'static [Documented]) -> impl Iterator<Item = c
 
 /// Panics unless `documented` shows exactly the options `specs` reads, with their letters.
 #[cfg(test)]
-pub fn assert_documented<K>(specs: &[Opt<K>], documented: &clap::Command) {
+pub(crate) fn assert_documented<K>(specs: &[Opt<K>], documented: &clap::Command) {
     for spec in specs {
         let arg = documented
             .get_arguments()

@@ -5,8 +5,8 @@ mod getopt;
 mod prlimit;
 mod timeout;
 
-pub use prlimit::texts as prlimit_texts;
-pub use timeout::texts as timeout_texts;
+pub(crate) use prlimit::texts as prlimit_texts;
+pub(crate) use timeout::texts as timeout_texts;
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -15,7 +15,7 @@ use crate::machine::exit::Exit;
 
 /// Who leash is, by the name it was invoked under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Personality {
+pub(crate) enum Personality {
     /// GNU coreutils `timeout`.
     Timeout,
     /// util-linux `prlimit`.
@@ -24,7 +24,7 @@ pub enum Personality {
 
 impl Personality {
     /// The personality of a program invoked as `argv0` (its file name), if it has one.
-    pub fn of(argv0: &OsString) -> Option<Personality> {
+    pub(crate) fn of(argv0: &OsString) -> Option<Personality> {
         match Path::new(argv0).file_name()?.to_str()? {
             "timeout" => Some(Personality::Timeout),
             "prlimit" => Some(Personality::Prlimit),
@@ -33,7 +33,7 @@ impl Personality {
     }
 
     /// Run as this personality: `args` without the program name.
-    pub fn run(self, args: &[OsString]) -> Exit {
+    pub(crate) fn run(self, args: &[OsString]) -> Exit {
         match self {
             Personality::Timeout => timeout::run(args),
             Personality::Prlimit => prlimit::run(args),

@@ -27,7 +27,7 @@ struct Mount {
 /// The hierarchies of this machine with leash's cgroup in each, as seen by this process,
 /// not yet checked for writability (see [`probe`]): system calls are the cost of
 /// leash's start-up, so only the hierarchies a session needs are probed.
-pub fn detect() -> Vec<Hierarchy> {
+pub(crate) fn detect() -> Vec<Hierarchy> {
     let read = |path| read_proc(path).unwrap_or_default();
     candidates(&read("/proc/self/mountinfo"), &read("/proc/self/cgroup"))
 }
@@ -79,7 +79,7 @@ fn hierarchy_of(mount: &Mount, self_cgroup: &str) -> Option<Hierarchy> {
 
 /// The hierarchy if leash may make a session cgroup in it, with (for v2) the controllers
 /// its parent offers and has enabled for children.
-pub fn probe(candidate: &Hierarchy) -> Option<Hierarchy> {
+pub(crate) fn probe(candidate: &Hierarchy) -> Option<Hierarchy> {
     if !writable(&candidate.parent) {
         return None;
     }
@@ -100,7 +100,7 @@ pub fn probe(candidate: &Hierarchy) -> Option<Hierarchy> {
 /// access(2) answers for permissions alone, and Landlock (an outer leash's `--write`, say)
 /// refuses the mkdir a session cgroup needs. Named as the session's own would be, so that
 /// one left behind by a killed leash is removed as a stale session's.
-pub fn probe_by_making(candidate: &Hierarchy) -> Option<Hierarchy> {
+pub(crate) fn probe_by_making(candidate: &Hierarchy) -> Option<Hierarchy> {
     let usable = probe(candidate)?;
     let me = nix::unistd::Pid::this();
     let trial = usable.parent.join(super::session_name(

@@ -19,19 +19,19 @@ const PATIENCE: Duration = Duration::from_secs(2);
 
 /// A cgroup directory leash made (or found left over by another leash).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CgroupDir {
-    pub version: Version,
-    pub path: PathBuf,
+pub(crate) struct CgroupDir {
+    pub(crate) version: Version,
+    pub(crate) path: PathBuf,
 }
 
 impl CgroupDir {
-    pub fn file(&self, name: &str) -> PathBuf {
+    pub(crate) fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
 
     /// Write `value` to one of the cgroup's files, which must exist (a missing file means
     /// the controller is not there, and leash must not pretend it is).
-    pub fn write(&self, name: &str, value: &str) -> Result<(), Error> {
+    pub(crate) fn write(&self, name: &str, value: &str) -> Result<(), Error> {
         fs::OpenOptions::new()
             .write(true)
             .truncate(true)
@@ -48,7 +48,7 @@ impl CgroupDir {
     /// The processes in the cgroup now that leash can see. The kernel lists a member
     /// outside leash's PID namespace as 0, and kill(0) would signal leash's own process
     /// group: such members are left out.
-    pub fn members(&self) -> Vec<Pid> {
+    pub(crate) fn members(&self) -> Vec<Pid> {
         fs::read_to_string(self.file("cgroup.procs"))
             .unwrap_or_default()
             .lines()
@@ -59,7 +59,7 @@ impl CgroupDir {
     }
 
     /// Whether this kind of cgroup can be frozen here.
-    pub fn can_freeze(&self) -> bool {
+    pub(crate) fn can_freeze(&self) -> bool {
         match self.version {
             Version::V2 => self.file("cgroup.freeze").exists(),
             Version::V1 => self.file("freezer.state").exists(),
@@ -68,7 +68,7 @@ impl CgroupDir {
 
     /// Freeze every process in the cgroup (they cannot fork or run meanwhile), and wait
     /// until the kernel says they are. Returns whether they are.
-    pub fn freeze(&self) -> bool {
+    pub(crate) fn freeze(&self) -> bool {
         let done = match self.version {
             Version::V2 => self.write("cgroup.freeze", "1"),
             Version::V1 => self.write("freezer.state", "FROZEN"),
@@ -77,7 +77,7 @@ impl CgroupDir {
     }
 
     /// Let the processes run again.
-    pub fn thaw(&self) {
+    pub(crate) fn thaw(&self) {
         let _ = match self.version {
             Version::V2 => self.write("cgroup.freeze", "0"),
             Version::V1 => self.write("freezer.state", "THAWED"),
@@ -95,7 +95,7 @@ impl CgroupDir {
     /// SIGKILL every process in the cgroup: at once with cgroup.kill (v2, Linux 5.14), or
     /// frozen and killed one by one, so none can fork meanwhile. Returns the processes
     /// that were in it.
-    pub fn kill_all(&self) -> Vec<Pid> {
+    pub(crate) fn kill_all(&self) -> Vec<Pid> {
         let members = self.members();
         if members.is_empty() {
             return members;
@@ -130,7 +130,7 @@ impl CgroupDir {
     /// Lock the directory (flock, exclusive), unless someone holds it: a live supervisor
     /// holds its session's lock for its whole life, and the lock goes with it however it
     /// dies. Unlike a PID, a lock means the same in every PID namespace.
-    pub fn lock(&self) -> Option<Flock<fs::File>> {
+    pub(crate) fn lock(&self) -> Option<Flock<fs::File>> {
         let dir = fs::OpenOptions::new()
             .read(true)
             .custom_flags(nix::libc::O_CLOEXEC | nix::libc::O_DIRECTORY)
@@ -140,12 +140,12 @@ impl CgroupDir {
     }
 
     /// Whether no process is left in the cgroup.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.members().is_empty()
     }
 
     /// Remove the cgroup once it is empty; waits a little for dying processes to leave.
-    pub fn remove(&self) -> Result<(), Error> {
+    pub(crate) fn remove(&self) -> Result<(), Error> {
         let deadline = Instant::now() + PATIENCE;
         loop {
             match fs::remove_dir(&self.path) {
@@ -182,12 +182,12 @@ impl CgroupDir {
 
 /// The number after `key` in a `key value` per line file (memory.events, pids.events,
 /// cpu.stat, memory.oom_control, cgroup.events).
-pub fn keyed_value(file: &Path, key: &str) -> Option<u64> {
+pub(crate) fn keyed_value(file: &Path, key: &str) -> Option<u64> {
     keyed(&fs::read_to_string(file).ok()?, key)
 }
 
 /// The number after `key` in a `key value` per line text.
-pub fn keyed(text: &str, key: &str) -> Option<u64> {
+pub(crate) fn keyed(text: &str, key: &str) -> Option<u64> {
     text.lines().find_map(|line| {
         let (name, value) = line.split_once(' ')?;
         (name == key).then(|| value.trim().parse().ok())?

@@ -10,7 +10,7 @@ use super::{Job, Version};
 
 /// Open cgroup files read at every sample (re-read from offset 0: no open per sample).
 #[derive(Debug, Default)]
-pub struct Gauges {
+pub(crate) struct Gauges {
     memory_events: Option<(File, Version)>,
     /// v1: the session's own memory limit.
     memory_limit: Option<File>,
@@ -24,27 +24,27 @@ pub struct Gauges {
 
 /// What the session's cgroup says at one moment; `None` for what no cgroup counts here.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Reading {
+pub(crate) struct Reading {
     /// Processes the kernel's OOM killer killed in the session at the session's own memory
     /// limit (not those an outer limit, or the machine running out, took).
-    pub oom_kills: u64,
+    pub(crate) oom_kills: u64,
     /// Highest memory use of the session (includes its page cache and tmpfs files).
-    pub memory_peak: Option<u64>,
+    pub(crate) memory_peak: Option<u64>,
     /// Memory use now, as the kernel counts it against the limit.
-    pub memory: Option<u64>,
+    pub(crate) memory: Option<u64>,
     /// Processes and threads alive now.
-    pub tasks: Option<u64>,
+    pub(crate) tasks: Option<u64>,
     /// Highest number of processes and threads.
-    pub tasks_peak: Option<u64>,
+    pub(crate) tasks_peak: Option<u64>,
     /// Forks the kernel refused because of the process limit.
-    pub refused_forks: u64,
+    pub(crate) refused_forks: u64,
     /// CPU time of every process that ever ran in the session.
-    pub cpu: Option<Duration>,
+    pub(crate) cpu: Option<Duration>,
 }
 
 impl Gauges {
     /// Open the files of the directories `dir_of` says do each job.
-    pub fn open<'a>(dir_of: impl Fn(Job) -> Option<&'a CgroupDir>) -> Gauges {
+    pub(crate) fn open<'a>(dir_of: impl Fn(Job) -> Option<&'a CgroupDir>) -> Gauges {
         let open =
             |job: Job, name: &str| dir_of(job).and_then(|dir| File::open(dir.file(name)).ok());
         let version = |job| dir_of(job).map(|d| d.version);
@@ -73,7 +73,7 @@ impl Gauges {
     }
 
     /// What the cgroup counts now.
-    pub fn read(&self) -> Reading {
+    pub(crate) fn read(&self) -> Reading {
         let gauges = self;
         let mut reading = Reading {
             memory_peak: gauges.memory_peak.as_ref().and_then(read_number),

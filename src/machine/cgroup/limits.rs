@@ -8,13 +8,13 @@ use crate::machine::error::Error;
 
 /// What the kernel enforces for the session.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct KernelLimits {
+pub(crate) struct KernelLimits {
     /// memory.max / memory.limit_in_bytes, in bytes; swap is limited with it.
-    pub memory: Option<u64>,
+    pub(crate) memory: Option<u64>,
     /// pids.max.
-    pub tasks: Option<u64>,
+    pub(crate) tasks: Option<u64>,
     /// Share of one CPU (cpu.max / cpu.cfs_quota_us).
-    pub cpu_rate: Option<f64>,
+    pub(crate) cpu_rate: Option<f64>,
 }
 
 /// The CPU bandwidth period leash uses with `--cpu-rate`, in microseconds (the kernel's
@@ -22,7 +22,7 @@ pub struct KernelLimits {
 const CPU_PERIOD_US: u64 = 100_000;
 
 /// Write the limits that `controllers` of `dir` enforce.
-pub fn set_limits(
+pub(crate) fn set_limits(
     dir: &CgroupDir,
     controllers: &[Controller],
     limits: &KernelLimits,

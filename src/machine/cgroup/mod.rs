@@ -16,16 +16,16 @@ mod stale;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use detect::{detect, probe, probe_by_making};
-pub use dir::CgroupDir;
-pub use gauges::Reading;
-pub use limits::KernelLimits;
-pub use session::{BornInto, CgroupEntry, SessionCgroup};
-pub use stale::{session_name, stop_stale_sessions};
+pub(crate) use detect::{detect, probe, probe_by_making};
+pub(crate) use dir::CgroupDir;
+pub(crate) use gauges::Reading;
+pub(crate) use limits::KernelLimits;
+pub(crate) use session::{BornInto, CgroupEntry, SessionCgroup};
+pub(crate) use stale::{session_name, stop_stale_sessions};
 
 /// `--cgroup`: whether to use a cgroup for the session.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Use a cgroup where one is writable; fall back to supervision where not.
     #[default]
     Auto,
@@ -38,7 +38,7 @@ pub enum Mode {
 
 /// A controller leash knows how to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Controller {
+pub(crate) enum Controller {
     /// Memory use and its limit.
     Memory,
     /// Number of tasks and its limit.
@@ -61,7 +61,7 @@ impl Controller {
     ];
 
     /// The kernel's name of the controller.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Controller::Memory => "memory",
             Controller::Pids => "pids",
@@ -78,7 +78,7 @@ impl Controller {
 
 /// cgroup v1 or v2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Version {
+pub(crate) enum Version {
     /// One hierarchy per controller (or a few co-mounted).
     V1,
     /// The unified hierarchy.
@@ -87,23 +87,23 @@ pub enum Version {
 
 /// One cgroup hierarchy and the writable cgroup in it where leash makes session cgroups.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Hierarchy {
+pub(crate) struct Hierarchy {
     /// v1 or v2.
-    pub version: Version,
+    pub(crate) version: Version,
     /// The cgroup leash runs in, in this hierarchy.
-    pub parent: PathBuf,
+    pub(crate) parent: PathBuf,
     /// Controllers a child of `parent` can have: a v1 hierarchy's own; for v2 those in the
     /// parent's cgroup.controllers (enabled for children when needed).
-    pub controllers: Vec<Controller>,
+    pub(crate) controllers: Vec<Controller>,
     /// v2 only: the controllers already enabled in the parent's cgroup.subtree_control.
-    pub enabled: Vec<Controller>,
+    pub(crate) enabled: Vec<Controller>,
 }
 
 impl Hierarchy {
     /// The hierarchy as it is, without enabling anything: for v2, only the controllers
     /// already enabled for children of the parent.
     #[must_use]
-    pub fn enabled_only(mut self) -> Hierarchy {
+    pub(crate) fn enabled_only(mut self) -> Hierarchy {
         if self.version == Version::V2 {
             self.controllers.clone_from(&self.enabled);
         }
@@ -117,7 +117,7 @@ impl Hierarchy {
 
 /// What a cgroup can do for a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Job {
+pub(crate) enum Job {
     /// Hold every process of the session and stop them all at once.
     Contain,
     /// Enforce `--mem`.
@@ -132,7 +132,7 @@ pub enum Job {
 
 impl Job {
     /// The mechanism of `self` in a hierarchy of `version`, as `--explain` names it.
-    pub fn mechanism(self, version: Version, kill_file: bool) -> &'static str {
+    pub(crate) fn mechanism(self, version: Version, kill_file: bool) -> &'static str {
         match (self, version) {
             (Job::Contain, Version::V2) if kill_file => "cgroup v2, stopped with cgroup.kill",
             (Job::Contain, Version::V2) => "cgroup v2, stopped with cgroup.freeze",
@@ -187,47 +187,47 @@ impl fmt::Display for Job {
 
 /// A hierarchy the session cgroup is made in, and the controllers it must have there.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Planned {
+pub(crate) struct Planned {
     /// The hierarchy.
-    pub hierarchy: Hierarchy,
+    pub(crate) hierarchy: Hierarchy,
     /// The controllers the session's directory in it needs.
-    pub controllers: Vec<Controller>,
+    pub(crate) controllers: Vec<Controller>,
 }
 
 /// A job a cgroup does, and which of the plan's hierarchies does it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Assigned {
+pub(crate) struct Assigned {
     /// The job.
-    pub job: Job,
+    pub(crate) job: Job,
     /// The index of its hierarchy in [`Plan::hierarchies`].
-    pub hierarchy: usize,
+    pub(crate) hierarchy: usize,
 }
 
 /// Which hierarchy does each job: cgroup v2 where it can, else v1.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// The hierarchies to make the session cgroup in.
-    pub hierarchies: Vec<Planned>,
+    pub(crate) hierarchies: Vec<Planned>,
     /// Each job that a cgroup does.
-    pub jobs: Vec<Assigned>,
+    pub(crate) jobs: Vec<Assigned>,
     /// Jobs asked for that no writable hierarchy can do.
-    pub missing: Vec<Job>,
+    pub(crate) missing: Vec<Job>,
     /// Whether the kernel has cgroup.kill (5.14 and later).
-    pub kill_file: bool,
+    pub(crate) kill_file: bool,
 }
 
 impl Plan {
     /// Assign each of `jobs` to the first hierarchy of `available` that can do it (v2
     /// first).
     #[cfg(test)]
-    pub fn make(available: &[Hierarchy], jobs: &[Job], kill_file: bool) -> Plan {
+    pub(crate) fn make(available: &[Hierarchy], jobs: &[Job], kill_file: bool) -> Plan {
         Plan::probing(available, jobs, kill_file, |h| Some(h.clone()))
     }
 
     /// Assign each of `jobs` to the first hierarchy of `candidates` that can do it (v2
     /// first), among those that `probe` accepts (and may complete: a v2 hierarchy's
     /// controllers), probing each at most once and only when a job might need it.
-    pub fn probing(
+    pub(crate) fn probing(
         candidates: &[Hierarchy],
         jobs: &[Job],
         kill_file: bool,
@@ -279,25 +279,25 @@ impl Plan {
     }
 
     /// The hierarchy that does `job`, if a cgroup does it.
-    pub fn hierarchy_of(&self, job: Job) -> Option<&Hierarchy> {
+    pub(crate) fn hierarchy_of(&self, job: Job) -> Option<&Hierarchy> {
         Some(&self.hierarchies[self.index_of(job)?].hierarchy)
     }
 
     /// The index of the hierarchy that does `job`, if a cgroup does it.
-    pub fn index_of(&self, job: Job) -> Option<usize> {
+    pub(crate) fn index_of(&self, job: Job) -> Option<usize> {
         let assigned = self.jobs.iter().find(|assigned| assigned.job == job)?;
         Some(assigned.hierarchy)
     }
 
     /// How `job` is enforced, if a cgroup does it.
-    pub fn mechanism(&self, job: Job) -> Option<&'static str> {
+    pub(crate) fn mechanism(&self, job: Job) -> Option<&'static str> {
         let hierarchy = self.hierarchy_of(job)?;
         Some(job.mechanism(hierarchy.version, self.kill_file))
     }
 }
 
 /// Whether the running kernel has cgroup.kill (Linux 5.14).
-pub fn kernel_has_kill_file() -> bool {
+pub(crate) fn kernel_has_kill_file() -> bool {
     let Ok(uname) = nix::sys::utsname::uname() else {
         return false;
     };

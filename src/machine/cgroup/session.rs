@@ -18,27 +18,27 @@ use crate::machine::error::Error;
 
 /// How the child enters the session's cgroup.
 #[derive(Clone, Debug, Default)]
-pub struct CgroupEntry {
+pub(crate) struct CgroupEntry {
     /// A cgroup v2 directory the child is created in (clone3 with CLONE_INTO_CGROUP: no
     /// migration, which costs the kernel an RCU grace period), and that directory's
     /// cgroup.procs for a kernel that cannot (before Linux 5.7).
-    pub born_into: Option<BornInto>,
+    pub(crate) born_into: Option<BornInto>,
     /// Open cgroup.procs files the child writes itself into (cgroup v1).
-    pub join: Vec<RawFd>,
+    pub(crate) join: Vec<RawFd>,
 }
 
 /// A cgroup v2 directory to create the child in, open.
 #[derive(Clone, Copy, Debug)]
-pub struct BornInto {
+pub(crate) struct BornInto {
     /// The directory, for clone3.
-    pub dir: RawFd,
+    pub(crate) dir: RawFd,
     /// Its cgroup.procs, for the child to write itself into where clone3 cannot.
-    pub procs: RawFd,
+    pub(crate) procs: RawFd,
 }
 
 /// The session's cgroup, one directory per hierarchy it uses.
 #[derive(Debug)]
-pub struct SessionCgroup {
+pub(crate) struct SessionCgroup {
     dirs: Vec<CgroupDir>,
     /// What the cgroup does for the session, as planned.
     plan: Plan,
@@ -57,7 +57,7 @@ pub struct SessionCgroup {
 impl SessionCgroup {
     /// Make the session cgroup `name` as `plan` says and write `limits` into it. On error
     /// nothing is left behind.
-    pub fn create(plan: &Plan, name: &str, limits: &KernelLimits) -> Result<Self, Error> {
+    pub(crate) fn create(plan: &Plan, name: &str, limits: &KernelLimits) -> Result<Self, Error> {
         let mut made = SessionCgroup {
             dirs: Vec::new(),
             plan: plan.clone(),
@@ -100,7 +100,7 @@ impl SessionCgroup {
 
     /// How the child enters the cgroup: created in the v2 directory, and writing "0" into
     /// the cgroup.procs of the v1 directories before exec.
-    pub fn entry(&self) -> CgroupEntry {
+    pub(crate) fn entry(&self) -> CgroupEntry {
         let mut entry = CgroupEntry::default();
         for (dir, procs) in self.dirs.iter().zip(&self.entries) {
             match (dir.version, &self.v2_dir) {
@@ -127,7 +127,7 @@ impl SessionCgroup {
     }
 
     /// Every process in the session's cgroups now.
-    pub fn members(&self) -> Vec<Pid> {
+    pub(crate) fn members(&self) -> Vec<Pid> {
         let mut all: Vec<Pid> = self.dirs.iter().flat_map(CgroupDir::members).collect();
         all.sort_unstable();
         all.dedup();
@@ -135,20 +135,20 @@ impl SessionCgroup {
     }
 
     /// Freeze the session; returns whether it is frozen.
-    pub fn freeze(&self) -> bool {
+    pub(crate) fn freeze(&self) -> bool {
         self.container()
             .is_some_and(|dir| dir.can_freeze() && dir.freeze())
     }
 
     /// Let a frozen session run again.
-    pub fn thaw(&self) {
+    pub(crate) fn thaw(&self) {
         if let Some(dir) = self.container() {
             dir.thaw();
         }
     }
 
     /// SIGKILL every process of the session; returns those that were in it.
-    pub fn kill_all(&self) -> Vec<Pid> {
+    pub(crate) fn kill_all(&self) -> Vec<Pid> {
         let mut killed = match self.container() {
             Some(dir) => dir.kill_all(),
             None => Vec::new(),
@@ -166,7 +166,7 @@ impl SessionCgroup {
     }
 
     /// Remove every directory of the session's cgroup (each must be empty by now).
-    pub fn remove(&self) -> Result<(), Error> {
+    pub(crate) fn remove(&self) -> Result<(), Error> {
         let mut failed = Vec::new();
         for dir in &self.dirs {
             if let Err(e) = dir.remove() {
@@ -183,12 +183,12 @@ impl SessionCgroup {
     }
 
     /// What the cgroup counts now.
-    pub fn read(&self) -> Reading {
+    pub(crate) fn read(&self) -> Reading {
         self.gauges.read()
     }
 
     /// Each directory, with the controllers the session uses in it.
-    pub fn directories(&self) -> impl Iterator<Item = (&CgroupDir, &[Controller])> {
+    pub(crate) fn directories(&self) -> impl Iterator<Item = (&CgroupDir, &[Controller])> {
         self.dirs
             .iter()
             .zip(&self.plan.hierarchies)
@@ -196,7 +196,7 @@ impl SessionCgroup {
     }
 
     /// The plan the cgroup was made from (which hierarchy does what).
-    pub fn plan(&self) -> &Plan {
+    pub(crate) fn plan(&self) -> &Plan {
         &self.plan
     }
 
@@ -288,7 +288,7 @@ fn enable_controllers(parent: &Path, controllers: &str, name: &str) -> Result<()
 }
 
 /// The leaf cgroup that leash moves itself into to enable controllers for `name`.
-pub fn supervisor_name(name: &str) -> String {
+pub(crate) fn supervisor_name(name: &str) -> String {
     format!("{name}.supervisor")
 }
 

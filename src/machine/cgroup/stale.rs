@@ -12,7 +12,7 @@ use super::dir::CgroupDir;
 use crate::machine::tree::start_time;
 
 /// The name of the session cgroup of the leash with this PID and start time.
-pub fn session_name(pid: Pid, started: u64) -> String {
+pub(crate) fn session_name(pid: Pid, started: u64) -> String {
     format!("leash-{pid}-{started}")
 }
 
@@ -25,18 +25,18 @@ fn owner(name: &str) -> Option<(Pid, u64)> {
 
 /// A stale session that was stopped.
 #[derive(Debug, PartialEq, Eq)]
-pub struct StaleSession {
+pub(crate) struct StaleSession {
     /// The cgroup's name (`leash-PID-START`).
-    pub name: String,
+    pub(crate) name: String,
     /// Processes that were still running in it.
-    pub killed: usize,
+    pub(crate) killed: usize,
     /// Why it could not be removed, if it could not.
-    pub left: Option<String>,
+    pub(crate) left: Option<String>,
 }
 
 /// Kill whatever runs in session cgroups below `hierarchies` whose leash no longer
 /// exists, and remove them.
-pub fn stop_stale_sessions(hierarchies: &[Hierarchy]) -> Vec<StaleSession> {
+pub(crate) fn stop_stale_sessions(hierarchies: &[Hierarchy]) -> Vec<StaleSession> {
     let is_alive = |(pid, started): (Pid, u64)| start_time(pid) == Some(started);
     let mut stopped: Vec<StaleSession> = Vec::new();
     for hierarchy in hierarchies {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::machine::error::Invalid;
 
 /// Parse a size in bytes, e.g. `512M`, `2GiB`, `1.5G`, `100MB`, `4096`.
-pub fn parse_size(text: &str) -> Result<u64, Invalid> {
+pub(crate) fn parse_size(text: &str) -> Result<u64, Invalid> {
     let text = text.trim();
     let (number, unit) = split_number(text);
     if number.is_empty() {
@@ -79,7 +79,7 @@ fn size_multiplier(unit: &str) -> Option<u64> {
 
 /// Parse a duration, e.g. `90s`, `5m`, `1h30m`, `1.5`, `250ms`. Zero is allowed here;
 /// callers for which zero makes no sense use [`parse_positive_duration`].
-pub fn parse_duration(text: &str) -> Result<Duration, Invalid> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, Invalid> {
     let text = text.trim();
     if text.starts_with('-') {
         return Err(Invalid(format!("'{text}' is negative")));
@@ -149,23 +149,23 @@ fn parse_simple_duration(text: &str) -> Option<Result<Duration, Invalid>> {
 }
 
 /// Like [`parse_duration`], but zero is refused.
-pub fn parse_positive_duration(text: &str) -> Result<Duration, Invalid> {
+pub(crate) fn parse_positive_duration(text: &str) -> Result<Duration, Invalid> {
     positive(parse_duration(text)?, text)
 }
 
 /// Like [`parse_size`], but zero is refused.
-pub fn parse_positive_size(text: &str) -> Result<u64, Invalid> {
+pub(crate) fn parse_positive_size(text: &str) -> Result<u64, Invalid> {
     positive(parse_size(text)?, text)
 }
 
 /// Like [`parse_count`], but zero is refused.
-pub fn parse_positive_count(text: &str) -> Result<u64, Invalid> {
+pub(crate) fn parse_positive_count(text: &str) -> Result<u64, Invalid> {
     positive(parse_count(text)?, text)
 }
 
 /// A share of one CPU for `--cpu-rate`: `0.5` is half a core, `2` two cores, `50%` half a
 /// core. At least 1%, at most 1024 cores.
-pub fn parse_cpu_share(text: &str) -> Result<f64, Invalid> {
+pub(crate) fn parse_cpu_share(text: &str) -> Result<f64, Invalid> {
     let trimmed = text.trim();
     let (number, scale) = match trimmed.strip_suffix('%') {
         Some(percent) => (percent.trim(), 100.0),
@@ -190,7 +190,7 @@ pub fn parse_cpu_share(text: &str) -> Result<f64, Invalid> {
 }
 
 /// A share of a limit for `--warn`: above 0, at most 1 (`0.8` or `80%`).
-pub fn parse_fraction(text: &str) -> Result<f64, Invalid> {
+pub(crate) fn parse_fraction(text: &str) -> Result<f64, Invalid> {
     let trimmed = text.trim();
     let (number, scale) = match trimmed.strip_suffix('%') {
         Some(percent) => (percent.trim(), 100.0),
@@ -222,7 +222,7 @@ fn positive<T: PartialEq + Default>(value: T, text: &str) -> Result<T, Invalid> 
 }
 
 /// Parse a plain count such as a number of files or processes.
-pub fn parse_count(text: &str) -> Result<u64, Invalid> {
+pub(crate) fn parse_count(text: &str) -> Result<u64, Invalid> {
     let text = text.trim();
     text.parse()
         .map_err(|_| Invalid(format!("'{text}' is not a whole number")))
@@ -258,7 +258,7 @@ fn split_number(text: &str) -> (&str, &str) {
 }
 
 /// Show a byte count the way the user would write it: `512.0 MiB`, `100 B`.
-pub fn format_size(bytes: u64) -> String {
+pub(crate) fn format_size(bytes: u64) -> String {
     // Whole powers of 1024 by integer comparison: no logarithm, so no libm to load at
     // every start (bytesize's display takes f64::ln).
     const UNITS: [&str; 6] = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
@@ -275,12 +275,12 @@ pub fn format_size(bytes: u64) -> String {
 }
 
 /// Show a duration compactly: `10s`, `1m 30s`, `250ms`.
-pub fn format_duration(duration: Duration) -> String {
+pub(crate) fn format_duration(duration: Duration) -> String {
     humantime::format_duration(duration).to_string()
 }
 
 /// Show a measured duration to the millisecond: `2s 30ms`, not `2s 30ms 417us 12ns`.
-pub fn format_millis(duration: Duration) -> String {
+pub(crate) fn format_millis(duration: Duration) -> String {
     let millis = u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
     format_duration(Duration::from_millis(millis))
 }

@@ -20,7 +20,7 @@ const SAMPLED: &str = "sampling the session's /proc";
 
 /// What a row is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RowName {
+pub(crate) enum RowName {
     /// Holding every process of the session.
     Session,
     /// Keeping the session from reaching outside itself.
@@ -33,7 +33,7 @@ pub enum RowName {
 
 /// A protection of what is outside the session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Protection {
+pub(crate) enum Protection {
     /// No signal to (and no ptrace of) leash or any other process outside the session.
     Signals,
     /// No connection to an abstract unix socket made outside the session.
@@ -78,17 +78,17 @@ impl Serialize for RowName {
 
 /// One effective limit and what enforces it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LimitRow {
+pub(crate) struct LimitRow {
     /// `session`, `wall`, `mem`, ..., `rlimit nofile`.
-    pub limit: RowName,
+    pub(crate) limit: RowName,
     /// The value as leash prints it (`256.0 MiB`, `10m`, `256:256`).
-    pub value: String,
+    pub(crate) value: String,
     /// The value as a number in `unit` (bytes, seconds, tasks, CPUs), where it is one.
-    pub amount: Value,
+    pub(crate) amount: Value,
     /// What `amount` counts.
-    pub unit: &'static str,
+    pub(crate) unit: &'static str,
     /// The mechanism that enforces it here.
-    pub mechanism: String,
+    pub(crate) mechanism: String,
 }
 
 /// Rows being collected.
@@ -120,7 +120,7 @@ fn seconds(d: Duration) -> (Value, &'static str) {
 }
 
 /// The effective limits and protections, each with its mechanism on this machine.
-pub fn rows(
+pub(crate) fn rows(
     settings: &Spec,
     rlimits: &[ResolvedRlimit],
     plan: Option<&Plan>,
@@ -276,7 +276,7 @@ fn output_rows(rows: &mut Rows, limits: &SessionLimits) {
 
 /// The explanation of a planned session: its `rows` as lines of `limit  value  mechanism`,
 /// the cgroups it would be made below, and how it would be stopped.
-pub fn explanation(rows: &[LimitRow], plan: Option<&Plan>, settings: &Spec) -> String {
+pub(crate) fn explanation(rows: &[LimitRow], plan: Option<&Plan>, settings: &Spec) -> String {
     let width = |pick: fn(&LimitRow) -> usize| rows.iter().map(pick).max().unwrap_or(0);
     let (name_width, value_width) = (
         width(|r| r.limit.to_string().len()),

@@ -11,7 +11,7 @@ const GAMMA: f64 = 1.01;
 
 /// One figure's values: how many, the largest and smallest, and their quantiles.
 #[derive(Debug, Default)]
-pub struct Distribution {
+pub(crate) struct Distribution {
     exact: Vec<f64>,
     sketch: Option<Sketch>,
     count: u64,
@@ -93,7 +93,7 @@ fn midpoint(index: i32) -> f64 {
 
 impl Distribution {
     /// Count `value` (a non-finite one is not a figure, and is left out).
-    pub fn add(&mut self, value: f64) {
+    pub(crate) fn add(&mut self, value: f64) {
         if !value.is_finite() {
             return;
         }
@@ -120,28 +120,28 @@ impl Distribution {
     }
 
     /// How many values were counted.
-    pub fn count(&self) -> u64 {
+    pub(crate) fn count(&self) -> u64 {
         self.count
     }
 
     /// Whether the quantiles are exact (no sketch was needed).
-    pub fn is_exact(&self) -> bool {
+    pub(crate) fn is_exact(&self) -> bool {
         self.sketch.is_none()
     }
 
     /// The largest value.
-    pub fn max(&self) -> Option<f64> {
+    pub(crate) fn max(&self) -> Option<f64> {
         (self.count > 0).then_some(self.max)
     }
 
     /// The smallest value.
-    pub fn min(&self) -> Option<f64> {
+    pub(crate) fn min(&self) -> Option<f64> {
         (self.count > 0).then_some(self.min)
     }
 
     /// The `q` quantile by nearest rank (the value of rank ⌈q·n⌉): a value that was seen,
     /// or within half a percent of one once the distribution is a sketch.
-    pub fn quantile(&mut self, q: f64) -> Option<f64> {
+    pub(crate) fn quantile(&mut self, q: f64) -> Option<f64> {
         if self.count == 0 {
             return None;
         }
@@ -160,7 +160,7 @@ impl Distribution {
 
     /// How many values fall in each of `bins` bins between the smallest and the largest,
     /// on a logarithmic scale (sizes and durations spread over orders of magnitude).
-    pub fn histogram(&self, bins: usize) -> Vec<u64> {
+    pub(crate) fn histogram(&self, bins: usize) -> Vec<u64> {
         let mut counts = vec![0; bins];
         let (Some(low), Some(high)) = (self.min(), self.max()) else {
             return counts;

@@ -17,14 +17,14 @@ const BATCH: usize = 4096;
 
 /// Lines of a log, trimmed, with their numbers (from 1).
 #[derive(Default)]
-pub struct Batch {
+pub(crate) struct Batch {
     bytes: Vec<u8>,
     lines: Vec<(u64, Range<usize>)>,
 }
 
 impl Batch {
     /// Each line's number and text.
-    pub fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
+    pub(crate) fn lines(&self) -> impl Iterator<Item = (u64, &[u8])> {
         self.lines
             .iter()
             .map(|(number, range)| (*number, &self.bytes[range.clone()]))
@@ -69,7 +69,7 @@ fn push_trimmed(line: &[u8], out: &mut Vec<u8>) {
 
 /// Read `input` on a thread of its own and hand its non-blank lines, trimmed, to
 /// `each_batch` on this one; the first read error ends it.
-pub fn read_batches(
+pub(crate) fn read_batches(
     input: impl BufRead + Send,
     mut each_batch: impl FnMut(&Batch),
 ) -> io::Result<()> {

@@ -32,7 +32,7 @@ impl fmt::Display for Unreadable {
 }
 
 /// The figures summed up, in the order they are shown.
-pub const FIGURES: [&str; 6] = [
+pub(crate) const FIGURES: [&str; 6] = [
     "wall_seconds",
     "cpu_seconds",
     "peak_memory_bytes",
@@ -45,7 +45,7 @@ pub const FIGURES: [&str; 6] = [
 /// unusual, whatever the history: one that barely varies (2 ms of CPU in nearly every
 /// session) would otherwise be flagged, or warned of, at each wobble. `--anomalies` and
 /// `leash --baseline` share them.
-pub const FLOORS: [f64; 6] = [1.0, 1.0, 1_048_576.0, 16.0, 1_048_576.0, 1_048_576.0];
+pub(crate) const FLOORS: [f64; 6] = [1.0, 1.0, 1_048_576.0, 16.0, 1_048_576.0, 1_048_576.0];
 
 /// The part of an audit line the summary reads (its strings borrowed where they hold no
 /// escape).
@@ -111,13 +111,13 @@ impl Line<'_> {
 
 /// The sessions of one name (or of all).
 #[derive(Debug, Default)]
-pub struct Group {
+pub(crate) struct Group {
     /// Sessions counted.
-    pub sessions: u64,
+    pub(crate) sessions: u64,
     /// Sessions per outcome key (`exited`, `limit mem`...).
-    pub outcomes: BTreeMap<String, u64>,
+    pub(crate) outcomes: BTreeMap<String, u64>,
     /// Each of [`FIGURES`].
-    pub figures: [Distribution; 6],
+    pub(crate) figures: [Distribution; 6],
 }
 
 impl Group {
@@ -140,13 +140,13 @@ impl Group {
 
 /// The summary: every session, each name's, and how many lines were skipped.
 #[derive(Debug, Default)]
-pub struct Summary {
+pub(crate) struct Summary {
     /// Every session that passed the filters.
-    pub all: Group,
+    pub(crate) all: Group,
     /// Per name (`None` for sessions without `--name`), in the order first seen.
-    pub names: Vec<(Option<String>, Group)>,
+    pub(crate) names: Vec<(Option<String>, Group)>,
     /// Lines that were no session record.
-    pub skipped: u64,
+    pub(crate) skipped: u64,
 }
 
 impl Summary {
@@ -167,17 +167,17 @@ impl Summary {
 
 /// What one name's exited sessions in an audit log usually take.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Usual {
+pub(crate) struct Usual {
     /// The name (`None`: sessions without one).
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Its exited sessions in the log.
-    pub sessions: u64,
+    pub(crate) sessions: u64,
     /// The p99 of each of [`FIGURES`] over them (`None` where none measured it).
-    pub p99: [Option<f64>; 6],
+    pub(crate) p99: [Option<f64>; 6],
 }
 
 /// What each name's exited sessions in the log at `path` usually take (`--baseline`).
-pub fn usual(path: &Path) -> Result<Vec<Usual>, Unreadable> {
+pub(crate) fn usual(path: &Path) -> Result<Vec<Usual>, Unreadable> {
     let mut summary = Summary::default();
     for_each_record(path, false, |_, line| {
         if line.outcome == "exited" {

@@ -16,7 +16,7 @@ use super::reach::{Network, Reach, Writes};
 
 /// Devices every session may write (and read): what programs open for output, and the
 /// terminal.
-pub const DEVICES: [&str; 5] = [
+pub(crate) const DEVICES: [&str; 5] = [
     "/dev/null",
     "/dev/zero",
     "/dev/full",
@@ -26,7 +26,7 @@ pub const DEVICES: [&str; 5] = [
 
 /// Read under `--read` whatever the paths given: the dynamic loader, the system's
 /// libraries and their cache, randomness, and /proc.
-pub const SYSTEM_READS: [&str; 11] = [
+pub(crate) const SYSTEM_READS: [&str; 11] = [
     "/lib",
     "/lib32",
     "/lib64",
@@ -42,7 +42,7 @@ pub const SYSTEM_READS: [&str; 11] = [
 
 /// The private /tmp's mount points, writable under `--private-tmp` (granted by the child:
 /// see [`Access::file_rights`]).
-pub const PRIVATE_TMP: [&str; 2] = ["/tmp", "/dev/shm"];
+pub(crate) const PRIVATE_TMP: [&str; 2] = ["/tmp", "/dev/shm"];
 
 /// Rights later ABIs hold that an earlier one lacks, each with the ABI it came with.
 /// (Before ABI 2 linking and renaming across directories is refused altogether: stricter,
@@ -55,24 +55,24 @@ const LATER_RIGHTS: [(i32, &str); 3] = [
 
 /// A ruleset made, and what it holds.
 #[derive(Debug)]
-pub struct Access {
+pub(crate) struct Access {
     /// The ruleset (close-on-exec).
-    pub ruleset: OwnedFd,
+    pub(crate) ruleset: OwnedFd,
     /// The kernel's Landlock ABI it was built for.
-    pub abi: i32,
+    pub(crate) abi: i32,
     /// What the flags asked for that this ABI cannot hold, as `--explain` says it.
-    pub not_held: Vec<String>,
+    pub(crate) not_held: Vec<String>,
     /// Read under `--read` besides the paths given: the command and its interpreters.
-    pub command_reads: Vec<PathBuf>,
+    pub(crate) command_reads: Vec<PathBuf>,
     /// The file rights the ruleset handles (Landlock's bits), all of which the private
     /// /tmp is granted (by the child, once it is mounted: a rule on the directory below
     /// would not reach into a file system mounted on it).
-    pub file_rights: u64,
+    pub(crate) file_rights: u64,
 }
 
 /// The ruleset `reach` needs, for `program` (the resolved command), on a kernel of Landlock
 /// `abi`.
-pub fn ruleset(reach: &Reach, program: Option<&Path>, abi: i32) -> Result<Access, Missing> {
+pub(crate) fn ruleset(reach: &Reach, program: Option<&Path>, abi: i32) -> Result<Access, Missing> {
     let ports = match &reach.network {
         Network::Ports(_) if abi < 4 => return Err(Missing::NoNetworkRules(abi)),
         Network::Ports(ports) => ports.as_slice(),
@@ -169,7 +169,7 @@ fn not_held(reach: &Reach, abi: i32) -> Vec<String> {
 
 /// The program and the interpreters it names: `#!` lines, followed through `env`, up to
 /// a few levels deep.
-pub fn interpreters(program: &Path) -> Vec<PathBuf> {
+pub(crate) fn interpreters(program: &Path) -> Vec<PathBuf> {
     let mut found = vec![program.to_path_buf()];
     let mut next = program.to_path_buf();
     for _ in 0..4 {

@@ -26,7 +26,7 @@ use seccompiler::{
 use super::Missing;
 
 /// What the filter refuses, as `--explain` lists it.
-pub const REFUSED: &str = "ioctl TIOCSTI and TIOCLINUX, keyctl, add_key, request_key, \
+pub(crate) const REFUSED: &str = "ioctl TIOCSTI and TIOCLINUX, keyctl, add_key, request_key, \
                            userfaultfd, io_uring";
 
 /// System calls refused whatever their arguments.
@@ -44,11 +44,11 @@ const CALLS: [libc::c_long; 7] = [
 const IOCTLS: [libc::c_ulong; 2] = [libc::TIOCSTI, libc::TIOCLINUX];
 
 /// What the filter refuses with `refuse_sockets`, besides [`REFUSED`].
-pub const REFUSED_SOCKETS: &str = "socket() for every family but AF_UNIX";
+pub(crate) const REFUSED_SOCKETS: &str = "socket() for every family but AF_UNIX";
 
 /// The filter, compiled for this machine's architecture; with `refuse_sockets`, refusing
 /// every socket but unix ones.
-pub fn program(refuse_sockets: bool) -> Result<BpfProgram, Missing> {
+pub(crate) fn program(refuse_sockets: bool) -> Result<BpfProgram, Missing> {
     let unavailable = |e: &dyn std::fmt::Display| Missing::NoFilter(e.to_string());
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| unavailable(&e))?;
     let mut rules: BTreeMap<i64, Vec<SeccompRule>> =

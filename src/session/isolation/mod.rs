@@ -21,66 +21,66 @@ use std::path::PathBuf;
 use seccompiler::BpfProgram;
 
 use crate::machine::error::Error;
-pub use access::{Access, DEVICES, PRIVATE_TMP, SYSTEM_READS, interpreters};
-pub use filter::{REFUSED, REFUSED_SOCKETS};
-pub use reach::{Network, Reach, Writes};
+pub(crate) use access::{Access, DEVICES, PRIVATE_TMP, SYSTEM_READS, interpreters};
+pub(crate) use filter::{REFUSED, REFUSED_SOCKETS};
+pub(crate) use reach::{Network, Reach, Writes};
 
 /// The variable a test sets to pretend mechanisms are missing (`landlock`, `seccomp`,
 /// `userns`, comma-separated), to see what leash does on a machine without them. It weakens
 /// nothing a caller could not turn off with a flag, and `--explain` names it.
-pub const PRETEND_MISSING: &str = "_LEASH_TEST_MISSING";
+pub(crate) const PRETEND_MISSING: &str = "_LEASH_TEST_MISSING";
 
 /// The protections a session gets here.
 #[derive(Debug)]
-pub struct Isolation {
+pub(crate) struct Isolation {
     /// The Landlock ruleset that scopes the session, ready to be enforced; or why there is
     /// none.
-    pub scope: Result<Scope, Missing>,
+    pub(crate) scope: Result<Scope, Missing>,
     /// The seccomp filter's program; or why there is none.
-    pub filter: Result<BpfProgram, Missing>,
+    pub(crate) filter: Result<BpfProgram, Missing>,
     /// The Landlock ABI the session's rulesets are made for; or why there can be none.
-    pub landlock: Result<i32, Missing>,
+    pub(crate) landlock: Result<i32, Missing>,
     /// How namespaces can be made here, or why none can.
-    pub namespaces: Result<Namespaces, Missing>,
+    pub(crate) namespaces: Result<Namespaces, Missing>,
     /// `--pid-ns`: a PID namespace of the session's own, leash's init its PID 1.
-    pub pid_ns: bool,
+    pub(crate) pid_ns: bool,
     /// What holds the session's network.
-    pub network: NetworkHold,
+    pub(crate) network: NetworkHold,
     /// The Landlock ruleset for files and ports (`None`: none asked for); or why there is
     /// none.
-    pub access: Result<Option<Access>, Missing>,
+    pub(crate) access: Result<Option<Access>, Missing>,
     /// What the flags asked the session to reach.
-    pub reach: Reach,
+    pub(crate) reach: Reach,
     /// The session gets a user namespace so that RLIMIT_NPROC counts its processes apart
     /// from the user's others (RLIMIT_NPROC counts per user namespace since Linux 5.14).
-    pub counts_processes_apart: bool,
+    pub(crate) counts_processes_apart: bool,
 }
 
 /// How the session's namespaces are made here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Namespaces {
+pub(crate) struct Namespaces {
     /// Inside a new user namespace that maps the user to itself (without CAP_SYS_ADMIN);
     /// else directly.
-    pub in_user_namespace: bool,
+    pub(crate) in_user_namespace: bool,
 }
 
 /// The namespaces a session gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[allow(clippy::struct_excessive_bools)] // one per kind of namespace, as clone3 takes them
-pub struct Unshared {
+pub(crate) struct Unshared {
     /// A user namespace that maps the user to itself, to make the others in.
-    pub user: bool,
+    pub(crate) user: bool,
     /// A PID namespace, with leash's init (and, in a mount namespace, its own /proc).
-    pub pid: bool,
+    pub(crate) pid: bool,
     /// A network namespace with only loopback.
-    pub net: bool,
+    pub(crate) net: bool,
     /// A mount namespace (for /proc and the private /tmp).
-    pub mount: bool,
+    pub(crate) mount: bool,
 }
 
 /// What holds the session's network.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NetworkHold {
+pub(crate) enum NetworkHold {
     /// Nothing: the host's network.
     Host,
     /// A network namespace of its own.
@@ -94,16 +94,16 @@ pub enum NetworkHold {
 
 /// A Landlock ruleset that scopes the session.
 #[derive(Debug)]
-pub struct Scope {
+pub(crate) struct Scope {
     /// The ruleset (close-on-exec).
-    pub ruleset: OwnedFd,
+    pub(crate) ruleset: OwnedFd,
     /// The kernel's Landlock ABI.
-    pub abi: i32,
+    pub(crate) abi: i32,
 }
 
 /// Why a protection is not held.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Missing {
+pub(crate) enum Missing {
     /// `--allow-signals-outside` turned the scope off.
     OptedOut,
     /// The kernel's Landlock (this ABI) has no scopes.
@@ -160,31 +160,31 @@ impl fmt::Display for Missing {
 /// What the flags ask of the isolation.
 #[derive(Clone, Debug, Default)]
 #[allow(clippy::struct_excessive_bools)] // independent flags, as the command line has them
-pub struct Asked {
+pub(crate) struct Asked {
     /// `--allow-signals-outside`: no Landlock scope.
-    pub signals_outside: bool,
+    pub(crate) signals_outside: bool,
     /// `--allow-new-privs`: no `no_new_privs` for the command.
-    pub new_privs: bool,
+    pub(crate) new_privs: bool,
     /// `--user` or `--group`: the command gives up leash's identity (and capabilities)
     /// before it enters the Landlock domain.
-    pub changes_identity: bool,
+    pub(crate) changes_identity: bool,
     /// `--pid-ns`.
-    pub pid_ns: bool,
+    pub(crate) pid_ns: bool,
     /// `--network`, `--write`, `--read-only`, `--read`, `--private-tmp`.
-    pub reach: Reach,
+    pub(crate) reach: Reach,
     /// The command's program, resolved (`--read` lets it and its interpreters be read).
-    pub program: Option<PathBuf>,
+    pub(crate) program: Option<PathBuf>,
     /// `--procs` is held by sampling with an RLIMIT_NPROC backstop: a user namespace of
     /// the session's own makes the rlimit count only the session's processes.
-    pub counts_processes: bool,
+    pub(crate) counts_processes: bool,
     /// Whether the command is isolated at all (`Spec::isolated`): no scope, no filter, no
     /// namespace where leash stands in for a tool.
-    pub isolated: bool,
+    pub(crate) isolated: bool,
 }
 
 impl Isolation {
     /// Prepare the protections `asked` for.
-    pub fn prepare(asked: Asked) -> Isolation {
+    pub(crate) fn prepare(asked: Asked) -> Isolation {
         let pretended = std::env::var(PRETEND_MISSING).unwrap_or_default();
         let pretend = |what: &str| pretended.split(',').any(|p| p.trim() == what);
         let enforceable = enforceable(&asked);
@@ -244,7 +244,7 @@ impl Isolation {
     }
 
     /// The namespaces the session gets; `None` for none.
-    pub fn unshared(&self) -> Option<Unshared> {
+    pub(crate) fn unshared(&self) -> Option<Unshared> {
         let ns = self.namespaces.as_ref().ok()?;
         let net = self.network == NetworkHold::Namespace;
         let private_tmp = self.reach.private_tmp.is_some();
@@ -257,7 +257,7 @@ impl Isolation {
     }
 
     /// Why what the flags ask cannot be held here, naming the flag; `None` if it can.
-    pub fn refusal(&self) -> Option<Error> {
+    pub(crate) fn refusal(&self) -> Option<Error> {
         let refuse = |message: String| Some(Error::Isolation(message));
         if let (true, Err(why)) = (self.pid_ns, &self.namespaces) {
             return refuse(format!(

@@ -9,7 +9,7 @@ use crate::machine::error::{Error, Invalid};
 
 /// The session's network.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Network {
+pub(crate) enum Network {
     /// The host's, as leash's own.
     #[default]
     Host,
@@ -21,7 +21,7 @@ pub enum Network {
 
 impl Network {
     /// `host`, `none` or `ports=LIST` (comma-separated port numbers) for `--network`.
-    pub fn parse(text: &str) -> Result<Network, Invalid> {
+    pub(crate) fn parse(text: &str) -> Result<Network, Invalid> {
         match text {
             "host" => Ok(Network::Host),
             "none" => Ok(Network::None),
@@ -66,7 +66,7 @@ impl fmt::Display for Network {
 
 /// Where the session may write.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Writes {
+pub(crate) enum Writes {
     /// Anywhere its user may.
     #[default]
     Anywhere,
@@ -77,21 +77,21 @@ pub enum Writes {
 
 /// What the session may reach.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Reach {
+pub(crate) struct Reach {
     /// `--network`.
-    pub network: Network,
+    pub(crate) network: Network,
     /// `--write`, `--read-only`.
-    pub writes: Writes,
+    pub(crate) writes: Writes,
     /// `--read`: reads and execution only below these paths (and what the command needs).
-    pub reads: Option<Vec<PathBuf>>,
+    pub(crate) reads: Option<Vec<PathBuf>>,
     /// `--private-tmp`: the size of the session's own /tmp and /dev/shm.
-    pub private_tmp: Option<u64>,
+    pub(crate) private_tmp: Option<u64>,
 }
 
 impl Reach {
     /// The reach the flags ask for, each path made absolute (relative ones are taken from
     /// leash's working directory) and checked to exist.
-    pub fn from_flags(
+    pub(crate) fn from_flags(
         network: Network,
         write: &[PathBuf],
         read_only: bool,
@@ -117,7 +117,7 @@ impl Reach {
     }
 
     /// The flags that need Landlock's file or network rules, as the user gave them.
-    pub fn landlock_flags(&self) -> Vec<String> {
+    pub(crate) fn landlock_flags(&self) -> Vec<String> {
         let mut flags = Vec::new();
         match &self.writes {
             Writes::Below(paths) if paths.is_empty() => flags.push("--read-only".to_string()),
@@ -134,7 +134,7 @@ impl Reach {
     }
 
     /// The paths the session is given that lie strictly below `dir`.
-    pub fn paths_below<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a PathBuf> {
+    pub(crate) fn paths_below<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a PathBuf> {
         let writes = match &self.writes {
             Writes::Below(paths) => paths.as_slice(),
             Writes::Anywhere => &[],

@@ -10,7 +10,7 @@ use super::Missing;
 
 /// The ruleset, created on a kernel of Landlock `abi`; an error if it cannot scope a
 /// domain.
-pub fn ruleset(abi: i32) -> Result<super::Scope, Missing> {
+pub(crate) fn ruleset(abi: i32) -> Result<super::Scope, Missing> {
     let created = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
         .scope(Scope::from_all(ABI::V6))
@@ -22,7 +22,7 @@ pub fn ruleset(abi: i32) -> Result<super::Scope, Missing> {
 }
 
 /// The Landlock ABI of the running kernel; `None` without Landlock.
-pub fn abi() -> Option<i32> {
+pub(crate) fn abi() -> Option<i32> {
     const LANDLOCK_CREATE_RULESET_VERSION: u32 = 1;
     // SAFETY: with a null attribute, size 0 and the version flag, landlock_create_ruleset
     // only returns the ABI version (or -1); it reads no memory and creates no descriptor.

@@ -16,18 +16,18 @@ const ROOM: u64 = 4096;
 
 /// Where the records go.
 #[derive(Clone, Debug, Default)]
-pub struct Destinations {
+pub(crate) struct Destinations {
     /// `--report` (`-`: stdout).
-    pub report: Option<PathBuf>,
+    pub(crate) report: Option<PathBuf>,
     /// `--audit-log`.
-    pub audit_log: Option<PathBuf>,
+    pub(crate) audit_log: Option<PathBuf>,
     /// `--metrics`.
-    pub metrics: Option<PathBuf>,
+    pub(crate) metrics: Option<PathBuf>,
 }
 
 impl Destinations {
     /// The destinations `settings` name.
-    pub fn of(settings: &Spec) -> Destinations {
+    pub(crate) fn of(settings: &Spec) -> Destinations {
         Destinations {
             report: settings.report.clone(),
             audit_log: settings.audit_log.clone(),
@@ -37,7 +37,7 @@ impl Destinations {
 
     /// The destinations a raw command line names (`--report FILE`, `--report=FILE`), for
     /// one that did not parse; what follows `--` is the command.
-    pub fn in_args(args: &[OsString]) -> Destinations {
+    pub(crate) fn in_args(args: &[OsString]) -> Destinations {
         let value = |flag: &str| flag_value(args, flag).map(PathBuf::from);
         Destinations {
             report: value("--report"),
@@ -47,12 +47,12 @@ impl Destinations {
     }
 
     /// Whether any record is asked for.
-    pub fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         self.report.is_some() || self.audit_log.is_some() || self.metrics.is_some()
     }
 
     /// Each destination with its flag.
-    pub fn flagged(&self) -> impl Iterator<Item = (&'static str, &Path)> {
+    pub(crate) fn flagged(&self) -> impl Iterator<Item = (&'static str, &Path)> {
         [
             ("--report", &self.report),
             ("--audit-log", &self.audit_log),
@@ -64,7 +64,7 @@ impl Destinations {
 
     /// Refuse a destination that cannot be written: a directory, a missing or unwritable
     /// directory for a new file, an unwritable file, a full or read-only file system.
-    pub fn check(&self) -> Result<(), Error> {
+    pub(crate) fn check(&self) -> Result<(), Error> {
         for (flag, path) in self.flagged() {
             if path.as_os_str() != "-"
                 && let Some(why) = unwritable(path)
@@ -77,7 +77,7 @@ impl Destinations {
 }
 
 /// The value of `flag` in `args` before `--`, the last one given.
-pub fn flag_value(args: &[OsString], flag: &str) -> Option<OsString> {
+pub(crate) fn flag_value(args: &[OsString], flag: &str) -> Option<OsString> {
     let before_command = args.iter().take_while(|a| *a != "--");
     let mut value = None;
     let mut previous: Option<&OsString> = None;

@@ -2,10 +2,10 @@
 //! The one source of `--verbose`'s summary, `--report`, `--audit-log` and `--metrics`
 //! (schema: docs/report.md, docs/report.schema.json), written by `publish`.
 
-pub mod destinations;
+pub(crate) mod destinations;
 mod files;
 mod metrics;
-pub mod publish;
+pub(crate) mod publish;
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant, SystemTime};
@@ -24,12 +24,12 @@ use crate::session::spec::Spec;
 use crate::session::warning::Warning;
 
 /// The version of the report's layout; raised when a field changes meaning or goes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 /// How a session ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The command exited by itself; `exit_code` is its status.
     Exited,
     /// The command died of a signal; `signal` names it (leash died of it too).
@@ -44,7 +44,7 @@ pub enum Outcome {
 
 impl Outcome {
     /// The outcome as the report and the metrics' `outcome` label spell it.
-    pub fn label(self) -> &'static str {
+    pub(crate) fn label(self) -> &'static str {
         match self {
             Outcome::Exited => "exited",
             Outcome::Signaled => "signaled",
@@ -57,106 +57,106 @@ impl Outcome {
 
 /// The limit that stopped the session.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct BreachRecord {
+pub(crate) struct BreachRecord {
     /// `wall`, `mem`, `cpu`, `procs`, `disk-write`, `output`, `idle`.
-    pub limit: LimitKind,
+    pub(crate) limit: LimitKind,
     /// The limit in its unit (bytes, seconds, tasks).
-    pub value: f64,
+    pub(crate) value: f64,
     /// What was observed, in the same unit; null where the kernel refused (an OOM kill, a
     /// refused fork, output cut at the limit) instead of leash measuring.
-    pub observed: Option<f64>,
+    pub(crate) observed: Option<f64>,
     /// Seconds from the start of the session to the breach.
-    pub at_seconds: f64,
+    pub(crate) at_seconds: f64,
     /// leash's line about it.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 /// What the session used; null for what was not measured.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct UsageRecord {
+pub(crate) struct UsageRecord {
     /// User CPU time of every process of the session.
-    pub cpu_user_seconds: f64,
+    pub(crate) cpu_user_seconds: f64,
     /// System CPU time of every process of the session.
-    pub cpu_system_seconds: f64,
+    pub(crate) cpu_system_seconds: f64,
     /// Highest memory of the session seen: the memory cgroup's peak, or the resident
     /// sizes summed (proportional sizes near a limit).
-    pub peak_memory_bytes: Option<u64>,
+    pub(crate) peak_memory_bytes: Option<u64>,
     /// Most processes and threads alive at once.
-    pub peak_tasks: Option<u64>,
+    pub(crate) peak_tasks: Option<u64>,
     /// Bytes written to storage.
-    pub written_bytes: Option<u64>,
+    pub(crate) written_bytes: Option<u64>,
     /// Bytes written to stdout and stderr (with `--output` or `--idle`).
-    pub output_bytes: Option<u64>,
+    pub(crate) output_bytes: Option<u64>,
 }
 
 /// A breach and when it happened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Breached {
+pub(crate) struct Breached {
     /// The limit and what was observed.
-    pub breach: Breach,
+    pub(crate) breach: Breach,
     /// How long after the start of the session.
-    pub after: Duration,
+    pub(crate) after: Duration,
 }
 
 /// What supervision found out about a session that ran.
 #[derive(Clone, Debug, Default)]
-pub struct Findings {
+pub(crate) struct Findings {
     /// The limit that stopped the session, and when.
-    pub breach: Option<Breached>,
+    pub(crate) breach: Option<Breached>,
     /// leash was asked to terminate with this signal.
-    pub leash_signaled: Option<Signal>,
+    pub(crate) leash_signaled: Option<Signal>,
     /// What the session used.
-    pub usage: UsageRecord,
+    pub(crate) usage: UsageRecord,
     /// Processes the stop sequence signalled.
-    pub stopped_processes: usize,
+    pub(crate) stopped_processes: usize,
     /// Of those, processes that had left the session's process group.
-    pub escaped_process_group: usize,
+    pub(crate) escaped_process_group: usize,
     /// Warnings given.
-    pub warnings: Vec<Warning>,
+    pub(crate) warnings: Vec<Warning>,
     /// The session's id in the registry, if it was in it.
-    pub session_id: Option<String>,
+    pub(crate) session_id: Option<String>,
     /// What `leashctl` asked of the session.
-    pub control: Vec<ControlRecord>,
+    pub(crate) control: Vec<ControlRecord>,
     /// How long `leashctl` kept the session frozen, in seconds.
-    pub frozen_seconds: f64,
+    pub(crate) frozen_seconds: f64,
     /// The user's other processes filled the RLIMIT_NPROC backstop the session shared.
-    pub nproc_backstop_filled: Option<NprocFilled>,
+    pub(crate) nproc_backstop_filled: Option<NprocFilled>,
 }
 
 /// The RLIMIT_NPROC backstop of `--procs`, shared with the user's other processes, seen
 /// full (or within two tasks of it) while the session was below its limit: the session's
 /// forks may have failed for processes outside it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub struct NprocFilled {
+pub(crate) struct NprocFilled {
     /// RLIMIT_NPROC as the command got it.
-    pub limit: u64,
+    pub(crate) limit: u64,
     /// The user's tasks (processes and threads) then, the session's included.
-    pub user_tasks: u64,
+    pub(crate) user_tasks: u64,
     /// The session's tasks then.
-    pub session_tasks: u64,
+    pub(crate) session_tasks: u64,
 }
 
 /// One request `leashctl` made of the session (freeze, thaw, stop) and who made it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ControlRecord {
+pub(crate) struct ControlRecord {
     /// `freeze`, `thaw` or `stop`.
-    pub action: crate::session::registry::Action,
+    pub(crate) action: crate::session::registry::Action,
     /// Seconds from the start of the session.
-    pub at_seconds: f64,
+    pub(crate) at_seconds: f64,
     /// The user who asked.
-    pub by_uid: u32,
+    pub(crate) by_uid: u32,
     /// The `leashctl` process that asked.
-    pub by_pid: i32,
+    pub(crate) by_pid: i32,
     /// For a stop: its first signal.
-    pub signal: Option<String>,
+    pub(crate) signal: Option<String>,
     /// For a stop: `leashctl` stopped the session itself, its supervisor being gone or
     /// stopped.
-    pub directly: bool,
+    pub(crate) directly: bool,
 }
 
 /// How the session went, as far as the record is concerned.
 #[derive(Debug)]
-pub enum Course<'a> {
+pub(crate) enum Course<'a> {
     /// The command never started: leash failed, or the command could not be run.
     NotStarted(&'a Error),
     /// The command ran, and leash ends with `exit`.
@@ -165,64 +165,64 @@ pub enum Course<'a> {
 
 /// The session's record.
 #[derive(Clone, Debug, Serialize)]
-pub struct Record {
+pub(crate) struct Record {
     /// The layout's version ([`SCHEMA_VERSION`]).
-    pub schema_version: u32,
+    pub(crate) schema_version: u32,
     /// leash's version.
-    pub leash_version: &'static str,
+    pub(crate) leash_version: &'static str,
     /// `--name`, for telling sessions apart in logs and metrics.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// The command and its arguments.
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
     /// When leash started (RFC 3339, UTC).
-    pub started_at: String,
+    pub(crate) started_at: String,
     /// When the session was over and reaped (RFC 3339, UTC).
-    pub ended_at: String,
+    pub(crate) ended_at: String,
     /// Seconds from start to end.
-    pub wall_seconds: f64,
+    pub(crate) wall_seconds: f64,
     /// The effective limits and what enforced each.
-    pub limits: Vec<LimitRow>,
+    pub(crate) limits: Vec<LimitRow>,
     /// How the session ended.
-    pub outcome: Outcome,
+    pub(crate) outcome: Outcome,
     /// leash's exit code (the command's own, or 124-127), if leash exits rather than dies.
-    pub exit_code: Option<u8>,
+    pub(crate) exit_code: Option<u8>,
     /// The signal leash dies of: the command's, or the one leash was asked to stop with.
-    pub signal: Option<String>,
+    pub(crate) signal: Option<String>,
     /// The limit that stopped the session (outcome `limit`).
-    pub breach: Option<BreachRecord>,
+    pub(crate) breach: Option<BreachRecord>,
     /// What the session used.
-    pub usage: UsageRecord,
+    pub(crate) usage: UsageRecord,
     /// Processes the stop sequence had to signal (0 when the session ended by itself).
-    pub stopped_processes: usize,
+    pub(crate) stopped_processes: usize,
     /// Of those, processes that had left the session's process group.
-    pub escaped_process_group: usize,
+    pub(crate) escaped_process_group: usize,
     /// Usages that crossed `--warn` of their limit.
-    pub warnings: Vec<Warning>,
+    pub(crate) warnings: Vec<Warning>,
     /// The session's id in the registry (what `leashctl` names it by).
-    pub session_id: Option<String>,
+    pub(crate) session_id: Option<String>,
     /// What `leashctl` asked of the session: freezes, thaws, a stop.
-    pub control: Vec<ControlRecord>,
+    pub(crate) control: Vec<ControlRecord>,
     /// Seconds the session spent frozen by `leashctl`.
-    pub frozen_seconds: f64,
+    pub(crate) frozen_seconds: f64,
     /// The RLIMIT_NPROC backstop the session shared with the user's other processes, if
     /// those filled it while the session was below `--procs`.
-    pub nproc_backstop_filled: Option<NprocFilled>,
+    pub(crate) nproc_backstop_filled: Option<NprocFilled>,
     /// Why leash failed (outcome `error`).
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 /// Whose record it is: the session's name and command.
 #[derive(Clone, Debug, Default)]
-pub struct Subject {
+pub(crate) struct Subject {
     /// `--name`.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// The command and its arguments.
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
 }
 
 impl Subject {
     /// The subject `settings` describe.
-    pub fn of(settings: &Spec) -> Subject {
+    pub(crate) fn of(settings: &Spec) -> Subject {
         Subject {
             name: settings.name.clone(),
             command: settings
@@ -235,7 +235,7 @@ impl Subject {
 
     /// The subject of a raw command line that did not parse: `--name`, and what follows
     /// `--`.
-    pub fn in_args(args: &[std::ffi::OsString]) -> Subject {
+    pub(crate) fn in_args(args: &[std::ffi::OsString]) -> Subject {
         Subject {
             name: destinations::flag_value(args, "--name")
                 .map(|name| name.to_string_lossy().into_owned()),
@@ -250,14 +250,14 @@ impl Subject {
 }
 
 /// The record's clock, started when leash starts.
-pub struct Clock {
+pub(crate) struct Clock {
     started_at: SystemTime,
     started: Instant,
 }
 
 impl Clock {
     /// Start the clock.
-    pub fn start() -> Clock {
+    pub(crate) fn start() -> Clock {
         Clock {
             started_at: SystemTime::now(),
             started: Instant::now(),
@@ -267,7 +267,12 @@ impl Clock {
 
 impl Record {
     /// The record of a session that went as `course` says, under the limits `limits`.
-    pub fn new(clock: &Clock, subject: &Subject, limits: Vec<LimitRow>, course: &Course) -> Record {
+    pub(crate) fn new(
+        clock: &Clock,
+        subject: &Subject,
+        limits: Vec<LimitRow>,
+        course: &Course,
+    ) -> Record {
         let (outcome, exit, findings) = match course {
             Course::NotStarted(error) => (Outcome::Error, error.exit(), None),
             Course::Ran(findings, exit) => (outcome_of(findings, *exit), *exit, Some(*findings)),
@@ -306,17 +311,17 @@ impl Record {
     }
 
     /// The document, pretty-printed.
-    pub fn to_json_pretty(&self) -> String {
+    pub(crate) fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
 
     /// The document on one line (for the audit log).
-    pub fn to_json_line(&self) -> String {
+    pub(crate) fn to_json_line(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 
     /// The `--verbose` account of what the session used.
-    pub fn summary(&self) -> String {
+    pub(crate) fn summary(&self) -> String {
         let usage = &self.usage;
         let seconds = |s: f64| format_millis(Duration::from_secs_f64(s));
         let mut line = format!(

@@ -11,7 +11,7 @@ use crate::session::message::error;
 
 /// Write the record to every place `to` names; a place that fails is reported and the
 /// others are still written.
-pub fn publish(record: &Record, to: &Destinations) {
+pub(crate) fn publish(record: &Record, to: &Destinations) {
     if let Some(path) = &to.report {
         let written = if path.as_os_str() == "-" {
             let mut text = record.to_json_pretty();

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// What was asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub(crate) enum Action {
     /// Pause every process of the session.
     Freeze,
     /// Let it run again.
@@ -22,7 +22,7 @@ pub enum Action {
 
 impl Action {
     /// Its name, as the record has it.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Action::Freeze => "freeze",
             Action::Thaw => "thaw",
@@ -33,27 +33,27 @@ impl Action {
 
 /// One request.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Event {
+pub(crate) struct Event {
     /// What was asked.
-    pub action: Action,
+    pub(crate) action: Action,
     /// When (seconds since the epoch).
-    pub at: f64,
+    pub(crate) at: f64,
     /// Who asked: their user.
-    pub by_uid: u32,
+    pub(crate) by_uid: u32,
     /// Who asked: the `leashctl` process.
-    pub by_pid: i32,
+    pub(crate) by_pid: i32,
     /// For a stop: the first signal (`TERM`).
-    pub signal: Option<String>,
+    pub(crate) signal: Option<String>,
     /// For a stop: the grace before SIGKILL.
-    pub kill_after_seconds: Option<f64>,
+    pub(crate) kill_after_seconds: Option<f64>,
     /// For a stop: the session was stopped by `leashctl` itself (its supervisor was gone
     /// or stopped), not by its supervisor.
-    pub directly: bool,
+    pub(crate) directly: bool,
 }
 
 impl Event {
     /// A request made now by this process.
-    pub fn now(action: Action) -> Event {
+    pub(crate) fn now(action: Action) -> Event {
         Event {
             action,
             at: super::now_seconds(),
@@ -67,7 +67,7 @@ impl Event {
 }
 
 /// Append `event` to the file at `path` (in one write, so lines never interleave).
-pub fn append(path: &Path, event: &Event) -> std::io::Result<()> {
+pub(crate) fn append(path: &Path, event: &Event) -> std::io::Result<()> {
     let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
     line.push(b'\n');
     std::fs::OpenOptions::new()
@@ -79,7 +79,7 @@ pub fn append(path: &Path, event: &Event) -> std::io::Result<()> {
 }
 
 /// The requests in the file at `path`, oldest first (none if there is no file).
-pub fn read(path: &Path) -> Vec<Event> {
+pub(crate) fn read(path: &Path) -> Vec<Event> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -88,7 +88,7 @@ pub fn read(path: &Path) -> Vec<Event> {
 }
 
 /// Since when the session is frozen, if it is: the last freeze not followed by a thaw.
-pub fn frozen_since(events: &[Event]) -> Option<f64> {
+pub(crate) fn frozen_since(events: &[Event]) -> Option<f64> {
     events
         .iter()
         .rev()
@@ -98,7 +98,7 @@ pub fn frozen_since(events: &[Event]) -> Option<f64> {
 }
 
 /// How long the session was frozen in all, up to `until` (seconds since the epoch).
-pub fn frozen_seconds(events: &[Event], until: f64) -> f64 {
+pub(crate) fn frozen_seconds(events: &[Event], until: f64) -> f64 {
     let mut total = 0.0;
     let mut since = None;
     for event in events {
@@ -115,7 +115,7 @@ pub fn frozen_seconds(events: &[Event], until: f64) -> f64 {
 }
 
 /// The stop `leashctl` asked the supervisor for, if it asked for one.
-pub fn stop_request(events: &[Event]) -> Option<&Event> {
+pub(crate) fn stop_request(events: &[Event]) -> Option<&Event> {
     events
         .iter()
         .rev()

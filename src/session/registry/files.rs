@@ -11,28 +11,28 @@ use super::{Entry, Process};
 
 /// An entry as found, with what reading it showed.
 #[derive(Clone, Debug)]
-pub struct Found {
+pub(crate) struct Found {
     /// The entry.
-    pub entry: Entry,
+    pub(crate) entry: Entry,
     /// Its file.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Its supervisor no longer runs.
-    pub stale: bool,
+    pub(crate) stale: bool,
     /// Requests were recorded beside it (its `.events` file exists).
-    pub events: bool,
+    pub(crate) events: bool,
     /// The supervisor published figures beside it (its `.figures` file exists).
-    pub figures: bool,
+    pub(crate) figures: bool,
 }
 
 /// The caller's own registry directory, made private if it is new.
-pub fn own_dir() -> std::io::Result<PathBuf> {
+pub(crate) fn own_dir() -> std::io::Result<PathBuf> {
     let dir = crate::session::slots::runtime_dir().join("sessions");
     crate::session::slots::private_dir(&dir, "registry").map_err(std::io::Error::other)?;
     Ok(dir)
 }
 
 /// Where an entry (`json`) or a file beside it (`events`, `figures`) is.
-pub fn path_of(dir: &Path, id: &str, supervisor: Process, extension: &str) -> PathBuf {
+pub(crate) fn path_of(dir: &Path, id: &str, supervisor: Process, extension: &str) -> PathBuf {
     dir.join(format!(
         "{id}.{}.{}.{extension}",
         supervisor.pid, supervisor.start_time
@@ -52,7 +52,7 @@ fn parse_name(name: &str) -> Option<(&str, Process, &str)> {
 /// them too), and choose an id no remaining entry has: six characters of a hash of the
 /// supervisor's PID and start time (and of a counter, on a clash). One read of the
 /// directory, and one /proc read per entry.
-pub fn clean_and_choose_id(dir: &Path, supervisor: Process) -> String {
+pub(crate) fn clean_and_choose_id(dir: &Path, supervisor: Process) -> String {
     let mut taken: Vec<String> = Vec::new();
     for file in fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = file.file_name().to_string_lossy().into_owned();
@@ -100,7 +100,7 @@ fn short_hash(text: &str) -> String {
 
 /// Write `text` to `path` through a temporary file renamed over it, so a reader sees the
 /// old file or the new one, never half of one.
-pub fn write_atomically(path: &Path, text: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, text: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut file = tempfile::NamedTempFile::new_in(dir)?;
     std::io::Write::write_all(&mut file, text)?;
@@ -109,7 +109,7 @@ pub fn write_atomically(path: &Path, text: &[u8]) -> std::io::Result<()> {
 }
 
 /// Remove an entry and everything beside it.
-pub fn remove_entry(dir: &Path, id: &str, supervisor: Process) {
+pub(crate) fn remove_entry(dir: &Path, id: &str, supervisor: Process) {
     for extension in ["json", "events", "figures"] {
         let _ = fs::remove_file(path_of(dir, id, supervisor, extension));
     }
@@ -122,7 +122,7 @@ const TEST_SYSTEM_ROOT: &str = "_LEASH_TEST_SYSTEM_ROOT";
 
 /// The registry directories the caller may read: its own; for root, every user's (the
 /// runtime directories of /run/user, /tmp/leash-UID, and root's /run/leash).
-pub fn dirs_to_scan() -> Vec<PathBuf> {
+pub(crate) fn dirs_to_scan() -> Vec<PathBuf> {
     let uid = nix::unistd::geteuid();
     let mut dirs = vec![crate::session::slots::runtime_dir()];
     let tmp = std::env::temp_dir();
@@ -154,7 +154,7 @@ fn children(dir: &Path) -> impl Iterator<Item = PathBuf> {
 
 /// Every entry in `dirs` that is what it claims to be (see `read_entry`), stale ones
 /// included, oldest first.
-pub fn scan(dirs: &[PathBuf]) -> Vec<Found> {
+pub(crate) fn scan(dirs: &[PathBuf]) -> Vec<Found> {
     Scanner::default().scan(dirs)
 }
 
@@ -162,13 +162,13 @@ pub fn scan(dirs: &[PathBuf]) -> Vec<Found> {
 /// not changed since the last scan is not read and checked again, only its supervisor's
 /// liveness is.
 #[derive(Debug, Default)]
-pub struct Scanner {
+pub(crate) struct Scanner {
     known: HashMap<PathBuf, (SystemTime, Found)>,
 }
 
 impl Scanner {
     /// The entries in `dirs` now, oldest first.
-    pub fn scan(&mut self, dirs: &[PathBuf]) -> Vec<Found> {
+    pub(crate) fn scan(&mut self, dirs: &[PathBuf]) -> Vec<Found> {
         let mut now = HashMap::new();
         let paths: std::collections::HashSet<PathBuf> =
             dirs.iter().flat_map(|dir| children(dir)).collect();
@@ -203,7 +203,7 @@ impl Scanner {
 }
 
 /// The entry whose id is `id`, among those in `dirs`.
-pub fn find(dirs: &[PathBuf], id: &str) -> Option<Found> {
+pub(crate) fn find(dirs: &[PathBuf], id: &str) -> Option<Found> {
     scan(dirs).into_iter().find(|f| f.entry.id == id)
 }
 

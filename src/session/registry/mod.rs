@@ -7,7 +7,7 @@
 //! own, mode 0700): the supervisor's PID and start time in the name tell a live entry from
 //! a stale one without reading it.
 
-pub mod control;
+pub(crate) mod control;
 mod files;
 
 use std::path::{Path, PathBuf};
@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::machine::cgroup::{CgroupDir, Controller, Version};
 
-pub use control::{Action, Event};
-pub use files::{Found, Scanner, dirs_to_scan, find, scan};
+pub(crate) use control::{Action, Event};
+pub(crate) use files::{Found, Scanner, dirs_to_scan, find, scan};
 
 /// How often the supervisor rewrites its usage figures at most.
 const USAGE_EVERY: Duration = Duration::from_secs(1);
@@ -27,16 +27,16 @@ const USAGE_EVERY: Duration = Duration::from_secs(1);
 /// A process named by PID and start time (clock ticks since boot), which together never
 /// name another process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Process {
+pub(crate) struct Process {
     /// Its PID, in the namespace of the leash that wrote it.
-    pub pid: i32,
+    pub(crate) pid: i32,
     /// Its start time (field 22 of /proc/PID/stat).
-    pub start_time: u64,
+    pub(crate) start_time: u64,
 }
 
 impl Process {
     /// The process `pid` as it is now, if it runs.
-    pub fn of(pid: Pid) -> Option<Process> {
+    pub(crate) fn of(pid: Pid) -> Option<Process> {
         crate::machine::tree::start_time(pid).map(|start_time| Process {
             pid: pid.as_raw(),
             start_time,
@@ -44,30 +44,30 @@ impl Process {
     }
 
     /// Whether it still runs (a reused PID has another start time).
-    pub fn is_alive(self) -> bool {
+    pub(crate) fn is_alive(self) -> bool {
         crate::machine::tree::start_time(Pid::from_raw(self.pid)) == Some(self.start_time)
     }
 
     /// Its PID.
-    pub fn pid(self) -> Pid {
+    pub(crate) fn pid(self) -> Pid {
         Pid::from_raw(self.pid)
     }
 }
 
 /// One directory of the session's cgroup.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CgroupPath {
+pub(crate) struct CgroupPath {
     /// 1 or 2.
-    pub version: u8,
+    pub(crate) version: u8,
     /// The directory.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The controllers the session uses there (none for a v2 cgroup that only holds it).
-    pub controllers: Vec<String>,
+    pub(crate) controllers: Vec<String>,
 }
 
 impl CgroupPath {
     /// The entry's record of `dir`, where the session uses `controllers`.
-    pub fn of(dir: &CgroupDir, controllers: &[Controller]) -> CgroupPath {
+    pub(crate) fn of(dir: &CgroupDir, controllers: &[Controller]) -> CgroupPath {
         CgroupPath {
             version: match dir.version {
                 Version::V1 => 1,
@@ -79,7 +79,7 @@ impl CgroupPath {
     }
 
     /// The directory it records.
-    pub fn dir(&self) -> CgroupDir {
+    pub(crate) fn dir(&self) -> CgroupDir {
         CgroupDir {
             version: if self.version == 2 {
                 Version::V2
@@ -93,64 +93,64 @@ impl CgroupPath {
 
 /// The limits `leashctl list` shows usage against.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// `--wall`.
-    pub wall_seconds: Option<f64>,
+    pub(crate) wall_seconds: Option<f64>,
     /// `--mem`.
-    pub memory_bytes: Option<u64>,
+    pub(crate) memory_bytes: Option<u64>,
     /// `--procs`.
-    pub tasks: Option<u64>,
+    pub(crate) tasks: Option<u64>,
     /// `--cpu`.
-    pub cpu_seconds: Option<f64>,
+    pub(crate) cpu_seconds: Option<f64>,
     /// `--output`.
-    pub output_bytes: Option<u64>,
+    pub(crate) output_bytes: Option<u64>,
 }
 
 /// A running session, as its entry says.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Short, unique among running sessions, stable for the session's life.
-    pub id: String,
+    pub(crate) id: String,
     /// `--name`.
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// leash, supervising.
-    pub supervisor: Process,
+    pub(crate) supervisor: Process,
     /// The user leash runs as.
-    pub uid: u32,
+    pub(crate) uid: u32,
     /// The command and its arguments.
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
     /// When the session started (seconds since the epoch).
-    pub started_at: f64,
+    pub(crate) started_at: f64,
     /// Its limits.
-    pub limits: Limits,
+    pub(crate) limits: Limits,
     /// Each limit and isolation and what holds it (as `--explain` and the report say).
-    pub mechanisms: Vec<serde_json::Value>,
+    pub(crate) mechanisms: Vec<serde_json::Value>,
     /// The session's cgroup, a directory per hierarchy (empty without one).
-    pub cgroups: Vec<CgroupPath>,
+    pub(crate) cgroups: Vec<CgroupPath>,
     /// The session has a PID namespace of its own (`--pid-ns`): it ends with its init,
     /// which dies with the supervisor.
-    pub pid_namespace: bool,
+    pub(crate) pid_namespace: bool,
     /// `--report`.
-    pub report: Option<PathBuf>,
+    pub(crate) report: Option<PathBuf>,
     /// Set once the supervisor runs its stop sequence.
-    pub stopping: bool,
+    pub(crate) stopping: bool,
 }
 
 /// The supervisor's latest figures, which only it can know (the peaks, the output).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Figures {
+pub(crate) struct Figures {
     /// Peak memory so far, as the supervisor measures it.
-    pub peak_memory_bytes: Option<u64>,
+    pub(crate) peak_memory_bytes: Option<u64>,
     /// Peak processes and threads so far.
-    pub peak_tasks: Option<u64>,
+    pub(crate) peak_tasks: Option<u64>,
     /// Bytes written to storage.
-    pub written_bytes: Option<u64>,
+    pub(crate) written_bytes: Option<u64>,
     /// Bytes of output (with `--output`/`--idle`).
-    pub output_bytes: Option<u64>,
+    pub(crate) output_bytes: Option<u64>,
 }
 
 /// Seconds since the epoch, now.
-pub fn now_seconds() -> f64 {
+pub(crate) fn now_seconds() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
@@ -158,7 +158,7 @@ pub fn now_seconds() -> f64 {
 
 /// The session's entry while it runs: removed (with what sits beside it) when dropped.
 #[derive(Debug)]
-pub struct Published {
+pub(crate) struct Published {
     entry: Entry,
     dir: PathBuf,
     last_figures: Option<Instant>,
@@ -167,7 +167,7 @@ pub struct Published {
 impl Published {
     /// Write `entry` (its id is chosen here) into the caller's registry, removing the
     /// entries of supervisors that no longer run.
-    pub fn publish(mut entry: Entry) -> std::io::Result<Published> {
+    pub(crate) fn publish(mut entry: Entry) -> std::io::Result<Published> {
         let dir = files::own_dir()?;
         entry.id = files::clean_and_choose_id(&dir, entry.supervisor);
         let published = Published {
@@ -185,12 +185,12 @@ impl Published {
     }
 
     /// The session's id.
-    pub fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         &self.entry.id
     }
 
     /// When the session started (seconds since the epoch).
-    pub fn started_at(&self) -> f64 {
+    pub(crate) fn started_at(&self) -> f64 {
         self.entry.started_at
     }
 
@@ -200,13 +200,13 @@ impl Published {
     }
 
     /// Say that the stop sequence runs.
-    pub fn mark_stopping(&mut self) {
+    pub(crate) fn mark_stopping(&mut self) {
         self.entry.stopping = true;
         let _ = self.write();
     }
 
     /// Write the supervisor's figures, at most every second.
-    pub fn publish_figures(&mut self, figures: &Figures) {
+    pub(crate) fn publish_figures(&mut self, figures: &Figures) {
         let now = Instant::now();
         if self
             .last_figures
@@ -221,7 +221,7 @@ impl Published {
     }
 
     /// What `leashctl` asked of the session so far.
-    pub fn events(&self) -> Vec<Event> {
+    pub(crate) fn events(&self) -> Vec<Event> {
         control::read(&self.path("events"))
     }
 }
@@ -233,7 +233,7 @@ impl Drop for Published {
 }
 
 /// The file beside the entry `found` with this extension (`events`, `figures`).
-pub fn beside(found: &Found, extension: &str) -> PathBuf {
+pub(crate) fn beside(found: &Found, extension: &str) -> PathBuf {
     files::path_of(
         found.path.parent().unwrap_or(Path::new("/")),
         &found.entry.id,
@@ -243,7 +243,7 @@ pub fn beside(found: &Found, extension: &str) -> PathBuf {
 }
 
 /// Remove a stale entry and what sits beside it.
-pub fn remove(found: &Found) {
+pub(crate) fn remove(found: &Found) {
     if let Some(dir) = found.path.parent() {
         files::remove_entry(dir, &found.entry.id, found.entry.supervisor);
     }

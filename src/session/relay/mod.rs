@@ -38,22 +38,22 @@ const CHUNKS_PER_TURN: usize = 4;
 static STDERR_MID_LINE: AtomicBool = AtomicBool::new(false);
 
 /// Whether the session left leash's stderr in the middle of a line.
-pub fn stderr_mid_line() -> bool {
+pub(crate) fn stderr_mid_line() -> bool {
     STDERR_MID_LINE.load(Ordering::Relaxed)
 }
 
 /// What the child's stdout and stderr become.
 #[derive(Debug)]
-pub struct ChildOutput {
+pub(crate) struct ChildOutput {
     /// The write end for fd 1.
-    pub stdout: OwnedFd,
+    pub(crate) stdout: OwnedFd,
     /// The write end for fd 2 (the same terminal as stdout when both are one terminal).
-    pub stderr: OwnedFd,
+    pub(crate) stderr: OwnedFd,
 }
 
 /// One of leash's own output streams.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StdStream {
+pub(crate) enum StdStream {
     /// stdout, fd 1.
     Out,
     /// stderr, fd 2.
@@ -62,7 +62,7 @@ pub enum StdStream {
 
 impl StdStream {
     /// The descriptor number.
-    pub fn fd(self) -> RawFd {
+    pub(crate) fn fd(self) -> RawFd {
         match self {
             StdStream::Out => 1,
             StdStream::Err => 2,
@@ -80,7 +80,7 @@ impl StdStream {
 
 /// The relay of the session's stdout and stderr.
 #[derive(Debug)]
-pub struct Relay {
+pub(crate) struct Relay {
     streams: Vec<Stream>,
     limit: Option<u64>,
     passed: u64,
@@ -90,7 +90,7 @@ pub struct Relay {
 
 impl Relay {
     /// Set up relays for fd 1 and fd 2; returns the ends the child must get.
-    pub fn new(limit: Option<u64>) -> io::Result<(Relay, ChildOutput)> {
+    pub(crate) fn new(limit: Option<u64>) -> io::Result<(Relay, ChildOutput)> {
         let (out, stdout) = relayed(StdStream::Out)?;
         let mut streams = vec![out];
         let one_terminal = pty::is_terminal(StdStream::Out)
@@ -117,23 +117,23 @@ impl Relay {
     }
 
     /// Bytes passed through so far.
-    pub fn passed(&self) -> u64 {
+    pub(crate) fn passed(&self) -> u64 {
         self.passed
     }
 
     /// Whether the session wrote more than `--output` allows (what was beyond it was
     /// not passed on).
-    pub fn exceeded(&self) -> bool {
+    pub(crate) fn exceeded(&self) -> bool {
         self.exceeded
     }
 
     /// When the session last wrote anything (or the relay started).
-    pub fn last_output(&self) -> Instant {
+    pub(crate) fn last_output(&self) -> Instant {
         self.last_output
     }
 
     /// What to wait for: data from the session, or room in a sink with pending data.
-    pub fn poll_fds(&self) -> Vec<PollFd<'_>> {
+    pub(crate) fn poll_fds(&self) -> Vec<PollFd<'_>> {
         self.streams
             .iter()
             .filter(|s| s.open)
@@ -149,12 +149,12 @@ impl Relay {
 
     /// Whether the session writes to a pseudo-terminal (whose size must follow the real
     /// terminal's).
-    pub fn has_terminal(&self) -> bool {
+    pub(crate) fn has_terminal(&self) -> bool {
         self.streams.iter().any(|s| s.terminal.is_some())
     }
 
     /// Give every pseudo-terminal the real terminal's size now.
-    pub fn sync_sizes(&self) {
+    pub(crate) fn sync_sizes(&self) {
         for stream in &self.streams {
             stream.sync_size();
         }
@@ -162,7 +162,7 @@ impl Relay {
 
     /// Move what can be moved now on the streams `ready` says `poll` found ready (in the
     /// order of [`Relay::poll_fds`]), without blocking.
-    pub fn pump(&mut self, ready: &[bool]) {
+    pub(crate) fn pump(&mut self, ready: &[bool]) {
         let open: Vec<usize> = (0..self.streams.len())
             .filter(|&i| self.streams[i].open)
             .collect();
@@ -172,7 +172,7 @@ impl Relay {
     }
 
     /// Move what can be moved now on every stream, without waiting for anything.
-    pub fn pump_available(&mut self) {
+    pub(crate) fn pump_available(&mut self) {
         for index in 0..self.streams.len() {
             self.pump_stream(index, false);
         }
@@ -180,7 +180,7 @@ impl Relay {
 
     /// Move everything the session left (it has ended): read until nothing is left, and
     /// wait for the sinks to take it.
-    pub fn drain(&mut self) {
+    pub(crate) fn drain(&mut self) {
         for index in 0..self.streams.len() {
             self.pump_stream(index, true);
         }

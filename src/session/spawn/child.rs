@@ -41,7 +41,7 @@ use crate::machine::caller_signals::ChildSignals;
 
 /// How far the child already is in the session's cgroup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InCgroup {
+pub(crate) enum InCgroup {
     /// Not at all: it writes itself into every directory's cgroup.procs.
     No,
     /// Created in the v2 directory (clone3): it still joins the v1 ones.
@@ -56,7 +56,7 @@ pub enum InCgroup {
 /// # Safety
 /// Must run only in the child of a `fork` of a single-threaded process. It makes only
 /// async-signal-safe calls and does not allocate.
-pub unsafe fn exec_child(
+pub(crate) unsafe fn exec_child(
     launch: &Launch,
     parent: Pid,
     in_cgroup: InCgroup,
@@ -96,7 +96,7 @@ pub unsafe fn exec_child(
 }
 
 /// Tell leash which step failed and why, and end the child.
-pub fn fail(report: &OwnedFd, (step, index, errno): Failed) -> ! {
+pub(crate) fn fail(report: &OwnedFd, (step, index, errno): Failed) -> ! {
     let errno = (errno as i32).to_ne_bytes();
     let message = [step as u8, index, errno[0], errno[1], errno[2], errno[3]];
     let _ = nix::unistd::write(report, &message);
@@ -106,7 +106,7 @@ pub fn fail(report: &OwnedFd, (step, index, errno): Failed) -> ! {
 
 /// Into the session's cgroup first, so nothing of the command runs outside: "0" is the
 /// writing process itself.
-pub fn enter_cgroup(launch: &Launch, in_cgroup: InCgroup) -> Result<(), Failed> {
+pub(crate) fn enter_cgroup(launch: &Launch, in_cgroup: InCgroup) -> Result<(), Failed> {
     if in_cgroup == InCgroup::All {
         return Ok(());
     }

@@ -27,14 +27,14 @@ struct CloneArgs {
     cgroup: u64,
 }
 
-pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
-pub const CLONE_NEWNET: u64 = libc::CLONE_NEWNET as u64;
-pub const CLONE_NEWNS: u64 = libc::CLONE_NEWNS as u64;
-pub const CLONE_NEWPID: u64 = libc::CLONE_NEWPID as u64;
-pub const CLONE_NEWUSER: u64 = libc::CLONE_NEWUSER as u64;
+pub(crate) const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+pub(crate) const CLONE_NEWNET: u64 = libc::CLONE_NEWNET as u64;
+pub(crate) const CLONE_NEWNS: u64 = libc::CLONE_NEWNS as u64;
+pub(crate) const CLONE_NEWPID: u64 = libc::CLONE_NEWPID as u64;
+pub(crate) const CLONE_NEWUSER: u64 = libc::CLONE_NEWUSER as u64;
 
 /// A pipe whose ends close on exec.
-pub fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
+pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
     pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::Setup(format!("cannot create a pipe: {e}")))
 }
 
@@ -45,7 +45,7 @@ pub fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
 /// As `fork`: the caller must be single-threaded, and the child must only make
 /// async-signal-safe calls until it execs (or, as init, until it ends). glibc's fork
 /// bookkeeping, which a raw clone3 skips, is then never needed.
-pub unsafe fn clone3(flags: u64, cgroup: Option<RawFd>) -> nix::Result<ForkResult> {
+pub(crate) unsafe fn clone3(flags: u64, cgroup: Option<RawFd>) -> nix::Result<ForkResult> {
     let args = CloneArgs {
         flags,
         exit_signal: Signal::SIGCHLD as u64,

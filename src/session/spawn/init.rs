@@ -25,22 +25,22 @@ use super::clone::clone3;
 use super::step::Step;
 
 /// What init reports to leash about the command: a kind, then the raw wait status.
-pub const STATUS_LEN: usize = 5;
+pub(crate) const STATUS_LEN: usize = 5;
 /// The command ended (exited or was killed).
-pub const ENDED: u8 = 0;
+pub(crate) const ENDED: u8 = 0;
 /// The command was stopped (job control).
-pub const STOPPED: u8 = 1;
+pub(crate) const STOPPED: u8 = 1;
 
 /// The pipes init shares with leash.
-pub struct Pipes<'a> {
+pub(crate) struct Pipes<'a> {
     /// Read end of leash's go (its write end is `go_write`, which init closes).
-    pub go: &'a OwnedFd,
+    pub(crate) go: &'a OwnedFd,
     /// Write end of leash's go.
-    pub go_write: RawFd,
+    pub(crate) go_write: RawFd,
     /// Where init reports the command's stops and end.
-    pub status: &'a OwnedFd,
+    pub(crate) status: &'a OwnedFd,
     /// Where a failing step reports (see `child`).
-    pub report: &'a OwnedFd,
+    pub(crate) report: &'a OwnedFd,
 }
 
 /// Run init. Never returns.
@@ -48,7 +48,7 @@ pub struct Pipes<'a> {
 /// # Safety
 /// As [`exec_child`]: only in the child of a fork (here a clone3) of a single-threaded
 /// process; only async-signal-safe calls, no allocation.
-pub unsafe fn run_init(
+pub(crate) unsafe fn run_init(
     launch: &Launch,
     in_cgroup: InCgroup,
     pipes: &Pipes,

@@ -30,11 +30,11 @@ use crate::session::confinement::{Confinement, Request};
 use crate::session::isolation::Isolation;
 use child::{InCgroup, exec_child};
 use clone::{CLONE_INTO_CGROUP, clone3, pipe};
-pub use init::{ENDED, STATUS_LEN, STOPPED};
+pub(crate) use init::{ENDED, STATUS_LEN, STOPPED};
 use step::{REPORT_LEN, Step};
 
 /// What the child must do before it execs, prepared in the parent.
-pub struct Launch {
+pub(crate) struct Launch {
     program: CString,
     argv: Vec<CString>,
     envp: Vec<CString>,
@@ -63,37 +63,37 @@ pub struct Launch {
 
 /// A started session's first processes.
 #[derive(Debug)]
-pub struct Spawned {
+pub(crate) struct Spawned {
     /// The command's process (in leash's PID namespace).
-    pub main: Pid,
+    pub(crate) main: Pid,
     /// With `--pid-ns`, the namespace's init.
-    pub init: Option<InitLink>,
+    pub(crate) init: Option<InitLink>,
 }
 
 /// The namespace's init, as leash sees it.
 #[derive(Debug)]
-pub struct InitLink {
+pub(crate) struct InitLink {
     /// Its PID (in leash's namespace): leash's child.
-    pub pid: Pid,
+    pub(crate) pid: Pid,
     /// Where it reports the command's stops and end ([`STATUS_LEN`] bytes each), not
     /// blocking.
-    pub status: OwnedFd,
+    pub(crate) status: OwnedFd,
 }
 
 /// The descriptors that become the child's stdout and stderr.
 #[derive(Clone, Copy, Debug)]
-pub struct OutputFds {
+pub(crate) struct OutputFds {
     /// For fd 1.
-    pub stdout: RawFd,
+    pub(crate) stdout: RawFd,
     /// For fd 2.
-    pub stderr: RawFd,
+    pub(crate) stderr: RawFd,
 }
 
 impl Launch {
     /// Resolve `command[0]` on PATH as `execvp` would and prepare the exec arguments.
     /// With `take_terminal`, the child makes its group the terminal's foreground group;
     /// it starts in the session's cgroup as `cgroup` says.
-    pub fn new(
+    pub(crate) fn new(
         command: &[std::ffi::OsString],
         rlimits: Vec<ResolvedRlimit>,
         take_terminal: bool,
@@ -155,7 +155,7 @@ impl Launch {
 
     /// Start the command's signals as `signals` says instead of leash's fresh way.
     #[must_use]
-    pub fn with_signals(mut self, signals: ChildSignals) -> Self {
+    pub(crate) fn with_signals(mut self, signals: ChildSignals) -> Self {
         self.take_terminal &= signals.own_group;
         self.signals = signals;
         self
@@ -163,7 +163,7 @@ impl Launch {
 
     /// Fork and exec the command in a new process group (under `--pid-ns`, under the
     /// namespace's init). Returns once the exec succeeded.
-    pub fn spawn(&self) -> Result<Spawned, Error> {
+    pub(crate) fn spawn(&self) -> Result<Spawned, Error> {
         let argv = null_terminated(&self.argv);
         let envp = null_terminated(&self.envp);
         let (report_read, report_write) = pipe()?;

@@ -27,11 +27,11 @@ use crate::session::isolation::{Isolation, Unshared};
 /// The namespaces to make and what to set up in them, prepared in leash.
 #[derive(Debug)]
 #[allow(clippy::struct_excessive_bools)] // one per thing to set up, each independent
-pub struct Setup {
+pub(crate) struct Setup {
     /// clone3's namespace flags.
-    pub flags: u64,
+    pub(crate) flags: u64,
     /// A PID namespace: init is made in these namespaces, and starts the command.
-    pub with_init: bool,
+    pub(crate) with_init: bool,
     /// In a user namespace: its maps.
     id_maps: Option<IdMaps>,
     /// A mount namespace: / is made private in it.
@@ -53,7 +53,7 @@ struct IdMaps {
 impl Setup {
     /// What `isolation` needs set up, with `working_dir` giving the command's directory
     /// (read only for a private /tmp) and `program` its program, as found on PATH.
-    pub fn prepare(
+    pub(crate) fn prepare(
         isolation: &Isolation,
         working_dir: impl FnOnce() -> Result<PathBuf, Error>,
         program: &Path,
@@ -94,7 +94,7 @@ impl Setup {
     /// Set the namespaces up, from inside them.
     ///
     /// Only async-signal-safe system calls on memory prepared before the fork.
-    pub fn set_up(&self) -> Result<(), Failed> {
+    pub(crate) fn set_up(&self) -> Result<(), Failed> {
         if let Some(maps) = &self.id_maps {
             maps.write()?;
         }

@@ -44,7 +44,7 @@ struct PathBeneath {
 
 /// A tmpfs on /tmp and /dev/shm, and the paths kept in it.
 #[derive(Debug)]
-pub struct PrivateTmp {
+pub(crate) struct PrivateTmp {
     /// The tmpfs's options: `size=N,mode=1777`.
     options: CString,
     /// Where it is mounted (those of /tmp and /dev/shm that exist).
@@ -75,7 +75,7 @@ impl PrivateTmp {
     /// The tmpfs of `size` and what to keep in it: the paths given below /tmp and
     /// /dev/shm, and the working directory if it is there (unless `--read` holds the
     /// session to the paths given).
-    pub fn prepare(
+    pub(crate) fn prepare(
         isolation: &Isolation,
         size: u64,
         working_dir: &Path,
@@ -122,7 +122,7 @@ impl PrivateTmp {
     }
 
     /// Clone the kept paths, mount the tmpfs, put the clones back in place.
-    pub fn mount(&self) -> Result<(), Failed> {
+    pub(crate) fn mount(&self) -> Result<(), Failed> {
         let failed = |step| Err((step, 0, Errno::last()));
         let mut clones = [-1; MAX_KEPT];
         for (clone, kept) in clones.iter_mut().zip(&self.kept) {

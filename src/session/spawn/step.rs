@@ -14,7 +14,7 @@ use crate::session::confinement::Failure;
 /// then (for rlimits) which one, then the errno.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
-pub enum Step {
+pub(crate) enum Step {
     /// Entering the session's cgroup.
     Cgroup,
     /// Connecting the output relay.
@@ -71,7 +71,7 @@ impl Step {
     ];
 
     /// The step a code read from the report pipe stands for.
-    pub fn from_code(code: u8) -> Option<Step> {
+    pub(crate) fn from_code(code: u8) -> Option<Step> {
         Step::ALL.get(usize::from(code)).copied()
     }
 
@@ -87,16 +87,16 @@ impl Step {
 }
 
 /// A failed step: which, the index of the rlimit it was setting (else 0), and why.
-pub type Failed = (Step, u8, Errno);
+pub(crate) type Failed = (Step, u8, Errno);
 
 /// The report of a failed step: code, index, errno.
-pub const REPORT_LEN: usize = 6;
+pub(crate) const REPORT_LEN: usize = 6;
 
 /// Write `content` to the existing file at `path` in one write(2) (a /proc file takes no
 /// more); whether all of it went (errno says why not).
 ///
 /// Only async-signal-safe system calls: open(2), write(2), close(2).
-pub fn write_file(path: &CStr, content: &CStr) -> bool {
+pub(crate) fn write_file(path: &CStr, content: &CStr) -> bool {
     // SAFETY: open, write and close on strings prepared before the fork.
     unsafe {
         let fd = libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
@@ -111,7 +111,7 @@ pub fn write_file(path: &CStr, content: &CStr) -> bool {
 }
 
 /// A path as a C string.
-pub fn c_path(path: &Path) -> Result<CString, Error> {
+pub(crate) fn c_path(path: &Path) -> Result<CString, Error> {
     CString::new(path.as_os_str().as_bytes())
         .map_err(|_| Error::Usage(format!("{} contains a NUL byte", path.display())))
 }

@@ -19,7 +19,7 @@ use crate::session::warning::{Warner, Warning};
 
 /// Why supervision ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ending {
+pub(crate) enum Ending {
     /// The main process exited by itself.
     MainExited,
     /// The session went beyond a limit.
@@ -30,37 +30,37 @@ pub enum Ending {
 
 /// What the watch saw: why it ended, and the warnings it gave.
 #[derive(Debug)]
-pub struct Watched {
+pub(crate) struct Watched {
     /// Why supervision ended.
-    pub ending: Ending,
+    pub(crate) ending: Ending,
     /// The `--warn` warnings given.
-    pub warnings: Vec<Warning>,
+    pub(crate) warnings: Vec<Warning>,
     /// How long after the start it ended.
-    pub after: Duration,
+    pub(crate) after: Duration,
 }
 
 /// The output relay's state.
 #[derive(Clone, Copy, Debug)]
-pub struct OutputState {
+pub(crate) struct OutputState {
     /// Bytes passed on so far.
-    pub passed: u64,
+    pub(crate) passed: u64,
     /// Whether the session wrote more than `--output` allows.
-    pub exceeded: bool,
+    pub(crate) exceeded: bool,
     /// When the session last wrote anything.
-    pub last: Instant,
+    pub(crate) last: Instant,
 }
 
 /// One sample of the session's usage, and the CPU time it cost leash.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Sample {
+pub(crate) struct Sample {
     /// What the session uses now.
-    pub usage: Usage,
+    pub(crate) usage: Usage,
     /// leash's own CPU time for taking the sample.
-    pub cost: Duration,
+    pub(crate) cost: Duration,
 }
 
 /// What the watch loop reads and does; the running session in leash.
-pub trait Events {
+pub(crate) trait Events {
     /// The time now.
     fn now(&self) -> Instant;
     /// Children changed (a SIGCHLD came): reap them, and say whether the session is over
@@ -86,19 +86,19 @@ pub trait Events {
 
 /// What the watch holds the session to, beside its clock.
 #[derive(Clone, Copy, Debug)]
-pub struct Rules<'a> {
+pub(crate) struct Rules<'a> {
     /// The session limits.
-    pub limits: &'a SessionLimits,
+    pub(crate) limits: &'a SessionLimits,
     /// `--warn`: the share of each limit to warn at.
-    pub warn_at: Option<f64>,
+    pub(crate) warn_at: Option<f64>,
     /// `--baseline`: what the session's name usually takes.
-    pub baseline: Option<&'a Baseline>,
+    pub(crate) baseline: Option<&'a Baseline>,
     /// `--on-sigint forward`: SIGINT to leash goes to the session, which runs on.
-    pub forward_sigint: bool,
+    pub(crate) forward_sigint: bool,
 }
 
 /// Watch the session that started at `started` until supervision ends.
-pub fn watch(events: &mut impl Events, started: Instant, rules: Rules) -> Watched {
+pub(crate) fn watch(events: &mut impl Events, started: Instant, rules: Rules) -> Watched {
     let limits = rules.limits;
     let mut watch = Watch {
         limits,

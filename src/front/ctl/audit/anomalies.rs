@@ -16,7 +16,7 @@ use crate::front::ctl::CtlError;
 use crate::session::history::{FIGURES, FLOORS, Line, Summary};
 
 /// Sessions of a name that measured a figure before that figure is judged.
-pub const MIN_HISTORY: u64 = 30;
+pub(crate) const MIN_HISTORY: u64 = 30;
 
 /// What a name's figure usually is, and the value above which a session is flagged.
 #[derive(Clone, Copy, Debug)]
@@ -27,7 +27,7 @@ struct Fence {
 
 /// A session far outside its name's history in one figure.
 #[derive(Debug)]
-pub struct Anomaly {
+pub(crate) struct Anomaly {
     file: PathBuf,
     line: u64,
     name: Option<String>,
@@ -38,11 +38,11 @@ pub struct Anomaly {
 }
 
 /// The fences of each name (sessions without a name are a name of their own).
-pub struct Fences(Vec<(Option<String>, [Option<Fence>; 6])>);
+pub(crate) struct Fences(Vec<(Option<String>, [Option<Fence>; 6])>);
 
 impl Fences {
     /// The fences of the history in `summary`.
-    pub fn of(summary: &mut Summary) -> Fences {
+    pub(crate) fn of(summary: &mut Summary) -> Fences {
         Fences(fences(summary))
     }
 
@@ -64,7 +64,7 @@ impl Fences {
     }
 
     /// Whether a figure of `line` lies above its name's fence.
-    pub fn flags(&self, line: &Line) -> bool {
+    pub(crate) fn flags(&self, line: &Line) -> bool {
         !self.breaches(line).is_empty()
     }
 }
@@ -99,7 +99,7 @@ fn fences(summary: &mut Summary) -> Vec<(Option<String>, [Option<Fence>; 6])> {
 
 /// The anomalies among the sessions `rescan` hands over again (file, line, record), judged
 /// by the history in `summary`.
-pub fn find(
+pub(crate) fn find(
     summary: &mut Summary,
     rescan: impl FnOnce(&mut dyn FnMut(&Path, u64, &Line)) -> Result<(), CtlError>,
 ) -> Result<Vec<Anomaly>, CtlError> {
@@ -122,7 +122,7 @@ pub fn find(
 }
 
 /// The anomalies, a line each (or as JSON).
-pub fn render(found: &[Anomaly], json: bool) -> String {
+pub(crate) fn render(found: &[Anomaly], json: bool) -> String {
     if json {
         let rows: Vec<_> = found
             .iter()

@@ -15,27 +15,27 @@ use crate::session::history::{Line, Summary, Unreadable, for_each_record};
 
 /// What `leashctl audit` was asked.
 #[derive(Debug)]
-pub struct Query {
+pub(crate) struct Query {
     /// The logs, `-` for stdin.
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
     /// Sessions started at or after this.
-    pub since: Option<SystemTime>,
+    pub(crate) since: Option<SystemTime>,
     /// Sessions started before this.
-    pub until: Option<SystemTime>,
+    pub(crate) until: Option<SystemTime>,
     /// Only these names (all if empty).
-    pub names: Vec<String>,
+    pub(crate) names: Vec<String>,
     /// Only these outcomes (all if empty).
-    pub outcomes: Vec<String>,
+    pub(crate) outcomes: Vec<String>,
     /// Print JSON.
-    pub json: bool,
+    pub(crate) json: bool,
     /// List the sessions far outside their name's history instead.
-    pub anomalies: bool,
+    pub(crate) anomalies: bool,
     /// Suggest each name's limits from its history instead, as config-file profiles.
-    pub suggest: bool,
+    pub(crate) suggest: bool,
 }
 
 /// Run `leashctl audit`.
-pub fn audit(query: &Query) -> Result<(), CtlError> {
+pub(crate) fn audit(query: &Query) -> Result<(), CtlError> {
     let twice = query.anomalies || query.suggest;
     if twice && query.files.iter().any(|f| f == Path::new("-")) {
         return Err(CtlError::Usage(
@@ -107,7 +107,7 @@ fn wanted(line: &Line, query: &Query) -> bool {
 
 /// `--since`/`--until`: an RFC 3339 time (`2026-12-01T08:00:00Z`), a date (`2026-12-01`,
 /// UTC midnight), or a duration meaning that long ago (`2h`, `7days`).
-pub fn parse_time(text: &str) -> Result<SystemTime, Invalid> {
+pub(crate) fn parse_time(text: &str) -> Result<SystemTime, Invalid> {
     if let Ok(time) = humantime::parse_rfc3339_weak(text) {
         return Ok(time);
     }

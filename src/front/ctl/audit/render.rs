@@ -15,7 +15,7 @@ const QUANTILES: [(&str, f64); 3] = [("median", 0.5), ("p95", 0.95), ("p99", 0.9
 const BINS: usize = 12;
 
 /// The summary as a person reads it: each name, then all sessions.
-pub fn text(summary: &mut Summary, terminal: bool) -> String {
+pub(crate) fn text(summary: &mut Summary, terminal: bool) -> String {
     let mut out = String::new();
     for (name, group) in &mut summary.names {
         let title = name.as_deref().unwrap_or("(no name)");
@@ -117,7 +117,7 @@ fn sparkline(counts: &[u64]) -> String {
 }
 
 /// The summary for machines (docs/leashctl.md has its fields).
-pub fn json(summary: &mut Summary) -> String {
+pub(crate) fn json(summary: &mut Summary) -> String {
     let names: Vec<Value> = summary
         .names
         .iter_mut()

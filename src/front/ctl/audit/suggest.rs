@@ -47,7 +47,7 @@ struct Basis {
 
 /// The profiles suggested from the history in `summary`, over the sessions `rescan` hands
 /// over again.
-pub fn suggest(
+pub(crate) fn suggest(
     summary: &mut Summary,
     rescan: impl FnOnce(&mut dyn FnMut(&Path, u64, &Line)) -> Result<(), CtlError>,
 ) -> Result<String, CtlError> {

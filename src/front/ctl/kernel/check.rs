@@ -10,7 +10,7 @@ use crate::front::ctl::CtlError;
 /// The interpreter as an absolute path (not resolved through links: a virtualenv's
 /// python is a link, and only its own name finds the virtualenv's packages), with
 /// ipykernel, jupyter_client and pyzmq importable.
-pub fn python(given: &Path) -> Result<PathBuf, CtlError> {
+pub(crate) fn python(given: &Path) -> Result<PathBuf, CtlError> {
     let refused =
         |e: &dyn std::fmt::Display| CtlError::Usage(format!("kernel install: --python: {e}"));
     let found =
@@ -37,7 +37,7 @@ pub fn python(given: &Path) -> Result<PathBuf, CtlError> {
 }
 
 /// The leash beside this leashctl, else the first on PATH.
-pub fn leash() -> Result<PathBuf, CtlError> {
+pub(crate) fn leash() -> Result<PathBuf, CtlError> {
     let beside = std::env::current_exe()
         .ok()
         .map(|me| me.with_file_name("leash"))
@@ -53,7 +53,11 @@ pub fn leash() -> Result<PathBuf, CtlError> {
 
 /// leash accepts `options` for the kernel, names no command in them, and can enforce
 /// them here: its own parser first, then `leash --explain` as the kernel would run.
-pub fn leash_options(leash: &Path, options: &[String], python: &Path) -> Result<(), CtlError> {
+pub(crate) fn leash_options(
+    leash: &Path,
+    options: &[String],
+    python: &Path,
+) -> Result<(), CtlError> {
     let refused = |why: String| CtlError::Usage(format!("kernel install: leash options: {why}"));
     let mut args: Vec<OsString> = vec!["leash".into()];
     args.extend(options.iter().map(OsString::from));

@@ -18,7 +18,7 @@ const LAUNCHER: &str = include_str!("launcher.py");
 
 /// What `leashctl kernel` does.
 #[derive(Debug, Subcommand)]
-pub enum Action {
+pub(crate) enum Action {
     /// Write a kernelspec whose kernel runs under leash with LEASH_OPTIONS (given after
     /// --), each cell within --cell-wall and --cell-cpu: a cell that breaches a limit or
     /// a budget gets leash's reason as an error output, and the next cell runs.
@@ -40,7 +40,7 @@ pub enum Action {
 
 /// Where a kernelspec goes: the user's Jupyter data directory, or a prefix's.
 #[derive(Debug, Args)]
-pub struct Place {
+pub(crate) struct Place {
     /// In the user's Jupyter data directory, $JUPYTER_DATA_DIR or
     /// ~/.local/share/jupyter (the default).
     #[arg(long, conflicts_with = "prefix")]
@@ -53,7 +53,7 @@ pub struct Place {
 
 /// `leashctl kernel install`'s options.
 #[derive(Debug, Args)]
-pub struct Install {
+pub(crate) struct Install {
     /// The kernel's name: its directory, what `--kernel` and notebooks ask for.
     #[arg(long, default_value = "leash-python3", value_parser = kernel_name)]
     name: String,
@@ -87,7 +87,7 @@ pub struct Install {
 
 /// A per-cell budget: as given, and as a duration.
 #[derive(Debug, Clone)]
-pub struct Budget {
+pub(crate) struct Budget {
     text: String,
     duration: Duration,
 }
@@ -117,7 +117,7 @@ fn kernel_name(text: &str) -> Result<String, Invalid> {
 }
 
 /// Carry out `leashctl kernel ACTION`.
-pub fn run(action: Action) -> Result<(), CtlError> {
+pub(crate) fn run(action: Action) -> Result<(), CtlError> {
     match action {
         Action::Install(install) => self::install(&install),
         Action::List { prefix } => {

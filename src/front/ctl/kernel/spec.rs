@@ -10,7 +10,7 @@ use super::{Install, Place};
 use crate::front::ctl::CtlError;
 
 /// The directory of kernelspecs `place` names.
-pub fn kernels_dir(place: &Place) -> Result<PathBuf, CtlError> {
+pub(crate) fn kernels_dir(place: &Place) -> Result<PathBuf, CtlError> {
     if let Some(prefix) = &place.prefix {
         return Ok(prefix.join("share/jupyter/kernels"));
     }
@@ -37,11 +37,11 @@ fn user_data_dir() -> Option<PathBuf> {
 }
 
 /// The kernelspec `install` describes, to be written in `dir`.
-pub struct KernelSpec<'a> {
-    pub dir: &'a Path,
-    pub python: &'a Path,
-    pub leash: &'a Path,
-    pub install: &'a Install,
+pub(crate) struct KernelSpec<'a> {
+    pub(crate) dir: &'a Path,
+    pub(crate) python: &'a Path,
+    pub(crate) leash: &'a Path,
+    pub(crate) install: &'a Install,
 }
 
 impl KernelSpec<'_> {
@@ -75,7 +75,7 @@ impl KernelSpec<'_> {
     }
 
     /// What frontends show: the given name, else the limits in short.
-    pub fn display_name(&self) -> String {
+    pub(crate) fn display_name(&self) -> String {
         if let Some(name) = &self.install.display_name {
             return name.clone();
         }
@@ -96,7 +96,7 @@ impl KernelSpec<'_> {
     }
 
     /// Write kernel.json and the launcher, replacing what an earlier install left.
-    pub fn write(&self, launcher: &str) -> Result<(), CtlError> {
+    pub(crate) fn write(&self, launcher: &str) -> Result<(), CtlError> {
         let install = self.install;
         let spec = json!({
             "argv": self.argv(),
@@ -146,7 +146,7 @@ fn search_path(prefix: Option<&Path>) -> Vec<PathBuf> {
 }
 
 /// Print one line per kernelspec leashctl installed: name, budgets, options, directory.
-pub fn list(prefix: Option<&Path>) {
+pub(crate) fn list(prefix: Option<&Path>) {
     let mut rows = vec![
         [
             "NAME",
@@ -201,7 +201,7 @@ pub fn list(prefix: Option<&Path>) {
 }
 
 /// Remove the kernelspec in `dir` if leashctl wrote it; where it was.
-pub fn remove(dir: &Path, name: &str) -> Result<PathBuf, CtlError> {
+pub(crate) fn remove(dir: &Path, name: &str) -> Result<PathBuf, CtlError> {
     if !dir.join("kernel.json").exists() {
         return Err(CtlError::Usage(format!(
             "kernel remove: no kernel {name} in {}",

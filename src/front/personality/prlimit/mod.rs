@@ -4,7 +4,7 @@
 
 mod resources;
 mod table;
-pub mod texts;
+pub(crate) mod texts;
 
 use std::ffi::OsString;
 
@@ -72,7 +72,7 @@ struct Request {
 struct Refusal(String, bool);
 
 /// Run as `prlimit`: `args` without the program name.
-pub fn run(args: &[OsString]) -> Exit {
+pub(crate) fn run(args: &[OsString]) -> Exit {
     crate::session::message::speak_as("prlimit");
     let request = match read(args) {
         Ok(Some(request)) => request,

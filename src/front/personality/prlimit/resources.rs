@@ -3,19 +3,19 @@
 
 /// One resource: its option letter and name, what the table calls it, and its units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Resource {
+pub(crate) struct Resource {
     /// The short option: `-n`.
-    pub letter: char,
+    pub(crate) letter: char,
     /// The long option: `--nofile`.
-    pub option: &'static str,
+    pub(crate) option: &'static str,
     /// The table's RESOURCE: `NOFILE`.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// The table's DESCRIPTION.
-    pub description: &'static str,
+    pub(crate) description: &'static str,
     /// The table's UNITS (empty for NICE and RTPRIO).
-    pub units: &'static str,
+    pub(crate) units: &'static str,
     /// The kernel's number for it.
-    pub number: libc::__rlimit_resource_t,
+    pub(crate) number: libc::__rlimit_resource_t,
 }
 
 const fn resource(
@@ -37,7 +37,7 @@ const fn resource(
 }
 
 /// Every resource, in the table's order (by name).
-pub const ALL: [Resource; 16] = [
+pub(crate) const ALL: [Resource; 16] = [
     resource(
         'v',
         "as",
@@ -162,22 +162,22 @@ pub const ALL: [Resource; 16] = [
 ];
 
 /// One side of a limit as asked: a value, or kept as it is (`SOFT:` keeps the hard one).
-pub type Side = Option<u64>;
+pub(crate) type Side = Option<u64>;
 
 /// A limit as an option gives it: `(soft, hard)`, each `None` when kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Asked {
+pub(crate) struct Asked {
     /// The soft limit, unless kept.
-    pub soft: Side,
+    pub(crate) soft: Side,
     /// The hard limit, unless kept.
-    pub hard: Side,
+    pub(crate) hard: Side,
 }
 
 /// Read `SOFT:HARD`, `SOFT:`, `:HARD` or `VALUE` (both). Each value is `unlimited` (or
 /// `infinity`), or a number with an optional suffix: `K`, `M`, `G`, `T`, `P`, `E` (and
 /// `KiB`...) for powers of 1024, `KB`... for powers of 1000. util-linux 2.38 reads the
 /// number and drops such a suffix (`--as=2G` is two bytes); leash takes it.
-pub fn parse_limit(text: &str) -> Option<Asked> {
+pub(crate) fn parse_limit(text: &str) -> Option<Asked> {
     match text.split_once(':') {
         Some((soft, hard)) => {
             let side = |s: &str| {

@@ -5,7 +5,7 @@ use super::resources::Resource;
 
 /// A column of the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Column {
+pub(crate) enum Column {
     Resource,
     Description,
     Soft,
@@ -15,7 +15,7 @@ pub enum Column {
 
 impl Column {
     /// The default columns, in order.
-    pub const DEFAULT: [Column; 5] = [
+    pub(crate) const DEFAULT: [Column; 5] = [
         Column::Resource,
         Column::Description,
         Column::Soft,
@@ -24,7 +24,7 @@ impl Column {
     ];
 
     /// The column `name` names (any case), as `--output` takes it.
-    pub fn named(name: &str) -> Option<Column> {
+    pub(crate) fn named(name: &str) -> Option<Column> {
         Self::DEFAULT
             .into_iter()
             .find(|column| column.heading().eq_ignore_ascii_case(name))
@@ -48,25 +48,25 @@ impl Column {
 
 /// How the table is printed.
 #[derive(Clone, Debug)]
-pub struct Layout {
+pub(crate) struct Layout {
     /// The columns, in order.
-    pub columns: Vec<Column>,
+    pub(crate) columns: Vec<Column>,
     /// `--noheadings`.
-    pub headings: bool,
+    pub(crate) headings: bool,
     /// `--raw`.
-    pub raw: bool,
+    pub(crate) raw: bool,
 }
 
 /// One row: a resource and its limits.
-pub struct Row {
+pub(crate) struct Row {
     /// The resource.
-    pub resource: Resource,
+    pub(crate) resource: Resource,
     /// Its soft and hard limits.
-    pub limits: (u64, u64),
+    pub(crate) limits: (u64, u64),
 }
 
 /// The table of `rows` as `layout` says, one line per row (and the headings).
-pub fn render(layout: &Layout, rows: &[Row]) -> String {
+pub(crate) fn render(layout: &Layout, rows: &[Row]) -> String {
     let mut lines: Vec<Vec<String>> = Vec::new();
     if layout.headings {
         lines.push(

@@ -28,7 +28,7 @@ const DOCUMENTED: [Documented; 7] = [
 
 /// The command line as a clap definition, for the man page and completions only (the
 /// personality reads its command line as getopt does).
-pub fn documented() -> clap::Command {
+pub(crate) fn documented() -> clap::Command {
     use clap::{Arg, Command, ValueHint};
     let options = documented_args(&DOCUMENTED);
     let resources = ALL.iter().map(|resource| {
@@ -63,7 +63,7 @@ pub fn documented() -> clap::Command {
 }
 
 /// The man page's sections beyond what clap knows, in roff.
-pub const MAN_EXTRA: &str = r#".SH LIMITS
+pub(crate) const MAN_EXTRA: &str = r#".SH LIMITS
 A LIMIT is \fISOFT\fR\fB:\fR\fIHARD\fR, \fISOFT\fR\fB:\fR (the hard limit kept), \fB:\fR\fIHARD\fR (the soft limit kept) or one value for both. A value is \fBunlimited\fR (or \fBinfinity\fR) or a number, which may end in \fBK\fR, \fBM\fR, \fBG\fR, \fBT\fR, \fBP\fR or \fBE\fR (or \fBKiB\fR... : powers of 1024) or \fBKB\fR... (powers of 1000). A resource option without a value shows that limit.
 .SH "EXIT STATUS"
 0 when the limits were shown or changed; 1 when a value, column, PID or option is wrong or a limit cannot be read or set; with COMMAND, COMMAND's own status, or 126 (it cannot be run) or 127 (not found).

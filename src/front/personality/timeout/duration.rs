@@ -7,11 +7,11 @@ use std::time::Duration;
 
 /// A DURATION that is not one (GNU: "invalid time interval").
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct InvalidInterval;
+pub(crate) struct InvalidInterval;
 
 /// What a DURATION asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Interval {
+pub(crate) enum Interval {
     /// No limit: `0`, or more than a clock can count.
     Never,
     /// This long (at least a nanosecond).
@@ -19,7 +19,7 @@ pub enum Interval {
 }
 
 /// Read `text` as GNU `timeout` reads DURATION.
-pub fn parse(text: &str) -> Result<Interval, InvalidInterval> {
+pub(crate) fn parse(text: &str) -> Result<Interval, InvalidInterval> {
     let (seconds, rest) = c_double(text).ok_or(InvalidInterval)?;
     let unit = match rest {
         "" | "s" => 1.0,

@@ -3,7 +3,7 @@
 //! process tree underneath: what the command leaves behind is stopped too.
 
 mod duration;
-pub mod texts;
+pub(crate) mod texts;
 
 use std::ffi::OsString;
 use std::time::Duration;
@@ -86,7 +86,7 @@ enum Asked {
 }
 
 /// Run as `timeout`: `args` without the program name.
-pub fn run(args: &[OsString]) -> Exit {
+pub(crate) fn run(args: &[OsString]) -> Exit {
     crate::session::message::speak_as("timeout");
     match read(args) {
         Ok(Asked::Help) => print_or_fail(texts::HELP),

@@ -3,7 +3,7 @@
 use crate::front::personality::getopt::{Documented, documented_args};
 
 /// `timeout --help`: GNU's usage, options and exit statuses, and what leash adds.
-pub const HELP: &str = "\
+pub(crate) const HELP: &str = "\
 Usage: timeout [OPTION]... DURATION COMMAND [ARG]...
   or:  timeout [OPTION]
 Start COMMAND, and kill it if still running after DURATION.
@@ -50,7 +50,7 @@ however it detached (setsid, double fork). Run 'leash --help' for the rest.
 ";
 
 /// `timeout --version`.
-pub fn version() -> String {
+pub(crate) fn version() -> String {
     format!(
         "timeout (leash) {}\nGNU timeout's command line, run by leash: nothing the command starts outlives it.\n",
         env!("CARGO_PKG_VERSION")
@@ -96,7 +96,7 @@ const DOCUMENTED: [Documented; 7] = [
 
 /// The command line as a clap definition, for the man page and completions only (the
 /// personality reads its command line with [`super::OPTIONS`], as getopt does).
-pub fn documented() -> clap::Command {
+pub(crate) fn documented() -> clap::Command {
     use clap::{Arg, Command, ValueHint};
     let options = documented_args(&DOCUMENTED);
     Command::new("timeout")
@@ -128,7 +128,7 @@ pub fn documented() -> clap::Command {
 }
 
 /// The man page's sections beyond what clap knows, in roff.
-pub const MAN_EXTRA: &str = r#".SH "EXIT STATUS"
+pub(crate) const MAN_EXTRA: &str = r#".SH "EXIT STATUS"
 .TP
 \fB124\fR
 COMMAND timed out (and \fB\-\-preserve\-status\fR was not given).
