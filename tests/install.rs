@@ -217,21 +217,41 @@ fn the_debian_package_puts_leash_where_debian_expects_it() {
         .status()
         .expect("dpkg-deb");
     assert!(extracted.success());
+    let listed = Command::new("dpkg-deb")
+        .arg("-c")
+        .arg(&deb)
+        .output()
+        .expect("dpkg-deb -c");
+    let listed = String::from_utf8_lossy(&listed.stdout);
     for file in [
         "usr/bin/leash",
+        "usr/bin/leashctl",
         "usr/share/man/man1/leash.1.gz",
+        "usr/share/man/man1/leashctl.1.gz",
         "usr/share/bash-completion/completions/leash",
+        "usr/share/bash-completion/completions/leashctl",
         "usr/share/zsh/vendor-completions/_leash",
+        "usr/share/zsh/vendor-completions/_leashctl",
         "usr/share/fish/vendor_completions.d/leash.fish",
+        "usr/share/fish/vendor_completions.d/leashctl.fish",
         "usr/share/doc/leash/copyright",
     ] {
         assert!(unpacked.path().join(file).exists(), "no {file} in {deb}");
+        assert!(
+            listed.lines().any(|l| l.ends_with(&format!("./{file}"))),
+            "dpkg-deb -c does not list {file}: {listed}"
+        );
     }
     // No timeout or prlimit: those names are the system's.
     for name in ["timeout", "prlimit"] {
         assert!(!unpacked.path().join("usr/bin").join(name).exists());
     }
     assert_works(&unpacked.path().join("usr/bin/leash"));
+    let ctl = Command::new(unpacked.path().join("usr/bin/leashctl"))
+        .arg("--version")
+        .output()
+        .expect("leashctl --version");
+    assert!(ctl.status.success(), "{ctl:?}");
 }
 
 #[test]
