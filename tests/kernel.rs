@@ -348,6 +348,11 @@ fn install_list_and_remove_leave_nothing_behind() {
         "{}",
         listed.stdout
     );
+    assert!(
+        row.contains(env!("CARGO_PKG_VERSION")) && !row.contains("stale"),
+        "{}",
+        listed.stdout
+    );
     std::fs::create_dir_all(sandbox.path("prefix/share/jupyter/kernels/other")).expect("dir");
     std::fs::write(
         sandbox.path("prefix/share/jupyter/kernels/other/kernel.json"),
@@ -362,6 +367,44 @@ fn install_list_and_remove_leave_nothing_behind() {
     assert!(!dir.exists());
     let listed = leashctl(&sandbox, &["list", "--prefix", prefix]);
     assert_eq!(listed.stdout.lines().count(), 1, "{}", listed.stdout);
+}
+
+#[test]
+fn a_kernelspec_another_leash_wrote_is_listed_as_stale() {
+    let sandbox = Sandbox::new();
+    install(&sandbox, "old", &[]);
+    install(&sandbox, "edited", &[]);
+    let kernels = sandbox.path("prefix/share/jupyter/kernels");
+    let spec_file = kernels.join("old/kernel.json");
+    let mut spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(&spec_file).expect("kernel.json"))
+            .expect("JSON");
+    spec["metadata"]["leash"]["leash_version"] = "0.0.1".into();
+    std::fs::write(&spec_file, spec.to_string()).expect("kernel.json written");
+    std::fs::write(kernels.join("edited/launcher.py"), "# an older launcher\n").expect("launcher");
+    let prefix = sandbox.path("prefix");
+    let listed = leashctl(
+        &sandbox,
+        &["list", "--prefix", prefix.to_str().expect("UTF-8")],
+    );
+    let row = |name: &str| {
+        listed
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        row("old").contains("0.0.1 (stale: reinstall)"),
+        "{}",
+        listed.stdout
+    );
+    assert!(
+        row("edited").contains("(stale launcher: reinstall)"),
+        "{}",
+        listed.stdout
+    );
 }
 
 #[test]

@@ -121,7 +121,7 @@ pub(crate) fn run(action: Action) -> Result<(), CtlError> {
     match action {
         Action::Install(install) => self::install(&install),
         Action::List { prefix } => {
-            spec::list(prefix.as_deref());
+            spec::list(prefix.as_deref(), LAUNCHER);
             Ok(())
         }
         Action::Remove { name, place } => {

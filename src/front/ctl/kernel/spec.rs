@@ -105,6 +105,7 @@ impl KernelSpec<'_> {
             "interrupt_mode": "message",
             "metadata": {
                 "leash": {
+                    "leash_version": env!("CARGO_PKG_VERSION"),
                     "leash_options": install.leash_options,
                     "cell_wall": install.cell_wall.as_ref().map(|b| &b.text),
                     "cell_cpu": install.cell_cpu.as_ref().map(|b| &b.text),
@@ -145,14 +146,30 @@ fn search_path(prefix: Option<&Path>) -> Vec<PathBuf> {
     dirs.into_iter().map(|d| d.join("kernels")).collect()
 }
 
-/// Print one line per kernelspec leashctl installed: name, budgets, options, directory.
-pub(crate) fn list(prefix: Option<&Path>) {
+/// Which leash wrote the kernelspec in `dir` (with metadata `leash`), marked stale where
+/// another version wrote it or its launcher is not the one this leashctl carries: the
+/// frontend would run an old launcher until the kernel is installed again.
+fn written_by(dir: &Path, leash: &Value, launcher: &str) -> String {
+    let version = leash.get("leash_version").and_then(Value::as_str);
+    let same_launcher = fs::read_to_string(dir.join("launcher.py")).is_ok_and(|l| l == launcher);
+    match version {
+        Some(v) if v == env!("CARGO_PKG_VERSION") && same_launcher => v.to_string(),
+        Some(v) if v == env!("CARGO_PKG_VERSION") => format!("{v} (stale launcher: reinstall)"),
+        Some(v) => format!("{v} (stale: reinstall)"),
+        None => "older (stale: reinstall)".to_string(),
+    }
+}
+
+/// Print one line per kernelspec leashctl installed: name, budgets, options, the leash
+/// that wrote it, directory. `launcher` is the launcher this leashctl installs.
+pub(crate) fn list(prefix: Option<&Path>, launcher: &str) {
     let mut rows = vec![
         [
             "NAME",
             "CELL WALL",
             "CELL CPU",
             "LEASH OPTIONS",
+            "WRITTEN BY",
             "DIRECTORY",
         ]
         .map(String::from)
@@ -193,6 +210,7 @@ pub(crate) fn list(prefix: Option<&Path>) {
                 field("cell_wall"),
                 field("cell_cpu"),
                 options,
+                written_by(&dir, &leash, launcher),
                 dir.display().to_string(),
             ]);
         }
