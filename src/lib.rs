@@ -28,7 +28,7 @@ use machine::exit::LEASH_FAILED;
 use session::spec::Spec;
 use session::{message, record};
 
-/// The built-in `interpreter` profile, as the README quotes it.
+/// The built-in `interpreter` profile, as the manual quotes it.
 pub use front::config::BUILT_IN;
 
 /// Parse `args`, do what they ask for, and say how leash must exit.

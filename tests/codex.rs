@@ -24,6 +24,7 @@ fn codex() -> &'static Path {
     static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         common::installed_once(&format!("codex-{VERSION}"), |prefix| {
+            common::require("npm", "npm", "the Codex tier (npm @openai/codex)");
             let started = Instant::now();
             let npm = Command::new("npm")
                 .args(["install", "--no-audit", "--no-fund", "--prefix"])
@@ -31,10 +32,12 @@ fn codex() -> &'static Path {
                 .arg(format!("@openai/codex@{VERSION}"))
                 .stdout(Stdio::null())
                 .status();
-            assert!(
-                npm.is_ok_and(|s| s.success()),
-                "npm install @openai/codex@{VERSION}"
-            );
+            if !npm.is_ok_and(|s| s.success()) {
+                common::lacking(&format!(
+                    "npm install @openai/codex@{VERSION} failed: the Codex tier needs the npm \
+                     registry reachable"
+                ));
+            }
             eprintln!("installed codex {VERSION} in {:?}", started.elapsed());
         })
         .join("node_modules/.bin/codex")

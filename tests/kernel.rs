@@ -468,7 +468,7 @@ fn the_readme_line_for_jupyterlab_installs_what_the_readme_says() {
     let spec: Value =
         serde_json::from_str(&std::fs::read_to_string(spec).expect("kernel.json")).expect("JSON");
     let shown = spec["display_name"].as_str().expect("a display name");
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../docs/manual.md");
     assert!(readme.contains(&format!("pick \"{shown}\"")), "{shown}");
 }
 

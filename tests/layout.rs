@@ -1,7 +1,7 @@
 //! The shape of the source that the developers' guide asks for, checked: three layers
 //! (machine, session, front ends) in which no module names a layer above its own, no import
 //! circle, every module says what it owns, no file or function grows past what a reader can
-//! hold, errors are typed, and the README names the same phases of a session as the code.
+//! hold, errors are typed, and the manual names the same phases of a session as the code.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -113,7 +113,7 @@ fn errors_are_typed_not_strings() {
     }
 }
 
-/// The phases a text lists as `N. **Name**` (README) or `//! N. name: ...` (module docs).
+/// The phases a text lists as `N. **Name**` (the manual) or `//! N. name: ...` (module docs).
 fn phases(lines: impl Iterator<Item = String>) -> Vec<String> {
     lines
         .filter_map(|line| {
@@ -127,15 +127,15 @@ fn phases(lines: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 #[test]
-fn the_readme_and_the_module_docs_name_the_same_phases_in_order() {
+fn the_manual_and_the_module_docs_name_the_same_phases_in_order() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let readme = fs::read_to_string(root.join("README.md")).unwrap();
-    let section = readme
+    let manual = fs::read_to_string(root.join("docs/manual.md")).unwrap();
+    let section = manual
         .split("## What leash does\n")
         .nth(1)
         .and_then(|rest| rest.split("\n## ").next())
         .expect("a section 'What leash does'");
-    let in_readme = phases(section.lines().map(String::from));
+    let in_manual = phases(section.lines().map(String::from));
     let lib = fs::read_to_string(root.join("src/lib.rs")).unwrap();
     let in_docs = phases(
         lib.lines()
@@ -143,10 +143,10 @@ fn the_readme_and_the_module_docs_name_the_same_phases_in_order() {
             .map(String::from),
     );
     assert_eq!(
-        in_readme,
+        in_manual,
         ["parse", "plan", "start", "watch", "stop", "finish"]
     );
-    assert_eq!(in_readme, in_docs, "README and src/lib.rs disagree");
+    assert_eq!(in_manual, in_docs, "the manual and src/lib.rs disagree");
     // Each phase's own module says which phase it is.
     let modules = [
         "src/front/cli/mod.rs",

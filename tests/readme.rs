@@ -1,4 +1,5 @@
-//! The README's commands run as written: a stale example fails here.
+//! The README's and the manual's commands run as written, and both render as written: a
+//! stale example or a broken fence fails here.
 
 mod common;
 
@@ -8,6 +9,7 @@ use std::time::Duration;
 use common::Sandbox;
 
 const README: &str = include_str!("../README.md");
+const MANUAL: &str = include_str!("../docs/manual.md");
 
 #[test]
 fn the_fresh_machine_command_builds_leash_and_stops_the_detached_spinner() {
@@ -73,36 +75,135 @@ struct Shown {
     as_pid1: bool,
 }
 
-/// Every `leash` command line the README shows: in shell blocks (continuation lines
-/// joined, trailing comments dropped), GitHub Actions `run:` steps, a Dockerfile's
-/// ENTRYPOINT and CMD, a Kubernetes container's command and args, and `leash ...` or
-/// `alias ...` spans in the prose (an alias with the span that uses it).
+/// The README and the manual, each with its name.
+const DOCUMENTS: [(&str, &str); 2] = [("README.md", README), ("docs/manual.md", MANUAL)];
+
+/// The most lines the README's front page may have: the manual holds the rest.
+const FRONT_PAGE_LINES: usize = 150;
+
+/// What a CommonMark reader sees of a document: its fenced blocks (language, text), its
+/// inline code spans, and its headings' texts.
+#[derive(Debug, Default)]
+struct Read {
+    blocks: Vec<(String, String)>,
+    spans: Vec<String>,
+    headings: Vec<String>,
+}
+
+/// Read `markdown` as CommonMark does (GitHub renders it so).
+fn read(markdown: &str) -> Read {
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
+    let mut read = Read::default();
+    let mut block: Option<(String, String)> = None;
+    let mut heading: Option<String> = None;
+    for event in Parser::new(markdown) {
+        match event {
+            Event::Start(Tag::CodeBlock(kind)) => {
+                let language = match kind {
+                    CodeBlockKind::Fenced(info) => info.to_string(),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                block = Some((language, String::new()));
+            }
+            Event::End(TagEnd::CodeBlock) => read.blocks.extend(block.take()),
+            Event::Start(Tag::Heading { .. }) => heading = Some(String::new()),
+            Event::End(TagEnd::Heading(_)) => read.headings.extend(heading.take()),
+            Event::Text(text) => {
+                if let Some((_, body)) = &mut block {
+                    body.push_str(&text);
+                } else if let Some(title) = &mut heading {
+                    title.push_str(&text);
+                }
+            }
+            Event::Code(span) => {
+                if let Some(title) = &mut heading {
+                    title.extend(["`", &span, "`"]);
+                }
+                read.spans.push(span.to_string());
+            }
+            _ => {}
+        }
+    }
+    read
+}
+
+/// What would not render as written: a `## ` line that a reader does not take for a
+/// heading (swallowed by a code block that a fence did not close), or a fence line inside
+/// a code block.
+fn misrendered(markdown: &str) -> Vec<String> {
+    let read = read(markdown);
+    let mut wrong: Vec<String> = markdown
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .filter(|title| !read.headings.iter().any(|h| h == title))
+        .map(|title| format!("not a heading: ## {title}"))
+        .collect();
+    for (language, body) in &read.blocks {
+        if let Some(fence) = body.lines().find(|l| l.trim_start().starts_with("```")) {
+            wrong.push(format!("a fence inside a {language} block: {fence}"));
+        }
+    }
+    wrong
+}
+
+#[test]
+fn the_readme_and_the_manual_render_as_written() {
+    for (name, text) in DOCUMENTS {
+        let wrong = misrendered(text);
+        assert!(wrong.is_empty(), "{name}: {wrong:#?}");
+    }
+    // Text after a closing fence makes it no fence: the heading after it is swallowed.
+    let broken = "```sh\nleash -- true\n``` and more\n\n## Next\n\n```sh\nls\n```\n";
+    assert_eq!(
+        misrendered(broken),
+        [
+            "not a heading: ## Next",
+            "a fence inside a sh block: ``` and more"
+        ]
+    );
+}
+
+#[test]
+fn the_readme_is_a_front_page_and_the_manual_has_a_table_of_contents() {
+    let lines = README.lines().count();
+    assert!(lines < FRONT_PAGE_LINES, "README.md: {lines} lines");
+    let manual = read(MANUAL);
+    let sections = &manual.headings[1..];
+    assert!(sections.len() > 15, "{sections:?}");
+    for (number, section) in sections.iter().enumerate() {
+        let entry = format!("{}. [{section}](#", number + 1);
+        assert!(
+            MANUAL.contains(&entry),
+            "no {entry:?} in the table of contents"
+        );
+    }
+}
+
+/// Every `leash` command line the README and the manual show: in shell blocks
+/// (continuation lines joined, trailing comments dropped), GitHub Actions `run:` steps, a
+/// Dockerfile's ENTRYPOINT and CMD, a Kubernetes container's command and args, and
+/// `leash ...` or `alias ...` code spans in the prose (an alias with the span that uses
+/// it).
 fn shown_command_lines() -> Vec<Shown> {
     let mut shown = Vec::new();
-    let mut block: Option<&str> = None;
+    for (_, text) in DOCUMENTS {
+        let read = read(text);
+        for (language, body) in &read.blocks {
+            shown.extend(block_command_lines(language, body));
+        }
+        shown.extend(span_command_lines(&read.spans));
+    }
+    shown
+}
+
+/// The command lines of one fenced block in `language`.
+fn block_command_lines(language: &str, body: &str) -> Vec<Shown> {
+    let mut shown = Vec::new();
     let mut continued = String::new();
     let mut container: Vec<String> = Vec::new();
-    // Spans may wrap: the prose is searched as one text.
-    let mut prose = String::new();
-    for line in README.lines() {
-        if let Some(language) = line.strip_prefix("```") {
-            if block.is_some() && !container.is_empty() {
-                let line = container.join(" ");
-                container.clear();
-                shown.push(Shown {
-                    line,
-                    as_pid1: true,
-                });
-            }
-            block = if block.is_some() {
-                None
-            } else {
-                Some(language)
-            };
-            continue;
-        }
-        match block {
-            Some("sh") => {
+    for line in body.lines() {
+        match language {
+            "sh" => {
                 continued.push_str(line.trim_start());
                 if continued.ends_with('\\') {
                     continued.pop();
@@ -114,7 +215,7 @@ fn shown_command_lines() -> Vec<Shown> {
                     shown.push(Shown::plain(command));
                 }
             }
-            Some("yaml") => {
+            "yaml" => {
                 let line = line.trim_start().trim_start_matches("- ");
                 if let Some(run) = line.strip_prefix("run: ") {
                     shown.push(Shown::plain(run));
@@ -125,21 +226,22 @@ fn shown_command_lines() -> Vec<Shown> {
                     }
                 }
             }
-            Some("dockerfile") => {
+            "dockerfile" => {
                 for key in ["ENTRYPOINT ", "CMD "] {
                     if let Some(words) = line.strip_prefix(key) {
                         container.extend(json_words(words));
                     }
                 }
             }
-            Some(_) => {}
-            None => {
-                prose.push_str(line);
-                prose.push(' ');
-            }
+            _ => {}
         }
     }
-    shown.extend(prose_command_lines(&prose));
+    if !container.is_empty() {
+        shown.push(Shown {
+            line: container.join(" "),
+            as_pid1: true,
+        });
+    }
     shown
 }
 
@@ -159,8 +261,7 @@ fn json_words(array: &str) -> Vec<String> {
 }
 
 /// `leash ...` spans of the prose, and `alias ...` spans joined with the next span.
-fn prose_command_lines(prose: &str) -> Vec<Shown> {
-    let spans: Vec<&str> = prose.split('`').skip(1).step_by(2).collect();
+fn span_command_lines(spans: &[String]) -> Vec<Shown> {
     let mut shown = Vec::new();
     for (at, span) in spans.iter().enumerate() {
         if span.starts_with("leash ") {
@@ -247,10 +348,10 @@ fn every_command_line_the_readme_shows_runs() {
 }
 
 #[test]
-fn the_readme_shows_the_built_in_profile_as_it_is() {
+fn the_manual_shows_the_built_in_profile_as_it_is() {
     let profile = leash::BUILT_IN.trim_matches('\n');
     assert!(
-        README.contains(&format!("```toml\n{profile}\n```")),
-        "the README's copy of the interpreter profile differs from src/config/mod.rs"
+        MANUAL.contains(&format!("```toml\n{profile}\n```")),
+        "the manual's copy of the interpreter profile differs from src/front/config/mod.rs"
     );
 }

@@ -593,12 +593,41 @@ pub(crate) const PINNED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/
 /// A virtualenv at `venv` made by `python`, with `pip install PIP_ARGS...` in it.
 pub(crate) fn make_venv(python: &str, venv: &Path, pip_args: &[&str]) {
     let made = Command::new(python).args(["-m", "venv"]).arg(venv).status();
-    assert!(made.is_ok_and(|s| s.success()), "{python} -m venv");
+    if !made.is_ok_and(|s| s.success()) {
+        lacking(&format!(
+            "{python} -m venv failed: this tier needs Python's venv (apt-get install python3-venv)"
+        ));
+    }
     let pip = Command::new(venv.join("bin/pip"))
         .args(["install", "--quiet", "--disable-pip-version-check"])
         .args(pip_args)
         .status();
-    assert!(pip.is_ok_and(|s| s.success()), "pip install {pip_args:?}");
+    if !pip.is_ok_and(|s| s.success()) {
+        lacking(&format!(
+            "pip install {} failed: this tier installs its pinned packages from PyPI, which \
+             must be reachable",
+            pip_args.join(" ")
+        ));
+    }
+}
+
+/// End the test saying, in `line` alone, what this machine lacks for it and how to get it
+/// (a panic's message and backtrace would bury it).
+pub(crate) fn lacking(line: &str) -> ! {
+    eprintln!("{line}");
+    std::panic::resume_unwind(Box::new(line.to_owned()))
+}
+
+/// Whether `program` is on PATH; where it is not, the test ends saying to install
+/// `package` for `tier`.
+pub(crate) fn require(program: &str, package: &str, tier: &str) {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()));
+    if !on_path {
+        lacking(&format!(
+            "{program} not found: {tier} needs it (apt-get install {package})"
+        ));
+    }
 }
 
 /// Start a scripted model (`python3 SCRIPT ARGS...`) that prints the port it listens on
@@ -618,10 +647,10 @@ pub(crate) fn start_model(script: &str, args: &[&std::ffi::OsStr]) -> (Child, u1
     (server, line.trim().parse().expect("a port number"))
 }
 
-/// The `sh` block that follows `title` in the README: a recipe, as written.
+/// The `sh` block that follows `title` in the manual: a recipe, as written.
 pub(crate) fn readme_recipe(title: &str) -> String {
-    let readme =
-        fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("the README");
+    let readme = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/manual.md"))
+        .expect("the manual");
     let after = readme.split_once(title).expect(title).1;
     let block = after.split_once("```sh\n").expect("a sh block").1;
     block
