@@ -1,11 +1,10 @@
 //! Reports, the audit log and metrics (the reports issue): every outcome leaves a record
 //! that says what really happened, valid against the documented schema.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Sandbox, Tracked};
+use crate::common;
+use crate::common::{Sandbox, Tracked};
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
@@ -13,7 +12,7 @@ use serde_json::Value;
 fn schema() -> &'static jsonschema::Validator {
     static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
     SCHEMA.get_or_init(|| {
-        let text = include_str!("../docs/report.schema.json");
+        let text = include_str!("../../docs/report.schema.json");
         let schema: Value = serde_json::from_str(text).expect("schema is JSON");
         jsonschema::validator_for(&schema).expect("a valid schema")
     })

@@ -3,13 +3,11 @@
 //! against the same computed here from the log, its filters, gzip and stdin, and a
 //! malformed line skipped with its number; and the anomalies it finds: the large ones.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::Sandbox;
+use crate::common::Sandbox;
 use serde_json::Value;
 
 /// The sessions: 503 of `build` (output of many sizes, three of 20-60 MB), 400 of `test`

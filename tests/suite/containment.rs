@@ -2,11 +2,9 @@
 //! wall limits, SIGTERM ignorers, setsid / double-fork / setpgid escapes, orphans,
 //! leftovers after a normal exit, and signals sent to leash itself.
 
-mod common;
-
 use std::time::Duration;
 
-use common::Sandbox;
+use crate::common::Sandbox;
 use nix::sys::signal::Signal;
 
 fn names(prefix: &str, count: usize) -> Vec<String> {

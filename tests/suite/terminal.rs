@@ -2,13 +2,11 @@
 //! which gives leash a pseudo-terminal as its controlling terminal and passes our input
 //! to it as typed keys.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Sandbox;
+use crate::common::Sandbox;
 
 /// Start `line` in a shell on a fresh pseudo-terminal, inside the sandbox's cap; its
 /// terminal output goes to the file `name`.

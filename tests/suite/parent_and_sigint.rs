@@ -2,11 +2,9 @@
 //! runner): `--die-with-parent` stops the whole session when leash's parent dies, and
 //! `--on-sigint forward` passes SIGINT on to a session that handles it, without stopping it.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Sandbox, Tracked};
+use crate::common::{Sandbox, Tracked};
 use nix::sys::signal::Signal;
 
 #[test]

@@ -1,11 +1,9 @@
 //! leash as a container's entrypoint: PID 1 of a new PID namespace reaps every orphan,
 //! passes the session's status on, and stops the session on the runtime's SIGTERM.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::Sandbox;
+use crate::common::Sandbox;
 
 const LEASH: &str = env!("CARGO_BIN_EXE_leash");
 

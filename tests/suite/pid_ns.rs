@@ -2,11 +2,9 @@
 //! isolation issue, acceptance 4 and 5): it sees only itself, its exit status passes
 //! through, and nothing of it outlives a SIGKILLed leash, without any cgroup.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::Sandbox;
+use crate::common::Sandbox;
 use nix::sys::signal::Signal;
 
 #[test]

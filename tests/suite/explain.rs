@@ -1,8 +1,7 @@
 //! `--explain` says what would be enforced and how, and runs nothing.
 
-mod common;
-
-use common::Sandbox;
+use crate::common;
+use crate::common::Sandbox;
 
 /// The line of `--explain`'s output that starts with `start`.
 fn row<'a>(explained: &'a str, start: &str) -> &'a str {

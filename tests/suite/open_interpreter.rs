@@ -6,13 +6,12 @@
 //! a virtualenv under the build directory, or /var/tmp when that is below /tmp (about 80 s
 //! here, PyPI needed); later runs reuse it. The cases then take about 100 s on two cores.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::Sandbox;
+use crate::common;
+use crate::common::Sandbox;
 
 /// The `interpreter` program, installed once per build directory.
 fn interpreter() -> PathBuf {

@@ -1,9 +1,7 @@
 //! Least privilege (the profiles-and-privilege issue): the identity the command runs
 //! as, no_new_privs, the descriptors and environment it inherits.
 
-mod common;
-
-use common::Sandbox;
+use crate::common::Sandbox;
 
 #[test]
 fn as_root_user_runs_the_command_as_that_user_with_only_its_group() {

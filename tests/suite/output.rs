@@ -2,13 +2,12 @@
 //! between the session and its stdout and stderr; everything passes through unchanged,
 //! and leash's own messages start on a line of their own.
 
-mod common;
-
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::Sandbox;
+use crate::common;
+use crate::common::Sandbox;
 
 const MIB: u64 = 1 << 20;
 

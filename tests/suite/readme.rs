@@ -1,15 +1,14 @@
 //! The README's and the manual's commands run as written, and both render as written: a
 //! stale example or a broken fence fails here.
 
-mod common;
-
 use std::path::Path;
 use std::time::Duration;
 
-use common::Sandbox;
+use crate::common;
+use crate::common::Sandbox;
 
-const README: &str = include_str!("../README.md");
-const MANUAL: &str = include_str!("../docs/manual.md");
+const README: &str = include_str!("../../README.md");
+const MANUAL: &str = include_str!("../../docs/manual.md");
 
 #[test]
 fn the_fresh_machine_command_builds_leash_and_stops_the_detached_spinner() {

@@ -4,8 +4,6 @@
 //! lives in its sandbox (the system-wide places too, by a hidden switch), so a test sees
 //! only its own sessions while others run theirs.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -17,7 +15,8 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
 
-use common::{Mechanism, Running, Sandbox, Tracked, mechanisms};
+use crate::common;
+use crate::common::{Mechanism, Running, Sandbox, Tracked, mechanisms};
 
 const LEASHCTL: &str = env!("CARGO_BIN_EXE_leashctl");
 
@@ -142,8 +141,9 @@ fn text(bytes: &[u8]) -> String {
 fn schema() -> &'static jsonschema::Validator {
     static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
     SCHEMA.get_or_init(|| {
-        let schema: Value = serde_json::from_str(include_str!("../docs/leashctl-list.schema.json"))
-            .expect("schema is JSON");
+        let schema: Value =
+            serde_json::from_str(include_str!("../../docs/leashctl-list.schema.json"))
+                .expect("schema is JSON");
         jsonschema::validator_for(&schema).expect("a valid schema")
     })
 }

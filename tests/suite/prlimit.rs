@@ -1,9 +1,7 @@
 //! leash as `prlimit` (a link named so, first on PATH) against util-linux's own `prlimit`:
 //! the limits its command form sets, the table `--pid` prints, and its refusals.
 
-mod common;
-
-use common::Sandbox;
+use crate::common::Sandbox;
 
 /// util-linux's prlimit, to compare with; `None` (the test is skipped) where it is missing.
 fn util_linux() -> Option<&'static str> {

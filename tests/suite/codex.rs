@@ -7,14 +7,13 @@
 //! /var/tmp when that is below /tmp), about 10 s here with the registry reachable; later
 //! runs reuse it.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
-use common::{Finished, Sandbox};
+use crate::common;
+use crate::common::{Finished, Sandbox};
 
 const VERSION: &str = "0.169.0";
 const MIB: u64 = 1 << 20;

@@ -2,11 +2,9 @@
 //! warned of before any limit (stderr, report, metrics); a usual one is not; too little
 //! history says so; the summary is cached beside the log.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Finished, Sandbox};
+use crate::common::{Finished, Sandbox};
 
 /// A Python program that holds `mib` MiB resident for `seconds`.
 fn holding(mib: &str, seconds: f64) -> String {

@@ -3,12 +3,11 @@
 //! push keystrokes into a terminal; and where the machine lacks a mechanism, `--explain`
 //! and `--verbose` say so.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::Sandbox;
+use crate::common;
+use crate::common::Sandbox;
 
 #[test]
 fn the_session_cannot_stop_leash() {

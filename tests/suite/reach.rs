@@ -2,12 +2,11 @@
 //! none` and `ports=`, `--write`, `--read-only`, `--read`, `--private-tmp`, as root and as
 //! an ordinary user, each held or refused (125) where its mechanism is missing.
 
-mod common;
-
 use std::io::ErrorKind;
 use std::net::TcpListener;
 
-use common::Sandbox;
+use crate::common;
+use crate::common::Sandbox;
 
 /// The Python that runs the sessions' probes (the system's, so that `--read` needs no
 /// more than the system's libraries).

@@ -5,12 +5,11 @@
 //! interpreter is open-interpreter's virtualenv (ipykernel 6.31, jupyter_client 8.10),
 //! installed once for both tiers.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{Sandbox, Tracked};
+use crate::common;
+use crate::common::{Sandbox, Tracked};
 use serde_json::Value;
 
 const CLIENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/kernel_client.py");
@@ -468,7 +467,7 @@ fn the_readme_line_for_jupyterlab_installs_what_the_readme_says() {
     let spec: Value =
         serde_json::from_str(&std::fs::read_to_string(spec).expect("kernel.json")).expect("JSON");
     let shown = spec["display_name"].as_str().expect("a display name");
-    let readme = include_str!("../docs/manual.md");
+    let readme = include_str!("../../docs/manual.md");
     assert!(readme.contains(&format!("pick \"{shown}\"")), "{shown}");
 }
 

@@ -1,12 +1,10 @@
 //! The session's own cgroup (the cgroup issue): it holds every process, is removed when
 //! the session ends, and a session whose leash was SIGKILLed is stopped by the next leash.
 
-mod common;
-
 use std::fs;
 use std::time::{Duration, Instant};
 
-use common::{Mechanism, Sandbox, Tracked, mechanisms};
+use crate::common::{Mechanism, Sandbox, Tracked, mechanisms};
 use nix::sys::signal::Signal;
 
 fn cgroup_available() -> bool {

@@ -1,12 +1,11 @@
 //! Concurrency slots and start rates (the profiles issue): shared across leash processes
 //! through the runtime directory, freed by a leash that dies.
 
-mod common;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::Sandbox;
+use crate::common;
+use crate::common::Sandbox;
 use nix::sys::signal::Signal;
 
 /// `leash ARGS` with the sandbox as the runtime directory.

@@ -1,9 +1,7 @@
 //! Every rlimit flag reaches the command, in the units the user meant (acceptance 6 of the
 //! core issue), checked in the child's own /proc/self/limits.
 
-mod common;
-
-use common::Sandbox;
+use crate::common::Sandbox;
 
 /// The soft and hard values of one row of /proc/PID/limits, e.g. "Max open files".
 fn limit_row(limits: &str, row: &str) -> (String, String) {

@@ -2,11 +2,9 @@
 //! memory, CPU time, processes and threads, bytes written. The outer cap cgroup measures
 //! peaks independently of leash, as a referee.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Mechanism, Sandbox, mechanisms};
+use crate::common::{Mechanism, Sandbox, mechanisms};
 
 const MIB: u64 = 1 << 20;
 

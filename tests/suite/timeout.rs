@@ -3,11 +3,10 @@
 //! timeout-large-parameters.sh, timeout-blocked.pl, timeout-group.sh, init-parent.sh),
 //! restated from what each one checks, and what leash adds: nothing left running.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Finished, Sandbox};
+use crate::common;
+use crate::common::{Finished, Sandbox};
 use nix::sys::signal::Signal;
 
 /// `sh -c LINE` with the `timeout` link first on PATH, to its end.

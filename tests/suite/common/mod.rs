@@ -5,7 +5,6 @@
 //! where the machine lets it (cgroup v1 or v2, below the cgroup the test runs in), else tight
 //! rlimits. Every process started through the sandbox carries a unique marker in its
 //! environment, so survivors are found by marker and by PID, never by name.
-#![allow(dead_code)]
 
 mod watchdog;
 
@@ -196,11 +195,6 @@ impl Sandbox {
         self.dir.path().join(name)
     }
 
-    /// Whether the outer cap is a cgroup (else rlimits only).
-    pub(crate) fn capped_by_cgroup(&self) -> bool {
-        !self.cgroups.is_empty()
-    }
-
     /// Lower the outer cap's memory limit to `bytes` (for a test of what an outer limit
     /// does to a session); false where the cap holds no memory.
     pub(crate) fn cap_memory(&self, bytes: u64) -> bool {
@@ -357,11 +351,6 @@ impl Sandbox {
     /// never waits for a surviving process that still holds them open.
     pub(crate) fn start(&self, args: &[&str]) -> Running {
         self.start_command(self.leash(args), Stdio::null())
-    }
-
-    /// Start leash with `input` as its stdin (the session reads it).
-    pub(crate) fn start_with_input(&self, args: &[&str], input: &str) -> Running {
-        self.start_command(self.leash(args), self.input(input))
     }
 
     /// A file holding `input`, opened as a stdin.

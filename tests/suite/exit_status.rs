@@ -1,11 +1,9 @@
 //! The command's status passes through leash as `timeout` defines it (acceptance 1 of the
 //! core issue): exit codes, death by signal, 126, 127, and 125 for bad input.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::Sandbox;
+use crate::common::Sandbox;
 
 #[test]
 fn exit_code_passes_through() {

@@ -1,11 +1,10 @@
 //! Profiles and config files (the profiles issue): five layers, each overriding the one
 //! below, and mistakes that name the file, line and key.
 
-mod common;
-
 use std::process::Output;
 
-use common::Sandbox;
+use crate::common;
+use crate::common::Sandbox;
 
 /// `leash ARGS` with the system config at `system`, the user's config dir at the
 /// sandbox, and `env` set.

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::Command;
 
-const README: &str = include_str!("../README.md");
+const README: &str = include_str!("../../README.md");
 
 /// The README's `cargo install ...` spans.
 fn install_command_lines() -> Vec<&'static str> {
