@@ -82,6 +82,9 @@ pub(crate) struct Wanted {
     pub(crate) exact_memory_above: Option<u64>,
     /// Read `/proc/PID/io`.
     pub(crate) written: bool,
+    /// List the session's processes (`leashctl` shows them), walking the tree even where
+    /// the cgroup counts every figure.
+    pub(crate) processes: bool,
     /// Stop a sample as soon as it counts more tasks than this: the session is over the
     /// process limit, the rest of the figures no longer matter, and a fork bomb's walk
     /// must not take as long as the bomb is large (leash shares the CPU with it).
@@ -91,8 +94,6 @@ pub(crate) struct Wanted {
 /// Samples the session's usage and remembers its peaks.
 pub(crate) struct Sampler {
     wanted: Wanted,
-    ticks_per_second: u64,
-    page_size: u64,
     /// leash's own write count when the session started, so that only the session's
     /// writes are charged.
     written_before: u64,
@@ -105,8 +106,6 @@ impl Sampler {
     pub(crate) fn new(wanted: Wanted) -> Self {
         Self {
             wanted,
-            ticks_per_second: ticks_per_second(),
-            page_size: page_size(),
             written_before: if wanted.written {
                 write_bytes(Pid::this()).unwrap_or(0)
             } else {
@@ -132,81 +131,104 @@ impl Sampler {
         self.sampled
     }
 
-    /// Read the session's usage now: what its cgroup counts (`counted`), and the rest
-    /// from /proc.
+    /// Read the session's usage now ([`read`], from leash itself) and keep its peaks.
     pub(crate) fn sample(&mut self, counted: Option<Reading>) -> Usage {
         let counted = counted.unwrap_or_default();
         self.sampled = true;
-        let mut usage = self.sample_proc(&counted);
-        usage.cpu = counted.cpu.unwrap_or(usage.cpu);
-        // Held by the kernel at the limit: what it counts is what the limit means.
-        usage.memory = counted.memory.unwrap_or(usage.memory);
-        usage.tasks = counted.tasks.unwrap_or(usage.tasks);
-        usage.oom_kills = counted.oom_kills;
-        usage.refused_forks = counted.refused_forks;
+        let (usage, _) = read(Pid::this(), &self.wanted, &counted, self.written_before);
         self.peak = self.peak.max(usage);
         self.peak.memory = self.peak.memory.max(counted.memory_peak.unwrap_or(0));
         self.peak.tasks = self.peak.tasks.max(counted.tasks_peak.unwrap_or(0));
         usage
     }
-
-    /// The figures the cgroup does not count, from /proc; nothing at all (no walk of the
-    /// tree) when the cgroup counts everything the limits need.
-    fn sample_proc(&self, counted: &Reading) -> Usage {
-        let mut usage = Usage::default();
-        let walk = self.wanted.memory
-            || self.wanted.written
-            || (self.wanted.cpu && counted.cpu.is_none())
-            || (self.wanted.tasks && counted.tasks.is_none());
-        if !walk {
-            return usage;
-        }
-        usage.cpu = reaped_cpu();
-        if self.wanted.written {
-            usage.written = write_bytes(Pid::this())
-                .unwrap_or(0)
-                .saturating_sub(self.written_before);
-        }
-        let mut pids = Vec::new();
-        tree::walk_descendants(Pid::this(), |pid| {
-            let mut threads = Threads::Any;
-            if let Some(stat) = read_stat(pid) {
-                usage.cpu += Duration::from_millis(stat.cpu_ticks * 1000 / self.ticks_per_second);
-                usage.tasks += stat.threads;
-                usage.memory += stat.resident_pages * self.page_size;
-                if stat.threads == 1 {
-                    threads = Threads::One;
-                }
-            }
-            if self
-                .wanted
-                .tasks_limit
-                .is_some_and(|limit| usage.tasks > limit)
-            {
-                return ControlFlow::Break(());
-            }
-            if self.wanted.written {
-                usage.written += write_bytes(pid).unwrap_or(0);
-            }
-            pids.push(pid);
-            ControlFlow::Continue(threads)
-        });
-        usage.processes = u64::try_from(pids.len()).unwrap_or(u64::MAX);
-        if self
-            .wanted
-            .exact_memory_above
-            .is_some_and(|threshold| usage.memory > threshold)
-        {
-            usage.memory = pids.into_iter().filter_map(pss).sum();
-        }
-        usage
-    }
 }
 
-/// CPU time of the processes leash itself reaped (and of everything they reaped).
-fn reaped_cpu() -> Duration {
-    let (user, system) = reaped_cpu_split();
-    user + system
+/// The session's usage now, and its processes: what its cgroup counts (`counted`), the
+/// rest read from /proc below `supervisor`, the leash running it (whose reaped children's
+/// CPU time and writes are the session's; `written_before`: leash's own writes before it
+/// started). The one reading of a session's usage: the supervisor holds its limits on it
+/// and records it, `leashctl` shows it.
+pub(crate) fn read(
+    supervisor: Pid,
+    wanted: &Wanted,
+    counted: &Reading,
+    written_before: u64,
+) -> (Usage, Vec<Pid>) {
+    let (mut usage, processes) = read_tree(supervisor, wanted, counted, written_before);
+    usage.cpu = counted.cpu.unwrap_or(usage.cpu);
+    // Held by the kernel at the limit: what it counts is what the limit means.
+    usage.memory = counted.memory.unwrap_or(usage.memory);
+    usage.tasks = counted.tasks.unwrap_or(usage.tasks);
+    usage.oom_kills = counted.oom_kills;
+    usage.refused_forks = counted.refused_forks;
+    (usage, processes)
+}
+
+/// The figures the cgroup does not count, from /proc below `supervisor`; nothing at all
+/// (no walk of the tree) when the cgroup counts everything wanted.
+fn read_tree(
+    supervisor: Pid,
+    wanted: &Wanted,
+    counted: &Reading,
+    written_before: u64,
+) -> (Usage, Vec<Pid>) {
+    let mut usage = Usage::default();
+    let walk = wanted.memory
+        || wanted.written
+        || wanted.processes
+        || (wanted.cpu && counted.cpu.is_none())
+        || (wanted.tasks && counted.tasks.is_none());
+    if !walk {
+        return (usage, Vec::new());
+    }
+    let (ticks_per_second, page_size) = (ticks_per_second(), page_size());
+    usage.cpu = reaped_cpu(supervisor);
+    if wanted.written {
+        usage.written = write_bytes(supervisor)
+            .unwrap_or(0)
+            .saturating_sub(written_before);
+    }
+    let mut pids = Vec::new();
+    tree::walk_descendants(supervisor, |pid| {
+        let mut threads = Threads::Any;
+        if let Some(stat) = read_stat(pid) {
+            usage.cpu += Duration::from_millis(stat.cpu_ticks * 1000 / ticks_per_second);
+            usage.tasks += stat.threads;
+            usage.memory += stat.resident_pages * page_size;
+            if stat.threads == 1 {
+                threads = Threads::One;
+            }
+        }
+        if wanted.tasks_limit.is_some_and(|limit| usage.tasks > limit) {
+            return ControlFlow::Break(());
+        }
+        if wanted.written {
+            usage.written += write_bytes(pid).unwrap_or(0);
+        }
+        pids.push(pid);
+        ControlFlow::Continue(threads)
+    });
+    usage.processes = u64::try_from(pids.len()).unwrap_or(u64::MAX);
+    if wanted
+        .exact_memory_above
+        .is_some_and(|threshold| usage.memory > threshold)
+    {
+        usage.memory = pids.iter().copied().filter_map(pss).sum();
+    }
+    (usage, pids)
+}
+
+/// CPU time of the processes `supervisor` reaped (and of everything they reaped): from
+/// getrusage(2) for leash itself, else from /proc (in clock ticks).
+fn reaped_cpu(supervisor: Pid) -> Duration {
+    if supervisor == Pid::this() {
+        let (user, system) = reaped_cpu_split();
+        return user + system;
+    }
+    let stat = read_proc(&format!("/proc/{supervisor}/stat")).unwrap_or_default();
+    let ticks =
+        StatFields::of(&stat).map_or(0, |f| f.get(16).unwrap_or(0) + f.get(17).unwrap_or(0));
+    Duration::from_millis(ticks * 1000 / ticks_per_second())
 }
 
 /// User and system CPU time of everything leash reaped. Once the session is over and
@@ -254,12 +276,12 @@ pub(crate) fn tasks_of_this_user() -> Option<u64> {
 }
 
 /// Clock ticks per second, the unit of /proc/PID/stat's CPU times.
-pub(crate) fn ticks_per_second() -> u64 {
+fn ticks_per_second() -> u64 {
     sysconf(nix::unistd::SysconfVar::CLK_TCK, 100)
 }
 
 /// Bytes per page, the unit of /proc/PID/stat's resident set.
-pub(crate) fn page_size() -> u64 {
+fn page_size() -> u64 {
     sysconf(nix::unistd::SysconfVar::PAGE_SIZE, 4096)
 }
 
@@ -272,17 +294,17 @@ fn sysconf(name: nix::unistd::SysconfVar, default: u64) -> u64 {
 }
 
 /// What one process's /proc/PID/stat says of its usage.
-pub(crate) struct Stat {
+struct Stat {
     /// utime + stime + cutime + cstime, in clock ticks.
-    pub(crate) cpu_ticks: u64,
+    cpu_ticks: u64,
     /// Its threads.
-    pub(crate) threads: u64,
+    threads: u64,
     /// Its resident set, in pages.
-    pub(crate) resident_pages: u64,
+    resident_pages: u64,
 }
 
 /// Read one process's usage from /proc/PID/stat.
-pub(crate) fn read_stat(pid: Pid) -> Option<Stat> {
+fn read_stat(pid: Pid) -> Option<Stat> {
     let stat = read_proc(&format!("/proc/{pid}/stat"))?;
     let fields = StatFields::of(&stat)?;
     let field = |n: usize| fields.get(n);

@@ -218,6 +218,7 @@ impl SessionLimits {
             tasks: self.tasks.is_some() || recorded,
             exact_memory_above: self.memory.filter(|_| memory),
             written: self.disk_write.is_some() || recorded,
+            processes: false,
             tasks_limit: self.tasks,
         }
     }

@@ -330,6 +330,69 @@ fn list_shows_the_sessions_of_both_users_with_the_figures_proc_has() {
     sandbox.assert_no_survivors(&[]);
 }
 
+/// A program that holds `mib` MiB, forks three children that share it (copy-on-write:
+/// the resident sizes count it four times, the proportional sizes once), writes its PID
+/// to `name` once they run, and ends them and itself when the file `go` appears.
+fn sharing(mib: u32, name: &str) -> String {
+    format!(
+        "import os, time\n\
+         x = bytearray({mib} << 20); x[::4096] = b'x' * len(x[::4096])\n\
+         def wait():\n    while not os.path.exists('go'): time.sleep(0.05)\n\
+         kids = []\n\
+         for _ in range(3):\n    pid = os.fork()\n    if pid == 0:\n        wait(); os._exit(0)\n    kids.append(pid)\n\
+         time.sleep(1)\n\
+         open('{name}', 'w').write(str(os.getpid()))\n\
+         wait()\n\
+         for kid in kids: os.waitpid(kid, 0)\n"
+    )
+}
+
+#[test]
+fn show_and_the_report_give_one_memory_figure() {
+    // As root with a cgroup (where one can be made here), and as an ordinary user without:
+    // there, leash holds --mem on the resident sizes summed while that sum stays below the
+    // limit, and on the proportional sizes above it; two processes of 100 MiB pass 200M.
+    for sandbox in Sandbox::for_each_user() {
+        let registry = Registry::new(&sandbox);
+        let cgroup = if sandbox.is_unprivileged() {
+            "off"
+        } else {
+            "auto"
+        };
+        let program = sharing(100, "m.pid");
+        let session = registry.start(
+            &sandbox,
+            &[
+                "--name", "m", "--mem", "200M", "--cgroup", cgroup, "--report", "r.json", "--",
+                "python3", "-c", &program,
+            ],
+        );
+        sandbox.wait_for_pids(&["m.pid".into()]);
+        let shown: Value =
+            serde_json::from_str(&registry.ctl_ok(&["show", "--json", &registry.id_of("m")]))
+                .expect("JSON");
+        let memory = shown["session"]["usage"]["memory_bytes"]
+            .as_u64()
+            .expect("memory");
+        fs::write(sandbox.path("go"), "").expect("go");
+        let run = session.finish();
+        assert_eq!(run.code(), Some(0), "{}: {}", sandbox.who(), run.stderr);
+        let report = sandbox.json("r.json");
+        let peak = report["usage"]["peak_memory_bytes"].as_u64().expect("peak");
+        // One figure, read at two moments of a program that holds its memory steady.
+        #[allow(clippy::cast_precision_loss)]
+        let apart = (memory as f64 - peak as f64).abs() / peak as f64;
+        assert!(
+            apart < 0.15,
+            "{}: leashctl show {memory}, the report {peak}: {shown:#}",
+            sandbox.who()
+        );
+        // Shared pages once: the four resident sizes would be above 400 MiB.
+        assert!(memory < 250 << 20, "{}: {memory}", sandbox.who());
+        sandbox.assert_no_survivors(&[]);
+    }
+}
+
 /// A spinning main process and a spinning setsid grandchild, reporting their PIDs.
 const SPINNING_TREE: &str =
     "setsid sh -c 'echo $$ > g.pid; while :; do :; done' & echo $$ > m.pid; while :; do :; done";

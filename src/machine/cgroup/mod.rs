@@ -18,7 +18,7 @@ use std::path::PathBuf;
 
 pub(crate) use detect::{detect, probe, probe_by_making};
 pub(crate) use dir::CgroupDir;
-pub(crate) use gauges::Reading;
+pub(crate) use gauges::{Gauges, Reading};
 pub(crate) use limits::KernelLimits;
 pub(crate) use session::{BornInto, CgroupEntry, SessionCgroup};
 pub(crate) use stale::{session_name, stop_stale_sessions};
@@ -161,7 +161,7 @@ impl Job {
     }
 
     /// The controller the job needs in a hierarchy of `version`, if any.
-    fn controller(self, version: Version) -> Option<Controller> {
+    pub(crate) fn controller(self, version: Version) -> Option<Controller> {
         match (self, version) {
             (Job::Contain | Job::CpuTime, Version::V2) => None,
             (Job::Contain, Version::V1) => Some(Controller::Freezer),

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
-use crate::machine::cgroup::{CgroupDir, Controller, Version};
+use crate::machine::cgroup::{CgroupDir, Controller, Gauges, Job, Version};
 
 pub(crate) use control::{Action, Event};
 pub(crate) use files::{Found, Scanner, dirs_to_scan, find, scan};
@@ -134,6 +134,27 @@ pub(crate) struct Entry {
     pub(crate) report: Option<PathBuf>,
     /// Set once the supervisor runs its stop sequence.
     pub(crate) stopping: bool,
+}
+
+impl Entry {
+    /// The session's cgroup files that count its usage, as its supervisor reads them: each
+    /// job's from the directory where the session uses that job's controller (CPU time
+    /// from any v2 directory, which counts it without one).
+    pub(crate) fn gauges(&self) -> Gauges {
+        let dirs: Vec<(CgroupDir, &[String])> = self
+            .cgroups
+            .iter()
+            .map(|c| (c.dir(), c.controllers.as_slice()))
+            .collect();
+        Gauges::open(|job: Job| {
+            dirs.iter()
+                .find(|(dir, controllers)| match job.controller(dir.version) {
+                    Some(needed) => controllers.iter().any(|c| c == needed.name()),
+                    None => job == Job::CpuTime && dir.version == Version::V2,
+                })
+                .map(|(dir, _)| dir)
+        })
+    }
 }
 
 /// The supervisor's latest figures, which only it can know (the peaks, the output).
