@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::machine::error::Error;
+use crate::machine::error::{Error, UsageError};
 use crate::session::history::{FLOORS, Usual, usual};
 use crate::session::session_limits::SessionLimits;
 use crate::session::spec::Spec;
@@ -105,7 +105,12 @@ pub(crate) fn load(log: &Path, name: &str) -> Result<Option<Baseline>, Error> {
 }
 
 fn cannot(log: &Path, why: &str) -> Error {
-    Error::Usage(format!("--baseline {}: {why}", log.display()))
+    UsageError::Path {
+        flag: "--baseline",
+        path: log.to_path_buf(),
+        why: why.to_string(),
+    }
+    .into()
 }
 
 fn cache_of(log: &Path) -> PathBuf {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use nix::errno::Errno;
 use nix::unistd::{Gid, Group, Uid, User};
 
-use crate::machine::error::Error;
+use crate::machine::error::{Error, UsageError};
 
 /// The settings behind the confinement, as the command line gives them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -83,8 +83,10 @@ impl Confinement {
             .chdir
             .as_ref()
             .map(|dir| {
-                CString::new(dir.clone().into_os_string().into_vec())
-                    .map_err(|_| Error::Usage("--chdir: the path contains a NUL byte".into()))
+                CString::new(dir.clone().into_os_string().into_vec()).map_err(|_| UsageError::Nul {
+                    flag: Some("--chdir"),
+                    path: dir.clone(),
+                })
             })
             .transpose()?;
         let mut keep_fds = request.keep_fds.clone();
@@ -199,9 +201,7 @@ fn identity(request: &Request) -> Result<Option<(Uid, Gid)>, Error> {
         "--group"
     };
     if !nix::unistd::geteuid().is_root() {
-        return Err(Error::Usage(format!(
-            "{flag}: only root can run the command as another user or group"
-        )));
+        return Err(UsageError::NotRoot { flag }.into());
     }
     let user = request.user.as_deref().map(lookup_user).transpose()?;
     let gid = match (&request.group, &user) {
@@ -224,10 +224,17 @@ fn lookup_user(name: &str) -> Result<(Uid, Gid), Error> {
     }
     match User::from_name(name) {
         Ok(Some(user)) => Ok((user.uid, user.gid)),
-        Ok(None) => Err(Error::Usage(format!("--user: no user '{name}'"))),
-        Err(e) => Err(Error::Usage(format!(
-            "--user: cannot look '{name}' up: {e}"
-        ))),
+        Ok(None) => Err(UsageError::NoSuchIdentity {
+            flag: "--user",
+            name: name.to_string(),
+        }
+        .into()),
+        Err(errno) => Err(UsageError::Lookup {
+            flag: "--user",
+            name: name.to_string(),
+            errno,
+        }
+        .into()),
     }
 }
 
@@ -237,10 +244,17 @@ fn lookup_group(name: &str) -> Result<Gid, Error> {
     }
     match Group::from_name(name) {
         Ok(Some(group)) => Ok(group.gid),
-        Ok(None) => Err(Error::Usage(format!("--group: no group '{name}'"))),
-        Err(e) => Err(Error::Usage(format!(
-            "--group: cannot look '{name}' up: {e}"
-        ))),
+        Ok(None) => Err(UsageError::NoSuchIdentity {
+            flag: "--group",
+            name: name.to_string(),
+        }
+        .into()),
+        Err(errno) => Err(UsageError::Lookup {
+            flag: "--group",
+            name: name.to_string(),
+            errno,
+        }
+        .into()),
     }
 }
 

@@ -47,7 +47,7 @@ mod watch;
 
 pub(crate) use plan::Plan;
 
-use crate::machine::error::Error;
+use crate::machine::error::{Error, SetupError};
 use crate::machine::exit::Exit;
 use crate::session::record::Clock;
 use crate::session::record::destinations::Destinations;
@@ -86,12 +86,13 @@ fn die_with_parent(settings: &Spec) -> Result<(), Error> {
         return Ok(());
     };
     nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
-        .map_err(|e| Error::Setup(format!("--die-with-parent: {e}")))?;
+        .map_err(SetupError::call("--die-with-parent"))?;
     // The parent may have died before the request: then no signal will come.
     if nix::unistd::getppid() != parent {
-        return Err(Error::Setup(format!(
-            "--die-with-parent: its parent (PID {parent}) is already gone"
-        )));
+        return Err(SetupError::ParentGone {
+            parent: parent.as_raw(),
+        }
+        .into());
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! rows that say what holds each limit. `--explain` prints the plan; a session runs it.
 
 use crate::machine::cgroup::{self, Hierarchy, Job, Mode};
-use crate::machine::error::Error;
+use crate::machine::error::{CgroupError, Error, SetupError, UsageError};
 use crate::machine::rlimit::{ResolvedRlimit, Rlimit, may_raise_hard_limits};
 use crate::session::accounting::{nproc_counts_this_user, tasks_of_this_user};
 use crate::session::explain::{LimitRow, rows};
@@ -143,9 +143,7 @@ fn cgroup_plan(
 ) -> Result<Option<cgroup::Plan>, Error> {
     if settings.cgroup == Mode::Off {
         if settings.cpu_rate.is_some() {
-            return Err(Error::Cgroup(
-                "--cpu-rate needs a cgroup, and --cgroup off forbids one".into(),
-            ));
+            return Err(CgroupError::CpuRateWithoutCgroup.into());
         }
         return Ok(None);
     }
@@ -163,9 +161,7 @@ fn cgroup_plan(
 /// under `--cgroup require`.
 pub(crate) fn check(mode: Mode, plan: &cgroup::Plan) -> Result<(), Error> {
     if plan.missing.contains(&Job::CpuRate) {
-        return Err(Error::Cgroup(
-            "--cpu-rate: no writable cgroup with the cpu controller here (see --explain)".into(),
-        ));
+        return Err(CgroupError::NoCpuController.into());
     }
     if mode == Mode::Require && !plan.missing.is_empty() {
         let missing: Vec<String> = plan.missing.iter().map(ToString::to_string).collect();
@@ -175,10 +171,11 @@ pub(crate) fn check(mode: Mode, plan: &cgroup::Plan) -> Result<(), Error> {
         } else {
             "the writable cgroups here lack it"
         };
-        return Err(Error::Cgroup(format!(
-            "--cgroup require: cannot have {}: {hint}",
-            missing.join(", ")
-        )));
+        return Err(CgroupError::Missing {
+            missing: missing.iter().map(ToString::to_string).collect(),
+            hint: hint.to_string(),
+        }
+        .into());
     }
     Ok(())
 }
@@ -220,23 +217,24 @@ fn resolve_rlimits(
         .rlimits
         .iter()
         .map(|flagged| {
-            flagged.request.resolve(may_raise_hard_limits).map_err(|e| {
-                Error::Usage(format!(
-                    "{} {}: {e}",
-                    flagged.flag,
-                    flagged.request.rlimit.name()
-                ))
-            })
+            flagged
+                .request
+                .resolve(may_raise_hard_limits)
+                .map_err(|why| {
+                    Error::Usage(UsageError::Rlimit {
+                        flag: flagged.flag,
+                        rlimit: flagged.request.rlimit.name(),
+                        why,
+                    })
+                })
         })
         .collect::<Result<Vec<_>, _>>()?;
     for backstop in settings.limits.backstops(by_cgroup, user_tasks) {
         if !rlimits.iter().any(|r| r.rlimit() == backstop.rlimit) {
             let resolved = ResolvedRlimit::backstop(backstop.rlimit, backstop.soft, backstop.hard)
-                .map_err(|e| {
-                    Error::Setup(format!(
-                        "cannot read the {} limit: {e}",
-                        backstop.rlimit.name()
-                    ))
+                .map_err(|errno| SetupError::RlimitUnreadable {
+                    rlimit: backstop.rlimit.name(),
+                    errno,
                 })?;
             rlimits.push(resolved);
         }

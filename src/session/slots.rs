@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::fcntl::{Flock, FlockArg};
 
-use crate::machine::error::{Error, Invalid};
+use crate::machine::error::{Error, Invalid, NoSlot, SetupError};
 use crate::machine::units::parse_positive_duration;
 
 /// How often a waiting leash looks for a free slot.
@@ -161,7 +161,7 @@ pub(crate) fn take_slot(
     loop {
         for path in &files {
             let file = private_file(OpenOptions::new().write(true), path)
-                .map_err(|e| Error::Setup(format!("--slots: {}: {e}", path.display())))?;
+                .map_err(|e| concurrency("--slots", path, &e))?;
             if let Ok(held) = Flock::lock(file, FlockArg::LockExclusiveNonblock) {
                 return Ok(Held(held));
             }
@@ -184,9 +184,9 @@ pub(crate) fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> 
     let started = Instant::now();
     loop {
         let file = private_file(OpenOptions::new().read(true).write(true), &path)
-            .map_err(|e| Error::Setup(format!("--rate: {}: {e}", path.display())))?;
+            .map_err(|e| concurrency("--rate", &path, &e))?;
         let mut locked = Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, e)| Error::Setup(format!("--rate: {}: {e}", path.display())))?;
+            .map_err(|(_, e)| concurrency("--rate", &path, &e))?;
         let now = unix_now();
         let mut text = String::new();
         let _ = locked.read_to_string(&mut text);
@@ -205,7 +205,7 @@ pub(crate) fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> 
                 .set_len(0)
                 .and_then(|()| locked.rewind())
                 .and_then(|()| locked.write_all(lines.as_bytes()))
-                .map_err(|e| Error::Setup(format!("--rate: {}: {e}", path.display())))?;
+                .map_err(|e| concurrency("--rate", &path, &e))?;
             return Ok(());
         }
         drop(locked);
@@ -224,11 +224,9 @@ pub(crate) fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> 
 /// (0700), and checked with its parent to be this user's own: real directories, owned by
 /// this user, open to no one else. Another user's could hold its locks or plant links
 /// in it, so it is refused; an own one that an older leash left open (0755) is closed.
-pub(crate) fn private_dir(dir: &Path, flag: &str) -> Result<(), Error> {
+pub(crate) fn private_dir(dir: &Path, flag: &'static str) -> Result<(), Error> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-    let problem = |at: &Path, why: &dyn std::fmt::Display| {
-        Error::Setup(format!("{flag}: {}: {why}", at.display()))
-    };
+    let problem = |at: &Path, why: &dyn std::fmt::Display| concurrency(flag, at, why);
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -255,6 +253,16 @@ pub(crate) fn private_dir(dir: &Path, flag: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// A `--slots` or `--rate` file or directory at `path` that cannot be used, and why.
+fn concurrency(flag: &'static str, path: &Path, why: &dyn std::fmt::Display) -> Error {
+    SetupError::Concurrency {
+        flag,
+        path: path.to_path_buf(),
+        why: why.to_string(),
+    }
+    .into()
+}
+
 /// Open (or make, 0600) a lock file: never through a symlink, and readable by no one else
 /// (a read-only open is enough to hold an flock).
 fn private_file(options: &mut OpenOptions, path: &Path) -> std::io::Result<File> {
@@ -277,13 +285,16 @@ fn give_up_or_wait(
     why: impl Fn() -> String,
 ) -> Result<(), Error> {
     if !wait {
-        return Err(Error::NoSlot(why()));
+        return Err(Error::NoSlot(NoSlot {
+            why: why(),
+            gave_up: false,
+        }));
     }
     if timeout.is_some_and(|limit| started.elapsed() >= limit) {
-        return Err(Error::NoSlot(format!(
-            "{}; gave up waiting (--slot-timeout)",
-            why()
-        )));
+        return Err(Error::NoSlot(NoSlot {
+            why: why(),
+            gave_up: true,
+        }));
     }
     match crate::machine::signals::wait_for_ending(&crate::machine::signals::block_ending(), RETRY)
     {

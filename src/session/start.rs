@@ -10,7 +10,7 @@ use super::plan::{Plan, check, jobs};
 use super::processes::Session;
 use super::shared_nproc::SharedNproc;
 use crate::machine::cgroup::{self, Hierarchy, KernelLimits, Mode, SessionCgroup, session_name};
-use crate::machine::error::Error;
+use crate::machine::error::{CgroupError, Error, SetupError};
 use crate::machine::signals::Inbox;
 use crate::machine::terminal::Terminal;
 use crate::session::accounting::Sampler;
@@ -109,7 +109,10 @@ fn spawn(
         .relayed()
         .then(|| Relay::new(settings.limits.output))
         .transpose()
-        .map_err(|e| Error::Setup(format!("cannot set up the output relay: {e}")))?;
+        .map_err(|error| SetupError::Io {
+            what: "cannot set up the output relay",
+            error,
+        })?;
     let (relay, child_output) = relay.unzip();
     let output = child_output.as_ref().map(|ends| OutputFds {
         stdout: ends.stdout.as_raw_fd(),
@@ -127,9 +130,9 @@ fn spawn(
     .with_signals(settings.child_signals);
     // Orphans of the session are re-parented to leash instead of init, so none escapes.
     nix::sys::prctl::set_child_subreaper(true)
-        .map_err(|e| Error::Setup(format!("cannot become a subreaper: {e}")))?;
+        .map_err(SetupError::call("cannot become a subreaper"))?;
     let inbox = Inbox::open(&settings.handled)
-        .map_err(|e| Error::Setup(format!("cannot set up signal handling: {e}")))?;
+        .map_err(SetupError::call("cannot set up signal handling"))?;
     let spawned = launch.spawn()?;
     let main = spawned.main;
     // The session's ends of the relay belong to the session alone: with leash holding
@@ -152,8 +155,8 @@ fn make_cgroup(
 ) -> Result<Option<SessionCgroup>, Error> {
     stop_stale_sessions(settings, detected);
     let me = Pid::this();
-    let started = crate::machine::tree::start_time(me)
-        .ok_or_else(|| Error::Setup("cannot read leash's own start time".into()))?;
+    let started =
+        crate::machine::tree::start_time(me).ok_or(Error::Setup(SetupError::NoStartTime))?;
     let limits = KernelLimits {
         memory: settings.limits.memory,
         tasks: settings.limits.tasks,
@@ -163,7 +166,7 @@ fn make_cgroup(
     let error = match SessionCgroup::create(plan, &name, &limits) {
         Ok(made) => return Ok(Some(announce(settings, plan, &name, made))),
         Err(e) if settings.cgroup == Mode::Require => {
-            return Err(Error::Cgroup(format!("--cgroup: {e}")));
+            return Err(CgroupError::Required(Box::new(e)).into());
         }
         Err(e) => e,
     };
@@ -173,7 +176,13 @@ fn make_cgroup(
     let fallback = cgroup::Plan::probing(detected, &jobs(settings), plan.kill_file, |h| {
         cgroup::probe(h).map(Hierarchy::enabled_only)
     });
-    check(settings.cgroup, &fallback).map_err(|e| Error::Cgroup(format!("{error}; {e}")))?;
+    if let Err(then) = check(settings.cgroup, &fallback) {
+        return Err(CgroupError::NoFallback {
+            first: Box::new(error),
+            then: Box::new(then),
+        }
+        .into());
+    }
     if fallback != *plan
         && !fallback.jobs.is_empty()
         && let Ok(made) = SessionCgroup::create(&fallback, &name, &limits)

@@ -109,8 +109,31 @@ fn errors_are_typed_not_strings() {
                 path.display(),
                 at + 1
             );
+            // leash's Error takes a case with typed fields, never a message made on the spot.
+            let made_up = ["Usage", "Config", "Cgroup", "Isolation", "Setup", "NoSlot"]
+                .iter()
+                .any(|v| {
+                    let made = format!("Error::{v}(format!");
+                    line.match_indices(&made).any(|(at, _)| {
+                        !line[..at].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                    })
+                });
+            assert!(
+                !made_up,
+                "{}:{}: an error made of a message: {line}",
+                path.display(),
+                at + 1
+            );
         }
     }
+    // The variants of leash's Error carry cases, not text.
+    let error =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/machine/error/mod.rs"))
+            .expect("the error module");
+    assert!(
+        !error.contains("(String)"),
+        "a variant of Error carries a String"
+    );
 }
 
 /// The phases a text lists as `N. **Name**` (the manual) or `//! N. name: ...` (module docs).

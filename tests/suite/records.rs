@@ -188,6 +188,33 @@ fn a_command_that_cannot_be_started_is_reported_as_an_error() {
 }
 
 #[test]
+fn an_error_report_names_the_kind_of_failure_for_programs() {
+    let cases: [(&[&str], &str); 4] = [
+        (&["--", "no-such-command-anywhere"], "command.not_found"),
+        (&["--wall", "0", "--", "true"], "usage.command_line"),
+        (
+            &["--procs", "4194305", "--", "true"],
+            "usage.procs_above_pid_max",
+        ),
+        (
+            &["--cgroup", "off", "--cpu-rate", "0.5", "--", "true"],
+            "cgroup.cpu_rate_without_cgroup",
+        ),
+    ];
+    for (args, kind) in cases {
+        let sandbox = Sandbox::new();
+        let run = sandbox.run(&[&["--report", "r.json"], args].concat());
+        assert_ne!(run.code(), Some(0), "{args:?}");
+        let report = valid(&std::fs::read_to_string(sandbox.path("r.json")).expect("a report"));
+        assert_eq!(report["outcome"], "error", "{args:?}: {report:#}");
+        assert_eq!(report["error_kind"], kind, "{args:?}: {report:#}");
+        // The same failure, said to a person: the report's error is stderr's line.
+        let said = run.stderr.trim_end().trim_start_matches("leash: ");
+        assert_eq!(report["error"], said, "{args:?}");
+    }
+}
+
+#[test]
 fn warnings_come_before_the_stop() {
     let sandbox = Sandbox::new();
     let (run, report) = reported(

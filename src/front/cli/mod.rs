@@ -23,7 +23,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::machine::cgroup;
-use crate::machine::error::Error;
+use crate::machine::error::{Error, UsageError};
 use crate::machine::rlimit::{Rlimit, RlimitRequest};
 use crate::machine::signal_number::SignalNumber;
 use crate::machine::units::{
@@ -401,9 +401,12 @@ fn not_utf8(args: &[OsString]) -> Error {
         } else {
             previous.to_string()
         };
-        return Error::Usage(format!("{flag}: the value is not valid UTF-8"));
+        return UsageError::NotUtf8 {
+            flag: Some(flag.clone()),
+        }
+        .into();
     }
-    Error::Usage("an argument is not valid UTF-8".into())
+    UsageError::NotUtf8 { flag: None }.into()
 }
 
 /// The clap command, for parsing and for generating the man page and completions.

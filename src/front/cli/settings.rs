@@ -2,7 +2,7 @@
 //! before anything starts.
 
 use super::Cli;
-use crate::machine::error::Error;
+use crate::machine::error::{Error, UsageError};
 use crate::machine::rlimit::{Rlimit, RlimitRequest};
 use crate::session::message::Verbosity;
 use crate::session::session_limits::SessionLimits;
@@ -90,12 +90,12 @@ fn rlimits_of(cli: &Cli) -> Result<Vec<FlaggedRlimit>, Error> {
             .iter()
             .find(|r| r.request.rlimit == next.request.rlimit)
         {
-            return Err(Error::Usage(format!(
-                "{} {}: already set by {}",
-                next.flag,
-                next.request.rlimit.name(),
-                earlier.flag
-            )));
+            return Err(UsageError::RlimitTwice {
+                flag: next.flag,
+                rlimit: next.request.rlimit.name(),
+                earlier: earlier.flag,
+            }
+            .into());
         }
         rlimits.push(next);
     }
@@ -116,9 +116,9 @@ fn refuse_impossible_procs(procs: Option<u64>) -> Result<(), Error> {
         .ok()
         .and_then(|text| text.trim().parse::<u64>().ok());
     match (procs, pid_max) {
-        (Some(procs), Some(max)) if procs > max => Err(Error::Usage(format!(
-            "--procs {procs}: above the kernel's pid_max ({max}), so not a limit"
-        ))),
+        (Some(procs), Some(max)) if procs > max => {
+            Err(UsageError::ProcsAbovePidMax { procs, max }.into())
+        }
         _ => Ok(()),
     }
 }
@@ -166,7 +166,7 @@ pub(super) fn refuse_unpaired(cli: &Cli, typed: impl Fn(&str) -> bool) -> Result
         .iter()
         .find(|(flag, lacking, _)| *lacking && typed(flag))
     {
-        Some((flag, _, why)) => Err(Error::Usage(format!("--{flag} does nothing: {why}"))),
+        Some(&(flag, _, why)) => Err(UsageError::DoesNothing { flag, why }.into()),
         None => Ok(()),
     }
 }

@@ -5,7 +5,7 @@
 use std::ffi::OsString;
 
 use super::Cli;
-use crate::machine::error::Error;
+use crate::machine::error::{Error, UsageError};
 use crate::machine::units::parse_positive_duration;
 
 /// Take a leading duration operand of `cli.command` as the wall limit. `args` are the
@@ -43,10 +43,10 @@ pub(super) fn take_wall(
         cli.command.remove(0);
     }
     if cli.command.is_empty() && !(cli.explain || cli.print_config) {
-        return Err(Error::Usage(format!(
-            "{first}: a wall limit and no command (leash {first} COMMAND...; a program of \
-             that name runs with leash -- {first})"
-        )));
+        return Err(UsageError::WallWithoutCommand {
+            first: first.clone(),
+        }
+        .into());
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use super::flags::Flags;
 use super::{Origin, Setting, Settings};
-use crate::machine::error::Error;
+use crate::machine::error::{ConfigError, Error};
 
 /// The settings from `LEASH_<KEY>` variables (`LEASH_KILL_AFTER` for `kill-after`).
 pub(super) fn environment_layer(flags: &Flags) -> Result<Settings, Error> {
@@ -18,9 +18,11 @@ pub(super) fn environment_layer(flags: &Flags) -> Result<Settings, Error> {
                 "1" | "true" | "yes" => vec![flag],
                 "0" | "false" | "no" | "" => Vec::new(),
                 _ => {
-                    return Err(Error::Config(format!(
-                        "{var}: '{value}' is not true or false"
-                    )));
+                    return Err(ConfigError::NotBool {
+                        var: var.clone(),
+                        value: value.clone(),
+                    }
+                    .into());
                 }
             }
         } else {
@@ -56,13 +58,12 @@ fn refuse_unknown_variables(flags: &Flags) -> Result<(), Error> {
         flags.is_flag(&key).then_some(key)
     };
     match unknown.map(|var| (action(&var), var)) {
-        Some((Some(flag), var)) => Err(Error::Config(format!(
-            "{var}: only the command line can ask for --{flag}"
-        ))),
-        Some((None, var)) => Err(Error::Config(format!(
-            "{var}: no such setting (LEASH_<KEY> takes a long flag's name: LEASH_WALL for \
-             --wall)"
-        ))),
+        Some((Some(flag), var)) => Err(ConfigError::VarCommandLineOnly {
+            var: var.clone(),
+            flag: flag.clone(),
+        }
+        .into()),
+        Some((None, var)) => Err(ConfigError::NoSuchVar { var: var.clone() }.into()),
         None => Ok(()),
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::Setting;
-use crate::machine::error::Error;
+use crate::machine::error::{ConfigError, Error};
 
 /// The command line's definition, built once per start (building it is the costly part
 /// of reading the layers): which keys a layer may set, which take no value, and clap
@@ -121,7 +121,10 @@ impl Flags {
         }
         for (key, setting) in settings {
             self.check(&setting.args)
-                .map_err(|e| Error::Config(format!("{}: {e}", at(key, setting))))?;
+                .map_err(|e| ConfigError::Refused {
+                    at: at(key, setting),
+                    why: e.to_string(),
+                })?;
         }
         Ok(())
     }

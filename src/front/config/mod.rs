@@ -17,7 +17,7 @@ mod precedence;
 
 use clap::parser::ValueSource;
 
-use crate::machine::error::Error;
+use crate::machine::error::{ConfigError, Error};
 use environment::environment_layer;
 use flags::Flags;
 use precedence::{overlay, supersede};
@@ -119,7 +119,7 @@ pub(crate) fn layered(
         .clone()
         .ignore_errors(true)
         .try_get_matches_from(&args)
-        .map_err(|e| Error::Config(e.to_string()))?;
+        .map_err(|e| ConfigError::Unparsable { why: e.to_string() })?;
     let from_command_line: Vec<String> = flags
         .command
         .get_arguments()
@@ -173,14 +173,12 @@ fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<Settings, Err
     files.extend(user_config());
     files.extend(asked_for.clone());
     for path in files {
+        // A file named by --config must be there; the standard places may well have none.
+        let given = Some(&path) == asked_for.as_ref();
         let text = match crate::machine::small_file::read(&path) {
             Ok(text) => text,
-            // A file named by --config must be there; the standard places may well have none.
-            Err(e) if Some(&path) == asked_for.as_ref() => {
-                return Err(Error::Config(format!("--config {}: {e}", path.display())));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Error::Config(format!("{}: {e}", path.display()))),
+            Err(e) if !given && e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(ConfigError::Unreadable { path, given, error }.into()),
         };
         let file = file_layers(&text, &path, profile.as_deref(), flags)?;
         profile_found |= file.has_profile;
@@ -190,9 +188,7 @@ fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<Settings, Err
     if let Some(name) = &profile
         && !profile_found
     {
-        return Err(Error::Config(format!(
-            "--profile: no profile '{name}' (built in: interpreter)"
-        )));
+        return Err(ConfigError::NoProfile { name: name.clone() }.into());
     }
     overlay(&mut merged, environment_layer(flags)?, flags);
     Ok(merged)
@@ -265,7 +261,11 @@ fn parse(text: &str, file: &str) -> Result<toml::Table, Error> {
         let line = e.span().map_or(0, |span| {
             1 + text.get(..span.start).unwrap_or(text).matches('\n').count()
         });
-        Error::Config(format!("{file}:{line}: {}", e.message()))
+        Error::Config(ConfigError::NotToml {
+            file: file.to_string(),
+            line,
+            message: e.message().to_string(),
+        })
     })
 }
 
@@ -297,9 +297,11 @@ fn layer(
         Some(name) => match table.get("profile").and_then(|p| p.get(name)) {
             Some(toml::Value::Table(profile)) => profile,
             Some(_) => {
-                return Err(Error::Config(format!(
-                    "{file}: profile.{name} is not a table"
-                )));
+                return Err(ConfigError::ProfileNotTable {
+                    file: file.clone(),
+                    name: name.to_string(),
+                }
+                .into());
             }
             None => return Ok(Settings::new()),
         },
@@ -311,21 +313,35 @@ fn layer(
             continue;
         }
         let (at, origin) = place(key);
-        if flags.is_flag(key) && !flags.knows(key) {
-            return Err(Error::Config(format!(
-                "{at}: '{key}' is not a setting: only the command line can ask for --{key}"
-            )));
-        }
-        if !flags.knows(key) {
-            return Err(Error::Config(format!("{at}: unknown key '{key}'")));
-        }
-        let args = flags
-            .arguments(key, value)
-            .map_err(|e| Error::Config(format!("{at}: {key}: {e}")))?;
+        let args = arguments(flags, key, value, at)?;
         settings.insert(key.clone(), Setting { args, origin });
     }
     flags.judge(&settings, |key, _| format!("{}: {key}", place(key).0))?;
     Ok(settings)
+}
+
+/// The arguments that `key = value` (at `at`) stands for; a key that is no setting, or a
+/// value that does not fit its key, is refused.
+fn arguments(
+    flags: &Flags,
+    key: &str,
+    value: &toml::Value,
+    at: String,
+) -> Result<Vec<String>, Error> {
+    let key = key.to_string();
+    if flags.is_flag(&key) && !flags.knows(&key) {
+        return Err(ConfigError::KeyCommandLineOnly { at, key }.into());
+    }
+    if !flags.knows(&key) {
+        return Err(ConfigError::UnknownKey { at, key }.into());
+    }
+    flags.arguments(&key, value).map_err(|e| {
+        Error::Config(ConfigError::BadValue {
+            at,
+            why: e.to_string(),
+            key,
+        })
+    })
 }
 
 /// A top-level `profile` is the table of `[profile.NAME]`s; `profile = "NAME"` (at `at`)
@@ -334,10 +350,7 @@ fn refuse_a_picked_profile(value: &toml::Value, at: &str) -> Result<(), Error> {
     if value.is_table() {
         return Ok(());
     }
-    Err(Error::Config(format!(
-        "{at}: 'profile' at the top level picks no profile: use --profile or LEASH_PROFILE \
-         ([profile.NAME] tables define them)"
-    )))
+    Err(ConfigError::TopLevelProfile { at: at.to_string() }.into())
 }
 
 /// The line (from 1) on which `key` is set, in `[profile.NAME]` or at the top level.

@@ -10,7 +10,7 @@ use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::machine::error::Error;
+use crate::machine::error::{CgroupError, Error};
 
 use super::Version;
 
@@ -37,11 +37,12 @@ impl CgroupDir {
             .truncate(true)
             .open(self.file(name))
             .and_then(|mut file| std::io::Write::write_all(&mut file, value.as_bytes()))
-            .map_err(|e| {
-                Error::Cgroup(format!(
-                    "cannot write {value:?} to {}: {e}",
-                    self.file(name).display()
-                ))
+            .map_err(|error| {
+                Error::Cgroup(CgroupError::Write {
+                    value: value.to_string(),
+                    file: self.file(name),
+                    error,
+                })
             })
     }
 
@@ -157,11 +158,11 @@ impl CgroupDir {
                 {
                     std::thread::sleep(Duration::from_millis(2));
                 }
-                Err(e) => {
-                    return Err(Error::Cgroup(format!(
-                        "cannot remove {}: {e}",
-                        self.path.display()
-                    )));
+                Err(error) => {
+                    return Err(Error::Cgroup(CgroupError::Remove {
+                        path: self.path.clone(),
+                        error,
+                    }));
                 }
             }
         }

@@ -14,7 +14,7 @@ use super::dir::CgroupDir;
 use super::gauges::{Gauges, Reading};
 use super::limits::{KernelLimits, set_limits};
 use super::{Controller, Hierarchy, Job, Plan, Version};
-use crate::machine::error::Error;
+use crate::machine::error::{CgroupError, Error};
 
 /// How the child enters the session's cgroup.
 #[derive(Clone, Debug, Default)]
@@ -76,11 +76,9 @@ impl SessionCgroup {
                 .write(true)
                 .custom_flags(nix::libc::O_CLOEXEC)
                 .open(dir.file("cgroup.procs"))
-                .map_err(|e| {
-                    Error::Cgroup(format!(
-                        "cannot open {}: {e}",
-                        dir.file("cgroup.procs").display()
-                    ))
+                .map_err(|error| CgroupError::Open {
+                    path: dir.file("cgroup.procs"),
+                    error,
                 })?;
             made.entries.push(entry.into());
             if dir.version == Version::V2 {
@@ -88,8 +86,9 @@ impl SessionCgroup {
                     .read(true)
                     .custom_flags(nix::libc::O_CLOEXEC | nix::libc::O_DIRECTORY)
                     .open(&dir.path)
-                    .map_err(|e| {
-                        Error::Cgroup(format!("cannot open {}: {e}", dir.path.display()))
+                    .map_err(|error| CgroupError::Open {
+                        path: dir.path.clone(),
+                        error,
                     })?;
                 made.v2_dir = Some(opened.into());
             }
@@ -177,8 +176,7 @@ impl SessionCgroup {
             self.removed.set(true);
             Ok(())
         } else {
-            let failed: Vec<String> = failed.iter().map(ToString::to_string).collect();
-            Err(Error::Cgroup(failed.join("; ")))
+            Err(CgroupError::NotRemoved(failed).into())
         }
     }
 
@@ -242,10 +240,11 @@ fn make_dir(
     };
     match fs::create_dir(&dir.path) {
         // The name holds leash's PID and start time: an existing one can only be ours.
-        Err(e) if e.kind() != ErrorKind::AlreadyExists => Err(Error::Cgroup(format!(
-            "cannot create {}: {e}",
-            dir.path.display()
-        ))),
+        Err(error) if error.kind() != ErrorKind::AlreadyExists => Err(CgroupError::Create {
+            path: dir.path,
+            error,
+        }
+        .into()),
         _ => Ok(dir),
     }
 }
@@ -273,16 +272,23 @@ fn enable_controllers(parent: &Path, controllers: &str, name: &str) -> Result<()
         path: parent.file(&supervisor_name(name)),
     };
     let moved = fs::create_dir(&leaf.path)
-        .map_err(|e| Error::Cgroup(format!("cannot create {}: {e}", leaf.path.display())))
+        .map_err(|error| {
+            Error::Cgroup(CgroupError::Create {
+                path: leaf.path.clone(),
+                error,
+            })
+        })
         .and_then(|()| leaf.write("cgroup.procs", "0"));
     let enabled = moved.and_then(|()| parent.write("cgroup.subtree_control", controllers));
     if let Err(e) = enabled {
         // Back where leash was, as if nothing had happened.
         let _ = parent.write("cgroup.procs", "0");
         let _ = leaf.remove();
-        return Err(Error::Cgroup(format!(
-            "{refused}; and after leash moved out of the way: {e}"
-        )));
+        return Err(CgroupError::NotEnabled {
+            refused: Box::new(refused),
+            then: Box::new(e),
+        }
+        .into());
     }
     Ok(())
 }

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use seccompiler::BpfProgram;
 
-use crate::machine::error::Error;
+use crate::machine::error::{Error, IsolationError};
 pub(crate) use access::{Access, DEVICES, PRIVATE_TMP, SYSTEM_READS, interpreters};
 pub(crate) use filter::{REFUSED, REFUSED_SOCKETS};
 pub(crate) use reach::{Network, Reach, Writes};
@@ -258,28 +258,30 @@ impl Isolation {
 
     /// Why what the flags ask cannot be held here, naming the flag; `None` if it can.
     pub(crate) fn refusal(&self) -> Option<Error> {
-        let refuse = |message: String| Some(Error::Isolation(message));
+        let refuse = |error: IsolationError| Some(Error::Isolation(error));
         if let (true, Err(why)) = (self.pid_ns, &self.namespaces) {
-            return refuse(format!(
-                "--pid-ns: no PID namespace can be made here: {why}"
-            ));
+            return refuse(IsolationError::NoPidNamespace {
+                why: why.to_string(),
+            });
         }
         if let (Some(_), Err(why)) = (self.reach.private_tmp, &self.namespaces) {
-            return refuse(format!(
-                "--private-tmp: no mount namespace can be made here: {why}"
-            ));
+            return refuse(IsolationError::NoMountNamespace {
+                why: why.to_string(),
+            });
         }
         if let (NetworkHold::SocketFilter(no_namespace), Err(no_filter)) =
             (&self.network, &self.filter)
         {
-            return refuse(format!(
-                "--network none: no network namespace ({no_namespace}) and no seccomp \
-                 filter ({no_filter}) here"
-            ));
+            return refuse(IsolationError::NoNetworkHold {
+                no_namespace: no_namespace.to_string(),
+                no_filter: no_filter.to_string(),
+            });
         }
         if let Err(why) = &self.access {
-            let flags = self.reach.landlock_flags().join(", ");
-            return refuse(format!("{flags}: no Landlock ruleset here: {why}"));
+            return refuse(IsolationError::NoLandlock {
+                flags: self.reach.landlock_flags().join(", "),
+                why: why.to_string(),
+            });
         }
         None
     }

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::machine::error::{Error, Invalid};
+use crate::machine::error::{Error, Invalid, UsageError};
 
 /// The session's network.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -148,12 +148,17 @@ impl Reach {
 }
 
 /// Each path, absolute and without symbolic links; an error names the flag and the path.
-fn absolute(flag: &str, paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+fn absolute(flag: &'static str, paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     paths
         .iter()
         .map(|path| {
-            std::fs::canonicalize(path)
-                .map_err(|e| Error::Usage(format!("{flag} {}: {e}", path.display())))
+            std::fs::canonicalize(path).map_err(|e| {
+                Error::Usage(UsageError::Path {
+                    flag,
+                    path: path.clone(),
+                    why: e.to_string(),
+                })
+            })
         })
         .collect()
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use nix::unistd::{AccessFlags, access};
 
-use crate::machine::error::Error;
+use crate::machine::error::{Error, UsageError};
 use crate::session::spec::Spec;
 
 /// The least room a record needs on its file system (a page).
@@ -69,7 +69,12 @@ impl Destinations {
             if path.as_os_str() != "-"
                 && let Some(why) = unwritable(path)
             {
-                return Err(Error::Usage(format!("{flag} {}: {why}", path.display())));
+                return Err(UsageError::Path {
+                    flag,
+                    path: path.to_path_buf(),
+                    why,
+                }
+                .into());
             }
         }
         Ok(())

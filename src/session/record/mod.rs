@@ -14,7 +14,7 @@ use nix::sys::signal::Signal;
 use serde::Serialize;
 
 use crate::machine::VERSION;
-use crate::machine::error::Error;
+use crate::machine::error::{Error, kind as error_kind};
 use crate::machine::exit::Exit;
 use crate::machine::signals::signal_name;
 use crate::machine::units::{format_millis, format_size};
@@ -209,6 +209,8 @@ pub(crate) struct Record {
     pub(crate) nproc_backstop_filled: Option<NprocFilled>,
     /// Why leash failed (outcome `error`).
     pub(crate) error: Option<String>,
+    /// Which failure that was, for programs: `CATEGORY.CASE` (`cgroup.write`).
+    pub(crate) error_kind: Option<String>,
 }
 
 /// Whose record it is: the session's name and command.
@@ -305,6 +307,10 @@ impl Record {
             nproc_backstop_filled: findings.nproc_backstop_filled,
             error: match course {
                 Course::NotStarted(error) => Some(error.to_string()),
+                Course::Ran(..) => None,
+            },
+            error_kind: match course {
+                Course::NotStarted(error) => Some(error_kind(error)),
                 Course::Ran(..) => None,
             },
         }

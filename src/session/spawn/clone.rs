@@ -8,7 +8,7 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::Signal;
 use nix::unistd::{ForkResult, Pid, pipe2};
 
-use crate::machine::error::Error;
+use crate::machine::error::{Error, SetupError};
 
 /// clone3's argument (linux/sched.h, version 2 with `cgroup`).
 #[repr(C)]
@@ -35,7 +35,7 @@ pub(crate) const CLONE_NEWUSER: u64 = libc::CLONE_NEWUSER as u64;
 
 /// A pipe whose ends close on exec.
 pub(crate) fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
-    pipe2(OFlag::O_CLOEXEC).map_err(|e| Error::Setup(format!("cannot create a pipe: {e}")))
+    pipe2(OFlag::O_CLOEXEC).map_err(SetupError::call("cannot create a pipe"))
 }
 
 /// A fork with clone3: into the cgroup open at `cgroup` (with `CLONE_INTO_CGROUP` in

@@ -24,7 +24,7 @@ use nix::unistd::{ForkResult, Pid, fork, getpid, setpgid};
 use crate::machine::caller_signals::ChildSignals;
 use crate::machine::cgroup::{BornInto, CgroupEntry};
 use crate::machine::command_path::resolve;
-use crate::machine::error::Error;
+use crate::machine::error::{Error, SetupError, UsageError};
 use crate::machine::rlimit::ResolvedRlimit;
 use crate::session::confinement::{Confinement, Request};
 use crate::session::isolation::Isolation;
@@ -103,16 +103,10 @@ impl Launch {
         isolation: &Isolation,
     ) -> Result<Self, Error> {
         let confinement = Confinement::resolve(request)?;
-        let name = command
-            .first()
-            .ok_or_else(|| Error::Setup("no command given".into()))?;
+        let name = command.first().ok_or(Error::Setup(SetupError::NoCommand))?;
         let program = resolve(name)?;
         let namespaces =
             namespace::Setup::prepare(isolation, || working_dir(&confinement), &program)?;
-        let c_string = |s: &OsStr| {
-            CString::new(s.as_bytes())
-                .map_err(|_| Error::Setup(format!("{} contains a NUL byte", s.to_string_lossy())))
-        };
         let argv = command
             .iter()
             .map(|a| c_string(a))
@@ -178,10 +172,10 @@ impl Launch {
         // SAFETY: leash is single-threaded here, and the child runs only `exec_child`, which
         // makes async-signal-safe system calls on memory prepared before the fork.
         match unsafe { self.fork(namespaces) } {
-            Err(e) if namespaces != 0 => Err(Error::Setup(format!(
-                "cannot make the session's namespaces: {e}"
-            ))),
-            Err(e) => Err(Error::Setup(format!("cannot fork: {e}"))),
+            Err(errno) if namespaces != 0 => Err(SetupError::call(
+                "cannot make the session's namespaces",
+            )(errno)),
+            Err(errno) => Err(SetupError::call("cannot fork")(errno)),
             Ok((ForkResult::Child, born_in_cgroup)) => {
                 drop(report_read);
                 let in_cgroup = if born_in_cgroup {
@@ -227,9 +221,9 @@ impl Launch {
         // SAFETY: leash is single-threaded here, and the child runs only `run_init`, which
         // makes async-signal-safe system calls on memory prepared before the clone.
         match unsafe { self.fork(flags) } {
-            Err(e) => Err(Error::Setup(format!(
-                "--pid-ns: cannot make the session's namespaces: {e}"
-            ))),
+            Err(errno) => Err(SetupError::call(
+                "--pid-ns: cannot make the session's namespaces",
+            )(errno)),
             Ok((ForkResult::Child, born_in_cgroup)) => {
                 let in_cgroup = if born_in_cgroup {
                     InCgroup::BornInV2
@@ -255,7 +249,7 @@ impl Launch {
                     &status_read,
                     nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK),
                 )
-                .map_err(|e| Error::Setup(format!("cannot read init's reports: {e}")))?;
+                .map_err(SetupError::call("cannot read init's reports"))?;
                 // The command is init's only child, unless it has ended already.
                 let main =
                     crate::machine::tree::children_of(init, crate::machine::tree::Threads::One)
@@ -305,7 +299,7 @@ impl Launch {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(Errno::EINTR) => {}
-                Err(e) => return Err(Error::Setup(format!("cannot read from the child: {e}"))),
+                Err(errno) => return Err(SetupError::call("cannot read from the child")(errno)),
             }
         }
         if filled == 0 {
@@ -319,7 +313,14 @@ impl Launch {
     /// The error for a failed `step` of the child (`index`: which rlimit).
     fn describe_failure(&self, step: Option<Step>, index: u8, errno: Errno) -> Error {
         let program = OsStr::from_bytes(self.program.as_bytes()).to_os_string();
-        let setup = |what: &str| Error::Setup(format!("{what}: {errno}"));
+        let setup = |what: &str| {
+            let step = step.map_or("child_step", Step::kind);
+            Error::Setup(SetupError::ChildStep {
+                step,
+                what: what.to_string(),
+                errno,
+            })
+        };
         match step {
             Some(Step::Exec) if errno == Errno::ENOENT => Error::NotFound(program),
             Some(Step::Exec) => Error::CannotExecute(program, errno),
@@ -355,10 +356,22 @@ impl Launch {
     }
 }
 
+/// `s` as a C string; one with a NUL byte in it cannot be passed to exec.
+fn c_string(s: &OsStr) -> Result<CString, Error> {
+    CString::new(s.as_bytes()).map_err(|_| {
+        Error::Usage(UsageError::Nul {
+            flag: None,
+            path: s.into(),
+        })
+    })
+}
+
 /// The command's working directory: `--chdir`'s, else leash's own.
 fn working_dir(confinement: &Confinement) -> Result<std::path::PathBuf, Error> {
-    let current = std::env::current_dir()
-        .map_err(|e| Error::Setup(format!("cannot read the working directory: {e}")))?;
+    let current = std::env::current_dir().map_err(|error| SetupError::Io {
+        what: "cannot read the working directory",
+        error,
+    })?;
     let dir = match confinement.directory() {
         Some(dir) => current.join(OsStr::from_bytes(dir.to_bytes())),
         None => current,

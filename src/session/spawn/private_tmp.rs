@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 
 use super::step::{Failed, Step, c_path};
-use crate::machine::error::Error;
+use crate::machine::error::{Error, IsolationError, UsageError};
 use crate::session::isolation::{Isolation, PRIVATE_TMP, Reach, Writes};
 
 /// At most this many paths are kept below the private /tmp (the child holds their clones
@@ -94,12 +94,11 @@ impl PrivateTmp {
             .into_iter()
             .find(|file| below_a_point(file) && !reachable(file));
         if let Some(file) = hidden {
-            return Err(Error::Isolation(format!(
-                "--private-tmp: the command needs {}, which the session's own {} would hide; \
-                 run it from elsewhere, or without --private-tmp",
-                file.display(),
-                PRIVATE_TMP.join(" and ")
-            )));
+            return Err(IsolationError::HidesTheCommand {
+                file,
+                below: PRIVATE_TMP.join(" and "),
+            }
+            .into());
         }
         let ruleset = match &isolation.access {
             Ok(Some(access)) if access.file_rights != 0 => {
@@ -194,10 +193,11 @@ fn kept_paths(
     // Outer paths first, so that a path kept inside another is mounted on top of it.
     kept.sort_by_key(|(path, _)| path.components().count());
     if kept.len() > MAX_KEPT {
-        return Err(Error::Usage(format!(
-            "--private-tmp: at most {MAX_KEPT} paths below {} can be kept",
-            PRIVATE_TMP.join(" and ")
-        )));
+        return Err(UsageError::TooManyKept {
+            max: MAX_KEPT,
+            below: PRIVATE_TMP.join(" and "),
+        }
+        .into());
     }
     Ok(kept)
 }

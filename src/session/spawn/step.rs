@@ -7,7 +7,7 @@ use std::path::Path;
 
 use nix::errno::Errno;
 
-use crate::machine::error::Error;
+use crate::machine::error::{Error, UsageError};
 use crate::session::confinement::Failure;
 
 /// The step of the child's set-up that failed, as sent through the report pipe: its code,
@@ -70,6 +70,28 @@ impl Step {
         Step::Exec,
     ];
 
+    /// The step's name for programs reading a report's `error_kind` (`setup.rlimit`).
+    pub(crate) fn kind(self) -> &'static str {
+        match self {
+            Step::Cgroup => "cgroup",
+            Step::Output => "output",
+            Step::ProcessGroup => "process_group",
+            Step::Signals => "signals",
+            Step::Rlimit => "rlimit",
+            Step::Nice => "nice",
+            Step::Identity => "identity",
+            Step::Directory => "directory",
+            Step::NoNewPrivs => "no_new_privs",
+            Step::Landlock => "landlock",
+            Step::Seccomp => "seccomp",
+            Step::Namespace => "namespace",
+            Step::Proc => "proc",
+            Step::PrivateTmp => "private_tmp",
+            Step::Loopback => "loopback",
+            Step::Exec => "exec",
+        }
+    }
+
     /// The step a code read from the report pipe stands for.
     pub(crate) fn from_code(code: u8) -> Option<Step> {
         Step::ALL.get(usize::from(code)).copied()
@@ -112,6 +134,10 @@ pub(crate) fn write_file(path: &CStr, content: &CStr) -> bool {
 
 /// A path as a C string.
 pub(crate) fn c_path(path: &Path) -> Result<CString, Error> {
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| Error::Usage(format!("{} contains a NUL byte", path.display())))
+    CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+        Error::Usage(UsageError::Nul {
+            flag: None,
+            path: path.to_path_buf(),
+        })
+    })
 }

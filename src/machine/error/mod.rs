@@ -1,10 +1,17 @@
-//! Everything that can go wrong in leash, one variant per kind of failure, and the exit
-//! status each one ends leash with.
+//! Everything that can go wrong in leash: one variant per kind of failure, each with its
+//! cases (`cases`) and the values that tell them apart; the exit status each one ends
+//! leash with, and the kind a report names for programs.
+
+mod cases;
+mod input;
 
 use std::ffi::OsString;
 use std::fmt;
 
 use nix::errno::Errno;
+
+pub(crate) use cases::{CgroupError, IsolationError, NoSlot, SetupError, kind};
+pub(crate) use input::{ConfigError, UsageError};
 
 use crate::machine::exit::{CANNOT_EXECUTE, LEASH_FAILED, NO_SLOT, NOT_FOUND};
 
@@ -16,22 +23,22 @@ pub(crate) enum Error {
     Clap(clap::Error),
     /// Flags that do not fit together or do not fit this machine (a hard limit that
     /// cannot be raised, a user that does not exist).
-    Usage(String),
+    Usage(UsageError),
     /// A config file, profile or `LEASH_` variable is wrong; the message says where.
-    Config(String),
+    Config(ConfigError),
     /// The session's cgroup cannot be had or made as the flags require.
-    Cgroup(String),
+    Cgroup(CgroupError),
     /// An isolation the flags ask for cannot be had here.
-    Isolation(String),
+    Isolation(IsolationError),
     /// leash could not set the session up (relay, signals, subreaper, fork, the child's
     /// own set-up before exec).
-    Setup(String),
+    Setup(SetupError),
     /// The command was not found.
     NotFound(OsString),
     /// The command was found but cannot be executed.
     CannotExecute(OsString, Errno),
     /// No `--slots` slot or `--rate` start could be had.
-    NoSlot(String),
+    NoSlot(NoSlot),
     /// A signal that ends leash came while it waited for a slot or a start.
     Interrupted(nix::sys::signal::Signal),
     /// The main process ended without leash learning its status.
@@ -65,12 +72,12 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Clap(e) => f.write_str(&clap_line(e)),
-            Error::Usage(message)
-            | Error::Config(message)
-            | Error::Cgroup(message)
-            | Error::Isolation(message)
-            | Error::Setup(message)
-            | Error::NoSlot(message) => f.write_str(message),
+            Error::Usage(e) => e.fmt(f),
+            Error::Config(e) => e.fmt(f),
+            Error::Cgroup(e) => e.fmt(f),
+            Error::Isolation(e) => e.fmt(f),
+            Error::Setup(e) => e.fmt(f),
+            Error::NoSlot(e) => e.fmt(f),
             Error::NotFound(program) => write!(
                 f,
                 "cannot run '{}': command not found",
@@ -94,6 +101,36 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl From<UsageError> for Error {
+    fn from(e: UsageError) -> Error {
+        Error::Usage(e)
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Error {
+        Error::Config(e)
+    }
+}
+
+impl From<CgroupError> for Error {
+    fn from(e: CgroupError) -> Error {
+        Error::Cgroup(e)
+    }
+}
+
+impl From<IsolationError> for Error {
+    fn from(e: IsolationError) -> Error {
+        Error::Isolation(e)
+    }
+}
+
+impl From<SetupError> for Error {
+    fn from(e: SetupError) -> Error {
+        Error::Setup(e)
+    }
+}
 
 /// clap's mistake as one line: its first paragraph, with its tip (the flag the user
 /// probably meant) appended.
