@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 
 use super::CtlError;
-use crate::machine::cgroup::CgroupDir;
+use crate::machine::cgroup::{CgroupDir, Orphan, stop_orphaned};
 use crate::machine::signal_number::SignalNumber;
 use crate::machine::signals::signal_name;
 use crate::machine::tree::{self, StatFields, read_proc};
@@ -140,12 +140,12 @@ fn stop_directly(found: &Found) -> Result<String, CtlError> {
     event.signal = Some(signal_name(Signal::SIGKILL).to_string());
     event.directly = true;
     let mut means = Vec::new();
-    let mut killed = 0;
-    for dir in cgroup_dirs(found) {
-        if dir.path.exists() {
-            killed = killed.max(dir.kill_all().len());
-            means.push("its cgroup");
-        }
+    let dirs: Vec<CgroupDir> = cgroup_dirs(found).filter(|d| d.path.exists()).collect();
+    // The directories stay: a stopped supervisor removes its own when it goes on, and the
+    // next leash started from the same cgroup removes a gone one's.
+    let Orphan { mut killed, .. } = stop_orphaned(&dirs, false);
+    if !dirs.is_empty() {
+        means.push("its cgroup");
     }
     if entry.pid_namespace && !supervisor_stopped {
         // Its init died with the supervisor (its parent-death signal), and the kernel

@@ -21,7 +21,7 @@ pub(crate) use dir::CgroupDir;
 pub(crate) use gauges::{Gauges, Reading};
 pub(crate) use limits::KernelLimits;
 pub(crate) use session::{BornInto, CgroupEntry, SessionCgroup};
-pub(crate) use stale::{session_name, stop_stale_sessions};
+pub(crate) use stale::{Orphan, session_name, stop_orphaned, stop_stale_sessions};
 
 /// `--cgroup`: whether to use a cgroup for the session.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]

@@ -34,6 +34,32 @@ pub(crate) struct StaleSession {
     pub(crate) left: Option<String>,
 }
 
+/// What stopping an orphaned session's cgroup did.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Orphan {
+    /// Processes that were still running in it (the most any one directory held).
+    pub(crate) killed: usize,
+    /// Why a directory could not be removed, if one could not.
+    pub(crate) left: Option<String>,
+}
+
+/// Stop a session no supervisor runs, through its cgroup `dirs` (one per hierarchy):
+/// every process in them killed, and, with `remove`, the directories removed. The one
+/// way to stop an orphaned session: the next leash does it for a dead one's cgroup,
+/// `leashctl stop` for a session whose supervisor is gone or stopped.
+pub(crate) fn stop_orphaned(dirs: &[CgroupDir], remove: bool) -> Orphan {
+    let killed = dirs
+        .iter()
+        .map(|dir| dir.kill_all().len())
+        .max()
+        .unwrap_or(0);
+    let left = remove
+        .then(|| dirs.iter().find_map(|dir| dir.remove().err()))
+        .flatten()
+        .map(|e| e.to_string());
+    Orphan { killed, left }
+}
+
 /// Kill whatever runs in session cgroups below `hierarchies` whose leash no longer
 /// exists, and remove them.
 pub(crate) fn stop_stale_sessions(hierarchies: &[Hierarchy]) -> Vec<StaleSession> {
@@ -63,8 +89,7 @@ pub(crate) fn stop_stale_sessions(hierarchies: &[Hierarchy]) -> Vec<StaleSession
                 let _ = dir.remove();
                 continue;
             }
-            let killed = dir.kill_all().len();
-            let left = dir.remove().err().map(|e| e.to_string());
+            let Orphan { killed, left } = stop_orphaned(&[dir], true);
             match stopped.iter_mut().find(|s| s.name == name) {
                 Some(same) => {
                     same.killed = same.killed.max(killed);
