@@ -55,7 +55,9 @@ fn scale(number: &str, multiplier: u64) -> Result<Option<u64>, Invalid> {
     Ok(u64::try_from(bytes).ok())
 }
 
-fn size_multiplier(unit: &str) -> Option<u64> {
+/// The bytes a size unit stands for: none (bytes), `B`, `K`..`E` or `KiB`.. (powers of
+/// 1024), `KB`.. (powers of 1000).
+pub(crate) fn size_multiplier(unit: &str) -> Option<u64> {
     let mut chars = unit.chars();
     let Some(prefix) = chars.next() else {
         return Some(1);

@@ -8,8 +8,9 @@ pub(crate) mod texts;
 
 use std::ffi::OsString;
 
+use crate::machine::rlimit::{RLIMITS, Rlimit};
 use nix::errno::Errno;
-use resources::{ALL, Asked, Resource};
+use resources::Asked;
 use table::{Column, Layout, Row};
 
 use super::getopt::{self, Opt, Takes};
@@ -33,9 +34,9 @@ enum Key {
 }
 
 fn options() -> Vec<Opt<Key>> {
-    let resources = ALL.iter().enumerate().map(|(at, resource)| Opt {
-        short: Some(resource.letter),
-        long: resource.option,
+    let resources = RLIMITS.iter().enumerate().map(|(at, resource)| Opt {
+        short: Some(resource.letter()),
+        long: resource.name(),
         takes: Takes::Optional,
         key: Key::Resource(at),
     });
@@ -61,7 +62,7 @@ fn options() -> Vec<Opt<Key>> {
 /// What the command line asks for.
 struct Request {
     /// Each resource named, with the limit to set (`None`: only show it).
-    resources: Vec<(Resource, Option<Asked>)>,
+    resources: Vec<(Rlimit, Option<Asked>)>,
     pid: Option<libc::pid_t>,
     layout: Layout,
     verbose: bool,
@@ -102,9 +103,9 @@ pub(crate) fn run(args: &[OsString]) -> Exit {
 
 /// A limit that could not be read or set.
 enum Failure {
-    Get(Resource, Errno),
-    SoftAboveHard(Resource),
-    Set(Resource, Errno),
+    Get(Rlimit, Errno),
+    SoftAboveHard(Rlimit),
+    Set(Rlimit, Errno),
 }
 
 impl std::fmt::Display for Failure {
@@ -113,18 +114,18 @@ impl std::fmt::Display for Failure {
             Failure::Get(resource, errno) => write!(
                 f,
                 "failed to get the {} resource limit: {}",
-                resource.name,
+                resource.table_name(),
                 errno.desc()
             ),
             Failure::SoftAboveHard(resource) => write!(
                 f,
                 "the soft limit {} cannot exceed the hard limit",
-                resource.name
+                resource.table_name()
             ),
             Failure::Set(resource, errno) => write!(
                 f,
                 "failed to set the {} resource limit: {}",
-                resource.name,
+                resource.table_name(),
                 errno.desc()
             ),
         }
@@ -148,13 +149,16 @@ fn read(args: &[OsString]) -> Result<Option<Request>, Refusal> {
     for (key, value) in parsed.options {
         match key {
             Key::Resource(at) => {
-                let resource = ALL[at];
+                let resource = RLIMITS[at];
                 let limit = value
                     .map(|text| {
                         // `-n=256` as util-linux reads it: the `=` is not part of the limit.
                         let text = text.strip_prefix('=').unwrap_or(&text);
                         resources::parse_limit(text).ok_or_else(|| {
-                            Refusal(format!("failed to parse {} limit", resource.name), false)
+                            Refusal(
+                                format!("failed to parse {} limit", resource.table_name()),
+                                false,
+                            )
                         })
                     })
                     .transpose()?;
@@ -182,7 +186,7 @@ fn read(args: &[OsString]) -> Result<Option<Request>, Refusal> {
         ));
     }
     if request.resources.is_empty() && request.command.is_empty() {
-        request.resources = ALL.iter().map(|resource| (*resource, None)).collect();
+        request.resources = RLIMITS.iter().map(|resource| (*resource, None)).collect();
     }
     Ok(Some(request))
 }
@@ -225,7 +229,7 @@ fn apply(request: &Request) -> Result<Vec<Row>, Failure> {
         if request.verbose && request.pid.is_some() {
             println!(
                 "New {} limit for pid {pid}: <{}:{}>",
-                resource.name,
+                resource.table_name(),
                 shown_value(new.0),
                 shown_value(new.1)
             );
@@ -244,27 +248,32 @@ fn shown_value(value: u64) -> String {
 }
 
 /// prlimit(2) of `pid` (0: leash itself) for `resource`: its soft and hard limits.
-fn get(pid: libc::pid_t, resource: Resource) -> Result<(u64, u64), Errno> {
+///
+/// By hand, as `set` too: nix has no prlimit for another process, and rustix's
+/// `process::prlimit` always sets a new limit (it has no read-only form), so reading
+/// another process's limits through it would mean writing them back, racing with that
+/// process changing its own; a crate for one half of the pair is not worth it.
+fn get(pid: libc::pid_t, resource: Rlimit) -> Result<(u64, u64), Errno> {
     let mut old = libc::rlimit64 {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: prlimit(2) with no new limit writes the current one into `old`, alive
-    // across the call. nix has no prlimit for another process.
+    // across the call.
     Errno::result(unsafe {
-        libc::prlimit64(pid, resource.number, std::ptr::null(), &raw mut old)
+        libc::prlimit64(pid, resource.number(), std::ptr::null(), &raw mut old)
     })?;
     Ok((old.rlim_cur, old.rlim_max))
 }
 
-fn set(pid: libc::pid_t, resource: Resource, (soft, hard): (u64, u64)) -> Result<(), Errno> {
+fn set(pid: libc::pid_t, resource: Rlimit, (soft, hard): (u64, u64)) -> Result<(), Errno> {
     let new = libc::rlimit64 {
         rlim_cur: soft,
         rlim_max: hard,
     };
     // SAFETY: prlimit(2) reads `new`, alive across the call, and writes nothing.
     Errno::result(unsafe {
-        libc::prlimit64(pid, resource.number, &raw const new, std::ptr::null_mut())
+        libc::prlimit64(pid, resource.number(), &raw const new, std::ptr::null_mut())
     })
     .map(drop)
 }

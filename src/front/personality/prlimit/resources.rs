@@ -1,165 +1,9 @@
-//! The resources util-linux `prlimit` knows, as it names and describes them, and the
-//! limits its options take: `SOFT:HARD`, `SOFT:`, `:HARD`, one value for both, `unlimited`.
+//! The limits the `prlimit` personality's options take: `SOFT:HARD`, `SOFT:`, `:HARD`, one
+//! value for both (the grammar of `rlimit::sides`), each `unlimited` or a number. The
+//! resources are leash's one table, `rlimit::RLIMITS`.
 
-/// One resource: its option letter and name, what the table calls it, and its units.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Resource {
-    /// The short option: `-n`.
-    pub(crate) letter: char,
-    /// The long option: `--nofile`.
-    pub(crate) option: &'static str,
-    /// The table's RESOURCE: `NOFILE`.
-    pub(crate) name: &'static str,
-    /// The table's DESCRIPTION.
-    pub(crate) description: &'static str,
-    /// The table's UNITS (empty for NICE and RTPRIO).
-    pub(crate) units: &'static str,
-    /// The kernel's number for it.
-    pub(crate) number: libc::__rlimit_resource_t,
-}
-
-const fn resource(
-    letter: char,
-    option: &'static str,
-    name: &'static str,
-    description: &'static str,
-    units: &'static str,
-    number: libc::__rlimit_resource_t,
-) -> Resource {
-    Resource {
-        letter,
-        option,
-        name,
-        description,
-        units,
-        number,
-    }
-}
-
-/// Every resource, in the table's order (by name).
-pub(crate) const ALL: [Resource; 16] = [
-    resource(
-        'v',
-        "as",
-        "AS",
-        "address space limit",
-        "bytes",
-        libc::RLIMIT_AS,
-    ),
-    resource(
-        'c',
-        "core",
-        "CORE",
-        "max core file size",
-        "bytes",
-        libc::RLIMIT_CORE,
-    ),
-    resource('t', "cpu", "CPU", "CPU time", "seconds", libc::RLIMIT_CPU),
-    resource(
-        'd',
-        "data",
-        "DATA",
-        "max data size",
-        "bytes",
-        libc::RLIMIT_DATA,
-    ),
-    resource(
-        'f',
-        "fsize",
-        "FSIZE",
-        "max file size",
-        "bytes",
-        libc::RLIMIT_FSIZE,
-    ),
-    resource(
-        'x',
-        "locks",
-        "LOCKS",
-        "max number of file locks held",
-        "locks",
-        libc::RLIMIT_LOCKS,
-    ),
-    resource(
-        'l',
-        "memlock",
-        "MEMLOCK",
-        "max locked-in-memory address space",
-        "bytes",
-        libc::RLIMIT_MEMLOCK,
-    ),
-    resource(
-        'q',
-        "msgqueue",
-        "MSGQUEUE",
-        "max bytes in POSIX mqueues",
-        "bytes",
-        libc::RLIMIT_MSGQUEUE,
-    ),
-    resource(
-        'e',
-        "nice",
-        "NICE",
-        "max nice prio allowed to raise",
-        "",
-        libc::RLIMIT_NICE,
-    ),
-    resource(
-        'n',
-        "nofile",
-        "NOFILE",
-        "max number of open files",
-        "files",
-        libc::RLIMIT_NOFILE,
-    ),
-    resource(
-        'u',
-        "nproc",
-        "NPROC",
-        "max number of processes",
-        "processes",
-        libc::RLIMIT_NPROC,
-    ),
-    resource(
-        'm',
-        "rss",
-        "RSS",
-        "max resident set size",
-        "bytes",
-        libc::RLIMIT_RSS,
-    ),
-    resource(
-        'r',
-        "rtprio",
-        "RTPRIO",
-        "max real-time priority",
-        "",
-        libc::RLIMIT_RTPRIO,
-    ),
-    resource(
-        'y',
-        "rttime",
-        "RTTIME",
-        "timeout for real-time tasks",
-        "microsecs",
-        libc::RLIMIT_RTTIME,
-    ),
-    resource(
-        'i',
-        "sigpending",
-        "SIGPENDING",
-        "max number of pending signals",
-        "signals",
-        libc::RLIMIT_SIGPENDING,
-    ),
-    resource(
-        's',
-        "stack",
-        "STACK",
-        "max stack size",
-        "bytes",
-        libc::RLIMIT_STACK,
-    ),
-];
+use crate::machine::rlimit::{Sides, sides};
+use crate::machine::units::size_multiplier;
 
 /// One side of a limit as asked: a value, or kept as it is (`SOFT:` keeps the hard one).
 pub(crate) type Side = Option<u64>;
@@ -178,8 +22,8 @@ pub(crate) struct Asked {
 /// `KiB`...) for powers of 1024, `KB`... for powers of 1000. util-linux 2.38 reads the
 /// number and drops such a suffix (`--as=2G` is two bytes); leash takes it.
 pub(crate) fn parse_limit(text: &str) -> Option<Asked> {
-    match text.split_once(':') {
-        Some((soft, hard)) => {
+    match sides(text) {
+        Sides::Apart { soft, hard } => {
             let side = |s: &str| {
                 if s.is_empty() {
                     Some(None)
@@ -193,14 +37,14 @@ pub(crate) fn parse_limit(text: &str) -> Option<Asked> {
             };
             (asked.soft.is_some() || asked.hard.is_some()).then_some(asked)
         }
-        None => value(text).map(|v| Asked {
+        Sides::Both(text) => value(text).map(|v| Asked {
             soft: Some(v),
             hard: Some(v),
         }),
     }
 }
 
-/// `unlimited`, `infinity`, or a number with an optional size suffix.
+/// `unlimited`, `infinity`, or whole digits with an optional size suffix (leash's sizes').
 fn value(text: &str) -> Option<u64> {
     let text = text.trim_start();
     if text == "unlimited" || text == "infinity" {
@@ -208,19 +52,7 @@ fn value(text: &str) -> Option<u64> {
     }
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     let number: u64 = text[..digits].parse().ok()?;
-    let suffix = &text[digits..];
-    if suffix.is_empty() {
-        return Some(number);
-    }
-    let (letter, rest) = suffix.split_at(1);
-    let power = "KMGTPE".find(&letter.to_ascii_uppercase())?;
-    let base: u64 = match rest {
-        "" | "iB" => 1024,
-        "B" => 1000,
-        _ => return None,
-    };
-    let exponent = u32::try_from(power + 1).ok()?;
-    number.checked_mul(base.checked_pow(exponent)?)
+    number.checked_mul(size_multiplier(&text[digits..])?)
 }
 
 #[cfg(test)]
@@ -281,16 +113,6 @@ mod tests {
             "99999999999999999999E",
         ] {
             assert_eq!(parse_limit(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn every_resource_has_its_own_letter_and_option() {
-        for (at, one) in ALL.iter().enumerate() {
-            for other in &ALL[at + 1..] {
-                assert_ne!(one.letter, other.letter);
-                assert_ne!(one.option, other.option);
-            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `prlimit`'s table of limits, as util-linux prints it: the columns `--output` names
 //! (RESOURCE DESCRIPTION SOFT HARD UNITS by default), aligned, or `--raw`; `--noheadings`.
 
-use super::resources::Resource;
+use crate::machine::rlimit::Rlimit;
 
 /// A column of the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub(crate) struct Layout {
 /// One row: a resource and its limits.
 pub(crate) struct Row {
     /// The resource.
-    pub(crate) resource: Resource,
+    pub(crate) resource: Rlimit,
     /// Its soft and hard limits.
     pub(crate) limits: (u64, u64),
 }
@@ -118,11 +118,11 @@ fn cell(column: Column, row: &Row) -> String {
         }
     };
     match column {
-        Column::Resource => row.resource.name.to_string(),
-        Column::Description => row.resource.description.to_string(),
+        Column::Resource => row.resource.table_name().to_string(),
+        Column::Description => row.resource.description().to_string(),
         Column::Soft => limit(row.limits.0),
         Column::Hard => limit(row.limits.1),
-        Column::Units => row.resource.units.to_string(),
+        Column::Units => row.resource.units().to_string(),
     }
 }
 
@@ -141,11 +141,11 @@ fn escape(cell: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::resources::ALL;
     use super::*;
+    use crate::machine::rlimit::RLIMITS;
 
     fn nofile_and_nice() -> Vec<Row> {
-        let named = |name| *ALL.iter().find(|r| r.name == name).unwrap();
+        let named = |name| *RLIMITS.iter().find(|r| r.table_name() == name).unwrap();
         vec![
             Row {
                 resource: named("NOFILE"),

@@ -1,8 +1,8 @@
 //! What documents the `prlimit` personality: its command line as a clap definition (for
 //! the man page and completions) and the man page's own sections.
 
-use super::resources::ALL;
 use crate::front::personality::getopt::{Documented, documented_args};
+use crate::machine::rlimit::RLIMITS;
 
 /// The options besides the resources', as the man page shows them: long name, letter,
 /// value, help.
@@ -31,14 +31,14 @@ const DOCUMENTED: [Documented; 7] = [
 pub(crate) fn documented() -> clap::Command {
     use clap::{Arg, Command, ValueHint};
     let options = documented_args(&DOCUMENTED);
-    let resources = ALL.iter().map(|resource| {
-        Arg::new(resource.option)
-            .short(resource.letter)
-            .long(resource.option)
+    let resources = RLIMITS.iter().map(|resource| {
+        Arg::new(resource.name())
+            .short(resource.letter())
+            .long(resource.name())
             .value_name("LIMIT")
             .num_args(0..=1)
             .require_equals(true)
-            .help(resource.description)
+            .help(resource.description())
     });
     Command::new("prlimit")
         .about("Show or change the resource limits of a process")

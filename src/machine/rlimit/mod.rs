@@ -1,7 +1,12 @@
 //! Per-process resource limits (rlimits): their names, values, validation and application.
 //!
-//! Every resource util-linux `prlimit` knows can be set as `NAME=SOFT[:HARD]`. A single
-//! value sets both limits (as `prlimit` does); `SOFT:` or `:HARD` leaves the other as it is.
+//! Every resource util-linux `prlimit` knows (`table`) can be set as `NAME=SOFT[:HARD]`. A
+//! single value sets both limits (as `prlimit` does); `SOFT:` or `:HARD` leaves the other as
+//! it is (`sides`, the grammar the `prlimit` personality reads too).
+
+mod table;
+
+pub(crate) use table::RLIMITS;
 
 use std::fmt;
 
@@ -15,84 +20,32 @@ use crate::machine::units::{
 
 /// The unit a resource's limit is counted in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Unit {
+pub(super) enum Unit {
     Bytes,
     Seconds,
     Microseconds,
     Count,
 }
 
-/// A resource with a per-process limit, named as `prlimit` names it.
+/// A resource with a per-process limit, named and described as util-linux `prlimit`
+/// names and describes it (the table of them all is `table`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Rlimit {
+    /// `prlimit`'s long option and leash's `--rlimit` name: `nofile`.
     name: &'static str,
+    /// `prlimit`'s short option: `n`.
+    letter: char,
+    /// The RESOURCE column of `prlimit`'s table: `NOFILE`.
+    table_name: &'static str,
+    /// Its DESCRIPTION column.
+    description: &'static str,
+    /// Its UNITS column (empty for NICE and RTPRIO).
+    units: &'static str,
     resource: Resource,
     unit: Unit,
 }
 
-/// Every rlimit leash can set, in `prlimit`'s order.
-pub(crate) const RLIMITS: [Rlimit; 16] = [
-    Rlimit::AS,
-    Rlimit::CORE,
-    Rlimit::CPU,
-    Rlimit::DATA,
-    Rlimit::FSIZE,
-    Rlimit::LOCKS,
-    Rlimit::MEMLOCK,
-    Rlimit::MSGQUEUE,
-    Rlimit::NICE,
-    Rlimit::NOFILE,
-    Rlimit::NPROC,
-    Rlimit::RSS,
-    Rlimit::RTPRIO,
-    Rlimit::RTTIME,
-    Rlimit::SIGPENDING,
-    Rlimit::STACK,
-];
-
-const fn rlimit(name: &'static str, resource: Resource, unit: Unit) -> Rlimit {
-    Rlimit {
-        name,
-        resource,
-        unit,
-    }
-}
-
 impl Rlimit {
-    /// RLIMIT_AS.
-    pub(crate) const AS: Rlimit = rlimit("as", Resource::RLIMIT_AS, Unit::Bytes);
-    /// RLIMIT_CORE.
-    pub(crate) const CORE: Rlimit = rlimit("core", Resource::RLIMIT_CORE, Unit::Bytes);
-    /// RLIMIT_CPU.
-    pub(crate) const CPU: Rlimit = rlimit("cpu", Resource::RLIMIT_CPU, Unit::Seconds);
-    /// RLIMIT_DATA.
-    pub(crate) const DATA: Rlimit = rlimit("data", Resource::RLIMIT_DATA, Unit::Bytes);
-    /// RLIMIT_FSIZE.
-    pub(crate) const FSIZE: Rlimit = rlimit("fsize", Resource::RLIMIT_FSIZE, Unit::Bytes);
-    /// RLIMIT_LOCKS.
-    pub(crate) const LOCKS: Rlimit = rlimit("locks", Resource::RLIMIT_LOCKS, Unit::Count);
-    /// RLIMIT_MEMLOCK.
-    pub(crate) const MEMLOCK: Rlimit = rlimit("memlock", Resource::RLIMIT_MEMLOCK, Unit::Bytes);
-    /// RLIMIT_MSGQUEUE.
-    pub(crate) const MSGQUEUE: Rlimit = rlimit("msgqueue", Resource::RLIMIT_MSGQUEUE, Unit::Bytes);
-    /// RLIMIT_NICE.
-    pub(crate) const NICE: Rlimit = rlimit("nice", Resource::RLIMIT_NICE, Unit::Count);
-    /// RLIMIT_NOFILE.
-    pub(crate) const NOFILE: Rlimit = rlimit("nofile", Resource::RLIMIT_NOFILE, Unit::Count);
-    /// RLIMIT_NPROC.
-    pub(crate) const NPROC: Rlimit = rlimit("nproc", Resource::RLIMIT_NPROC, Unit::Count);
-    /// RLIMIT_RSS.
-    pub(crate) const RSS: Rlimit = rlimit("rss", Resource::RLIMIT_RSS, Unit::Bytes);
-    /// RLIMIT_RTPRIO.
-    pub(crate) const RTPRIO: Rlimit = rlimit("rtprio", Resource::RLIMIT_RTPRIO, Unit::Count);
-    /// RLIMIT_RTTIME.
-    pub(crate) const RTTIME: Rlimit = rlimit("rttime", Resource::RLIMIT_RTTIME, Unit::Microseconds);
-    /// RLIMIT_SIGPENDING.
-    pub(crate) const SIGPENDING: Rlimit =
-        rlimit("sigpending", Resource::RLIMIT_SIGPENDING, Unit::Count);
-    /// RLIMIT_STACK.
-    pub(crate) const STACK: Rlimit = rlimit("stack", Resource::RLIMIT_STACK, Unit::Bytes);
-
     /// Look a resource up by its `prlimit` name (`nofile`, `as`, ...).
     pub(crate) fn named(name: &str) -> Option<Self> {
         let name = name.trim().to_ascii_lowercase();
@@ -102,6 +55,31 @@ impl Rlimit {
     /// The `prlimit` name of the resource.
     pub(crate) fn name(self) -> &'static str {
         self.name
+    }
+
+    /// `prlimit`'s short option for it.
+    pub(crate) fn letter(self) -> char {
+        self.letter
+    }
+
+    /// Its name in `prlimit`'s table: `NOFILE`.
+    pub(crate) fn table_name(self) -> &'static str {
+        self.table_name
+    }
+
+    /// What it limits, as `prlimit`'s table says.
+    pub(crate) fn description(self) -> &'static str {
+        self.description
+    }
+
+    /// Its units, as `prlimit`'s table says.
+    pub(crate) fn units(self) -> &'static str {
+        self.units
+    }
+
+    /// The kernel's number for it, for prlimit(2).
+    pub(crate) fn number(self) -> libc::__rlimit_resource_t {
+        self.resource as libc::__rlimit_resource_t
     }
 
     /// Parse one limit value in this resource's unit; `unlimited` is allowed.
@@ -137,6 +115,25 @@ impl Rlimit {
     }
 }
 
+/// A limit as `prlimit` writes it: `VALUE` for both sides, or `SOFT:HARD` where either
+/// side may be empty (kept as it is).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sides<'a> {
+    /// One value for the soft and the hard limit.
+    Both(&'a str),
+    /// Each side as written (empty: kept).
+    Apart { soft: &'a str, hard: &'a str },
+}
+
+/// The sides of a limit as written: the one grammar of `--rlimit`, `--nofile`... and the
+/// `prlimit` personality's options (each reads the values in its own way).
+pub(crate) fn sides(text: &str) -> Sides<'_> {
+    match text.split_once(':') {
+        None => Sides::Both(text),
+        Some((soft, hard)) => Sides::Apart { soft, hard },
+    }
+}
+
 /// A requested limit: `None` keeps the limit leash itself runs with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct RlimitRequest {
@@ -156,12 +153,12 @@ impl RlimitRequest {
                 rlimit.parse_value(part).map(Some)
             }
         };
-        let (soft, hard) = match text.split_once(':') {
-            None => {
-                let both = rlimit.parse_value(text)?;
+        let (soft, hard) = match sides(text) {
+            Sides::Both(value) => {
+                let both = rlimit.parse_value(value)?;
                 (Some(both), Some(both))
             }
-            Some((soft, hard)) => (optional(soft)?, optional(hard)?),
+            Sides::Apart { soft, hard } => (optional(soft)?, optional(hard)?),
         };
         if soft.is_none() && hard.is_none() {
             return Err(Invalid(format!(
@@ -351,6 +348,13 @@ mod tests {
             assert_eq!(named(name).name(), name);
         }
         assert!(Rlimit::named("bogus").is_none());
+        for (at, one) in RLIMITS.iter().enumerate() {
+            assert_eq!(one.table_name(), one.name().to_ascii_uppercase());
+            for other in &RLIMITS[at + 1..] {
+                assert_ne!(one.letter(), other.letter());
+                assert_ne!(one.name(), other.name());
+            }
+        }
     }
 
     #[test]
