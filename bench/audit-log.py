@@ -7,7 +7,8 @@ import random
 import sys
 
 template, count = sys.argv[1], int(sys.argv[2])
-records = [json.loads(line) for line in open(template) if line.strip()]
+with open(template) as lines:
+    records = [json.loads(line) for line in lines if line.strip()]
 rng = random.Random(42)
 names = ["build", "test", "agent", "lint", None]
 out = sys.stdout

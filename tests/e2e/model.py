@@ -13,7 +13,8 @@ import http.server
 import json
 import sys
 
-BLOCKS = open(sys.argv[1]).read().split("\n### next block ###\n")
+with open(sys.argv[1]) as script:
+    BLOCKS = script.read().split("\n### next block ###\n")
 LANGUAGE = sys.argv[2] if len(sys.argv) > 2 else "python"
 LOG = sys.argv[3] if len(sys.argv) > 3 else None
 

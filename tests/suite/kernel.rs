@@ -512,3 +512,28 @@ fn as_an_ordinary_user_without_a_cgroup_a_memory_bomb_is_contained_and_the_chat_
     assert!(chat.shut_down, "{}", chat.stderr);
     sandbox.assert_no_survivors(&[]);
 }
+
+#[test]
+fn the_launchers_own_unit_tests_pass() {
+    let sandbox = Sandbox::new();
+    let mut command = sandbox.capped(python().to_str().expect("UTF-8"));
+    command
+        .args(["-m", "unittest", "-v", "test_launcher"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/launcher"));
+    let run = sandbox.start_prepared(command, "").finish();
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    // unittest says how many ran: a file that found none would pass too.
+    let ran: usize = run
+        .stderr
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("Ran ")?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .expect("unittest's count");
+    assert!(ran >= 9, "{}", run.stderr);
+    sandbox.assert_no_survivors(&[]);
+}

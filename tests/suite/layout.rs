@@ -479,3 +479,25 @@ fn the_circle_check_fails_on_a_planted_circle() {
         ]
     );
 }
+
+/// The ruff that lints the project's Python, installed once per build directory.
+const RUFF: &str = "0.17.6";
+
+#[test]
+fn the_python_the_project_carries_passes_ruff() {
+    // The kernel launcher (carried in leashctl), the tests' scripted models and clients,
+    // the benchmarks' helpers: ruff's default rules (pyflakes and pycodestyle's errors).
+    let venv = crate::common::installed_once(&format!("ruff-{RUFF}"), |venv| {
+        crate::common::make_venv("python3", venv, &[&format!("ruff=={RUFF}")]);
+    });
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let checked = std::process::Command::new(venv.join("bin/ruff"))
+        .args(["check", "--no-cache", "--output-format", "concise"])
+        .args(["src", "tests", "bench"])
+        .current_dir(root)
+        .output()
+        .expect("ruff");
+    let said = String::from_utf8_lossy(&checked.stdout);
+    assert!(checked.status.success(), "{said}");
+    assert!(said.contains("All checks passed"), "{said}");
+}

@@ -498,10 +498,10 @@ class Launcher:
             self.frontend["iopub"].send_multipart(frames)
             return
         self.frontend[channel].send_multipart(frames)
-        if channel == "shell" and message.type == "execute_reply":
-            if self.cells and self.cells[0].message.header.get("msg_id") == message.parent_id:
-                self.cells.popleft()
-                self.start_clock()
+        answered = self.cells and self.cells[0].message.header.get("msg_id") == message.parent_id
+        if channel == "shell" and message.type == "execute_reply" and answered:
+            self.cells.popleft()
+            self.start_clock()
 
     def start_clock(self):
         if self.cells and self.cells[0].started is None:
