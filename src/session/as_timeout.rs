@@ -34,7 +34,7 @@ use crate::session::spec::Spec;
 
 /// What `timeout`'s command line asked for.
 #[derive(Clone, Debug)]
-pub(crate) struct Rules {
+pub(crate) struct TimeoutRules {
     /// DURATION; `None`: no timeout.
     pub(crate) after: Option<Duration>,
     /// `-s`: the signal sent on timeout (0: none).
@@ -51,7 +51,7 @@ pub(crate) struct Rules {
     pub(crate) command_name: String,
 }
 
-impl Default for Rules {
+impl Default for TimeoutRules {
     fn default() -> Self {
         Self {
             after: None,
@@ -66,13 +66,13 @@ impl Default for Rules {
 }
 
 /// Run the session `settings` describe under `rules`; returns how leash must exit.
-pub(crate) fn run(settings: &Spec, rules: &Rules) -> Exit {
+pub(crate) fn run(settings: &Spec, rules: &TimeoutRules) -> Exit {
     let started = Plan::make(settings).and_then(|plan| start(settings, plan, false));
     let mut running = match started {
         Ok(running) => running,
         Err(error) => return failed(&error, &rules.command_name),
     };
-    let mut watch = Watch::new(rules, running.session.started());
+    let mut watch = TimeoutWatch::new(rules, running.session.started());
     watch.run(&mut Live {
         running: &mut running,
         verbosity: settings.verbosity,
@@ -129,8 +129,8 @@ impl Commands for Live<'_> {
 }
 
 /// The watch's state: GNU `timeout`'s, with its single timer as two deadlines.
-struct Watch<'r> {
-    rules: &'r Rules,
+struct TimeoutWatch<'r> {
+    rules: &'r TimeoutRules,
     /// When DURATION is over, until it is (or the kill timer replaces it).
     deadline: Option<Instant>,
     /// When `-k`'s SIGKILL is due, once armed.
@@ -142,8 +142,8 @@ struct Watch<'r> {
     timed_out: bool,
 }
 
-impl<'r> Watch<'r> {
-    fn new(rules: &'r Rules, started: Instant) -> Self {
+impl<'r> TimeoutWatch<'r> {
+    fn new(rules: &'r TimeoutRules, started: Instant) -> Self {
         Self {
             rules,
             deadline: rules.after.and_then(|after| started.checked_add(after)),
@@ -252,7 +252,7 @@ mod tests {
 
     /// A command in a script: time moves only when the watch waits and no signal comes
     /// (by the whole timeout); it ends at the first signal it does not ignore.
-    struct Script {
+    struct TimeoutScript {
         start: Instant,
         now: Instant,
         /// Signals to leash, one batch per wait.
@@ -263,10 +263,10 @@ mod tests {
         sent: Vec<(SignalNumber, u64, bool)>,
     }
 
-    impl Script {
-        fn new(ignores: &[Signal]) -> Script {
+    impl TimeoutScript {
+        fn new(ignores: &[Signal]) -> TimeoutScript {
             let start = Instant::now();
-            Script {
+            TimeoutScript {
                 start,
                 now: start,
                 incoming: VecDeque::new(),
@@ -284,7 +284,7 @@ mod tests {
         }
     }
 
-    impl Events for Script {
+    impl Events for TimeoutScript {
         fn now(&self) -> Instant {
             self.now
         }
@@ -317,7 +317,7 @@ mod tests {
         }
     }
 
-    impl Commands for Script {
+    impl Commands for TimeoutScript {
         fn realtime(&mut self) -> Vec<i32> {
             // Each batch in full: what the real source splits in two, `wait` and this.
             self.incoming.pop_front().unwrap_or_default()
@@ -330,16 +330,16 @@ mod tests {
         }
     }
 
-    fn rules(after: u64, kill_after: Option<u64>) -> Rules {
-        Rules {
+    fn rules(after: u64, kill_after: Option<u64>) -> TimeoutRules {
+        TimeoutRules {
             after: Some(Duration::from_secs(after)),
             kill_after: kill_after.map(Duration::from_secs),
-            ..Rules::default()
+            ..TimeoutRules::default()
         }
     }
 
-    fn watched<'r>(rules: &'r Rules, script: &mut Script) -> Watch<'r> {
-        let mut watch = Watch::new(rules, script.start);
+    fn watched<'r>(rules: &'r TimeoutRules, script: &mut TimeoutScript) -> TimeoutWatch<'r> {
+        let mut watch = TimeoutWatch::new(rules, script.start);
         watch.run(script);
         watch
     }
@@ -350,7 +350,7 @@ mod tests {
     #[test]
     fn at_duration_the_signal_goes_and_timeout_exits_124() {
         let rules = rules(5, None);
-        let mut script = Script::new(&[]);
+        let mut script = TimeoutScript::new(&[]);
         let watch = watched(&rules, &mut script);
         assert_eq!(script.sent(), [(TERM, 5)]);
         let status = WaitStatus::Signaled(Pid::from_raw(2), Signal::SIGTERM, false);
@@ -360,7 +360,7 @@ mod tests {
     #[test]
     fn kill_after_counts_from_the_first_signal_and_sends_sigkill() {
         let rules = rules(5, Some(2));
-        let mut script = Script::new(&[Signal::SIGTERM]);
+        let mut script = TimeoutScript::new(&[Signal::SIGTERM]);
         let watch = watched(&rules, &mut script);
         assert_eq!(script.sent(), [(TERM, 5), (KILL, 7)]);
         // Killed shows, whatever -p says: 128 + 9, as GNU's.
@@ -371,7 +371,7 @@ mod tests {
     #[test]
     fn sigalrm_times_out_at_once_and_other_signals_are_passed_on() {
         let rules = rules(60, None);
-        let mut script = Script::new(&[Signal::SIGINT, Signal::SIGUSR1]);
+        let mut script = TimeoutScript::new(&[Signal::SIGINT, Signal::SIGUSR1]);
         let rtmin = libc::SIGRTMIN();
         script.ignores.push(rtmin);
         script.incoming = VecDeque::from([
@@ -390,15 +390,15 @@ mod tests {
     #[test]
     fn a_signal_passed_on_arms_kill_after_and_is_not_a_timeout() {
         let rules = rules(60, Some(3));
-        let mut script = Script::new(&[Signal::SIGHUP, Signal::SIGTERM]);
+        let mut script = TimeoutScript::new(&[Signal::SIGHUP, Signal::SIGTERM]);
         script.incoming = VecDeque::from([vec![Signal::SIGHUP as i32]]);
         let watch = watched(&rules, &mut script);
         assert_eq!(script.sent(), [(Signal::SIGHUP as i32, 0), (KILL, 3)]);
         // The command died of what it was sent: timeout dies of the same.
         let hup = WaitStatus::Signaled(Pid::from_raw(2), Signal::SIGHUP, false);
-        assert!(!Watch::new(&rules, script.start).timed_out);
+        assert!(!TimeoutWatch::new(&rules, script.start).timed_out);
         assert_eq!(
-            Watch::new(&rules, script.start).exit(Some(hup)),
+            TimeoutWatch::new(&rules, script.start).exit(Some(hup)),
             Exit::Signal(Signal::SIGHUP)
         );
         assert!(watch.timed_out, "-k's SIGKILL is a timeout");
@@ -406,12 +406,12 @@ mod tests {
 
     #[test]
     fn preserve_status_and_foreground_are_kept() {
-        let rules = Rules {
+        let rules = TimeoutRules {
             preserve_status: true,
             foreground: true,
             ..rules(5, None)
         };
-        let mut script = Script::new(&[Signal::SIGTERM]);
+        let mut script = TimeoutScript::new(&[Signal::SIGTERM]);
         script.ignores.clear();
         let watch = watched(&rules, &mut script);
         assert_eq!(script.sent, [(Signal::SIGTERM.into(), 5, true)]);

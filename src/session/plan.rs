@@ -15,7 +15,7 @@ use crate::session::spec::Spec;
 #[derive(Debug)]
 pub(crate) struct Plan {
     /// What the session's cgroup will do, if it has one.
-    pub(crate) cgroup: Option<cgroup::Plan>,
+    pub(crate) cgroup: Option<cgroup::Placement>,
     /// The rlimits the command gets.
     pub(crate) rlimits: Vec<ResolvedRlimit>,
     /// What keeps the session from reaching outside itself.
@@ -74,14 +74,14 @@ impl Plan {
     pub(crate) fn with_cgroup(
         self,
         settings: &Spec,
-        cgroup: Option<cgroup::Plan>,
+        cgroup: Option<cgroup::Placement>,
     ) -> Result<Plan, Error> {
         Plan::assemble(settings, cgroup, self.isolation, self.detected)
     }
 
     fn assemble(
         settings: &Spec,
-        cgroup: Option<cgroup::Plan>,
+        cgroup: Option<cgroup::Placement>,
         isolation: Isolation,
         detected: Vec<Hierarchy>,
     ) -> Result<Plan, Error> {
@@ -140,14 +140,14 @@ fn cgroup_plan(
     settings: &Spec,
     detected: &[Hierarchy],
     probe: fn(&Hierarchy) -> Option<Hierarchy>,
-) -> Result<Option<cgroup::Plan>, Error> {
+) -> Result<Option<cgroup::Placement>, Error> {
     if settings.cgroup == Mode::Off {
         if settings.cpu_rate.is_some() {
             return Err(CgroupError::CpuRateWithoutCgroup.into());
         }
         return Ok(None);
     }
-    let plan = cgroup::Plan::probing(
+    let plan = cgroup::Placement::probing(
         detected,
         &jobs(settings),
         cgroup::kernel_has_kill_file(),
@@ -159,7 +159,7 @@ fn cgroup_plan(
 
 /// Refuse what cannot be had: `--cpu-rate` without a cpu controller, anything missing
 /// under `--cgroup require`.
-pub(crate) fn check(mode: Mode, plan: &cgroup::Plan) -> Result<(), Error> {
+pub(crate) fn check(mode: Mode, plan: &cgroup::Placement) -> Result<(), Error> {
     if plan.missing.contains(&Job::CpuRate) {
         return Err(CgroupError::NoCpuController.into());
     }
@@ -181,7 +181,7 @@ pub(crate) fn check(mode: Mode, plan: &cgroup::Plan) -> Result<(), Error> {
 }
 
 /// What a cgroup, planned or made from `plan`, does for the session limits.
-fn by_cgroup(plan: Option<&cgroup::Plan>) -> ByCgroup {
+fn by_cgroup(plan: Option<&cgroup::Placement>) -> ByCgroup {
     let does = |job| plan.is_some_and(|p| p.hierarchy_of(job).is_some());
     ByCgroup {
         memory: does(Job::Memory),

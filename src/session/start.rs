@@ -150,7 +150,7 @@ fn spawn(
 /// is an error.
 fn make_cgroup(
     settings: &Spec,
-    plan: &cgroup::Plan,
+    plan: &cgroup::Placement,
     detected: &[Hierarchy],
 ) -> Result<Option<SessionCgroup>, Error> {
     stop_stale_sessions(settings, detected);
@@ -173,7 +173,7 @@ fn make_cgroup(
     // The kernel does not enable controllers for the children of a v2 cgroup that holds
     // processes (leash itself, an ordinary login shell): contain the session in a cgroup
     // with the controllers that are enabled already, and count the rest in leash.
-    let fallback = cgroup::Plan::probing(detected, &jobs(settings), plan.kill_file, |h| {
+    let fallback = cgroup::Placement::probing(detected, &jobs(settings), plan.kill_file, |h| {
         cgroup::probe(h).map(Hierarchy::enabled_only)
     });
     if let Err(then) = check(settings.cgroup, &fallback) {
@@ -223,7 +223,7 @@ fn stop_stale_sessions(settings: &Spec, detected: &[Hierarchy]) {
 /// Say (with `--verbose`) where the session cgroup is.
 fn announce(
     settings: &Spec,
-    plan: &cgroup::Plan,
+    plan: &cgroup::Placement,
     name: &str,
     made: SessionCgroup,
 ) -> SessionCgroup {

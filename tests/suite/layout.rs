@@ -501,3 +501,35 @@ fn the_python_the_project_carries_passes_ruff() {
     assert!(checked.status.success(), "{said}");
     assert!(said.contains("All checks passed"), "{said}");
 }
+
+#[test]
+fn no_two_types_share_a_name() {
+    // `Plan`, `Live`, `Usage` meaning two things each made a reader ask which one.
+    let mut defined: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (path, text) in sources() {
+        for line in text.lines() {
+            let code = line.trim_start();
+            let code = ["pub(crate) ", "pub(super) ", "pub "]
+                .iter()
+                .find_map(|v| code.strip_prefix(v))
+                .unwrap_or(code);
+            let name = ["struct ", "enum ", "type ", "trait "]
+                .iter()
+                .find_map(|kind| code.strip_prefix(kind))
+                .map(|rest| {
+                    rest.chars()
+                        .take_while(char::is_ascii_alphanumeric)
+                        .collect::<String>()
+                });
+            if let Some(name) = name.filter(|n| n.starts_with(|c: char| c.is_ascii_uppercase())) {
+                defined
+                    .entry(name)
+                    .or_default()
+                    .push(path.display().to_string());
+            }
+        }
+    }
+    let twice: Vec<_> = defined.iter().filter(|(_, at)| at.len() > 1).collect();
+    assert!(twice.is_empty(), "types defined twice: {twice:#?}");
+    assert!(defined.contains_key("Spec") && defined.contains_key("Placement"));
+}

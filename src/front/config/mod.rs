@@ -11,16 +11,16 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-mod environment;
 mod flags;
 mod precedence;
+mod variables;
 
 use clap::parser::ValueSource;
 
 use crate::machine::error::{ConfigError, Error};
-use environment::environment_layer;
 use flags::Flags;
 use precedence::{overlay, supersede};
+use variables::environment_layer;
 
 /// The built-in profiles, in the config files' own format.
 pub const BUILT_IN: &str = r#"

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::act::supervisor_answers;
-use super::sample::{Live, sample};
+use super::sample::{Snapshot, sample};
 use crate::machine::units::{format_millis, format_size};
 use crate::session::registry::{self, Entry, Event, Found, control};
 
@@ -62,7 +62,7 @@ struct Row<'a> {
     entry: &'a Entry,
     user: String,
     state: State,
-    usage: Live,
+    usage: Snapshot,
 }
 
 fn rows<'a>(found: &'a [Found], users: &mut Users) -> Vec<(Row<'a>, Vec<Event>)> {
@@ -78,7 +78,11 @@ fn rows<'a>(found: &'a [Found], users: &mut Users) -> Vec<(Row<'a>, Vec<Event>)>
                 entry: &f.entry,
                 user: users.name(f.entry.uid),
                 state: State::of(f, &events),
-                usage: if f.stale { Live::default() } else { sample(f) },
+                usage: if f.stale {
+                    Snapshot::default()
+                } else {
+                    sample(f)
+                },
             };
             (row, events)
         })
@@ -109,7 +113,7 @@ pub(crate) fn list(json: bool, watch: bool, ids: bool) {
     let mut users = Users::default();
     if watch {
         let mut scanner = registry::Scanner::default();
-        super::watch::watch(|| table(&rows(&scanner.scan(&dirs), &mut users)));
+        super::redraw::redraw(|| table(&rows(&scanner.scan(&dirs), &mut users)));
         return;
     }
     let found = registry::scan(&dirs);

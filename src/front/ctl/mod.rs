@@ -6,10 +6,10 @@ mod act;
 pub(crate) mod audit;
 mod kernel;
 mod list;
+mod redraw;
 mod sample;
 mod texts;
 mod tree;
-mod watch;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -75,7 +75,7 @@ impl std::fmt::Display for CtlError {
 /// what sessions used; `leashctl kernel` installs Jupyter kernels that run under leash.
 #[derive(Debug, Parser)]
 #[command(name = "leashctl", version = crate::machine::VERSION, after_help = EXIT_STATUS)]
-pub(crate) struct Cli {
+pub(crate) struct Leashctl {
     #[command(subcommand)]
     command: Command,
 }
@@ -170,18 +170,18 @@ enum Command {
     /// install --help`).
     Kernel {
         #[command(subcommand)]
-        action: kernel::Action,
+        action: kernel::KernelAction,
     },
 }
 
 /// The clap definition, for the man page and completions.
 pub(crate) fn command() -> clap::Command {
-    <Cli as clap::CommandFactory>::command()
+    <Leashctl as clap::CommandFactory>::command()
 }
 
 /// Run `leashctl` with `args`; returns how it exits.
 pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Leashctl::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

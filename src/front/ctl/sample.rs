@@ -9,7 +9,7 @@ use crate::session::registry::{self, Figures, Found};
 
 /// A session's usage now.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub(crate) struct Live {
+pub(crate) struct Snapshot {
     /// Seconds since the session started.
     pub(crate) elapsed_seconds: f64,
     /// CPU time, user and system, of every process the session ran.
@@ -35,7 +35,7 @@ pub(crate) struct Live {
 /// reader, so one memory figure per session: the cgroup's, else the resident sizes, or
 /// the proportional ones where those pass the memory limit), with the peaks and counts
 /// only the supervisor knows from the figures it publishes.
-pub(crate) fn sample(found: &Found) -> Live {
+pub(crate) fn sample(found: &Found) -> Snapshot {
     let entry = &found.entry;
     let counted = entry.gauges().read();
     let wanted = Wanted {
@@ -55,7 +55,7 @@ pub(crate) fn sample(found: &Found) -> Live {
         .and_then(|text| serde_json::from_slice(&text).ok())
         .unwrap_or_default();
     let peak = counted.memory_peak.or(figures.peak_memory_bytes);
-    Live {
+    Snapshot {
         elapsed_seconds: (registry::now_seconds() - entry.started_at).max(0.0),
         cpu_seconds: usage.cpu.as_secs_f64(),
         memory_bytes: usage.memory,

@@ -199,13 +199,13 @@ pub(crate) struct Planned {
 pub(crate) struct Assigned {
     /// The job.
     pub(crate) job: Job,
-    /// The index of its hierarchy in [`Plan::hierarchies`].
+    /// The index of its hierarchy in [`Placement::hierarchies`].
     pub(crate) hierarchy: usize,
 }
 
 /// Which hierarchy does each job: cgroup v2 where it can, else v1.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Plan {
+pub(crate) struct Placement {
     /// The hierarchies to make the session cgroup in.
     pub(crate) hierarchies: Vec<Planned>,
     /// Each job that a cgroup does.
@@ -216,12 +216,12 @@ pub(crate) struct Plan {
     pub(crate) kill_file: bool,
 }
 
-impl Plan {
+impl Placement {
     /// Assign each of `jobs` to the first hierarchy of `available` that can do it (v2
     /// first).
     #[cfg(test)]
-    pub(crate) fn make(available: &[Hierarchy], jobs: &[Job], kill_file: bool) -> Plan {
-        Plan::probing(available, jobs, kill_file, |h| Some(h.clone()))
+    pub(crate) fn make(available: &[Hierarchy], jobs: &[Job], kill_file: bool) -> Placement {
+        Placement::probing(available, jobs, kill_file, |h| Some(h.clone()))
     }
 
     /// Assign each of `jobs` to the first hierarchy of `candidates` that can do it (v2
@@ -232,10 +232,10 @@ impl Plan {
         jobs: &[Job],
         kill_file: bool,
         probe: impl Fn(&Hierarchy) -> Option<Hierarchy>,
-    ) -> Plan {
-        let mut plan = Plan {
+    ) -> Placement {
+        let mut plan = Placement {
             kill_file,
-            ..Plan::default()
+            ..Placement::default()
         };
         let mut ordered: Vec<&Hierarchy> = candidates.iter().collect();
         ordered.sort_by_key(|h| h.version == Version::V1);
@@ -331,7 +331,7 @@ mod tests {
             hierarchy(Version::V1, "/f", &[Controller::Freezer]),
             hierarchy(Version::V2, "/u", &[]),
         ];
-        let plan = Plan::make(
+        let plan = Placement::make(
             &available,
             &[Job::Contain, Job::Memory, Job::Pids, Job::CpuTime],
             true,
@@ -358,7 +358,7 @@ mod tests {
             hierarchy(Version::V2, "/u", &[]),
         ];
         let probed = std::cell::RefCell::new(Vec::new());
-        let plan = Plan::probing(&candidates, &[Job::Contain, Job::Memory], true, |h| {
+        let plan = Placement::probing(&candidates, &[Job::Contain, Job::Memory], true, |h| {
             probed.borrow_mut().push(h.parent.clone());
             // The v2 parent turns out not to be writable.
             (h.version == Version::V1).then(|| h.clone())
@@ -374,7 +374,7 @@ mod tests {
     #[test]
     fn jobs_nobody_can_do_are_missing() {
         let available = [hierarchy(Version::V1, "/p", &[Controller::Pids])];
-        let plan = Plan::make(&available, &[Job::Contain, Job::Pids, Job::CpuRate], true);
+        let plan = Placement::make(&available, &[Job::Contain, Job::Pids, Job::CpuRate], true);
         assert_eq!(plan.missing, vec![Job::Contain, Job::CpuRate]);
         assert_eq!(
             plan.mechanism(Job::Pids),

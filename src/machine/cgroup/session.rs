@@ -13,7 +13,7 @@ use nix::unistd::Pid;
 use super::dir::CgroupDir;
 use super::gauges::{Gauges, Reading};
 use super::limits::{KernelLimits, set_limits};
-use super::{Controller, Hierarchy, Job, Plan, Version};
+use super::{Controller, Hierarchy, Job, Placement, Version};
 use crate::machine::error::{CgroupError, Error};
 
 /// How the child enters the session's cgroup.
@@ -41,7 +41,7 @@ pub(crate) struct BornInto {
 pub(crate) struct SessionCgroup {
     dirs: Vec<CgroupDir>,
     /// What the cgroup does for the session, as planned.
-    plan: Plan,
+    plan: Placement,
     /// cgroup.procs of each directory, open for the child to write itself into.
     entries: Vec<OwnedFd>,
     /// The v2 directory, open for clone3 to create the child in.
@@ -57,7 +57,11 @@ pub(crate) struct SessionCgroup {
 impl SessionCgroup {
     /// Make the session cgroup `name` as `plan` says and write `limits` into it. On error
     /// nothing is left behind.
-    pub(crate) fn create(plan: &Plan, name: &str, limits: &KernelLimits) -> Result<Self, Error> {
+    pub(crate) fn create(
+        plan: &Placement,
+        name: &str,
+        limits: &KernelLimits,
+    ) -> Result<Self, Error> {
         let mut made = SessionCgroup {
             dirs: Vec::new(),
             plan: plan.clone(),
@@ -194,7 +198,7 @@ impl SessionCgroup {
     }
 
     /// The plan the cgroup was made from (which hierarchy does what).
-    pub(crate) fn plan(&self) -> &Plan {
+    pub(crate) fn plan(&self) -> &Placement {
         &self.plan
     }
 
@@ -354,7 +358,7 @@ mod tests {
             Job::CpuTime,
             Job::CpuRate,
         ];
-        let plan = Plan::make(std::slice::from_ref(&hierarchy), &jobs, true);
+        let plan = Placement::make(std::slice::from_ref(&hierarchy), &jobs, true);
         assert!(plan.missing.is_empty());
         let limits = KernelLimits {
             memory: Some(256 << 20),
@@ -396,7 +400,7 @@ mod tests {
         let fake = tempfile::tempdir().unwrap();
         let (hierarchy, session) = fake_v2(fake.path());
         fs::remove_file(session.join("pids.max")).unwrap();
-        let plan = Plan::make(&[hierarchy], &[Job::Contain, Job::Pids], true);
+        let plan = Placement::make(&[hierarchy], &[Job::Contain, Job::Pids], true);
         let limits = KernelLimits {
             tasks: Some(64),
             ..KernelLimits::default()
@@ -421,7 +425,7 @@ mod tests {
             format!("{}\n", Pid::this()),
         )
         .unwrap();
-        let plan = Plan::make(
+        let plan = Placement::make(
             std::slice::from_ref(&hierarchy),
             &[Job::Contain, Job::Pids],
             true,

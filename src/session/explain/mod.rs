@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
-use crate::machine::cgroup::{Job, Plan};
+use crate::machine::cgroup::{Job, Placement};
 use crate::machine::rlimit::{ResolvedRlimit, Rlimit};
 use crate::machine::units::{format_duration, format_size};
 use crate::session::isolation::Isolation;
@@ -123,7 +123,7 @@ fn seconds(d: Duration) -> (Value, &'static str) {
 pub(crate) fn rows(
     settings: &Spec,
     rlimits: &[ResolvedRlimit],
-    plan: Option<&Plan>,
+    plan: Option<&Placement>,
     isolation: &Isolation,
 ) -> Vec<LimitRow> {
     let by = |job| plan.and_then(|p| p.mechanism(job));
@@ -276,7 +276,7 @@ fn output_rows(rows: &mut Rows, limits: &SessionLimits) {
 
 /// The explanation of a planned session: its `rows` as lines of `limit  value  mechanism`,
 /// the cgroups it would be made below, and how it would be stopped.
-pub(crate) fn explanation(rows: &[LimitRow], plan: Option<&Plan>, settings: &Spec) -> String {
+pub(crate) fn explanation(rows: &[LimitRow], plan: Option<&Placement>, settings: &Spec) -> String {
     let width = |pick: fn(&LimitRow) -> usize| rows.iter().map(pick).max().unwrap_or(0);
     let (name_width, value_width) = (
         width(|r| r.limit.to_string().len()),

@@ -62,18 +62,18 @@ pub(crate) struct Line<'a> {
     pub(crate) outcome: Cow<'a, str>,
     wall_seconds: f64,
     #[serde(borrow)]
-    breach: Option<Breach<'a>>,
-    usage: Usage,
+    breach: Option<RecordedBreach<'a>>,
+    usage: RecordedUsage,
 }
 
 #[derive(Deserialize)]
-struct Breach<'a> {
+struct RecordedBreach<'a> {
     #[serde(borrow)]
     limit: Cow<'a, str>,
 }
 
 #[derive(Deserialize)]
-struct Usage {
+struct RecordedUsage {
     cpu_user_seconds: Option<f64>,
     cpu_system_seconds: Option<f64>,
     peak_memory_bytes: Option<f64>,

@@ -50,7 +50,7 @@ pub(crate) struct PrivateTmp {
     /// Where it is mounted (those of /tmp and /dev/shm that exist).
     points: Vec<CString>,
     /// The paths below them kept as they are.
-    kept: Vec<Kept>,
+    kept: Vec<KeptPath>,
     /// The working directory, when it is below the mount points: changed into again once
     /// the kept paths are in place.
     chdir: Option<CString>,
@@ -61,7 +61,7 @@ pub(crate) struct PrivateTmp {
 
 /// A path below the private /tmp kept as it is (a clone of its mount put back).
 #[derive(Debug)]
-struct Kept {
+struct KeptPath {
     path: CString,
     is_dir: bool,
     /// The session may not write there (Landlock would not stop it: the tmpfs it is
@@ -111,7 +111,7 @@ impl PrivateTmp {
             points: points.iter().map(|p| c_path(p)).collect::<Result<_, _>>()?,
             kept: kept
                 .iter()
-                .map(|(path, read_only)| Kept::prepare(path, *read_only, &points))
+                .map(|(path, read_only)| KeptPath::prepare(path, *read_only, &points))
                 .collect::<Result<_, _>>()?,
             chdir: (below_a_point(working_dir) && reachable(working_dir))
                 .then(|| c_path(working_dir))
@@ -215,14 +215,14 @@ fn writable(reach: &Reach, path: &Path) -> bool {
     }
 }
 
-impl Kept {
-    fn prepare(path: &Path, read_only: bool, points: &[&Path]) -> Result<Kept, Error> {
+impl KeptPath {
+    fn prepare(path: &Path, read_only: bool, points: &[&Path]) -> Result<KeptPath, Error> {
         let parents = path
             .ancestors()
             .skip(1)
             .take_while(|parent| !points.contains(parent))
             .collect::<Vec<_>>();
-        Ok(Kept {
+        Ok(KeptPath {
             path: c_path(path)?,
             is_dir: path.is_dir(),
             read_only,

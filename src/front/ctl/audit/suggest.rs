@@ -19,19 +19,19 @@ const HEADROOM: f64 = 1.5;
 
 /// For each figure: the config key of its limit, the smallest limit suggested, and how a
 /// value is written (seconds, MiB, a count).
-const LIMITS: [(&str, f64, Unit); 6] = [
-    ("wall", 10.0, Unit::Seconds),
-    ("cpu", 10.0, Unit::Seconds),
-    ("mem", 64.0 * MIB, Unit::Mebibytes),
-    ("procs", 32.0, Unit::Count),
-    ("disk-write", 64.0 * MIB, Unit::Mebibytes),
-    ("output", 16.0 * MIB, Unit::Mebibytes),
+const LIMITS: [(&str, f64, SuggestUnit); 6] = [
+    ("wall", 10.0, SuggestUnit::Seconds),
+    ("cpu", 10.0, SuggestUnit::Seconds),
+    ("mem", 64.0 * MIB, SuggestUnit::Mebibytes),
+    ("procs", 32.0, SuggestUnit::Count),
+    ("disk-write", 64.0 * MIB, SuggestUnit::Mebibytes),
+    ("output", 16.0 * MIB, SuggestUnit::Mebibytes),
 ];
 
 const MIB: f64 = 1_048_576.0;
 
 #[derive(Clone, Copy)]
-enum Unit {
+enum SuggestUnit {
     Seconds,
     Mebibytes,
     Count,
@@ -126,11 +126,11 @@ fn write_profile(out: &mut String, name: Option<&str>, basis: &mut Basis, stops:
 
 /// `limit` as a config value, rounded up: `"12s"`, `"256MiB"`, `64`.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn written(limit: f64, unit: Unit) -> String {
+fn written(limit: f64, unit: SuggestUnit) -> String {
     match unit {
-        Unit::Seconds => format!("\"{}s\"", limit.ceil() as u64),
-        Unit::Mebibytes => format!("\"{}MiB\"", (limit / MIB).ceil() as u64),
-        Unit::Count => format!("{}", limit.ceil() as u64),
+        SuggestUnit::Seconds => format!("\"{}s\"", limit.ceil() as u64),
+        SuggestUnit::Mebibytes => format!("\"{}MiB\"", (limit / MIB).ceil() as u64),
+        SuggestUnit::Count => format!("{}", limit.ceil() as u64),
     }
 }
 
@@ -140,9 +140,9 @@ mod tests {
 
     #[test]
     fn limits_are_written_rounded_up_in_the_config_format() {
-        assert_eq!(written(12.1, Unit::Seconds), "\"13s\"");
-        assert_eq!(written(64.5 * MIB, Unit::Mebibytes), "\"65MiB\"");
-        assert_eq!(written(31.2, Unit::Count), "32");
+        assert_eq!(written(12.1, SuggestUnit::Seconds), "\"13s\"");
+        assert_eq!(written(64.5 * MIB, SuggestUnit::Mebibytes), "\"65MiB\"");
+        assert_eq!(written(31.2, SuggestUnit::Count), "32");
         assert_eq!(crate::session::history::FIGURES.len(), LIMITS.len());
     }
 }

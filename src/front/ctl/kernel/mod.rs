@@ -18,7 +18,7 @@ const LAUNCHER: &str = include_str!("launcher.py");
 
 /// What `leashctl kernel` does.
 #[derive(Debug, Subcommand)]
-pub(crate) enum Action {
+pub(crate) enum KernelAction {
     /// Write a kernelspec whose kernel runs under leash with LEASH_OPTIONS (given after
     /// --), each cell within --cell-wall and --cell-cpu: a cell that breaches a limit or
     /// a budget gets leash's reason as an error output, and the next cell runs.
@@ -117,14 +117,14 @@ fn kernel_name(text: &str) -> Result<String, Invalid> {
 }
 
 /// Carry out `leashctl kernel ACTION`.
-pub(crate) fn run(action: Action) -> Result<(), CtlError> {
+pub(crate) fn run(action: KernelAction) -> Result<(), CtlError> {
     match action {
-        Action::Install(install) => self::install(&install),
-        Action::List { prefix } => {
+        KernelAction::Install(install) => self::install(&install),
+        KernelAction::List { prefix } => {
             spec::list(prefix.as_deref(), LAUNCHER);
             Ok(())
         }
-        Action::Remove { name, place } => {
+        KernelAction::Remove { name, place } => {
             let removed = spec::remove(&spec::kernels_dir(&place)?.join(&name), &name)?;
             println!("removed kernel {name} ({})", removed.display());
             Ok(())

@@ -10,8 +10,8 @@ use std::ffi::OsString;
 
 use crate::machine::rlimit::{RLIMITS, Rlimit};
 use nix::errno::Errno;
-use resources::Asked;
-use table::{Column, Layout, Row};
+use resources::AskedLimit;
+use table::{Column, Layout, TableRow};
 
 use super::getopt::{self, Opt, Takes};
 use crate::machine::exit::{CANNOT_EXECUTE, Exit, NOT_FOUND};
@@ -22,7 +22,7 @@ const FAILED: u8 = 1;
 
 /// `prlimit`'s options besides the resources'.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Key {
+enum PrlimitKey {
     Resource(usize),
     Pid,
     Output,
@@ -33,12 +33,12 @@ enum Key {
     Version,
 }
 
-fn options() -> Vec<Opt<Key>> {
+fn options() -> Vec<Opt<PrlimitKey>> {
     let resources = RLIMITS.iter().enumerate().map(|(at, resource)| Opt {
         short: Some(resource.letter()),
         long: resource.name(),
         takes: Takes::Optional,
-        key: Key::Resource(at),
+        key: PrlimitKey::Resource(at),
     });
     let spec = |short, long, takes, key| Opt {
         short,
@@ -48,21 +48,21 @@ fn options() -> Vec<Opt<Key>> {
     };
     resources
         .chain([
-            spec(Some('p'), "pid", Takes::Value, Key::Pid),
-            spec(Some('o'), "output", Takes::Value, Key::Output),
-            spec(None, "noheadings", Takes::Nothing, Key::NoHeadings),
-            spec(None, "raw", Takes::Nothing, Key::Raw),
-            spec(None, "verbose", Takes::Nothing, Key::Verbose),
-            spec(Some('h'), "help", Takes::Nothing, Key::Help),
-            spec(Some('V'), "version", Takes::Nothing, Key::Version),
+            spec(Some('p'), "pid", Takes::Value, PrlimitKey::Pid),
+            spec(Some('o'), "output", Takes::Value, PrlimitKey::Output),
+            spec(None, "noheadings", Takes::Nothing, PrlimitKey::NoHeadings),
+            spec(None, "raw", Takes::Nothing, PrlimitKey::Raw),
+            spec(None, "verbose", Takes::Nothing, PrlimitKey::Verbose),
+            spec(Some('h'), "help", Takes::Nothing, PrlimitKey::Help),
+            spec(Some('V'), "version", Takes::Nothing, PrlimitKey::Version),
         ])
         .collect()
 }
 
 /// What the command line asks for.
-struct Request {
+struct PrlimitRequest {
     /// Each resource named, with the limit to set (`None`: only show it).
-    resources: Vec<(Rlimit, Option<Asked>)>,
+    resources: Vec<(Rlimit, Option<AskedLimit>)>,
     pid: Option<libc::pid_t>,
     layout: Layout,
     verbose: bool,
@@ -70,7 +70,7 @@ struct Request {
 }
 
 /// A refusal: the line to say, and whether "Try 'prlimit --help'" follows.
-struct Refusal(String, bool);
+struct PrlimitRefusal(String, bool);
 
 /// Run as `prlimit`: `args` without the program name.
 pub(crate) fn run(args: &[OsString]) -> Exit {
@@ -78,7 +78,7 @@ pub(crate) fn run(args: &[OsString]) -> Exit {
     let request = match read(args) {
         Ok(Some(request)) => request,
         Ok(None) => return Exit::Code(0),
-        Err(Refusal(line, try_help)) => {
+        Err(PrlimitRefusal(line, try_help)) => {
             say(&line);
             if try_help {
                 eprintln!("Try 'prlimit --help' for more information.");
@@ -102,27 +102,27 @@ pub(crate) fn run(args: &[OsString]) -> Exit {
 }
 
 /// A limit that could not be read or set.
-enum Failure {
+enum PrlimitFailure {
     Get(Rlimit, Errno),
     SoftAboveHard(Rlimit),
     Set(Rlimit, Errno),
 }
 
-impl std::fmt::Display for Failure {
+impl std::fmt::Display for PrlimitFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Get(resource, errno) => write!(
+            PrlimitFailure::Get(resource, errno) => write!(
                 f,
                 "failed to get the {} resource limit: {}",
                 resource.table_name(),
                 errno.desc()
             ),
-            Failure::SoftAboveHard(resource) => write!(
+            PrlimitFailure::SoftAboveHard(resource) => write!(
                 f,
                 "the soft limit {} cannot exceed the hard limit",
                 resource.table_name()
             ),
-            Failure::Set(resource, errno) => write!(
+            PrlimitFailure::Set(resource, errno) => write!(
                 f,
                 "failed to set the {} resource limit: {}",
                 resource.table_name(),
@@ -133,9 +133,10 @@ impl std::fmt::Display for Failure {
 }
 
 /// The request, or `None` once `--help` or `--version` was answered.
-fn read(args: &[OsString]) -> Result<Option<Request>, Refusal> {
-    let parsed = getopt::parse(args, &options()).map_err(|e| Refusal(e.to_string(), true))?;
-    let mut request = Request {
+fn read(args: &[OsString]) -> Result<Option<PrlimitRequest>, PrlimitRefusal> {
+    let parsed =
+        getopt::parse(args, &options()).map_err(|e| PrlimitRefusal(e.to_string(), true))?;
+    let mut request = PrlimitRequest {
         resources: Vec::new(),
         pid: None,
         layout: Layout {
@@ -148,14 +149,14 @@ fn read(args: &[OsString]) -> Result<Option<Request>, Refusal> {
     };
     for (key, value) in parsed.options {
         match key {
-            Key::Resource(at) => {
+            PrlimitKey::Resource(at) => {
                 let resource = RLIMITS[at];
                 let limit = value
                     .map(|text| {
                         // `-n=256` as util-linux reads it: the `=` is not part of the limit.
                         let text = text.strip_prefix('=').unwrap_or(&text);
                         resources::parse_limit(text).ok_or_else(|| {
-                            Refusal(
+                            PrlimitRefusal(
                                 format!("failed to parse {} limit", resource.table_name()),
                                 false,
                             )
@@ -164,23 +165,23 @@ fn read(args: &[OsString]) -> Result<Option<Request>, Refusal> {
                     .transpose()?;
                 request.resources.push((resource, limit));
             }
-            Key::Pid => request.pid = Some(pid(&value.unwrap_or_default())?),
-            Key::Output => request.layout.columns = columns(&value.unwrap_or_default())?,
-            Key::NoHeadings => request.layout.headings = false,
-            Key::Raw => request.layout.raw = true,
-            Key::Verbose => request.verbose = true,
-            Key::Help => {
+            PrlimitKey::Pid => request.pid = Some(pid(&value.unwrap_or_default())?),
+            PrlimitKey::Output => request.layout.columns = columns(&value.unwrap_or_default())?,
+            PrlimitKey::NoHeadings => request.layout.headings = false,
+            PrlimitKey::Raw => request.layout.raw = true,
+            PrlimitKey::Verbose => request.verbose = true,
+            PrlimitKey::Help => {
                 print!("{HELP}");
                 return Ok(None);
             }
-            Key::Version => {
+            PrlimitKey::Version => {
                 println!("prlimit (leash) {}", env!("CARGO_PKG_VERSION"));
                 return Ok(None);
             }
         }
     }
     if request.pid.is_some() && !request.command.is_empty() {
-        return Err(Refusal(
+        return Err(PrlimitRefusal(
             "options --pid and COMMAND are mutually exclusive".into(),
             false,
         ));
@@ -191,29 +192,30 @@ fn read(args: &[OsString]) -> Result<Option<Request>, Refusal> {
     Ok(Some(request))
 }
 
-fn pid(text: &str) -> Result<libc::pid_t, Refusal> {
+fn pid(text: &str) -> Result<libc::pid_t, PrlimitRefusal> {
     text.parse::<libc::pid_t>()
         .ok()
         .filter(|pid| *pid > 0)
-        .ok_or_else(|| Refusal(format!("invalid PID argument: '{text}'"), false))
+        .ok_or_else(|| PrlimitRefusal(format!("invalid PID argument: '{text}'"), false))
 }
 
-fn columns(list: &str) -> Result<Vec<Column>, Refusal> {
+fn columns(list: &str) -> Result<Vec<Column>, PrlimitRefusal> {
     list.split(',')
         .map(|name| {
-            Column::named(name).ok_or_else(|| Refusal(format!("unknown column: {name}"), false))
+            Column::named(name)
+                .ok_or_else(|| PrlimitRefusal(format!("unknown column: {name}"), false))
         })
         .collect()
 }
 
 /// Set every limit asked for (in the order given), and read the ones only shown.
-fn apply(request: &Request) -> Result<Vec<Row>, Failure> {
+fn apply(request: &PrlimitRequest) -> Result<Vec<TableRow>, PrlimitFailure> {
     let pid = request.pid.unwrap_or(0);
     let mut shown = Vec::new();
     for &(resource, asked) in &request.resources {
-        let current = get(pid, resource).map_err(|e| Failure::Get(resource, e))?;
+        let current = get(pid, resource).map_err(|e| PrlimitFailure::Get(resource, e))?;
         let Some(asked) = asked else {
-            shown.push(Row {
+            shown.push(TableRow {
                 resource,
                 limits: current,
             });
@@ -224,7 +226,7 @@ fn apply(request: &Request) -> Result<Vec<Row>, Failure> {
             asked.hard.unwrap_or(current.1),
         );
         if new.0 > new.1 {
-            return Err(Failure::SoftAboveHard(resource));
+            return Err(PrlimitFailure::SoftAboveHard(resource));
         }
         if request.verbose && request.pid.is_some() {
             println!(
@@ -234,7 +236,7 @@ fn apply(request: &Request) -> Result<Vec<Row>, Failure> {
                 shown_value(new.1)
             );
         }
-        set(pid, resource, new).map_err(|e| Failure::Set(resource, e))?;
+        set(pid, resource, new).map_err(|e| PrlimitFailure::Set(resource, e))?;
     }
     Ok(shown)
 }

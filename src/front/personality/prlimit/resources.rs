@@ -10,7 +10,7 @@ pub(crate) type Side = Option<u64>;
 
 /// A limit as an option gives it: `(soft, hard)`, each `None` when kept.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Asked {
+pub(crate) struct AskedLimit {
     /// The soft limit, unless kept.
     pub(crate) soft: Side,
     /// The hard limit, unless kept.
@@ -21,7 +21,7 @@ pub(crate) struct Asked {
 /// `infinity`), or a number with an optional suffix: `K`, `M`, `G`, `T`, `P`, `E` (and
 /// `KiB`...) for powers of 1024, `KB`... for powers of 1000. util-linux 2.38 reads the
 /// number and drops such a suffix (`--as=2G` is two bytes); leash takes it.
-pub(crate) fn parse_limit(text: &str) -> Option<Asked> {
+pub(crate) fn parse_limit(text: &str) -> Option<AskedLimit> {
     match sides(text) {
         Sides::Apart { soft, hard } => {
             let side = |s: &str| {
@@ -31,13 +31,13 @@ pub(crate) fn parse_limit(text: &str) -> Option<Asked> {
                     value(s).map(Some)
                 }
             };
-            let asked = Asked {
+            let asked = AskedLimit {
                 soft: side(soft)?,
                 hard: side(hard)?,
             };
             (asked.soft.is_some() || asked.hard.is_some()).then_some(asked)
         }
-        Sides::Both(text) => value(text).map(|v| Asked {
+        Sides::Both(text) => value(text).map(|v| AskedLimit {
             soft: Some(v),
             hard: Some(v),
         }),
@@ -62,7 +62,7 @@ mod tests {
     #[test]
     fn limits_read_as_prlimit_reads_them_and_sizes_keep_their_suffix() {
         let both = |v| {
-            Some(Asked {
+            Some(AskedLimit {
                 soft: Some(v),
                 hard: Some(v),
             })
@@ -72,21 +72,21 @@ mod tests {
         assert_eq!(parse_limit("unlimited"), both(libc::RLIM_INFINITY));
         assert_eq!(
             parse_limit("100:200"),
-            Some(Asked {
+            Some(AskedLimit {
                 soft: Some(100),
                 hard: Some(200)
             })
         );
         assert_eq!(
             parse_limit("100:"),
-            Some(Asked {
+            Some(AskedLimit {
                 soft: Some(100),
                 hard: None
             })
         );
         assert_eq!(
             parse_limit(":300"),
-            Some(Asked {
+            Some(AskedLimit {
                 soft: None,
                 hard: Some(300)
             })
@@ -96,7 +96,7 @@ mod tests {
         assert_eq!(parse_limit("1KB"), both(1000));
         assert_eq!(
             parse_limit(":infinity"),
-            Some(Asked {
+            Some(AskedLimit {
                 soft: None,
                 hard: Some(libc::RLIM_INFINITY)
             })

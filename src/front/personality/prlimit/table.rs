@@ -58,7 +58,7 @@ pub(crate) struct Layout {
 }
 
 /// One row: a resource and its limits.
-pub(crate) struct Row {
+pub(crate) struct TableRow {
     /// The resource.
     pub(crate) resource: Rlimit,
     /// Its soft and hard limits.
@@ -66,7 +66,7 @@ pub(crate) struct Row {
 }
 
 /// The table of `rows` as `layout` says, one line per row (and the headings).
-pub(crate) fn render(layout: &Layout, rows: &[Row]) -> String {
+pub(crate) fn render(layout: &Layout, rows: &[TableRow]) -> String {
     let mut lines: Vec<Vec<String>> = Vec::new();
     if layout.headings {
         lines.push(
@@ -109,7 +109,7 @@ pub(crate) fn render(layout: &Layout, rows: &[Row]) -> String {
     text
 }
 
-fn cell(column: Column, row: &Row) -> String {
+fn cell(column: Column, row: &TableRow) -> String {
     let limit = |value: u64| {
         if value == libc::RLIM_INFINITY {
             "unlimited".to_string()
@@ -144,14 +144,14 @@ mod tests {
     use super::*;
     use crate::machine::rlimit::RLIMITS;
 
-    fn nofile_and_nice() -> Vec<Row> {
+    fn nofile_and_nice() -> Vec<TableRow> {
         let named = |name| *RLIMITS.iter().find(|r| r.table_name() == name).unwrap();
         vec![
-            Row {
+            TableRow {
                 resource: named("NOFILE"),
                 limits: (20000, 20000),
             },
-            Row {
+            TableRow {
                 resource: named("NICE"),
                 limits: (0, 0),
             },

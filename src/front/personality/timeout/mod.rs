@@ -17,13 +17,13 @@ use crate::machine::cgroup::Mode;
 use crate::machine::exit::{Exit, LEASH_FAILED};
 use crate::machine::signal_number::SignalNumber;
 use crate::machine::signals::{ENDING, FORWARDED, Handled, TERMINATING};
-use crate::session::as_timeout::Rules;
+use crate::session::as_timeout::TimeoutRules;
 use crate::session::message::{Verbosity, say};
 use crate::session::spec::Spec;
 
 /// `timeout`'s options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Key {
+enum TimeoutKey {
     Foreground,
     KillAfter,
     PreserveStatus,
@@ -33,54 +33,54 @@ enum Key {
     Version,
 }
 
-const OPTIONS: [Opt<Key>; 7] = [
+const OPTIONS: [Opt<TimeoutKey>; 7] = [
     Opt {
         short: Some('f'),
         long: "foreground",
         takes: Takes::Nothing,
-        key: Key::Foreground,
+        key: TimeoutKey::Foreground,
     },
     Opt {
         short: Some('k'),
         long: "kill-after",
         takes: Takes::Value,
-        key: Key::KillAfter,
+        key: TimeoutKey::KillAfter,
     },
     Opt {
         short: Some('p'),
         long: "preserve-status",
         takes: Takes::Nothing,
-        key: Key::PreserveStatus,
+        key: TimeoutKey::PreserveStatus,
     },
     Opt {
         short: Some('s'),
         long: "signal",
         takes: Takes::Value,
-        key: Key::Signal,
+        key: TimeoutKey::Signal,
     },
     Opt {
         short: Some('v'),
         long: "verbose",
         takes: Takes::Nothing,
-        key: Key::Verbose,
+        key: TimeoutKey::Verbose,
     },
     Opt {
         short: None,
         long: "help",
         takes: Takes::Nothing,
-        key: Key::Help,
+        key: TimeoutKey::Help,
     },
     Opt {
         short: None,
         long: "version",
         takes: Takes::Nothing,
-        key: Key::Version,
+        key: TimeoutKey::Version,
     },
 ];
 
 /// What the command line asks for.
-enum Asked {
-    Run(Rules, Vec<OsString>),
+enum TimeoutLine {
+    Run(TimeoutRules, Vec<OsString>),
     Help,
     Version,
 }
@@ -89,13 +89,13 @@ enum Asked {
 pub(crate) fn run(args: &[OsString]) -> Exit {
     crate::session::message::speak_as("timeout");
     match read(args) {
-        Ok(Asked::Help) => print_or_fail(texts::HELP),
-        Ok(Asked::Version) => print_or_fail(&texts::version()),
-        Ok(Asked::Run(rules, command)) => {
+        Ok(TimeoutLine::Help) => print_or_fail(texts::HELP),
+        Ok(TimeoutLine::Version) => print_or_fail(&texts::version()),
+        Ok(TimeoutLine::Run(rules, command)) => {
             let settings = settings(&rules, command);
             crate::session::as_timeout::run(&settings, &rules)
         }
-        Err(Refusal(line)) => {
+        Err(TimeoutRefusal(line)) => {
             if let Some(line) = line {
                 say(&line);
             }
@@ -106,35 +106,35 @@ pub(crate) fn run(args: &[OsString]) -> Exit {
 }
 
 /// A command line `timeout` refuses: what it says first, if anything, before "Try ...".
-struct Refusal(Option<String>);
+struct TimeoutRefusal(Option<String>);
 
-fn read(args: &[OsString]) -> Result<Asked, Refusal> {
-    let parsed = getopt::parse(args, &OPTIONS).map_err(|e| Refusal(Some(e.to_string())))?;
-    let mut rules = Rules::default();
+fn read(args: &[OsString]) -> Result<TimeoutLine, TimeoutRefusal> {
+    let parsed = getopt::parse(args, &OPTIONS).map_err(|e| TimeoutRefusal(Some(e.to_string())))?;
+    let mut rules = TimeoutRules::default();
     for (key, value) in parsed.options {
         let value = value.unwrap_or_default();
         match key {
-            Key::Foreground => rules.foreground = true,
-            Key::KillAfter => rules.kill_after = after(&value)?,
-            Key::PreserveStatus => rules.preserve_status = true,
-            Key::Signal => {
+            TimeoutKey::Foreground => rules.foreground = true,
+            TimeoutKey::KillAfter => rules.kill_after = after(&value)?,
+            TimeoutKey::PreserveStatus => rules.preserve_status = true,
+            TimeoutKey::Signal => {
                 rules.signal = signal(&value)
-                    .ok_or_else(|| Refusal(Some(format!("'{value}': invalid signal"))))?;
+                    .ok_or_else(|| TimeoutRefusal(Some(format!("'{value}': invalid signal"))))?;
             }
-            Key::Verbose => rules.verbose = true,
-            Key::Help => return Ok(Asked::Help),
-            Key::Version => return Ok(Asked::Version),
+            TimeoutKey::Verbose => rules.verbose = true,
+            TimeoutKey::Help => return Ok(TimeoutLine::Help),
+            TimeoutKey::Version => return Ok(TimeoutLine::Version),
         }
     }
     let [duration, command @ ..] = parsed.operands.as_slice() else {
-        return Err(Refusal(None));
+        return Err(TimeoutRefusal(None));
     };
     if command.is_empty() {
-        return Err(Refusal(None));
+        return Err(TimeoutRefusal(None));
     }
     rules.after = after(&duration.to_string_lossy())?;
     rules.command_name = command[0].to_string_lossy().into_owned();
-    Ok(Asked::Run(rules, command.to_vec()))
+    Ok(TimeoutLine::Run(rules, command.to_vec()))
 }
 
 /// A `-s` value as GNU reads it: a name (any case, with or without SIG), or a number,
@@ -152,18 +152,20 @@ fn signal(text: &str) -> Option<SignalNumber> {
 }
 
 /// A DURATION operand or `-k` value.
-fn after(text: &str) -> Result<Option<Duration>, Refusal> {
+fn after(text: &str) -> Result<Option<Duration>, TimeoutRefusal> {
     match duration::parse(text) {
         Ok(Interval::Never) => Ok(None),
         Ok(Interval::After(duration)) => Ok(Some(duration)),
-        Err(_) => Err(Refusal(Some(format!("invalid time interval '{text}'")))),
+        Err(_) => Err(TimeoutRefusal(Some(format!(
+            "invalid time interval '{text}'"
+        )))),
     }
 }
 
 /// leash's settings for the session `rules` describe: no cgroup (the wall limit needs
 /// none, and `timeout` starts in about a millisecond), quiet but for errors, no record,
 /// and the caller's signal state kept as GNU `timeout` keeps it.
-fn settings(rules: &Rules, command: Vec<OsString>) -> Spec {
+fn settings(rules: &TimeoutRules, command: Vec<OsString>) -> Spec {
     let mut settings = Spec::plain(command);
     // The command may do what it may under GNU timeout: signal its parent, gain privileges
     // (sudo), use any system call, keep its OOM score (a database run under timeout must

@@ -54,7 +54,7 @@ impl Drop for Keys {
 
 /// Print `draw()` every second: in place on a terminal until q or Ctrl-C, else one table
 /// after another until killed.
-pub(crate) fn watch(mut draw: impl FnMut() -> String) {
+pub(crate) fn redraw(mut draw: impl FnMut() -> String) {
     let mut out = std::io::stdout();
     let keys = (out.is_terminal() && std::io::stdin().is_terminal())
         .then(Keys::take)
