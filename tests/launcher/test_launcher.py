@@ -4,10 +4,8 @@ jupyter_client, as every kernel's has."""
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 import unittest
 from unittest import mock
 
@@ -97,27 +95,53 @@ class Addresses(unittest.TestCase):
 
 
 class SessionCpu(unittest.TestCase):
-    def test_a_running_descendant_and_a_reaped_one_both_count(self):
-        burn = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
-        subprocess.run([sys.executable, "-c", burn], check=True)
-        spinner = subprocess.Popen([sys.executable, "-c", burn + "time.sleep(30)\n"])
-        try:
-            time.sleep(1.0)
-            used = launcher.session_cpu(os.getpid())
-            # Both burnt 0.4 s; the clock ticks are coarse, the interpreters' start adds.
-            self.assertGreater(used, 0.7)
-            self.assertLess(used, 5.0)
-        finally:
-            spinner.kill()
-            spinner.wait()
+    """The CPU time of the kernel's session, read by leashctl as leash reads it; here a
+    stand-in leashctl that says what it was asked and answers as the real one does."""
 
-    def test_a_process_with_no_descendants_has_used_nothing_of_the_session(self):
-        sleeper = subprocess.Popen(["sleep", "30"])
-        try:
-            self.assertEqual(launcher.session_cpu(sleeper.pid), 0.0)
-        finally:
-            sleeper.kill()
-            sleeper.wait()
+    def leashctl(self, directory, answer, status=0):
+        path = os.path.join(directory, "leashctl")
+        with open(path, "w") as script:
+            script.write(
+                "#!/bin/sh\n"
+                f'echo "$@" > "{directory}/asked"\n'
+                f"cat <<'EOF'\n{answer}\nEOF\n"
+                f"exit {status}\n"
+            )
+        os.chmod(path, 0o755)
+        return path
+
+    def test_the_figure_is_leashctls_for_the_session_of_the_leash_pid(self):
+        with tempfile.TemporaryDirectory() as directory:
+            listed = [{"id": "other", "supervisor": {"pid": 1}}]
+            listed.append({"id": "k3x9qa", "supervisor": {"pid": 4321}})
+            leashctl = self.leashctl(directory, json.dumps(listed))
+            self.assertEqual(launcher.session_of(leashctl, 4321), "k3x9qa")
+            self.assertIsNone(launcher.session_of(leashctl, 99))
+            with open(os.path.join(directory, "asked")) as asked:
+                self.assertEqual(asked.read().split(), ["list", "--json"])
+            shown = {"session": {"usage": {"cpu_seconds": 2.5}}, "control": []}
+            leashctl = self.leashctl(directory, json.dumps(shown))
+            self.assertEqual(launcher.session_cpu(leashctl, "k3x9qa"), 2.5)
+            with open(os.path.join(directory, "asked")) as asked:
+                self.assertEqual(asked.read().split(), ["show", "k3x9qa", "--json"])
+
+    def test_no_figure_when_leashctl_cannot_say(self):
+        with tempfile.TemporaryDirectory() as directory:
+            failing = self.leashctl(directory, "leashctl: no session k3x9qa", status=1)
+            self.assertIsNone(launcher.session_cpu(failing, "k3x9qa"))
+            self.assertIsNone(launcher.session_of(failing, 4321))
+            garbled = self.leashctl(directory, "not json")
+            self.assertIsNone(launcher.session_cpu(garbled, "k3x9qa"))
+            self.assertIsNone(launcher.session_cpu(os.path.join(directory, "none"), "k3x9qa"))
+            self.assertIsNone(launcher.session_cpu(garbled, None))
+
+    def test_leashctl_is_found_beside_leash_unless_named(self):
+        args = launcher.parse_args(["--leash", "/opt/leash/bin/leash", "-f", "k.json"])
+        self.assertEqual(args.leashctl, "/opt/leash/bin/leashctl")
+        args = launcher.parse_args(
+            ["--leash", "/opt/leash/bin/leash", "--leashctl", "/usr/bin/leashctl", "-f", "k"]
+        )
+        self.assertEqual(args.leashctl, "/usr/bin/leashctl")
 
 
 if __name__ == "__main__":

@@ -31,12 +31,12 @@ CHANNELS = ("shell", "control", "stdin")
 BOOT_TIMEOUT = 60.0
 POLL_MS = 50
 CPU_EVERY = 0.2
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="leash-kernel-launcher")
     parser.add_argument("--leash", required=True, help="the leash binary")
+    parser.add_argument("--leashctl", help="the leashctl binary (default: beside leash)")
     parser.add_argument("--cell-wall", type=float, help="seconds a cell may run")
     parser.add_argument("--cell-cpu", type=float, help="CPU seconds a cell may use")
     parser.add_argument("--cell-wall-text", default="", help="--cell-wall as given")
@@ -49,6 +49,8 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.leash_options[:1] == ["--"]:
         args.leash_options = args.leash_options[1:]
+    if args.leashctl is None:
+        args.leashctl = os.path.join(os.path.dirname(args.leash), "leashctl")
     return args
 
 
@@ -125,6 +127,7 @@ class Kernel:
 
     def __init__(self, context, launcher):
         self.dir = socket_dir(launcher.args.connection_file)
+        self.session_id = None  # its leash's session in the registry, once looked up
         prefix = os.path.join(self.dir, "k")
         self.report = os.path.join(self.dir, "report.json")
         connection = dict(
@@ -223,29 +226,35 @@ class Kernel:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def session_cpu(root):
-    """CPU seconds of every process below `root` (leash), with those already reaped."""
-    children, ticks = collections.defaultdict(list), {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(b")") + 2 :].split()
-        pid = int(name)
-        children[int(fields[1])].append(pid)
-        own, reaped = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
-        # leash's own time is the supervisor's; what it reaped is the session's.
-        ticks[pid] = reaped if pid == root else own + reaped
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += ticks.get(pid, 0)
-        stack.extend(children.get(pid, ()))
-    return total / CLOCK_TICKS
+def leashctl_json(leashctl, *args):
+    """What `leashctl ARGS --json` prints, read; None when it cannot say."""
+    try:
+        shown = subprocess.run(
+            [leashctl, *args, "--json"], capture_output=True, check=True, timeout=5
+        )
+        return json.loads(shown.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+
+
+def session_of(leashctl, leash_pid):
+    """The id of the session the leash with PID `leash_pid` runs, or None."""
+    for row in leashctl_json(leashctl, "list") or []:
+        if row.get("supervisor", {}).get("pid") == leash_pid:
+            return row.get("id")
+    return None
+
+
+def session_cpu(leashctl, session_id):
+    """CPU seconds the session has used, every process it ran included, as leash itself
+    counts them (its cgroup's, else its tree in /proc): from `leashctl show`, so that a
+    cell's budget and the session's --cpu read one figure. None when leashctl cannot say
+    (the budget is then checked at the next round)."""
+    shown = leashctl_json(leashctl, "show", session_id) if session_id else None
+    try:
+        return float(shown["session"]["usage"]["cpu_seconds"])
+    except (TypeError, KeyError, ValueError):
+        return None
 
 
 class Launcher:
@@ -508,7 +517,13 @@ class Launcher:
             head = self.cells[0]
             head.started = time.monotonic()
             if self.args.cell_cpu is not None:
-                head.cpu_at_start = session_cpu(self.kernel.process.pid)
+                head.cpu_at_start = self.cpu_now()
+
+    def cpu_now(self):
+        """The kernel's session's CPU seconds so far, as leash counts them (or None)."""
+        if self.kernel.session_id is None:
+            self.kernel.session_id = session_of(self.args.leashctl, self.kernel.process.pid)
+        return session_cpu(self.args.leashctl, self.kernel.session_id)
 
     def interrupt(self):
         """SIGINT to leash, which passes it to every process of the kernel's session. Not
@@ -531,7 +546,10 @@ class Launcher:
             )
         elif self.args.cell_cpu is not None and now - self.cpu_checked > CPU_EVERY:
             self.cpu_checked = now
-            if session_cpu(self.kernel.process.pid) - head.cpu_at_start > self.args.cell_cpu:
+            used = self.cpu_now()
+            if head.cpu_at_start is None:
+                head.cpu_at_start = used
+            elif used is not None and used - head.cpu_at_start > self.args.cell_cpu:
                 breach = f"the cell's CPU budget of {self.args.cell_cpu_text} (--cell-cpu) ran out"
         if breach:
             head.breached, head.interrupted_at = breach, now

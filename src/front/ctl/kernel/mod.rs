@@ -152,10 +152,16 @@ fn install(install: &Install) -> Result<(), CtlError> {
     let python = check::python(&install.python)?;
     let leash = check::leash()?;
     check::leash_options(&leash, &install.leash_options, &python)?;
+    let leashctl = std::env::current_exe().map_err(|e| {
+        CtlError::Incomplete(format!(
+            "kernel install: cannot tell where leashctl is: {e}"
+        ))
+    })?;
     let written = spec::KernelSpec {
         dir: &dir,
         python: &python,
         leash: &leash,
+        leashctl: &leashctl,
         install,
     };
     written.write(LAUNCHER)?;

@@ -41,6 +41,8 @@ pub(crate) struct KernelSpec<'a> {
     pub(crate) dir: &'a Path,
     pub(crate) python: &'a Path,
     pub(crate) leash: &'a Path,
+    /// This leashctl, which the launcher asks for the session's CPU time.
+    pub(crate) leashctl: &'a Path,
     pub(crate) install: &'a Install,
 }
 
@@ -54,6 +56,8 @@ impl KernelSpec<'_> {
             text(&self.dir.join("launcher.py")),
             "--leash".into(),
             text(self.leash),
+            "--leashctl".into(),
+            text(self.leashctl),
         ];
         for (flag, budget) in [
             ("--cell-wall", &install.cell_wall),
