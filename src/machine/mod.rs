@@ -18,6 +18,7 @@ pub(crate) mod error;
 pub(crate) mod exit;
 pub(crate) mod oom;
 pub(crate) mod rlimit;
+pub(crate) mod runtime_dir;
 pub(crate) mod signal_number;
 pub(crate) mod signals;
 pub(crate) mod small_file;

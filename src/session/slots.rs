@@ -14,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use nix::fcntl::{Flock, FlockArg};
 
 use crate::machine::error::{Error, Invalid, NoSlot, SetupError};
+use crate::machine::runtime_dir::{private_dir, runtime_dir};
 use crate::machine::units::parse_positive_duration;
 
 /// How often a waiting leash looks for a free slot.
@@ -135,17 +136,6 @@ fn positive(count: &str, text: &str) -> Result<u32, Invalid> {
 #[derive(Debug)]
 pub(crate) struct Held(#[allow(dead_code)] Flock<File>);
 
-/// The directory shared by every leash of this user.
-pub(crate) fn runtime_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("leash");
-    }
-    if nix::unistd::geteuid().is_root() {
-        return PathBuf::from("/run/leash");
-    }
-    std::env::temp_dir().join(format!("leash-{}", nix::unistd::geteuid()))
-}
-
 /// Take one of the key's slots, waiting (up to `timeout`) unless `wait` is false.
 pub(crate) fn take_slot(
     slots: &Slots,
@@ -218,39 +208,6 @@ pub(crate) fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> 
             )
         })?;
     }
-}
-
-/// `dir` (a `slots` or `rates` directory below the runtime directory), made if missing
-/// (0700), and checked with its parent to be this user's own: real directories, owned by
-/// this user, open to no one else. Another user's could hold its locks or plant links
-/// in it, so it is refused; an own one that an older leash left open (0755) is closed.
-pub(crate) fn private_dir(dir: &Path, flag: &'static str) -> Result<(), Error> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-    let problem = |at: &Path, why: &dyn std::fmt::Display| concurrency(flag, at, why);
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(|e| problem(dir, &e))?;
-    let me = nix::unistd::geteuid().as_raw();
-    for at in [dir.parent().unwrap_or(dir), dir] {
-        let metadata = fs::symlink_metadata(at).map_err(|e| problem(at, &e))?;
-        if !metadata.is_dir() {
-            return Err(problem(at, &"not a directory of its own (a symlink?)"));
-        }
-        if metadata.uid() != me {
-            let why = format!(
-                "belongs to another user (uid {}); leash needs a directory of its own",
-                metadata.uid()
-            );
-            return Err(problem(at, &why));
-        }
-        if metadata.mode() & 0o077 != 0 {
-            fs::set_permissions(at, fs::Permissions::from_mode(0o700))
-                .map_err(|e| problem(at, &e))?;
-        }
-    }
-    Ok(())
 }
 
 /// A `--slots` or `--rate` file or directory at `path` that cannot be used, and why.

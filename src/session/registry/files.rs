@@ -26,8 +26,8 @@ pub(crate) struct Found {
 
 /// The caller's own registry directory, made private if it is new.
 pub(crate) fn own_dir() -> std::io::Result<PathBuf> {
-    let dir = crate::session::slots::runtime_dir().join("sessions");
-    crate::session::slots::private_dir(&dir, "registry").map_err(std::io::Error::other)?;
+    let dir = crate::machine::runtime_dir::runtime_dir().join("sessions");
+    crate::machine::runtime_dir::private_dir(&dir, "registry").map_err(std::io::Error::other)?;
     Ok(dir)
 }
 
@@ -124,7 +124,7 @@ const TEST_SYSTEM_ROOT: &str = "_LEASH_TEST_SYSTEM_ROOT";
 /// runtime directories of /run/user, /tmp/leash-UID, and root's /run/leash).
 pub(crate) fn dirs_to_scan() -> Vec<PathBuf> {
     let uid = nix::unistd::geteuid();
-    let mut dirs = vec![crate::session::slots::runtime_dir()];
+    let mut dirs = vec![crate::machine::runtime_dir::runtime_dir()];
     let tmp = std::env::temp_dir();
     let root = std::env::var_os(TEST_SYSTEM_ROOT).map_or_else(|| PathBuf::from("/"), PathBuf::from);
     if uid.is_root() {
