@@ -93,7 +93,7 @@ fn explain(settings: &Spec) -> Result<(), Error> {
     let plan = session::Plan::to_explain(settings)?;
     print!(
         "{}",
-        session::explain::explanation(&plan.rows, plan.cgroup.as_ref(), settings)
+        cli::explain::explanation(&plan.rows, plan.cgroup.as_ref(), settings)
     );
     Ok(())
 }

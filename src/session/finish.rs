@@ -11,12 +11,12 @@ use super::watch::{Ending, Watched};
 use crate::machine::error::Error;
 use crate::machine::exit::{Exit, LIMIT_REACHED};
 use crate::session::accounting::{Sampler, reaped_cpu_split};
-use crate::session::explain::LimitRow;
 use crate::session::message::{Verbosity, error, say};
 use crate::session::record::destinations::Destinations;
 use crate::session::record::publish::publish;
 use crate::session::record::{Breached, Clock, Course, Findings, Record, Subject, UsageRecord};
 use crate::session::relay::Relay;
+use crate::session::rows::LimitRow;
 use crate::session::spec::Spec;
 
 /// A session that ran: what watched it, why it ended, what the stop sequence did.

@@ -2,7 +2,7 @@
 //! parse, belongs to the front ends), each a module of its own, and what they use.
 //!
 //! 2. `plan`: which cgroup holds the session and what it enforces, the rlimits, and what
-//!    holds each limit (`explain`'s rows, which `--explain` prints).
+//!    holds each limit (`rows`, which `--explain` prints).
 //! 3. `start`: stale sessions stopped, the session's cgroup made, the output relay, leash a
 //!    subreaper with a signalfd, the command started (`spawn`), and the session registered
 //!    for `leashctl` (`registered`, `registry`).
@@ -23,7 +23,6 @@ pub(crate) mod baseline;
 pub(crate) mod cadence;
 pub(crate) mod confinement;
 pub(crate) mod environment;
-pub(crate) mod explain;
 mod finish;
 pub(crate) mod history;
 pub(crate) mod isolation;
@@ -35,6 +34,7 @@ pub(crate) mod record;
 mod registered;
 pub(crate) mod registry;
 pub(crate) mod relay;
+pub(crate) mod rows;
 pub(crate) mod session_limits;
 mod shared_nproc;
 pub(crate) mod slots;

@@ -6,8 +6,8 @@ use crate::machine::cgroup::{self, Hierarchy, Job, Mode};
 use crate::machine::error::{CgroupError, Error, SetupError, UsageError};
 use crate::machine::rlimit::{ResolvedRlimit, Rlimit, may_raise_hard_limits};
 use crate::session::accounting::{nproc_counts_this_user, tasks_of_this_user};
-use crate::session::explain::{LimitRow, rows};
 use crate::session::isolation::{Asked, Isolation};
+use crate::session::rows::{LimitRow, rows};
 use crate::session::session_limits::ByCgroup;
 use crate::session::spec::Spec;
 

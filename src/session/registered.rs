@@ -8,12 +8,12 @@ use nix::sys::signal::Signal;
 
 use crate::machine::cgroup::SessionCgroup;
 use crate::machine::signal_number::SignalNumber;
-use crate::session::explain::LimitRow;
 use crate::session::message::notice;
 use crate::session::record::ControlRecord;
 use crate::session::registry::{
     self, CgroupPath, Entry, Event, Limits, Process, Published, control,
 };
+use crate::session::rows::LimitRow;
 use crate::session::spec::Spec;
 
 /// Write the entry of the session about to start in `cgroup` (none for a session that

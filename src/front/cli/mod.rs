@@ -3,6 +3,7 @@
 //! `settings`, `--print-config`'s text in `print_config`.
 
 mod artifact;
+pub(crate) mod explain;
 mod print_config;
 mod roles;
 mod settings;
@@ -401,10 +402,7 @@ fn not_utf8(args: &[OsString]) -> Error {
         } else {
             previous.to_string()
         };
-        return UsageError::NotUtf8 {
-            flag: Some(flag.clone()),
-        }
-        .into();
+        return UsageError::NotUtf8 { flag: Some(flag) }.into();
     }
     UsageError::NotUtf8 { flag: None }.into()
 }

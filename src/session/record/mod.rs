@@ -18,7 +18,7 @@ use crate::machine::error::{Error, kind as error_kind};
 use crate::machine::exit::Exit;
 use crate::machine::signals::signal_name;
 use crate::machine::units::{format_millis, format_size};
-use crate::session::explain::LimitRow;
+use crate::session::rows::LimitRow;
 use crate::session::session_limits::{Breach, LimitKind};
 use crate::session::spec::Spec;
 use crate::session::warning::Warning;
