@@ -21,9 +21,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use nix::sys::wait::WaitStatus;
 
-use super::live::Live;
 use super::plan::Plan;
-use super::start::start;
+use super::start::{Running, start};
 use super::stop::stop;
 use super::watch::{Ending, Events};
 use crate::machine::error::Error;
@@ -72,14 +71,11 @@ pub(crate) fn run(settings: &Spec, rules: &TimeoutRules) -> Exit {
         Ok(running) => running,
         Err(error) => return failed(&error, &rules.command_name),
     };
-    let mut watch = TimeoutWatch::new(rules, running.session.started());
-    watch.run(&mut Live {
-        running: &mut running,
-        verbosity: settings.verbosity,
-    });
+    let mut watch = TimeoutWatch::new(rules, running.processes.started());
+    watch.run(&mut running);
     // What the command left behind: stopped now, as leash stops every session's rest.
     stop(&mut running, Ending::MainExited, settings);
-    watch.exit(running.session.main_status())
+    watch.exit(running.processes.main_status())
 }
 
 /// The session could not start: GNU's words where GNU has them (`command` as typed).
@@ -106,16 +102,16 @@ pub(crate) trait Commands: Events {
     fn send(&mut self, signal: SignalNumber, foreground: bool);
 }
 
-impl Commands for Live<'_> {
+impl Commands for Running {
     fn realtime(&mut self) -> Vec<i32> {
-        self.running.session.take_realtime_signals()
+        self.processes.take_realtime_signals()
     }
 
     fn send(&mut self, signal: SignalNumber, foreground: bool) {
         // The command's process group, not every process of the session: one that made a
         // group of its own (a nested timeout) handles its group itself. The rest of the
         // session is stopped once the command has ended.
-        let main = self.running.session.main();
+        let main = self.processes.main();
         let _ = signal.send(main);
         if !foreground {
             let _ = signal.send_to_group(main);

@@ -36,7 +36,7 @@ pub(crate) fn ended(settings: &Spec, clock: &Clock, ended: Ended) -> Exit {
         watched,
         stopped,
     } = ended;
-    let session = &running.session;
+    let session = &running.processes;
     // Asked to terminate while stopping the session for another reason: leash was
     // signalled after all, and dies of that signal.
     let ending = match (watched.ending, stopped.interrupted_by) {
@@ -173,6 +173,6 @@ fn usage(running: &Running) -> UsageRecord {
         peak_memory_bytes: peak.map(|p| p.memory).filter(|bytes| *bytes > 0),
         peak_tasks: peak.map(|p| p.tasks).filter(|tasks| *tasks > 0),
         written_bytes: peak.filter(|_| wanted.written).map(|p| p.written),
-        output_bytes: running.session.relay().map(Relay::passed),
+        output_bytes: running.processes.relay().map(Relay::passed),
     }
 }

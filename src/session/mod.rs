@@ -53,7 +53,6 @@ use crate::session::record::Clock;
 use crate::session::record::destinations::Destinations;
 use crate::session::spec::Spec;
 use finish::Ended;
-use live::Live;
 use watch::watch;
 
 /// Run the command described by `settings` as a supervised session; returns how leash
@@ -104,18 +103,14 @@ fn start_and_supervise(settings: &Spec, plan: Plan) -> Result<Ended, Error> {
     let baseline = crate::session::baseline::for_session(settings)?;
     let _slot = settings.concurrency.admit()?;
     let mut running = start::start(settings, plan, baseline.is_some())?;
-    let started = running.session.started();
-    let mut live = Live {
-        running: &mut running,
-        verbosity: settings.verbosity,
-    };
+    let started = running.processes.started();
     let rules = watch::Rules {
         limits: &settings.limits,
         warn_at: settings.warn,
         baseline: baseline.as_ref(),
         forward_sigint: settings.on_sigint == crate::machine::signals::OnSigint::Forward,
     };
-    let watched = watch(&mut live, started, rules);
+    let watched = watch(&mut running, started, rules);
     let stopped = stop::stop(&mut running, watched.ending, settings);
     Ok(Ended {
         running,

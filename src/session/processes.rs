@@ -1,5 +1,5 @@
-//! The running session as leash sees it: its main process, its cgroup and output relay,
-//! reaping, and waiting for signals while the output is relayed.
+//! The running session's processes as leash holds them: its main process (and init), its
+//! cgroup and output relay, reaping, and waiting for signals while the output is relayed.
 
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
@@ -19,7 +19,7 @@ use crate::session::spawn::{ENDED, STATUS_LEN, STOPPED, Spawned};
 const RESIZE_CHECK: Duration = Duration::from_millis(100);
 
 /// A started session: the main process and everything it started since.
-pub(crate) struct Session {
+pub(crate) struct Processes {
     main: Pid,
     main_status: Option<WaitStatus>,
     started: Instant,
@@ -35,7 +35,7 @@ pub(crate) struct Session {
     stop_reported: Option<Signal>,
 }
 
-impl Session {
+impl Processes {
     /// A session whose main process (and init) was just started (in `cgroup`, and writing
     /// through `relay`, if any).
     pub(crate) fn new(

@@ -7,7 +7,7 @@ use std::os::fd::AsRawFd;
 use nix::unistd::Pid;
 
 use super::plan::{Plan, check, jobs};
-use super::processes::Session;
+use super::processes::Processes;
 use super::shared_nproc::SharedNproc;
 use crate::machine::cgroup::{self, Hierarchy, KernelLimits, Mode, SessionCgroup, session_name};
 use crate::machine::error::{CgroupError, Error, SetupError};
@@ -15,16 +15,17 @@ use crate::machine::signals::Inbox;
 use crate::machine::terminal::Terminal;
 use crate::session::accounting::Sampler;
 use crate::session::isolation::NetworkHold;
-use crate::session::message::{detail, notice, processes};
+use crate::session::message::{Verbosity, detail, notice, processes};
 use crate::session::registry::Published;
 use crate::session::relay::Relay;
 use crate::session::spawn::{Launch, OutputFds};
 use crate::session::spec::Spec;
 
-/// A started session and what leash watches it with.
+/// The running session: its processes and what leash watches them with. It is the watch
+/// loop's event source (`live`).
 pub(crate) struct Running {
-    /// The session: its main process, cgroup, relay and leash's signals.
-    pub(crate) session: Session,
+    /// Its processes: the main one, the cgroup, the relay and leash's signals.
+    pub(crate) processes: Processes,
     /// The terminal leash handed to the session, if it had one in the foreground.
     pub(crate) terminal: Option<Terminal>,
     /// The sampler of the session's usage, where a limit, `--warn` or the record needs it.
@@ -36,6 +37,8 @@ pub(crate) struct Running {
     /// The watch of an RLIMIT_NPROC backstop the session shares with the user's other
     /// processes, where it has one.
     pub(crate) shared_nproc: Option<SharedNproc>,
+    /// How much leash says (its `--warn` warnings).
+    pub(crate) verbosity: Verbosity,
 }
 
 /// Start the session `plan` describes; `baseline`: it will be compared with its name's
@@ -84,12 +87,13 @@ pub(crate) fn start(settings: &Spec, plan: Plan, baseline: bool) -> Result<Runni
         .zip(settings.limits.tasks)
         .map(|(limit, procs)| SharedNproc::new(limit, procs));
     Ok(Running {
-        session,
+        processes: session,
         terminal,
         sampler,
         plan,
         registry,
         shared_nproc,
+        verbosity: settings.verbosity,
     })
 }
 
@@ -99,7 +103,7 @@ fn spawn(
     plan: &Plan,
     cgroup: Option<SessionCgroup>,
     take_terminal: bool,
-) -> Result<Session, Error> {
+) -> Result<Processes, Error> {
     let entry = cgroup
         .as_ref()
         .map(SessionCgroup::entry)
@@ -142,7 +146,7 @@ fn spawn(
         settings.verbosity,
         &format!("started process {main} in its own process group"),
     );
-    Ok(Session::new(spawned, inbox, cgroup, relay))
+    Ok(Processes::new(spawned, inbox, cgroup, relay))
 }
 
 /// Stop stale sessions, then make this session's cgroup. Under `--cgroup auto` a cgroup

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use super::processes::Session;
+use super::processes::Processes;
 use super::registered::requested_stop;
 use super::start::Running;
 use super::watch::Ending;
@@ -58,16 +58,16 @@ pub(crate) fn stop(running: &mut Running, ending: Ending, settings: &Spec) -> St
         Some((_, first, grace)) => (*first, grace.unwrap_or(settings.kill_after)),
         None => (first_signal(ending, settings.signal), settings.kill_after),
     };
-    let stopped = stop_session(&mut running.session, first, grace);
+    let stopped = stop_session(&mut running.processes, first, grace);
     // The cgroup's peaks are exact: read them before the cgroup goes.
-    if let (Some(sampler), Some(cgroup)) = (running.sampler.as_mut(), running.session.cgroup()) {
+    if let (Some(sampler), Some(cgroup)) = (running.sampler.as_mut(), running.processes.cgroup()) {
         sampler.sample(Some(cgroup.read()));
     }
-    running.session.drain_output();
+    running.processes.drain_output();
     if let Some(terminal) = &running.terminal {
         terminal.take_back();
     }
-    if let Some(Err(e)) = running.session.cgroup().map(SessionCgroup::remove) {
+    if let Some(Err(e)) = running.processes.cgroup().map(SessionCgroup::remove) {
         notice(settings.verbosity, &e.to_string());
     }
     match requested {
@@ -132,7 +132,7 @@ fn parent_died(settings: &Spec) -> bool {
 
 /// Stop every process of the session: `first`, then after `grace` SIGKILL; returns once
 /// every process is gone and reaped.
-fn stop_session(session: &mut Session, first: SignalNumber, grace: Duration) -> Stopped {
+fn stop_session(session: &mut Processes, first: SignalNumber, grace: Duration) -> Stopped {
     let mut signalled = BTreeSet::new();
     let mut groups = BTreeMap::new();
     let mut interrupted_by = None;
@@ -193,14 +193,14 @@ fn note_groups(groups: &mut BTreeMap<Pid, Option<Pid>>, pids: impl IntoIterator<
 }
 
 /// Send `signal` to every process of the session now (used to forward USR1 and USR2).
-pub(crate) fn signal_session(session: &Session, signal: Signal) {
+pub(crate) fn signal_session(session: &Processes, signal: Signal) {
     let all = tree::descendants(Pid::this());
     send(session, &all, signal.into());
 }
 
 /// Wait until the session is empty or `until`, whichever is first. A terminating signal
 /// to leash meanwhile ends the wait early (the user wants out now) and is returned.
-fn wait_for_exit(session: &mut Session, until: Instant) -> Option<Signal> {
+fn wait_for_exit(session: &mut Processes, until: Instant) -> Option<Signal> {
     while session.reap() {
         let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -221,7 +221,7 @@ fn wait_for_exit(session: &mut Session, until: Instant) -> Option<Signal> {
 /// before its children are read, and walks repeat until one finds nothing new, so
 /// processes forked during a walk are caught by the next. Members of the session's
 /// cgroup are included (they are all in the tree, unless one moved itself out of it).
-fn freeze(session: &Session) -> BTreeSet<Pid> {
+fn freeze(session: &Processes) -> BTreeSet<Pid> {
     signal_group(session, Signal::SIGSTOP.into());
     let mut frozen = BTreeSet::new();
     for pid in session
@@ -238,7 +238,7 @@ fn freeze(session: &Session) -> BTreeSet<Pid> {
 }
 
 /// Send `signal` to the session's process group and to each of `pids`.
-fn send(session: &Session, pids: &BTreeSet<Pid>, signal: SignalNumber) {
+fn send(session: &Processes, pids: &BTreeSet<Pid>, signal: SignalNumber) {
     signal_group(session, signal);
     for &pid in pids {
         let _ = signal.send(pid);
@@ -247,7 +247,7 @@ fn send(session: &Session, pids: &BTreeSet<Pid>, signal: SignalNumber) {
 
 /// Signal the session's process group, but only while its leader is unreaped: after that
 /// the group id may be reused by an unrelated group. The tree walk covers the rest.
-fn signal_group(session: &Session, signal: SignalNumber) {
+fn signal_group(session: &Processes, signal: SignalNumber) {
     if session.main_status().is_none() {
         let _ = signal.send_to_group(session.main());
     }
