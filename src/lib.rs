@@ -21,7 +21,8 @@ mod session;
 use std::ffi::OsString;
 
 use front::cli::{self, Invocation};
-use front::{ctl, generate, personality};
+use front::generate;
+use front::{ctl, personality};
 use machine::error::Error;
 pub use machine::exit::Exit;
 use machine::exit::LEASH_FAILED;
@@ -29,7 +30,7 @@ use session::spec::Spec;
 use session::{message, record};
 
 /// The built-in `interpreter` profile, as the manual quotes it.
-pub use front::config::BUILT_IN;
+pub use front::cli::config::BUILT_IN;
 
 /// Parse `args`, do what they ask for, and say how leash must exit.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {

@@ -351,6 +351,6 @@ fn the_manual_shows_the_built_in_profile_as_it_is() {
     let profile = leash::BUILT_IN.trim_matches('\n');
     assert!(
         MANUAL.contains(&format!("```toml\n{profile}\n```")),
-        "the manual's copy of the interpreter profile differs from src/front/config/mod.rs"
+        "the manual's copy of the interpreter profile differs from src/front/cli/config/mod.rs"
     );
 }

@@ -3,6 +3,7 @@
 //! `settings`, `--print-config`'s text in `print_config`.
 
 mod artifact;
+pub(crate) mod config;
 pub(crate) mod explain;
 mod print_config;
 mod roles;
@@ -357,7 +358,8 @@ pub(crate) enum Invocation {
 /// (help and version included, which the caller prints as they are).
 pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Error> {
     let mut command = command();
-    let layered = crate::front::config::layered(args.into_iter().collect(), &command, is_setting)?;
+    let layered =
+        crate::front::cli::config::layered(args.into_iter().collect(), &command, is_setting)?;
     let matches = match command.try_get_matches_from_mut(layered.args.clone()) {
         Ok(matches) => matches,
         Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use clap::parser::ValueSource;
 
 use super::{Role, role};
-use crate::front::config::Origin;
+use crate::front::cli::config::Origin;
 
 /// The effective settings (and the layers chosen), one per line: `key = value  # origin`.
 /// `origins` says, by key, where each setting that is not a default came from.

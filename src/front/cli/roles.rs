@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use clap::parser::ValueSource;
 
-use crate::front::config::Origin;
+use crate::front::cli::config::Origin;
 
 /// What a flag of the command line is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
