@@ -10,7 +10,6 @@ pub(crate) const VERSION: &str = if cfg!(debug_assertions) {
     env!("CARGO_PKG_VERSION")
 };
 
-pub(crate) mod caller_signals;
 pub(crate) mod capability;
 pub(crate) mod cgroup;
 pub(crate) mod command_path;
@@ -19,7 +18,6 @@ pub(crate) mod exit;
 pub(crate) mod oom;
 pub(crate) mod rlimit;
 pub(crate) mod runtime_dir;
-pub(crate) mod signal_number;
 pub(crate) mod signals;
 pub(crate) mod small_file;
 pub(crate) mod terminal;

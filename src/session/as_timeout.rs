@@ -27,7 +27,7 @@ use super::stop::stop;
 use super::watch::{Ending, Events};
 use crate::machine::error::Error;
 use crate::machine::exit::{Exit, LEASH_FAILED, LIMIT_REACHED};
-use crate::machine::signal_number::SignalNumber;
+use crate::machine::signals::number::SignalNumber;
 use crate::session::message::say;
 use crate::session::spec::Spec;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::machine::cgroup::SessionCgroup;
-use crate::machine::signal_number::SignalNumber;
+use crate::machine::signals::number::SignalNumber;
 use crate::session::message::notice;
 use crate::session::record::ControlRecord;
 use crate::session::registry::{

@@ -32,7 +32,7 @@ pub(crate) struct Spec {
     /// Whether to use a cgroup.
     pub(crate) cgroup: cgroup::Mode,
     /// First signal of the stop sequence.
-    pub(crate) signal: crate::machine::signal_number::SignalNumber,
+    pub(crate) signal: crate::machine::signals::number::SignalNumber,
     /// Grace before SIGKILL.
     pub(crate) kill_after: Duration,
     /// Exit with the command's status even when a limit stopped it.
@@ -70,7 +70,7 @@ pub(crate) struct Spec {
     /// The signals leash takes beyond its own, and those it leaves alone.
     pub(crate) handled: crate::machine::signals::Handled,
     /// How the command's signals and process group start.
-    pub(crate) child_signals: crate::machine::caller_signals::ChildSignals,
+    pub(crate) child_signals: crate::machine::signals::caller::ChildSignals,
     /// Landlock's scope, the seccomp filter and namespaces for the command. Off where leash
     /// stands in for a tool (`timeout`) whose command keeps what it may do under that tool.
     pub(crate) isolated: bool,
@@ -115,7 +115,7 @@ impl Spec {
             reach: crate::session::isolation::Reach::default(),
             concurrency: crate::session::slots::Concurrency::default(),
             handled: crate::machine::signals::Handled::default(),
-            child_signals: crate::machine::caller_signals::ChildSignals::fresh(),
+            child_signals: crate::machine::signals::caller::ChildSignals::fresh(),
             isolated: true,
             listed: true,
         }

@@ -22,7 +22,7 @@ use super::registered::requested_stop;
 use super::start::Running;
 use super::watch::Ending;
 use crate::machine::cgroup::SessionCgroup;
-use crate::machine::signal_number::SignalNumber;
+use crate::machine::signals::number::SignalNumber;
 use crate::machine::signals::{TERMINATING, ends_supervision, signal_name};
 use crate::machine::tree;
 use crate::session::message::{detail, notice, processes};

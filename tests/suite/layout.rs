@@ -415,7 +415,7 @@ fn no_module_names_a_layer_above_its_own() {
     };
     assert!(edge("session::start", "session::spawn"), "{graph:#?}");
     assert!(
-        edge("session::spawn::child", "machine::caller_signals"),
+        edge("session::spawn::child", "machine::signals::caller"),
         "{graph:#?}"
     );
     assert!(edge("front::ctl", "session::registry"), "{graph:#?}");

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::machine::cgroup::Placement;
-use crate::machine::signal_number::SignalNumber;
+use crate::machine::signals::number::SignalNumber;
 use crate::machine::units::format_duration;
 use crate::session::rows::LimitRow;
 use crate::session::spec::Spec;

@@ -27,7 +27,7 @@ use clap::Parser;
 use crate::machine::cgroup;
 use crate::machine::error::{Error, UsageError};
 use crate::machine::rlimit::{Rlimit, RlimitRequest};
-use crate::machine::signal_number::SignalNumber;
+use crate::machine::signals::number::SignalNumber;
 use crate::machine::units::{
     parse_cpu_share, parse_duration, parse_fraction, parse_positive_count, parse_positive_duration,
     parse_positive_size,

@@ -51,7 +51,7 @@ pub(super) fn from_cli(cli: Cli) -> Result<Spec, Error> {
             timeout: cli.slot_timeout,
         },
         handled: crate::machine::signals::Handled::default(),
-        child_signals: crate::machine::caller_signals::ChildSignals::fresh(),
+        child_signals: crate::machine::signals::caller::ChildSignals::fresh(),
         isolated: true,
         listed: true,
         command: cli.command,

@@ -8,7 +8,7 @@ use nix::sys::signal::{Signal, kill};
 
 use super::CtlError;
 use crate::machine::cgroup::{CgroupDir, Orphan, stop_orphaned};
-use crate::machine::signal_number::SignalNumber;
+use crate::machine::signals::number::SignalNumber;
 use crate::machine::signals::signal_name;
 use crate::machine::tree::{self, StatFields, read_proc};
 use crate::session::registry::{self, Action, CgroupPath, Event, Found, Process, control};

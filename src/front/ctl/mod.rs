@@ -18,7 +18,7 @@ use std::time::{Duration, SystemTime};
 use clap::{Parser, Subcommand};
 
 use crate::machine::exit::Exit;
-use crate::machine::signal_number::SignalNumber;
+use crate::machine::signals::number::SignalNumber;
 use crate::machine::units::parse_duration;
 use crate::session::registry::{self, Found};
 pub(crate) use texts::{MAN_EXTRA, complete_ids};

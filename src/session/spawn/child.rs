@@ -37,7 +37,7 @@ use nix::unistd::{Pid, getppid, setpgid};
 
 use super::Launch;
 use super::step::{Failed, Step};
-use crate::machine::caller_signals::ChildSignals;
+use crate::machine::signals::caller::ChildSignals;
 
 /// How far the child already is in the session's cgroup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

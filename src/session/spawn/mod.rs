@@ -21,11 +21,11 @@ use nix::fcntl::OFlag;
 use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, fork, getpid, setpgid};
 
-use crate::machine::caller_signals::ChildSignals;
 use crate::machine::cgroup::{BornInto, CgroupEntry};
 use crate::machine::command_path::resolve;
 use crate::machine::error::{Error, SetupError, UsageError};
 use crate::machine::rlimit::ResolvedRlimit;
+use crate::machine::signals::caller::ChildSignals;
 use crate::session::confinement::{Confinement, Request};
 use crate::session::isolation::Isolation;
 use child::{InCgroup, exec_child};

@@ -284,7 +284,7 @@ fn set(pid: libc::pid_t, resource: Rlimit, (soft, hard): (u64, u64)) -> Result<(
 /// (the Rust runtime ignores it in leash).
 fn exec(command: &[OsString]) -> Exit {
     use std::os::unix::ffi::OsStrExt;
-    let handler = if crate::machine::caller_signals::ignored_at_start(libc::SIGPIPE) {
+    let handler = if crate::machine::signals::caller::ignored_at_start(libc::SIGPIPE) {
         nix::sys::signal::SigHandler::SigIgn
     } else {
         nix::sys::signal::SigHandler::SigDfl

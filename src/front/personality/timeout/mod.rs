@@ -12,10 +12,10 @@ use duration::Interval;
 use nix::sys::signal::Signal;
 
 use super::getopt::{self, Opt, Takes};
-use crate::machine::caller_signals::{ChildSignals, ignored_at_start};
 use crate::machine::cgroup::Mode;
 use crate::machine::exit::{Exit, LEASH_FAILED};
-use crate::machine::signal_number::SignalNumber;
+use crate::machine::signals::caller::{ChildSignals, ignored_at_start};
+use crate::machine::signals::number::SignalNumber;
 use crate::machine::signals::{ENDING, FORWARDED, Handled, TERMINATING};
 use crate::session::as_timeout::TimeoutRules;
 use crate::session::message::{Verbosity, say};

@@ -1,8 +1,13 @@
-//! Signals: the signals leash handles, and receiving them through a signalfd.
+//! Signals: the signals leash handles, and receiving them through a signalfd; a signal by
+//! its number, real-time ones included (`number`); the signal state leash's caller left it
+//! (`caller`).
 //!
 //! Every signal leash reacts to is blocked and read from one signalfd, so the supervisor's
 //! `poll` loop sees signals, child exits and its deadline in one place, with no handler code
 //! running at arbitrary points.
+
+pub(crate) mod caller;
+pub(crate) mod number;
 
 use std::os::fd::{AsFd, BorrowedFd};
 
