@@ -7,7 +7,7 @@
 //! - `front`: the front ends (leash's command line, the personalities, `leashctl`).
 //!
 //! A session goes through six phases, each a module of its own:
-//! 1. parse: `front::cli`, with the layers below the command line in `front::config`;
+//! 1. parse: `front::cli`, with the layers below the command line in `front::cli::config`;
 //! 2. plan: `session::plan`, what `--explain` prints;
 //! 3. start: `session::start`, with `session::spawn` for the child;
 //! 4. watch: `session::watch`;
