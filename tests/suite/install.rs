@@ -186,9 +186,13 @@ fn cargo_deb() -> std::path::PathBuf {
             ])
             .arg("--root")
             .arg(&root)
-            .status()
-            .expect("cargo install cargo-deb");
-        assert!(installed.success(), "cargo install cargo-deb: {installed}");
+            .status();
+        if !installed.is_ok_and(|s| s.success()) {
+            crate::common::lacking(&format!(
+                "cargo install cargo-deb --version {CARGO_DEB} failed: the packaging test \
+                 builds the .deb with it, from the crates registry, which must be reachable"
+            ));
+        }
     }
     program
 }
