@@ -26,6 +26,7 @@ use front::{ctl, personality};
 use machine::error::Error;
 pub use machine::exit::Exit;
 use machine::exit::LEASH_FAILED;
+use machine::stdout;
 use session::spec::Spec;
 use session::{message, record};
 
@@ -42,16 +43,19 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
     let done = match cli::parse(args.clone()) {
         Ok(Invocation::Run(settings)) => return session::run(&settings),
         Ok(Invocation::Explain(settings)) => explain(&settings),
-        Ok(Invocation::PrintConfig(text)) => {
-            print!("{text}");
-            Ok(())
-        }
+        Ok(Invocation::PrintConfig(text)) => stdout::write(&text).map_err(|e| Error::Write(e.0)),
         Ok(Invocation::Generate(artifact)) => {
             generate::write(artifact, &mut std::io::stdout()).map_err(Error::Write)
         }
-        // --help and --version: clap prints them as they are.
+        // --help and --version: clap prints them as they are; a write that fails is said.
         Err(Error::Clap(e)) if !e.use_stderr() => {
-            return Exit::Code(if e.print().is_ok() { 0 } else { LEASH_FAILED });
+            return match e.print() {
+                Ok(()) => Exit::Code(0),
+                Err(error) => {
+                    message::error(&stdout::WriteError(error).to_string());
+                    Exit::Code(LEASH_FAILED)
+                }
+            };
         }
         Err(e) => {
             record_unparsed(&clock, &args, &e);
@@ -92,9 +96,6 @@ fn record_unparsed(clock: &record::Clock, args: &[OsString], error: &Error) {
 /// `--explain`: print the plan of a session of `settings`, running nothing.
 fn explain(settings: &Spec) -> Result<(), Error> {
     let plan = session::Plan::to_explain(settings)?;
-    print!(
-        "{}",
-        cli::explain::explanation(&plan.rows, plan.cgroup.as_ref(), settings)
-    );
-    Ok(())
+    let text = cli::explain::explanation(&plan.rows, plan.cgroup.as_ref(), settings);
+    stdout::write(&text).map_err(|e| Error::Write(e.0))
 }

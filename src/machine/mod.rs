@@ -20,6 +20,7 @@ pub(crate) mod rlimit;
 pub(crate) mod runtime_dir;
 pub(crate) mod signals;
 pub(crate) mod small_file;
+pub(crate) mod stdout;
 pub(crate) mod terminal;
 pub(crate) mod tree;
 pub(crate) mod units;

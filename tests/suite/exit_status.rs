@@ -304,3 +304,59 @@ fn a_working_directory_removed_under_the_caller_does_not_stop_leash() {
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     assert_eq!(run.stdout, "started\n");
 }
+
+#[test]
+fn a_stdout_that_takes_nothing_is_said_in_one_line_and_fails() {
+    // `> /dev/full`: every write fails with ENOSPC. leash and leashctl say so and fail, as
+    // GNU's tools do, instead of panicking (101, or 134 in a release build) or exiting 0.
+    let sandbox = Sandbox::new();
+    std::fs::write(sandbox.path("audit.log"), "").expect("an empty audit log");
+    let bin = |name: &str| {
+        std::path::Path::new(env!("CARGO_BIN_EXE_leash"))
+            .with_file_name(name)
+            .display()
+            .to_string()
+    };
+    let prlimit = sandbox.path("prlimit");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_leash"), &prlimit).expect("the link");
+    let prlimit = prlimit.display().to_string();
+    let cases: [(&[&str], i32); 12] = [
+        (&["leash", "--help"], 125),
+        (&["leash", "--version"], 125),
+        (&["leash", "--explain", "--", "true"], 125),
+        (&["leash", "--print-config", "--", "true"], 125),
+        (&["leash", "--generate", "man"], 125),
+        (&["leashctl", "--help"], 3),
+        (&["leashctl", "list"], 3),
+        (&["leashctl", "list", "--json"], 3),
+        (&["leashctl", "audit", "audit.log"], 3),
+        (&["leashctl", "kernel", "list"], 3),
+        (&[&prlimit, "--nofile"], 1),
+        (&[&prlimit, "--version"], 1),
+    ];
+    for (line, expected) in cases {
+        let program = if line[0].starts_with('/') {
+            line[0].to_string()
+        } else {
+            bin(line[0])
+        };
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let run = std::process::Command::new(program)
+            .args(&line[1..])
+            .current_dir(sandbox.dir())
+            .env("XDG_RUNTIME_DIR", sandbox.dir())
+            .stdout(full)
+            .output()
+            .expect("run it");
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(expected), "{line:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{line:?}: {stderr}");
+        assert!(
+            stderr.ends_with("write error: No space left on device\n"),
+            "{line:?}: {stderr}"
+        );
+    }
+}

@@ -107,31 +107,29 @@ impl Users {
     }
 }
 
-/// `leashctl list`.
-pub(crate) fn list(json: bool, watch: bool, ids: bool) {
+/// `leashctl list`: what it prints (nothing once `--watch` has quit).
+pub(crate) fn list(json: bool, watch: bool, ids: bool) -> String {
     let dirs = registry::dirs_to_scan();
     let mut users = Users::default();
     if watch {
         let mut scanner = registry::Scanner::default();
         super::redraw::redraw(|| table(&rows(&scanner.scan(&dirs), &mut users)));
-        return;
+        return String::new();
     }
     let found = registry::scan(&dirs);
     if ids {
+        let mut out = String::new();
         for f in found.iter().filter(|f| !f.stale) {
-            println!("{}", f.entry.id);
+            let _ = writeln!(out, "{}", f.entry.id);
         }
-        return;
+        return out;
     }
     let rows = rows(&found, &mut users);
     if json {
         let rows: Vec<&Row> = rows.iter().map(|(row, _)| row).collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&rows).unwrap_or_default()
-        );
+        serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"
     } else {
-        print!("{}", table(&rows));
+        table(&rows)
     }
 }
 
@@ -208,35 +206,37 @@ pub(super) fn aligned(cells: &[Vec<String>]) -> String {
     out
 }
 
-/// `leashctl show ID`.
-pub(crate) fn show(found: &Found, json: bool) {
+/// `leashctl show ID`: what it prints.
+pub(crate) fn show(found: &Found, json: bool) -> String {
     let mut users = Users::default();
     let rows = rows(std::slice::from_ref(found), &mut users);
     let (row, events) = &rows[0];
     if json {
         let document = serde_json::json!({ "session": row, "control": events });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&document).unwrap_or_default()
-        );
-        return;
+        return serde_json::to_string_pretty(&document).unwrap_or_default() + "\n";
     }
-    print!("{}", table(&rows));
+    let mut out = table(&rows);
     let entry = &found.entry;
-    println!("\nsupervisor  PID {} (leash)", entry.supervisor.pid);
+    let _ = writeln!(out, "\nsupervisor  PID {} (leash)", entry.supervisor.pid);
     if entry.pid_namespace {
-        println!("namespace   a PID namespace of its own (--pid-ns)");
+        let _ = writeln!(out, "namespace   a PID namespace of its own (--pid-ns)");
     }
     for cgroup in &entry.cgroups {
-        println!("cgroup      v{} {}", cgroup.version, cgroup.path.display());
+        let _ = writeln!(
+            out,
+            "cgroup      v{} {}",
+            cgroup.version,
+            cgroup.path.display()
+        );
     }
     if let Some(report) = &entry.report {
-        println!("report      {}", report.display());
+        let _ = writeln!(out, "report      {}", report.display());
     }
-    println!("entry       {}", found.path.display());
+    let _ = writeln!(out, "entry       {}", found.path.display());
     for limit in &entry.mechanisms {
         let field = |name: &str| limit.get(name).and_then(|v| v.as_str()).unwrap_or("");
-        println!(
+        let _ = writeln!(
+            out,
             "limit       {} {}: {}",
             field("limit"),
             field("value"),
@@ -244,7 +244,8 @@ pub(crate) fn show(found: &Found, json: bool) {
         );
     }
     for event in events {
-        println!(
+        let _ = writeln!(
+            out,
             "control     {} by user {} (process {}) at {}",
             event.action.name(),
             event.by_uid,
@@ -252,6 +253,7 @@ pub(crate) fn show(found: &Found, json: bool) {
             seconds(event.at - entry.started_at)
         );
     }
-    println!("\nprocesses:");
-    print!("{}", super::tree::render(entry.supervisor.pid()));
+    let _ = writeln!(out, "\nprocesses:");
+    out.push_str(&super::tree::render(entry.supervisor.pid()));
+    out
 }

@@ -19,6 +19,7 @@ use clap::{Parser, Subcommand};
 
 use crate::machine::exit::Exit;
 use crate::machine::signals::number::SignalNumber;
+use crate::machine::stdout::{self, WriteError};
 use crate::machine::units::parse_duration;
 use crate::session::registry::{self, Found};
 pub(crate) use texts::{MAN_EXTRA, complete_ids};
@@ -184,8 +185,16 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
     let cli = match Leashctl::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            return Exit::Code(if e.use_stderr() { USAGE } else { 0 });
+            let printed = e.print();
+            return Exit::Code(match (e.use_stderr(), printed) {
+                (true, _) => USAGE,
+                (false, Ok(())) => 0,
+                // --help or --version that stdout did not take (clap said nothing).
+                (false, Err(error)) => {
+                    eprintln!("leashctl: {}", WriteError(error));
+                    INCOMPLETE
+                }
+            });
         }
     };
     match dispatch(cli.command) {
@@ -199,14 +208,8 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
 
 fn dispatch(command: Command) -> Result<(), CtlError> {
     match command {
-        Command::List { json, watch, ids } => {
-            list::list(json, watch, ids);
-            Ok(())
-        }
-        Command::Show { id, json } => {
-            list::show(&find(&id)?, json);
-            Ok(())
-        }
+        Command::List { json, watch, ids } => out(&list::list(json, watch, ids)),
+        Command::Show { id, json } => out(&list::show(&find(&id)?, json)),
         Command::Freeze { id } => say(act::freeze(&permitted(&id)?)),
         Command::Thaw { id } => say(act::thaw(&permitted(&id)?)),
         Command::Stop {
@@ -238,8 +241,12 @@ fn dispatch(command: Command) -> Result<(), CtlError> {
 }
 
 fn say(done: Result<String, CtlError>) -> Result<(), CtlError> {
-    println!("{}", done?);
-    Ok(())
+    out(&(done? + "\n"))
+}
+
+/// Write `text` to stdout; one that stdout does not take leaves the request incomplete.
+pub(crate) fn out(text: &str) -> Result<(), CtlError> {
+    stdout::write(text).map_err(|e| CtlError::Incomplete(e.to_string()))
 }
 
 /// The session `id` among those the caller may see.

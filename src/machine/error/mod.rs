@@ -43,7 +43,8 @@ pub(crate) enum Error {
     Interrupted(nix::sys::signal::Signal),
     /// The main process ended without leash learning its status.
     LostMainProcess,
-    /// A generated file could not be written.
+    /// What leash prints (a generated file, `--explain`, `--print-config`) could not be
+    /// written to stdout.
     Write(std::io::Error),
 }
 
@@ -95,7 +96,7 @@ impl fmt::Display for Error {
                 "{} while waiting for a slot or a start: nothing was started",
                 signal.as_str()
             ),
-            Error::Write(e) => write!(f, "cannot write: {e}"),
+            Error::Write(e) => f.write_str(&crate::machine::stdout::said(e)),
         }
     }
 }

@@ -73,8 +73,7 @@ pub(crate) fn audit(query: &Query) -> Result<(), CtlError> {
     } else {
         render::text(&mut summary, io::IsTerminal::is_terminal(&io::stdout()))
     };
-    print!("{text}");
-    Ok(())
+    super::out(&text)
 }
 
 /// A log read only in part: the audit is incomplete.

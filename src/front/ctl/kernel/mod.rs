@@ -120,14 +120,10 @@ fn kernel_name(text: &str) -> Result<String, Invalid> {
 pub(crate) fn run(action: KernelAction) -> Result<(), CtlError> {
     match action {
         KernelAction::Install(install) => self::install(&install),
-        KernelAction::List { prefix } => {
-            spec::list(prefix.as_deref(), LAUNCHER);
-            Ok(())
-        }
+        KernelAction::List { prefix } => spec::list(prefix.as_deref(), LAUNCHER),
         KernelAction::Remove { name, place } => {
             let removed = spec::remove(&spec::kernels_dir(&place)?.join(&name), &name)?;
-            println!("removed kernel {name} ({})", removed.display());
-            Ok(())
+            super::out(&format!("removed kernel {name} ({})\n", removed.display()))
         }
     }
 }
@@ -165,13 +161,12 @@ fn install(install: &Install) -> Result<(), CtlError> {
         install,
     };
     written.write(LAUNCHER)?;
-    println!(
+    super::out(&format!(
         "installed kernel {} in {}: pick \"{}\" in the notebook, or run jupyter console \
-         --kernel {}",
+         --kernel {}\n",
         install.name,
         dir.display(),
         written.display_name(),
         install.name
-    );
-    Ok(())
+    ))
 }

@@ -166,7 +166,7 @@ fn written_by(dir: &Path, leash: &Value, launcher: &str) -> String {
 
 /// Print one line per kernelspec leashctl installed: name, budgets, options, the leash
 /// that wrote it, directory. `launcher` is the launcher this leashctl installs.
-pub(crate) fn list(prefix: Option<&Path>, launcher: &str) {
+pub(crate) fn list(prefix: Option<&Path>, launcher: &str) -> Result<(), CtlError> {
     let mut rows = vec![
         [
             "NAME",
@@ -219,7 +219,7 @@ pub(crate) fn list(prefix: Option<&Path>, launcher: &str) {
             ]);
         }
     }
-    print!("{}", crate::front::ctl::list::aligned(&rows));
+    crate::front::ctl::out(&crate::front::ctl::list::aligned(&rows))
 }
 
 /// Remove the kernelspec in `dir` if leashctl wrote it; where it was.

@@ -15,6 +15,7 @@ use table::{Column, Layout, TableRow};
 
 use super::getopt::{self, Opt, Takes};
 use crate::machine::exit::{CANNOT_EXECUTE, Exit, NOT_FOUND};
+use crate::machine::stdout::{self, WriteError};
 use crate::session::message::say;
 
 /// util-linux's status for every failure but the exec's.
@@ -88,8 +89,14 @@ pub(crate) fn run(args: &[OsString]) -> Exit {
     };
     match apply(&request) {
         Ok(shown) if request.command.is_empty() => {
-            if !shown.is_empty() {
-                print!("{}", table::render(&request.layout, &shown));
+            let written = if shown.is_empty() {
+                Ok(())
+            } else {
+                stdout::write(&table::render(&request.layout, &shown))
+            };
+            if let Err(e) = written {
+                say(&e.to_string());
+                return Exit::Code(FAILED);
             }
             Exit::Code(0)
         }
@@ -106,6 +113,8 @@ enum PrlimitFailure {
     Get(Rlimit, Errno),
     SoftAboveHard(Rlimit),
     Set(Rlimit, Errno),
+    /// `--verbose`'s line could not be written.
+    Write(WriteError),
 }
 
 impl std::fmt::Display for PrlimitFailure {
@@ -128,8 +137,16 @@ impl std::fmt::Display for PrlimitFailure {
                 resource.table_name(),
                 errno.desc()
             ),
+            PrlimitFailure::Write(e) => e.fmt(f),
         }
     }
+}
+
+/// `--help` or `--version` answered with `text`: no request, or the write error.
+fn answered(text: &str) -> Result<Option<PrlimitRequest>, PrlimitRefusal> {
+    stdout::write(text)
+        .map(|()| None)
+        .map_err(|e| PrlimitRefusal(e.to_string(), false))
 }
 
 /// The request, or `None` once `--help` or `--version` was answered.
@@ -170,13 +187,9 @@ fn read(args: &[OsString]) -> Result<Option<PrlimitRequest>, PrlimitRefusal> {
             PrlimitKey::NoHeadings => request.layout.headings = false,
             PrlimitKey::Raw => request.layout.raw = true,
             PrlimitKey::Verbose => request.verbose = true,
-            PrlimitKey::Help => {
-                print!("{HELP}");
-                return Ok(None);
-            }
+            PrlimitKey::Help => return answered(HELP),
             PrlimitKey::Version => {
-                println!("prlimit (leash) {}", env!("CARGO_PKG_VERSION"));
-                return Ok(None);
+                return answered(&format!("prlimit (leash) {}\n", env!("CARGO_PKG_VERSION")));
             }
         }
     }
@@ -229,12 +242,13 @@ fn apply(request: &PrlimitRequest) -> Result<Vec<TableRow>, PrlimitFailure> {
             return Err(PrlimitFailure::SoftAboveHard(resource));
         }
         if request.verbose && request.pid.is_some() {
-            println!(
-                "New {} limit for pid {pid}: <{}:{}>",
+            stdout::write(&format!(
+                "New {} limit for pid {pid}: <{}:{}>\n",
                 resource.table_name(),
                 shown_value(new.0),
                 shown_value(new.1)
-            );
+            ))
+            .map_err(PrlimitFailure::Write)?;
         }
         set(pid, resource, new).map_err(|e| PrlimitFailure::Set(resource, e))?;
     }
