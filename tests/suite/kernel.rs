@@ -317,6 +317,44 @@ fn install_refuses_what_it_cannot_honour_with_one_line_each() {
 }
 
 #[test]
+fn the_names_dot_and_dot_dot_are_no_kernels_to_install_or_remove() {
+    // `remove .` would delete every kernelspec in the directory, `remove ..` the Jupyter
+    // data directory's contents.
+    let sandbox = Sandbox::new();
+    install(&sandbox, "kept", &[]);
+    let foreign = sandbox.path("prefix/share/jupyter/kernels/foreign");
+    std::fs::create_dir_all(&foreign).expect("a kernelspec leash did not make");
+    std::fs::write(foreign.join("kernel.json"), "{}").expect("its kernel.json");
+    let prefix = sandbox.path("prefix");
+    let prefix = prefix.to_str().expect("UTF-8");
+    let python = python();
+    let python = python.to_str().expect("UTF-8");
+    for name in [".", "..", "..."] {
+        let removed = leashctl(&sandbox, &["remove", name, "--prefix", prefix]);
+        let installed = leashctl(
+            &sandbox,
+            &[
+                "install", "--name", name, "--prefix", prefix, "--python", python,
+            ],
+        );
+        for (what, run) in [("remove", removed), ("install", installed)] {
+            assert_eq!(run.code(), Some(2), "{what} {name}: {}", run.stderr);
+            assert!(
+                run.stderr.contains("not a kernel name"),
+                "{what} {name}: {}",
+                run.stderr
+            );
+        }
+    }
+    assert!(
+        sandbox
+            .path("prefix/share/jupyter/kernels/kept/kernel.json")
+            .exists()
+    );
+    assert!(foreign.join("kernel.json").exists());
+}
+
+#[test]
 fn install_list_and_remove_leave_nothing_behind() {
     let sandbox = Sandbox::new();
     install(

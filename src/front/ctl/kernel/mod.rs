@@ -32,6 +32,7 @@ pub(crate) enum KernelAction {
     /// Remove a kernelspec leashctl installed (and nothing else).
     Remove {
         /// The kernel's name.
+        #[arg(value_parser = kernel_name)]
         name: String,
         #[command(flatten)]
         place: Place,
@@ -111,6 +112,13 @@ fn kernel_name(text: &str) -> Result<String, Invalid> {
     if text.is_empty() || !text.chars().all(valid) {
         return Err(Invalid(format!(
             "`{text}` is not a kernel name: letters, digits, `.`, `_` and `-` only"
+        )));
+    }
+    // A directory below the kernels' directory: `.` and `..` would be that directory
+    // itself and the one above it (every kernelspec, the Jupyter data directory).
+    if text.chars().all(|c| c == '.') {
+        return Err(Invalid(format!(
+            "`{text}` is not a kernel name: it names a directory, not a kernel's"
         )));
     }
     Ok(text.to_string())
