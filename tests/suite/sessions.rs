@@ -924,3 +924,82 @@ fn leash_as_timeout_writes_no_entry() {
     }
     sandbox.assert_no_survivors(&[]);
 }
+
+/// `leashctl ARGS` as root in `registry`, given 10 s: its output, and how long it took.
+fn ctl_within(registry: &Registry, args: &[&str]) -> (Output, Duration) {
+    let started = Instant::now();
+    let mut child = Command::new(LEASHCTL)
+        .args(args)
+        .envs(registry.env(None))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run leashctl");
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("leashctl {args:?} still running after 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (child.wait_with_output().expect("output"), started.elapsed())
+}
+
+#[test]
+fn a_users_planted_fifos_and_huge_files_leave_roots_leashctl_answering() {
+    // Issue 31, item 6: root read every user's registry files before looking at what
+    // they were. A second user, made for the test, plants a FIFO and a 3 GiB sparse file
+    // as entries, and a FIFO as their live session's figures.
+    let Some(user_sandbox) = Sandbox::unprivileged() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let registry = Registry::new(&sandbox);
+    let (session, _) = registry.start_sleeper(&user_sandbox, "planted");
+    let id = registry.id_of("planted");
+    let sessions = registry
+        .runtime_dir(user_sandbox.user())
+        .join("leash/sessions");
+    let entry = fs::read_dir(&sessions)
+        .expect("the user's registry")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("the session's entry");
+    let figures = entry.with_extension("figures");
+    let _ = fs::remove_file(&figures);
+    common::make_fifo(&figures);
+    common::make_fifo(&sessions.join("x.1.1.json"));
+    let huge = fs::File::create(sessions.join("y.2.2.json")).expect("a file");
+    huge.set_len(3 << 30).expect("a sparse 3 GiB");
+    let (uid, gid) = user_sandbox.user().expect("the test user");
+    for planted in [
+        &figures,
+        &sessions.join("x.1.1.json"),
+        &sessions.join("y.2.2.json"),
+    ] {
+        nix::unistd::chown(planted.as_path(), Some(uid.into()), Some(gid.into())).expect("chown");
+    }
+    for args in [
+        &["list"][..],
+        &["list", "--json"],
+        &["show", &id],
+        &["freeze", &id],
+        &["thaw", &id],
+    ] {
+        let (output, took) = ctl_within(&registry, args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+        assert!(took < Duration::from_secs(5), "{args:?} took {took:?}");
+    }
+    let listed = text(&ctl_within(&registry, &["list", "--ids"]).0.stdout);
+    assert_eq!(listed.trim(), id, "only the real session is listed");
+    registry.ctl_ok(&["stop", &id]);
+    assert_eq!(session.finish().signal(), Some(libc::SIGTERM));
+    user_sandbox.assert_no_survivors(&[]);
+}

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::machine::small_file;
 use crate::session::accounting::{self, Wanted};
 use crate::session::registry::{self, Figures, Found};
 
@@ -50,9 +51,9 @@ pub(crate) fn sample(found: &Found) -> Snapshot {
     let (usage, processes) = accounting::read(entry.supervisor.pid(), &wanted, &counted, 0);
     let figures: Figures = found
         .figures
-        .then(|| std::fs::read(registry::beside(found, "figures")).ok())
+        .then(|| small_file::read_regular(&registry::beside(found, "figures")).ok())
         .flatten()
-        .and_then(|text| serde_json::from_slice(&text).ok())
+        .and_then(|(bytes, _)| serde_json::from_slice(&bytes).ok())
         .unwrap_or_default();
     let peak = counted.memory_peak.or(figures.peak_memory_bytes);
     Snapshot {

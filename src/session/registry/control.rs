@@ -78,10 +78,11 @@ pub(crate) fn append(path: &Path, event: &Event) -> std::io::Result<()> {
         .write_all(&line)
 }
 
-/// The requests in the file at `path`, oldest first (none if there is no file).
+/// The requests in the file at `path`, oldest first (none if there is no file, or what
+/// is there is no regular file of its own).
 pub(crate) fn read(path: &Path) -> Vec<Event> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
+    let bytes = crate::machine::small_file::read_regular(path).map_or_else(|_| Vec::new(), |r| r.0);
+    String::from_utf8_lossy(&bytes)
         .lines()
         .filter_map(|line| serde_json::from_str(line).ok())
         .collect()

@@ -217,10 +217,15 @@ fn read_entry(path: &Path, file: &fs::Metadata) -> Option<Found> {
         return None;
     }
     let dir = fs::symlink_metadata(path.parent()?).ok()?;
-    let entry: Entry = serde_json::from_slice(&fs::read(path).ok()?).ok()?;
+    // Checked before a byte is read: another user's FIFO or huge file is no entry.
+    if !file.is_file() {
+        return None;
+    }
+    let (bytes, opened) = crate::machine::small_file::read_regular(path).ok()?;
+    let entry: Entry = serde_json::from_slice(&bytes).ok()?;
     let stale = !supervisor.is_alive();
     let claimed = entry.id == id && entry.supervisor == supervisor;
-    let owned = file.is_file() && file.uid() == entry.uid && dir.uid() == entry.uid;
+    let owned = opened.uid() == entry.uid && dir.uid() == entry.uid;
     (claimed && owned && (stale || runs_as(supervisor, entry.uid))).then(|| Found {
         entry,
         path: path.to_path_buf(),
