@@ -1003,3 +1003,58 @@ fn a_users_planted_fifos_and_huge_files_leave_roots_leashctl_answering() {
     assert_eq!(session.finish().signal(), Some(libc::SIGTERM));
     user_sandbox.assert_no_survivors(&[]);
 }
+
+#[test]
+fn root_writes_no_request_through_a_users_planted_symlink() {
+    // Issue 31, item 2: the user owns the directory of their session's entry, and turned
+    // its events file into a link to a file of root's; root's freeze appended to it.
+    let Some(user_sandbox) = Sandbox::unprivileged() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let registry = Registry::new(&sandbox);
+    let (session, _) = registry.start_sleeper(&user_sandbox, "linked");
+    let id = registry.id_of("linked");
+    let sessions = registry
+        .runtime_dir(user_sandbox.user())
+        .join("leash/sessions");
+    let entry = fs::read_dir(&sessions)
+        .expect("the user's registry")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("the session's entry");
+    let roots = sandbox.path("roots-file");
+    fs::write(&roots, "root's own\n").expect("root's file");
+    let events = entry.with_extension("events");
+    let _ = fs::remove_file(&events);
+    std::os::unix::fs::symlink(&roots, &events).expect("the planted link");
+    let frozen = registry.ctl(None, &["freeze", &id]);
+    assert_eq!(
+        fs::read_to_string(&roots).expect("root's file"),
+        "root's own\n",
+        "freeze wrote through the link: {}",
+        text(&frozen.stderr)
+    );
+    // Said, in one line, and nothing was frozen without its record.
+    assert!(!frozen.status.success(), "{}", text(&frozen.stdout));
+    assert_eq!(
+        text(&frozen.stderr).lines().count(),
+        1,
+        "{}",
+        text(&frozen.stderr)
+    );
+    // Without the link, root's request is the user's to read: a file of theirs.
+    fs::remove_file(&events).expect("the link");
+    registry.ctl_ok(&["freeze", &id]);
+    registry.ctl_ok(&["thaw", &id]);
+    let (uid, _) = user_sandbox.user().expect("the test user");
+    let owner = std::os::unix::fs::MetadataExt::uid(&fs::metadata(&events).expect("events"));
+    assert_eq!(
+        owner, uid,
+        "root's request is in a file of the session's user"
+    );
+    registry.ctl_ok(&["stop", &id]);
+    assert_eq!(session.finish().signal(), Some(libc::SIGTERM));
+    user_sandbox.assert_no_survivors(&[]);
+}

@@ -45,7 +45,7 @@ fn running(found: &Found) -> Result<(), CtlError> {
 }
 
 fn record(found: &Found, event: &Event) -> Result<(), CtlError> {
-    control::append(&registry::beside(found, "events"), event).map_err(|e| {
+    control::append(&registry::beside(found, "events"), event, found.entry.uid).map_err(|e| {
         CtlError::Incomplete(format!(
             "cannot record the request beside {}: {e}",
             found.path.display()

@@ -66,16 +66,32 @@ impl Event {
     }
 }
 
-/// Append `event` to the file at `path` (in one write, so lines never interleave).
-pub(crate) fn append(path: &Path, event: &Event) -> std::io::Result<()> {
+/// Append `event` to the file at `path` (in one write, so lines never interleave), in
+/// the directory of the session's user `owner`, which may be another user's: never
+/// through a symlink or into a FIFO put there (opened without following or waiting),
+/// only into a regular file of its own (one link, and the owner's or the caller's); a
+/// file root makes there is given to the owner, whose supervisor reads it.
+pub(crate) fn append(path: &Path, event: &Event, owner: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
     let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
     line.push(b'\n');
-    std::fs::OpenOptions::new()
+    let mut file = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
         .mode(0o600)
-        .open(path)?
-        .write_all(&line)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    let metadata = file.metadata()?;
+    let me = nix::unistd::geteuid().as_raw();
+    if !metadata.is_file() || metadata.nlink() != 1 || ![owner, me].contains(&metadata.uid()) {
+        return Err(std::io::Error::other(
+            "not a file of the session's own (planted there?): left alone",
+        ));
+    }
+    if metadata.uid() != owner {
+        nix::unistd::fchown(&file, Some(owner.into()), None).map_err(std::io::Error::from)?;
+    }
+    file.write_all(&line)
 }
 
 /// The requests in the file at `path`, oldest first (none if there is no file, or what
@@ -151,10 +167,15 @@ mod tests {
     fn lines_append_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.events");
-        append(&path, &at(Action::Freeze, 1.0)).unwrap();
+        append(
+            &path,
+            &at(Action::Freeze, 1.0),
+            nix::unistd::geteuid().as_raw(),
+        )
+        .unwrap();
         let mut stop = at(Action::Stop, 2.0);
         stop.signal = Some("INT".into());
-        append(&path, &stop).unwrap();
+        append(&path, &stop, nix::unistd::geteuid().as_raw()).unwrap();
         let events = read(&path);
         assert_eq!(events.len(), 2);
         assert_eq!(stop_request(&events), Some(&stop));
