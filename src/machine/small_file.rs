@@ -14,50 +14,54 @@ pub(crate) const LARGEST: u64 = 1 << 20;
 /// own (`NotFound` for none), `InvalidInput` for what is not a regular file,
 /// `FileTooLarge` for more than [`LARGEST`] bytes.
 pub(crate) fn read(path: &Path) -> io::Result<String> {
-    let metadata = fs::metadata(path)?;
-    if !metadata.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
+    // Looked at before it is opened: opening a device may do something.
+    if !fs::metadata(path)?.is_file() {
+        return Err(not_regular());
     }
-    let mut text = String::new();
-    fs::File::open(path)?
-        .take(LARGEST + 1)
-        .read_to_string(&mut text)?;
-    if text.len() as u64 > LARGEST {
-        return Err(io::Error::new(
-            io::ErrorKind::FileTooLarge,
-            "larger than 1 MiB",
-        ));
-    }
-    Ok(text)
+    let (bytes, _) = read_bounded(path, 0)?;
+    String::from_utf8(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
 }
 
 /// The bytes of the regular file at `path` and what it is, for a file in a directory
 /// another user may control: never through a symlink, never blocking on a FIFO put in its
-/// place (opened without waiting, then checked), never more than [`LARGEST`] bytes read.
-/// Errors as [`read`]'s.
+/// place (opened without waiting, then checked). Errors as [`read`]'s.
 pub(crate) fn read_regular(path: &Path) -> io::Result<(Vec<u8>, fs::Metadata)> {
+    read_bounded(path, libc::O_NOFOLLOW)
+}
+
+/// Open `path` (with `flags`, never waiting), check that what was opened is a regular
+/// file of at most [`LARGEST`] bytes, and read it, never more than that.
+fn read_bounded(path: &Path, flags: i32) -> io::Result<(Vec<u8>, fs::Metadata)> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .custom_flags(flags | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)?;
     let metadata = file.metadata()?;
     if !metadata.is_file() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "not a regular file",
-        ));
+        return Err(not_regular());
     }
     if metadata.len() > LARGEST {
-        return Err(io::Error::new(
-            io::ErrorKind::FileTooLarge,
-            "larger than 1 MiB",
-        ));
+        return Err(too_large());
     }
     let mut bytes = Vec::new();
+    // It may have grown since: still never more than that.
     file.take(LARGEST + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > LARGEST {
+        return Err(too_large());
+    }
     Ok((bytes, metadata))
+}
+
+fn too_large() -> io::Error {
+    io::Error::new(io::ErrorKind::FileTooLarge, "larger than 1 MiB")
+}
+
+fn not_regular() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, "not a regular file")
 }
