@@ -25,13 +25,7 @@ pub(crate) fn runtime_dir() -> PathBuf {
 /// in it, so it is refused; an own one that an older leash left open (0755) is closed.
 pub(crate) fn private_dir(dir: &Path, flag: &'static str) -> Result<(), Error> {
     use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
-    let problem = |at: &Path, why: &dyn std::fmt::Display| {
-        Error::Setup(SetupError::Concurrency {
-            flag,
-            path: at.to_path_buf(),
-            why: why.to_string(),
-        })
-    };
+    let problem = |at: &Path, why: &dyn std::fmt::Display| SetupError::runtime(flag, at, why);
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

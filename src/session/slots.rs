@@ -151,7 +151,7 @@ pub(crate) fn take_slot(
     loop {
         for path in &files {
             let file = private_file(OpenOptions::new().write(true), path)
-                .map_err(|e| concurrency("--slots", path, &e))?;
+                .map_err(|e| SetupError::runtime("--slots", path, &e))?;
             if let Ok(held) = Flock::lock(file, FlockArg::LockExclusiveNonblock) {
                 return Ok(Held(held));
             }
@@ -174,9 +174,9 @@ pub(crate) fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> 
     let started = Instant::now();
     loop {
         let file = private_file(OpenOptions::new().read(true).write(true), &path)
-            .map_err(|e| concurrency("--rate", &path, &e))?;
+            .map_err(|e| SetupError::runtime("--rate", &path, &e))?;
         let mut locked = Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, e)| concurrency("--rate", &path, &e))?;
+            .map_err(|(_, e)| SetupError::runtime("--rate", &path, &e))?;
         let now = unix_now();
         let mut text = String::new();
         let _ = locked.read_to_string(&mut text);
@@ -195,7 +195,7 @@ pub(crate) fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> 
                 .set_len(0)
                 .and_then(|()| locked.rewind())
                 .and_then(|()| locked.write_all(lines.as_bytes()))
-                .map_err(|e| concurrency("--rate", &path, &e))?;
+                .map_err(|e| SetupError::runtime("--rate", &path, &e))?;
             return Ok(());
         }
         drop(locked);
@@ -208,16 +208,6 @@ pub(crate) fn take_start(rate: &Rate, wait: bool, timeout: Option<Duration>) -> 
             )
         })?;
     }
-}
-
-/// A `--slots` or `--rate` file or directory at `path` that cannot be used, and why.
-fn concurrency(flag: &'static str, path: &Path, why: &dyn std::fmt::Display) -> Error {
-    SetupError::Concurrency {
-        flag,
-        path: path.to_path_buf(),
-        why: why.to_string(),
-    }
-    .into()
 }
 
 /// Open (or make, 0600) a lock file: never through a symlink, and readable by no one else

@@ -5,7 +5,7 @@
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 
@@ -188,8 +188,9 @@ pub(crate) enum SetupError {
     NoStartTime,
     /// `--die-with-parent`'s parent ended before leash could ask to die with it.
     ParentGone { parent: i32 },
-    /// A `--slots` or `--rate` file or directory that cannot be used.
-    Concurrency {
+    /// A file or directory in the runtime directory (`--slots`'s, `--rate`'s, the
+    /// registry's) that cannot be used; `flag` names what needed it.
+    Runtime {
         flag: &'static str,
         path: PathBuf,
         why: String,
@@ -199,6 +200,15 @@ pub(crate) enum SetupError {
 }
 
 impl SetupError {
+    /// The file or directory at `path` in the runtime directory cannot be used for `flag`.
+    pub(crate) fn runtime(flag: &'static str, path: &Path, why: &dyn fmt::Display) -> Error {
+        Error::Setup(SetupError::Runtime {
+            flag,
+            path: path.to_path_buf(),
+            why: why.to_string(),
+        })
+    }
+
     /// For `map_err`: a system call of leash's own for `what` failed with an errno.
     pub(crate) fn call(what: &'static str) -> impl Fn(Errno) -> Error {
         move |errno| Error::Setup(SetupError::Call { what, errno })
@@ -212,7 +222,7 @@ impl SetupError {
             SetupError::ChildStep { step, .. } => step,
             SetupError::NoStartTime => "no_start_time",
             SetupError::ParentGone { .. } => "parent_gone",
-            SetupError::Concurrency { .. } => "concurrency",
+            SetupError::Runtime { .. } => "runtime_dir",
             SetupError::RlimitUnreadable { .. } => "rlimit_unreadable",
         }
     }
@@ -230,7 +240,7 @@ impl fmt::Display for SetupError {
                 f,
                 "--die-with-parent: its parent (PID {parent}) is already gone"
             ),
-            SetupError::Concurrency { flag, path, why } => {
+            SetupError::Runtime { flag, path, why } => {
                 write!(f, "{flag}: {}: {why}", path.display())
             }
             SetupError::RlimitUnreadable { rlimit, errno } => {
