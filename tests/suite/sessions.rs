@@ -123,6 +123,18 @@ impl Registry {
         rows.as_array().expect("an array").clone()
     }
 
+    /// The registry directory of `user`, and the entry of the one session they run.
+    fn only_entry(&self, user: Option<(u32, u32)>) -> (PathBuf, PathBuf) {
+        let sessions = self.runtime_dir(user).join("leash/sessions");
+        let entry = fs::read_dir(&sessions)
+            .expect("the user's registry")
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|e| e == "json"))
+            .expect("the session's entry");
+        (sessions, entry)
+    }
+
     /// The id of the session named `name`, as root sees it.
     fn id_of(&self, name: &str) -> String {
         self.list(None)
@@ -959,15 +971,7 @@ fn a_users_planted_fifos_and_huge_files_leave_roots_leashctl_answering() {
     let registry = Registry::new(&sandbox);
     let (session, _) = registry.start_sleeper(&user_sandbox, "planted");
     let id = registry.id_of("planted");
-    let sessions = registry
-        .runtime_dir(user_sandbox.user())
-        .join("leash/sessions");
-    let entry = fs::read_dir(&sessions)
-        .expect("the user's registry")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .expect("the session's entry");
+    let (sessions, entry) = registry.only_entry(user_sandbox.user());
     let figures = entry.with_extension("figures");
     let _ = fs::remove_file(&figures);
     common::make_fifo(&figures);
@@ -1015,15 +1019,7 @@ fn root_writes_no_request_through_a_users_planted_symlink() {
     let registry = Registry::new(&sandbox);
     let (session, _) = registry.start_sleeper(&user_sandbox, "linked");
     let id = registry.id_of("linked");
-    let sessions = registry
-        .runtime_dir(user_sandbox.user())
-        .join("leash/sessions");
-    let entry = fs::read_dir(&sessions)
-        .expect("the user's registry")
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .expect("the session's entry");
+    let (_, entry) = registry.only_entry(user_sandbox.user());
     let roots = sandbox.path("roots-file");
     fs::write(&roots, "root's own\n").expect("root's file");
     let events = entry.with_extension("events");
