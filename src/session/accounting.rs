@@ -277,12 +277,14 @@ pub(crate) fn tasks_of_this_user() -> Option<u64> {
 
 /// Clock ticks per second, the unit of /proc/PID/stat's CPU times.
 fn ticks_per_second() -> u64 {
-    sysconf(nix::unistd::SysconfVar::CLK_TCK, 100)
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| sysconf(nix::unistd::SysconfVar::CLK_TCK, 100))
 }
 
 /// Bytes per page, the unit of /proc/PID/stat's resident set.
 fn page_size() -> u64 {
-    sysconf(nix::unistd::SysconfVar::PAGE_SIZE, 4096)
+    static PAGE: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *PAGE.get_or_init(|| sysconf(nix::unistd::SysconfVar::PAGE_SIZE, 4096))
 }
 
 fn sysconf(name: nix::unistd::SysconfVar, default: u64) -> u64 {
