@@ -19,12 +19,13 @@ mod machine;
 mod session;
 
 use std::ffi::OsString;
+use std::process::ExitCode;
 
 use front::cli::{self, Invocation};
 use front::generate;
 use front::{ctl, personality};
 use machine::error::Error;
-pub use machine::exit::Exit;
+use machine::exit::Exit;
 use machine::exit::LEASH_FAILED;
 use machine::stdout;
 use session::spec::Spec;
@@ -33,8 +34,20 @@ use session::{message, record};
 /// The built-in `interpreter` profile, as the manual quotes it.
 pub use front::cli::config::BUILT_IN;
 
-/// Parse `args`, do what they ask for, and say how leash must exit.
-pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
+/// Parse `args`, do what they ask for, and end as the session did: return its exit code,
+/// or die of its signal.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    leash(args).finish()
+}
+
+/// `leashctl`: parse `args` (its own name first), act on the sessions they name, and
+/// return its exit code.
+pub fn run_ctl(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    ctl::run(args).finish()
+}
+
+/// leash itself: how it must exit.
+fn leash(args: impl IntoIterator<Item = OsString>) -> Exit {
     let clock = record::Clock::start();
     let args: Vec<OsString> = args.into_iter().collect();
     if let Some(personality) = args.first().and_then(personality::Personality::of) {
@@ -69,12 +82,6 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
             Exit::Code(e.exit_code())
         }
     }
-}
-
-/// `leashctl`: parse `args` (its own name first), act on the sessions they name, and say
-/// how it must exit.
-pub fn run_ctl(args: impl IntoIterator<Item = OsString>) -> Exit {
-    ctl::run(args)
 }
 
 /// A command line that did not parse still leaves the record it asks for (as far as it

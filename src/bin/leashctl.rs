@@ -3,5 +3,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    leash::run_ctl(std::env::args_os()).finish()
+    leash::run_ctl(std::env::args_os())
 }

@@ -3,10 +3,8 @@
 
 use std::process::ExitCode;
 
-use nix::sys::signal::Signal;
-use nix::sys::wait::WaitStatus;
-
-use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
+use crate::machine::signals::number::SignalNumber;
+use crate::machine::wait::Status;
 
 /// leash stopped the command because it reached a limit.
 pub(crate) const LIMIT_REACHED: u8 = 124;
@@ -21,20 +19,20 @@ pub(crate) const NO_SLOT: u8 = 75;
 
 /// The status leash ends with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
+pub(crate) enum Exit {
     /// Exit with this code.
     Code(u8),
     /// Die of this signal (core dumps off), as the command did or as leash was asked to.
-    Signal(Signal),
+    Signal(SignalNumber),
 }
 
 impl Exit {
     /// Pass the main process's status through: its exit code, or its death by a signal.
-    pub(crate) fn of(status: WaitStatus) -> Self {
+    pub(crate) fn of(status: Status) -> Self {
         match status {
-            WaitStatus::Exited(_, code) => Exit::Code(u8::try_from(code).unwrap_or(LEASH_FAILED)),
-            WaitStatus::Signaled(_, signal, _) => Exit::Signal(signal),
-            _ => Exit::Code(LEASH_FAILED),
+            Status::Exited(code) => Exit::Code(u8::try_from(code).unwrap_or(LEASH_FAILED)),
+            Status::Signaled { signal, .. } => Exit::Signal(signal),
+            Status::Stopped(_) | Status::Continued => Exit::Code(LEASH_FAILED),
         }
     }
 
@@ -43,19 +41,19 @@ impl Exit {
     #[must_use]
     pub(crate) fn as_shell_status(self) -> Self {
         match self {
-            Exit::Signal(signal) => Exit::Code(128u8.saturating_add(signal as u8)),
+            Exit::Signal(signal) => Exit::Code(shell_status(signal)),
             code @ Exit::Code(_) => code,
         }
     }
 
     /// End the process with this status: return the code, or die of the signal.
-    pub fn finish(self) -> ExitCode {
+    pub(crate) fn finish(self) -> ExitCode {
         match self {
             Exit::Code(code) => ExitCode::from(code),
             Exit::Signal(signal) => {
                 die_of(signal);
                 // Only reached for signals whose default action does not kill.
-                ExitCode::from(128u8.saturating_add(signal as u8))
+                ExitCode::from(shell_status(signal))
             }
         }
     }
@@ -65,14 +63,12 @@ impl Exit {
 /// seen without leash. Core dumps are turned off first: the command already dumped (or
 /// did not), and leash's own core would only mislead. Returns only if the signal does not
 /// kill (a signal whose default action is to ignore it).
-fn die_of(signal: Signal) {
+fn die_of(signal: SignalNumber) {
     let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
-    // The default disposition is needed for SIGPIPE, which the Rust runtime ignores, and
-    // for any signal leash inherited as ignored.
-    // SAFETY: restoring the default disposition installs no handler code.
-    let _ = unsafe { nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl) };
-    let mut only = SigSet::empty();
-    only.add(signal);
-    let _ = nix::sys::signal::raise(signal);
-    let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&only), None);
+    signal.raise_with_default_action();
+}
+
+/// `128 + N` for signal N, as a shell reports a death by it.
+pub(crate) fn shell_status(signal: SignalNumber) -> u8 {
+    u8::try_from(signal.number()).map_or(u8::MAX, |number| 128u8.saturating_add(number))
 }

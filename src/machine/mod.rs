@@ -24,3 +24,4 @@ pub(crate) mod stdout;
 pub(crate) mod terminal;
 pub(crate) mod tree;
 pub(crate) mod units;
+pub(crate) mod wait;

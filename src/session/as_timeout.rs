@@ -19,15 +19,15 @@
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
-use nix::sys::wait::WaitStatus;
 
 use super::plan::Plan;
 use super::start::{Running, start};
 use super::stop::stop;
 use super::watch::{Ending, Events};
 use crate::machine::error::Error;
-use crate::machine::exit::{Exit, LEASH_FAILED, LIMIT_REACHED};
+use crate::machine::exit::{Exit, LEASH_FAILED, LIMIT_REACHED, shell_status};
 use crate::machine::signals::number::SignalNumber;
+use crate::machine::wait::Status;
 use crate::session::message::say;
 use crate::session::spec::Spec;
 
@@ -205,11 +205,14 @@ impl<'r> TimeoutWatch<'r> {
     }
 
     /// How `timeout` exits once its command ended with `status`.
-    fn exit(&self, status: Option<WaitStatus>) -> Exit {
+    fn exit(&self, status: Option<Status>) -> Exit {
         let mut preserve = self.rules.preserve_status;
         let code = match status {
-            Some(WaitStatus::Exited(_, code)) => u8::try_from(code).unwrap_or(LEASH_FAILED),
-            Some(WaitStatus::Signaled(_, signal, core_dumped)) => {
+            Some(Status::Exited(code)) => u8::try_from(code).unwrap_or(LEASH_FAILED),
+            Some(Status::Signaled {
+                signal,
+                core_dumped,
+            }) => {
                 if core_dumped {
                     say("the monitored command dumped core");
                 }
@@ -217,8 +220,8 @@ impl<'r> TimeoutWatch<'r> {
                     return Exit::Signal(signal);
                 }
                 // That the command was killed shows, -p or not.
-                preserve |= signal == Signal::SIGKILL;
-                128u8.saturating_add(signal as u8)
+                preserve |= signal == Signal::SIGKILL.into();
+                shell_status(signal)
             }
             _ => {
                 crate::session::message::error(&Error::LostMainProcess);
@@ -240,11 +243,17 @@ mod tests {
 
     use std::collections::VecDeque;
 
-    use nix::unistd::Pid;
-
     use super::*;
     use crate::session::warning::Warning;
     use crate::session::watch::{OutputState, Sample};
+
+    /// The status of a command `signal` ended.
+    fn killed_by(signal: Signal) -> Status {
+        Status::Signaled {
+            signal: signal.into(),
+            core_dumped: false,
+        }
+    }
 
     /// A command in a script: time moves only when the watch waits and no signal comes
     /// (by the whole timeout); it ends at the first signal it does not ignore.
@@ -349,7 +358,7 @@ mod tests {
         let mut script = TimeoutScript::new(&[]);
         let watch = watched(&rules, &mut script);
         assert_eq!(script.sent(), [(TERM, 5)]);
-        let status = WaitStatus::Signaled(Pid::from_raw(2), Signal::SIGTERM, false);
+        let status = killed_by(Signal::SIGTERM);
         assert_eq!(watch.exit(Some(status)), Exit::Code(LIMIT_REACHED));
     }
 
@@ -360,7 +369,7 @@ mod tests {
         let watch = watched(&rules, &mut script);
         assert_eq!(script.sent(), [(TERM, 5), (KILL, 7)]);
         // Killed shows, whatever -p says: 128 + 9, as GNU's.
-        let status = WaitStatus::Signaled(Pid::from_raw(2), Signal::SIGKILL, false);
+        let status = killed_by(Signal::SIGKILL);
         assert_eq!(watch.exit(Some(status)), Exit::Code(128 + 9));
     }
 
@@ -391,11 +400,11 @@ mod tests {
         let watch = watched(&rules, &mut script);
         assert_eq!(script.sent(), [(Signal::SIGHUP as i32, 0), (KILL, 3)]);
         // The command died of what it was sent: timeout dies of the same.
-        let hup = WaitStatus::Signaled(Pid::from_raw(2), Signal::SIGHUP, false);
+        let hup = killed_by(Signal::SIGHUP);
         assert!(!TimeoutWatch::new(&rules, script.start).timed_out);
         assert_eq!(
             TimeoutWatch::new(&rules, script.start).exit(Some(hup)),
-            Exit::Signal(Signal::SIGHUP)
+            Exit::Signal(Signal::SIGHUP.into())
         );
         assert!(watch.timed_out, "-k's SIGKILL is a timeout");
     }
@@ -411,9 +420,9 @@ mod tests {
         script.ignores.clear();
         let watch = watched(&rules, &mut script);
         assert_eq!(script.sent, [(Signal::SIGTERM.into(), 5, true)]);
-        let exited = WaitStatus::Exited(Pid::from_raw(2), 3);
+        let exited = Status::Exited(3);
         assert_eq!(watch.exit(Some(exited)), Exit::Code(3));
-        let killed = WaitStatus::Signaled(Pid::from_raw(2), Signal::SIGTERM, false);
+        let killed = killed_by(Signal::SIGTERM);
         assert_eq!(watch.exit(Some(killed)), Exit::Code(128 + 15));
     }
 }

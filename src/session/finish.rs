@@ -54,7 +54,7 @@ pub(crate) fn ended(settings: &Spec, clock: &Clock, ended: Ended) -> Exit {
             Exit::of(status).as_shell_status()
         }
         (Some(_), Ending::Limit(_)) => Exit::Code(LIMIT_REACHED),
-        (Some(_), Ending::Signaled(signal)) => Exit::Signal(signal),
+        (Some(_), Ending::Signaled(signal)) => Exit::Signal(signal.into()),
     };
     if ending == Ending::MainExited {
         suspect_the_stack_limit(settings, &running, exit);
@@ -89,7 +89,8 @@ pub(crate) fn ended(settings: &Spec, clock: &Clock, ended: Ended) -> Exit {
 /// A command that dies of a fault (SIGSEGV, SIGBUS) under a stack limit the user set did
 /// so, most likely, for want of stack: say so, since the command itself cannot.
 fn suspect_the_stack_limit(settings: &Spec, running: &Running, exit: Exit) {
-    let faulted = matches!(exit, Exit::Signal(Signal::SIGSEGV | Signal::SIGBUS));
+    let faulted = matches!(exit, Exit::Signal(signal)
+        if matches!(signal.standard(), Some(Signal::SIGSEGV | Signal::SIGBUS)));
     let asked = settings
         .rlimits
         .iter()

@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::wait::WaitPidFlag;
 use nix::unistd::Pid;
 
 use crate::machine::cgroup::SessionCgroup;
 use crate::machine::signals::Inbox;
+use crate::machine::signals::number::SignalNumber;
+use crate::machine::wait::{Status, wait};
 use crate::session::relay::Relay;
 use crate::session::spawn::{ENDED, STATUS_LEN, STOPPED, Spawned};
 
@@ -21,7 +23,7 @@ const RESIZE_CHECK: Duration = Duration::from_millis(100);
 /// A started session: the main process and everything it started since.
 pub(crate) struct Processes {
     main: Pid,
-    main_status: Option<WaitStatus>,
+    main_status: Option<Status>,
     started: Instant,
     inbox: Inbox,
     cgroup: Option<SessionCgroup>,
@@ -97,7 +99,7 @@ impl Processes {
     }
 
     /// How the main process ended, once it has been reaped.
-    pub(crate) fn main_status(&self) -> Option<WaitStatus> {
+    pub(crate) fn main_status(&self) -> Option<Status> {
         self.main_status
     }
 
@@ -110,9 +112,9 @@ impl Processes {
         // which a plain waitpid would not report and so would look like no child at all.
         let flags = WaitPidFlag::WNOHANG | WaitPidFlag::__WALL;
         loop {
-            match waitpid(Pid::from_raw(-1), Some(flags)) {
-                Ok(WaitStatus::StillAlive) => return true,
-                Ok(status @ (WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _))) => {
+            match wait(Pid::from_raw(-1), flags) {
+                Ok(None) => return true,
+                Ok(Some((pid, status))) if status.ended() => {
                     // Under --pid-ns the main process's status comes from init's reports:
                     // init is leash's child, and stands for the main process when that
                     // ended before leash could name it.
@@ -144,10 +146,9 @@ impl Processes {
                 }
             }
             let [kind, raw @ ..] = message;
-            let status = WaitStatus::from_raw(self.main, i32::from_ne_bytes(raw));
-            match (kind, status) {
-                (STOPPED, Ok(WaitStatus::Stopped(_, signal))) => self.stop_reported = Some(signal),
-                (ENDED, Ok(status)) => self.main_status = Some(status),
+            match (kind, Status::from_raw(i32::from_ne_bytes(raw))) {
+                (STOPPED, Status::Stopped(signal)) => self.stop_reported = signal.standard(),
+                (ENDED, status) if status.ended() => self.main_status = Some(status),
                 _ => {}
             }
         }
@@ -160,7 +161,10 @@ impl Processes {
         self.init = None;
         self.reports = None;
         if self.main_status.is_none() {
-            self.main_status = Some(WaitStatus::Signaled(self.main, Signal::SIGKILL, false));
+            self.main_status = Some(Status::Signaled {
+                signal: SignalNumber::from(Signal::SIGKILL),
+                core_dumped: false,
+            });
         }
     }
 
@@ -177,16 +181,11 @@ impl Processes {
                 .take()
                 .filter(|s| matches!(s, Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU));
         }
-        match waitpid(
-            self.main,
-            Some(WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED),
-        ) {
-            Ok(WaitStatus::Stopped(_, signal))
-                if matches!(signal, Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU) =>
-            {
-                Some(signal)
-            }
-            Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
+        match wait(self.main, WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED) {
+            Ok(Some((_, Status::Stopped(signal)))) => signal
+                .standard()
+                .filter(|s| matches!(s, Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU)),
+            Ok(Some((_, status))) if status.ended() => {
                 self.main_status = Some(status);
                 None
             }

@@ -234,6 +234,50 @@ fn the_stop_signal_may_be_a_real_time_one() {
 }
 
 #[test]
+fn a_process_that_dies_of_a_real_time_signal_is_reaped_like_any_other() {
+    // Issue 31, item 3: a wait status naming a real-time signal read as "no child left".
+    let sandbox = Sandbox::new();
+    // An orphan dies of RTMIN; the command goes on and ends as it would have.
+    let run = sandbox.run(&[
+        "--wall",
+        "20s",
+        "--",
+        "sh",
+        "-c",
+        "(sh -c 'kill -s RTMIN $$' &); sleep 1; echo survived",
+    ]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(
+        (run.stdout.as_str(), run.stderr.as_str()),
+        ("survived\n", "")
+    );
+    // The main process dies of RTMIN, leaving a detached child: leash dies of RTMIN at
+    // once, and its record says so.
+    let run = sandbox.run(&[
+        "--wall",
+        "20s",
+        "--report",
+        sandbox.path("report.json").to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "(setsid sleep 30 &); kill -s RTMIN $$",
+    ]);
+    assert_eq!(run.signal(), Some(libc::SIGRTMIN()), "{}", run.stderr);
+    run.assert_faster_than(std::time::Duration::from_secs(10));
+    let report = sandbox.json("report.json");
+    assert_eq!(report["signal"], "SIGRTMIN", "{report}");
+    assert_eq!(report["breach"], serde_json::Value::Null, "{report}");
+    // The timeout link stops its command with RTMIN+1: 124, and 128 + N when preserved.
+    let rtmin1 = libc::SIGRTMIN() + 1;
+    let run = sandbox.run_with_links("timeout -s RTMIN+1 0.2 sleep 10");
+    assert_eq!(run.code(), Some(124), "{}", run.stderr);
+    let run = sandbox.run_with_links("timeout --preserve-status -s RTMIN+1 0.2 sleep 10");
+    assert_eq!(run.code(), Some(128 + rtmin1), "{}", run.stderr);
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
 fn a_value_that_is_not_text_is_refused_naming_its_flag() {
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;

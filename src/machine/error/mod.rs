@@ -63,7 +63,7 @@ impl Error {
     /// interrupted it.
     pub(crate) fn exit(&self) -> crate::machine::exit::Exit {
         match self {
-            Error::Interrupted(signal) => crate::machine::exit::Exit::Signal(*signal),
+            Error::Interrupted(signal) => crate::machine::exit::Exit::Signal((*signal).into()),
             _ => crate::machine::exit::Exit::Code(self.exit_code()),
         }
     }

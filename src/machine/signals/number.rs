@@ -82,6 +82,22 @@ impl SignalNumber {
         Errno::result(unsafe { libc::kill(pid.as_raw(), self.0) }).map(drop)
     }
 
+    /// Raise it in leash under its default action (unblocked): the default is needed for
+    /// SIGPIPE, which the Rust runtime ignores, and for any signal leash inherited as
+    /// ignored.
+    pub(crate) fn raise_with_default_action(self) {
+        // SAFETY: restoring the default disposition installs no handler code; raise(3) and
+        // sigprocmask(2) act on leash's own thread with a local set.
+        unsafe {
+            libc::signal(self.0, libc::SIG_DFL);
+            libc::raise(self.0);
+            let mut only: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&raw mut only);
+            libc::sigaddset(&raw mut only, self.0);
+            libc::sigprocmask(libc::SIG_UNBLOCK, &raw const only, std::ptr::null_mut());
+        }
+    }
+
     /// Send it to the process group `group`.
     pub(crate) fn send_to_group(self, group: Pid) -> nix::Result<()> {
         // SAFETY: killpg(3) with a number the kernel validates; no memory is involved.

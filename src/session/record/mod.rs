@@ -16,7 +16,6 @@ use serde::Serialize;
 use crate::machine::VERSION;
 use crate::machine::error::{Error, kind as error_kind};
 use crate::machine::exit::Exit;
-use crate::machine::signals::signal_name;
 use crate::machine::units::{format_millis, format_size};
 use crate::session::rows::LimitRow;
 use crate::session::session_limits::{Breach, LimitKind};
@@ -281,7 +280,7 @@ impl Record {
         };
         let (exit_code, signal) = match exit {
             Exit::Code(code) => (Some(code), None),
-            Exit::Signal(signal) => (None, Some(format!("SIG{}", signal_name(signal)))),
+            Exit::Signal(signal) => (None, Some(format!("SIG{signal}"))),
         };
         let findings = findings.cloned().unwrap_or_default();
         Record {
