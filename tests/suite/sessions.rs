@@ -1054,3 +1054,88 @@ fn root_writes_no_request_through_a_users_planted_symlink() {
     assert_eq!(session.finish().signal(), Some(libc::SIGTERM));
     user_sandbox.assert_no_survivors(&[]);
 }
+
+/// A cgroup v2 directory below the test's outer cap, made by root, holding a process of
+/// root's (marked, so the sandbox finds it): the victim of a forged entry. `None` where
+/// the cap has no v2 cgroup.
+fn roots_cgroup_with_a_process(
+    sandbox: &Sandbox,
+    name: &str,
+) -> Option<(PathBuf, std::process::Child, Tracked)> {
+    let cap = sandbox
+        .cap_cgroups()
+        .iter()
+        .find(|dir| dir.join("cgroup.kill").exists())?;
+    let victim = cap.join(name);
+    fs::create_dir(&victim).expect("root's cgroup");
+    let line = format!(
+        "echo $$ > {}/cgroup.procs; echo $$ > {name}.pid; exec sleep 300",
+        victim.display()
+    );
+    let mut command = sandbox.capped("sh");
+    command.args(["-c", &line]).stdin(Stdio::null());
+    let child = command.spawn().expect("root's process");
+    let process = sandbox.wait_for_pids(&[format!("{name}.pid")]).remove(0);
+    Some((victim, child, process))
+}
+
+#[test]
+fn root_acts_on_no_cgroup_a_users_entry_names_that_their_session_did_not_make() {
+    // Issue 31, item 1: a user rewrote their live session's entry to name root's cgroups;
+    // root's freeze froze them and stop (of the stopped supervisor) killed their
+    // processes.
+    let Some(user_sandbox) = Sandbox::unprivileged() else {
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let Some((victim, mut root_child, roots)) = roots_cgroup_with_a_process(&sandbox, "victim")
+    else {
+        return;
+    };
+    let registry = Registry::new(&sandbox);
+    let (session, command) = registry.start_sleeper(&user_sandbox, "forged");
+    let id = registry.id_of("forged");
+    let (_, entry) = registry.only_entry(user_sandbox.user());
+    // Named as the session's own would be, but root's: the name alone proves nothing.
+    let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+    let [_, pid, start, _] = name.splitn(4, '.').collect::<Vec<_>>()[..] else {
+        panic!("entry name {name}");
+    };
+    let (look_alike, mut root_child_too, roots_too) =
+        roots_cgroup_with_a_process(&sandbox, &format!("leash-{pid}-{start}"))
+            .expect("a second cgroup of root's");
+    let mut forged: Value =
+        serde_json::from_str(&fs::read_to_string(&entry).expect("the entry")).expect("JSON");
+    forged["cgroups"] = serde_json::json!([
+        {"version": 2, "path": victim, "controllers": []},
+        {"version": 2, "path": look_alike, "controllers": ["pids"]},
+    ]);
+    // Rewritten as the user would: their file, in their directory.
+    let (uid, gid) = user_sandbox.user().expect("the test user");
+    let rewritten = entry.with_extension("tmp");
+    fs::write(&rewritten, forged.to_string()).expect("the forged entry");
+    nix::unistd::chown(&rewritten, Some(uid.into()), Some(gid.into())).expect("chown");
+    fs::rename(&rewritten, &entry).expect("rename");
+    let frozen = |dir: &PathBuf| fs::read_to_string(dir.join("cgroup.freeze")).unwrap_or_default();
+    registry.ctl_ok(&["freeze", &id]);
+    assert_eq!(frozen(&victim).trim(), "0", "root's cgroup was frozen");
+    assert_eq!(frozen(&look_alike).trim(), "0", "root's cgroup was frozen");
+    registry.ctl_ok(&["thaw", &id]);
+    // The supervisor stopped: stop acts directly, and must end only the user's session.
+    session.signal(Signal::SIGSTOP);
+    wait_until_stopped(session.pid());
+    registry.ctl_ok(&["stop", &id]);
+    assert!(
+        roots.runs() && roots_too.runs(),
+        "root's processes were killed"
+    );
+    assert!(!command.runs(), "the user's session outlived stop");
+    session.signal(Signal::SIGCONT);
+    let _ = session.finish();
+    for child in [&mut root_child, &mut root_child_too] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    sandbox.assert_no_survivors(&[]);
+    user_sandbox.assert_no_survivors(&[command]);
+}

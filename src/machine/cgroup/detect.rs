@@ -122,19 +122,29 @@ fn shared_non_root(dir: &Path) -> bool {
             .any(|pid| pid.trim().parse() != Ok(std::process::id()))
 }
 
-/// leash's cgroup in the mount's hierarchy, from a `/proc/self/cgroup` text: `0::PATH` for
-/// v2, `N:CONTROLLERS:PATH` for v1.
+/// leash's cgroup in the mount's hierarchy, from a `/proc/self/cgroup` text.
 fn own_path(mount: &Mount, self_cgroup: &str) -> Option<String> {
-    self_cgroup.lines().find_map(|line| {
+    cgroup_in(self_cgroup, mount.version, |name| {
+        mount.names.iter().any(|m| m == name)
+    })
+    .map(str::to_string)
+}
+
+/// A process's cgroup in one hierarchy, from its `/proc/PID/cgroup` text: `0::PATH` for
+/// v2, `N:CONTROLLERS:PATH` for the v1 hierarchy with a controller `is_ours` accepts.
+pub(super) fn cgroup_in(
+    text: &str,
+    version: Version,
+    is_ours: impl Fn(&str) -> bool,
+) -> Option<&str> {
+    text.lines().find_map(|line| {
         let mut fields = line.splitn(3, ':');
         let (id, names, path) = (fields.next()?, fields.next()?, fields.next()?);
-        let matches = match mount.version {
+        let matches = match version {
             Version::V2 => id == "0" && names.is_empty(),
-            Version::V1 => {
-                !names.is_empty() && names.split(',').any(|n| mount.names.iter().any(|m| m == n))
-            }
+            Version::V1 => !names.is_empty() && names.split(',').any(&is_ours),
         };
-        matches.then(|| path.to_string())
+        matches.then_some(path)
     })
 }
 

@@ -12,6 +12,7 @@ mod gauges;
 mod limits;
 mod session;
 mod stale;
+mod verify;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ pub(crate) use gauges::{Gauges, Reading};
 pub(crate) use limits::KernelLimits;
 pub(crate) use session::{BornInto, CgroupEntry, SessionCgroup};
 pub(crate) use stale::{Orphan, session_name, stop_orphaned, stop_stale_sessions};
+pub(crate) use verify::{Maker, made_by};
 
 /// `--cgroup`: whether to use a cgroup for the session.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]

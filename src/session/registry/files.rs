@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use super::{Entry, Process};
+use crate::machine::cgroup::{Maker, made_by};
 
 /// An entry as found, with what reading it showed.
 #[derive(Clone, Debug)]
@@ -209,7 +210,7 @@ pub(crate) fn find(dirs: &[PathBuf], id: &str) -> Option<Found> {
 
 /// The entry at `path` (whose metadata is `file`), if it is what it claims to be: its
 /// name, file and directory agree on its id, supervisor and user, and the supervisor runs
-/// as that user.
+/// as that user. Of the cgroups it names, only those its supervisor made are kept.
 fn read_entry(path: &Path, file: &fs::Metadata) -> Option<Found> {
     let name = path.file_name()?.to_string_lossy().into_owned();
     let (id, supervisor, extension) = parse_name(&name)?;
@@ -222,10 +223,21 @@ fn read_entry(path: &Path, file: &fs::Metadata) -> Option<Found> {
         return None;
     }
     let (bytes, opened) = crate::machine::small_file::read_regular(path).ok()?;
-    let entry: Entry = serde_json::from_slice(&bytes).ok()?;
+    let mut entry: Entry = serde_json::from_slice(&bytes).ok()?;
     let stale = !supervisor.is_alive();
     let claimed = entry.id == id && entry.supervisor == supervisor;
     let owned = opened.uid() == entry.uid && dir.uid() == entry.uid;
+    // Only the cgroups the kernel shows to be the session's are acted on or read, whatever
+    // the entry claims (its user may have written any path into it).
+    let maker = Maker {
+        pid: supervisor.pid(),
+        start_time: supervisor.start_time,
+        uid: entry.uid,
+        alive: !stale,
+    };
+    entry
+        .cgroups
+        .retain(|cgroup| made_by(&cgroup.dir(), &cgroup.controllers, maker));
     (claimed && owned && (stale || runs_as(supervisor, entry.uid))).then(|| Found {
         entry,
         path: path.to_path_buf(),
