@@ -96,7 +96,7 @@ fn record_unparsed(clock: &record::Clock, args: &[OsString], error: &Error) {
             Vec::new(),
             &record::Course::NotStarted(error),
         );
-        record::publish::publish(&record, &to);
+        let _ = record::publish::publish(&record, &to);
     }
 }
 

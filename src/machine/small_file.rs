@@ -1,7 +1,8 @@
 //! Reading the files leash reads whole (config files, the metrics file it updates, the
 //! registry's files): only regular files, of at most 1 MiB, so that a device, a FIFO or a
 //! huge file, named by mistake or planted by another user, is an error instead of a hang
-//! or an exhausted memory.
+//! or an exhausted memory. Also opening a file leash reads as it goes (an audit log): a
+//! regular file, never waiting for a FIFO's writer.
 
 use std::fs;
 use std::io::{self, Read};
@@ -32,6 +33,33 @@ pub(crate) fn read(path: &Path) -> io::Result<String> {
 /// place (opened without waiting, then checked). Errors as [`read`]'s.
 pub(crate) fn read_regular(path: &Path) -> io::Result<(Vec<u8>, fs::Metadata)> {
     read_bounded(path, libc::O_NOFOLLOW)
+}
+
+/// Open the regular file at `path` to read it (a symlink is followed) without waiting on
+/// what is not one: a FIFO with no writer is refused, not waited for.
+pub(crate) fn open_regular(path: &Path) -> io::Result<fs::File> {
+    let file = open_without_waiting(fs::OpenOptions::new().read(true), path)?;
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
+    Ok(file)
+}
+
+/// Open `path` as `options` say, never waiting: a FIFO with no process at its other end
+/// is an error (`ENXIO` for a writer) or reads as empty, not a hang. The file is then in
+/// blocking mode, for reads and writes as any program makes them.
+pub(crate) fn open_without_waiting(
+    options: &mut fs::OpenOptions,
+    path: &Path,
+) -> io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = options
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)?;
+    let flags = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_GETFL)?;
+    let flags = nix::fcntl::OFlag::from_bits_truncate(flags) - nix::fcntl::OFlag::O_NONBLOCK;
+    nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFL(flags))?;
+    Ok(file)
 }
 
 /// Open `path` (with `flags`, never waiting), check that what was opened is a regular

@@ -9,7 +9,7 @@ use super::start::Running;
 use super::stop::Stopped;
 use super::watch::{Ending, Watched};
 use crate::machine::error::Error;
-use crate::machine::exit::{Exit, LIMIT_REACHED};
+use crate::machine::exit::{Exit, LEASH_FAILED, LIMIT_REACHED};
 use crate::session::accounting::{Sampler, reaped_cpu_split};
 use crate::session::message::{Verbosity, error, say};
 use crate::session::record::destinations::Destinations;
@@ -81,7 +81,11 @@ pub(crate) fn ended(settings: &Spec, clock: &Clock, ended: Ended) -> Exit {
             nproc_backstop_filled: running.shared_nproc.as_ref().and_then(SharedNproc::filled),
         };
         let course = Course::Ran(&findings, exit);
-        write_record(settings, clock, running.plan.rows, &course);
+        if !write_record(settings, clock, running.plan.rows, &course) {
+            // A record asked for and lost is leash's failure, whatever the command did:
+            // a caller that relies on it must not take the session for a recorded one.
+            return Exit::Code(LEASH_FAILED);
+        }
     }
     exit
 }
@@ -139,7 +143,8 @@ pub(crate) fn failed(
 ) -> Exit {
     error(failure);
     if settings.recorded() {
-        write_record(settings, clock, limits, &Course::NotStarted(failure));
+        // The failure's own status stands: it is leash's already, or the command's 126/127.
+        let _ = write_record(settings, clock, limits, &Course::NotStarted(failure));
     }
     failure.exit()
 }
@@ -152,12 +157,14 @@ fn signaled(ending: Ending) -> Option<Signal> {
 }
 
 /// Make the record, say its summary with `--verbose`, and write it where it was asked for.
-fn write_record(settings: &Spec, clock: &Clock, limits: Vec<LimitRow>, course: &Course) {
+/// Returns whether it was written everywhere.
+#[must_use]
+fn write_record(settings: &Spec, clock: &Clock, limits: Vec<LimitRow>, course: &Course) -> bool {
     let record = Record::new(clock, &Subject::of(settings), limits, course);
     if settings.verbosity >= Verbosity::Verbose {
         say(&record.summary());
     }
-    publish(&record, &Destinations::of(settings));
+    publish(&record, &Destinations::of(settings))
 }
 
 /// What the session used, once it is over and reaped.

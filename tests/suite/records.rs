@@ -405,20 +405,56 @@ fn no_file_planted_beside_the_report_is_written_through() {
 }
 
 #[test]
-fn a_metrics_path_that_is_not_a_small_file_is_an_error_not_a_hang() {
+fn a_fifo_or_a_full_device_never_hangs_leash_and_a_lost_record_is_its_failure() {
+    // Issue 31, items 10 and 15: a FIFO no process reads hung leash for good (SIGTERM
+    // too: leash blocks it), and a record lost to /dev/full left the status 0.
     let sandbox = Sandbox::new();
-    let fifo = sandbox.path("metrics.prom");
+    let fifo = sandbox.path("fifo");
     common::make_fifo(&fifo);
-    // leash reads the old metrics to add to their counters: a FIFO used to block it
-    // after the session, for good.
-    let run = sandbox
-        .start(&["--metrics", fifo.to_str().unwrap(), "--", "true"])
-        .finish_within(Duration::from_secs(20));
-    assert_eq!(run.code(), Some(0), "{}", run.stderr);
-    assert_eq!(
-        run.stderr,
-        format!("leash: --metrics {}: not a regular file\n", fifo.display())
-    );
+    let fifo = fifo.to_str().unwrap();
+    for flag in ["--report", "--audit-log"] {
+        let run = sandbox
+            .start(&[flag, fifo, "--", "touch", "ran"])
+            .finish_within(Duration::from_secs(20));
+        assert_eq!(run.code(), Some(125), "{flag}: {}", run.stderr);
+        assert_eq!(
+            run.stderr,
+            format!("leash: {flag} {fifo}: a FIFO that no process reads\n")
+        );
+        assert!(
+            sandbox.path("ran").exists(),
+            "{flag}: the command ran first"
+        );
+        std::fs::remove_file(sandbox.path("ran")).unwrap();
+    }
+    // Read back before the start: refused at once, nothing run.
+    for (args, said) in [
+        (
+            &["--metrics", fifo][..],
+            format!("leash: --metrics {fifo}: not a regular file\n"),
+        ),
+        (
+            &["--name", "n", "--baseline", fifo],
+            format!("leash: --baseline {fifo}: {fifo}: cannot read it: not a regular file\n"),
+        ),
+    ] {
+        let mut args = args.to_vec();
+        args.extend(["--", "touch", "ran"]);
+        let run = sandbox.start(&args).finish_within(Duration::from_secs(20));
+        assert_eq!(run.code(), Some(125), "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr, said);
+        assert!(!sandbox.path("ran").exists(), "{args:?}: the command ran");
+    }
+    if std::path::Path::new("/dev/full").exists() {
+        let run = sandbox.run(&["--report", "/dev/full", "--", "true"]);
+        assert_eq!(run.code(), Some(125), "{}", run.stderr);
+        assert!(
+            run.stderr
+                .starts_with("leash: --report /dev/full: No space left on device"),
+            "{}",
+            run.stderr
+        );
+    }
 }
 
 /// Run `script` with sh in a mount namespace of its own, under the outer cap: its stdout
@@ -463,10 +499,10 @@ fn a_full_disk_leaves_no_half_line_in_the_audit_log() {
     let Some((stdout, stderr)) = in_a_mount_namespace(&sandbox, &script) else {
         return;
     };
-    // The disk fills during the session (the check before the start passed); the
-    // session's status is its own either way (dd's 1: no space), and the lost line is said.
+    // The disk fills during the session (the check before the start passed): the lost
+    // line is said, and leash fails (125) as it could not do what it was asked.
     assert!(
-        stdout.contains("full=1\n") && stdout.contains("room=0\n"),
+        stdout.contains("full=125\n") && stdout.contains("room=0\n"),
         "{stdout}"
     );
     assert!(

@@ -8,7 +8,6 @@ mod lines;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -210,7 +209,7 @@ pub(crate) fn for_each_record(
     let input: Box<dyn Read + Send> = if path == Path::new("-") {
         Box::new(io::stdin())
     } else {
-        Box::new(File::open(path).map_err(cannot)?)
+        Box::new(crate::machine::small_file::open_regular(path).map_err(cannot)?)
     };
     let mut input = BufReader::with_capacity(1 << 20, input);
     let gzip = input.fill_buf().map_err(cannot)?.starts_with(&[0x1f, 0x8b]);

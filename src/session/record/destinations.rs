@@ -66,9 +66,15 @@ impl Destinations {
     /// directory for a new file, an unwritable file, a full or read-only file system.
     pub(crate) fn check(&self) -> Result<(), Error> {
         for (flag, path) in self.flagged() {
-            if path.as_os_str() != "-"
-                && let Some(why) = unwritable(path)
-            {
+            let why = match std::fs::metadata(path) {
+                // Its counters are read back from it: a regular file only.
+                Ok(meta) if flag == "--metrics" && !meta.is_file() && !meta.is_dir() => {
+                    Some("not a regular file".to_string())
+                }
+                _ if path.as_os_str() == "-" => None,
+                _ => unwritable(path),
+            };
+            if let Some(why) = why {
                 return Err(UsageError::Path {
                     flag,
                     path: path.to_path_buf(),

@@ -12,14 +12,14 @@ use nix::fcntl::{Flock, FlockArg};
 ///   new one, never a part) through a temporary file in the same directory, of a random
 ///   name and created exclusively, so that no file planted there is ever written through;
 /// - a symlink: followed, and its target replaced so (a symlink to nothing is refused);
-/// - anything else (a device such as /dev/null, a FIFO, /dev/stdout): written in place.
+/// - anything else (a device such as /dev/null, a FIFO, /dev/stdout): written in place,
+///   a FIFO only if a process reads it (never waiting for one).
 pub(super) fn write_whole(path: &Path, text: &str) -> io::Result<()> {
     let is_link = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
     match fs::metadata(path) {
-        Ok(metadata) if !metadata.is_file() => OpenOptions::new()
-            .write(true)
-            .open(path)?
-            .write_all(text.as_bytes()),
+        Ok(metadata) if !metadata.is_file() => {
+            open_in_place(OpenOptions::new().write(true), path)?.write_all(text.as_bytes())
+        }
         Ok(metadata) if is_link => replace(&fs::canonicalize(path)?, text, Some(&metadata)),
         Ok(metadata) => replace(path, text, Some(&metadata)),
         Err(e) if is_link => Err(io::Error::new(e.kind(), "a symlink to nothing")),
@@ -67,7 +67,7 @@ fn current_umask() -> u32 {
 /// from many leash processes never tear or interleave, nothing is truncated, and a line
 /// is there whole or not at all.
 pub(super) fn append_line(path: &Path, line: &str) -> io::Result<()> {
-    let file = OpenOptions::new().append(true).create(true).open(path)?;
+    let file = open_in_place(OpenOptions::new().append(true).create(true), path)?;
     let mut locked = lock(file)?;
     let before = locked.metadata()?.len();
     let written = locked.write_all(format!("{line}\n").as_bytes());
@@ -77,6 +77,17 @@ pub(super) fn append_line(path: &Path, line: &str) -> io::Result<()> {
         let _ = locked.set_len(before);
     }
     written
+}
+
+/// Open `path` as `options` say without waiting for a FIFO's reader: a FIFO no process
+/// reads is an error (a record that could never be read), not a hang of leash.
+fn open_in_place(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
+    crate::machine::small_file::open_without_waiting(options, path).map_err(|e| {
+        match e.raw_os_error() {
+            Some(libc::ENXIO) => io::Error::new(e.kind(), "a FIFO that no process reads"),
+            _ => e,
+        }
+    })
 }
 
 /// An exclusive lock on `file`, waited for.

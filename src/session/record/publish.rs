@@ -10,8 +10,10 @@ use super::metrics::write_metrics;
 use crate::session::message::error;
 
 /// Write the record to every place `to` names; a place that fails is reported and the
-/// others are still written.
-pub(crate) fn publish(record: &Record, to: &Destinations) {
+/// others are still written. Returns whether every place was written.
+#[must_use]
+pub(crate) fn publish(record: &Record, to: &Destinations) -> bool {
+    let mut all = true;
     if let Some(path) = &to.report {
         let written = if path.as_os_str() == "-" {
             let mut text = record.to_json_pretty();
@@ -26,16 +28,20 @@ pub(crate) fn publish(record: &Record, to: &Destinations) {
         };
         if let Err(e) = written {
             error(&format!("--report {}: {e}", path.display()));
+            all = false;
         }
     }
     if let Some(path) = &to.audit_log
         && let Err(e) = append_line(path, &record.to_json_line())
     {
         error(&format!("--audit-log {}: {e}", path.display()));
+        all = false;
     }
     if let Some(path) = &to.metrics
         && let Err(e) = write_metrics(path, record)
     {
         error(&format!("--metrics {}: {e}", path.display()));
+        all = false;
     }
+    all
 }

@@ -243,15 +243,14 @@ impl Watch<'_> {
             .min()
     }
 
-    /// How supervision ends once the main process has ended: by itself, by the kernel at
-    /// a cgroup limit (an OOM kill, a refused fork), or beyond `--output` with what it
-    /// wrote just before it ended (still in the pipe when its end was seen).
+    /// How supervision ends once the main process has ended: by itself, at a limit that
+    /// what it left still running shows (the kernel's OOM kill or refused fork, or a last
+    /// sample beyond a limit: a fork bomb whose main process returned at once), or beyond
+    /// `--output` with what it wrote just before it ended (still in the pipe when its end
+    /// was seen).
     fn main_ended(&self, events: &mut impl Events) -> Ending {
-        let refused = events
-            .samples()
-            .then(|| events.sample().usage)
-            .filter(|usage| usage.oom_kills > 0 || usage.refused_forks > 0);
-        if let Some(breach) = refused.and_then(|usage| self.limits.breach(&usage)) {
+        let last = events.samples().then(|| events.sample().usage);
+        if let Some(breach) = last.and_then(|usage| self.limits.breach(&usage)) {
             return Ending::Limit(breach);
         }
         events.pump_output();

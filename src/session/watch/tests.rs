@@ -173,6 +173,23 @@ fn an_oom_kill_at_the_main_process_end_is_a_memory_breach() {
 }
 
 #[test]
+fn processes_left_beyond_the_limit_at_the_main_process_end_are_a_breach() {
+    let start = Instant::now();
+    let mut script = Script::new(start);
+    script.main_ended = true;
+    script.usage = Some(Usage {
+        tasks: 30,
+        ..Usage::default()
+    });
+    let limits = SessionLimits {
+        tasks: Some(20),
+        ..limits()
+    };
+    let watched = watch(&mut script, start, rules(&limits, None));
+    assert_eq!(watched.ending, Ending::Limit(Breach::Tasks(20, 30)));
+}
+
+#[test]
 fn output_beyond_the_limit_is_a_breach_even_when_the_main_process_ended() {
     let start = Instant::now();
     let mut script = Script::new(start);
