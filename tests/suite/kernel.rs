@@ -355,6 +355,54 @@ fn the_names_dot_and_dot_dot_are_no_kernels_to_install_or_remove() {
 }
 
 #[test]
+fn a_kernel_is_never_written_through_a_link_nor_where_another_user_can_change_it() {
+    // Issue 31, item 4: root's install into a prefix a user could write overwrote any
+    // file of root's through a launcher.py link the user planted.
+    let sandbox = Sandbox::new();
+    let roots = sandbox.path("roots-file");
+    std::fs::write(&roots, "root's own\n").expect("root's file");
+    install(&sandbox, "linked", &[]);
+    let dir = sandbox.path("prefix/share/jupyter/kernels/linked");
+    std::fs::remove_file(dir.join("launcher.py")).expect("the launcher");
+    std::os::unix::fs::symlink(&roots, dir.join("launcher.py")).expect("a link");
+    install(&sandbox, "linked", &["--force"]);
+    assert_eq!(std::fs::read_to_string(&roots).unwrap(), "root's own\n");
+    let launcher = std::fs::symlink_metadata(dir.join("launcher.py")).expect("launcher");
+    assert!(launcher.is_file(), "the link was replaced by the launcher");
+    // A prefix another user owns: refused in one line, nothing written.
+    let Some(user) = common::test_user() else {
+        return;
+    };
+    let theirs = sandbox.path("theirs");
+    std::fs::create_dir(&theirs).expect("their prefix");
+    nix::unistd::chown(&theirs, Some(user.uid), Some(user.gid)).expect("chown");
+    let python = python();
+    let run = leashctl(
+        &sandbox,
+        &[
+            "install",
+            "--name",
+            "k",
+            "--prefix",
+            theirs.to_str().unwrap(),
+            "--python",
+            python.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        format!(
+            "leashctl: kernel install: {} may be changed by user {}: a kernel must live \
+             where only its user (and root) can change it\n",
+            theirs.display(),
+            user.uid
+        )
+    );
+    assert_eq!(std::fs::read_dir(&theirs).unwrap().count(), 0);
+}
+
+#[test]
 fn install_list_and_remove_leave_nothing_behind() {
     let sandbox = Sandbox::new();
     install(

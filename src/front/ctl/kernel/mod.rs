@@ -146,6 +146,7 @@ fn install(install: &Install) -> Result<(), CtlError> {
         ));
     }
     let dir = spec::kernels_dir(&install.place)?.join(&install.name);
+    spec::trusted(&dir, "install")?;
     if dir.exists() && !install.force {
         return Err(CtlError::Usage(format!(
             "kernel install: {} exists: remove it (leashctl kernel remove {}) or give --force",

@@ -122,10 +122,39 @@ impl KernelSpec<'_> {
             CtlError::Incomplete(format!("kernel install: {}: {e}", self.dir.display()))
         };
         fs::create_dir_all(self.dir).map_err(failed)?;
+        // Made now: a directory another user swapped in on the way is seen here.
+        trusted(self.dir, "install")?;
         let text = serde_json::to_string_pretty(&spec).unwrap_or_default() + "\n";
-        fs::write(self.dir.join("launcher.py"), launcher).map_err(failed)?;
-        fs::write(self.dir.join("kernel.json"), text).map_err(failed)
+        replace(&self.dir.join("launcher.py"), launcher).map_err(failed)?;
+        replace(&self.dir.join("kernel.json"), &text).map_err(failed)
     }
+}
+
+/// Refuse a kernel directory another user may change: they could replace the launcher
+/// its user's frontend runs, or have `install` and `remove` write or delete through a
+/// link of theirs.
+pub(crate) fn trusted(dir: &Path, action: &str) -> Result<(), CtlError> {
+    match crate::machine::owned_path::open_to_others(dir) {
+        None => Ok(()),
+        Some(open) => Err(CtlError::Usage(format!(
+            "kernel {action}: {} may be changed by {}: a kernel must live where only its \
+             user (and root) can change it",
+            open.dir.display(),
+            open.whom
+        ))),
+    }
+}
+
+/// Write `text` to `path` through a new file of a random name beside it, renamed over it:
+/// a link planted at `path` is replaced, never written through.
+fn replace(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    file.as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// The leash metadata of the kernelspec in `dir`, if leashctl wrote it.
@@ -224,6 +253,7 @@ pub(crate) fn list(prefix: Option<&Path>, launcher: &str) -> Result<(), CtlError
 
 /// Remove the kernelspec in `dir` if leashctl wrote it; where it was.
 pub(crate) fn remove(dir: &Path, name: &str) -> Result<PathBuf, CtlError> {
+    trusted(dir, "remove")?;
     if !dir.join("kernel.json").exists() {
         return Err(CtlError::Usage(format!(
             "kernel remove: no kernel {name} in {}",
