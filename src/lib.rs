@@ -79,7 +79,7 @@ fn leash(args: impl IntoIterator<Item = OsString>) -> Exit {
         Ok(()) => Exit::Code(0),
         Err(e) => {
             message::error(&e);
-            Exit::Code(e.exit_code())
+            Exit::Code(machine::exit::code_after(&e))
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use crate::machine::error::Error;
 use crate::machine::signals::number::SignalNumber;
 use crate::machine::wait::Status;
 
@@ -36,6 +37,15 @@ impl Exit {
         }
     }
 
+    /// How leash ends after `error`: its exit status, or dying of the signal that
+    /// interrupted it.
+    pub(crate) fn after(error: &Error) -> Self {
+        match error {
+            Error::Interrupted(signal) => Exit::Signal((*signal).into()),
+            _ => Exit::Code(code_after(error)),
+        }
+    }
+
     /// The status as a shell reports it (`128 + N` for signal N), as `timeout
     /// --preserve-status` returns it when it stopped the command.
     #[must_use]
@@ -66,6 +76,16 @@ impl Exit {
 fn die_of(signal: SignalNumber) {
     let _ = nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_CORE, 0, 0);
     signal.raise_with_default_action();
+}
+
+/// The status leash exits with after `error`.
+pub(crate) fn code_after(error: &Error) -> u8 {
+    match error {
+        Error::NotFound(_) => NOT_FOUND,
+        Error::CannotExecute(..) => CANNOT_EXECUTE,
+        Error::NoSlot(_) => NO_SLOT,
+        _ => LEASH_FAILED,
+    }
 }
 
 /// `128 + N` for signal N, as a shell reports a death by it.

@@ -90,7 +90,7 @@ fn failed(error: &Error, command: &str) -> Exit {
         )),
         other => crate::session::message::error(other),
     }
-    error.exit()
+    Exit::after(error)
 }
 
 /// What `timeout`'s watch does beyond what it reads through [`Events`].

@@ -9,7 +9,7 @@ use super::start::Running;
 use super::stop::Stopped;
 use super::watch::{Ending, Watched};
 use crate::machine::error::Error;
-use crate::machine::exit::{Exit, LEASH_FAILED, LIMIT_REACHED};
+use crate::machine::exit::{Exit, LEASH_FAILED, LIMIT_REACHED, code_after};
 use crate::session::accounting::{Sampler, reaped_cpu_split};
 use crate::session::message::{Verbosity, error, say};
 use crate::session::record::destinations::Destinations;
@@ -47,7 +47,7 @@ pub(crate) fn ended(settings: &Spec, clock: &Clock, ended: Ended) -> Exit {
         (None, _) => {
             let lost = Error::LostMainProcess;
             error(&lost);
-            Exit::Code(lost.exit_code())
+            Exit::Code(code_after(&lost))
         }
         (Some(status), Ending::MainExited) => Exit::of(status),
         (Some(status), Ending::Limit(_)) if settings.preserve_status => {
@@ -146,7 +146,7 @@ pub(crate) fn failed(
         // The failure's own status stands: it is leash's already, or the command's 126/127.
         let _ = write_record(settings, clock, limits, &Course::NotStarted(failure));
     }
-    failure.exit()
+    Exit::after(failure)
 }
 
 fn signaled(ending: Ending) -> Option<Signal> {

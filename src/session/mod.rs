@@ -48,7 +48,7 @@ mod watch;
 pub(crate) use plan::Plan;
 
 use crate::machine::error::{Error, SetupError};
-use crate::machine::exit::Exit;
+use crate::machine::exit::{Exit, code_after};
 use crate::session::record::Clock;
 use crate::session::record::destinations::Destinations;
 use crate::session::spec::Spec;
@@ -62,7 +62,7 @@ pub(crate) fn run(settings: &Spec) -> Exit {
     // Where the record goes must be writable before anything runs.
     if let Err(error) = Destinations::of(settings).check() {
         crate::session::message::error(&error);
-        return Exit::Code(error.exit_code());
+        return Exit::Code(code_after(&error));
     }
     if let Err(error) = die_with_parent(settings) {
         return finish::failed(settings, &clock, &error, Vec::new());

@@ -13,8 +13,6 @@ use nix::errno::Errno;
 pub(crate) use cases::{CgroupError, IsolationError, NoSlot, SetupError, kind};
 pub(crate) use input::{ConfigError, UsageError};
 
-use crate::machine::exit::{CANNOT_EXECUTE, LEASH_FAILED, NO_SLOT, NOT_FOUND};
-
 /// Why leash could not do what it was asked.
 #[derive(Debug)]
 pub(crate) enum Error {
@@ -46,27 +44,6 @@ pub(crate) enum Error {
     /// What leash prints (a generated file, `--explain`, `--print-config`) could not be
     /// written to stdout.
     Write(std::io::Error),
-}
-
-impl Error {
-    /// The status leash exits with after this error.
-    pub(crate) fn exit_code(&self) -> u8 {
-        match self {
-            Error::NotFound(_) => NOT_FOUND,
-            Error::CannotExecute(..) => CANNOT_EXECUTE,
-            Error::NoSlot(_) => NO_SLOT,
-            _ => LEASH_FAILED,
-        }
-    }
-
-    /// How leash ends after this error: its exit status, or dying of the signal that
-    /// interrupted it.
-    pub(crate) fn exit(&self) -> crate::machine::exit::Exit {
-        match self {
-            Error::Interrupted(signal) => crate::machine::exit::Exit::Signal((*signal).into()),
-            _ => crate::machine::exit::Exit::Code(self.exit_code()),
-        }
-    }
 }
 
 impl fmt::Display for Error {

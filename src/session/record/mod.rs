@@ -275,7 +275,7 @@ impl Record {
         course: &Course,
     ) -> Record {
         let (outcome, exit, findings) = match course {
-            Course::NotStarted(error) => (Outcome::Error, error.exit(), None),
+            Course::NotStarted(error) => (Outcome::Error, Exit::after(error), None),
             Course::Ran(findings, exit) => (outcome_of(findings, *exit), *exit, Some(*findings)),
         };
         let (exit_code, signal) = match exit {
