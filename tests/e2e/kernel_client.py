@@ -9,21 +9,62 @@ Then shuts the kernel down and prints `shut down`; with --hold it prints `holdin
 waits to be killed instead. A cell whose first line is `#interrupt N` is interrupted by
 the frontend (KernelManager.interrupt_kernel) N seconds after it was sent; a cell that
 is just `#restart` restarts the kernel as a frontend's restart does (and prints
-`restarted LAUNCHER_PID`).
+`restarted LAUNCHER_PID`). A cell whose first line is `#noise N` is followed, as soon as
+it was sent, by N random or unsigned frames on each port a frontend talks to: what any
+local user can send to a TCP port on loopback.
 """
 
 import json
+import random
 import sys
 import time
 
+import zmq
 from jupyter_client.manager import KernelManager
 
 TIMEOUT = 90
 
 
+def noise(manager, count):
+    """`count` frames on each of the shell, control, stdin and heartbeat ports: random
+    bytes, a lone delimiter, and unsigned or badly signed requests to interrupt the cell
+    and to shut the kernel down."""
+    info = manager.get_connection_info()
+    rng = random.Random(31)
+    context = zmq.Context.instance()
+
+    def header(number, kind):
+        fields = {"msg_id": f"noise-{number}", "msg_type": kind, "session": "noise"}
+        return json.dumps({**fields, "username": "noise", "version": "5.3"}).encode()
+
+    for port in ("shell_port", "control_port", "stdin_port", "hb_port"):
+        sock = context.socket(zmq.DEALER)
+        sock.linger = 2000
+        if info["transport"] == "tcp":
+            sock.connect(f"tcp://{info['ip']}:{info[port]}")
+        else:
+            sock.connect(f"ipc://{info['ip']}-{info[port]}")
+        for number in range(count):
+            kind = number % 4
+            if kind == 0:
+                frames = [rng.randbytes(rng.randrange(64)) for _ in range(rng.randrange(1, 8))]
+            elif kind == 1:
+                frames = [b"<IDS|MSG>"]
+            elif kind == 2:
+                frames = [b"<IDS|MSG>", b"", header(number, "interrupt_request"), b"{}", b"{}"]
+                frames.append(b"{}")
+            else:
+                frames = [b"<IDS|MSG>", b"0" * 64, header(number, "shutdown_request"), b"{}"]
+                frames += [b"{}", b'{"restart": false}']
+            sock.send_multipart(frames)
+        sock.close()
+
+
 def run_cell(manager, client, code):
     msg_id = client.execute(code)
     first = code.split("\n", 1)[0]
+    if first.startswith("#noise "):
+        noise(manager, int(first.split()[1]))
     if first.startswith("#interrupt "):
         time.sleep(float(first.split()[1]))
         manager.interrupt_kernel()

@@ -69,6 +69,35 @@ class WireMessages(unittest.TestCase):
         self.assertIsNone(message.parent_id)
 
 
+class Signatures(unittest.TestCase):
+    """Only messages signed with the connection file's key reach the launcher's logic."""
+
+    def setUp(self):
+        from jupyter_client.session import Session
+
+        self.launcher = mock.Mock(session=Session(key=b"the key"))
+        self.signer = Session(key=b"the key")
+
+    def verified(self, frames_):
+        return launcher.Launcher.verified(self.launcher, frames_)
+
+    def test_a_message_signed_with_the_key_is_read(self):
+        signed = self.signer.serialize(self.signer.msg("interrupt_request"), ident=[b"fe"])
+        self.assertEqual(self.verified(signed).type, "interrupt_request")
+
+    def test_unsigned_wrongly_signed_and_broken_frames_are_dropped(self):
+        unsigned = frames({"msg_id": "i", "msg_type": "interrupt_request"})
+        unsigned[2] = b""
+        other = mock.Mock()
+        from jupyter_client.session import Session
+
+        forged = Session(key=b"another key")
+        wrong = forged.serialize(forged.msg("interrupt_request"), ident=[b"fe"])
+        for broken in (unsigned, wrong, [b"no delimiter"], [launcher.DELIMITER], [], [b"\xff"] * 7):
+            self.assertIsNone(self.verified(broken), broken)
+        other.assert_not_called()
+
+
 class Addresses(unittest.TestCase):
     def test_tcp_and_ipc_as_zeromq_writes_them(self):
         self.assertEqual(launcher.address("tcp", "127.0.0.1", 5555), "tcp://127.0.0.1:5555")

@@ -403,6 +403,34 @@ fn a_kernel_is_never_written_through_a_link_nor_where_another_user_can_change_it
 }
 
 #[test]
+fn random_and_unsigned_frames_on_every_port_neither_end_nor_steer_the_kernel() {
+    // Issue 31, item 5 and acceptance 3: one frame without the delimiter ended the
+    // launcher (and the kernel with its variables); an unsigned interrupt_request
+    // interrupted the running cell.
+    let sandbox = Sandbox::new();
+    install(&sandbox, "noisy", &[]);
+    let chat = chat(
+        &sandbox,
+        "noisy",
+        &[
+            &note_pid("k1.pid"),
+            "#noise 1000\nx = 41\nimport time\ntime.sleep(3)\nx + 1",
+            "x",
+            &note_pid("k2.pid"),
+        ],
+    );
+    chat.assert_answers(1, "42\n");
+    chat.assert_answers(2, "41\n");
+    assert!(chat.shut_down, "{}", chat.stderr);
+    assert_eq!(
+        recorded(&sandbox, "k1.pid"),
+        recorded(&sandbox, "k2.pid"),
+        "the same kernel answered throughout"
+    );
+    sandbox.assert_no_survivors(&recorded(&sandbox, "k2.pid"));
+}
+
+#[test]
 fn install_list_and_remove_leave_nothing_behind() {
     let sandbox = Sandbox::new();
     install(

@@ -63,6 +63,8 @@ class Message:
         self.idents = frames[:at]
         self.header = json.loads(frames[at + 2])
         self.parent = json.loads(frames[at + 3])
+        if not isinstance(self.header, dict) or not isinstance(self.parent, dict):
+            raise TypeError("not a message: its header and parent are no objects")
 
     @property
     def type(self):
@@ -316,8 +318,8 @@ class Launcher:
         if kernel.replied and kernel.published:
             self.state = "ready"
             held, self.held = self.held, []
-            for channel, frames in held:
-                self.from_frontend(channel, frames)
+            for channel, message in held:
+                self.from_frontend(channel, message)
             return
         if now - kernel.started > BOOT_TIMEOUT:
             kernel.stop()
@@ -335,8 +337,8 @@ class Launcher:
         sys.stderr.write(self.broken + "\n")
         self.drop_kernel()
         held, self.held = self.held, []
-        for channel, frames in held:
-            self.answer_broken(channel, Message(frames))
+        for channel, message in held:
+            self.answer_broken(channel, message)
 
     def drop_kernel(self):
         if self.kernel is not None:
@@ -457,8 +459,20 @@ class Launcher:
 
     # -- relaying ---------------------------------------------------------------------
 
-    def from_frontend(self, channel, frames):
-        message = Message(frames)
+    def verified(self, frames):
+        """The message in `frames` if it is whole and signed with the connection file's key,
+        as the kernel itself checks; None for anything else, dropped: a TCP port on loopback
+        is open to every local user, and no frame of theirs may end or steer the kernel."""
+        try:
+            _, signed = self.session.feed_identities(frames, copy=True)
+            # Checks the signature (content=False: no digest is kept, the kernel keeps its own).
+            self.session.deserialize(signed, content=False)
+            return Message(frames)
+        except Exception:  # noqa: BLE001 - whatever is wrong with a frame, it is dropped
+            return None
+
+    def from_frontend(self, channel, message):
+        frames = message.frames
         if self.state == "broken":
             self.answer_broken(channel, message)
             return
@@ -469,7 +483,7 @@ class Launcher:
         if self.state == "down" and channel == "control" and message.type == "shutdown_request":
             self.shut_down(channel, message)
         if self.state != "ready":
-            self.held.append((channel, frames))
+            self.held.append((channel, message))
             if self.state == "down":
                 self.boot()
             return
@@ -486,11 +500,14 @@ class Launcher:
         self.kernel.sockets[channel].send_multipart(frames)
 
     def from_kernel(self, channel, frames):
+        try:
+            message = Message(frames)
+        except (ValueError, IndexError, TypeError):  # not a message: nothing to pass on
+            return
         if frames[0] == DELIMITER:  # the answer to the launcher's own probe
-            if Message(frames).type == "kernel_info_reply":
+            if message.type == "kernel_info_reply":
                 self.kernel.replied = True
             return
-        message = Message(frames)
         if channel == "iopub":
             if message.parent_id in self.own:
                 self.kernel.published = True
@@ -592,7 +609,9 @@ class Launcher:
             return
         for channel in CHANNELS:
             if sock is self.frontend[channel]:
-                self.from_frontend(channel, sock.recv_multipart())
+                message = self.verified(sock.recv_multipart())
+                if message is not None:
+                    self.from_frontend(channel, message)
                 return
         if self.kernel is not None:
             for channel, own in self.kernel.sockets.items():
