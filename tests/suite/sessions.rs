@@ -1139,3 +1139,35 @@ fn root_acts_on_no_cgroup_a_users_entry_names_that_their_session_did_not_make() 
     sandbox.assert_no_survivors(&[]);
     user_sandbox.assert_no_survivors(&[command]);
 }
+
+#[test]
+fn a_leash_in_another_pid_namespace_leaves_the_live_sessions_listed() {
+    // Issue 31, item 7: a leash whose PIDs are another namespace's took every entry for
+    // stale (their supervisors' PIDs name nothing there) and deleted them.
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let registry = Registry::new(&sandbox);
+    let (session, command) = registry.start_sleeper(&sandbox, "outside");
+    let id = registry.id_of("outside");
+    let mut inside = sandbox.capped("unshare");
+    inside
+        .args(["--pid", "--fork", "--mount-proc", "sh", "-c"])
+        .arg(format!(
+            "{} --name inside -- true",
+            env!("CARGO_BIN_EXE_leash")
+        ))
+        .envs(registry.env(None))
+        .stdin(Stdio::null());
+    let output = inside.output().expect("unshare");
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    // Seen from there, the outside session is one it cannot reach, not a stale one.
+    let rows = registry.list(None);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["id"], id.as_str());
+    assert_eq!(rows[0]["state"], "running");
+    registry.ctl_ok(&["stop", &id]);
+    assert_eq!(session.finish().signal(), Some(libc::SIGTERM));
+    sandbox.assert_no_survivors(&[command]);
+}

@@ -176,8 +176,9 @@ fn stop_directly(found: &Found) -> Result<String, CtlError> {
         )));
     }
     let _ = record(found, &event);
-    if !supervisor_stopped {
-        // Nobody is left to remove the entry.
+    if found.stale {
+        // Nobody is left to remove the entry (a supervisor in another PID namespace, which
+        // holds its lock, still is).
         registry::remove(found);
     }
     means.dedup();

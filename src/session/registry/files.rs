@@ -3,9 +3,11 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+
+use nix::fcntl::{Flock, FlockArg};
 
 use super::{Entry, Process};
 use crate::machine::cgroup::{Maker, made_by};
@@ -60,7 +62,7 @@ pub(crate) fn clean_and_choose_id(dir: &Path, supervisor: Process) -> String {
         let Some((id, owner, "json")) = parse_name(&name) else {
             continue;
         };
-        if owner.is_alive() {
+        if lives(dir, id, owner) {
             taken.push(id.to_string());
         } else {
             remove_entry(dir, id, owner);
@@ -109,9 +111,48 @@ pub(crate) fn write_atomically(path: &Path, text: &[u8]) -> std::io::Result<()> 
     Ok(())
 }
 
+/// Whether the supervisor of entry `id` in `dir` still runs: its PID and start time name
+/// a process here, or, for one in another PID namespace (whose PIDs mean nothing here),
+/// it still holds the lock beside its entry.
+pub(crate) fn lives(dir: &Path, id: &str, supervisor: Process) -> bool {
+    supervisor.is_alive() || lock_is_held(&path_of(dir, id, supervisor, "lock"))
+}
+
+/// Take the lock a supervisor holds beside its entry for its life (made if need be, never
+/// through a symlink): what tells a leash in another PID namespace that it lives.
+pub(crate) fn hold_lock(path: &Path) -> std::io::Result<Flock<fs::File>> {
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| e.into())
+}
+
+/// Whether some process holds the lock at `path` (a regular file, opened without
+/// following a symlink or waiting); false where there is none.
+fn lock_is_held(path: &Path) -> bool {
+    let Ok(file) = crate::machine::small_file::open_without_waiting(
+        fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW),
+        path,
+    ) else {
+        return false;
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return false;
+    }
+    matches!(
+        Flock::lock(file, FlockArg::LockSharedNonblock),
+        Err((_, nix::errno::Errno::EWOULDBLOCK))
+    )
+}
+
 /// Remove an entry and everything beside it.
 pub(crate) fn remove_entry(dir: &Path, id: &str, supervisor: Process) {
-    for extension in ["json", "events", "figures"] {
+    for extension in ["json", "events", "figures", "lock"] {
         let _ = fs::remove_file(path_of(dir, id, supervisor, extension));
     }
 }
@@ -185,7 +226,11 @@ impl Scanner {
             };
             let found = match self.known.remove(path) {
                 Some((at, mut found)) if at == modified => {
-                    found.stale = !found.entry.supervisor.is_alive();
+                    found.stale = !lives(
+                        path.parent().unwrap_or(Path::new("/")),
+                        &found.entry.id,
+                        found.entry.supervisor,
+                    );
                     Some(found)
                 }
                 _ => read_entry(path, &file),
@@ -224,7 +269,8 @@ fn read_entry(path: &Path, file: &fs::Metadata) -> Option<Found> {
     }
     let (bytes, opened) = crate::machine::small_file::read_regular(path).ok()?;
     let mut entry: Entry = serde_json::from_slice(&bytes).ok()?;
-    let stale = !supervisor.is_alive();
+    let visible = supervisor.is_alive();
+    let stale = !lives(path.parent()?, id, supervisor);
     let claimed = entry.id == id && entry.supervisor == supervisor;
     let owned = opened.uid() == entry.uid && dir.uid() == entry.uid;
     // Only the cgroups the kernel shows to be the session's are acted on or read, whatever
@@ -233,12 +279,14 @@ fn read_entry(path: &Path, file: &fs::Metadata) -> Option<Found> {
         pid: supervisor.pid(),
         start_time: supervisor.start_time,
         uid: entry.uid,
-        alive: !stale,
+        alive: visible,
     };
     entry
         .cgroups
         .retain(|cgroup| made_by(&cgroup.dir(), &cgroup.controllers, maker));
-    (claimed && owned && (stale || runs_as(supervisor, entry.uid))).then(|| Found {
+    // A supervisor this PID namespace cannot see cannot be checked, nor signalled.
+    let as_claimed = !visible || runs_as(supervisor, entry.uid);
+    (claimed && owned && as_claimed).then(|| Found {
         entry,
         path: path.to_path_buf(),
         stale,

@@ -5,7 +5,8 @@
 //! An entry's file is `ID.PID.START.json` in `RUNTIME/sessions` (`$XDG_RUNTIME_DIR/leash`,
 //! `/run/leash` for root, else `/tmp/leash-UID`: the directory `--slots` uses, the user's
 //! own, mode 0700): the supervisor's PID and start time in the name tell a live entry from
-//! a stale one without reading it.
+//! a stale one without reading it, and so does the lock the supervisor holds on the
+//! `.lock` file beside it, for a leash in another PID namespace.
 
 pub(crate) mod control;
 mod files;
@@ -183,6 +184,8 @@ pub(crate) struct Published {
     entry: Entry,
     dir: PathBuf,
     last_figures: Option<Instant>,
+    /// The lock beside the entry, held for the session's life (see `files::lives`).
+    _lock: nix::fcntl::Flock<std::fs::File>,
 }
 
 impl Published {
@@ -191,10 +194,12 @@ impl Published {
     pub(crate) fn publish(mut entry: Entry) -> std::io::Result<Published> {
         let dir = files::own_dir()?;
         entry.id = files::clean_and_choose_id(&dir, entry.supervisor);
+        let lock = files::hold_lock(&files::path_of(&dir, &entry.id, entry.supervisor, "lock"))?;
         let published = Published {
             entry,
             dir,
             last_figures: None,
+            _lock: lock,
         };
         published.write()?;
         Ok(published)
