@@ -120,6 +120,7 @@ pub(crate) fn control_records(published: Option<&Published>) -> (Vec<ControlReco
             by_uid: e.by_uid,
             by_pid: e.by_pid,
             signal: e.signal.clone(),
+            kill_after_seconds: e.kill_after_seconds,
             directly: e.directly,
         })
         .collect();

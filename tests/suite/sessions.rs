@@ -1171,3 +1171,58 @@ fn a_leash_in_another_pid_namespace_leaves_the_live_sessions_listed() {
     assert_eq!(session.finish().signal(), Some(libc::SIGTERM));
     sandbox.assert_no_survivors(&[command]);
 }
+
+#[test]
+fn roots_requests_are_in_the_users_record_and_its_stop_as_asked() {
+    // Issue 31, item 8: after root's freeze, thaw and `stop -s INT -k 1s` of a user's
+    // session, its report had no control lines and 0 frozen seconds, and the stop was
+    // a plain TERM with the default grace.
+    let Some(user_sandbox) = Sandbox::unprivileged() else {
+        return;
+    };
+    let registry = Registry::new(&user_sandbox);
+    let report = user_sandbox.path("report.json");
+    let session = registry.start(
+        &user_sandbox,
+        &[
+            "--name",
+            "asked",
+            "--report",
+            report.to_str().unwrap(),
+            "--",
+            "sh",
+            "-c",
+            "trap 'echo got INT; exit 3' INT; echo $$ > asked.pid; \
+             while :; do sleep 0.1; done",
+        ],
+    );
+    let command = user_sandbox.wait_for_pids(&["asked.pid".into()]);
+    let id = registry.id_of("asked");
+    registry.ctl_ok(&["freeze", &id]);
+    std::thread::sleep(Duration::from_millis(500));
+    registry.ctl_ok(&["thaw", &id]);
+    registry.ctl_ok(&["stop", "-s", "INT", "-k", "1s", &id]);
+    let finished = session.finish();
+    assert_eq!(finished.stdout, "got INT\n", "{}", finished.stderr);
+    let report = user_sandbox.json("report.json");
+    let asked: Vec<&str> = report["control"]
+        .as_array()
+        .expect("control")
+        .iter()
+        .map(|event| event["action"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(asked, ["freeze", "thaw", "stop"], "{report:#}");
+    let stop = &report["control"][2];
+    assert_eq!(
+        (
+            &stop["signal"],
+            &stop["kill_after_seconds"],
+            &stop["by_uid"]
+        ),
+        (&Value::from("INT"), &Value::from(1.0), &Value::from(0)),
+        "{report:#}"
+    );
+    let frozen = report["frozen_seconds"].as_f64().expect("frozen_seconds");
+    assert!(frozen >= 0.4, "{report:#}");
+    user_sandbox.assert_no_survivors(&command);
+}

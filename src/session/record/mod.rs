@@ -148,6 +148,8 @@ pub(crate) struct ControlRecord {
     pub(crate) by_pid: i32,
     /// For a stop: its first signal.
     pub(crate) signal: Option<String>,
+    /// For a stop: the grace before SIGKILL asked for (none: the session's own).
+    pub(crate) kill_after_seconds: Option<f64>,
     /// For a stop: `leashctl` stopped the session itself, its supervisor being gone or
     /// stopped.
     pub(crate) directly: bool,
