@@ -350,3 +350,56 @@ fn suggested_limits_let_the_normal_sessions_through_and_stop_the_runaways() {
     assert_eq!(usual.code(), Some(0), "{}", usual.stderr);
     sandbox.assert_no_survivors(&[]);
 }
+
+#[test]
+fn names_reach_neither_a_terminal_nor_the_suggested_config_as_anything_but_names() {
+    // Issue 31, item 12: a name with a newline put a working [profile.evil] into
+    // --suggest's config, a DEL made it invalid TOML, an escape sequence reached the
+    // terminal of whoever ran audit. Names come from logs anyone may have written.
+    let sandbox = Sandbox::new();
+    let names = [
+        "evil\n[profile.evil]\nwall = \"1s\"\n#",
+        "del\u{7f}",
+        "esc\u{1b}[2J\u{9b}31m",
+        "plain",
+    ];
+    let mut log = String::new();
+    for name in names {
+        for n in 0..40 {
+            let line = serde_json::json!({
+                "name": name, "started_at": format!("2026-12-01T00:00:{n:02}Z"),
+                "outcome": "exited", "wall_seconds": 1.0, "breach": null,
+                "usage": {"cpu_user_seconds": 0.5, "cpu_system_seconds": 0.1,
+                          "peak_memory_bytes": 1_000_000, "peak_tasks": 2,
+                          "written_bytes": 0, "output_bytes": null},
+            });
+            log.push_str(&line.to_string());
+            log.push('\n');
+        }
+    }
+    std::fs::write(sandbox.path("names.jsonl"), log).expect("the log");
+    let suggested = leashctl(&sandbox, &["audit", "--suggest", "names.jsonl"], None);
+    assert!(suggested.status.success(), "{suggested:?}");
+    let text = String::from_utf8(suggested.stdout).expect("UTF-8");
+    let config: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let profiles: Vec<&String> = config["profile"]
+        .as_table()
+        .expect("profiles")
+        .keys()
+        .collect();
+    let mut expected: Vec<&str> = names.to_vec();
+    expected.sort_unstable();
+    assert_eq!(profiles, expected, "{text}");
+    for args in [
+        &["audit", "names.jsonl"][..],
+        &["audit", "--anomalies", "names.jsonl"],
+    ] {
+        let shown = leashctl(&sandbox, args, None);
+        assert!(shown.status.success(), "{shown:?}");
+        let shown = String::from_utf8_lossy(&shown.stdout);
+        assert!(
+            !shown.contains(['\u{1b}', '\u{7f}', '\u{9b}']) && !shown.contains("\n[profile"),
+            "{args:?}: {shown}"
+        );
+    }
+}

@@ -138,6 +138,10 @@ fn bad_input_is_one_line_125_and_starts_nothing() {
         (&["--mem", "2GB5"], "'--mem <SIZE>'"),
         (&["--cpu", "0s"], "'--cpu <DURATION>': '0s' is zero"),
         (&["--procs", "many"], "'--procs <N>'"),
+        (
+            &["--name", "a\u{1b}[2Jb"],
+            "'a\\x1b[2Jb' holds a control character",
+        ),
         (&["--disk-write", "5Q"], "'--disk-write <SIZE>'"),
         (&["--rlimit", "colour=3"], "'colour' is not a resource"),
         (

@@ -1226,3 +1226,39 @@ fn roots_requests_are_in_the_users_record_and_its_stop_as_asked() {
     assert!(frozen >= 0.4, "{report:#}");
     user_sandbox.assert_no_survivors(&command);
 }
+
+#[test]
+fn list_and_show_escape_what_a_terminal_would_act_on() {
+    // Issue 31, item 12: escape sequences in a session's command reached the terminal of
+    // whoever listed it (root, for every user's sessions).
+    let sandbox = Sandbox::new();
+    let registry = Registry::new(&sandbox);
+    let session = registry.start(
+        &sandbox,
+        &[
+            "--name",
+            "esc",
+            "--",
+            "sh",
+            "-c",
+            "echo $$ > esc.pid; exec sleep 300",
+            "\u{1b}[2J\u{9b}31m\nfake-row",
+        ],
+    );
+    let command = sandbox.wait_for_pids(&["esc.pid".into()]);
+    let id = registry.id_of("esc");
+    for args in [&["list"][..], &["show", &id]] {
+        let shown = registry.ctl_ok(args);
+        assert!(
+            !shown.contains(['\u{1b}', '\u{9b}']) && !shown.contains("\nfake-row"),
+            "{args:?}: {shown}"
+        );
+        assert!(
+            shown.contains("\\x1b[2J\\u{9b}31m\\nfake-row"),
+            "{args:?}: {shown}"
+        );
+    }
+    registry.ctl_ok(&["stop", &id]);
+    let _ = session.finish();
+    sandbox.assert_no_survivors(&command);
+}

@@ -33,7 +33,7 @@ use crate::machine::units::{
     parse_positive_size,
 };
 use crate::session::isolation::Network;
-use values::{parse_assignment, parse_niceness, parse_umask, rlimit_value};
+use values::{parse_assignment, parse_name, parse_niceness, parse_umask, rlimit_value};
 
 /// The command line as clap reads it.
 #[derive(Debug, Parser)]
@@ -275,7 +275,7 @@ pub(crate) struct Cli {
     metrics: Option<PathBuf>,
 
     /// A name for the session in reports and metrics (the `name` label).
-    #[arg(long, value_name = "NAME", help_heading = "Records")]
+    #[arg(long, value_name = "NAME", value_parser = parse_name, help_heading = "Records")]
     name: Option<String>,
 
     /// Warn once on stderr (and in the report) when a usage first reaches this share of

@@ -1,5 +1,5 @@
 //! Value parsers of the command line that belong to no type of their own: `--env`,
-//! `--umask`, `--nice`, and the rlimit flags with their resource fixed.
+//! `--umask`, `--nice`, `--name`, and the rlimit flags with their resource fixed.
 
 use crate::machine::error::Invalid;
 use crate::machine::rlimit::{Rlimit, RlimitRequest};
@@ -12,6 +12,19 @@ pub(crate) fn parse_assignment(text: &str) -> Result<(String, String), Invalid> 
         }
         _ => Err(Invalid(format!("'{text}' is not KEY=VALUE"))),
     }
+}
+
+/// A session name for `--name`: shown in `leashctl`'s tables, written into records and
+/// into `audit --suggest`'s config, so none that a terminal or a config file would read
+/// as more than a name.
+pub(crate) fn parse_name(text: &str) -> Result<String, Invalid> {
+    if crate::machine::printable::has_controls(text) {
+        return Err(Invalid(format!(
+            "'{}' holds a control character (a newline, an escape...)",
+            crate::machine::printable::printable(text)
+        )));
+    }
+    Ok(text.to_string())
 }
 
 /// An octal umask for `--umask`.

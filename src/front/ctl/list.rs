@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::act::supervisor_answers;
 use super::sample::{Snapshot, sample};
+use crate::machine::printable::printable;
 use crate::machine::units::{format_millis, format_size};
 use crate::session::registry::{self, Entry, Event, Found, control};
 
@@ -183,8 +184,13 @@ fn table(rows: &[(Row, Vec<Event>)]) -> String {
     aligned(&cells)
 }
 
-/// Rows of cells as columns, two spaces apart, each as wide as its widest cell.
+/// Rows of cells as columns, two spaces apart, each as wide as its widest cell; what a
+/// terminal would act on in a cell (a name or command another user chose) is escaped.
 pub(super) fn aligned(cells: &[Vec<String>]) -> String {
+    let cells: Vec<Vec<String>> = cells
+        .iter()
+        .map(|row| row.iter().map(|c| printable(c).into_owned()).collect())
+        .collect();
     let widths: Vec<usize> = (0..cells[0].len())
         .map(|c| {
             cells
@@ -195,7 +201,7 @@ pub(super) fn aligned(cells: &[Vec<String>]) -> String {
         })
         .collect();
     let mut out = String::new();
-    for row in cells {
+    for row in &cells {
         let line: Vec<String> = row
             .iter()
             .zip(&widths)
@@ -230,11 +236,11 @@ pub(crate) fn show(found: &Found, json: bool) -> String {
         );
     }
     if let Some(report) = &entry.report {
-        let _ = writeln!(out, "report      {}", report.display());
+        let _ = writeln!(out, "report      {}", printable(&report.to_string_lossy()));
     }
     let _ = writeln!(out, "entry       {}", found.path.display());
     for limit in &entry.mechanisms {
-        let field = |name: &str| limit.get(name).and_then(|v| v.as_str()).unwrap_or("");
+        let field = |name: &str| printable(limit.get(name).and_then(|v| v.as_str()).unwrap_or(""));
         let _ = writeln!(
             out,
             "limit       {} {}: {}",

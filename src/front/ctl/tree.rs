@@ -24,8 +24,9 @@ fn add(out: &mut String, pid: Pid, depth: usize) {
         .unwrap_or_else(|| "?".into());
     let _ = writeln!(
         out,
-        "{:indent$}{pid:<7} {state}  {command}",
+        "{:indent$}{pid:<7} {state}  {}",
         "",
+        crate::machine::printable::printable(&command),
         indent = depth * 2
     );
     for child in children_of(pid, Threads::Any) {

@@ -124,10 +124,12 @@ fn clap_line(error: &clap::Error) -> String {
     let first = first.join(" ");
     let first = first.strip_prefix("error: ").unwrap_or(&first);
     let tip = text.lines().find_map(|l| l.trim().strip_prefix("tip: "));
-    match tip {
+    let line = match tip {
         Some(tip) => format!("{first} ({tip})"),
         None => first.to_string(),
-    }
+    };
+    // It quotes the value given, which may hold what a terminal acts on.
+    crate::machine::printable::printable(&line).into_owned()
 }
 
 /// A value that cannot be read (a size, a duration, a signal, an rlimit): what is wrong

@@ -155,7 +155,7 @@ pub(crate) fn render(found: &[Anomaly], json: bool) -> String {
             "{}:{} {} started {}: {} {} ({times} {}; flagged above {})",
             a.file.display(),
             a.line,
-            a.name.as_deref().unwrap_or("(no name)"),
+            crate::machine::printable::printable(a.name.as_deref().unwrap_or("(no name)")),
             a.started_at,
             super::render::label(a.figure),
             show(a.value),

@@ -18,7 +18,7 @@ const BINS: usize = 12;
 pub(crate) fn text(summary: &mut Summary, terminal: bool) -> String {
     let mut out = String::new();
     for (name, group) in &mut summary.names {
-        let title = name.as_deref().unwrap_or("(no name)");
+        let title = crate::machine::printable::printable(name.as_deref().unwrap_or("(no name)"));
         write_group(&mut out, &format!("name {title}"), group, terminal);
     }
     write_group(&mut out, "all sessions", &mut summary.all, terminal);

@@ -104,16 +104,20 @@ fn write_profile(out: &mut String, name: Option<&str>, basis: &mut Basis, stops:
         let _ = writeln!(out, "\n# Sessions without --name: no profile to suggest.");
         return;
     };
+    // The name in a comment, escaped (a newline in it would end the comment and start
+    // config of its own), and as a TOML key quoted by the TOML writer.
     let _ = writeln!(
         out,
-        "\n# {name}: {} exited sessions as the basis ({} anomalies left out); stopped before: {stops}",
-        basis.sessions, basis.left_out
+        "\n# {}: {} exited sessions as the basis ({} anomalies left out); stopped before: {stops}",
+        crate::machine::printable::printable(name),
+        basis.sessions,
+        basis.left_out
     );
     if basis.sessions == 0 {
         let _ = writeln!(out, "# (no exited session: no limits to suggest)");
         return;
     }
-    let quoted = serde_json::to_string(name).unwrap_or_default();
+    let quoted = toml_key(name);
     let _ = writeln!(out, "[profile.{quoted}]");
     for ((key, least, unit), distribution) in LIMITS.iter().zip(basis.figures.iter_mut()) {
         let Some(through) = distribution.quantile(THROUGH) else {
@@ -122,6 +126,25 @@ fn write_profile(out: &mut String, name: Option<&str>, basis: &mut Basis, stops:
         let limit = (through * HEADROOM).max(*least);
         let _ = writeln!(out, "{key} = {}", written(limit, *unit));
     }
+}
+
+/// `name` as a TOML quoted key on one line: a basic string in which every character a
+/// terminal or a TOML reader would act on (controls, DEL, bidirectional overrides) is an
+/// escape.
+fn toml_key(name: &str) -> String {
+    let mut key = String::from("\"");
+    for c in name.chars() {
+        match c {
+            '"' => key.push_str("\\\""),
+            '\\' => key.push_str("\\\\"),
+            c if crate::machine::printable::acts(c) => {
+                let _ = write!(key, "\\u{:04X}", u32::from(c));
+            }
+            c => key.push(c),
+        }
+    }
+    key.push('"');
+    key
 }
 
 /// `limit` as a config value, rounded up: `"12s"`, `"256MiB"`, `64`.
