@@ -403,3 +403,93 @@ fn names_reach_neither_a_terminal_nor_the_suggested_config_as_anything_but_names
         );
     }
 }
+
+#[test]
+fn an_endless_line_many_names_a_cut_gzip_and_glued_records_are_read_within_bounds() {
+    // Issue 31, item 14: a small gzip of one endless line took over 1 GB, 50,000 names
+    // took seconds per thousand (a search through the names per line), a truncated gzip
+    // gave no summary at all, two records glued on one line counted as sessions.
+    let sandbox = Sandbox::new();
+    let made = sandbox
+        .start_prepared(
+            sandbox.shell(
+                "head -c 150000000 /dev/zero | tr '\\0' x | gzip -1 -c > endless.gz; \
+                 for i in 1 2 3; do leash --cgroup off --name n --audit-log a.jsonl -- true; done; \
+                 head -n 1 a.jsonl | tr -d '\\n' > glued.jsonl; head -n 1 a.jsonl >> glued.jsonl; \
+                 cat a.jsonl >> glued.jsonl",
+            ),
+            "",
+        )
+        .finish_within(Duration::from_secs(120));
+    assert!(made.status.success(), "{}", made.stderr);
+    // Under leash's own memory limit: a reader that holds the line is stopped at 128 MiB.
+    let capped = sandbox.run(&[
+        "--mem",
+        "128M",
+        "--",
+        env!("CARGO_BIN_EXE_leashctl"),
+        "audit",
+        "--json",
+        "endless.gz",
+    ]);
+    assert_eq!(capped.code(), Some(0), "{}", capped.stderr);
+    let endless: Value = serde_json::from_str(&capped.stdout).expect("JSON");
+    assert_eq!(endless["skipped_lines"], 1, "{endless}");
+    assert!(
+        capped
+            .stderr
+            .contains("endless.gz:1: skipped, longer than any record")
+    );
+    let glued = json_of(&leashctl(
+        &sandbox,
+        &["audit", "--json", "glued.jsonl"],
+        None,
+    ));
+    assert_eq!(
+        (&glued["all"]["sessions"], &glued["skipped_lines"]),
+        (&3.into(), &1.into())
+    );
+    // 50,000 names, a session each; and the same log gzipped and cut in half.
+    let mut log = String::new();
+    for n in 0..50_000 {
+        let line = serde_json::json!({
+            "name": format!("name-{n}"), "started_at": "2026-12-01T00:00:00Z",
+            "outcome": "exited", "wall_seconds": 1.0, "breach": null,
+            "usage": {"cpu_user_seconds": 0.5, "cpu_system_seconds": 0.1,
+                      "peak_memory_bytes": 1_000_000, "peak_tasks": 2,
+                      "written_bytes": 0, "output_bytes": null},
+        });
+        log.push_str(&line.to_string());
+        log.push('\n');
+    }
+    std::fs::write(sandbox.path("names.jsonl"), log).expect("the log");
+    let started = std::time::Instant::now();
+    let names = leashctl(&sandbox, &["audit", "names.jsonl"], None);
+    // A search through the names per line took 45 s in a debug build; this takes 2 (the
+    // bound is generous, for a loaded machine).
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let names = String::from_utf8_lossy(&names.stdout);
+    assert!(
+        names.contains("\nname name-49999: 1 session: 1 exited\n"),
+        "{names:.300}"
+    );
+    let cut = sandbox
+        .start_prepared(
+            sandbox.shell("gzip -c names.jsonl > full.gz && head -c 60000 full.gz > cut.gz"),
+            "",
+        )
+        .finish();
+    assert!(cut.status.success(), "{}", cut.stderr);
+    let cut = leashctl(&sandbox, &["audit", "--json", "cut.gz"], None);
+    let said = String::from_utf8_lossy(&cut.stderr).into_owned();
+    assert!(
+        said.starts_with("leashctl: cut.gz: cut short after line "),
+        "{said}"
+    );
+    let sessions = json_of(&cut)["all"]["sessions"].as_u64().expect("sessions");
+    assert!((1..50_000).contains(&sessions), "{sessions}");
+}

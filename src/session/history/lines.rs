@@ -15,6 +15,14 @@ use memchr::memmem;
 /// Lines sent to the parser at a time.
 const BATCH: usize = 4096;
 
+/// The longest line read as a record: leash's are a few KiB. A longer one (a log that is
+/// no log, or one endless line in a small gzip) is skipped, not held in memory.
+const LONGEST: usize = 1 << 20;
+
+/// What begins every record leash writes: found again within a line, the line holds two
+/// records glued (a writer without the lock, a torn copy), and is no record.
+const RECORD_START: &[u8] = b"{\"schema_version\":";
+
 /// Lines of a log, trimmed, with their numbers (from 1).
 #[derive(Default)]
 pub(crate) struct Batch {
@@ -42,6 +50,11 @@ const SEGMENTS: [(&[u8], &[u8]); 3] = [
 /// Append `line`, cut down to [`SEGMENTS`] as one object, to `out`; or whole, where a
 /// segment is not found.
 fn push_trimmed(line: &[u8], out: &mut Vec<u8>) {
+    if memmem::find(line.get(1..).unwrap_or_default(), RECORD_START).is_some() {
+        // Whole: it is parsed as one JSON value, and fails as one.
+        out.extend_from_slice(line);
+        return;
+    }
     let mut pieces = [0..0, 0..0, 0..0];
     let mut at = 0;
     for (piece, (from, to)) in pieces.iter_mut().zip(SEGMENTS) {
@@ -80,30 +93,68 @@ pub(crate) fn read_batches(
             let mut line = Vec::new();
             let mut batch = Batch::default();
             let mut number = 0;
-            loop {
+            let read = loop {
                 line.clear();
-                if input.read_until(b'\n', &mut line)? == 0 {
-                    break;
-                }
+                let whole = match read_line(&mut input, &mut line) {
+                    Ok(None) => break Ok(()),
+                    Ok(Some(whole)) => whole,
+                    // What was read so far is still summarised.
+                    Err(e) => break Err(e),
+                };
                 number += 1;
-                if line.iter().all(u8::is_ascii_whitespace) {
+                if whole && line.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
                 let start = batch.bytes.len();
-                push_trimmed(line.strip_suffix(b"\n").unwrap_or(&line), &mut batch.bytes);
+                if whole {
+                    push_trimmed(line.strip_suffix(b"\n").unwrap_or(&line), &mut batch.bytes);
+                }
+                // A line too long is an empty one here: no record, and counted as skipped.
                 batch.lines.push((number, start..batch.bytes.len()));
                 if batch.lines.len() == BATCH && send.send(std::mem::take(&mut batch)).is_err() {
                     return Ok(());
                 }
-            }
+            };
             let _ = send.send(batch);
-            Ok(())
+            read
         });
         drain(&receive, &mut each_batch);
         reader
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the reading thread failed")))
     })
+}
+
+/// Read one line (with its newline) into `line`, keeping at most [`LONGEST`] bytes of
+/// it: `None` at the end of the input, else whether it was whole.
+fn read_line(input: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Option<bool>> {
+    let mut whole = true;
+    let mut any = false;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(any.then_some(whole));
+        }
+        any = true;
+        let (taken, done) = match memchr::memchr(b'\n', available) {
+            Some(at) => (at + 1, true),
+            None => (available.len(), false),
+        };
+        if whole && line.len() + taken <= LONGEST {
+            line.extend_from_slice(&available[..taken]);
+        } else {
+            whole = false;
+            line.clear();
+        }
+        input.consume(taken);
+        if done {
+            return Ok(Some(whole));
+        }
+    }
 }
 
 fn drain(receive: &Receiver<Batch>, each_batch: &mut impl FnMut(&Batch)) {

@@ -6,7 +6,7 @@ mod distribution;
 mod lines;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -146,22 +146,50 @@ pub(crate) struct Summary {
     pub(crate) names: Vec<(Option<String>, Group)>,
     /// Lines that were no session record.
     pub(crate) skipped: u64,
+    /// Where each name is in `names` while sessions are added (a log may hold many
+    /// thousands of names: no search through them per line).
+    index: HashMap<String, usize>,
+    /// Where the sessions without a name are in `names`, likewise.
+    unnamed: Option<usize>,
 }
 
 impl Summary {
     /// Count `line`.
     pub(crate) fn add(&mut self, line: &Line) {
         self.all.add(line);
-        // A linear search: an audit log has a few names.
         let name = line.name.as_deref();
-        if let Some((_, group)) = self.names.iter_mut().find(|(n, _)| n.as_deref() == name) {
-            group.add(line);
-        } else {
-            let mut group = Group::default();
-            group.add(line);
-            self.names.push((name.map(str::to_owned), group));
-        }
+        let known = match name {
+            Some(name) => self.index.get(name).copied(),
+            None => self.unnamed,
+        };
+        let at = known.unwrap_or_else(|| {
+            let at = self.names.len();
+            self.names.push((name.map(str::to_owned), Group::default()));
+            match name {
+                Some(name) => {
+                    self.index.insert(name.to_owned(), at);
+                }
+                None => self.unnamed = Some(at),
+            }
+            at
+        });
+        self.names[at].1.add(line);
     }
+
+    /// Sort the names (sessions without one first), once every session was added; then
+    /// [`position`] finds a name.
+    pub(crate) fn sort_names(&mut self) {
+        self.names.sort_by(|a, b| a.0.cmp(&b.0));
+        self.index.clear();
+        self.unnamed = None;
+    }
+}
+
+/// Where `name` is among `names` sorted by name, as [`Summary::sort_names`] leaves them.
+pub(crate) fn position<T>(names: &[(Option<String>, T)], name: Option<&str>) -> Option<usize> {
+    names
+        .binary_search_by(|(n, _)| n.as_deref().cmp(&name))
+        .ok()
 }
 
 /// What one name's exited sessions in an audit log usually take.
@@ -195,7 +223,9 @@ pub(crate) fn usual(path: &Path) -> Result<Vec<Usual>, Unreadable> {
 }
 
 /// Call `each` with every session record of the log at `path` and its line number; the
-/// lines that are none are counted (and named on stderr if `say_skipped`).
+/// lines that are none are counted (and named on stderr if `say_skipped`). A log cut
+/// short (a truncated gzip) counts for the lines before the cut, which is said on stderr
+/// with `say_skipped`.
 pub(crate) fn for_each_record(
     path: &Path,
     say_skipped: bool,
@@ -219,19 +249,34 @@ pub(crate) fn for_each_record(
         Box::new(input)
     };
     let mut skipped = 0;
-    lines::read_batches(lines, |batch| {
+    let mut last = 0;
+    let read = lines::read_batches(lines, |batch| {
         for (number, line) in batch.lines() {
+            last = number;
             match serde_json::from_slice::<Line>(line) {
                 Ok(line) => each(number, &line),
                 Err(e) => {
                     skipped += 1;
-                    if say_skipped {
+                    if say_skipped && line.is_empty() {
+                        eprintln!("leashctl: {shown}:{number}: skipped, longer than any record");
+                    } else if say_skipped {
                         eprintln!("leashctl: {shown}:{number}: skipped, not a session record: {e}");
                     }
                 }
             }
         }
-    })
-    .map_err(cannot)?;
-    Ok(skipped)
+    });
+    match read {
+        Ok(()) => Ok(skipped),
+        Err(e) if last > 0 => {
+            if say_skipped {
+                eprintln!(
+                    "leashctl: {shown}: cut short after line {last} ({e}): the lines before \
+                     are counted"
+                );
+            }
+            Ok(skipped)
+        }
+        Err(e) => Err(cannot(e)),
+    }
 }

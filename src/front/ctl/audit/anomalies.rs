@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::front::ctl::CtlError;
-use crate::session::history::{FIGURES, FLOORS, Line, Summary};
+use crate::session::history::{FIGURES, FLOORS, Line, Summary, position};
 
 /// Sessions of a name that measured a figure before that figure is judged.
 pub(crate) const MIN_HISTORY: u64 = 30;
@@ -49,7 +49,7 @@ impl Fences {
     /// Each figure of `line` above its name's fence: the figure, its value, the fence.
     fn breaches(&self, line: &Line) -> Vec<(&'static str, f64, Fence)> {
         let name = line.name.as_deref();
-        let Some((_, fences)) = self.0.iter().find(|(n, _)| n.as_deref() == name) else {
+        let Some((_, fences)) = position(&self.0, name).map(|at| &self.0[at]) else {
             return Vec::new();
         };
         FIGURES

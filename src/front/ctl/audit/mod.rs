@@ -52,7 +52,7 @@ pub(crate) fn audit(query: &Query) -> Result<(), CtlError> {
             }
         })?;
     }
-    summary.names.sort_by(|a, b| a.0.cmp(&b.0));
+    summary.sort_names();
     // The second reading, of the sessions the query chose.
     let rescan = |each: &mut dyn FnMut(&Path, u64, &Line)| {
         for path in &query.files {

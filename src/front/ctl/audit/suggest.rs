@@ -9,7 +9,7 @@ use std::path::Path;
 use super::anomalies::Fences;
 use crate::front::ctl::CtlError;
 use crate::session::history::Distribution;
-use crate::session::history::{Line, Summary};
+use crate::session::history::{Line, Summary, position};
 
 /// The share of the basis a suggested limit lets through.
 const THROUGH: f64 = 0.999;
@@ -59,7 +59,7 @@ pub(crate) fn suggest(
         .collect();
     rescan(&mut |_, _, line| {
         let name = line.name.as_deref();
-        let Some((_, basis)) = per_name.iter_mut().find(|(n, _)| n.as_deref() == name) else {
+        let Some((_, basis)) = position(&per_name, name).map(|at| &mut per_name[at]) else {
             return;
         };
         if line.outcome != "exited" {
