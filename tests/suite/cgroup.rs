@@ -251,3 +251,37 @@ fn a_leash_in_another_pid_namespace_leaves_a_live_session_alone() {
     assert_eq!(run.signal(), Some(Signal::SIGTERM as i32), "{}", run.stderr);
     sandbox.assert_no_survivors(&main);
 }
+
+#[test]
+fn a_killed_inner_leash_leaves_no_cgroup_behind_the_outer_one() {
+    // Issue 31, item 9: a SIGKILLed inner leash left its empty cgroup inside the outer
+    // session's, which could then never be removed; every later leash said so, twice.
+    if !cgroup_available() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let leash = env!("CARGO_BIN_EXE_leash");
+    let run = sandbox.run(&[
+        "--cgroup",
+        "require",
+        "--mem",
+        "500M",
+        "--",
+        "sh",
+        "-c",
+        &format!(
+            "{leash} --cgroup require --mem 100M -- sh -c 'echo $$ > inner.pid; exec sleep 30' & \
+             while [ ! -s inner.pid ]; do sleep 0.05; done; \
+             kill -9 $!; wait $!; echo inner killed"
+        ),
+    ]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    // The shell says its job was killed; leash says nothing.
+    assert_eq!(run.stdout, "inner killed\n", "{}", run.stderr);
+    assert!(!run.stderr.contains("leash"), "{}", run.stderr);
+    let left = sandbox.cgroups_below_cap();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    let next = sandbox.run(&["--cgroup", "require", "--", "true"]);
+    assert_eq!((next.code(), next.stderr.as_str()), (Some(0), ""));
+    sandbox.assert_no_survivors(&[]);
+}

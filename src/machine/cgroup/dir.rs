@@ -48,8 +48,18 @@ impl CgroupDir {
 
     /// The processes in the cgroup now that leash can see. The kernel lists a member
     /// outside leash's PID namespace as 0, and kill(0) would signal leash's own process
-    /// group: such members are left out.
+    /// group: such members are left out. Those in the cgroups below it count: a nested
+    /// leash's session is this one's too.
     pub(crate) fn members(&self) -> Vec<Pid> {
+        self.subtree()
+            .iter()
+            .flat_map(CgroupDir::own_members)
+            .collect()
+    }
+
+    /// The processes in this very cgroup (not in those below it), as [`Self::members`] sees
+    /// them: what the kernel's "no internal processes" rule counts.
+    pub(crate) fn own_members(&self) -> Vec<Pid> {
         fs::read_to_string(self.file("cgroup.procs"))
             .unwrap_or_default()
             .lines()
@@ -57,6 +67,26 @@ impl CgroupDir {
             .filter(|&pid: &i32| pid > 0)
             .map(Pid::from_raw)
             .collect()
+    }
+
+    /// The cgroup and every cgroup below it (a nested leash's, made inside the session),
+    /// the deepest first.
+    fn subtree(&self) -> Vec<CgroupDir> {
+        let mut below: Vec<CgroupDir> = fs::read_dir(&self.path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|entry| entry.file_type().is_ok_and(|t| t.is_dir()))
+            .flat_map(|entry| {
+                CgroupDir {
+                    version: self.version,
+                    path: entry.path(),
+                }
+                .subtree()
+            })
+            .collect();
+        below.push(self.clone());
+        below
     }
 
     /// Whether this kind of cgroup can be frozen here.
@@ -145,9 +175,18 @@ impl CgroupDir {
         self.members().is_empty()
     }
 
-    /// Remove the cgroup once it is empty; waits a little for dying processes to leave.
+    /// Remove the cgroup, and any left below it (by a nested leash that was killed), once
+    /// they are empty; waits a little for dying processes to leave.
     pub(crate) fn remove(&self) -> Result<(), Error> {
         let deadline = Instant::now() + PATIENCE;
+        for dir in self.subtree() {
+            dir.remove_one(deadline)?;
+        }
+        Ok(())
+    }
+
+    /// Remove this one directory, waiting until `deadline` while it is busy.
+    fn remove_one(&self, deadline: Instant) -> Result<(), Error> {
         loop {
             match fs::remove_dir(&self.path) {
                 Ok(()) => return Ok(()),

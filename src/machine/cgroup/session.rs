@@ -268,7 +268,7 @@ fn enable_controllers(parent: &Path, controllers: &str, name: &str) -> Result<()
     let Err(refused) = parent.write("cgroup.subtree_control", controllers) else {
         return Ok(());
     };
-    if parent.members() != [Pid::this()] {
+    if parent.own_members() != [Pid::this()] {
         return Err(refused);
     }
     let leaf = CgroupDir {
