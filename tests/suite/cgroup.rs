@@ -285,3 +285,77 @@ fn a_killed_inner_leash_leaves_no_cgroup_behind_the_outer_one() {
     assert_eq!((next.code(), next.stderr.as_str()), (Some(0), ""));
     sandbox.assert_no_survivors(&[]);
 }
+
+#[test]
+fn an_outer_memory_limit_reached_inside_an_inner_session_is_the_outers_breach() {
+    // Issue 31, item 9: under cgroup v1 the kernel counts an OOM kill only in the
+    // victim's own cgroup (the inner session's), so the outer session, whose limit it
+    // was, recorded a plain SIGKILL and no breach.
+    if !cgroup_available() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let leash = env!("CARGO_BIN_EXE_leash");
+    let run = sandbox.run(&[
+        "--cgroup",
+        "require",
+        "--mem",
+        "200M",
+        "--report",
+        "outer.json",
+        "--",
+        leash,
+        "--cgroup",
+        "require",
+        "--mem",
+        "1G",
+        "--report",
+        "inner.json",
+        "--",
+        "python3",
+        "-c",
+        "x = bytearray(400 << 20); import time; time.sleep(5)",
+    ]);
+    assert_eq!(run.code(), Some(124), "{}", run.stderr);
+    let outer = sandbox.json("outer.json");
+    assert_eq!(outer["breach"]["limit"], "mem", "{outer}");
+    let inner = sandbox.json("inner.json");
+    assert_eq!(inner["breach"], serde_json::Value::Null, "{inner}");
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn an_outer_process_limit_reached_inside_an_inner_session_is_the_outers_breach() {
+    // Issue 31, item 9: the inner session blamed its own --procs for the outer's limit
+    // (v1 counts a refused fork where it was made), and the outer saw no breach.
+    if !cgroup_available() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let leash = env!("CARGO_BIN_EXE_leash");
+    let run = sandbox.run(&[
+        "--cgroup",
+        "require",
+        "--procs",
+        "30",
+        "--report",
+        "outer.json",
+        "--",
+        leash,
+        "--cgroup",
+        "require",
+        "--procs",
+        "100",
+        "--",
+        "sh",
+        "-c",
+        "for i in $(seq 60); do sleep 5 & done; wait",
+    ]);
+    assert_eq!(run.code(), Some(124), "{}", run.stderr);
+    let outer = sandbox.json("outer.json");
+    assert_eq!(outer["breach"]["limit"], "procs", "{outer}");
+    // The inner session (killed at once, as a fork bomb's is: no report of its own) did
+    // not claim the breach for its limit.
+    assert!(!run.stderr.contains("process limit 100"), "{}", run.stderr);
+    sandbox.assert_no_survivors(&[]);
+}

@@ -71,7 +71,7 @@ impl CgroupDir {
 
     /// The cgroup and every cgroup below it (a nested leash's, made inside the session),
     /// the deepest first.
-    fn subtree(&self) -> Vec<CgroupDir> {
+    pub(super) fn subtree(&self) -> Vec<CgroupDir> {
         let mut below: Vec<CgroupDir> = fs::read_dir(&self.path)
             .into_iter()
             .flatten()

@@ -14,11 +14,19 @@ pub(crate) struct Gauges {
     memory_events: Option<(File, Version)>,
     /// v1: the session's own memory limit.
     memory_limit: Option<File>,
+    /// v1: the session's memory cgroup, whose nested cgroups (an inner leash's) count
+    /// their OOM kills apart from it.
+    v1_memory_dir: Option<CgroupDir>,
     memory_peak: Option<File>,
     memory: Option<File>,
     tasks: Option<File>,
     tasks_events: Option<File>,
     tasks_peak: Option<File>,
+    /// The session's own process limit.
+    tasks_limit: Option<File>,
+    /// v1: the session's pids cgroup, whose nested cgroups count their refused forks
+    /// apart from it.
+    v1_pids_dir: Option<CgroupDir>,
     cpu: Option<(File, Version)>,
 }
 
@@ -57,6 +65,9 @@ impl Gauges {
                 None => None,
             },
             memory_limit: open(Job::Memory, "memory.limit_in_bytes"),
+            v1_memory_dir: dir_of(Job::Memory)
+                .filter(|dir| dir.version == Version::V1)
+                .cloned(),
             memory_peak: open(Job::Memory, "memory.peak")
                 .or_else(|| open(Job::Memory, "memory.max_usage_in_bytes")),
             memory: open(Job::Memory, "memory.current")
@@ -64,6 +75,10 @@ impl Gauges {
             tasks: open(Job::Pids, "pids.current"),
             tasks_events: open(Job::Pids, "pids.events"),
             tasks_peak: open(Job::Pids, "pids.peak"),
+            tasks_limit: open(Job::Pids, "pids.max"),
+            v1_pids_dir: dir_of(Job::Pids)
+                .filter(|dir| dir.version == Version::V1)
+                .cloned(),
             cpu: match version(Job::CpuTime) {
                 Some(Version::V2) => open(Job::CpuTime, "cpu.stat").map(|f| (f, Version::V2)),
                 Some(Version::V1) => open(Job::CpuTime, "cpuacct.usage").map(|f| (f, Version::V1)),
@@ -83,12 +98,23 @@ impl Gauges {
             let limit = gauges.memory_limit.as_ref().and_then(read_number);
             let near_limit = reached(reading.memory_peak, limit);
             reading.oom_kills = own_oom_kills(file, *version, near_limit);
+            // v1 counts a kill only in the victim's own cgroup: one below the session's (a
+            // nested leash's) at the session's limit is the session's too. Looked for only
+            // at the limit, which is rare: no directory is read at an ordinary sample.
+            if let (Some(dir), true) = (&gauges.v1_memory_dir, near_limit) {
+                reading.oom_kills = dir
+                    .subtree()
+                    .iter()
+                    .filter_map(|d| std::fs::read_to_string(d.file("memory.oom_control")).ok())
+                    .filter_map(|text| keyed(&text, "oom_kill"))
+                    .sum();
+            }
         }
         reading.memory = gauges.memory.as_ref().and_then(read_number);
         reading.tasks = gauges.tasks.as_ref().and_then(read_number);
         reading.tasks_peak = gauges.tasks_peak.as_ref().and_then(read_number);
         if let Some(file) = &gauges.tasks_events {
-            reading.refused_forks = read_text(file).and_then(|t| keyed(&t, "max")).unwrap_or(0);
+            reading.refused_forks = gauges.own_refused_forks(file, &reading);
         }
         reading.cpu = gauges
             .cpu
@@ -100,6 +126,37 @@ impl Gauges {
                 Version::V1 => read_number(file).map(Duration::from_nanos),
             });
         reading
+    }
+}
+
+impl Gauges {
+    /// The forks refused at the session's own process limit. The kernel's `max` events
+    /// are not that: v1 counts every refusal of a fork made in the cgroup (an outer
+    /// limit's too) and none made in a cgroup below it (a nested leash's); v2 counts a
+    /// nested session's own limit in the outer one too. So they count when the session's
+    /// processes reached its own limit, and under v1 with those of the cgroups below it.
+    fn own_refused_forks(&self, events: &File, reading: &Reading) -> u64 {
+        let limit = self.tasks_limit.as_ref().and_then(read_number);
+        let highest = reading.tasks_peak.or(reading.tasks);
+        let at_limit = match (highest, limit) {
+            // Within a sixteenth (at least 2): processes that were refused may be gone.
+            (Some(highest), Some(limit)) => highest.saturating_add((limit / 16).max(2)) >= limit,
+            _ => false,
+        };
+        if !at_limit {
+            return 0;
+        }
+        match &self.v1_pids_dir {
+            Some(dir) => dir
+                .subtree()
+                .iter()
+                .filter_map(|d| std::fs::read_to_string(d.file("pids.events")).ok())
+                .filter_map(|text| keyed(&text, "max"))
+                .sum(),
+            None => read_text(events)
+                .and_then(|t| keyed(&t, "max"))
+                .unwrap_or(0),
+        }
     }
 }
 
