@@ -7,10 +7,15 @@ use std::path::{Path, PathBuf};
 
 use crate::machine::error::{Error, SetupError};
 
-/// The directory shared by every leash of this user.
+/// The directory shared by every leash of this user. `XDG_RUNTIME_DIR` counts only if
+/// it is an absolute path to a directory that exists: the XDG specification ignores a
+/// relative one, and the directory is the session manager's to make, not leash's.
 pub(crate) fn runtime_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir).join("leash");
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute() && dir.is_dir());
+    if let Some(dir) = xdg {
+        return dir.join("leash");
     }
     if nix::unistd::geteuid().is_root() {
         return PathBuf::from("/run/leash");

@@ -139,6 +139,10 @@ fn bad_input_is_one_line_125_and_starts_nothing() {
         (&["--cpu", "0s"], "'--cpu <DURATION>': '0s' is zero"),
         (&["--procs", "many"], "'--procs <N>'"),
         (
+            &["--private-tmp", "18446744073709551615"],
+            "more than a tmpfs can be given here",
+        ),
+        (
             &["--name", "a\u{1b}[2Jb"],
             "'a\\x1b[2Jb' holds a control character",
         ),
@@ -177,6 +181,37 @@ fn bad_input_is_one_line_125_and_starts_nothing() {
         run.stderr,
         "leash: the following required arguments were not provided: <COMMAND>...\n"
     );
+}
+
+#[test]
+fn help_and_version_work_whatever_the_settings_say() {
+    // Issue 31, item 16: an unknown LEASH_ variable made --help and --version fail.
+    let sandbox = Sandbox::new();
+    for flag in ["--help", "--version"] {
+        let mut command = sandbox.leash(&[flag]);
+        command.env("LEASH_WAL", "5");
+        let run = sandbox.start_prepared(command, "").finish();
+        assert_eq!(run.code(), Some(0), "{flag}: {}", run.stderr);
+        assert!(run.stdout.contains("leash"), "{flag}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn a_relative_or_missing_runtime_directory_is_not_made() {
+    // Issue 31, item 16: leash made XDG_RUNTIME_DIR (relative, or missing) itself.
+    let sandbox = Sandbox::new();
+    let missing = sandbox.path("no-such-runtime-dir");
+    for dir in [
+        std::ffi::OsStr::new("relative-runtime-dir"),
+        missing.as_os_str(),
+    ] {
+        let mut command = sandbox.leash(&["--name", "x", "--slots", "k:2", "--", "true"]);
+        command.env("XDG_RUNTIME_DIR", dir);
+        let run = sandbox.start_prepared(command, "").finish();
+        assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    }
+    assert!(!sandbox.path("relative-runtime-dir").exists());
+    assert!(!missing.exists());
 }
 
 #[test]

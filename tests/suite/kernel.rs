@@ -269,6 +269,39 @@ fn when_the_frontend_is_killed_nothing_is_left_within_a_second() {
 }
 
 #[test]
+fn a_launcher_hung_up_on_leaves_no_kernel_directory() {
+    // Issue 31, item 16: the launcher left its leash-kernel-* directory after any end
+    // but SIGTERM.
+    let sandbox = Sandbox::new();
+    install(&sandbox, "hup", &[]);
+    let cell = "import os, sys\n\
+                open('dir.txt', 'w').write(os.path.dirname(sys.argv[sys.argv.index('-f') + 1]))\n\
+                open('leash.pid', 'w').write(str(os.getppid()))";
+    let mut command = frontend(&sandbox, "hup", &[cell]);
+    command.arg("--hold");
+    let running = sandbox.start_prepared(command, "");
+    let leash = sandbox.wait_for_pids(&["leash.pid".into()]);
+    let launcher = common::parent_of(leash[0].pid).expect("the launcher");
+    let dir = std::fs::read_to_string(sandbox.path("dir.txt")).expect("the kernel's directory");
+    assert!(Path::new(&dir).is_dir(), "{dir}");
+    let launcher = Tracked::of(launcher).expect("the launcher runs");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(launcher.pid),
+        nix::sys::signal::Signal::SIGHUP,
+    )
+    .expect("SIGHUP");
+    let sent = Instant::now();
+    while launcher.runs() && sent.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!launcher.runs(), "the launcher outlived SIGHUP");
+    assert!(!Path::new(&dir).exists(), "{dir} was left behind");
+    running.signal(nix::sys::signal::Signal::SIGKILL);
+    let _ = running.finish();
+    sandbox.assert_no_survivors(&leash);
+}
+
+#[test]
 fn install_refuses_what_it_cannot_honour_with_one_line_each() {
     let sandbox = Sandbox::new();
     let bare = sandbox.path("bare");
@@ -280,7 +313,7 @@ fn install_refuses_what_it_cannot_honour_with_one_line_each() {
     let prefix = sandbox.path("prefix");
     let prefix = prefix.to_str().expect("UTF-8");
     let bare_python = bare.join("bin/python");
-    let refusals: [(&[&str], &str); 6] = [
+    let refusals: [(&[&str], &str); 7] = [
         (
             &["--python", bare_python.to_str().expect("UTF-8")],
             "has no ipykernel",
@@ -290,6 +323,10 @@ fn install_refuses_what_it_cannot_honour_with_one_line_each() {
         (
             &["--", "--idle", "5m"],
             "--idle and --output see no cell's output",
+        ),
+        (
+            &["--", "--report", "r.json"],
+            "--report is the launcher's own",
         ),
         (
             &["--name", "python3", "--user"],

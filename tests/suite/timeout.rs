@@ -195,6 +195,22 @@ fn bad_durations_signals_and_options_are_125() {
 }
 
 #[test]
+fn the_old_signal_names_gnu_takes_are_taken() {
+    // Issue 31, item 16: CLD, IOT and POLL (GNU's names for CHLD, ABRT, IO) were refused.
+    let sandbox = Sandbox::new();
+    for (line, code) in [
+        ("timeout -s CLD 0.1 sleep 0.3", 124),
+        ("timeout -s IOT -k 5 0.1 sleep 5", 124),
+        (
+            "timeout -s SIGPOLL --preserve-status 0.1 sleep 5",
+            128 + libc::SIGIO,
+        ),
+    ] {
+        assert_status(&sandbox, line, code);
+    }
+}
+
+#[test]
 fn durations_read_as_c_reads_floating_point_numbers() {
     let sandbox = Sandbox::new();
     for line in [

@@ -25,7 +25,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::machine::cgroup;
-use crate::machine::error::{Error, UsageError};
+use crate::machine::error::Error;
 use crate::machine::rlimit::{Rlimit, RlimitRequest};
 use crate::machine::signals::number::SignalNumber;
 use crate::machine::units::{
@@ -33,7 +33,7 @@ use crate::machine::units::{
     parse_positive_size,
 };
 use crate::session::isolation::Network;
-use values::{parse_assignment, parse_name, parse_niceness, parse_umask, rlimit_value};
+use values::{parse_assignment, parse_niceness, parse_umask, rlimit_value};
 
 /// The command line as clap reads it.
 #[derive(Debug, Parser)]
@@ -252,7 +252,7 @@ pub(crate) struct Cli {
     /// Give the session a /tmp and /dev/shm of its own: a tmpfs of SIZE each (in a mount
     /// namespace), writable even under --read-only and gone when the session ends. Paths
     /// given to --write, --read or --chdir below /tmp are kept in it.
-    #[arg(long, value_name = "SIZE", value_parser = parse_positive_size, help_heading = "Isolation")]
+    #[arg(long, value_name = "SIZE", value_parser = values::parse_tmpfs_size, help_heading = "Isolation")]
     private_tmp: Option<u64>,
 
     /// Write the session's report, one JSON document (schema in docs/report.md), to FILE
@@ -275,7 +275,7 @@ pub(crate) struct Cli {
     metrics: Option<PathBuf>,
 
     /// A name for the session in reports and metrics (the `name` label).
-    #[arg(long, value_name = "NAME", value_parser = parse_name, help_heading = "Records")]
+    #[arg(long, value_name = "NAME", value_parser = values::parse_name, help_heading = "Records")]
     name: Option<String>,
 
     /// Warn once on stderr (and in the report) when a usage first reaches this share of
@@ -358,12 +358,14 @@ pub(crate) enum Invocation {
 /// (help and version included, which the caller prints as they are).
 pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Error> {
     let mut command = command();
-    let layered =
-        crate::front::cli::config::layered(args.into_iter().collect(), &command, is_setting)?;
+    let args: Vec<OsString> = args.into_iter().collect();
+    // --help and --version need no setting: a broken one must not hide the help.
+    let layered = crate::front::cli::config::layered(args.clone(), &command, is_setting)
+        .map_err(|e| roles::help_or_version(&mut command, args).unwrap_or(e))?;
     let matches = match command.try_get_matches_from_mut(layered.args.clone()) {
         Ok(matches) => matches,
         Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {
-            return Err(not_utf8(&layered.args));
+            return Err(values::not_utf8(&layered.args));
         }
         Err(e) => return Err(Error::Clap(e)),
     };
@@ -387,26 +389,6 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
     } else {
         Invocation::Run(settings)
     })
-}
-
-/// The error for a value that must be text and is not: clap's names no flag.
-fn not_utf8(args: &[OsString]) -> Error {
-    let mut previous = "";
-    for arg in args.iter().skip(1).take_while(|a| *a != "--") {
-        if let Some(text) = arg.to_str() {
-            previous = text;
-            continue;
-        }
-        let bytes = arg.as_encoded_bytes();
-        let flag = if bytes.starts_with(b"--") {
-            let name = bytes.split(|b| *b == b'=').next().unwrap_or_default();
-            String::from_utf8_lossy(name).into_owned()
-        } else {
-            previous.to_string()
-        };
-        return UsageError::NotUtf8 { flag: Some(flag) }.into();
-    }
-    UsageError::NotUtf8 { flag: None }.into()
 }
 
 /// The clap command, for parsing and for generating the man page and completions.

@@ -61,3 +61,18 @@ pub(crate) fn typed(
         });
     given && !from_a_layer
 }
+
+/// `--help` or `--version`, if `args` ask for one of them (read without the layers):
+/// actions that need no setting.
+pub(crate) fn help_or_version(
+    command: &mut clap::Command,
+    args: Vec<std::ffi::OsString>,
+) -> Option<crate::machine::error::Error> {
+    use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
+    match command.try_get_matches_from_mut(args) {
+        Err(asked) if matches!(asked.kind(), DisplayHelp | DisplayVersion) => {
+            Some(crate::machine::error::Error::Clap(asked))
+        }
+        _ => None,
+    }
+}

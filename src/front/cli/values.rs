@@ -1,7 +1,10 @@
 //! Value parsers of the command line that belong to no type of their own: `--env`,
-//! `--umask`, `--nice`, `--name`, and the rlimit flags with their resource fixed.
+//! `--umask`, `--nice`, `--name`, `--private-tmp`, and the rlimit flags with their
+//! resource fixed; and the error for a value that is not text.
 
-use crate::machine::error::Invalid;
+use std::ffi::OsString;
+
+use crate::machine::error::{Error, Invalid, UsageError};
 use crate::machine::rlimit::{Rlimit, RlimitRequest};
 
 /// `KEY=VALUE` for `--env`.
@@ -25,6 +28,39 @@ pub(crate) fn parse_name(text: &str) -> Result<String, Invalid> {
         )));
     }
     Ok(text.to_string())
+}
+
+/// A tmpfs size for `--private-tmp`: at most 1 EiB. The kernel counts a tmpfs's size in
+/// pages rounded up, and a size within a page of 2^64 would round to no limit at all.
+pub(crate) fn parse_tmpfs_size(text: &str) -> Result<u64, Invalid> {
+    const LARGEST: u64 = 1 << 60;
+    let size = crate::machine::units::parse_positive_size(text)?;
+    if size > LARGEST {
+        return Err(Invalid(format!(
+            "'{text}' is more than a tmpfs can be given here (at most 1 EiB)"
+        )));
+    }
+    Ok(size)
+}
+
+/// The error for a value that must be text and is not: clap's names no flag.
+pub(crate) fn not_utf8(args: &[OsString]) -> Error {
+    let mut previous = "";
+    for arg in args.iter().skip(1).take_while(|a| *a != "--") {
+        if let Some(text) = arg.to_str() {
+            previous = text;
+            continue;
+        }
+        let bytes = arg.as_encoded_bytes();
+        let flag = if bytes.starts_with(b"--") {
+            let name = bytes.split(|b| *b == b'=').next().unwrap_or_default();
+            String::from_utf8_lossy(name).into_owned()
+        } else {
+            previous.to_string()
+        };
+        return UsageError::NotUtf8 { flag: Some(flag) }.into();
+    }
+    UsageError::NotUtf8 { flag: None }.into()
 }
 
 /// An octal umask for `--umask`.

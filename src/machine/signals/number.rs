@@ -45,6 +45,13 @@ impl SignalNumber {
         }
         let upper = text.to_ascii_uppercase();
         let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+        // The old names GNU's `kill` and `timeout` still take.
+        let bare = match bare {
+            "CLD" => "CHLD",
+            "IOT" => "ABRT",
+            "POLL" => "IO",
+            other => other,
+        };
         if let Some(number) = realtime(bare, min, max) {
             return Ok(SignalNumber(number));
         }
@@ -154,6 +161,9 @@ mod tests {
             ("TERM", "TERM"),
             ("SIGTERM", "TERM"),
             ("kill", "KILL"),
+            ("CLD", "CHLD"),
+            ("SIGIOT", "ABRT"),
+            ("poll", "IO"),
             ("sigint", "INT"),
             ("9", "KILL"),
             ("15", "TERM"),

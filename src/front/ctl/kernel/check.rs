@@ -51,6 +51,23 @@ pub(crate) fn leash() -> Result<PathBuf, CtlError> {
     std::path::absolute(found).map_err(|e| missing(&e))
 }
 
+/// The options the launcher gives the kernel's leash itself.
+const LAUNCHERS_OWN: [&str; 3] = ["--die-with-parent", "--on-sigint", "--report"];
+
+/// What the launcher gives leash itself: an option that clashes with one of them (a
+/// second --report) is refused at install, not by every kernel start.
+fn refuse_the_launchers_own(options: &[String]) -> Result<(), CtlError> {
+    let own = |option: &String| LAUNCHERS_OWN.contains(&option.split('=').next().unwrap_or(""));
+    match options.iter().find(|o| own(o)) {
+        Some(option) => Err(CtlError::Usage(format!(
+            "kernel install: leash options: {option} is the launcher's own (it gives {}): \
+             leave it out",
+            LAUNCHERS_OWN.join(", ")
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// leash accepts `options` for the kernel, names no command in them, and can enforce
 /// them here: its own parser first, then `leash --explain` as the kernel would run.
 pub(crate) fn leash_options(
@@ -59,6 +76,7 @@ pub(crate) fn leash_options(
     python: &Path,
 ) -> Result<(), CtlError> {
     let refused = |why: String| CtlError::Usage(format!("kernel install: leash options: {why}"));
+    refuse_the_launchers_own(options)?;
     let mut args: Vec<OsString> = vec!["leash".into()];
     args.extend(options.iter().map(OsString::from));
     args.extend(

@@ -642,17 +642,23 @@ def die_with_parent():
         pass
 
 
+LEAVING = (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
 def leave(*_):
-    """SIGTERM: end the kernel and leave. Once: a dying frontend may send it twice (its
-    death signal), and a second SystemExit would cut the first one's cleanup short."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    """SIGTERM, SIGHUP, SIGQUIT: end the kernel, remove its directory and leave. Once: a
+    dying frontend may send them twice (its death signal), and a second SystemExit would
+    cut the first one's cleanup short."""
+    for number in LEAVING:
+        signal.signal(number, signal.SIG_IGN)
     sys.exit(0)
 
 
 def main():
     args = parse_args(sys.argv[1:])
     die_with_parent()
-    signal.signal(signal.SIGTERM, leave)
+    for number in LEAVING:
+        signal.signal(number, leave)
     launcher = Launcher(args)
     signal.signal(signal.SIGINT, lambda *_: launcher.interrupt())
     try:
