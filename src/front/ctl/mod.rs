@@ -4,6 +4,8 @@
 
 mod act;
 pub(crate) mod audit;
+#[cfg(test)]
+mod fuzz_tests;
 mod kernel;
 mod list;
 mod redraw;

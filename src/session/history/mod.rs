@@ -3,6 +3,8 @@
 //! usually uses from it; `leashctl audit` sums logs up with it.
 
 mod distribution;
+#[cfg(test)]
+mod fuzz_tests;
 mod lines;
 
 use std::borrow::Cow;
