@@ -960,31 +960,44 @@ fn ctl_within(registry: &Registry, args: &[&str]) -> (Output, Duration) {
 }
 
 #[test]
-fn a_users_planted_fifos_and_huge_files_leave_roots_leashctl_answering() {
-    // Issue 31, item 6: root read every user's registry files before looking at what
-    // they were. A second user, made for the test, plants a FIFO and a 3 GiB sparse file
-    // as entries, and a FIFO as their live session's figures.
+fn a_hostile_users_planted_registry_leaves_roots_leashctl_answering_and_touching_nothing() {
+    // Issue 31, acceptance 2 (items 1, 2 and 6 together): a second user, made for the
+    // test, plants a FIFO and a 3 GiB sparse file as entries, symlinks to root's files,
+    // a FIFO as their live session's figures, and rewrites their live entry to name
+    // root's cgroups. Root's list, show, freeze, thaw and stop each answer within 2 s,
+    // and no file or process of root's is touched.
     let Some(user_sandbox) = Sandbox::unprivileged() else {
         return;
     };
     let sandbox = Sandbox::new();
     let registry = Registry::new(&sandbox);
-    let (session, _) = registry.start_sleeper(&user_sandbox, "planted");
+    let (session, command) = registry.start_sleeper(&user_sandbox, "planted");
     let id = registry.id_of("planted");
     let (sessions, entry) = registry.only_entry(user_sandbox.user());
+    let roots_file = sandbox.path("roots-file");
+    fs::write(&roots_file, "root's own\n").expect("root's file");
+    let victim = roots_cgroup_with_a_process(&sandbox, "victim");
+    if let Some((victim, ..)) = &victim {
+        let mut forged: Value =
+            serde_json::from_str(&fs::read_to_string(&entry).expect("the entry")).expect("JSON");
+        forged["cgroups"] = serde_json::json!([{"version": 2, "path": victim, "controllers": []}]);
+        fs::write(entry.with_extension("tmp"), forged.to_string()).expect("the forged entry");
+    }
     let figures = entry.with_extension("figures");
     let _ = fs::remove_file(&figures);
     common::make_fifo(&figures);
     common::make_fifo(&sessions.join("x.1.1.json"));
     let huge = fs::File::create(sessions.join("y.2.2.json")).expect("a file");
     huge.set_len(3 << 30).expect("a sparse 3 GiB");
+    std::os::unix::fs::symlink(&roots_file, sessions.join("z.3.3.json")).expect("a link");
+    std::os::unix::fs::symlink(&roots_file, entry.with_extension("events")).expect("a link");
     let (uid, gid) = user_sandbox.user().expect("the test user");
-    for planted in [
-        &figures,
-        &sessions.join("x.1.1.json"),
-        &sessions.join("y.2.2.json"),
-    ] {
-        nix::unistd::chown(planted.as_path(), Some(uid.into()), Some(gid.into())).expect("chown");
+    for planted in fs::read_dir(&sessions).expect("their registry").flatten() {
+        let path = planted.path();
+        std::os::unix::fs::lchown(&path, Some(uid), Some(gid)).expect("chown");
+    }
+    if victim.is_some() {
+        fs::rename(entry.with_extension("tmp"), &entry).expect("the live entry rewritten");
     }
     for args in [
         &["list"][..],
@@ -993,19 +1006,28 @@ fn a_users_planted_fifos_and_huge_files_leave_roots_leashctl_answering() {
         &["freeze", &id],
         &["thaw", &id],
     ] {
-        let (output, took) = ctl_within(&registry, args);
-        assert!(
-            output.status.success(),
-            "{args:?}: {}",
-            text(&output.stderr)
-        );
-        assert!(took < Duration::from_secs(5), "{args:?} took {took:?}");
+        let (_, took) = ctl_within(&registry, args);
+        assert!(took < Duration::from_secs(2), "{args:?} took {took:?}");
     }
     let listed = text(&ctl_within(&registry, &["list", "--ids"]).0.stdout);
     assert_eq!(listed.trim(), id, "only the real session is listed");
-    registry.ctl_ok(&["stop", &id]);
+    // Its events file is a link to root's file: root wrote no request through it (its
+    // freeze was refused in one line). Once the user removes it, root stops the session.
+    fs::remove_file(entry.with_extension("events")).expect("the link");
+    let (stopped, took) = ctl_within(&registry, &["stop", &id]);
+    assert!(stopped.status.success(), "{}", text(&stopped.stderr));
+    assert!(took < Duration::from_secs(2), "stop took {took:?}");
     assert_eq!(session.finish().signal(), Some(libc::SIGTERM));
-    user_sandbox.assert_no_survivors(&[]);
+    assert_eq!(fs::read_to_string(&roots_file).unwrap(), "root's own\n");
+    if let Some((victim, mut child, process)) = victim {
+        let frozen = fs::read_to_string(victim.join("cgroup.freeze")).unwrap_or_default();
+        assert_eq!(frozen.trim(), "0", "root's cgroup was frozen");
+        assert!(process.runs(), "root's process was killed");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    user_sandbox.assert_no_survivors(&[command]);
+    sandbox.assert_no_survivors(&[]);
 }
 
 #[test]
