@@ -39,6 +39,22 @@ fn death_by_signal_is_reraised_without_a_core_dump() {
 }
 
 #[test]
+fn a_fifo_named_as_the_command_is_126_at_once() {
+    // Issue 31, item 10: leash read a `#!` line of the command before the start, and a
+    // FIFO there (below the kept working directory, with --private-tmp) hung it for good.
+    let sandbox = Sandbox::new();
+    crate::common::make_fifo(&sandbox.path("fifo"));
+    for isolation in [&["--private-tmp", "10M"][..], &["--read", "/usr"]] {
+        let mut args = isolation.to_vec();
+        args.extend(["--", "./fifo"]);
+        let run = sandbox
+            .start(&args)
+            .finish_within(std::time::Duration::from_secs(20));
+        assert_eq!(run.code(), Some(126), "{isolation:?}: {}", run.stderr);
+    }
+}
+
+#[test]
 fn missing_command_is_127() {
     let sandbox = Sandbox::new();
     let run = sandbox.run(&["--wall", "5s", "no-such-command-anywhere"]);

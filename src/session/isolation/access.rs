@@ -199,7 +199,11 @@ fn shebang(script: &Path) -> Vec<PathBuf> {
 fn shebang_line(script: &Path) -> Option<(PathBuf, Option<String>)> {
     use std::io::Read as _;
     let mut head = [0u8; 256];
-    let length = std::fs::File::open(script).ok()?.read(&mut head).ok()?;
+    // Only a regular file has a `#!` line; a FIFO named as the command is not waited on.
+    let length = crate::machine::small_file::open_regular(script)
+        .ok()?
+        .read(&mut head)
+        .ok()?;
     let line = head[..length].strip_prefix(b"#!")?;
     let line = line.split(|b| *b == b'\n').next()?;
     let line = String::from_utf8_lossy(line);
