@@ -41,11 +41,16 @@ pub(crate) fn resolve(name: &OsStr) -> Result<PathBuf, Error> {
     }
 }
 
-/// `None` if there is nothing at `path`, else whether it can be executed (a directory
-/// or a device cannot: execve(2) refuses it with EACCES, and so execvp goes on looking but
+/// `None` if there is nothing at `path`, else whether it can be executed (a directory,
+/// a device, or anything in a directory this process may not search cannot: execve(2) refuses it with EACCES, and so execvp goes on looking but
 /// reports EACCES if nothing else is found).
 fn executable(path: &Path) -> Option<bool> {
-    let metadata = std::fs::metadata(path).ok()?;
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        // A directory it may not search: execve(2) would fail with EACCES there too.
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Some(false),
+        Err(_) => return None,
+    };
     if !metadata.is_file() {
         return Some(false);
     }

@@ -55,6 +55,27 @@ fn a_fifo_named_as_the_command_is_126_at_once() {
 }
 
 #[test]
+fn a_command_in_a_path_directory_it_may_not_search_is_126_as_execvp_says() {
+    // Issue 31, item 16: leash said 127 (not found) where execvp, and so GNU timeout,
+    // say 126 (EACCES). Root may search any directory: an ordinary user's test.
+    let Some(sandbox) = Sandbox::unprivileged() else {
+        return;
+    };
+    let locked = sandbox.path("locked");
+    std::fs::create_dir(&locked).unwrap();
+    crate::common::shell_script(&locked.join("hidden-cmd"), "touch ran");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
+    for line in [
+        format!("PATH={}:$PATH exec leash -- hidden-cmd", locked.display()),
+        format!("PATH={}:$PATH exec timeout 5 hidden-cmd", locked.display()),
+    ] {
+        let run = sandbox.run_with_links(&line);
+        assert_eq!(run.code(), Some(126), "{line}: {}", run.stderr);
+    }
+    assert!(!sandbox.path("ran").exists());
+}
+
+#[test]
 fn missing_command_is_127() {
     let sandbox = Sandbox::new();
     let run = sandbox.run(&["--wall", "5s", "no-such-command-anywhere"]);
