@@ -150,3 +150,30 @@ fn the_pid_form_changes_another_process() {
         run.stderr
     );
 }
+
+#[test]
+fn the_values_and_pids_util_linux_takes_are_taken_alike() {
+    // Issue 31, item 16: -1 (unlimited), '5 ', +5 and --pid 0 were refused, and a
+    // second --pid was taken, each unlike util-linux.
+    let Some(util) = util_linux() else {
+        eprintln!("skipped: no util-linux prlimit here");
+        return;
+    };
+    let sandbox = Sandbox::new();
+    for args in [
+        "--core=-1 cat /proc/self/limits",
+        "--nofile='5 ' cat /proc/self/limits",
+        "--nofile=+5 cat /proc/self/limits",
+        "--nofile=+5: cat /proc/self/limits",
+        "--pid 0 --nofile --raw --noheadings",
+        "--pid $$ --pid $$",
+        "--verbose --nofile=5 | sed 's/pid [0-9]*/pid N/'",
+    ] {
+        let line = format!(
+            "a=$({util} {args} 2>&1; echo \"status $?\"); b=$(prlimit {args} 2>&1; echo \"status $?\"); \
+             if [ \"$a\" = \"$b\" ]; then echo same; else echo \"DIFFERENT: $a // $b\"; fi"
+        );
+        let run = sandbox.run_with_links(&line);
+        assert_eq!(run.stdout, "same\n", "{args}: {}", run.stderr);
+    }
+}

@@ -182,6 +182,12 @@ fn read(args: &[OsString]) -> Result<Option<PrlimitRequest>, PrlimitRefusal> {
                     .transpose()?;
                 request.resources.push((resource, limit));
             }
+            PrlimitKey::Pid if request.pid.is_some() => {
+                return Err(PrlimitRefusal(
+                    "option --pid may be specified only once".into(),
+                    false,
+                ));
+            }
             PrlimitKey::Pid => request.pid = Some(pid(&value.unwrap_or_default())?),
             PrlimitKey::Output => request.layout.columns = columns(&value.unwrap_or_default())?,
             PrlimitKey::NoHeadings => request.layout.headings = false,
@@ -205,10 +211,11 @@ fn read(args: &[OsString]) -> Result<Option<PrlimitRequest>, PrlimitRefusal> {
     Ok(Some(request))
 }
 
+/// A PID for `--pid`: 0 is prlimit itself, as prlimit(2) reads it.
 fn pid(text: &str) -> Result<libc::pid_t, PrlimitRefusal> {
     text.parse::<libc::pid_t>()
         .ok()
-        .filter(|pid| *pid > 0)
+        .filter(|pid| *pid >= 0)
         .ok_or_else(|| PrlimitRefusal(format!("invalid PID argument: '{text}'"), false))
 }
 
@@ -241,9 +248,14 @@ fn apply(request: &PrlimitRequest) -> Result<Vec<TableRow>, PrlimitFailure> {
         if new.0 > new.1 {
             return Err(PrlimitFailure::SoftAboveHard(resource));
         }
-        if request.verbose && request.pid.is_some() {
+        // As util-linux: said when a process, not a command, gets the limit (prlimit
+        // itself without --pid, named by its own PID).
+        if request.verbose && request.command.is_empty() {
+            let named = request
+                .pid
+                .unwrap_or_else(|| std::process::id().cast_signed());
             stdout::write(&format!(
-                "New {} limit for pid {pid}: <{}:{}>\n",
+                "New {} limit for pid {named}: <{}:{}>\n",
                 resource.table_name(),
                 shown_value(new.0),
                 shown_value(new.1)

@@ -44,12 +44,14 @@ pub(crate) fn parse_limit(text: &str) -> Option<AskedLimit> {
     }
 }
 
-/// `unlimited`, `infinity`, or whole digits with an optional size suffix (leash's sizes').
+/// `unlimited`, `infinity` or `-1`, or whole digits (a `+` before them, blanks around
+/// them) with an optional size suffix (leash's sizes'), as util-linux reads them.
 fn value(text: &str) -> Option<u64> {
-    let text = text.trim_start();
-    if text == "unlimited" || text == "infinity" {
+    let text = text.trim();
+    if text == "unlimited" || text == "infinity" || text == "-1" {
         return Some(libc::RLIM_INFINITY);
     }
+    let text = text.strip_prefix('+').unwrap_or(text);
     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
     let number: u64 = text[..digits].parse().ok()?;
     number.checked_mul(size_multiplier(&text[digits..])?)
@@ -69,6 +71,9 @@ mod tests {
         };
         assert_eq!(parse_limit("256"), both(256));
         assert_eq!(parse_limit(" 100"), both(100));
+        assert_eq!(parse_limit("5 "), both(5));
+        assert_eq!(parse_limit("+5"), both(5));
+        assert_eq!(parse_limit("-1"), both(libc::RLIM_INFINITY));
         assert_eq!(parse_limit("unlimited"), both(libc::RLIM_INFINITY));
         assert_eq!(
             parse_limit("100:200"),
@@ -105,7 +110,7 @@ mod tests {
             "",
             ":",
             "abc",
-            "-1",
+            "-5",
             "2Q",
             "1.5",
             "2GB5",
