@@ -39,9 +39,10 @@ fn death_by_signal_is_reraised_without_a_core_dump() {
 }
 
 #[test]
-fn a_fifo_named_as_the_command_is_126_at_once() {
-    // Issue 31, item 10: leash read a `#!` line of the command before the start, and a
-    // FIFO there (below the kept working directory, with --private-tmp) hung it for good.
+fn a_fifo_named_as_the_command_or_kept_in_a_private_tmp_hangs_nothing() {
+    // Issue 31, item 10: leash read a `#!` line of the command before the start, and
+    // opened a path kept in a private /tmp to mount over it; a FIFO in either place (below
+    // the kept working directory) hung it for good.
     let sandbox = Sandbox::new();
     crate::common::make_fifo(&sandbox.path("fifo"));
     for isolation in [&["--private-tmp", "10M"][..], &["--read", "/usr"]] {
@@ -52,6 +53,21 @@ fn a_fifo_named_as_the_command_is_126_at_once() {
             .finish_within(std::time::Duration::from_secs(20));
         assert_eq!(run.code(), Some(126), "{isolation:?}: {}", run.stderr);
     }
+    // A FIFO given to --write below the kept working directory: kept, not opened.
+    let fifo = sandbox.path("fifo");
+    let run = sandbox
+        .start(&[
+            "--private-tmp",
+            "10M",
+            "--write",
+            fifo.to_str().unwrap(),
+            "--",
+            "test",
+            "-p",
+            fifo.to_str().unwrap(),
+        ])
+        .finish_within(std::time::Duration::from_secs(20));
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
 
 #[test]

@@ -249,12 +249,14 @@ impl KeptPath {
             let made = if self.is_dir {
                 libc::mkdir(self.path.as_ptr(), 0o755) == 0 || Errno::last() == Errno::EEXIST
             } else {
+                // Made only if missing: it may be there already, put back with a kept
+                // directory above it, and a FIFO there would block an open for good.
                 let fd = libc::open(
                     self.path.as_ptr(),
-                    libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC,
+                    libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_CLOEXEC,
                     0o644,
                 );
-                fd >= 0 && libc::close(fd) == 0
+                (fd >= 0 && libc::close(fd) == 0) || Errno::last() == Errno::EEXIST
             };
             if !made {
                 return failed();
