@@ -170,14 +170,15 @@ fn only_a_busy_slot_is_try_later_and_a_broken_one_is_125() {
         "{}",
         run.stderr
     );
-    // A runtime directory that cannot be made: a permanent error, not "try later".
+    // A runtime directory in which leash's cannot be made: a permanent error, not "try
+    // later". (One that does not exist is not used at all.)
     let mut command = sandbox.leash(&["--slots", "k:1", "--no-wait", "--", "touch", "ran"]);
-    command.env("XDG_RUNTIME_DIR", "/proc/no-such-place");
+    command.env("XDG_RUNTIME_DIR", "/proc");
     let output = command.output().expect("leash");
     assert_eq!(output.status.code(), Some(125), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.starts_with("leash: --slots: /proc/no-such-place/leash/slots: "),
+        stderr.starts_with("leash: --slots: /proc/leash/slots: "),
         "{stderr}"
     );
     assert!(!sandbox.path("ran").exists());
