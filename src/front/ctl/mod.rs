@@ -4,8 +4,6 @@
 
 mod act;
 pub(crate) mod audit;
-#[cfg(test)]
-mod fuzz_tests;
 mod kernel;
 mod list;
 mod redraw;
@@ -269,3 +267,6 @@ fn permitted(id: &str) -> Result<Found, CtlError> {
     }
     Ok(found)
 }
+
+#[cfg(test)]
+mod fuzz_tests;

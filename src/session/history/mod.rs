@@ -3,8 +3,6 @@
 //! usually uses from it; `leashctl audit` sums logs up with it.
 
 mod distribution;
-#[cfg(test)]
-mod fuzz_tests;
 mod lines;
 
 use std::borrow::Cow;
@@ -282,3 +280,6 @@ pub(crate) fn for_each_record(
         Err(e) => Err(cannot(e)),
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests;

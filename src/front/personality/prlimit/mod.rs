@@ -168,18 +168,7 @@ fn read(args: &[OsString]) -> Result<Option<PrlimitRequest>, PrlimitRefusal> {
         match key {
             PrlimitKey::Resource(at) => {
                 let resource = RLIMITS[at];
-                let limit = value
-                    .map(|text| {
-                        // `-n=256` as util-linux reads it: the `=` is not part of the limit.
-                        let text = text.strip_prefix('=').unwrap_or(&text);
-                        resources::parse_limit(text).ok_or_else(|| {
-                            PrlimitRefusal(
-                                format!("failed to parse {} limit", resource.table_name()),
-                                false,
-                            )
-                        })
-                    })
-                    .transpose()?;
+                let limit = value.map(|text| limit(resource, &text)).transpose()?;
                 request.resources.push((resource, limit));
             }
             PrlimitKey::Pid if request.pid.is_some() => {
@@ -209,6 +198,18 @@ fn read(args: &[OsString]) -> Result<Option<PrlimitRequest>, PrlimitRefusal> {
         request.resources = RLIMITS.iter().map(|resource| (*resource, None)).collect();
     }
     Ok(Some(request))
+}
+
+/// A limit given to a resource's option; `-n=256` as util-linux reads it: the `=` is not
+/// part of the limit.
+fn limit(resource: Rlimit, text: &str) -> Result<resources::AskedLimit, PrlimitRefusal> {
+    let text = text.strip_prefix('=').unwrap_or(text);
+    resources::parse_limit(text).ok_or_else(|| {
+        PrlimitRefusal(
+            format!("failed to parse {} limit", resource.table_name()),
+            false,
+        )
+    })
 }
 
 /// A PID for `--pid`: 0 is prlimit itself, as prlimit(2) reads it.
