@@ -286,16 +286,45 @@ fn a_higher_layer_replaces_what_it_clashes_with_below() {
 }
 
 #[test]
+fn a_leash_variable_of_someone_elses_is_ignored_and_named_under_verbose() {
+    // Issue 34: any unknown LEASH_ name made leash refuse to run, so a script's own
+    // LEASH_BIN broke every session it started.
+    let sandbox = Sandbox::new();
+    let (code, stderr, ran) = attempt(&sandbox, &[("LEASH_BIN", "/opt/leash")], &[]);
+    assert_eq!((code, ran, stderr.as_str()), (Some(0), true, ""));
+    let (code, stderr, ran) = attempt(&sandbox, &[("LEASH_BIN", "/opt/leash")], &["-v"]);
+    assert_eq!((code, ran), (Some(0), true), "{stderr}");
+    assert!(
+        stderr.starts_with("leash: LEASH_BIN: not a setting of leash's, ignored\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn input_that_would_be_ignored_is_refused_naming_it() {
     let sandbox = Sandbox::new();
     std::fs::write(sandbox.path("picks.toml"), "profile = \"interpreter\"\n").expect("a file");
-    let refused: [(Env, &[&str], &str); 7] = [
+    let refused: [(Env, &[&str], &str); 9] = [
         (
             &[],
             &["--config", "picks.toml"],
             "picks.toml:1: 'profile' at the top level picks no profile",
         ),
-        (&[("LEASH_WAL", "5s")], &[], "LEASH_WAL: no such setting"),
+        (
+            &[("LEASH_WAL", "5s")],
+            &[],
+            "LEASH_WAL: no such setting; did you mean LEASH_WALL?",
+        ),
+        (
+            &[("LEASH_MEMORY", "1G")],
+            &[],
+            "LEASH_MEMORY: no such setting; did you mean LEASH_MEM?",
+        ),
+        (
+            &[("LEASH_EXPLAIN", "1")],
+            &[],
+            "LEASH_EXPLAIN: only the command line can ask for --explain",
+        ),
         (
             &[],
             &["--no-wait"],

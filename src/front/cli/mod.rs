@@ -370,6 +370,11 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocati
         Err(e) => return Err(Error::Clap(e)),
     };
     let mut cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).map_err(Error::Clap)?;
+    if cli.verbose {
+        for var in &layered.ignored {
+            crate::session::message::say(&format!("{var}: not a setting of leash's, ignored"));
+        }
+    }
     let wall_typed = roles::typed(&command, &matches, &layered.origins, "wall");
     short_form::take_wall(&mut cli, &matches, &layered.args, wall_typed)?;
     if let Some(artifact) = cli.generate {

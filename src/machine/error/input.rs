@@ -139,7 +139,7 @@ pub(crate) enum ConfigError {
     /// A variable for a flag only the command line may give.
     VarCommandLineOnly { var: String, flag: String },
     /// A `LEASH_` variable that is no setting.
-    NoSuchVar { var: String },
+    NoSuchVar { var: String, meant: String },
     /// A config file that cannot be read (`given`: named by `--config`).
     Unreadable {
         path: PathBuf,
@@ -203,11 +203,9 @@ impl fmt::Display for ConfigError {
             ConfigError::VarCommandLineOnly { var, flag } => {
                 write!(f, "{var}: only the command line can ask for --{flag}")
             }
-            ConfigError::NoSuchVar { var } => write!(
-                f,
-                "{var}: no such setting (LEASH_<KEY> takes a long flag's name: LEASH_WALL for \
-                 --wall)"
-            ),
+            ConfigError::NoSuchVar { var, meant } => {
+                write!(f, "{var}: no such setting; did you mean {meant}?")
+            }
             ConfigError::Unreadable { path, given, error } => {
                 let flag = if *given { "--config " } else { "" };
                 write!(f, "{flag}{}: {error}", path.display())

@@ -86,6 +86,8 @@ pub(crate) struct Layered {
     pub(crate) args: Vec<OsString>,
     /// Where each setting of the result came from, by key.
     pub(crate) origins: BTreeMap<String, Origin>,
+    /// `LEASH_` variables that name no setting, and were ignored.
+    pub(crate) ignored: Vec<String>,
 }
 
 /// A setting from a layer: the arguments it stands for, and where it came from.
@@ -111,6 +113,7 @@ pub(crate) fn layered(
         return Ok(Layered {
             args,
             origins: BTreeMap::new(),
+            ignored: Vec::new(),
         });
     }
     let flags = Flags::new(command.clone(), is_setting);
@@ -126,7 +129,7 @@ pub(crate) fn layered(
         .filter(|a| early.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
         .filter_map(|a| a.get_long().map(String::from))
         .collect();
-    let mut merged = lower_layers(&early, &flags)?;
+    let (mut merged, ignored) = lower_layers(&early, &flags)?;
     for key in &from_command_line {
         let values: Vec<String> = flags
             .command
@@ -150,12 +153,13 @@ pub(crate) fn layered(
     Ok(Layered {
         args: layered,
         origins,
+        ignored,
     })
 }
 
-/// The settings of every layer below the command line merged, higher over lower: the
-/// profile, the files, the environment. `early` is the command line as clap read it.
-fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<Settings, Error> {
+/// The settings of every layer below the command line (`early`, as clap read it) merged,
+/// higher over lower: profile, files, environment; and the `LEASH_` variables ignored.
+fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<(Settings, Vec<String>), Error> {
     let profile = early
         .get_one::<String>("profile")
         .cloned()
@@ -190,8 +194,9 @@ fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<Settings, Err
     {
         return Err(ConfigError::NoProfile { name: name.clone() }.into());
     }
-    overlay(&mut merged, environment_layer(flags)?, flags);
-    Ok(merged)
+    let (environment, ignored) = environment_layer(flags)?;
+    overlay(&mut merged, environment, flags);
+    Ok((merged, ignored))
 }
 
 /// Whether any layer below the command line may have something: a config file exists, a
