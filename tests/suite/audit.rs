@@ -351,6 +351,18 @@ fn suggested_limits_let_the_normal_sessions_through_and_stop_the_runaways() {
     sandbox.assert_no_survivors(&[]);
 }
 
+/// A log line of an exited session of `name`, with the fields a summary reads.
+fn exited(name: &str, started_at: &str) -> String {
+    let line = serde_json::json!({
+        "name": name, "started_at": started_at,
+        "outcome": "exited", "wall_seconds": 1.0, "breach": null,
+        "usage": {"cpu_user_seconds": 0.5, "cpu_system_seconds": 0.1,
+                  "peak_memory_bytes": 1_000_000, "peak_tasks": 2,
+                  "written_bytes": 0, "output_bytes": null},
+    });
+    format!("{line}\n")
+}
+
 #[test]
 fn names_reach_neither_a_terminal_nor_the_suggested_config_as_anything_but_names() {
     // Issue 31, item 12: a name with a newline put a working [profile.evil] into
@@ -366,15 +378,7 @@ fn names_reach_neither_a_terminal_nor_the_suggested_config_as_anything_but_names
     let mut log = String::new();
     for name in names {
         for n in 0..40 {
-            let line = serde_json::json!({
-                "name": name, "started_at": format!("2026-12-01T00:00:{n:02}Z"),
-                "outcome": "exited", "wall_seconds": 1.0, "breach": null,
-                "usage": {"cpu_user_seconds": 0.5, "cpu_system_seconds": 0.1,
-                          "peak_memory_bytes": 1_000_000, "peak_tasks": 2,
-                          "written_bytes": 0, "output_bytes": null},
-            });
-            log.push_str(&line.to_string());
-            log.push('\n');
+            log.push_str(&exited(name, &format!("2026-12-01T00:00:{n:02}Z")));
         }
     }
     std::fs::write(sandbox.path("names.jsonl"), log).expect("the log");
@@ -450,18 +454,9 @@ fn an_endless_line_many_names_a_cut_gzip_and_glued_records_are_read_within_bound
         (&3.into(), &1.into())
     );
     // 50,000 names, a session each; and the same log gzipped and cut in half.
-    let mut log = String::new();
-    for n in 0..50_000 {
-        let line = serde_json::json!({
-            "name": format!("name-{n}"), "started_at": "2026-12-01T00:00:00Z",
-            "outcome": "exited", "wall_seconds": 1.0, "breach": null,
-            "usage": {"cpu_user_seconds": 0.5, "cpu_system_seconds": 0.1,
-                      "peak_memory_bytes": 1_000_000, "peak_tasks": 2,
-                      "written_bytes": 0, "output_bytes": null},
-        });
-        log.push_str(&line.to_string());
-        log.push('\n');
-    }
+    let log: String = (0..50_000)
+        .map(|n| exited(&format!("name-{n}"), "2026-12-01T00:00:00Z"))
+        .collect();
     std::fs::write(sandbox.path("names.jsonl"), log).expect("the log");
     let started = std::time::Instant::now();
     let names = leashctl(&sandbox, &["audit", "names.jsonl"], None);

@@ -4,7 +4,9 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
-use crate::common::{Mechanism, Sandbox, Tracked, mechanisms};
+use serde_json::Value;
+
+use crate::common::{Finished, Mechanism, Sandbox, Tracked, mechanisms};
 use nix::sys::signal::Signal;
 
 fn cgroup_available() -> bool {
@@ -286,6 +288,35 @@ fn a_killed_inner_leash_leaves_no_cgroup_behind_the_outer_one() {
     sandbox.assert_no_survivors(&[]);
 }
 
+/// Run `command` in an inner session with `inner` (a limit and its value) inside an
+/// outer one with `outer` whose report is `outer.json`: what leash said, and the outer
+/// session's breach (its limit's name).
+fn nested(
+    sandbox: &Sandbox,
+    outer: [&str; 2],
+    inner: [&str; 2],
+    command: &str,
+) -> (Finished, Value) {
+    let leash = env!("CARGO_BIN_EXE_leash");
+    let mut args = vec![
+        "--cgroup",
+        "require",
+        outer[0],
+        outer[1],
+        "--report",
+        "outer.json",
+    ];
+    args.extend([
+        "--", leash, "--cgroup", "require", inner[0], inner[1], "--report",
+    ]);
+    args.extend(["inner.json", "--", "sh", "-c", command]);
+    let run = sandbox.run(&args);
+    assert_eq!(run.code(), Some(124), "{}", run.stderr);
+    let breach = sandbox.json("outer.json")["breach"]["limit"].clone();
+    sandbox.assert_no_survivors(&[]);
+    (run, breach)
+}
+
 #[test]
 fn an_outer_memory_limit_reached_inside_an_inner_session_is_the_outers_breach() {
     // Issue 31, item 9: under cgroup v1 the kernel counts an OOM kill only in the
@@ -295,33 +326,11 @@ fn an_outer_memory_limit_reached_inside_an_inner_session_is_the_outers_breach() 
         return;
     }
     let sandbox = Sandbox::new();
-    let leash = env!("CARGO_BIN_EXE_leash");
-    let run = sandbox.run(&[
-        "--cgroup",
-        "require",
-        "--mem",
-        "200M",
-        "--report",
-        "outer.json",
-        "--",
-        leash,
-        "--cgroup",
-        "require",
-        "--mem",
-        "1G",
-        "--report",
-        "inner.json",
-        "--",
-        "python3",
-        "-c",
-        "x = bytearray(400 << 20); import time; time.sleep(5)",
-    ]);
-    assert_eq!(run.code(), Some(124), "{}", run.stderr);
-    let outer = sandbox.json("outer.json");
-    assert_eq!(outer["breach"]["limit"], "mem", "{outer}");
+    let bomb = "exec python3 -c 'x = bytearray(400 << 20); import time; time.sleep(5)'";
+    let (_, breach) = nested(&sandbox, ["--mem", "200M"], ["--mem", "1G"], bomb);
+    assert_eq!(breach, "mem");
     let inner = sandbox.json("inner.json");
-    assert_eq!(inner["breach"], serde_json::Value::Null, "{inner}");
-    sandbox.assert_no_survivors(&[]);
+    assert_eq!(inner["breach"], Value::Null, "{inner}");
 }
 
 #[test]
@@ -332,30 +341,10 @@ fn an_outer_process_limit_reached_inside_an_inner_session_is_the_outers_breach()
         return;
     }
     let sandbox = Sandbox::new();
-    let leash = env!("CARGO_BIN_EXE_leash");
-    let run = sandbox.run(&[
-        "--cgroup",
-        "require",
-        "--procs",
-        "30",
-        "--report",
-        "outer.json",
-        "--",
-        leash,
-        "--cgroup",
-        "require",
-        "--procs",
-        "100",
-        "--",
-        "sh",
-        "-c",
-        "for i in $(seq 60); do sleep 5 & done; wait",
-    ]);
-    assert_eq!(run.code(), Some(124), "{}", run.stderr);
-    let outer = sandbox.json("outer.json");
-    assert_eq!(outer["breach"]["limit"], "procs", "{outer}");
+    let spawner = "for i in $(seq 60); do sleep 5 & done; wait";
+    let (run, breach) = nested(&sandbox, ["--procs", "30"], ["--procs", "100"], spawner);
+    assert_eq!(breach, "procs");
     // The inner session (killed at once, as a fork bomb's is: no report of its own) did
     // not claim the breach for its limit.
     assert!(!run.stderr.contains("process limit 100"), "{}", run.stderr);
-    sandbox.assert_no_survivors(&[]);
 }
