@@ -38,23 +38,25 @@ pub(crate) fn read_regular(path: &Path) -> io::Result<(Vec<u8>, fs::Metadata)> {
 /// Open the regular file at `path` to read it (a symlink is followed) without waiting on
 /// what is not one: a FIFO with no writer is refused, not waited for.
 pub(crate) fn open_regular(path: &Path) -> io::Result<fs::File> {
-    let file = open_without_waiting(fs::OpenOptions::new().read(true), path)?;
+    let file = open_without_waiting(fs::OpenOptions::new().read(true), 0, path)?;
     if !file.metadata()?.is_file() {
         return Err(not_regular());
     }
     Ok(file)
 }
 
-/// Open `path` as `options` say, never waiting: a FIFO with no process at its other end
-/// is an error (`ENXIO` for a writer) or reads as empty, not a hang. The file is then in
+/// Open `path` as `options` and the open(2) `flags` say (`O_NOFOLLOW`; options' own
+/// custom flags are replaced), never waiting: a FIFO with no process at its other end is
+/// an error (`ENXIO` for a writer) or reads as empty, not a hang. The file is then in
 /// blocking mode, for reads and writes as any program makes them.
 pub(crate) fn open_without_waiting(
     options: &mut fs::OpenOptions,
+    flags: i32,
     path: &Path,
 ) -> io::Result<fs::File> {
     use std::os::unix::fs::OpenOptionsExt;
     let file = options
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .custom_flags(flags | libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(path)?;
     let flags = nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_GETFL)?;
     let flags = nix::fcntl::OFlag::from_bits_truncate(flags) - nix::fcntl::OFlag::O_NONBLOCK;
@@ -65,11 +67,7 @@ pub(crate) fn open_without_waiting(
 /// Open `path` (with `flags`, never waiting), check that what was opened is a regular
 /// file of at most [`LARGEST`] bytes, and read it, never more than that.
 fn read_bounded(path: &Path, flags: i32) -> io::Result<(Vec<u8>, fs::Metadata)> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(flags | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)?;
+    let file = open_without_waiting(fs::OpenOptions::new().read(true), flags, path)?;
     let metadata = file.metadata()?;
     if !metadata.is_file() {
         return Err(not_regular());

@@ -82,7 +82,7 @@ pub(super) fn append_line(path: &Path, line: &str) -> io::Result<()> {
 /// Open `path` as `options` say without waiting for a FIFO's reader: a FIFO no process
 /// reads is an error (a record that could never be read), not a hang of leash.
 fn open_in_place(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
-    crate::machine::small_file::open_without_waiting(options, path).map_err(|e| {
+    crate::machine::small_file::open_without_waiting(options, 0, path).map_err(|e| {
         match e.raw_os_error() {
             Some(libc::ENXIO) => io::Error::new(e.kind(), "a FIFO that no process reads"),
             _ => e,

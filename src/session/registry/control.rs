@@ -75,12 +75,14 @@ pub(crate) fn append(path: &Path, event: &Event, owner: u32) -> std::io::Result<
     use std::os::unix::fs::MetadataExt;
     let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
     line.push(b'\n');
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)?;
+    let mut file = crate::machine::small_file::open_without_waiting(
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o600),
+        libc::O_NOFOLLOW,
+        path,
+    )?;
     let metadata = file.metadata()?;
     let me = nix::unistd::geteuid().as_raw();
     if !metadata.is_file() || metadata.nlink() != 1 || ![owner, me].contains(&metadata.uid()) {

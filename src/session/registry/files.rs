@@ -134,9 +134,8 @@ pub(crate) fn hold_lock(path: &Path) -> std::io::Result<Flock<fs::File>> {
 /// following a symlink or waiting); false where there is none.
 fn lock_is_held(path: &Path) -> bool {
     let Ok(file) = crate::machine::small_file::open_without_waiting(
-        fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW),
+        fs::OpenOptions::new().read(true),
+        libc::O_NOFOLLOW,
         path,
     ) else {
         return false;
@@ -350,5 +349,16 @@ mod tests {
             1,
             "a stale entry and its events are removed: {left:?}"
         );
+    }
+
+    #[test]
+    fn a_lock_is_seen_held_only_through_a_file_of_its_own_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("a.1.1.lock");
+        let _held = hold_lock(&real).unwrap();
+        assert!(lock_is_held(&real));
+        let link = dir.path().join("b.2.2.lock");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(!lock_is_held(&link), "a planted link is not followed");
     }
 }
