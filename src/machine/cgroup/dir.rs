@@ -71,7 +71,7 @@ impl CgroupDir {
 
     /// The cgroup and every cgroup below it (a nested leash's, made inside the session),
     /// the deepest first.
-    pub(super) fn subtree(&self) -> Vec<CgroupDir> {
+    fn subtree(&self) -> Vec<CgroupDir> {
         let mut below: Vec<CgroupDir> = fs::read_dir(&self.path)
             .into_iter()
             .flatten()
@@ -173,6 +173,16 @@ impl CgroupDir {
     /// Whether no process is left in the cgroup.
     pub(crate) fn is_empty(&self) -> bool {
         self.members().is_empty()
+    }
+
+    /// The sum of `key`'s count in the `file` (`pids.events`, `memory.oom_control`) of
+    /// this cgroup and of every cgroup below it: what cgroup v1 counts in each apart.
+    pub(super) fn count_below(&self, file: &str, key: &str) -> u64 {
+        self.subtree()
+            .iter()
+            .filter_map(|dir| fs::read_to_string(dir.file(file)).ok())
+            .filter_map(|text| keyed(&text, key))
+            .sum()
     }
 
     /// Remove the cgroup, and any left below it (by a nested leash that was killed), once

@@ -102,12 +102,7 @@ impl Gauges {
             // nested leash's) at the session's limit is the session's too. Looked for only
             // at the limit, which is rare: no directory is read at an ordinary sample.
             if let (Some(dir), true) = (&gauges.v1_memory_dir, near_limit) {
-                reading.oom_kills = dir
-                    .subtree()
-                    .iter()
-                    .filter_map(|d| std::fs::read_to_string(d.file("memory.oom_control")).ok())
-                    .filter_map(|text| keyed(&text, "oom_kill"))
-                    .sum();
+                reading.oom_kills = dir.count_below("memory.oom_control", "oom_kill");
             }
         }
         reading.memory = gauges.memory.as_ref().and_then(read_number);
@@ -147,12 +142,7 @@ impl Gauges {
             return 0;
         }
         match &self.v1_pids_dir {
-            Some(dir) => dir
-                .subtree()
-                .iter()
-                .filter_map(|d| std::fs::read_to_string(d.file("pids.events")).ok())
-                .filter_map(|text| keyed(&text, "max"))
-                .sum(),
+            Some(dir) => dir.count_below("pids.events", "max"),
             None => read_text(events)
                 .and_then(|t| keyed(&t, "max"))
                 .unwrap_or(0),

@@ -269,7 +269,8 @@ fn read_entry(path: &Path, file: &fs::Metadata) -> Option<Found> {
     let (bytes, opened) = crate::machine::small_file::read_regular(path).ok()?;
     let mut entry: Entry = serde_json::from_slice(&bytes).ok()?;
     let visible = supervisor.is_alive();
-    let stale = !lives(path.parent()?, id, supervisor);
+    // As `lives`, with the /proc read made once.
+    let stale = !visible && !lock_is_held(&path.with_extension("lock"));
     let claimed = entry.id == id && entry.supervisor == supervisor;
     let owned = opened.uid() == entry.uid && dir.uid() == entry.uid;
     // Only the cgroups the kernel shows to be the session's are acted on or read, whatever
