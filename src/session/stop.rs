@@ -239,16 +239,20 @@ fn freeze(session: &Processes) -> BTreeSet<Pid> {
 
 /// Send `signal` to the session's process group and to each of `pids`.
 fn send(session: &Processes, pids: &BTreeSet<Pid>, signal: SignalNumber) {
-    signal_group(session, signal);
+    let grouped = signal_group(session, signal);
+    // Once each: a process of the group that got it already would get it twice (a
+    // forwarded SIGINT its handler sees twice).
+    let in_group = |pid: Pid| grouped && nix::unistd::getpgid(Some(pid)) == Ok(session.main());
     for &pid in pids {
-        let _ = signal.send(pid);
+        if !in_group(pid) {
+            let _ = signal.send(pid);
+        }
     }
 }
 
 /// Signal the session's process group, but only while its leader is unreaped: after that
 /// the group id may be reused by an unrelated group. The tree walk covers the rest.
-fn signal_group(session: &Processes, signal: SignalNumber) {
-    if session.main_status().is_none() {
-        let _ = signal.send_to_group(session.main());
-    }
+/// Returns whether the group was signalled.
+fn signal_group(session: &Processes, signal: SignalNumber) -> bool {
+    session.main_status().is_none() && signal.send_to_group(session.main()).is_ok()
 }
