@@ -18,6 +18,7 @@ pub(crate) mod exit;
 pub(crate) mod oom;
 pub(crate) mod owned_path;
 pub(crate) mod printable;
+pub(crate) mod proc_view;
 pub(crate) mod rlimit;
 pub(crate) mod runtime_dir;
 pub(crate) mod signals;

@@ -8,11 +8,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
-use std::io::Read;
 use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 use nix::unistd::Pid;
+
+use crate::machine::proc_view::{self, read_proc};
 
 /// What a visitor learned about a process that saves work when reading its children.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,19 +27,22 @@ pub(crate) enum Threads {
 /// The direct children of `pid` (a child belongs to the thread that forked it, so unless
 /// the process has one thread, every thread's list is read).
 pub(crate) fn children_of(pid: Pid, threads: Threads) -> Vec<Pid> {
+    let Some(shown) = proc_view::shown(pid) else {
+        return Vec::new();
+    };
     let mut children = Vec::new();
     let mut add = |list: String| {
         children.extend(
             list.split_ascii_whitespace()
                 .filter_map(|p| p.parse().ok())
-                .map(Pid::from_raw),
+                .filter_map(|p| proc_view::own(Pid::from_raw(p))),
         );
     };
     if threads == Threads::One {
-        add(read_proc(&format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default());
+        add(read_proc(&format!("/proc/{shown}/task/{shown}/children")).unwrap_or_default());
         return children;
     }
-    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{shown}/task")) else {
         return children;
     };
     for task in tasks.flatten() {
@@ -47,23 +51,6 @@ pub(crate) fn children_of(pid: Pid, threads: Threads) -> Vec<Pid> {
         }
     }
     children
-}
-
-/// Read a /proc file whole. Unlike `fs::read_to_string` it does not stat the file first
-/// (procfs reports size 0 anyway): on the sampling path every system call counts.
-pub(crate) fn read_proc(path: &str) -> Option<String> {
-    let mut file = fs::File::open(path).ok()?;
-    let mut text = Vec::new();
-    let mut buffer = [0u8; 4096];
-    loop {
-        match file.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => text.extend_from_slice(&buffer[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return None,
-        }
-    }
-    String::from_utf8(text).ok()
 }
 
 /// Visit every descendant of `root`, parents before their children, until `visit` breaks.
@@ -111,14 +98,12 @@ fn walk_with(
 /// Whether this kernel lists children in /proc; asked once.
 fn children_files_exist() -> bool {
     static EXIST: OnceLock<bool> = OnceLock::new();
-    *EXIST.get_or_init(|| {
-        let me = Pid::this();
-        fs::metadata(format!("/proc/{me}/task/{me}/children")).is_ok()
-    })
+    *EXIST.get_or_init(|| fs::metadata("/proc/thread-self/children").is_ok())
 }
 
 /// Every process's children, from one pass over every process's parent (field 4 of
-/// /proc/PID/stat): the fallback where the children files do not exist.
+/// /proc/PID/stat): the fallback where the children files do not exist. PIDs as /proc
+/// shows them.
 struct ParentScan {
     children: HashMap<Pid, Vec<Pid>>,
 }
@@ -135,8 +120,14 @@ impl ParentScan {
         Self { children }
     }
 
+    /// The children of `pid`, a PID of leash's namespace, in PIDs of leash's namespace.
     fn children_of(&self, pid: Pid) -> Vec<Pid> {
-        self.children.get(&pid).cloned().unwrap_or_default()
+        let shown = proc_view::shown(pid).and_then(|shown| self.children.get(&shown));
+        shown
+            .into_iter()
+            .flatten()
+            .filter_map(|child| proc_view::own(*child))
+            .collect()
     }
 }
 
@@ -171,13 +162,13 @@ impl<'a> StatFields<'a> {
 /// When `pid` started, in clock ticks since boot (field 22 of /proc/PID/stat): with the
 /// PID, it names a process for good, since a PID alone may be reused.
 pub(crate) fn start_time(pid: Pid) -> Option<u64> {
-    StatFields::of(&read_proc(&format!("/proc/{pid}/stat"))?)?.get(22)
+    StatFields::of(&read_proc(&proc_view::file(pid, "stat")?)?)?.get(22)
 }
 
-/// The process group of `pid` (field 5 of /proc/PID/stat; a zombie still has it).
+/// The process group of `pid` (a zombie still has one), from getpgid(2): a PID of
+/// leash's namespace, where /proc/PID/stat would give one of /proc's.
 pub(crate) fn process_group(pid: Pid) -> Option<Pid> {
-    let group = StatFields::of(&read_proc(&format!("/proc/{pid}/stat"))?)?.get(5)?;
-    Some(Pid::from_raw(i32::try_from(group).ok()?))
+    nix::unistd::getpgid(Some(pid)).ok()
 }
 
 /// SIGSTOP every descendant of `root` not in `stopped` yet, adding it there: each process

@@ -15,7 +15,9 @@ use nix::sys::resource::{UsageWho, getrusage};
 use nix::unistd::Pid;
 
 use crate::machine::cgroup::Reading;
-use crate::machine::tree::{self, StatFields, Threads, read_proc};
+
+use crate::machine::proc_view::{self, read_proc};
+use crate::machine::tree::{self, StatFields, Threads};
 
 /// What the session uses at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -225,7 +227,9 @@ fn reaped_cpu(supervisor: Pid) -> Duration {
         let (user, system) = reaped_cpu_split();
         return user + system;
     }
-    let stat = read_proc(&format!("/proc/{supervisor}/stat")).unwrap_or_default();
+    let stat = proc_view::file(supervisor, "stat")
+        .and_then(|path| read_proc(&path))
+        .unwrap_or_default();
     let ticks =
         StatFields::of(&stat).map_or(0, |f| f.get(16).unwrap_or(0) + f.get(17).unwrap_or(0));
     Duration::from_millis(ticks * 1000 / ticks_per_second())
@@ -307,7 +311,7 @@ struct Stat {
 
 /// Read one process's usage from /proc/PID/stat.
 fn read_stat(pid: Pid) -> Option<Stat> {
-    let stat = read_proc(&format!("/proc/{pid}/stat"))?;
+    let stat = read_proc(&proc_view::file(pid, "stat")?)?;
     let fields = StatFields::of(&stat)?;
     let field = |n: usize| fields.get(n);
     Some(Stat {
@@ -319,13 +323,13 @@ fn read_stat(pid: Pid) -> Option<Stat> {
 
 /// Proportional set size in bytes.
 fn pss(pid: Pid) -> Option<u64> {
-    let rollup = read_proc(&format!("/proc/{pid}/smaps_rollup"))?;
+    let rollup = read_proc(&proc_view::file(pid, "smaps_rollup")?)?;
     kilobytes_field(&rollup, "Pss:")
 }
 
 /// Bytes written to storage by the process and everything it reaped.
 fn write_bytes(pid: Pid) -> Option<u64> {
-    let io = read_proc(&format!("/proc/{pid}/io"))?;
+    let io = read_proc(&proc_view::file(pid, "io")?)?;
     io.lines()
         .find_map(|line| line.strip_prefix("write_bytes:")?.trim().parse().ok())
 }

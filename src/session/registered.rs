@@ -8,7 +8,7 @@ use nix::sys::signal::Signal;
 
 use crate::machine::cgroup::SessionCgroup;
 use crate::machine::signals::number::SignalNumber;
-use crate::session::message::notice;
+use crate::session::message::detail;
 use crate::session::record::ControlRecord;
 use crate::session::registry::{
     self, CgroupPath, Entry, Event, Limits, Process, Published, control,
@@ -17,8 +17,13 @@ use crate::session::rows::LimitRow;
 use crate::session::spec::Spec;
 
 /// Write the entry of the session about to start in `cgroup` (none for a session that
-/// cannot be listed: said, and the session goes on). Written before the command starts,
-/// so that whatever the command does, leashctl can already see it.
+/// cannot be listed: said under `--verbose`, and the session goes on). Written before the
+/// command starts, so that whatever the command does, leashctl can already see it.
+///
+/// Only under `--verbose`: inside another sandbox (a read-only `/run`, an agent's) every
+/// command would carry the line into its output, and into a model's context, though its
+/// limits hold all the same; leashctl there could not act on the PIDs of a namespace of
+/// the sandbox's anyway.
 pub(crate) fn register(
     settings: &Spec,
     rows: &[LimitRow],
@@ -53,7 +58,7 @@ pub(crate) fn register(
     match Published::publish(entry) {
         Ok(published) => Some(published),
         Err(e) => {
-            notice(
+            detail(
                 settings.verbosity,
                 &format!("the session is not in the registry (leashctl cannot see it): {e}"),
             );

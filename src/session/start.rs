@@ -11,6 +11,7 @@ use super::processes::Processes;
 use super::shared_nproc::SharedNproc;
 use crate::machine::cgroup::{self, Hierarchy, KernelLimits, Mode, SessionCgroup, session_name};
 use crate::machine::error::{CgroupError, Error, SetupError};
+use crate::machine::proc_view::{self, View};
 use crate::machine::signals::Inbox;
 use crate::machine::terminal::Terminal;
 use crate::session::accounting::Sampler;
@@ -44,6 +45,10 @@ pub(crate) struct Running {
 /// Start the session `plan` describes; `baseline`: it will be compared with its name's
 /// history, so every figure is sampled.
 pub(crate) fn start(settings: &Spec, plan: Plan, baseline: bool) -> Result<Running, Error> {
+    // Never supervise processes that only carry the session's PIDs elsewhere.
+    if proc_view::view() == View::Blind {
+        return Err(Error::Setup(SetupError::ProcBlind));
+    }
     let cgroup = match &plan.cgroup {
         Some(planned) => make_cgroup(settings, planned, &plan.detected)?,
         None => None,

@@ -13,6 +13,7 @@ mod container;
 mod containment;
 mod exit_status;
 mod explain;
+mod foreign_proc;
 mod generated;
 mod install;
 mod kernel;

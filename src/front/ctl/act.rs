@@ -8,9 +8,10 @@ use nix::sys::signal::{Signal, kill};
 
 use super::CtlError;
 use crate::machine::cgroup::{CgroupDir, Orphan, stop_orphaned};
+use crate::machine::proc_view::read_proc;
 use crate::machine::signals::number::SignalNumber;
 use crate::machine::signals::signal_name;
-use crate::machine::tree::{self, StatFields, read_proc};
+use crate::machine::tree::{self, StatFields};
 use crate::session::registry::{self, Action, CgroupPath, Event, Found, Process, control};
 
 /// How long `stop` waits for the session beyond its grace.

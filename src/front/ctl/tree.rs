@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use nix::unistd::Pid;
 
-use crate::machine::tree::{StatFields, Threads, children_of, read_proc};
+use crate::machine::proc_view::read_proc;
+use crate::machine::tree::{StatFields, Threads, children_of};
 
 /// The processes below `root` (the supervisor, first line), indented by depth.
 pub(crate) fn render(root: Pid) -> String {

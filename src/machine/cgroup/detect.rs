@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use nix::unistd::{AccessFlags, access};
 
 use super::{Controller, Hierarchy, Version};
-use crate::machine::tree::read_proc;
+use crate::machine::proc_view::read_proc;
 
 /// A cgroup filesystem mount.
 #[derive(Debug, PartialEq, Eq)]

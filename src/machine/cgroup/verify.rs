@@ -59,7 +59,7 @@ fn below_makers_own(
     controllers: &[String],
     maker: Pid,
 ) -> bool {
-    let Some(text) = crate::machine::tree::read_proc(&format!("/proc/{maker}/cgroup")) else {
+    let Some(text) = crate::machine::proc_view::read_proc(&format!("/proc/{maker}/cgroup")) else {
         return false;
     };
     let first = controllers.first();

@@ -186,6 +186,9 @@ pub(crate) enum SetupError {
     },
     /// leash could not read its own start time.
     NoStartTime,
+    /// `/proc` does not show leash (none mounted, or one of a PID namespace leash is not
+    /// in): it could not see the session's processes.
+    ProcBlind,
     /// `--die-with-parent`'s parent ended before leash could ask to die with it.
     ParentGone { parent: i32 },
     /// A file or directory in the runtime directory (`--slots`'s, `--rate`'s, the
@@ -221,6 +224,7 @@ impl SetupError {
             SetupError::Io { .. } => "io",
             SetupError::ChildStep { step, .. } => step,
             SetupError::NoStartTime => "no_start_time",
+            SetupError::ProcBlind => "proc_blind",
             SetupError::ParentGone { .. } => "parent_gone",
             SetupError::Runtime { .. } => "runtime_dir",
             SetupError::RlimitUnreadable { .. } => "rlimit_unreadable",
@@ -236,6 +240,11 @@ impl fmt::Display for SetupError {
             SetupError::Io { what, error } => write!(f, "{what}: {error}"),
             SetupError::ChildStep { what, errno, .. } => write!(f, "{what}: {errno}"),
             SetupError::NoStartTime => f.write_str("cannot read leash's own start time"),
+            SetupError::ProcBlind => f.write_str(
+                "/proc does not show leash (not mounted, or of another PID namespace), so it \
+                 could not follow the session's processes; mount this namespace's /proc \
+                 (bwrap --proc /proc)",
+            ),
             SetupError::ParentGone { parent } => write!(
                 f,
                 "--die-with-parent: its parent (PID {parent}) is already gone"

@@ -299,7 +299,7 @@ fn read_entry(path: &Path, file: &fs::Metadata) -> Option<Found> {
 /// leash as its supervisor is forged. Read from its status, not from the owner of its
 /// /proc directory, which is root for a process that is not dumpable.
 fn runs_as(process: Process, uid: u32) -> bool {
-    crate::machine::tree::read_proc(&format!("/proc/{}/status", process.pid))
+    crate::machine::proc_view::read_proc(&format!("/proc/{}/status", process.pid))
         .and_then(|status| {
             let line = status.lines().find(|l| l.starts_with("Uid:"))?;
             line.split_whitespace().nth(2)?.parse::<u32>().ok()

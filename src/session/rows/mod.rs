@@ -8,6 +8,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Value, json};
 
 use crate::machine::cgroup::{Job, Placement};
+use crate::machine::proc_view::{self, View};
 use crate::machine::rlimit::{ResolvedRlimit, Rlimit};
 use crate::machine::units::{format_duration, format_size};
 use crate::session::isolation::Isolation;
@@ -119,6 +120,24 @@ fn seconds(d: Duration) -> (Value, &'static str) {
     (json!(d.as_secs_f64()), "seconds")
 }
 
+/// How the session's processes are held: `how` is the cgroup's part, if any.
+fn contained_by(how: Option<&str>) -> String {
+    match how {
+        Some(how) => format!("{how}; subreaper and process tree"),
+        None => "subreaper and process tree (no cgroup)".into(),
+    }
+}
+
+/// How leash reads the process tree where `/proc` is not of its own PID namespace.
+fn seen_through() -> &'static str {
+    match proc_view::view() {
+        View::Outer { .. } => {
+            "; /proc is an outer PID namespace's (a sandbox's), its processes found by NSpid"
+        }
+        View::Own | View::Blind => "",
+    }
+}
+
 /// The effective limits and protections, each with its mechanism on this machine.
 pub(crate) fn rows(
     settings: &Spec,
@@ -132,10 +151,7 @@ pub(crate) fn rows(
         RowName::Session,
         "every process".into(),
         (Value::Null, ""),
-        match by(Job::Contain) {
-            Some(how) => format!("{how}; subreaper and process tree"),
-            None => "subreaper and process tree (no cgroup)".into(),
-        },
+        format!("{}{}", contained_by(by(Job::Contain)), seen_through()),
     );
     protections::rows(&mut rows, isolation);
     if let Some(wall) = settings.limits.wall {

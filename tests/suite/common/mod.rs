@@ -607,6 +607,49 @@ pub(crate) fn lacking(line: &str) -> ! {
     std::panic::resume_unwind(Box::new(line.to_owned()))
 }
 
+/// bubblewrap's `bwrap`, Debian's package unpacked once per build directory (no root
+/// needed to run it: it makes its namespaces as an ordinary user can).
+pub(crate) fn bwrap() -> &'static Path {
+    static UNPACKED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    UNPACKED.get_or_init(|| debian_package("bubblewrap").join("usr/bin/bwrap"))
+}
+
+/// Debian's `package`, fetched with `apt-get download` and unpacked (not installed) in a
+/// directory of its own, once per build directory.
+pub(crate) fn debian_package(package: &str) -> PathBuf {
+    installed_once(&format!("debian-{package}"), |dir| {
+        fs::create_dir_all(dir).expect("the package's directory");
+        let fetched = Command::new("apt-get")
+            .args(["download", "-q", package])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        let deb = fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .find(|path| path.extension().is_some_and(|e| e == "deb"));
+        let unpacked = deb.as_ref().is_some_and(|deb| {
+            Command::new("dpkg-deb")
+                .arg("-x")
+                .arg(deb)
+                .arg(dir)
+                .status()
+                .is_ok_and(|s| s.success())
+        });
+        if !fetched || !unpacked {
+            lacking(&format!(
+                "apt-get download {package} failed: these tests need Debian's package archive"
+            ));
+        }
+        // Readable and runnable by the ordinary user the tests make.
+        let _ = Command::new("chmod").args(["-R", "a+rX"]).arg(dir).status();
+    })
+}
+
 /// Whether `program` is on PATH; where it is not, the test ends saying to install
 /// `package` for `tier`.
 pub(crate) fn require(program: &str, package: &str, tier: &str) {
