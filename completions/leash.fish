@@ -39,7 +39,7 @@ complete -c leash -l warn -d 'Warn once on stderr (and in the report) when a usa
 complete -c leash -l slots -d 'At most N sessions with this key run at once on this machine (for this user); the others wait for a slot, which does not count against --wall' -r
 complete -c leash -l rate -d 'At most N sessions with this key start per period, e.g. api:10/1m; the others wait' -r
 complete -c leash -l slot-timeout -d 'Wait at most this long for a slot or a start, then exit 75' -r
-complete -c leash -l profile -d 'Take the settings of this profile: a built-in one (interpreter) or a `[profile.NAME]` of a config file. Also LEASH_PROFILE' -r
+complete -c leash -l profile -d 'Take the settings of this profile: a built-in one (interpreter, agent-command) or a `[profile.NAME]` of a config file. Also LEASH_PROFILE' -r
 complete -c leash -l config -d 'Read this config file too, above /etc/leash/config.toml and ~/.config/leash/config.toml (see the man page, FILES)' -r -F
 complete -c leash -l generate -d 'Print a generated file (man page or completions) and exit' -r -f -a "man\t'The man page, leash.1'
 bash\t'Completions for bash'

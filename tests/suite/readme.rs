@@ -347,10 +347,10 @@ fn every_command_line_the_readme_shows_runs() {
 }
 
 #[test]
-fn the_manual_shows_the_built_in_profile_as_it_is() {
+fn the_manual_shows_the_built_in_profiles_as_they_are() {
     let profile = leash::BUILT_IN.trim_matches('\n');
     assert!(
         MANUAL.contains(&format!("```toml\n{profile}\n```")),
-        "the manual's copy of the interpreter profile differs from src/front/cli/config/mod.rs"
+        "the manual's copy of the built-in profiles differs from src/front/cli/config/built_in.toml"
     );
 }

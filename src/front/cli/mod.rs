@@ -313,7 +313,7 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, help_heading = "Concurrency")]
     slot_timeout: Option<Duration>,
 
-    /// Take the settings of this profile: a built-in one (interpreter) or a
+    /// Take the settings of this profile: a built-in one (interpreter, agent-command) or a
     /// `[profile.NAME]` of a config file. Also LEASH_PROFILE.
     #[arg(long, value_name = "NAME", help_heading = "Configuration")]
     profile: Option<String>,
@@ -414,15 +414,26 @@ mod tests {
     }
 
     #[test]
-    fn every_key_of_the_built_in_profile_is_a_setting() {
-        let args = ["leash", "--profile", "interpreter", "--print-config"].map(OsString::from);
-        let Ok(Invocation::PrintConfig(text)) = parse(args) else {
-            panic!("the built-in profile does not parse");
-        };
-        for key in ["wall", "mem", "procs", "nofile", "warn"] {
-            let line = format!("{key} = ");
-            let set = text.lines().find(|l| l.starts_with(&line)).unwrap();
-            assert!(set.ends_with("# built-in profile interpreter"), "{set}");
+    fn every_key_of_the_built_in_profiles_is_a_setting() {
+        for (profile, keys) in [
+            (
+                "interpreter",
+                &["wall", "mem", "procs", "nofile", "warn"][..],
+            ),
+            ("agent-command", &["wall", "mem", "procs", "output"][..]),
+        ] {
+            let args = ["leash", "--profile", profile, "--print-config"].map(OsString::from);
+            let Ok(Invocation::PrintConfig(text)) = parse(args) else {
+                panic!("the built-in profile {profile} does not parse");
+            };
+            for key in keys {
+                let line = format!("{key} = ");
+                let set = text.lines().find(|l| l.starts_with(&line)).unwrap();
+                assert!(
+                    set.ends_with(&format!("# built-in profile {profile}")),
+                    "{set}"
+                );
+            }
         }
     }
 

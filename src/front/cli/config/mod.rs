@@ -23,37 +23,7 @@ use precedence::{overlay, supersede};
 use variables::environment_layer;
 
 /// The built-in profiles, in the config files' own format.
-pub const BUILT_IN: &str = r#"
-# For an LLM agent's interpreter session (open-interpreter and the like): long enough for
-# real work, short enough that a runaway loop does not burn an afternoon.
-[profile.interpreter]
-# A session that has not finished in half an hour is stuck or looping.
-wall = "30m"
-# Two interpreters' worth of memory: data science libraries fit, a memory bomb does not.
-mem = "2GiB"
-# Enough for a kernel, a few worker pools and shell pipelines; a fork bomb hits it fast.
-procs = 256
-# No single file above 1 GiB; all writes together at most 4 GiB.
-fsize = "1GiB"
-disk-write = "4GiB"
-# Plenty of descriptors for sockets and files, far from the system's maximum.
-nofile = 1024
-# What the model's code prints goes back into its context: 100 MiB is far beyond use.
-output = "100MiB"
-# Interactive sessions wait for a person; 15 minutes of silence is an abandoned session.
-idle = "15m"
-# Warn at 80% of any limit, before the hard stop.
-warn = 0.8
-# A PID namespace of its own: the model's code sees and signals only the session, and
-# nothing of it outlives leash, even a SIGKILLed one.
-pid-ns = true
-# The model's code changes files only in the working directory and a /tmp of its own
-# (half a GiB, counted in the memory limit where a cgroup holds it); it still reaches the
-# network, for its model: add network = "ports=443", or "none" where the model runs
-# elsewhere.
-write = ["."]
-private-tmp = "512MiB"
-"#;
+pub const BUILT_IN: &str = include_str!("built_in.toml");
 
 /// Where a setting came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
