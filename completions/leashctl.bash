@@ -16,6 +16,9 @@ _leashctl() {
             ",$1")
                 cmd="leashctl"
                 ;;
+            leashctl,agent)
+                cmd="leashctl__subcmd__agent"
+                ;;
             leashctl,audit)
                 cmd="leashctl__subcmd__audit"
                 ;;
@@ -43,6 +46,33 @@ _leashctl() {
             leashctl,thaw)
                 cmd="leashctl__subcmd__thaw"
                 ;;
+            leashctl__subcmd__agent,help)
+                cmd="leashctl__subcmd__agent__subcmd__help"
+                ;;
+            leashctl__subcmd__agent,install)
+                cmd="leashctl__subcmd__agent__subcmd__install"
+                ;;
+            leashctl__subcmd__agent,list)
+                cmd="leashctl__subcmd__agent__subcmd__list"
+                ;;
+            leashctl__subcmd__agent,remove)
+                cmd="leashctl__subcmd__agent__subcmd__remove"
+                ;;
+            leashctl__subcmd__agent__subcmd__help,help)
+                cmd="leashctl__subcmd__agent__subcmd__help__subcmd__help"
+                ;;
+            leashctl__subcmd__agent__subcmd__help,install)
+                cmd="leashctl__subcmd__agent__subcmd__help__subcmd__install"
+                ;;
+            leashctl__subcmd__agent__subcmd__help,list)
+                cmd="leashctl__subcmd__agent__subcmd__help__subcmd__list"
+                ;;
+            leashctl__subcmd__agent__subcmd__help,remove)
+                cmd="leashctl__subcmd__agent__subcmd__help__subcmd__remove"
+                ;;
+            leashctl__subcmd__help,agent)
+                cmd="leashctl__subcmd__help__subcmd__agent"
+                ;;
             leashctl__subcmd__help,audit)
                 cmd="leashctl__subcmd__help__subcmd__audit"
                 ;;
@@ -66,6 +96,15 @@ _leashctl() {
                 ;;
             leashctl__subcmd__help,thaw)
                 cmd="leashctl__subcmd__help__subcmd__thaw"
+                ;;
+            leashctl__subcmd__help__subcmd__agent,install)
+                cmd="leashctl__subcmd__help__subcmd__agent__subcmd__install"
+                ;;
+            leashctl__subcmd__help__subcmd__agent,list)
+                cmd="leashctl__subcmd__help__subcmd__agent__subcmd__list"
+                ;;
+            leashctl__subcmd__help__subcmd__agent,remove)
+                cmd="leashctl__subcmd__help__subcmd__agent__subcmd__remove"
                 ;;
             leashctl__subcmd__help__subcmd__kernel,install)
                 cmd="leashctl__subcmd__help__subcmd__kernel__subcmd__install"
@@ -107,12 +146,146 @@ _leashctl() {
 
     case "${cmd}" in
         leashctl)
-            opts="-h -V --help --version list ps show freeze thaw stop audit kernel help"
+            opts="-h -V --help --version list ps show freeze thaw stop audit kernel agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__agent)
+            opts="-h --help install list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__agent__subcmd__help)
+            opts="install list remove help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__agent__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__agent__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__agent__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__agent__subcmd__help__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__agent__subcmd__install)
+            opts="-h --user --project --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__agent__subcmd__list)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__agent__subcmd__remove)
+            opts="-h --user --project --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -165,8 +338,64 @@ _leashctl() {
             return 0
             ;;
         leashctl__subcmd__help)
-            opts="list show freeze thaw stop audit kernel help"
+            opts="list show freeze thaw stop audit kernel agent help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__help__subcmd__agent)
+            opts="install list remove"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__help__subcmd__agent__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__help__subcmd__agent__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__help__subcmd__agent__subcmd__remove)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -193,10 +193,12 @@ fn the_manual_and_the_module_docs_name_the_same_phases_in_order() {
 const LAYERS: [&str; 3] = ["machine", "session", "front"];
 
 /// The edges between front ends (`front::cli`, `front::personality`, `front::ctl`), each
-/// from one module: `leashctl kernel` checks leash's options with leash's own parser. And
-/// `front::generate`, which writes the man pages and completions of all three, names each.
+/// from one module: `leashctl kernel` and `leashctl agent` check leash's options with
+/// leash's own parser. And `front::generate`, which writes the man pages and completions
+/// of all three, names each.
 /// Any other module of one front end naming another fails the layout test.
-const FRONT_EDGES: [(&str, &str); 4] = [
+const FRONT_EDGES: [(&str, &str); 5] = [
+    ("front::ctl::agent::install", "cli"),
     ("front::ctl::kernel::check", "cli"),
     ("front::generate", "cli"),
     ("front::generate", "ctl"),

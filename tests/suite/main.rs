@@ -4,9 +4,11 @@
 
 mod common;
 
+mod agent;
 mod audit;
 mod baseline;
 mod cgroup;
+mod claude_code;
 mod codex;
 mod config;
 mod container;

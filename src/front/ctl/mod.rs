@@ -3,6 +3,7 @@
 //! under leash. Its command line, its errors and their exit codes.
 
 mod act;
+mod agent;
 pub(crate) mod audit;
 mod kernel;
 mod list;
@@ -173,6 +174,13 @@ enum Command {
         #[command(subcommand)]
         action: kernel::KernelAction,
     },
+    /// Coding agents whose every shell command runs as a leash session of its own: the
+    /// model is told which limit stopped a command, and the conversation goes on
+    /// (`leashctl agent install --help`).
+    Agent {
+        #[command(subcommand)]
+        action: agent::AgentAction,
+    },
 }
 
 /// The clap definition, for the man page and completions.
@@ -237,7 +245,24 @@ fn dispatch(command: Command) -> Result<(), CtlError> {
             suggest,
         }),
         Command::Kernel { action } => kernel::run(action),
+        Command::Agent { action } => agent::run(action),
     }
+}
+
+/// The leash program beside leashctl, else the one on PATH (`action` names the request
+/// for the error).
+pub(crate) fn leash_beside(action: &str) -> Result<PathBuf, CtlError> {
+    let beside = std::env::current_exe()
+        .ok()
+        .map(|me| me.with_file_name("leash"))
+        .filter(|leash| leash.is_file());
+    if let Some(leash) = beside {
+        return Ok(leash);
+    }
+    let missing =
+        |e: &dyn std::fmt::Display| CtlError::Incomplete(format!("{action}: no leash: {e}"));
+    let found = crate::machine::command_path::resolve("leash".as_ref()).map_err(|e| missing(&e))?;
+    std::path::absolute(found).map_err(|e| missing(&e))
 }
 
 fn say(done: Result<String, CtlError>) -> Result<(), CtlError> {

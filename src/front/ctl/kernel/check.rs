@@ -38,17 +38,7 @@ pub(crate) fn python(given: &Path) -> Result<PathBuf, CtlError> {
 
 /// The leash beside this leashctl, else the first on PATH.
 pub(crate) fn leash() -> Result<PathBuf, CtlError> {
-    let beside = std::env::current_exe()
-        .ok()
-        .map(|me| me.with_file_name("leash"))
-        .filter(|leash| leash.is_file());
-    if let Some(leash) = beside {
-        return Ok(leash);
-    }
-    let missing =
-        |e: &dyn std::fmt::Display| CtlError::Incomplete(format!("kernel install: no leash: {e}"));
-    let found = crate::machine::command_path::resolve("leash".as_ref()).map_err(|e| missing(&e))?;
-    std::path::absolute(found).map_err(|e| missing(&e))
+    crate::front::ctl::leash_beside("kernel install")
 }
 
 /// The options the launcher gives the kernel's leash itself.

@@ -1,0 +1,80 @@
+//! An agent's settings file: where it is, and the one setting leashctl adds to it (Claude
+//! Code's `env.CLAUDE_CODE_SHELL_PREFIX`), every other key kept in its place.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::{Agent, SettingsPlace};
+use crate::front::ctl::CtlError;
+
+/// The setting whose value is the program Claude Code runs each Bash command through.
+pub(crate) const PREFIX: &str = "CLAUDE_CODE_SHELL_PREFIX";
+
+/// The settings file `place` names for `agent`.
+pub(crate) fn path(agent: Agent, place: &SettingsPlace) -> Result<PathBuf, CtlError> {
+    let Agent::ClaudeCode = agent;
+    if let Some(project) = &place.project {
+        let project = std::path::absolute(project)
+            .map_err(|e| CtlError::Usage(format!("agent: --project: {e}")))?;
+        return Ok(project.join(".claude/settings.local.json"));
+    }
+    let set = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    let config = set("CLAUDE_CONFIG_DIR")
+        .map(PathBuf::from)
+        .or_else(|| set("HOME").map(|home| PathBuf::from(home).join(".claude")))
+        .ok_or_else(|| CtlError::Usage("agent: no HOME to find the user's settings in".into()))?;
+    Ok(config.join("settings.json"))
+}
+
+/// The settings in `text` (from `file`, for messages): a JSON object, whose `env`, if
+/// any, is an object too.
+pub(crate) fn parse(file: &Path, text: &str) -> Result<Map<String, Value>, CtlError> {
+    let refused = |why: &str| CtlError::Usage(format!("agent: {}: {why}", file.display()));
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    let value: Value = serde_json::from_str(text)
+        .map_err(|e| refused(&format!("not JSON ({e}); leashctl changes nothing")))?;
+    let Value::Object(settings) = value else {
+        return Err(refused("not a JSON object; leashctl changes nothing"));
+    };
+    if settings.get("env").is_some_and(|env| !env.is_object()) {
+        return Err(refused(
+            "its \"env\" is not an object; leashctl changes nothing",
+        ));
+    }
+    Ok(settings)
+}
+
+/// The prefix program `settings` name, if any.
+pub(crate) fn prefix(settings: &Map<String, Value>) -> Option<&str> {
+    settings.get("env")?.get(PREFIX)?.as_str()
+}
+
+/// `settings` with the prefix program set to `program`.
+pub(crate) fn with_prefix(mut settings: Map<String, Value>, program: &Path) -> String {
+    let env = settings
+        .entry("env")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(env) = env {
+        env.insert(PREFIX.into(), Value::String(program.display().to_string()));
+    }
+    pretty(&settings)
+}
+
+/// `settings` without the prefix program (and without an `env` left empty by that).
+pub(crate) fn without_prefix(mut settings: Map<String, Value>) -> String {
+    if let Some(Value::Object(env)) = settings.get_mut("env") {
+        env.shift_remove(PREFIX);
+        if env.is_empty() {
+            settings.shift_remove("env");
+        }
+    }
+    pretty(&settings)
+}
+
+/// As Claude Code writes its settings: two spaces, a newline at the end.
+fn pretty(settings: &Map<String, Value>) -> String {
+    serde_json::to_string_pretty(settings).unwrap_or_default() + "\n"
+}

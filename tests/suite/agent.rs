@@ -1,0 +1,162 @@
+//! `leashctl agent install/list/remove` on settings files, without the agent: merged
+//! into what is there, idempotent, undone byte for byte, refusals that change nothing;
+//! and the prefix program it writes, run as Claude Code runs it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::common::Sandbox;
+
+/// `leashctl agent ARGS` with the sandbox as HOME.
+fn leashctl(sandbox: &Sandbox, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_leashctl"))
+        .arg("agent")
+        .args(args)
+        .env("HOME", sandbox.dir())
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("XDG_DATA_HOME")
+        .output()
+        .expect("leashctl")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The user's Claude Code settings in the sandbox, holding `content`.
+fn settings_with(sandbox: &Sandbox, content: &str) -> PathBuf {
+    let file = sandbox.path(".claude/settings.json");
+    fs::create_dir_all(file.parent().expect("a directory")).expect(".claude/");
+    fs::write(&file, content).expect("settings.json");
+    file
+}
+
+/// The prefix program the settings name.
+fn prefix(file: &Path) -> PathBuf {
+    let settings: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(file).expect("settings")).expect("JSON");
+    PathBuf::from(
+        settings["env"]["CLAUDE_CODE_SHELL_PREFIX"]
+            .as_str()
+            .expect("the prefix"),
+    )
+}
+
+/// Settings as a user keeps them: four spaces, keys in their order, an env of their own.
+const SETTINGS: &str = "{\n    \"model\": \"opus\",\n    \"env\": {\"ZED\": \"1\", \"ALPHA\": \"é\"},\n    \
+                        \"permissions\": {\"allow\": [\"Bash(ls:*)\"]}\n}\n";
+
+#[test]
+fn install_merges_is_idempotent_and_remove_restores_the_file_byte_for_byte() {
+    let sandbox = Sandbox::new();
+    let file = settings_with(&sandbox, SETTINGS);
+    for _ in 0..2 {
+        let installed = leashctl(&sandbox, &["install", "claude-code", "--", "--mem", "1G"]);
+        assert!(installed.status.success(), "{}", text(&installed.stderr));
+    }
+    let merged = fs::read_to_string(&file).expect("settings");
+    let order = [
+        "\"model\"",
+        "\"env\"",
+        "\"ZED\"",
+        "\"ALPHA\"",
+        "CLAUDE_CODE_SHELL_PREFIX",
+    ];
+    let at: Vec<usize> = order.iter().map(|k| merged.find(k).expect(k)).collect();
+    assert!(at.is_sorted(), "keys out of their order: {merged}");
+    assert!(
+        merged.contains("\"é\"") && merged.contains("Bash(ls:*)"),
+        "{merged}"
+    );
+    let program = prefix(&file);
+    assert!(fs::read_to_string(&program).is_ok_and(|p| p.contains("--mem 1G")));
+    let listed = text(&leashctl(&sandbox, &["list"]).stdout);
+    assert!(listed.starts_with("claude-code  "), "{listed}");
+    assert!(
+        listed.contains("--profile agent-command --mem 1G"),
+        "{listed}"
+    );
+
+    let removed = leashctl(&sandbox, &["remove", "claude-code"]);
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    assert_eq!(fs::read_to_string(&file).expect("settings"), SETTINGS);
+    assert!(!program.exists(), "{} is left", program.display());
+    assert_eq!(text(&leashctl(&sandbox, &["list"]).stdout), "");
+    let again = leashctl(&sandbox, &["remove", "claude-code"]);
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(fs::read_to_string(&file).expect("settings"), SETTINGS);
+}
+
+#[test]
+fn with_no_settings_file_remove_leaves_none() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.path(".claude/settings.json");
+    let installed = leashctl(&sandbox, &["install", "claude-code"]);
+    assert!(installed.status.success(), "{}", text(&installed.stderr));
+    assert!(prefix(&file).is_file());
+    let removed = leashctl(&sandbox, &["remove", "claude-code"]);
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    assert!(!file.exists());
+}
+
+#[test]
+fn refusals_are_one_line_and_change_nothing() {
+    let sandbox = Sandbox::new();
+    let cases: [(&str, &[&str]); 4] = [
+        (SETTINGS, &["install", "codex-x"]),
+        ("{\"env\": {", &["install", "claude-code"]),
+        ("[1, 2]", &["install", "claude-code"]),
+        (SETTINGS, &["install", "claude-code", "--", "--mem", "lots"]),
+    ];
+    for (content, args) in cases {
+        let file = settings_with(&sandbox, content);
+        let refused = leashctl(&sandbox, args);
+        let said = text(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}: {said}");
+        assert_eq!(said.lines().count(), 1, "{args:?}: {said}");
+        assert!(said.starts_with("leashctl: agent"), "{args:?}: {said}");
+        assert_eq!(fs::read_to_string(&file).expect("settings"), content);
+        assert!(!sandbox.path(".local/share/leash").exists(), "{args:?}");
+    }
+    // A prefix of someone else's is not replaced.
+    let file = settings_with(
+        &sandbox,
+        "{\"env\": {\"CLAUDE_CODE_SHELL_PREFIX\": \"/usr/local/bin/mine\"}}",
+    );
+    let refused = leashctl(&sandbox, &["install", "claude-code"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(text(&refused.stderr).contains("/usr/local/bin/mine"));
+    assert!(fs::read_to_string(&file).is_ok_and(|t| t.contains("/usr/local/bin/mine")));
+}
+
+#[test]
+fn the_prefix_runs_claude_codes_script_in_a_session() {
+    let sandbox = Sandbox::new();
+    let file = settings_with(&sandbox, "{}");
+    let installed = leashctl(&sandbox, &["install", "claude-code", "--", "--procs", "64"]);
+    assert!(installed.status.success(), "{}", text(&installed.stderr));
+    // As Claude Code runs it: `bash -c "'PREFIX' 'SCRIPT'"`, the script the last argument.
+    let script = "echo \"$0\" out; echo err >&2; exit 3";
+    let line = format!("'{}' '{script}'", prefix(&file).display());
+    let mut bash = sandbox.capped("bash");
+    bash.args(["-c", &line]).env("SHELL", "/bin/bash");
+    let run = sandbox.start_prepared(bash, "").finish();
+    assert_eq!(run.code(), Some(3), "{}", run.stderr);
+    assert_eq!(run.stdout, "/bin/bash out\n");
+    assert_eq!(run.stderr, "err\n");
+    let mut bomb = sandbox.capped("bash");
+    let line = format!(
+        "'{}' 'b() {{ b | b & }}; b; sleep 30'",
+        prefix(&file).display()
+    );
+    bomb.args(["-c", &line]);
+    let run = sandbox.start_prepared(bomb, "").finish();
+    assert_eq!(run.code(), Some(124), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("leash: process limit 64"),
+        "{}",
+        run.stderr
+    );
+    sandbox.assert_no_survivors(&[]);
+}

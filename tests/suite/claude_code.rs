@@ -1,0 +1,223 @@
+//! End to end with a real Claude Code (npm `@anthropic-ai/claude-code` 2.1.332, its native
+//! binary): a scripted model (tests/e2e/claude_model.py, the Messages API on loopback)
+//! asks for one Bash command after another; Claude Code is wired with `leashctl agent
+//! install claude-code` alone, so each command is a leash session of its own. Claude
+//! Code's own sandbox is off.
+//!
+//! The first run installs the pinned package with npm into the build directory (about
+//! 10 s here with the registry reachable); later runs reuse it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::{self, Finished, Sandbox};
+
+const VERSION: &str = "2.1.332";
+
+/// The `claude` program, installed once per build directory.
+fn claude() -> &'static Path {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        common::installed_once(&format!("claude-code-{VERSION}"), |prefix| {
+            common::require(
+                "npm",
+                "npm",
+                "the Claude Code tier (npm @anthropic-ai/claude-code)",
+            );
+            let started = Instant::now();
+            let npm = Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(prefix)
+                .arg(format!("@anthropic-ai/claude-code@{VERSION}"))
+                .stdout(Stdio::null())
+                .status();
+            if !npm.is_ok_and(|s| s.success()) {
+                common::lacking(&format!(
+                    "npm install @anthropic-ai/claude-code@{VERSION} failed: the Claude Code \
+                     tier needs the npm registry reachable"
+                ));
+            }
+            eprintln!("installed claude-code {VERSION} in {:?}", started.elapsed());
+        })
+        .join("node_modules/.bin/claude")
+    })
+}
+
+/// The scripted model, asking for `commands` one per turn. One case at a time talks to a
+/// model: an agent and its hostile command are load enough for a 2-core machine.
+struct Model {
+    server: Child,
+    port: u16,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Model {
+    fn start(sandbox: &Sandbox, commands: &[&str]) -> Model {
+        static TURN: Mutex<()> = Mutex::new(());
+        let turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/claude_model.py");
+        let commands = serde_json::to_string(commands).expect("JSON");
+        let results = sandbox.path("tool-results.jsonl");
+        let (server, port) = common::start_model(script, &[commands.as_ref(), results.as_os_str()]);
+        Model {
+            server,
+            port,
+            _turn: turn,
+        }
+    }
+}
+
+impl Drop for Model {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// `leashctl agent install claude-code -- OPTIONS` with the sandbox as HOME.
+fn wire(sandbox: &Sandbox, options: &[&str]) {
+    let installed = Command::new(env!("CARGO_BIN_EXE_leashctl"))
+        .args(["agent", "install", "claude-code", "--"])
+        .args(options)
+        .env("HOME", sandbox.dir())
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("XDG_DATA_HOME")
+        .output()
+        .expect("leashctl");
+    assert!(
+        installed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+}
+
+/// `claude -p` in the sandbox (its HOME), wired with `options`, the model asking for
+/// `commands`; what the model received back, one tool result per command.
+fn converse(sandbox: &Sandbox, options: &[&str], commands: &[&str]) -> (Finished, Vec<Value>) {
+    wire(sandbox, options);
+    let model = Model::start(sandbox, commands);
+    let mut claude = sandbox.capped(claude().to_str().expect("a UTF-8 path"));
+    claude
+        .args(["-p", "run it", "--dangerously-skip-permissions"])
+        .env("HOME", sandbox.dir())
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env(
+            "ANTHROPIC_BASE_URL",
+            format!("http://127.0.0.1:{}", model.port),
+        )
+        .env("ANTHROPIC_API_KEY", "scripted")
+        // Claude Code refuses --dangerously-skip-permissions as root, but in a sandbox.
+        .env("IS_SANDBOX", "1")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1");
+    let run = sandbox
+        .start_prepared(claude, "")
+        .finish_within(Duration::from_secs(180));
+    drop(model);
+    let results = std::fs::read_to_string(sandbox.path("tool-results.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON line"))
+        .collect();
+    (run, results)
+}
+
+/// What the model received for the `n`th command.
+fn said(results: &[Value], n: usize) -> &str {
+    results
+        .get(n)
+        .and_then(|r| r["content"].as_str())
+        .unwrap_or("")
+}
+
+/// A breach case: `command` stopped by `limit` (leash's line, naming it, reaches the
+/// model), a second command after it runs, Claude Code exits 0, nothing survives.
+fn assert_stopped(options: &[&str], command: &str, line: &str) {
+    let sandbox = Sandbox::new();
+    let (run, results) = converse(&sandbox, options, &[command, "echo second-command"]);
+    assert_eq!(run.code(), Some(0), "{}\n{}", run.stderr, run.stdout);
+    let first = said(&results, 0);
+    assert!(first.starts_with("Exit code 124"), "{first}");
+    assert!(
+        first.contains(line),
+        "the model was not told {line:?}: {first}"
+    );
+    assert_eq!(said(&results, 1), "second-command", "{results:?}");
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn a_harmless_commands_output_reaches_the_model_as_it_is() {
+    let sandbox = Sandbox::new();
+    let command = "printf 'out: %s\\n' \"$HOME\" 'two words'; echo to-stderr >&2; exit 3";
+    let (run, results) = converse(&sandbox, &[], &[command]);
+    assert_eq!(run.code(), Some(0), "{}\n{}", run.stderr, run.stdout);
+    let home = sandbox.dir().display();
+    // As Claude Code shows any failed command: its status, then its output, and nothing
+    // of leash's.
+    assert_eq!(
+        said(&results, 0),
+        format!("Exit code 3\nout: {home}\nout: two words\nto-stderr"),
+        "{results:?}"
+    );
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn a_memory_bomb_is_stopped_and_the_model_told() {
+    let bomb = "python3 -c 'x = []\nwhile True: x.append(bytearray(1 << 20))'";
+    assert_stopped(&["--mem", "512MiB"], bomb, "leash: memory limit 512.0 MiB");
+}
+
+#[test]
+fn a_fork_bomb_is_stopped_and_the_model_told() {
+    let bomb = "b() { b | b & }; b; sleep 60";
+    assert_stopped(&["--procs", "128"], bomb, "leash: process limit 128");
+}
+
+#[test]
+fn a_command_past_its_wall_limit_is_stopped_and_the_model_told() {
+    assert_stopped(
+        &["--wall", "3s"],
+        "tail -f /dev/null",
+        "leash: wall time limit 3s reached",
+    );
+}
+
+#[test]
+fn a_spinner_left_behind_is_stopped_with_its_command() {
+    let sandbox = Sandbox::new();
+    let spinner = "setsid sh -c 'echo $$ $(cut -d\" \" -f22 /proc/$$/stat) > spinner.pid; \
+                   while :; do :; done' \
+                   > /dev/null 2>&1 < /dev/null & \
+                   while [ ! -s spinner.pid ]; do sleep 0.05; done; echo started";
+    let (run, results) = converse(&sandbox, &[], &[spinner, "echo second-command"]);
+    assert_eq!(run.code(), Some(0), "{}\n{}", run.stderr, run.stdout);
+    assert_eq!(said(&results, 0), "started", "{results:?}");
+    assert_eq!(said(&results, 1), "second-command", "{results:?}");
+    let spinner = common::Tracked::recorded(&sandbox.path("spinner.pid"));
+    sandbox.assert_no_survivors(&spinner);
+}
+
+#[test]
+fn a_command_cannot_stop_claude_code() {
+    // Without leash, `kill -STOP $PPID` froze Claude Code itself: here $PPID is leash,
+    // which the session may not signal.
+    let sandbox = Sandbox::new();
+    let (run, results) = converse(
+        &sandbox,
+        &[],
+        &[
+            "kill -STOP $PPID; echo after-the-stop",
+            "echo second-command",
+        ],
+    );
+    assert_eq!(run.code(), Some(0), "{}\n{}", run.stderr, run.stdout);
+    assert!(said(&results, 0).contains("after-the-stop"), "{results:?}");
+    assert_eq!(said(&results, 1), "second-command", "{results:?}");
+    sandbox.assert_no_survivors(&[]);
+}
