@@ -49,6 +49,9 @@ _leashctl() {
             leashctl__subcmd__agent,help)
                 cmd="leashctl__subcmd__agent__subcmd__help"
                 ;;
+            leashctl__subcmd__agent,hook)
+                cmd="leashctl__subcmd__agent__subcmd__hook"
+                ;;
             leashctl__subcmd__agent,install)
                 cmd="leashctl__subcmd__agent__subcmd__install"
                 ;;
@@ -60,6 +63,9 @@ _leashctl() {
                 ;;
             leashctl__subcmd__agent__subcmd__help,help)
                 cmd="leashctl__subcmd__agent__subcmd__help__subcmd__help"
+                ;;
+            leashctl__subcmd__agent__subcmd__help,hook)
+                cmd="leashctl__subcmd__agent__subcmd__help__subcmd__hook"
                 ;;
             leashctl__subcmd__agent__subcmd__help,install)
                 cmd="leashctl__subcmd__agent__subcmd__help__subcmd__install"
@@ -96,6 +102,9 @@ _leashctl() {
                 ;;
             leashctl__subcmd__help,thaw)
                 cmd="leashctl__subcmd__help__subcmd__thaw"
+                ;;
+            leashctl__subcmd__help__subcmd__agent,hook)
+                cmd="leashctl__subcmd__help__subcmd__agent__subcmd__hook"
                 ;;
             leashctl__subcmd__help__subcmd__agent,install)
                 cmd="leashctl__subcmd__help__subcmd__agent__subcmd__install"
@@ -160,7 +169,7 @@ _leashctl() {
             return 0
             ;;
         leashctl__subcmd__agent)
-            opts="-h --help install list remove help"
+            opts="-h --help install list hook remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -174,7 +183,7 @@ _leashctl() {
             return 0
             ;;
         leashctl__subcmd__agent__subcmd__help)
-            opts="install list remove help"
+            opts="install list hook remove help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -188,6 +197,20 @@ _leashctl() {
             return 0
             ;;
         leashctl__subcmd__agent__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__agent__subcmd__help__subcmd__hook)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -232,6 +255,20 @@ _leashctl() {
         leashctl__subcmd__agent__subcmd__help__subcmd__remove)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__agent__subcmd__hook)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -352,8 +389,22 @@ _leashctl() {
             return 0
             ;;
         leashctl__subcmd__help__subcmd__agent)
-            opts="install list remove"
+            opts="install list hook remove"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        leashctl__subcmd__help__subcmd__agent__subcmd__hook)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

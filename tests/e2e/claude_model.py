@@ -12,20 +12,36 @@ COMMANDS, RESULTS = json.loads(sys.argv[1]), sys.argv[2]
 USAGE = {"input_tokens": 1, "output_tokens": 1}
 
 
-def tool_results(messages):
-    """The tool results of the conversation, in order, each as one text."""
+def texts(content):
+    """The text blocks of a message's content, a tool result's inner ones included."""
+    if isinstance(content, str):
+        return [content]
     found = []
-    for message in messages:
+    for block in content if isinstance(content, list) else []:
+        if not isinstance(block, dict):
+            continue
+        if block.get("type") == "text":
+            found.append(block.get("text", ""))
+        elif block.get("type") == "tool_result":
+            found.extend(texts(block.get("content")))
+    return found
+
+
+def tool_results(messages):
+    """The tool results of the conversation, in order, each as one text, with the texts
+    of the messages that follow it."""
+    found = []
+    for at, message in enumerate(messages):
         content = message.get("content")
         if message.get("role") != "user" or not isinstance(content, list):
             continue
         for block in content:
             if block.get("type") != "tool_result":
                 continue
-            inner = block.get("content")
-            if isinstance(inner, list):
-                inner = "".join(b.get("text", "") for b in inner if isinstance(b, dict))
-            found.append({"content": inner, "is_error": block.get("is_error", False)})
+            after = [t for m in messages[at:] for t in texts(m.get("content"))]
+            found.append({"content": "".join(texts(block.get("content"))),
+                          "is_error": block.get("is_error", False),
+                          "context": after})
     return found
 
 

@@ -136,8 +136,9 @@ fn the_prefix_runs_claude_codes_script_in_a_session() {
     let file = settings_with(&sandbox, "{}");
     let installed = leashctl(&sandbox, &["install", "claude-code", "--", "--procs", "64"]);
     assert!(installed.status.success(), "{}", text(&installed.stderr));
-    // As Claude Code runs it: `bash -c "'PREFIX' 'SCRIPT'"`, the script the last argument.
-    let script = "echo \"$0\" out; echo err >&2; exit 3";
+    // As Claude Code runs it: `bash -c "'PREFIX' 'SCRIPT'"`, the script the last argument,
+    // ending as a Bash command's does (a hook's or an MCP server's runs without leash).
+    let script = "echo \"$0\" out; echo err >&2; exit 3 && pwd -P >| cwd";
     let line = format!("'{}' '{script}'", prefix(&file).display());
     let mut bash = sandbox.capped("bash");
     bash.args(["-c", &line]).env("SHELL", "/bin/bash");
@@ -147,7 +148,7 @@ fn the_prefix_runs_claude_codes_script_in_a_session() {
     assert_eq!(run.stderr, "err\n");
     let mut bomb = sandbox.capped("bash");
     let line = format!(
-        "'{}' 'b() {{ b | b & }}; b; sleep 30'",
+        "'{}' 'b() {{ b | b & }}; b; sleep 30 && pwd -P >| cwd'",
         prefix(&file).display()
     );
     bomb.args(["-c", &line]);
@@ -159,4 +160,23 @@ fn the_prefix_runs_claude_codes_script_in_a_session() {
         run.stderr
     );
     sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn remove_after_the_user_changed_the_settings_takes_out_only_leashs_keys() {
+    let sandbox = Sandbox::new();
+    let file = settings_with(&sandbox, SETTINGS);
+    let installed = leashctl(&sandbox, &["install", "claude-code"]);
+    assert!(installed.status.success(), "{}", text(&installed.stderr));
+    let mut changed: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&file).expect("settings")).expect("JSON");
+    changed["theme"] = "dark".into();
+    fs::write(&file, changed.to_string()).expect("settings");
+    let removed = leashctl(&sandbox, &["remove", "claude-code"]);
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    let after: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&file).expect("settings")).expect("JSON");
+    let mut expected: serde_json::Value = serde_json::from_str(SETTINGS).expect("JSON");
+    expected["theme"] = "dark".into();
+    assert_eq!(after, expected);
 }

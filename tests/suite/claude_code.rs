@@ -134,6 +134,13 @@ fn said(results: &[Value], n: usize) -> &str {
         .unwrap_or("")
 }
 
+/// Everything the model's request after the `n`th command carried: the tool result and
+/// what came with it (a hook's context).
+fn told(results: &[Value], n: usize) -> String {
+    let context = results.get(n).map(|r| r["context"].to_string());
+    context.unwrap_or_default()
+}
+
 /// A breach case: `command` stopped by `limit` (leash's line, naming it, reaches the
 /// model), a second command after it runs, Claude Code exits 0, nothing survives.
 fn assert_stopped(options: &[&str], command: &str, line: &str) {
@@ -142,9 +149,10 @@ fn assert_stopped(options: &[&str], command: &str, line: &str) {
     assert_eq!(run.code(), Some(0), "{}\n{}", run.stderr, run.stdout);
     let first = said(&results, 0);
     assert!(first.starts_with("Exit code 124"), "{first}");
+    let told = told(&results, 0);
     assert!(
-        first.contains(line),
-        "the model was not told {line:?}: {first}"
+        told.contains(line),
+        "the model was not told {line:?}: {told}"
     );
     assert_eq!(said(&results, 1), "second-command", "{results:?}");
     sandbox.assert_no_survivors(&[]);
@@ -186,6 +194,13 @@ fn a_command_past_its_wall_limit_is_stopped_and_the_model_told() {
         "tail -f /dev/null",
         "leash: wall time limit 3s reached",
     );
+}
+
+#[test]
+fn a_flood_is_stopped_and_the_model_told_though_its_output_was_cut() {
+    // Claude Code keeps the start of a failed command's output (some 30 KB): leash's line
+    // after 64 MiB of `y` would not reach the model, the failure hook's context does.
+    assert_stopped(&[], "yes", "leash: output limit 64.0 MiB");
 }
 
 #[test]

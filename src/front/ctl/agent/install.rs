@@ -60,7 +60,7 @@ pub(crate) fn install(agent: Agent, file: &Path, options: &[String]) -> Result<S
         )));
     }
     write_program(&program, &leash, options)?;
-    let installed = settings::with_prefix(current, &program);
+    let installed = settings::wired(current, &program, &hook_command(agent)?);
     write_settings(file, &installed)?;
     if let Some(at) = earlier {
         records.remove(at);
@@ -106,7 +106,7 @@ pub(crate) fn remove(agent: Agent, file: &Path) -> Result<String, CtlError> {
         let text = current.unwrap_or_default();
         let settings = settings::parse(file, &text)?;
         if settings::prefix(&settings) == Some(&wired.program.display().to_string()) {
-            write_settings(file, &settings::without_prefix(settings))?;
+            write_settings(file, &settings::unwired(settings, &hook_command(agent)?))?;
             "without leash's prefix (changed since the install, so rewritten)"
         } else {
             "unchanged (it no longer named leash's prefix)"
@@ -190,16 +190,39 @@ fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
 
-/// Write the prefix program: Claude Code runs `PROGRAM SCRIPT`, where SCRIPT (the last
-/// argument) is one shell script for its shell (it sources the shell snapshot, runs the
-/// model's command, records the working directory); the program runs it under leash.
+/// The hook command the settings name: this leashctl's `agent hook AGENT`.
+fn hook_command(agent: Agent) -> Result<String, CtlError> {
+    let leashctl = std::env::current_exe().map_err(|e| {
+        CtlError::Incomplete(format!("agent install: cannot tell where leashctl is: {e}"))
+    })?;
+    Ok(format!(
+        "{} agent hook {}",
+        quoted(&leashctl.display().to_string()),
+        agent.name()
+    ))
+}
+
+/// Write the prefix program. Claude Code runs `PROGRAM SCRIPT` for each Bash command,
+/// hook and MCP server, SCRIPT (the last argument) one shell script for its shell. A Bash
+/// command's script (it sources the shell snapshot, runs the model's command, records the
+/// working directory with `pwd -P >|`) runs under leash, its report left where the
+/// failure hook finds it; anything else runs as it would without the prefix.
 fn write_program(program: &Path, leash: &Path, options: &[String]) -> Result<(), CtlError> {
+    let notes = super::hook::NOTES_DIR;
     let text = format!(
         "#!/bin/sh\n\
          # Written by leashctl agent install (leash {}): Claude Code runs each Bash command\n\
          # as `THIS SCRIPT`; SCRIPT, the last argument, runs in its shell in a leash session.\n\
          eval \"script=\\${{$#}}\"\n\
-         exec {} --profile agent-command {}-- \"${{SHELL:-/bin/sh}}\" -c \"$script\"\n",
+         case $script in\n\
+         *'&& pwd -P >| '*) ;;\n\
+         *) exec \"${{SHELL:-/bin/sh}}\" -c \"$script\" ;;\n\
+         esac\n\
+         set --\n\
+         if [ -d \"${{{notes}:-}}\" ] && [ -w \"${notes}\" ]; then\n\
+         \x20 set -- --report \"${notes}/leash-$$.json\"\n\
+         fi\n\
+         exec {} --profile agent-command {}\"$@\" -- \"${{SHELL:-/bin/sh}}\" -c \"$script\"\n",
         env!("CARGO_PKG_VERSION"),
         quoted(&leash.display().to_string()),
         shown(options)

@@ -1,6 +1,7 @@
 //! `leashctl agent`: wire leash under a coding agent, so that each shell command the
 //! agent runs is a leash session of its own (install, list, remove).
 
+mod hook;
 mod install;
 mod settings;
 
@@ -20,6 +21,12 @@ pub(crate) enum AgentAction {
     Install(AgentInstall),
     /// List the agents leashctl wired, with their settings files and leash options.
     List,
+    /// What the agent runs after a command fails (installed with the rest): the reason
+    /// leash stopped the command, from its report, for the model.
+    Hook {
+        /// The agent (claude-code).
+        agent: String,
+    },
     /// Undo an install: the settings file as it was before, the prefix program removed.
     Remove {
         /// The agent (claude-code).
@@ -88,6 +95,10 @@ pub(crate) fn run(action: AgentAction) -> Result<(), CtlError> {
             super::out(&install::install(agent, &file, &given.leash_options)?)
         }
         AgentAction::List => super::out(&install::list()?),
+        AgentAction::Hook { agent } => {
+            Agent::named(&agent, "hook")?;
+            hook::run()
+        }
         AgentAction::Remove { agent, place } => {
             let agent = Agent::named(&agent, "remove")?;
             let file = settings::path(agent, &place)?;

@@ -1,9 +1,10 @@
-//! An agent's settings file: where it is, and the one setting leashctl adds to it (Claude
-//! Code's `env.CLAUDE_CODE_SHELL_PREFIX`), every other key kept in its place.
+//! An agent's settings file: where it is, and what leashctl adds to it (Claude Code's
+//! `env.CLAUDE_CODE_SHELL_PREFIX` and a PostToolUseFailure hook), every other key kept in
+//! its place.
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::{Agent, SettingsPlace};
 use crate::front::ctl::CtlError;
@@ -52,26 +53,59 @@ pub(crate) fn prefix(settings: &Map<String, Value>) -> Option<&str> {
     settings.get("env")?.get(PREFIX)?.as_str()
 }
 
-/// `settings` with the prefix program set to `program`.
-pub(crate) fn with_prefix(mut settings: Map<String, Value>, program: &Path) -> String {
-    let env = settings
-        .entry("env")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if let Value::Object(env) = env {
+/// `settings` with the prefix program set to `program`, and `hook` (a command) run after
+/// each Bash command that fails.
+pub(crate) fn wired(mut settings: Map<String, Value>, program: &Path, hook: &str) -> String {
+    if let Value::Object(env) = object(&mut settings, "env") {
         env.insert(PREFIX.into(), Value::String(program.display().to_string()));
+    }
+    if let Value::Object(hooks) = object(&mut settings, "hooks") {
+        let failures = hooks
+            .entry(FAILURE_HOOKS)
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(failures) = failures {
+            failures.push(json!({
+                "matcher": "Bash",
+                "hooks": [{"type": "command", "command": hook}],
+            }));
+        }
     }
     pretty(&settings)
 }
 
-/// `settings` without the prefix program (and without an `env` left empty by that).
-pub(crate) fn without_prefix(mut settings: Map<String, Value>) -> String {
+/// `settings` without the prefix program and the hook `hook` (and without an object left
+/// empty by that).
+pub(crate) fn unwired(mut settings: Map<String, Value>, hook: &str) -> String {
     if let Some(Value::Object(env)) = settings.get_mut("env") {
         env.shift_remove(PREFIX);
-        if env.is_empty() {
-            settings.shift_remove("env");
+    }
+    if let Some(Value::Object(hooks)) = settings.get_mut("hooks")
+        && let Some(Value::Array(failures)) = hooks.get_mut(FAILURE_HOOKS)
+    {
+        failures.retain(|entry| entry["hooks"][0]["command"] != hook);
+        if failures.is_empty() {
+            hooks.shift_remove(FAILURE_HOOKS);
+        }
+    }
+    for key in ["env", "hooks"] {
+        if settings
+            .get(key)
+            .is_some_and(|v| v.as_object().is_some_and(Map::is_empty))
+        {
+            settings.shift_remove(key);
         }
     }
     pretty(&settings)
+}
+
+/// Claude Code's hooks that run after a tool call fails.
+const FAILURE_HOOKS: &str = "PostToolUseFailure";
+
+/// The object at `key` of `settings`, made if missing.
+fn object<'a>(settings: &'a mut Map<String, Value>, key: &str) -> &'a mut Value {
+    settings
+        .entry(key)
+        .or_insert_with(|| Value::Object(Map::new()))
 }
 
 /// As Claude Code writes its settings: two spaces, a newline at the end.

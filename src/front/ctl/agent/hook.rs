@@ -1,0 +1,184 @@
+//! `leashctl agent hook claude-code`: Claude Code's PostToolUseFailure hook. A command
+//! leash stopped may have printed megabytes first, and Claude Code keeps only the start of
+//! a failed command's output for its model, so leash's line at the end can be lost: the
+//! hook finds the command's report and hands its reason to the model as context.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde_json::{Value, json};
+
+use crate::front::ctl::CtlError;
+
+/// Where the prefix program leaves each command's report (a directory Claude Code makes
+/// per session, writable inside its sandbox too), and what the reports are called there.
+pub(crate) const NOTES_DIR: &str = "CLAUDE_CODE_CHILD_NOTES_DIR";
+const PREFIX: &str = "leash-";
+
+/// Reports older than this are of commands whose hook will not come: removed.
+const STALE: Duration = Duration::from_secs(3600);
+
+/// Answer one PostToolUseFailure call: its JSON on stdin, the context (if any) on stdout.
+pub(crate) fn run() -> Result<(), CtlError> {
+    let mut input = String::new();
+    let _ = std::io::stdin().take(1 << 20).read_to_string(&mut input);
+    let call: Value = serde_json::from_str(&input).unwrap_or(Value::Null);
+    let Some(dir) = std::env::var_os(NOTES_DIR).map(PathBuf::from) else {
+        return Ok(());
+    };
+    let command = call["tool_input"]["command"].as_str().unwrap_or_default();
+    let Some(reason) = take_reason(&dir, command) else {
+        return Ok(());
+    };
+    let answer = json!({
+        "hookSpecificOutput": {
+            "hookEventName": "PostToolUseFailure",
+            "additionalContext": reason,
+        }
+    });
+    crate::front::ctl::out(&(answer.to_string() + "\n"))
+}
+
+/// The reason leash stopped `command`, from its report in `dir` (removed once read, with
+/// any stale ones).
+fn take_reason(dir: &Path, command: &str) -> Option<String> {
+    let mut reason = None;
+    for path in reports(dir) {
+        let Ok(text) = crate::machine::small_file::read(&path) else {
+            continue;
+        };
+        let report: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let script = report["command"][2].as_str().unwrap_or_default();
+        if reason.is_none() && evaluated(script).as_deref() == Some(command) {
+            reason = Some(said(&report));
+            let _ = fs::remove_file(&path);
+        } else if is_stale(&path) {
+            let _ = fs::remove_file(&path);
+        }
+    }
+    reason.flatten()
+}
+
+/// The model's command in a Bash command's script: Claude Code runs it as
+/// `... && eval WORD < /dev/null && pwd -P >| FILE`, WORD the command quoted as one shell
+/// word (bare, in single quotes, or in double quotes).
+fn evaluated(script: &str) -> Option<String> {
+    let end = script.rfind(" < /dev/null && pwd -P >| ")?;
+    let start = script[..end].rfind("&& eval ")? + "&& eval ".len();
+    unquoted(&script[start..end])
+}
+
+/// The one POSIX shell word `word` spells, unquoted; `None` if it is not one word.
+fn unquoted(word: &str) -> Option<String> {
+    let mut text = String::new();
+    let mut chars = word.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => loop {
+                match chars.next()? {
+                    '\'' => break,
+                    c => text.push(c),
+                }
+            },
+            '"' => loop {
+                match chars.next()? {
+                    '"' => break,
+                    '\\' => match chars.next()? {
+                        c @ ('$' | '`' | '"' | '\\') => text.push(c),
+                        '\n' => {}
+                        c => text.extend(['\\', c]),
+                    },
+                    c => text.push(c),
+                }
+            },
+            '\\' => text.push(chars.next()?),
+            c if c.is_whitespace() => return None,
+            c => text.push(c),
+        }
+    }
+    Some(text)
+}
+
+/// The reports in `dir`.
+fn reports(dir: &Path) -> Vec<PathBuf> {
+    let entries = fs::read_dir(dir).into_iter().flatten().flatten();
+    entries
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with(PREFIX) && name.ends_with(".json")
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+fn is_stale(path: &Path) -> bool {
+    let modified = fs::metadata(path).and_then(|m| m.modified());
+    modified.is_ok_and(|at| SystemTime::now().duration_since(at).unwrap_or_default() > STALE)
+}
+
+/// leash's line for a session its report says leash stopped, as leash said it.
+fn said(report: &Value) -> Option<String> {
+    let message = report["breach"]["message"].as_str()?;
+    let stopped = report["stopped_processes"].as_u64().unwrap_or(0);
+    let processes = if stopped == 1 {
+        "1 process".to_string()
+    } else {
+        format!("{stopped} processes")
+    };
+    Some(format!("leash: {message}; stopped {processes}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shell_word_is_unquoted_as_the_shell_would() {
+        for (word, meant) in [
+            ("yes", "yes"),
+            (
+                "'echo \"it'\"'\"'s\" $HOME \\\\ done'",
+                "echo \"it's\" $HOME \\\\ done",
+            ),
+            ("\"it's \\$x \\\\ \\q\"", "it's $x \\ \\q"),
+            ("a\\ b", "a b"),
+        ] {
+            assert_eq!(unquoted(word).as_deref(), Some(meant), "{word}");
+        }
+        assert_eq!(unquoted("two words"), None);
+        assert_eq!(unquoted("'open"), None);
+    }
+
+    #[test]
+    fn the_report_of_the_command_gives_its_reason_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = |script: &str, message: Option<&str>| {
+            json!({
+                "command": ["/bin/bash", "-c", script],
+                "breach": message.map(|m| json!({"message": m})),
+                "stopped_processes": 3,
+            })
+            .to_string()
+        };
+        let mine =
+            "source x && true && eval 'echo \"it'\"'\"'s\" | yes' < /dev/null && pwd -P >| c";
+        fs::write(
+            dir.path().join("leash-1.json"),
+            report(mine, Some("output limit")),
+        )
+        .unwrap();
+        let other = "source x && eval true < /dev/null && pwd -P >| c";
+        fs::write(dir.path().join("leash-2.json"), report(other, None)).unwrap();
+        let command = "echo \"it's\" | yes";
+        assert_eq!(
+            take_reason(dir.path(), command).as_deref(),
+            Some("leash: output limit; stopped 3 processes")
+        );
+        assert_eq!(take_reason(dir.path(), command), None);
+        assert_eq!(take_reason(dir.path(), "true"), None);
+        assert!(!dir.path().join("leash-2.json").exists());
+    }
+}
