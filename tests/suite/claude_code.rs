@@ -95,15 +95,64 @@ fn wire(sandbox: &Sandbox, options: &[&str]) {
     );
 }
 
-/// `claude -p` in the sandbox (its HOME), wired with `options`, the model asking for
-/// `commands`; what the model received back, one tool result per command.
-fn converse(sandbox: &Sandbox, options: &[&str], commands: &[&str]) -> (Finished, Vec<Value>) {
+/// Claude Code's own sandbox off, and on (bubblewrap and socat from Debian, unpacked:
+/// each command in a PID namespace of its own with an outer /proc, / read-only but for
+/// the working directory and its TMPDIR); every case runs under both.
+const MODES: [Sandboxed; 2] = [Sandboxed::Off, Sandboxed::On];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sandboxed {
+    Off,
+    On,
+}
+
+/// The settings a case starts with.
+fn settings(mode: Sandboxed) -> &'static str {
+    match mode {
+        Sandboxed::Off => "{}\n",
+        Sandboxed::On => "{\"sandbox\": {\"enabled\": true, \"autoAllowBashIfSandboxed\": true}}\n",
+    }
+}
+
+/// PATH and LD_LIBRARY_PATH with Debian's bubblewrap and socat (socat needs libwrap0).
+fn with_sandbox_tools(command: &mut Command) {
+    let bwrap = common::bwrap()
+        .parent()
+        .expect("bwrap's directory")
+        .to_owned();
+    let socat = common::debian_package("socat").join("usr/bin");
+    let libwrap = common::debian_package("libwrap0").join("usr/lib/x86_64-linux-gnu");
+    let path = std::env::var("PATH").unwrap_or_default();
+    command
+        .env(
+            "PATH",
+            format!("{}:{}:{path}", bwrap.display(), socat.display()),
+        )
+        .env("LD_LIBRARY_PATH", libwrap);
+}
+
+/// `claude -p` in the sandbox (its HOME), wired with `options`, Claude Code's own sandbox
+/// `mode`, the model asking for `commands`; what the model received back, one tool
+/// result per command.
+fn converse(
+    sandbox: &Sandbox,
+    mode: Sandboxed,
+    options: &[&str],
+    commands: &[&str],
+) -> (Finished, Vec<Value>) {
+    std::fs::create_dir_all(sandbox.path(".claude")).expect(".claude/");
+    std::fs::write(sandbox.path(".claude/settings.json"), settings(mode)).expect("settings");
     wire(sandbox, options);
     let model = Model::start(sandbox, commands);
     let mut claude = sandbox.capped(claude().to_str().expect("a UTF-8 path"));
+    if mode == Sandboxed::On {
+        with_sandbox_tools(&mut claude);
+    }
     claude
         .args(["-p", "run it", "--dangerously-skip-permissions"])
         .env("HOME", sandbox.dir())
+        // Claude Code keeps its temporary files (claude-UID/) there: gone with the case.
+        .env("TMPDIR", sandbox.dir())
         .env_remove("CLAUDE_CONFIG_DIR")
         .env(
             "ANTHROPIC_BASE_URL",
@@ -118,11 +167,18 @@ fn converse(sandbox: &Sandbox, options: &[&str], commands: &[&str]) -> (Finished
         .start_prepared(claude, "")
         .finish_within(Duration::from_secs(180));
     drop(model);
-    let results = std::fs::read_to_string(sandbox.path("tool-results.jsonl"))
+    let results: Vec<Value> = std::fs::read_to_string(sandbox.path("tool-results.jsonl"))
         .unwrap_or_default()
         .lines()
         .map(|line| serde_json::from_str(line).expect("a JSON line"))
         .collect();
+    // Where its sandbox cannot start, Claude Code says so once and runs without it.
+    let unsandboxed = results.iter().any(|r| {
+        r["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("Sandbox is enabled but"))
+    });
+    assert!(!unsandboxed, "{mode:?}: {results:?}");
     (run, results)
 }
 
@@ -141,38 +197,60 @@ fn told(results: &[Value], n: usize) -> String {
     context.unwrap_or_default()
 }
 
-/// A breach case: `command` stopped by `limit` (leash's line, naming it, reaches the
-/// model), a second command after it runs, Claude Code exits 0, nothing survives.
+/// A breach case, in each mode: `command` stopped by a limit (leash's `line` naming it
+/// reaches the model), a second command after it runs, Claude Code exits 0, nothing
+/// survives.
 fn assert_stopped(options: &[&str], command: &str, line: &str) {
-    let sandbox = Sandbox::new();
-    let (run, results) = converse(&sandbox, options, &[command, "echo second-command"]);
-    assert_eq!(run.code(), Some(0), "{}\n{}", run.stderr, run.stdout);
-    let first = said(&results, 0);
-    assert!(first.starts_with("Exit code 124"), "{first}");
-    let told = told(&results, 0);
-    assert!(
-        told.contains(line),
-        "the model was not told {line:?}: {told}"
-    );
-    assert_eq!(said(&results, 1), "second-command", "{results:?}");
-    sandbox.assert_no_survivors(&[]);
+    for mode in MODES {
+        let sandbox = Sandbox::new();
+        let (run, results) = converse(&sandbox, mode, options, &[command, "echo second-command"]);
+        assert_eq!(
+            run.code(),
+            Some(0),
+            "{mode:?}: {}\n{}",
+            run.stderr,
+            run.stdout
+        );
+        let first = said(&results, 0);
+        assert!(first.starts_with("Exit code 124"), "{mode:?}: {first}");
+        let told = told(&results, 0);
+        assert!(
+            told.contains(line),
+            "{mode:?}: the model was not told {line:?}: {told}"
+        );
+        assert_eq!(said(&results, 1), "second-command", "{mode:?}: {results:?}");
+        sandbox.assert_no_survivors(&[]);
+    }
 }
 
 #[test]
 fn a_harmless_commands_output_reaches_the_model_as_it_is() {
-    let sandbox = Sandbox::new();
-    let command = "printf 'out: %s\\n' \"$HOME\" 'two words'; echo to-stderr >&2; exit 3";
-    let (run, results) = converse(&sandbox, &[], &[command]);
-    assert_eq!(run.code(), Some(0), "{}\n{}", run.stderr, run.stdout);
-    let home = sandbox.dir().display();
-    // As Claude Code shows any failed command: its status, then its output, and nothing
-    // of leash's.
-    assert_eq!(
-        said(&results, 0),
-        format!("Exit code 3\nout: {home}\nout: two words\nto-stderr"),
-        "{results:?}"
-    );
-    sandbox.assert_no_survivors(&[]);
+    for mode in MODES {
+        let sandbox = Sandbox::new();
+        let command = "printf 'out: %s\\n' \"$HOME\" 'two words'; echo to-stderr >&2; exit 3";
+        // The second command shows whether Claude Code's sandbox is on: / is read-only.
+        let probe = "touch /leash-probe 2>/dev/null || echo read-only";
+        let (run, results) = converse(&sandbox, mode, &[], &[command, probe]);
+        assert_eq!(
+            run.code(),
+            Some(0),
+            "{mode:?}: {}\n{}",
+            run.stderr,
+            run.stdout
+        );
+        let home = sandbox.dir().display();
+        // As Claude Code shows any failed command: its status, then its output, and
+        // nothing of leash's.
+        assert_eq!(
+            said(&results, 0),
+            format!("Exit code 3\nout: {home}\nout: two words\nto-stderr"),
+            "{mode:?}: {results:?}"
+        );
+        let sandboxed = said(&results, 1) == "read-only";
+        let _ = std::fs::remove_file("/leash-probe");
+        assert_eq!(sandboxed, mode == Sandboxed::On, "{mode:?}: {results:?}");
+        sandbox.assert_no_survivors(&[]);
+    }
 }
 
 #[test]
@@ -205,34 +283,55 @@ fn a_flood_is_stopped_and_the_model_told_though_its_output_was_cut() {
 
 #[test]
 fn a_spinner_left_behind_is_stopped_with_its_command() {
-    let sandbox = Sandbox::new();
-    let spinner = "setsid sh -c 'echo $$ $(cut -d\" \" -f22 /proc/$$/stat) > spinner.pid; \
-                   while :; do :; done' \
-                   > /dev/null 2>&1 < /dev/null & \
-                   while [ ! -s spinner.pid ]; do sleep 0.05; done; echo started";
-    let (run, results) = converse(&sandbox, &[], &[spinner, "echo second-command"]);
-    assert_eq!(run.code(), Some(0), "{}\n{}", run.stderr, run.stdout);
-    assert_eq!(said(&results, 0), "started", "{results:?}");
-    assert_eq!(said(&results, 1), "second-command", "{results:?}");
-    let spinner = common::Tracked::recorded(&sandbox.path("spinner.pid"));
-    sandbox.assert_no_survivors(&spinner);
+    for mode in MODES {
+        let sandbox = Sandbox::new();
+        let spinner = "setsid sh -c 'echo $$ $(cut -d\" \" -f22 /proc/$$/stat) > spinner.pid; \
+                       while :; do :; done' \
+                       > /dev/null 2>&1 < /dev/null & \
+                       while [ ! -s spinner.pid ]; do sleep 0.05; done; echo started";
+        let (run, results) = converse(&sandbox, mode, &[], &[spinner, "echo second-command"]);
+        assert_eq!(
+            run.code(),
+            Some(0),
+            "{mode:?}: {}\n{}",
+            run.stderr,
+            run.stdout
+        );
+        assert_eq!(said(&results, 0), "started", "{mode:?}: {results:?}");
+        assert_eq!(said(&results, 1), "second-command", "{mode:?}: {results:?}");
+        // In Claude Code's sandbox the PID written is its namespace's: the outer cap's
+        // cgroup still holds the spinner if it survived.
+        let spinner = match mode {
+            Sandboxed::Off => common::Tracked::recorded(&sandbox.path("spinner.pid")),
+            Sandboxed::On => Vec::new(),
+        };
+        sandbox.assert_no_survivors(&spinner);
+    }
 }
 
 #[test]
 fn a_command_cannot_stop_claude_code() {
     // Without leash, `kill -STOP $PPID` froze Claude Code itself: here $PPID is leash,
     // which the session may not signal.
-    let sandbox = Sandbox::new();
-    let (run, results) = converse(
-        &sandbox,
-        &[],
-        &[
+    for mode in MODES {
+        let sandbox = Sandbox::new();
+        let commands = [
             "kill -STOP $PPID; echo after-the-stop",
             "echo second-command",
-        ],
-    );
-    assert_eq!(run.code(), Some(0), "{}\n{}", run.stderr, run.stdout);
-    assert!(said(&results, 0).contains("after-the-stop"), "{results:?}");
-    assert_eq!(said(&results, 1), "second-command", "{results:?}");
-    sandbox.assert_no_survivors(&[]);
+        ];
+        let (run, results) = converse(&sandbox, mode, &[], &commands);
+        assert_eq!(
+            run.code(),
+            Some(0),
+            "{mode:?}: {}\n{}",
+            run.stderr,
+            run.stdout
+        );
+        assert!(
+            said(&results, 0).contains("after-the-stop"),
+            "{mode:?}: {results:?}"
+        );
+        assert_eq!(said(&results, 1), "second-command", "{mode:?}: {results:?}");
+        sandbox.assert_no_survivors(&[]);
+    }
 }
