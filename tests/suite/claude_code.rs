@@ -56,11 +56,23 @@ struct Model {
 }
 
 impl Model {
+    /// A model asking for `commands`: a Bash command each, or a tool input as a JSON
+    /// object (`{"command": ..., "run_in_background": true}`).
     fn start(sandbox: &Sandbox, commands: &[&str]) -> Model {
         static TURN: Mutex<()> = Mutex::new(());
         let turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/claude_model.py");
-        let commands = serde_json::to_string(commands).expect("JSON");
+        let inputs: Vec<Value> = commands
+            .iter()
+            .map(|c| {
+                if c.starts_with('{') {
+                    serde_json::from_str(c).expect("a tool input")
+                } else {
+                    Value::from(*c)
+                }
+            })
+            .collect();
+        let commands = serde_json::to_string(&inputs).expect("JSON");
         let results = sandbox.path("tool-results.jsonl");
         let (server, port) = common::start_model(script, &[commands.as_ref(), results.as_os_str()]);
         Model {
@@ -131,15 +143,14 @@ fn with_sandbox_tools(command: &mut Command) {
         .env("LD_LIBRARY_PATH", libwrap);
 }
 
-/// `claude -p` in the sandbox (its HOME), wired with `options`, Claude Code's own sandbox
-/// `mode`, the model asking for `commands`; what the model received back, one tool
-/// result per command.
-fn converse(
+/// Start `claude -p` in the sandbox (its HOME), wired with `options`, Claude Code's own
+/// sandbox `mode`, the model asking for `commands`.
+fn start_claude(
     sandbox: &Sandbox,
     mode: Sandboxed,
     options: &[&str],
     commands: &[&str],
-) -> (Finished, Vec<Value>) {
+) -> (common::Running, Model) {
     std::fs::create_dir_all(sandbox.path(".claude")).expect(".claude/");
     std::fs::write(sandbox.path(".claude/settings.json"), settings(mode)).expect("settings");
     wire(sandbox, options);
@@ -163,9 +174,19 @@ fn converse(
         .env("IS_SANDBOX", "1")
         .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
         .env("DISABLE_AUTOUPDATER", "1");
-    let run = sandbox
-        .start_prepared(claude, "")
-        .finish_within(Duration::from_secs(180));
+    (sandbox.start_prepared(claude, ""), model)
+}
+
+/// [`start_claude`] to the end; what the model received back, one tool result per
+/// command.
+fn converse(
+    sandbox: &Sandbox,
+    mode: Sandboxed,
+    options: &[&str],
+    commands: &[&str],
+) -> (Finished, Vec<Value>) {
+    let (running, model) = start_claude(sandbox, mode, options, commands);
+    let run = running.finish_within(Duration::from_secs(180));
     drop(model);
     let results: Vec<Value> = std::fs::read_to_string(sandbox.path("tool-results.jsonl"))
         .unwrap_or_default()
@@ -333,5 +354,104 @@ fn a_command_cannot_stop_claude_code() {
         );
         assert_eq!(said(&results, 1), "second-command", "{mode:?}: {results:?}");
         sandbox.assert_no_survivors(&[]);
+    }
+}
+
+#[test]
+fn a_background_server_a_later_command_cannot_stop_is_named_and_gone_at_the_end() {
+    // A server started with run_in_background, then stopped by PID from a later command:
+    // each command is a session of its own, whose Landlock scope refuses the signal, so
+    // the model is told what to do instead. `claude -p` waits for its background
+    // commands (without leash, for ever): the server's wall limit ends it, and Claude
+    // Code with it.
+    for mode in MODES {
+        let sandbox = Sandbox::new();
+        let server = r#"{"command": "python3 -m http.server 0 & echo $! > server.pid; wait",
+                         "run_in_background": true}"#;
+        let stop = "while [ ! -s server.pid ]; do sleep 0.1; done; kill $(cat server.pid)";
+        let (run, results) = converse(&sandbox, mode, &["--wall", "10s"], &[server, stop]);
+        assert_eq!(
+            run.code(),
+            Some(0),
+            "{mode:?}: {}\n{}",
+            run.stderr,
+            run.stdout
+        );
+        assert!(
+            said(&results, 0).contains("running in background"),
+            "{mode:?}: {results:?}"
+        );
+        let told = told(&results, 1);
+        match mode {
+            Sandboxed::Off => {
+                assert!(told.contains("Operation not permitted"), "{told}");
+                assert!(told.contains("TaskStop tool"), "{told}");
+            }
+            // In Claude Code's sandbox each command has a PID namespace of its own: the
+            // server's PID names nothing there.
+            Sandboxed::On => assert!(told.contains("No such process"), "{told}"),
+        }
+        sandbox.assert_no_survivors(&[]);
+    }
+}
+
+#[test]
+fn a_background_command_that_never_ends_ends_at_its_wall_limit() {
+    for mode in MODES {
+        let sandbox = Sandbox::new();
+        let endless = r#"{"command": "tail -f /dev/null", "run_in_background": true}"#;
+        let (run, results) = converse(
+            &sandbox,
+            mode,
+            &["--wall", "5s"],
+            &[endless, "echo second-command"],
+        );
+        assert_eq!(
+            run.code(),
+            Some(0),
+            "{mode:?}: {}\n{}",
+            run.stderr,
+            run.stdout
+        );
+        assert_eq!(said(&results, 1), "second-command", "{mode:?}: {results:?}");
+        sandbox.assert_no_survivors(&[]);
+    }
+}
+
+#[test]
+fn nothing_survives_a_claude_code_killed_mid_command() {
+    // Killed by SIGKILL, Claude Code cannot stop its commands: each leash dies with its
+    // parent (--die-with-parent) and stops its session, a background one included.
+    for mode in MODES {
+        let sandbox = Sandbox::new();
+        let endless = r#"{"command": "touch background.started; tail -f /dev/null",
+                          "run_in_background": true}"#;
+        let waiting = "touch waiting; tail -f /dev/null";
+        let (running, _model) = start_claude(&sandbox, mode, &[], &[endless, waiting]);
+        for file in ["background.started", "waiting"] {
+            sandbox.wait_for_file(file);
+        }
+        running.signal(nix::sys::signal::Signal::SIGKILL);
+        let run = running.finish_within(Duration::from_secs(30));
+        assert_eq!(run.signal(), Some(9), "{mode:?}");
+        // Each session's stop sequence: SIGTERM, SIGKILL after the 2 s grace. Claude
+        // Code's own network bridges (socat, with its sandbox on) outlive it: not leash's.
+        let leashs = || {
+            let bridge = |pid: &i32| {
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .is_ok_and(|c| c.starts_with(b"socat\0UNIX-LISTEN:"))
+            };
+            let left: Vec<i32> = sandbox
+                .survivors()
+                .into_iter()
+                .filter(|p| !bridge(p))
+                .collect();
+            left
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !leashs().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(leashs().is_empty(), "{mode:?}: survived: {:?}", leashs());
     }
 }

@@ -29,7 +29,8 @@ pub(crate) fn run() -> Result<(), CtlError> {
         return Ok(());
     };
     let command = call["tool_input"]["command"].as_str().unwrap_or_default();
-    let Some(reason) = take_reason(&dir, command) else {
+    let error = call["error"].as_str().unwrap_or_default();
+    let Some(reason) = take_reason(&dir, command).or_else(|| refused_signal(command, error)) else {
         return Ok(());
     };
     let answer = json!({
@@ -59,6 +60,24 @@ fn take_reason(dir: &Path, command: &str) -> Option<String> {
         }
     }
     reason.flatten()
+}
+
+/// What to do instead, when `command` failed because it signalled a process outside its
+/// session (a server an earlier command started in the background): the Landlock scope
+/// refuses that, and the model would otherwise retry or give up.
+fn refused_signal(command: &str, error: &str) -> Option<String> {
+    let signals = ["kill", "pkill", "killall"].iter().any(|k| {
+        command
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w == *k)
+    });
+    (signals && error.contains("Operation not permitted")).then(|| {
+        "leash: each Bash command runs as a session of its own, which may not signal \
+         processes outside it (hence 'Operation not permitted'); stop a command started with \
+         run_in_background with the TaskStop tool, or start and stop a process within one \
+         command"
+            .to_string()
+    })
 }
 
 /// The model's command in a Bash command's script: Claude Code runs it as
@@ -134,6 +153,15 @@ fn said(report: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_kill_is_answered_with_what_to_do_instead() {
+        let refused = "Exit code 1\nbash: kill: (14002) - Operation not permitted";
+        assert!(refused_signal("kill $(cat server.pid)", refused).is_some());
+        assert!(refused_signal("pkill -f 'node server'", refused).is_some());
+        assert!(refused_signal("skill-check", refused).is_none());
+        assert!(refused_signal("kill 1", "Exit code 1\nno such process").is_none());
+    }
 
     #[test]
     fn a_shell_word_is_unquoted_as_the_shell_would() {

@@ -206,7 +206,10 @@ fn hook_command(agent: Agent) -> Result<String, CtlError> {
 /// hook and MCP server, SCRIPT (the last argument) one shell script for its shell. A Bash
 /// command's script (it sources the shell snapshot, runs the model's command, records the
 /// working directory with `pwd -P >|`) runs under leash, its report left where the
-/// failure hook finds it; anything else runs as it would without the prefix.
+/// failure hook finds it; anything else runs as it would without the prefix. leash is
+/// Claude Code's own child (bash execs the prefix, the prefix execs leash), so it dies
+/// with Claude Code (--die-with-parent): even a SIGKILLed Claude Code leaves no command
+/// running, a background one included.
 fn write_program(program: &Path, leash: &Path, options: &[String]) -> Result<(), CtlError> {
     let notes = super::hook::NOTES_DIR;
     let text = format!(
@@ -222,7 +225,7 @@ fn write_program(program: &Path, leash: &Path, options: &[String]) -> Result<(),
          if [ -d \"${{{notes}:-}}\" ] && [ -w \"${notes}\" ]; then\n\
          \x20 set -- --report \"${notes}/leash-$$.json\"\n\
          fi\n\
-         exec {} --profile agent-command {}\"$@\" -- \"${{SHELL:-/bin/sh}}\" -c \"$script\"\n",
+         exec {} --profile agent-command --die-with-parent {}\"$@\" -- \"${{SHELL:-/bin/sh}}\" -c \"$script\"\n",
         env!("CARGO_PKG_VERSION"),
         quoted(&leash.display().to_string()),
         shown(options)
