@@ -143,17 +143,19 @@ fn with_sandbox_tools(command: &mut Command) {
         .env("LD_LIBRARY_PATH", libwrap);
 }
 
-/// Start `claude -p` in the sandbox (its HOME), wired with `options`, Claude Code's own
-/// sandbox `mode`, the model asking for `commands`.
+/// Start `claude -p` in the sandbox (its HOME), wired with `options` (none: wired
+/// already), Claude Code's own sandbox `mode`, the model asking for `commands`.
 fn start_claude(
     sandbox: &Sandbox,
     mode: Sandboxed,
-    options: &[&str],
+    options: Option<&[&str]>,
     commands: &[&str],
 ) -> (common::Running, Model) {
-    std::fs::create_dir_all(sandbox.path(".claude")).expect(".claude/");
-    std::fs::write(sandbox.path(".claude/settings.json"), settings(mode)).expect("settings");
-    wire(sandbox, options);
+    if let Some(options) = options {
+        std::fs::create_dir_all(sandbox.path(".claude")).expect(".claude/");
+        std::fs::write(sandbox.path(".claude/settings.json"), settings(mode)).expect("settings");
+        wire(sandbox, options);
+    }
     let model = Model::start(sandbox, commands);
     let mut claude = sandbox.capped(claude().to_str().expect("a UTF-8 path"));
     if mode == Sandboxed::On {
@@ -185,7 +187,7 @@ fn converse(
     options: &[&str],
     commands: &[&str],
 ) -> (Finished, Vec<Value>) {
-    let (running, model) = start_claude(sandbox, mode, options, commands);
+    let (running, model) = start_claude(sandbox, mode, Some(options), commands);
     let run = running.finish_within(Duration::from_secs(180));
     drop(model);
     let results: Vec<Value> = std::fs::read_to_string(sandbox.path("tool-results.jsonl"))
@@ -427,7 +429,7 @@ fn nothing_survives_a_claude_code_killed_mid_command() {
         let endless = r#"{"command": "touch background.started; tail -f /dev/null",
                           "run_in_background": true}"#;
         let waiting = "touch waiting; tail -f /dev/null";
-        let (running, _model) = start_claude(&sandbox, mode, &[], &[endless, waiting]);
+        let (running, _model) = start_claude(&sandbox, mode, Some(&[]), &[endless, waiting]);
         for file in ["background.started", "waiting"] {
             sandbox.wait_for_file(file);
         }
@@ -454,4 +456,32 @@ fn nothing_survives_a_claude_code_killed_mid_command() {
         }
         assert!(leashs().is_empty(), "{mode:?}: survived: {:?}", leashs());
     }
+}
+
+#[test]
+fn the_manuals_recipe_wires_claude_code_as_written() {
+    let sandbox = Sandbox::new();
+    let mut recipe = sandbox.shell(&common::readme_recipe("**Claude Code**"));
+    recipe
+        .env("HOME", sandbox.dir())
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("XDG_DATA_HOME");
+    let installed = sandbox.start_prepared(recipe, "").finish();
+    assert_eq!(installed.code(), Some(0), "{}", installed.stderr);
+    let (running, model) = start_claude(&sandbox, Sandboxed::Off, None, &["echo the-recipe-ran"]);
+    let run = running.finish_within(Duration::from_secs(180));
+    drop(model);
+    assert_eq!(run.code(), Some(0), "{}\n{}", run.stderr, run.stdout);
+    assert!(run.stdout.contains("the-recipe-ran"), "{}", run.stdout);
+    let settings =
+        std::fs::read_to_string(sandbox.path(".claude/settings.json")).expect("settings");
+    let prefix: Value = serde_json::from_str(&settings).expect("JSON");
+    let program = prefix["env"]["CLAUDE_CODE_SHELL_PREFIX"]
+        .as_str()
+        .expect("the prefix");
+    let text = std::fs::read_to_string(program).expect("the prefix program");
+    assert!(
+        text.contains("--profile agent-command --die-with-parent --mem 8G "),
+        "{text}"
+    );
 }

@@ -325,8 +325,13 @@ impl Sandbox {
         let bin = self.path("bin");
         if !bin.exists() {
             fs::create_dir(&bin).expect("the sandbox's bin/");
-            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_leash"), bin.join("leash"))
-                .expect("leash in the sandbox's bin/");
+            for (name, program) in [
+                ("leash", env!("CARGO_BIN_EXE_leash")),
+                ("leashctl", env!("CARGO_BIN_EXE_leashctl")),
+            ] {
+                std::os::unix::fs::symlink(program, bin.join(name))
+                    .expect("leash and leashctl in the sandbox's bin/");
+            }
         }
         bin
     }
