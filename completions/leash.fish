@@ -59,6 +59,7 @@ leashctl-zsh\t'Its completions for zsh'
 leashctl-fish\t'Its completions for fish'"
 complete -c leash -l die-with-parent -d 'Stop the session when leash\'s parent dies (its parent-death signal: Linux counts the thread that started leash), as if leash were sent SIGTERM'
 complete -c leash -l preserve-status -d 'When a limit stops the command, exit with the command\'s status (128+N if it died of signal N) instead of 124'
+complete -c leash -l say-leftovers -d 'When the command exits by itself, say so in one line if leash stopped processes it left running (a server, a `&` job): whoever reads the output learns they are gone'
 complete -c leash -l foreground -d 'Accepted for compatibility with GNU timeout: leash always hands the terminal to the session when it runs in the terminal\'s foreground (Ctrl-C reaches the command)'
 complete -c leash -l allow-new-privs -d 'Let the command gain privileges through set-user-ID programs and file capabilities (by default leash sets no_new_privs, so it cannot)'
 complete -c leash -l env-clear -d 'Start the command with an empty environment (plus --env-keep and --env)'

@@ -37,6 +37,8 @@ pub(crate) struct Spec {
     pub(crate) kill_after: Duration,
     /// Exit with the command's status even when a limit stopped it.
     pub(crate) preserve_status: bool,
+    /// Say when processes the command left behind were stopped after it exited.
+    pub(crate) say_leftovers: bool,
     /// Per-process rlimits, at most one per resource.
     pub(crate) rlimits: Vec<FlaggedRlimit>,
     /// How much leash says.
@@ -99,6 +101,7 @@ impl Spec {
             signal: nix::sys::signal::Signal::SIGTERM.into(),
             kill_after: Duration::from_secs(2),
             preserve_status: false,
+            say_leftovers: false,
             rlimits: Vec::new(),
             verbosity: Verbosity::Normal,
             report: None,

@@ -98,7 +98,8 @@ fn first_signal(ending: Ending, configured: SignalNumber) -> SignalNumber {
 }
 
 /// The line about why the session was stopped (none when it ended by itself and nothing
-/// was left, detail only when its main process left others behind).
+/// was left; when its main process left others behind, detail only, unless
+/// `--say-leftovers`).
 fn say_why(ending: Ending, stopped: &Stopped, settings: &Spec) {
     let count = processes(stopped.processes);
     match ending {
@@ -113,6 +114,10 @@ fn say_why(ending: Ending, stopped: &Stopped, settings: &Spec) {
         Ending::Signaled(signal) => notice(
             settings.verbosity,
             &format!("received SIG{}; stopped {count}", signal_name(signal)),
+        ),
+        Ending::MainExited if stopped.processes > 0 && settings.say_leftovers => notice(
+            settings.verbosity,
+            &format!("the command exited; stopped {count} it left running"),
         ),
         Ending::MainExited if stopped.processes > 0 => detail(
             settings.verbosity,

@@ -224,6 +224,11 @@ fn told(results: &[Value], n: usize) -> String {
 /// reaches the model), a second command after it runs, Claude Code exits 0, nothing
 /// survives.
 fn assert_stopped(options: &[&str], command: &str, line: &str) {
+    assert_held(options, command, line, |_, _| {});
+}
+
+/// [`assert_stopped`], and `check` on what the case left (the referee's peaks, a file).
+fn assert_held(options: &[&str], command: &str, line: &str, check: impl Fn(&Sandbox, Sandboxed)) {
     for mode in MODES {
         let sandbox = Sandbox::new();
         let (run, results) = converse(&sandbox, mode, options, &[command, "echo second-command"]);
@@ -242,9 +247,16 @@ fn assert_stopped(options: &[&str], command: &str, line: &str) {
             "{mode:?}: the model was not told {line:?}: {told}"
         );
         assert_eq!(said(&results, 1), "second-command", "{mode:?}: {results:?}");
+        check(&sandbox, mode);
         sandbox.assert_no_survivors(&[]);
     }
 }
+
+/// What Claude Code itself may use beside a command, in the referee's figures (which
+/// count the whole outer cap): its native binary's resident memory peaked at about
+/// 300 MiB here, its threads at about 30.
+const CLAUDE_CODE_MEMORY: u64 = 512 << 20;
+const CLAUDE_CODE_TASKS: u64 = 64;
 
 #[test]
 fn a_harmless_commands_output_reaches_the_model_as_it_is() {
@@ -279,13 +291,63 @@ fn a_harmless_commands_output_reaches_the_model_as_it_is() {
 #[test]
 fn a_memory_bomb_is_stopped_and_the_model_told() {
     let bomb = "python3 -c 'x = []\nwhile True: x.append(bytearray(1 << 20))'";
-    assert_stopped(&["--mem", "512MiB"], bomb, "leash: memory limit 512.0 MiB");
+    let limit: u64 = 512 << 20;
+    assert_held(
+        &["--mem", "512MiB"],
+        bomb,
+        "leash: memory limit 512.0 MiB",
+        |sandbox, mode| {
+            if let Some(peak) = sandbox.referee_peak_memory() {
+                let bound = limit * 5 / 4 + CLAUDE_CODE_MEMORY;
+                assert!(
+                    peak <= bound,
+                    "{mode:?}: the referee saw {} MiB",
+                    peak >> 20
+                );
+            }
+        },
+    );
 }
 
 #[test]
 fn a_fork_bomb_is_stopped_and_the_model_told() {
     let bomb = "b() { b | b & }; b; sleep 60";
-    assert_stopped(&["--procs", "128"], bomb, "leash: process limit 128");
+    assert_held(
+        &["--procs", "128"],
+        bomb,
+        "leash: process limit 128",
+        |sandbox, mode| {
+            // With Claude Code's sandbox on, as root, the session has no pids cgroup (the
+            // sandbox's /sys/fs/cgroup is read-only) and RLIMIT_NPROC does not hold root:
+            // leash's sampling alone stops the bomb, past the limit (the issue "Precise
+            // without privilege"). The outer cap holds it meanwhile.
+            if mode == Sandboxed::On {
+                return;
+            }
+            if let Some(peak) = sandbox.referee_peak_tasks() {
+                let bound = 2 * 128 + CLAUDE_CODE_TASKS;
+                assert!(peak <= bound, "{mode:?}: the referee saw {peak} tasks");
+            }
+        },
+    );
+}
+
+#[test]
+fn a_disk_filler_is_stopped_and_the_model_told() {
+    let filler = "dd if=/dev/zero of=fill bs=1M status=none";
+    assert_held(
+        &["--disk-write", "256MiB"],
+        filler,
+        "leash: disk write limit 256.0 MiB",
+        |sandbox, mode| {
+            let written = std::fs::metadata(sandbox.path("fill")).map_or(0, |m| m.len());
+            assert!(
+                written <= 320 << 20,
+                "{mode:?}: wrote {} MiB",
+                written >> 20
+            );
+        },
+    );
 }
 
 #[test]
@@ -320,7 +382,12 @@ fn a_spinner_left_behind_is_stopped_with_its_command() {
             run.stderr,
             run.stdout
         );
-        assert_eq!(said(&results, 0), "started", "{mode:?}: {results:?}");
+        // The model learns that the spinner is gone.
+        assert_eq!(
+            said(&results, 0),
+            "started\nleash: the command exited; stopped 1 process it left running",
+            "{mode:?}: {results:?}"
+        );
         assert_eq!(said(&results, 1), "second-command", "{mode:?}: {results:?}");
         // In Claude Code's sandbox the PID written is its namespace's: the outer cap's
         // cgroup still holds the spinner if it survived.

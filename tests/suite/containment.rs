@@ -172,6 +172,23 @@ fn leftovers_get_the_grace_before_kill_after_a_normal_exit() {
 }
 
 #[test]
+fn say_leftovers_names_what_a_normal_exit_left_running_in_one_line() {
+    let sandbox = Sandbox::new();
+    let script = "sleep 1000 & sleep 1000 & echo done; exit 3";
+    let run = sandbox.run(&["--say-leftovers", "--", "sh", "-c", script]);
+    assert_eq!(run.code(), Some(3), "{}", run.stderr);
+    assert_eq!(run.stdout, "done\n");
+    assert_eq!(
+        run.stderr,
+        "leash: the command exited; stopped 2 processes it left running\n"
+    );
+    // Nothing left, nothing said.
+    let quiet = sandbox.run(&["--say-leftovers", "--", "sh", "-c", "echo done"]);
+    assert_eq!(quiet.stderr, "");
+    sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
 fn sigterm_to_leash_stops_the_tree_and_leash_dies_of_it() {
     let sandbox = Sandbox::new();
     let script = "setsid sh -c 'echo $$ > escaped.pid; exec sleep 1000' & echo $$ > main.pid; wait";

@@ -133,6 +133,11 @@ pub(crate) struct Cli {
     #[arg(long, help_heading = "Stopping")]
     preserve_status: bool,
 
+    /// When the command exits by itself, say so in one line if leash stopped processes it
+    /// left running (a server, a `&` job): whoever reads the output learns they are gone.
+    #[arg(long, help_heading = "Stopping")]
+    say_leftovers: bool,
+
     /// Accepted for compatibility with GNU timeout: leash always hands the terminal to the
     /// session when it runs in the terminal's foreground (Ctrl-C reaches the command).
     #[arg(long, help_heading = "Stopping")]

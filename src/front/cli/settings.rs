@@ -32,6 +32,7 @@ pub(super) fn from_cli(cli: Cli) -> Result<Spec, Error> {
         signal: cli.signal,
         kill_after: cli.kill_after,
         preserve_status: cli.preserve_status,
+        say_leftovers: cli.say_leftovers,
         rlimits,
         verbosity,
         confinement: confinement_of(&cli),
