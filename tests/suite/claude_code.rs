@@ -528,6 +528,8 @@ fn nothing_survives_a_claude_code_killed_mid_command() {
 #[test]
 fn the_manuals_recipe_wires_claude_code_as_written() {
     let sandbox = Sandbox::new();
+    let leashctl = env!("CARGO_BIN_EXE_leashctl");
+    sandbox.stub("leashctl", &format!("exec '{leashctl}' \"$@\""));
     let mut recipe = sandbox.shell(&common::readme_recipe("**Claude Code**"));
     recipe
         .env("HOME", sandbox.dir())

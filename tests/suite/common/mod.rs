@@ -325,13 +325,8 @@ impl Sandbox {
         let bin = self.path("bin");
         if !bin.exists() {
             fs::create_dir(&bin).expect("the sandbox's bin/");
-            for (name, program) in [
-                ("leash", env!("CARGO_BIN_EXE_leash")),
-                ("leashctl", env!("CARGO_BIN_EXE_leashctl")),
-            ] {
-                std::os::unix::fs::symlink(program, bin.join(name))
-                    .expect("leash and leashctl in the sandbox's bin/");
-            }
+            std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_leash"), bin.join("leash"))
+                .expect("leash in the sandbox's bin/");
         }
         bin
     }
@@ -717,6 +712,9 @@ pub(crate) fn make_device(path: &Path, major: u32, minor: u32) -> bool {
 /// An executable shell script at `path` running `body`.
 pub(crate) fn shell_script(path: &Path, body: &str) {
     use std::os::unix::fs::PermissionsExt;
+    // A new file: a link already there (leash in the sandbox's bin/) is replaced, never
+    // written through (that would overwrite the program it names).
+    let _ = fs::remove_file(path);
     fs::write(path, format!("#!/bin/sh\n{body}\n")).expect("a script");
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod a script");
 }
