@@ -554,3 +554,48 @@ fn the_manuals_recipe_wires_claude_code_as_written() {
         "{text}"
     );
 }
+
+#[test]
+fn a_background_command_gets_a_background_jobs_wall_limit() {
+    // The prefix sees only the script; the PreToolUse hook marks a run_in_background
+    // command, and its session gets two hours where a foreground command gets ten
+    // minutes (the agent-command profile).
+    let sandbox = Sandbox::new();
+    let background = r#"{"command": "touch background.started; tail -f /dev/null",
+                          "run_in_background": true}"#;
+    let foreground = "touch foreground.started; tail -f /dev/null";
+    let (running, _model) = start_claude(
+        &sandbox,
+        Sandboxed::Off,
+        Some(&[]),
+        &[background, foreground],
+    );
+    for file in ["background.started", "foreground.started"] {
+        sandbox.wait_for_file(file);
+    }
+    let listed = Command::new(env!("CARGO_BIN_EXE_leashctl"))
+        .args(["list", "--json"])
+        .output()
+        .expect("leashctl list");
+    running.signal(nix::sys::signal::Signal::SIGKILL);
+    let _ = running.finish_within(Duration::from_secs(30));
+    let sessions: Value = serde_json::from_slice(&listed.stdout).expect("JSON");
+    let wall_of = |marker: &str| {
+        sessions
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|s| s["command"].to_string().contains(marker))
+            .map(|s| s["limits"]["wall_seconds"].clone())
+    };
+    assert_eq!(
+        wall_of("touch background.started"),
+        Some(7200.0.into()),
+        "{sessions:#}"
+    );
+    assert_eq!(
+        wall_of("touch foreground.started"),
+        Some(600.0.into()),
+        "{sessions:#}"
+    );
+}

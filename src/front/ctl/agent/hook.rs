@@ -1,7 +1,13 @@
-//! `leashctl agent hook claude-code`: Claude Code's PostToolUseFailure hook. A command
-//! leash stopped may have printed megabytes first, and Claude Code keeps only the start of
-//! a failed command's output for its model, so leash's line at the end can be lost: the
-//! hook finds the command's report and hands its reason to the model as context.
+//! `leashctl agent hook claude-code`: Claude Code's hooks around a Bash command.
+//!
+//! PreToolUse: a command the model starts with `run_in_background` is marked (a no-op
+//! `:` command before it), so that the prefix program gives it a background job's wall
+//! limit; the prefix sees only the script, not the tool's input.
+//!
+//! PostToolUseFailure: a command leash stopped may have printed megabytes first, and
+//! Claude Code keeps only the start of a failed command's output for its model, so
+//! leash's line at the end can be lost: the hook finds the command's report and hands its
+//! reason to the model as context.
 
 use std::fs;
 use std::io::Read;
@@ -17,14 +23,55 @@ use crate::front::ctl::CtlError;
 pub(crate) const NOTES_DIR: &str = "CLAUDE_CODE_CHILD_NOTES_DIR";
 const PREFIX: &str = "leash-";
 
+/// What a background command's script starts with once marked: the prefix program looks
+/// for it (a no-op for the shell).
+pub(crate) const BACKGROUND: &str = ": leash-background; ";
+
 /// Reports older than this are of commands whose hook will not come: removed.
 const STALE: Duration = Duration::from_secs(3600);
 
-/// Answer one PostToolUseFailure call: its JSON on stdin, the context (if any) on stdout.
+/// Answer one hook call: its JSON on stdin, the answer (if any) on stdout.
 pub(crate) fn run() -> Result<(), CtlError> {
     let mut input = String::new();
     let _ = std::io::stdin().take(1 << 20).read_to_string(&mut input);
     let call: Value = serde_json::from_str(&input).unwrap_or(Value::Null);
+    match call["hook_event_name"].as_str() {
+        Some("PreToolUse") => match marked(&call["tool_input"]) {
+            Some(input) => crate::front::ctl::out(&(updated(input).to_string() + "\n")),
+            None => Ok(()),
+        },
+        _ => after_failure(&call),
+    }
+}
+
+/// A background command's tool input, marked; `None` for any other.
+fn marked(input: &Value) -> Option<Value> {
+    if input["run_in_background"] != Value::Bool(true) {
+        return None;
+    }
+    let command = input["command"].as_str()?;
+    if command.starts_with(BACKGROUND) {
+        return None;
+    }
+    let mut input = input.clone();
+    input["command"] = Value::String(format!("{BACKGROUND}{command}"));
+    Some(input)
+}
+
+/// The PreToolUse answer that runs `input` instead (the permission decision left to
+/// Claude Code's own rules).
+fn updated(input: Value) -> Value {
+    json!({
+        "hookSpecificOutput": {
+            "hookEventName": "PreToolUse",
+            "updatedInput": input,
+        }
+    })
+}
+
+/// Answer a PostToolUseFailure call with leash's reason, or with what to do instead of a
+/// refused signal.
+fn after_failure(call: &Value) -> Result<(), CtlError> {
     let Some(dir) = std::env::var_os(NOTES_DIR).map(PathBuf::from) else {
         return Ok(());
     };
@@ -153,6 +200,17 @@ fn said(report: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_background_command_is_marked_and_only_once() {
+        let background = json!({"command": "npm run dev", "run_in_background": true,
+                                "description": "the server"});
+        let marked_once = marked(&background).unwrap();
+        assert_eq!(marked_once["command"], ": leash-background; npm run dev");
+        assert_eq!(marked_once["description"], "the server");
+        assert_eq!(marked(&marked_once), None);
+        assert_eq!(marked(&json!({"command": "make"})), None);
+    }
 
     #[test]
     fn a_refused_kill_is_answered_with_what_to_do_instead() {

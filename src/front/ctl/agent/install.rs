@@ -202,6 +202,11 @@ fn hook_command(agent: Agent) -> Result<String, CtlError> {
     ))
 }
 
+/// The wall limit of a command the model started with `run_in_background` (a dev server,
+/// a watcher): it runs while the conversation goes on, and ends with Claude Code anyway.
+/// Given as LEASH_WALL, below the profile's flags, so `--wall` given at install wins.
+const BACKGROUND_WALL: &str = "2h";
+
 /// Write the prefix program. Claude Code runs `PROGRAM SCRIPT` for each Bash command,
 /// hook and MCP server, SCRIPT (the last argument) one shell script for its shell. A Bash
 /// command's script (it sources the shell snapshot, runs the model's command, records the
@@ -212,12 +217,14 @@ fn hook_command(agent: Agent) -> Result<String, CtlError> {
 /// running, a background one included.
 fn write_program(program: &Path, leash: &Path, options: &[String]) -> Result<(), CtlError> {
     let notes = super::hook::NOTES_DIR;
+    let background = super::hook::BACKGROUND;
     let text = format!(
         "#!/bin/sh\n\
          # Written by leashctl agent install (leash {}): Claude Code runs each Bash command\n\
          # as `THIS SCRIPT`; SCRIPT, the last argument, runs in its shell in a leash session.\n\
          eval \"script=\\${{$#}}\"\n\
          case $script in\n\
+         *\"&& eval '{background}\"*) LEASH_WALL={BACKGROUND_WALL}; export LEASH_WALL ;;\n\
          *'&& pwd -P >| '*) ;;\n\
          *) exec \"${{SHELL:-/bin/sh}}\" -c \"$script\" ;;\n\
          esac\n\

@@ -1,6 +1,6 @@
 //! An agent's settings file: where it is, and what leashctl adds to it (Claude Code's
-//! `env.CLAUDE_CODE_SHELL_PREFIX` and a PostToolUseFailure hook), every other key kept in
-//! its place.
+//! `env.CLAUDE_CODE_SHELL_PREFIX`, and hooks before a Bash command and after one fails),
+//! every other key kept in its place.
 
 use std::path::{Path, PathBuf};
 
@@ -28,22 +28,33 @@ pub(crate) fn path(agent: Agent, place: &SettingsPlace) -> Result<PathBuf, CtlEr
     Ok(config.join("settings.json"))
 }
 
-/// The settings in `text` (from `file`, for messages): a JSON object, whose `env`, if
-/// any, is an object too.
+/// The settings in `text` (from `file`, for messages): a JSON object, whose `env` and
+/// `hooks`, if any, are objects too, and the hook lists leashctl adds to, lists.
 pub(crate) fn parse(file: &Path, text: &str) -> Result<Map<String, Value>, CtlError> {
-    let refused = |why: &str| CtlError::Usage(format!("agent: {}: {why}", file.display()));
+    let refused = |why: &str| {
+        CtlError::Usage(format!(
+            "agent: {}: {why}; leashctl changes nothing",
+            file.display()
+        ))
+    };
     if text.trim().is_empty() {
         return Ok(Map::new());
     }
-    let value: Value = serde_json::from_str(text)
-        .map_err(|e| refused(&format!("not JSON ({e}); leashctl changes nothing")))?;
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| refused(&format!("not JSON ({e})")))?;
     let Value::Object(settings) = value else {
-        return Err(refused("not a JSON object; leashctl changes nothing"));
+        return Err(refused("not a JSON object"));
     };
-    if settings.get("env").is_some_and(|env| !env.is_object()) {
-        return Err(refused(
-            "its \"env\" is not an object; leashctl changes nothing",
-        ));
+    for key in ["env", "hooks"] {
+        if settings.get(key).is_some_and(|value| !value.is_object()) {
+            return Err(refused(&format!("its \"{key}\" is not an object")));
+        }
+    }
+    for event in HOOKS {
+        let entries = settings.get("hooks").and_then(|h| h.get(event));
+        if entries.is_some_and(|e| !e.is_array()) {
+            return Err(refused(&format!("its \"hooks\".\"{event}\" is not a list")));
+        }
     }
     Ok(settings)
 }
@@ -53,21 +64,23 @@ pub(crate) fn prefix(settings: &Map<String, Value>) -> Option<&str> {
     settings.get("env")?.get(PREFIX)?.as_str()
 }
 
-/// `settings` with the prefix program set to `program`, and `hook` (a command) run after
-/// each Bash command that fails.
+/// `settings` with the prefix program set to `program`, and `hook` (a command) run before
+/// each Bash command and after each that fails.
 pub(crate) fn wired(mut settings: Map<String, Value>, program: &Path, hook: &str) -> String {
     if let Value::Object(env) = object(&mut settings, "env") {
         env.insert(PREFIX.into(), Value::String(program.display().to_string()));
     }
     if let Value::Object(hooks) = object(&mut settings, "hooks") {
-        let failures = hooks
-            .entry(FAILURE_HOOKS)
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(failures) = failures {
-            failures.push(json!({
-                "matcher": "Bash",
-                "hooks": [{"type": "command", "command": hook}],
-            }));
+        for event in HOOKS {
+            let entries = hooks
+                .entry(event)
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(entries) = entries {
+                entries.push(json!({
+                    "matcher": "Bash",
+                    "hooks": [{"type": "command", "command": hook}],
+                }));
+            }
         }
     }
     pretty(&settings)
@@ -79,12 +92,14 @@ pub(crate) fn unwired(mut settings: Map<String, Value>, hook: &str) -> String {
     if let Some(Value::Object(env)) = settings.get_mut("env") {
         env.shift_remove(PREFIX);
     }
-    if let Some(Value::Object(hooks)) = settings.get_mut("hooks")
-        && let Some(Value::Array(failures)) = hooks.get_mut(FAILURE_HOOKS)
-    {
-        failures.retain(|entry| entry["hooks"][0]["command"] != hook);
-        if failures.is_empty() {
-            hooks.shift_remove(FAILURE_HOOKS);
+    if let Some(Value::Object(hooks)) = settings.get_mut("hooks") {
+        for event in HOOKS {
+            if let Some(Value::Array(entries)) = hooks.get_mut(event) {
+                entries.retain(|entry| entry["hooks"][0]["command"] != hook);
+                if entries.is_empty() {
+                    hooks.shift_remove(event);
+                }
+            }
         }
     }
     for key in ["env", "hooks"] {
@@ -98,8 +113,8 @@ pub(crate) fn unwired(mut settings: Map<String, Value>, hook: &str) -> String {
     pretty(&settings)
 }
 
-/// Claude Code's hooks that run after a tool call fails.
-const FAILURE_HOOKS: &str = "PostToolUseFailure";
+/// Claude Code's hooks leashctl adds to: before a Bash command, and after one that failed.
+const HOOKS: [&str; 2] = ["PreToolUse", "PostToolUseFailure"];
 
 /// The object at `key` of `settings`, made if missing.
 fn object<'a>(settings: &'a mut Map<String, Value>, key: &str) -> &'a mut Value {
