@@ -37,7 +37,7 @@ pub(crate) fn run() -> Result<(), CtlError> {
     let call: Value = serde_json::from_str(&input).unwrap_or(Value::Null);
     match call["hook_event_name"].as_str() {
         Some("PreToolUse") => match marked(&call["tool_input"]) {
-            Some(input) => crate::front::ctl::out(&(updated(input).to_string() + "\n")),
+            Some(input) => crate::front::ctl::out(&(updated(&input).to_string() + "\n")),
             None => Ok(()),
         },
         _ => after_failure(&call),
@@ -60,7 +60,7 @@ fn marked(input: &Value) -> Option<Value> {
 
 /// The PreToolUse answer that runs `input` instead (the permission decision left to
 /// Claude Code's own rules).
-fn updated(input: Value) -> Value {
+fn updated(input: &Value) -> Value {
     json!({
         "hookSpecificOutput": {
             "hookEventName": "PreToolUse",
