@@ -4,6 +4,9 @@ each command as `bash -c SCRIPT`, or, wired, `bash -c "'PREFIX' 'SCRIPT'"`; both
 here in turns (one run of each, then again) with SCRIPT as Claude Code 2.1.332 builds it
 around the command `true`. Also the failure hook, which Claude Code runs (through the
 prefix) only after a command failed. Prints a Markdown table.
+The wiring is installed twice: as given (a session cgroup here: v2, and v1 memory and
+pids cgroups the command must migrate into), and with `-- --cgroup off` (what a machine
+without a writable cgroup gets).
 Usage: bench/agent_prefix.py RUNS LEASHCTL"""
 import json
 import os
@@ -19,10 +22,19 @@ notes = tempfile.mkdtemp(prefix="leash-bench-notes-")
 env = dict(os.environ, HOME=home, SHELL="/bin/bash", CLAUDE_CODE_CHILD_NOTES_DIR=notes)
 env.pop("XDG_DATA_HOME", None)
 env.pop("CLAUDE_CONFIG_DIR", None)
-subprocess.run([leashctl, "agent", "install", "claude-code"], env=env, check=True,
-               stdout=subprocess.DEVNULL)
-with open(os.path.join(home, ".claude/settings.json")) as f:
-    prefix = json.load(f)["env"]["CLAUDE_CODE_SHELL_PREFIX"]
+
+
+def wired(home, options):
+    """The prefix program `leashctl agent install` writes in `home` with `options`."""
+    subprocess.run([leashctl, "agent", "install", "claude-code", "--", *options],
+                   env=dict(env, HOME=home), check=True, stdout=subprocess.DEVNULL)
+    with open(os.path.join(home, ".claude/settings.json")) as f:
+        return json.load(f)["env"]["CLAUDE_CODE_SHELL_PREFIX"]
+
+
+prefix = wired(home, [])
+home_off = tempfile.mkdtemp(prefix="leash-bench-home-")
+prefix_off = wired(home_off, ["--cgroup", "off"])
 cwd_file = os.path.join(notes, "cwd")
 script = ("source /dev/null 2>/dev/null || true && "
           "{ \\builtin shopt -u extglob; } >/dev/null 2>&1 || true && "
@@ -33,6 +45,8 @@ named = [
     ("Bash tool call, not wired: bash -c SCRIPT", ["bash", "-c", script], None),
     ("wired: bash -c \"'PREFIX' 'SCRIPT'\" (leash, agent-command profile, a report)",
      ["bash", "-c", f"'{prefix}' '{script}'"], None),
+    ("wired with -- --cgroup off (no session cgroup)",
+     ["bash", "-c", f"'{prefix_off}' '{script}'"], None),
     ("after a failed call: the hook, through the prefix",
      ["bash", "-c", f"'{prefix}' '{leashctl} agent hook claude-code'"], hook_input),
 ]
@@ -62,4 +76,4 @@ print("|:---|---:|---:|---:|")
 for (name, _, _), measured in zip(named, times):
     median = statistics.median(measured)
     print(f"| {name} | {median:.2f} | {statistics.mean(measured):.2f} | {median - base:.2f} |")
-subprocess.run(["rm", "-rf", home, notes], check=True)
+subprocess.run(["rm", "-rf", home, home_off, notes], check=True)
