@@ -2,8 +2,9 @@
 """What `leashctl agent install claude-code` adds to one Bash tool call: Claude Code runs
 each command as `bash -c SCRIPT`, or, wired, `bash -c "'PREFIX' 'SCRIPT'"`; both are run
 here in turns (one run of each, then again) with SCRIPT as Claude Code 2.1.332 builds it
-around the command `true`. Also the failure hook, which Claude Code runs (through the
-prefix) only after a command failed. Prints a Markdown table.
+around the command `true`. Also the two hooks Claude Code runs (through the prefix): the
+PreToolUse one before every Bash call (it marks background commands), the failure one only
+after a command failed. Prints a Markdown table.
 The wiring is installed twice: as given (a session cgroup here: v2, and v1 memory and
 pids cgroups the command must migrate into), and with `-- --cgroup off` (what a machine
 without a writable cgroup gets).
@@ -41,13 +42,17 @@ script = ("source /dev/null 2>/dev/null || true && "
           f"eval true < /dev/null && pwd -P >| {cwd_file}")
 hook_input = json.dumps({"hook_event_name": "PostToolUseFailure", "tool_name": "Bash",
                          "tool_input": {"command": "false"}, "error": "Exit code 1"})
+pre_input = json.dumps({"hook_event_name": "PreToolUse", "tool_name": "Bash",
+                        "tool_input": {"command": "true"}})
 named = [
     ("Bash tool call, not wired: bash -c SCRIPT", ["bash", "-c", script], None),
     ("wired: bash -c \"'PREFIX' 'SCRIPT'\" (leash, agent-command profile, a report)",
      ["bash", "-c", f"'{prefix}' '{script}'"], None),
     ("wired with -- --cgroup off (no session cgroup)",
      ["bash", "-c", f"'{prefix_off}' '{script}'"], None),
-    ("after a failed call: the hook, through the prefix",
+    ("before every call: the PreToolUse hook, through the prefix",
+     ["bash", "-c", f"'{prefix}' '{leashctl} agent hook claude-code'"], pre_input),
+    ("after a failed call: the failure hook, through the prefix",
      ["bash", "-c", f"'{prefix}' '{leashctl} agent hook claude-code'"], hook_input),
 ]
 
