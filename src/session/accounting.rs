@@ -15,7 +15,6 @@ use nix::sys::resource::{UsageWho, getrusage};
 use nix::unistd::Pid;
 
 use crate::machine::cgroup::Reading;
-
 use crate::machine::proc_view::{self, read_proc};
 use crate::machine::tree::{self, StatFields, Threads};
 

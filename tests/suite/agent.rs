@@ -103,11 +103,17 @@ fn with_no_settings_file_remove_leaves_none() {
 #[test]
 fn refusals_are_one_line_and_change_nothing() {
     let sandbox = Sandbox::new();
-    let cases: [(&str, &[&str]); 4] = [
+    let cases: [(&str, &[&str]); 5] = [
         (SETTINGS, &["install", "codex-x"]),
         ("{\"env\": {", &["install", "claude-code"]),
         ("[1, 2]", &["install", "claude-code"]),
         (SETTINGS, &["install", "claude-code", "--", "--mem", "lots"]),
+        // The prefix program gives leash a report of its own: a second would make every
+        // command exit 125.
+        (
+            SETTINGS,
+            &["install", "claude-code", "--", "--report", "r.json"],
+        ),
     ];
     for (content, args) in cases {
         let file = settings_with(&sandbox, content);

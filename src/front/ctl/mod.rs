@@ -265,6 +265,31 @@ pub(crate) fn leash_beside(action: &str) -> Result<PathBuf, CtlError> {
     std::path::absolute(found).map_err(|e| missing(&e))
 }
 
+/// The directory environment variable `name` names, if set and not empty.
+pub(crate) fn env_dir(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The user's data directory: $XDG_DATA_HOME, else ~/.local/share.
+pub(crate) fn user_data_home() -> Option<PathBuf> {
+    env_dir("XDG_DATA_HOME").or_else(|| env_dir("HOME").map(|home| home.join(".local/share")))
+}
+
+/// Write `text` to `path` through a new file of a random name beside it, renamed over it
+/// with `mode`: a link planted at `path` is replaced, never written through.
+pub(crate) fn replace_file(path: &std::path::Path, text: &str, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())?;
+    file.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 fn say(done: Result<String, CtlError>) -> Result<(), CtlError> {
     out(&(done? + "\n"))
 }

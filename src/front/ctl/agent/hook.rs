@@ -72,12 +72,11 @@ fn updated(input: &Value) -> Value {
 /// Answer a PostToolUseFailure call with leash's reason, or with what to do instead of a
 /// refused signal.
 fn after_failure(call: &Value) -> Result<(), CtlError> {
-    let Some(dir) = std::env::var_os(NOTES_DIR).map(PathBuf::from) else {
-        return Ok(());
-    };
     let command = call["tool_input"]["command"].as_str().unwrap_or_default();
     let error = call["error"].as_str().unwrap_or_default();
-    let Some(reason) = take_reason(&dir, command).or_else(|| refused_signal(command, error)) else {
+    // Without the notes directory there is no report, but a refused signal still is one.
+    let reported = crate::front::ctl::env_dir(NOTES_DIR).and_then(|d| take_reason(&d, command));
+    let Some(reason) = reported.or_else(|| refused_signal(command, error)) else {
         return Ok(());
     };
     let answer = json!({
@@ -189,11 +188,7 @@ fn is_stale(path: &Path) -> bool {
 fn said(report: &Value) -> Option<String> {
     let message = report["breach"]["message"].as_str()?;
     let stopped = report["stopped_processes"].as_u64().unwrap_or(0);
-    let processes = if stopped == 1 {
-        "1 process".to_string()
-    } else {
-        format!("{stopped} processes")
-    };
+    let processes = crate::session::message::processes(usize::try_from(stopped).ok()?);
     Some(format!("leash: {message}; stopped {processes}"))
 }
 

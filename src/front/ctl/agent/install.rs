@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Agent, settings};
-use crate::front::ctl::CtlError;
+use crate::front::ctl::{CtlError, replace_file};
 
 /// One install, as the record keeps it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -26,6 +26,20 @@ struct Wired {
     installed: String,
 }
 
+impl Wired {
+    /// Whether `settings` name this install's prefix program.
+    fn is_named_in(&self, settings: &serde_json::Map<String, serde_json::Value>) -> bool {
+        settings::prefix(settings) == Some(&self.program.display().to_string())
+    }
+}
+
+/// Where the record of `agent`'s install in `file` is among `records`.
+fn position(records: &[Wired], agent: Agent, file: &Path) -> Option<usize> {
+    records
+        .iter()
+        .position(|w| w.agent == agent.name() && w.settings == file)
+}
+
 /// Wire `agent` in the settings file `file`, its commands under leash with `options`.
 pub(crate) fn install(agent: Agent, file: &Path, options: &[String]) -> Result<String, CtlError> {
     let leash = crate::front::ctl::leash_beside("agent install")?;
@@ -33,24 +47,18 @@ pub(crate) fn install(agent: Agent, file: &Path, options: &[String]) -> Result<S
     let original = read(file)?;
     let current = settings::parse(file, original.as_deref().unwrap_or_default())?;
     let mut records = load()?;
-    let earlier = records
-        .iter()
-        .position(|w| w.agent == agent.name() && w.settings == file);
-    let program = match earlier.map(|at| &records[at]) {
-        Some(wired) if settings::prefix(&current) == Some(&wired.program.display().to_string()) => {
-            let program = wired.program.clone();
-            write_program(&program, &leash, options)?;
-            records[earlier.unwrap_or_default()].leash_options = options.to_vec();
-            save(&records)?;
-            return Ok(format!(
-                "{} already runs its commands under {} ({})\n",
-                agent.name(),
-                leash_line(options),
-                file.display()
-            ));
-        }
-        _ => program_for(agent, file)?,
-    };
+    let earlier = position(&records, agent, file);
+    if let Some(at) = earlier.filter(|&at| records[at].is_named_in(&current)) {
+        write_program(&records[at].program, &leash, options)?;
+        records[at].leash_options = options.to_vec();
+        save(&records)?;
+        return Ok(format!(
+            "{} already runs its commands under {} ({})\n",
+            agent.name(),
+            leash_line(options),
+            file.display()
+        ));
+    }
     if let Some(other) = settings::prefix(&current) {
         return Err(CtlError::Usage(format!(
             "agent install: {} already runs Bash commands through {other} ({}); remove \
@@ -59,6 +67,7 @@ pub(crate) fn install(agent: Agent, file: &Path, options: &[String]) -> Result<S
             settings::PREFIX
         )));
     }
+    let program = program_for(agent, file)?;
     write_program(&program, &leash, options)?;
     let installed = settings::wired(current, &program, &hook_command(agent)?);
     write_settings(file, &installed)?;
@@ -87,10 +96,7 @@ pub(crate) fn install(agent: Agent, file: &Path, options: &[String]) -> Result<S
 /// Undo the install of `agent` in `file`.
 pub(crate) fn remove(agent: Agent, file: &Path) -> Result<String, CtlError> {
     let mut records = load()?;
-    let Some(at) = records
-        .iter()
-        .position(|w| w.agent == agent.name() && w.settings == file)
-    else {
+    let Some(at) = position(&records, agent, file) else {
         return Err(CtlError::Usage(format!(
             "agent remove: leashctl did not wire {} in {}",
             agent.name(),
@@ -105,7 +111,7 @@ pub(crate) fn remove(agent: Agent, file: &Path) -> Result<String, CtlError> {
     } else {
         let text = current.unwrap_or_default();
         let settings = settings::parse(file, &text)?;
-        if settings::prefix(&settings) == Some(&wired.program.display().to_string()) {
+        if wired.is_named_in(&settings) {
             write_settings(file, &settings::unwired(settings, &hook_command(agent)?))?;
             "without leash's prefix (changed since the install, so rewritten)"
         } else {
@@ -133,7 +139,7 @@ pub(crate) fn list() -> Result<String, CtlError> {
             .ok()
             .flatten()
             .and_then(|t| settings::parse(&wired.settings, &t).ok())
-            .is_some_and(|s| settings::prefix(&s) == Some(&wired.program.display().to_string()));
+            .is_some_and(|s| wired.is_named_in(&s));
         let _ = writeln!(
             text,
             "{}  {}  {}{}",
@@ -150,13 +156,17 @@ pub(crate) fn list() -> Result<String, CtlError> {
     Ok(text)
 }
 
-/// Refuse options leash would refuse, at install rather than at every command.
+/// What the prefix program gives leash before the options of the install.
+const PREFIX_FLAGS: [&str; 3] = ["--profile", "agent-command", "--die-with-parent"];
+
+/// Refuse options leash would refuse, at install rather than at every command: checked
+/// with what the prefix program adds (its flags, and a report), so that an option it
+/// gives itself (a second --report) is refused here.
 fn check_options(options: &[String]) -> Result<(), CtlError> {
-    let mut args: Vec<std::ffi::OsString> = ["leash", "--profile", "agent-command"]
-        .map(Into::into)
-        .to_vec();
+    let mut args: Vec<std::ffi::OsString> = vec!["leash".into()];
+    args.extend(PREFIX_FLAGS.map(Into::into));
     args.extend(options.iter().map(Into::into));
-    args.extend(["--explain", "--", "sh"].map(Into::into));
+    args.extend(["--report", "/dev/null", "--explain", "--", "sh"].map(Into::into));
     match crate::front::cli::parse(args) {
         Ok(crate::front::cli::Invocation::Explain(_)) => Ok(()),
         Ok(_) => Err(CtlError::Usage(
@@ -176,7 +186,7 @@ fn shown(options: &[String]) -> String {
 
 /// `leash --profile agent-command OPTIONS`, as a message shows it.
 fn leash_line(options: &[String]) -> String {
-    format!("leash --profile agent-command {}", shown(options))
+    format!("leash {} {}", PREFIX_FLAGS[..2].join(" "), shown(options))
         .trim_end()
         .to_string()
 }
@@ -232,9 +242,10 @@ fn write_program(program: &Path, leash: &Path, options: &[String]) -> Result<(),
          if [ -d \"${{{notes}:-}}\" ] && [ -w \"${notes}\" ]; then\n\
          \x20 set -- --report \"${notes}/leash-$$.json\"\n\
          fi\n\
-         exec {} --profile agent-command --die-with-parent {}\"$@\" -- \"${{SHELL:-/bin/sh}}\" -c \"$script\"\n",
+         exec {} {} {}\"$@\" -- \"${{SHELL:-/bin/sh}}\" -c \"$script\"\n",
         env!("CARGO_PKG_VERSION"),
         quoted(&leash.display().to_string()),
+        PREFIX_FLAGS.join(" "),
         shown(options)
     );
     let dir = program.parent().unwrap_or(Path::new("/"));
@@ -250,7 +261,7 @@ fn write_program(program: &Path, leash: &Path, options: &[String]) -> Result<(),
             open.whom
         )));
     }
-    replace(program, &text, 0o755).map_err(failed)
+    replace_file(program, &text, 0o755).map_err(failed)
 }
 
 /// Where the prefix program for `agent` and `file` goes: a directory of its own in the
@@ -265,10 +276,7 @@ fn program_for(agent: Agent, file: &Path) -> Result<PathBuf, CtlError> {
 
 /// `$XDG_DATA_HOME/leash/agents`, or `~/.local/share/leash/agents`.
 fn data_dir() -> Result<PathBuf, CtlError> {
-    let set = |name| std::env::var_os(name).filter(|v| !v.is_empty());
-    set("XDG_DATA_HOME")
-        .map(PathBuf::from)
-        .or_else(|| set("HOME").map(|home| PathBuf::from(home).join(".local/share")))
+    crate::front::ctl::user_data_home()
         .map(|data| data.join("leash/agents"))
         .ok_or_else(|| CtlError::Usage("agent: no HOME for leashctl's record".into()))
 }
@@ -293,7 +301,7 @@ fn save(records: &[Wired]) -> Result<(), CtlError> {
     let failed =
         |e: std::io::Error| CtlError::Incomplete(format!("agent: {}: {e}", path.display()));
     fs::create_dir_all(data_dir()?).map_err(failed)?;
-    replace(&path, &text, 0o600).map_err(failed)
+    replace_file(&path, &text, 0o600).map_err(failed)
 }
 
 /// The text of `file`, or none where there is no file.
@@ -312,7 +320,7 @@ fn write_settings(file: &Path, text: &str) -> Result<(), CtlError> {
     let failed =
         |e: std::io::Error| CtlError::Incomplete(format!("agent: {}: {e}", file.display()));
     fs::create_dir_all(file.parent().unwrap_or(Path::new("/"))).map_err(failed)?;
-    replace(file, text, mode).map_err(failed)
+    replace_file(file, text, mode).map_err(failed)
 }
 
 /// Put the settings file back: its text before the install, or no file.
@@ -322,17 +330,4 @@ fn restore(file: &Path, original: Option<&str>) -> Result<(), CtlError> {
         None => fs::remove_file(file)
             .map_err(|e| CtlError::Incomplete(format!("agent: {}: {e}", file.display()))),
     }
-}
-
-/// Write `text` to `path` through a new file beside it renamed over it (a link planted
-/// at `path` is replaced, not written through), with `mode`.
-fn replace(path: &Path, text: &str, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut file, text.as_bytes())?;
-    file.as_file()
-        .set_permissions(fs::Permissions::from_mode(mode))?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }

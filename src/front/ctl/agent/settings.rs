@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 
 use super::{Agent, SettingsPlace};
-use crate::front::ctl::CtlError;
+use crate::front::ctl::{CtlError, env_dir};
 
 /// The setting whose value is the program Claude Code runs each Bash command through.
 pub(crate) const PREFIX: &str = "CLAUDE_CODE_SHELL_PREFIX";
@@ -20,10 +20,8 @@ pub(crate) fn path(agent: Agent, place: &SettingsPlace) -> Result<PathBuf, CtlEr
             .map_err(|e| CtlError::Usage(format!("agent: --project: {e}")))?;
         return Ok(project.join(".claude/settings.local.json"));
     }
-    let set = |name| std::env::var_os(name).filter(|v| !v.is_empty());
-    let config = set("CLAUDE_CONFIG_DIR")
-        .map(PathBuf::from)
-        .or_else(|| set("HOME").map(|home| PathBuf::from(home).join(".claude")))
+    let config = env_dir("CLAUDE_CONFIG_DIR")
+        .or_else(|| env_dir("HOME").map(|home| home.join(".claude")))
         .ok_or_else(|| CtlError::Usage("agent: no HOME to find the user's settings in".into()))?;
     Ok(config.join("settings.json"))
 }

@@ -36,11 +36,6 @@ pub(crate) fn python(given: &Path) -> Result<PathBuf, CtlError> {
     }
 }
 
-/// The leash beside this leashctl, else the first on PATH.
-pub(crate) fn leash() -> Result<PathBuf, CtlError> {
-    crate::front::ctl::leash_beside("kernel install")
-}
-
 /// The options the launcher gives the kernel's leash itself.
 const LAUNCHERS_OWN: [&str; 3] = ["--die-with-parent", "--on-sigint", "--report"];
 

@@ -155,7 +155,7 @@ fn install(install: &Install) -> Result<(), CtlError> {
         )));
     }
     let python = check::python(&install.python)?;
-    let leash = check::leash()?;
+    let leash = super::leash_beside("kernel install")?;
     check::leash_options(&leash, &install.leash_options, &python)?;
     let leashctl = std::env::current_exe().map_err(|e| {
         CtlError::Incomplete(format!(

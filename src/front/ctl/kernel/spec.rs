@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Value, json};
 
 use super::{Install, Place};
-use crate::front::ctl::CtlError;
+use crate::front::ctl::{CtlError, replace_file};
 
 /// The directory of kernelspecs `place` names.
 pub(crate) fn kernels_dir(place: &Place) -> Result<PathBuf, CtlError> {
@@ -24,16 +24,8 @@ pub(crate) fn kernels_dir(place: &Place) -> Result<PathBuf, CtlError> {
 /// jupyter_core's data directory: $JUPYTER_DATA_DIR, else $XDG_DATA_HOME/jupyter, else
 /// ~/.local/share/jupyter.
 fn user_data_dir() -> Option<PathBuf> {
-    let set = |name| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(dir) = set("JUPYTER_DATA_DIR") {
-        return Some(dir);
-    }
-    let data = set("XDG_DATA_HOME").or_else(|| set("HOME").map(|home| home.join(".local/share")));
-    data.map(|d| d.join("jupyter"))
+    crate::front::ctl::env_dir("JUPYTER_DATA_DIR")
+        .or_else(|| Some(crate::front::ctl::user_data_home()?.join("jupyter")))
 }
 
 /// The kernelspec `install` describes, to be written in `dir`.
@@ -125,8 +117,8 @@ impl KernelSpec<'_> {
         // Made now: a directory another user swapped in on the way is seen here.
         trusted(self.dir, "install")?;
         let text = serde_json::to_string_pretty(&spec).unwrap_or_default() + "\n";
-        replace(&self.dir.join("launcher.py"), launcher).map_err(failed)?;
-        replace(&self.dir.join("kernel.json"), &text).map_err(failed)
+        replace_file(&self.dir.join("launcher.py"), launcher, 0o644).map_err(failed)?;
+        replace_file(&self.dir.join("kernel.json"), &text, 0o644).map_err(failed)
     }
 }
 
@@ -143,18 +135,6 @@ pub(crate) fn trusted(dir: &Path, action: &str) -> Result<(), CtlError> {
             open.whom
         ))),
     }
-}
-
-/// Write `text` to `path` through a new file of a random name beside it, renamed over it:
-/// a link planted at `path` is replaced, never written through.
-fn replace(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
-    std::io::Write::write_all(&mut file, text.as_bytes())?;
-    file.as_file()
-        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// The leash metadata of the kernelspec in `dir`, if leashctl wrote it.
