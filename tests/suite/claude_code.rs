@@ -8,7 +8,7 @@
 //! 10 s here with the registry reachable); later runs reuse it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -22,27 +22,12 @@ const VERSION: &str = "2.1.332";
 fn claude() -> &'static Path {
     static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        common::installed_once(&format!("claude-code-{VERSION}"), |prefix| {
-            common::require(
-                "npm",
-                "npm",
-                "the Claude Code tier (npm @anthropic-ai/claude-code)",
-            );
-            let started = Instant::now();
-            let npm = Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                .arg(prefix)
-                .arg(format!("@anthropic-ai/claude-code@{VERSION}"))
-                .stdout(Stdio::null())
-                .status();
-            if !npm.is_ok_and(|s| s.success()) {
-                common::lacking(&format!(
-                    "npm install @anthropic-ai/claude-code@{VERSION} failed: the Claude Code \
-                     tier needs the npm registry reachable"
-                ));
-            }
-            eprintln!("installed claude-code {VERSION} in {:?}", started.elapsed());
-        })
+        common::npm_package(
+            "@anthropic-ai/claude-code",
+            VERSION,
+            "claude-code",
+            "the Claude Code tier",
+        )
         .join("node_modules/.bin/claude")
     })
 }
@@ -213,6 +198,33 @@ fn said(results: &[Value], n: usize) -> &str {
         .unwrap_or("")
 }
 
+/// Claude Code (in `mode`) exited 0.
+fn exited_0(run: &Finished, mode: Sandboxed) {
+    assert_eq!(
+        run.code(),
+        Some(0),
+        "{mode:?}: {}\n{}",
+        run.stderr,
+        run.stdout
+    );
+}
+
+/// Once the commands have made `files` (they run on), `meanwhile`, then SIGKILL Claude
+/// Code and wait for it.
+fn killed_once_running<T>(
+    sandbox: &Sandbox,
+    running: common::Running,
+    files: &[&str],
+    meanwhile: impl FnOnce() -> T,
+) -> (Finished, T) {
+    for file in files {
+        sandbox.wait_for_file(file);
+    }
+    let seen = meanwhile();
+    running.signal(nix::sys::signal::Signal::SIGKILL);
+    (running.finish_within(Duration::from_secs(30)), seen)
+}
+
 /// Everything the model's request after the `n`th command carried: the tool result and
 /// what came with it (a hook's context).
 fn told(results: &[Value], n: usize) -> String {
@@ -232,13 +244,7 @@ fn assert_held(options: &[&str], command: &str, line: &str, check: impl Fn(&Sand
     for mode in MODES {
         let sandbox = Sandbox::new();
         let (run, results) = converse(&sandbox, mode, options, &[command, "echo second-command"]);
-        assert_eq!(
-            run.code(),
-            Some(0),
-            "{mode:?}: {}\n{}",
-            run.stderr,
-            run.stdout
-        );
+        exited_0(&run, mode);
         let first = said(&results, 0);
         assert!(first.starts_with("Exit code 124"), "{mode:?}: {first}");
         let told = told(&results, 0);
@@ -266,13 +272,7 @@ fn a_harmless_commands_output_reaches_the_model_as_it_is() {
         // The second command shows whether Claude Code's sandbox is on: / is read-only.
         let probe = "touch /leash-probe 2>/dev/null || echo read-only";
         let (run, results) = converse(&sandbox, mode, &[], &[command, probe]);
-        assert_eq!(
-            run.code(),
-            Some(0),
-            "{mode:?}: {}\n{}",
-            run.stderr,
-            run.stdout
-        );
+        exited_0(&run, mode);
         let home = sandbox.dir().display();
         // As Claude Code shows any failed command: its status, then its output, and
         // nothing of leash's.
@@ -375,13 +375,7 @@ fn a_spinner_left_behind_is_stopped_with_its_command() {
                        > /dev/null 2>&1 < /dev/null & \
                        while [ ! -s spinner.pid ]; do sleep 0.05; done; echo started";
         let (run, results) = converse(&sandbox, mode, &[], &[spinner, "echo second-command"]);
-        assert_eq!(
-            run.code(),
-            Some(0),
-            "{mode:?}: {}\n{}",
-            run.stderr,
-            run.stdout
-        );
+        exited_0(&run, mode);
         // The model learns that the spinner is gone.
         assert_eq!(
             said(&results, 0),
@@ -410,13 +404,7 @@ fn a_command_cannot_stop_claude_code() {
             "echo second-command",
         ];
         let (run, results) = converse(&sandbox, mode, &[], &commands);
-        assert_eq!(
-            run.code(),
-            Some(0),
-            "{mode:?}: {}\n{}",
-            run.stderr,
-            run.stdout
-        );
+        exited_0(&run, mode);
         assert!(
             said(&results, 0).contains("after-the-stop"),
             "{mode:?}: {results:?}"
@@ -439,13 +427,7 @@ fn a_background_server_a_later_command_cannot_stop_is_named_and_gone_at_the_end(
                          "run_in_background": true}"#;
         let stop = "while [ ! -s server.pid ]; do sleep 0.1; done; kill $(cat server.pid)";
         let (run, results) = converse(&sandbox, mode, &["--wall", "10s"], &[server, stop]);
-        assert_eq!(
-            run.code(),
-            Some(0),
-            "{mode:?}: {}\n{}",
-            run.stderr,
-            run.stdout
-        );
+        exited_0(&run, mode);
         assert!(
             said(&results, 0).contains("running in background"),
             "{mode:?}: {results:?}"
@@ -475,13 +457,7 @@ fn a_background_command_that_never_ends_ends_at_its_wall_limit() {
             &["--wall", "5s"],
             &[endless, "echo second-command"],
         );
-        assert_eq!(
-            run.code(),
-            Some(0),
-            "{mode:?}: {}\n{}",
-            run.stderr,
-            run.stdout
-        );
+        exited_0(&run, mode);
         assert_eq!(said(&results, 1), "second-command", "{mode:?}: {results:?}");
         sandbox.assert_no_survivors(&[]);
     }
@@ -497,11 +473,8 @@ fn nothing_survives_a_claude_code_killed_mid_command() {
                           "run_in_background": true}"#;
         let waiting = "touch waiting; tail -f /dev/null";
         let (running, _model) = start_claude(&sandbox, mode, Some(&[]), &[endless, waiting]);
-        for file in ["background.started", "waiting"] {
-            sandbox.wait_for_file(file);
-        }
-        running.signal(nix::sys::signal::Signal::SIGKILL);
-        let run = running.finish_within(Duration::from_secs(30));
+        let files = ["background.started", "waiting"];
+        let (run, ()) = killed_once_running(&sandbox, running, &files, || ());
         assert_eq!(run.signal(), Some(9), "{mode:?}");
         // Each session's stop sequence: SIGTERM, SIGKILL after the 2 s grace. Claude
         // Code's own network bridges (socat, with its sandbox on) outlive it: not leash's.
@@ -570,15 +543,13 @@ fn a_background_command_gets_a_background_jobs_wall_limit() {
         Some(&[]),
         &[background, foreground],
     );
-    for file in ["background.started", "foreground.started"] {
-        sandbox.wait_for_file(file);
-    }
-    let listed = Command::new(env!("CARGO_BIN_EXE_leashctl"))
-        .args(["list", "--json"])
-        .output()
-        .expect("leashctl list");
-    running.signal(nix::sys::signal::Signal::SIGKILL);
-    let _ = running.finish_within(Duration::from_secs(30));
+    let files = ["background.started", "foreground.started"];
+    let (_, listed) = killed_once_running(&sandbox, running, &files, || {
+        Command::new(env!("CARGO_BIN_EXE_leashctl"))
+            .args(["list", "--json"])
+            .output()
+            .expect("leashctl list")
+    });
     let sessions: Value = serde_json::from_slice(&listed.stdout).expect("JSON");
     let wall_of = |marker: &str| {
         sessions

@@ -8,9 +8,9 @@
 //! runs reuse it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common;
 use crate::common::{Finished, Sandbox};
@@ -22,24 +22,8 @@ const MIB: u64 = 1 << 20;
 fn codex() -> &'static Path {
     static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
     INSTALLED.get_or_init(|| {
-        common::installed_once(&format!("codex-{VERSION}"), |prefix| {
-            common::require("npm", "npm", "the Codex tier (npm @openai/codex)");
-            let started = Instant::now();
-            let npm = Command::new("npm")
-                .args(["install", "--no-audit", "--no-fund", "--prefix"])
-                .arg(prefix)
-                .arg(format!("@openai/codex@{VERSION}"))
-                .stdout(Stdio::null())
-                .status();
-            if !npm.is_ok_and(|s| s.success()) {
-                common::lacking(&format!(
-                    "npm install @openai/codex@{VERSION} failed: the Codex tier needs the npm \
-                     registry reachable"
-                ));
-            }
-            eprintln!("installed codex {VERSION} in {:?}", started.elapsed());
-        })
-        .join("node_modules/.bin/codex")
+        common::npm_package("@openai/codex", VERSION, "codex", "the Codex tier")
+            .join("node_modules/.bin/codex")
     })
 }
 

@@ -12,12 +12,17 @@ use crate::common::{self, Finished, Sandbox};
 /// `leash ARGS` inside bubblewrap: a PID namespace of its own, the outer `/proc`, the
 /// whole file system read-only but for the sandbox directory.
 fn leash_in_bwrap(sandbox: &Sandbox, args: &[&str]) -> Finished {
+    leash_in_bwrap_with(sandbox, &["--bind", "/proc", "/proc"], args)
+}
+
+/// [`leash_in_bwrap`], with `proc` (bubblewrap's arguments) for what `/proc` is.
+fn leash_in_bwrap_with(sandbox: &Sandbox, proc: &[&str], args: &[&str]) -> Finished {
     let dir = sandbox.dir().to_str().expect("a UTF-8 path");
     let mut command: Command = sandbox.capped(common::bwrap().to_str().expect("UTF-8"));
     command
         .args(["--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/"])
-        .args(["--bind", "/proc", "/proc", "--dev", "/dev"])
-        .args(["--bind", dir, dir, "--chdir", dir, "--"])
+        .args(proc)
+        .args(["--dev", "/dev", "--bind", dir, dir, "--chdir", dir, "--"])
         .arg(env!("CARGO_BIN_EXE_leash"))
         .args(args);
     let run = sandbox
@@ -112,15 +117,8 @@ fn explain_says_how_an_outer_proc_is_read_and_no_proc_at_all_is_refused() {
         explained.stdout
     );
     // An empty /proc: leash cannot see its own processes, so it starts nothing.
-    let dir = sandbox.dir().to_str().expect("a UTF-8 path");
-    let mut command = sandbox.capped(common::bwrap().to_str().expect("UTF-8"));
-    command
-        .args(["--unshare-pid", "--ro-bind", "/", "/", "--tmpfs", "/proc"])
-        .args(["--dev", "/dev", "--bind", dir, dir, "--chdir", dir, "--"])
-        .arg(env!("CARGO_BIN_EXE_leash"))
-        .args(["--", "touch", "started"]);
-    let run = sandbox.start_prepared(command, "").finish();
-    settle(&sandbox);
+    let empty = ["--tmpfs", "/proc"];
+    let run = leash_in_bwrap_with(&sandbox, &empty, &["--", "touch", "started"]);
     assert_eq!(run.code(), Some(125), "{}", run.stderr);
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(

@@ -607,6 +607,27 @@ pub(crate) fn lacking(line: &str) -> ! {
     std::panic::resume_unwind(Box::new(line.to_owned()))
 }
 
+/// npm's `package` at `version`, installed once per build directory into a directory
+/// named `name` (for `tier`, in what a failure says); the directory (node_modules/ below).
+pub(crate) fn npm_package(package: &str, version: &str, name: &str, tier: &str) -> PathBuf {
+    installed_once(&format!("{name}-{version}"), |prefix| {
+        require("npm", "npm", &format!("{tier} (npm {package})"));
+        let started = Instant::now();
+        let npm = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--prefix"])
+            .arg(prefix)
+            .arg(format!("{package}@{version}"))
+            .stdout(Stdio::null())
+            .status();
+        if !npm.is_ok_and(|s| s.success()) {
+            lacking(&format!(
+                "npm install {package}@{version} failed: {tier} needs the npm registry reachable"
+            ));
+        }
+        eprintln!("installed {name} {version} in {:?}", started.elapsed());
+    })
+}
+
 /// bubblewrap's `bwrap`, Debian's package unpacked once per build directory (no root
 /// needed to run it: it makes its namespaces as an ordinary user can).
 pub(crate) fn bwrap() -> &'static Path {
