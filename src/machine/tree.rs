@@ -84,16 +84,30 @@ fn walk_with(
 ) {
     let mut pending = children(root, root_threads);
     let mut seen = BTreeSet::new();
-    while let Some(pid) = pending.pop() {
-        if !seen.insert(pid) {
-            continue;
+    for _ in 0..ROOT_READS {
+        while let Some(pid) = pending.pop() {
+            if !seen.insert(pid) {
+                continue;
+            }
+            match visit(pid) {
+                ControlFlow::Break(()) => return,
+                ControlFlow::Continue(threads) => pending.extend(children(pid, threads)),
+            }
         }
-        match visit(pid) {
-            ControlFlow::Break(()) => return,
-            ControlFlow::Continue(threads) => pending.extend(children(pid, threads)),
+        // A process whose parent ended while the walk went on moved to the root (the
+        // subreaper) after the root's list was read, and was gone from its old parent's
+        // list when that was read: read the root's again for what moved.
+        pending = children(root, root_threads);
+        pending.retain(|pid| !seen.contains(pid));
+        if pending.is_empty() {
+            return;
         }
     }
 }
+
+/// How often a walk reads the root's children: once, and again for processes orphaned
+/// meanwhile (a bound, so that a tree that keeps orphaning cannot hold the walk).
+const ROOT_READS: usize = 3;
 
 /// Whether this kernel lists children in /proc; asked once.
 fn children_files_exist() -> bool {
