@@ -15,6 +15,7 @@ pub(crate) mod cgroup;
 pub(crate) mod command_path;
 pub(crate) mod error;
 pub(crate) mod exit;
+pub(crate) mod fork_notify;
 pub(crate) mod oom;
 pub(crate) mod owned_path;
 pub(crate) mod printable;

@@ -219,6 +219,25 @@ fn read_tree(
     (usage, pids)
 }
 
+/// The session's tasks (processes and threads) below `supervisor`, counted no further
+/// than one beyond `limit`: the fork gate's count, cheaper than a sample.
+pub(crate) fn count_tasks(supervisor: Pid, limit: u64) -> u64 {
+    let mut tasks = 0;
+    tree::walk_descendants(supervisor, |pid| {
+        let threads = read_stat(pid).map_or(1, |stat| stat.threads);
+        tasks += threads;
+        if tasks > limit {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(if threads == 1 {
+            Threads::One
+        } else {
+            Threads::Any
+        })
+    });
+    tasks
+}
+
 /// CPU time of the processes `supervisor` reaped (and of everything they reaped): from
 /// getrusage(2) for leash itself, else from /proc (in clock ticks).
 fn reaped_cpu(supervisor: Pid) -> Duration {

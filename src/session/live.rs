@@ -39,7 +39,14 @@ impl Events for Running {
             return Sample::default();
         };
         let cpu_before = own_cpu();
-        let usage = sampler.sample(self.processes.cgroup().map(SessionCgroup::read));
+        if let Some(gate) = self.processes.fork_gate() {
+            gate.before_count();
+        }
+        let mut usage = sampler.sample(self.processes.cgroup().map(SessionCgroup::read));
+        if let Some(gate) = self.processes.fork_gate() {
+            gate.counted(usage.tasks);
+            usage.refused_forks += gate.refused();
+        }
         // What sampling costs sizes its cadence; publishing (once a second) is not part
         // of it, or a write to the registry would stretch the sampling.
         let cost = own_cpu().saturating_sub(cpu_before);
@@ -73,6 +80,10 @@ impl Events for Running {
 
     fn wait(&mut self, timeout: Option<Duration>) -> Vec<Signal> {
         self.processes.relay_until_signal(timeout)
+    }
+
+    fn refused_a_task(&mut self) -> bool {
+        self.processes.newly_refused()
     }
 
     fn forward(&mut self, signal: Signal) {

@@ -24,6 +24,7 @@ pub(crate) mod cadence;
 pub(crate) mod confinement;
 pub(crate) mod environment;
 mod finish;
+mod fork_gate;
 pub(crate) mod history;
 pub(crate) mod isolation;
 mod live;

@@ -62,6 +62,7 @@ impl Plan {
             counts_processes: settings.limits.tasks.is_some()
                 && !by_cgroup(cgroup.as_ref()).tasks
                 && nproc_counts_this_user(),
+            limits_processes: settings.limits.tasks.is_some(),
             isolated: settings.isolated,
         });
         if let Some(refusal) = isolation.refusal() {

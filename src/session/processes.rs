@@ -14,6 +14,7 @@ use crate::machine::cgroup::SessionCgroup;
 use crate::machine::signals::Inbox;
 use crate::machine::signals::number::SignalNumber;
 use crate::machine::wait::{Status, wait};
+use crate::session::fork_gate::ForkGate;
 use crate::session::relay::Relay;
 use crate::session::spawn::{ENDED, STATUS_LEN, STOPPED, Spawned};
 
@@ -35,6 +36,10 @@ pub(crate) struct Processes {
     reports: Option<OwnedFd>,
     /// A job-control stop of the main process that init reported.
     stop_reported: Option<Signal>,
+    /// `--procs`' fork gate, where the session's new tasks wait for leash.
+    fork_gate: Option<ForkGate>,
+    /// The gate refused a task since the watch last asked.
+    newly_refused: bool,
 }
 
 impl Processes {
@@ -56,7 +61,32 @@ impl Processes {
             init: spawned.init.as_ref().map(|init| init.pid),
             reports: spawned.init.map(|init| init.status),
             stop_reported: None,
+            fork_gate: None,
+            newly_refused: false,
         }
+    }
+
+    /// Hold the session's tasks at `gate` too.
+    pub(crate) fn with_fork_gate(mut self, gate: Option<ForkGate>) -> Self {
+        self.fork_gate = gate;
+        self
+    }
+
+    /// The fork gate, if the session has one.
+    pub(crate) fn fork_gate(&mut self) -> Option<&mut ForkGate> {
+        self.fork_gate.as_mut()
+    }
+
+    /// Refuse every new task from now on (the session is being killed).
+    pub(crate) fn close_fork_gate(&mut self) {
+        if let Some(gate) = self.fork_gate.as_mut() {
+            gate.close();
+        }
+    }
+
+    /// Whether the fork gate refused a task since the last call.
+    pub(crate) fn newly_refused(&mut self) -> bool {
+        std::mem::take(&mut self.newly_refused)
     }
 
     /// The relay of the session's output, if it has one.
@@ -220,6 +250,10 @@ impl Processes {
         if let Some(reports) = &self.reports {
             fds.push(PollFd::new(reports.as_fd(), PollFlags::POLLIN));
         }
+        let gate_at = fds.len();
+        if let Some(gate) = &self.fork_gate {
+            fds.push(PollFd::new(gate.listener().as_fd(), PollFlags::POLLIN));
+        }
         let first_relayed = fds.len();
         if let Some(relay) = &self.relay {
             fds.extend(relay.poll_fds());
@@ -227,7 +261,8 @@ impl Processes {
         let ready = poll(&mut fds, timeout).unwrap_or(0);
         let is_ready = |fd: &PollFd| fd.revents().is_some_and(|r| !r.is_empty());
         let signalled = is_ready(&fds[0]);
-        let reported = first_relayed > 1 && is_ready(&fds[1]);
+        let reported = self.reports.is_some() && is_ready(&fds[1]);
+        let gated = first_relayed > gate_at && is_ready(&fds[gate_at]);
         let relayed: Vec<bool> = fds[first_relayed..].iter().map(is_ready).collect();
         drop(fds);
         if let Some(relay) = self.relay.as_mut() {
@@ -237,6 +272,9 @@ impl Processes {
             if terminal_relay {
                 relay.sync_sizes();
             }
+        }
+        if gated {
+            self.answer_forks();
         }
         let mut signals = if ready > 0 && signalled {
             self.inbox.drain()
@@ -249,5 +287,14 @@ impl Processes {
             signals.push(Signal::SIGCHLD);
         }
         signals
+    }
+
+    /// Answer the tasks waiting at the fork gate.
+    fn answer_forks(&mut self) {
+        if let Some(gate) = self.fork_gate.as_mut() {
+            let before = gate.refused();
+            gate.answer(Pid::this());
+            self.newly_refused |= gate.refused() > before;
+        }
     }
 }

@@ -176,7 +176,7 @@ impl Breach {
                 format!("process limit {limit} exceeded ({seen} processes and threads)")
             }
             Breach::TasksRefused(limit) => {
-                format!("process limit {limit} reached (the kernel refused a new process)")
+                format!("process limit {limit} reached (a new process was refused)")
             }
             Breach::Output(limit) => format!(
                 "output limit {} reached (nothing beyond it was passed on)",

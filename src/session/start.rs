@@ -15,11 +15,12 @@ use crate::machine::proc_view::{self, View};
 use crate::machine::signals::Inbox;
 use crate::machine::terminal::Terminal;
 use crate::session::accounting::Sampler;
+use crate::session::fork_gate::ForkGate;
 use crate::session::isolation::NetworkHold;
 use crate::session::message::{Verbosity, detail, notice, processes};
 use crate::session::registry::Published;
 use crate::session::relay::Relay;
-use crate::session::spawn::{Launch, OutputFds};
+use crate::session::spawn::{Launch, OutputFds, Spawned};
 use crate::session::spec::Spec;
 
 /// The running session: its processes and what leash watches them with. It is the watch
@@ -137,13 +138,19 @@ fn spawn(
         &plan.isolation,
     )?
     .with_signals(settings.child_signals);
+    let gate_limit = gate_limit(settings, plan);
+    let launch = match gate_limit {
+        Some(_) => launch.with_fork_gate()?,
+        None => launch,
+    };
     // Orphans of the session are re-parented to leash instead of init, so none escapes.
     nix::sys::prctl::set_child_subreaper(true)
         .map_err(SetupError::call("cannot become a subreaper"))?;
     let inbox = Inbox::open(&settings.handled)
         .map_err(SetupError::call("cannot set up signal handling"))?;
-    let spawned = launch.spawn()?;
+    let mut spawned = launch.spawn()?;
     let main = spawned.main;
+    let fork_gate = gate_limit.and_then(|limit| take_gate(settings, &mut spawned, limit));
     // The session's ends of the relay belong to the session alone: with leash holding
     // them too, the relay would never see the end of its output.
     drop(child_output);
@@ -151,7 +158,29 @@ fn spawn(
         settings.verbosity,
         &format!("started process {main} in its own process group"),
     );
-    Ok(Processes::new(spawned, inbox, cgroup, relay))
+    Ok(Processes::new(spawned, inbox, cgroup, relay).with_fork_gate(fork_gate))
+}
+
+/// The limit the fork gate holds: `--procs` where no pids cgroup does and a gate can be
+/// had here.
+fn gate_limit(settings: &Spec, plan: &Plan) -> Option<u64> {
+    settings
+        .limits
+        .tasks
+        .filter(|_| !plan.by_cgroup().tasks && plan.isolation.fork_gate.is_ok())
+}
+
+/// The fork gate of `limit` on the listener the child sent, or (said under `-v`) none.
+fn take_gate(settings: &Spec, spawned: &mut Spawned, limit: u64) -> Option<ForkGate> {
+    let gate = spawned.fork_gate.take().map(|l| ForkGate::new(l, limit));
+    if gate.is_none() {
+        detail(
+            settings.verbosity,
+            "--procs: no fork gate (another supervisor's seccomp listener holds the session); \
+             its processes are sampled",
+        );
+    }
+    gate
 }
 
 /// Stop stale sessions, then make this session's cgroup. Under `--cgroup auto` a cgroup

@@ -157,6 +157,8 @@ fn stop_session(session: &mut Processes, first: SignalNumber, grace: Duration) -
         signalled.extend(frozen);
         interrupted_by = wait_for_exit(session, Instant::now() + grace);
     }
+    // Whatever is killed now may not start anything more.
+    session.close_fork_gate();
     while session.reap() {
         if let Some(cgroup) = session.cgroup() {
             let killed = cgroup.kill_all();

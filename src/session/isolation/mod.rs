@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use seccompiler::BpfProgram;
 
 use crate::machine::error::{Error, IsolationError};
+use crate::machine::fork_notify;
 pub(crate) use access::{Access, DEVICES, PRIVATE_TMP, SYSTEM_READS, interpreters};
 pub(crate) use filter::{REFUSED, REFUSED_SOCKETS};
 pub(crate) use reach::{Network, Reach, Writes};
@@ -54,6 +55,9 @@ pub(crate) struct Isolation {
     /// The session gets a user namespace so that RLIMIT_NPROC counts its processes apart
     /// from the user's others (RLIMIT_NPROC counts per user namespace since Linux 5.14).
     pub(crate) counts_processes_apart: bool,
+    /// `--procs`' fork gate (seccomp user notification), for a session no pids cgroup
+    /// counts; or why there can be none.
+    pub(crate) fork_gate: Result<(), Missing>,
 }
 
 /// How the session's namespaces are made here.
@@ -127,6 +131,11 @@ pub(crate) enum Missing {
     /// command may do what it may under that tool: signal its parent, gain privileges
     /// (sudo), use any system call.
     NotIsolated,
+    /// No `--procs`: no fork gate is needed.
+    NotAsked,
+    /// The kernel cannot notify leash of a seccomp-filtered call (`user_notif`, Linux 5.0),
+    /// or leash does not know this architecture's calls.
+    NoUserNotification,
 }
 
 impl fmt::Display for Missing {
@@ -153,6 +162,10 @@ impl fmt::Display for Missing {
             Missing::NoRuleset(why) => write!(f, "cannot build the Landlock ruleset: {why}"),
             Missing::Pretended => write!(f, "pretended missing by {PRETEND_MISSING}"),
             Missing::NotIsolated => f.write_str("not part of a session that stands in for a tool"),
+            Missing::NotAsked => f.write_str("no --procs"),
+            Missing::NoUserNotification => {
+                f.write_str("this kernel's seccomp cannot notify leash (user_notif, Linux 5.0)")
+            }
         }
     }
 }
@@ -177,6 +190,8 @@ pub(crate) struct Asked {
     /// `--procs` is held by sampling with an RLIMIT_NPROC backstop: a user namespace of
     /// the session's own makes the rlimit count only the session's processes.
     pub(crate) counts_processes: bool,
+    /// `--procs` is set: where no pids cgroup counts the session, a fork gate holds it.
+    pub(crate) limits_processes: bool,
     /// Whether the command is isolated at all (`Spec::isolated`): no scope, no filter, no
     /// namespace where leash stands in for a tool.
     pub(crate) isolated: bool,
@@ -200,13 +215,7 @@ impl Isolation {
         } else {
             landlock.clone().and_then(scope::ruleset)
         };
-        let access = if asked.reach.landlock_flags().is_empty() {
-            Ok(None)
-        } else {
-            landlock.clone().and_then(|abi| {
-                access::ruleset(&asked.reach, asked.program.as_deref(), abi).map(Some)
-            })
-        };
+        let access = access_ruleset(&asked, &landlock);
         // Not isolated, none is made: not worth the probe (it costs its start-up).
         let namespaces = if asked.isolated {
             namespaces_here(pretend("userns"))
@@ -228,8 +237,11 @@ impl Isolation {
         let filter = if pretend("seccomp") {
             Err(Missing::Pretended)
         } else {
-            enforceable.and_then(|()| filter::program(refuse_sockets))
+            enforceable
+                .clone()
+                .and_then(|()| filter::program(refuse_sockets))
         };
+        let fork_gate = fork_gate(&asked, enforceable, pretend("seccomp"));
         Isolation {
             scope,
             filter,
@@ -240,6 +252,7 @@ impl Isolation {
             access,
             reach: asked.reach,
             counts_processes_apart,
+            fork_gate,
         }
     }
 
@@ -284,6 +297,39 @@ impl Isolation {
             });
         }
         None
+    }
+}
+
+/// The Landlock ruleset for the files and ports the flags name (none if they name none).
+fn access_ruleset(
+    asked: &Asked,
+    landlock: &Result<i32, Missing>,
+) -> Result<Option<Access>, Missing> {
+    if asked.reach.landlock_flags().is_empty() {
+        return Ok(None);
+    }
+    landlock
+        .clone()
+        .and_then(|abi| access::ruleset(&asked.reach, asked.program.as_deref(), abi).map(Some))
+}
+
+/// Whether `--procs`' fork gate can hold the session: it is a seccomp filter too
+/// (`enforceable`), and needs the kernel to notify leash; `pretended` missing.
+fn fork_gate(
+    asked: &Asked,
+    enforceable: Result<(), Missing>,
+    pretended: bool,
+) -> Result<(), Missing> {
+    if !asked.limits_processes {
+        Err(Missing::NotAsked)
+    } else if pretended {
+        Err(Missing::Pretended)
+    } else {
+        enforceable.and_then(|()| {
+            fork_notify::available()
+                .then_some(())
+                .ok_or(Missing::NoUserNotification)
+        })
     }
 }
 

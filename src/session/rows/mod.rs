@@ -163,13 +163,7 @@ pub(crate) fn rows(
         );
     }
     memory_and_cpu_rows(&mut rows, settings, &by);
-    task_and_disk_rows(
-        &mut rows,
-        &settings.limits,
-        rlimits,
-        &by,
-        isolation.counts_processes_apart,
-    );
+    task_and_disk_rows(&mut rows, &settings.limits, rlimits, &by, isolation);
     output_rows(&mut rows, &settings.limits);
     for rlimit in rlimits {
         rows.add(
@@ -230,25 +224,20 @@ fn task_and_disk_rows(
     limits: &SessionLimits,
     rlimits: &[ResolvedRlimit],
     by: &dyn Fn(Job) -> Option<&'static str>,
-    apart: bool,
+    isolation: &Isolation,
 ) {
     if let Some(tasks) = limits.tasks {
-        let how = match by(Job::Pids) {
-            Some(how) => format!("{how}; a refused fork stops the session"),
-            None if rlimits.iter().any(|r| r.rlimit() == Rlimit::NPROC) => {
-                let counted = if apart {
-                    "in a user namespace of the session's own, so only its processes count"
-                } else {
-                    "shared with your other processes: concurrent sessions can starve each \
-                     other (the report says when they filled it)"
-                };
-                format!("{SAMPLED}: live processes and threads; RLIMIT_NPROC backstop, {counted}")
-            }
-            None => format!(
-                "{SAMPLED}: live processes and threads; \
-                 no kernel backstop (RLIMIT_NPROC does not hold this user)"
-            ),
-        };
+        let nproc = rlimits.iter().any(|r| r.rlimit() == Rlimit::NPROC);
+        let how = by(Job::Pids).map_or_else(
+            || {
+                format!(
+                    "{}; {}",
+                    unheld_tasks(isolation),
+                    nproc_backstop(nproc, isolation)
+                )
+            },
+            |how| format!("{how}; a refused fork stops the session"),
+        );
         rows.add(
             limit(LimitKind::Procs),
             tasks.to_string(),
@@ -287,5 +276,31 @@ fn output_rows(rows: &mut Rows, limits: &SessionLimits) {
             seconds(idle),
             how,
         );
+    }
+}
+
+/// What holds `--procs` without a pids cgroup.
+fn unheld_tasks(isolation: &Isolation) -> String {
+    match &isolation.fork_gate {
+        Ok(()) => "fork gate (seccomp user notification): each new process or thread waits \
+                   for leash, which refuses it (EAGAIN) at the limit, and that refusal stops \
+                   the session; sampled where an outer supervisor's gate holds the session"
+            .into(),
+        Err(why) => format!("{SAMPLED}: live processes and threads (no fork gate: {why})"),
+    }
+}
+
+/// The RLIMIT_NPROC backstop of `--procs` without a pids cgroup.
+fn nproc_backstop(set: bool, isolation: &Isolation) -> &'static str {
+    match (set, isolation.counts_processes_apart) {
+        (true, true) => {
+            "RLIMIT_NPROC backstop, in a user namespace of the session's own, so only its \
+             processes count"
+        }
+        (true, false) => {
+            "RLIMIT_NPROC backstop, shared with your other processes: concurrent sessions \
+             can starve each other (the report says when they filled it)"
+        }
+        (false, _) => "no kernel backstop (RLIMIT_NPROC does not hold this user)",
     }
 }

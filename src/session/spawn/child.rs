@@ -37,6 +37,7 @@ use nix::unistd::{Pid, getppid, setpgid};
 
 use super::Launch;
 use super::step::{Failed, Step};
+use crate::machine::fork_notify;
 use crate::machine::signals::caller::ChildSignals;
 
 /// How far the child already is in the session's cgroup.
@@ -79,6 +80,13 @@ pub(crate) unsafe fn exec_child(
         .and_then(|()| confine(launch, report))
         .and_then(|()| enter_landlock_domain(launch))
         .and_then(|()| install_filter(launch));
+    if prepared.is_ok()
+        && let Some(gate) = &launch.fork_gate
+    {
+        // Not fatal: where another supervisor's listener already holds the session
+        // (EBUSY: an outer leash), leash counts its processes by sampling instead.
+        let _ = fork_notify::install_and_send(&gate.program, gate.child.as_raw_fd());
+    }
     if let Err(failed) = prepared {
         fail(report, failed);
     }
@@ -216,6 +224,10 @@ fn confine(launch: &Launch, report: &OwnedFd) -> Result<(), Failed> {
         report.as_raw_fd(),
         scope.unwrap_or(-1),
         access.unwrap_or(-1),
+        launch
+            .fork_gate
+            .as_ref()
+            .map_or(-1, |gate| gate.child.as_raw_fd()),
     ];
     launch
         .confinement

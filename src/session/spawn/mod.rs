@@ -18,12 +18,14 @@ use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 use nix::sys::wait::waitpid;
 use nix::unistd::{ForkResult, Pid, fork, getpid, setpgid};
 
 use crate::machine::cgroup::{BornInto, CgroupEntry};
 use crate::machine::command_path::resolve;
 use crate::machine::error::{Error, SetupError, UsageError};
+use crate::machine::fork_notify::{self, Listener};
 use crate::machine::rlimit::ResolvedRlimit;
 use crate::machine::signals::caller::ChildSignals;
 use crate::session::confinement::{Confinement, Request};
@@ -59,6 +61,18 @@ pub(crate) struct Launch {
     oom_score_adj: Option<CString>,
     /// How the command's signals start, its process group, and its death signal.
     signals: ChildSignals,
+    /// `--procs`' fork gate: the filter the child installs last, and the socket it sends
+    /// the listener over.
+    fork_gate: Option<GateEnds>,
+}
+
+/// The fork gate's filter and the socket pair its listener crosses.
+struct GateEnds {
+    program: Vec<libc::sock_filter>,
+    /// The child's end (close-on-exec).
+    child: OwnedFd,
+    /// leash's end.
+    supervisor: OwnedFd,
 }
 
 /// A started session's first processes.
@@ -68,6 +82,8 @@ pub(crate) struct Spawned {
     pub(crate) main: Pid,
     /// With `--pid-ns`, the namespace's init.
     pub(crate) init: Option<InitLink>,
+    /// Where the session's new tasks wait for leash, if the child could set the gate up.
+    pub(crate) fork_gate: Option<Listener>,
 }
 
 /// The namespace's init, as leash sees it.
@@ -144,7 +160,26 @@ impl Launch {
                 .then(crate::machine::oom::favour_the_supervisor)
                 .flatten(),
             signals: ChildSignals::fresh(),
+            fork_gate: None,
         })
+    }
+
+    /// Make every new task of the session wait for leash's answer (`--procs` where no
+    /// pids cgroup counts the session).
+    pub(crate) fn with_fork_gate(mut self) -> Result<Self, Error> {
+        let (child, supervisor) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .map_err(SetupError::call("cannot set the fork gate up"))?;
+        self.fork_gate = Some(GateEnds {
+            program: fork_notify::program(),
+            child,
+            supervisor,
+        });
+        Ok(self)
     }
 
     /// Start the command's signals as `signals` says instead of leash's fresh way.
@@ -201,6 +236,7 @@ impl Launch {
                 Ok(Spawned {
                     main: child,
                     init: None,
+                    fork_gate: self.gate_listener(),
                 })
             }
         }
@@ -262,6 +298,7 @@ impl Launch {
                         pid: init,
                         status: status_read,
                     }),
+                    fork_gate: self.gate_listener(),
                 })
             }
         }
@@ -288,6 +325,12 @@ impl Launch {
         }
         // SAFETY: the caller's contract.
         unsafe { fork() }.map(|result| (result, false))
+    }
+
+    /// The fork gate's listener, once the command runs: the child sent it before its exec,
+    /// unless it could not make one (another supervisor's listener above it: EBUSY).
+    fn gate_listener(&self) -> Option<Listener> {
+        Listener::receive(&self.fork_gate.as_ref()?.supervisor)
     }
 
     /// Read the child's report: end of file means the exec succeeded.

@@ -78,6 +78,11 @@ pub(crate) trait Events {
     /// Wait until a signal arrives or `timeout` passes (`None`: no timeout), relaying the
     /// session's output meanwhile; returns the signals, SIGCHLD included.
     fn wait(&mut self, timeout: Option<Duration>) -> Vec<Signal>;
+    /// Whether a new task of the session was refused at the process limit since the last
+    /// call (the fork gate's refusal: a breach the next sample reports).
+    fn refused_a_task(&mut self) -> bool {
+        false
+    }
     /// Pass `signal` on to every process of the session.
     fn forward(&mut self, signal: Signal);
     /// Give a `--warn` warning.
@@ -156,7 +161,12 @@ impl Watch<'_> {
                 return ending;
             }
             let wake = self.wake_at(events);
-            for signal in events.wait(wake.map(|w| w.saturating_duration_since(now))) {
+            let signals = events.wait(wake.map(|w| w.saturating_duration_since(now)));
+            if events.refused_a_task() {
+                // Sample at once: the refusal is a breach, and the bomb must not wait.
+                self.next_sample = self.started;
+            }
+            for signal in signals {
                 children_changed |= signal == Signal::SIGCHLD;
                 if signal == Signal::SIGALRM {
                     let after = events.now().saturating_duration_since(self.started);

@@ -832,7 +832,8 @@ pub(crate) fn wait_within(child: &mut Child, bound: Duration) -> ExitStatus {
 pub(crate) enum Mechanism {
     /// A cgroup of the session's own: the kernel holds memory and process limits.
     Cgroup,
-    /// No cgroup: leash samples /proc, with rlimits as backstops.
+    /// No cgroup: leash counts on its own (samples of /proc; for processes, the fork
+    /// gate), with rlimits as backstops.
     Sampling,
 }
 
