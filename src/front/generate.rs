@@ -18,7 +18,7 @@ Where a cgroup below the one leash runs in is writable (as root; inside \fBsyste
 Wall-clock time from the start of the command, kept by leash's own timer.
 .TP
 \fB\-\-mem\fR
-With a memory cgroup: memory.max (v2) or memory.limit_in_bytes (v1), swap included, so the kernel holds the limit; an OOM kill in the session is the breach, and files the session writes to tmpfs (/dev/shm) count. Without: the proportional set size of every live process summed, so pages shared after a fork or from libraries count once, sampled from /proc; each process also gets RLIMIT_DATA a sixteenth above the limit, so a single process cannot outrun the sampler by much. Tmpfs files are not counted then.
+With a memory cgroup: memory.max (v2) or memory.limit_in_bytes (v1), swap included, so the kernel holds the limit; an OOM kill in the session is the breach, and files the session writes to tmpfs (/dev/shm) count. Without: the proportional set size of every live process summed, so pages shared after a fork or from libraries count once, sampled from /proc, the more often the closer usage is to the limit (at the rate memory can fill, so that it cannot pass the limit between two samples). Tmpfs files are not counted then.
 .TP
 \fB\-\-cpu\fR
 User and system CPU time of every process the session ever ran, including those that have ended: cpu.stat (v2) or cpuacct.usage (v1), else sampled (the kernel charges a reaped child to its reaper, and leash reaps every orphan). Each process also gets RLIMIT_CPU a second above the limit.

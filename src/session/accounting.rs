@@ -17,14 +17,16 @@ use nix::unistd::Pid;
 use crate::machine::cgroup::Reading;
 use crate::machine::proc_view::{self, read_proc};
 use crate::machine::tree::{self, StatFields, Threads};
+use crate::session::sharing::{Sharing, memory};
 
 /// What the session uses at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Usage {
     /// Memory of all live processes. Their proportional set size (shared pages split
-    /// among their sharers, so copy-on-write pages after a fork count once) when the sum
-    /// of their resident sizes, an upper bound of it, comes near the limit; below that,
-    /// that cheaper upper bound.
+    /// among their sharers, so copy-on-write pages after a fork count once), or a lower
+    /// bound of it from their resident sizes and what they share, when the sum of their
+    /// resident sizes, an upper bound of it, passes the limit; below that, that cheaper
+    /// upper bound (see `memory`).
     pub(crate) memory: u64,
     /// Live processes and threads (tasks).
     pub(crate) tasks: u64,
@@ -100,6 +102,8 @@ pub(crate) struct Sampler {
     written_before: u64,
     peak: Usage,
     sampled: bool,
+    /// What the last proportional reading found shared.
+    sharing: Option<Sharing>,
 }
 
 impl Sampler {
@@ -114,6 +118,7 @@ impl Sampler {
             },
             peak: Usage::default(),
             sampled: false,
+            sharing: None,
         }
     }
 
@@ -136,7 +141,13 @@ impl Sampler {
     pub(crate) fn sample(&mut self, counted: Option<Reading>) -> Usage {
         let counted = counted.unwrap_or_default();
         self.sampled = true;
-        let (usage, _) = read(Pid::this(), &self.wanted, &counted, self.written_before);
+        let (usage, _) = read(
+            Pid::this(),
+            &self.wanted,
+            &counted,
+            self.written_before,
+            Some(&mut self.sharing),
+        );
         self.peak = self.peak.max(usage);
         self.peak.memory = self.peak.memory.max(counted.memory_peak.unwrap_or(0));
         self.peak.tasks = self.peak.tasks.max(counted.tasks_peak.unwrap_or(0));
@@ -154,8 +165,9 @@ pub(crate) fn read(
     wanted: &Wanted,
     counted: &Reading,
     written_before: u64,
+    sharing: Option<&mut Option<Sharing>>,
 ) -> (Usage, Vec<Pid>) {
-    let (mut usage, processes) = read_tree(supervisor, wanted, counted, written_before);
+    let (mut usage, processes) = read_tree(supervisor, wanted, counted, written_before, sharing);
     usage.cpu = counted.cpu.unwrap_or(usage.cpu);
     // Held by the kernel at the limit: what it counts is what the limit means.
     usage.memory = counted.memory.unwrap_or(usage.memory);
@@ -172,6 +184,7 @@ fn read_tree(
     wanted: &Wanted,
     counted: &Reading,
     written_before: u64,
+    sharing: Option<&mut Option<Sharing>>,
 ) -> (Usage, Vec<Pid>) {
     let mut usage = Usage::default();
     let walk = wanted.memory
@@ -210,11 +223,8 @@ fn read_tree(
         ControlFlow::Continue(threads)
     });
     usage.processes = u64::try_from(pids.len()).unwrap_or(u64::MAX);
-    if wanted
-        .exact_memory_above
-        .is_some_and(|threshold| usage.memory > threshold)
-    {
-        usage.memory = pids.iter().copied().filter_map(pss).sum();
+    if let Some(threshold) = wanted.exact_memory_above {
+        usage.memory = memory(usage.memory, &pids, threshold, sharing);
     }
     (usage, pids)
 }
@@ -339,23 +349,11 @@ fn read_stat(pid: Pid) -> Option<Stat> {
     })
 }
 
-/// Proportional set size in bytes.
-fn pss(pid: Pid) -> Option<u64> {
-    let rollup = read_proc(&proc_view::file(pid, "smaps_rollup")?)?;
-    kilobytes_field(&rollup, "Pss:")
-}
-
 /// Bytes written to storage by the process and everything it reaped.
 fn write_bytes(pid: Pid) -> Option<u64> {
     let io = read_proc(&proc_view::file(pid, "io")?)?;
     io.lines()
         .find_map(|line| line.strip_prefix("write_bytes:")?.trim().parse().ok())
-}
-
-fn kilobytes_field(text: &str, name: &str) -> Option<u64> {
-    let line = text.lines().find_map(|line| line.strip_prefix(name))?;
-    let kilobytes: u64 = line.trim().trim_end_matches("kB").trim().parse().ok()?;
-    Some(kilobytes * 1024)
 }
 
 #[cfg(test)]
@@ -366,14 +364,5 @@ mod tests {
     fn stat_fields_are_read_after_the_command_name() {
         let stat = read_stat(Pid::this()).unwrap();
         assert!(stat.threads >= 1);
-    }
-
-    #[test]
-    fn memory_fields_are_kilobytes() {
-        assert_eq!(
-            kilobytes_field("Rss: 10 kB\nPss:   2048 kB\n", "Pss:"),
-            Some(2 << 20)
-        );
-        assert!(pss(Pid::this()).unwrap() > 0);
     }
 }

@@ -27,6 +27,27 @@ pub(crate) const LARGE_SESSION: u64 = 32;
 /// (write_bytes): 4 GiB/s, more than this machine's dd did (1.6 GiB/s, measured).
 pub(crate) const FASTEST_WRITES: u64 = 4 << 30;
 
+/// How fast one CPU can fill memory (fault in and zero fresh pages): 2 GiB/s, above
+/// this machine's 1.1-1.2 GiB/s (a Python bytearray of 150 MiB and 1 GiB, measured).
+pub(crate) const FASTEST_ALLOCATION_PER_CPU: u64 = 2 << 30;
+
+/// The CPUs a memory bomb is assumed to fill memory with at once: those leash may run on,
+/// at most eight (beyond that, calm sampling near a limit would cost more than it saves;
+/// a machine that large has a cgroup, or memory to spare for the overshoot).
+fn allocating_cpus() -> u64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8) as u64)
+}
+
+/// The longest pause while memory has `headroom` bytes left below its limit: memory filled
+/// at the fastest rate since the last sample must not reach the limit before the next,
+/// with half the headroom to spare for the sample's own time (on a loaded machine, most of
+/// it waiting for a CPU) and the stop's.
+fn calm_under_memory_limit(headroom: u64, cpus: u64) -> Duration {
+    let rate = u128::from(FASTEST_ALLOCATION_PER_CPU * cpus.max(1));
+    let nanos = u128::from(headroom / 2) * 1_000_000_000 / rate;
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
 /// The longest calm pause under a `--disk-write` limit: writes starting just after a
 /// sample at [`FASTEST_WRITES`] must not pass a quarter of the limit before the next one
 /// (a 256 MiB limit: 16 ms; other limits have a kernel or rlimit backstop meanwhile).
@@ -71,6 +92,10 @@ pub(crate) fn next_interval(
     if let Some(limit) = limits.disk_write {
         interval = interval.min(calm_under_disk_limit(limit));
     }
+    if let Some(limit) = limits.memory {
+        let headroom = limit.saturating_sub(now.memory);
+        interval = interval.min(calm_under_memory_limit(headroom, allocating_cpus()));
+    }
     interval.clamp(FASTEST_SAMPLE, SLOWEST_SAMPLE)
 }
 
@@ -95,44 +120,55 @@ fn time_to_reach(limit: u64, before: u64, now: u64, elapsed: Duration) -> Durati
 mod tests {
     use super::*;
 
+    const GIB: u64 = 1 << 30;
+
     #[test]
     fn sampling_speeds_up_when_usage_races_toward_a_limit() {
         let limits = SessionLimits {
-            memory: Some(1000),
+            memory: Some(1000 * GIB),
             ..SessionLimits::default()
         };
         let calm = next_interval(
             &limits,
-            &Usage::of_memory(100),
-            &Usage::of_memory(100),
+            &Usage::of_memory(100 * GIB),
+            &Usage::of_memory(100 * GIB),
             SLOWEST_SAMPLE,
             SLOWEST_SAMPLE,
         );
         assert_eq!(calm, SLOWEST_SAMPLE);
         let racing = next_interval(
             &limits,
-            &Usage::of_memory(100),
-            &Usage::of_memory(500),
+            &Usage::of_memory(100 * GIB),
+            &Usage::of_memory(500 * GIB),
             Duration::from_millis(10),
             SLOWEST_SAMPLE,
         );
         assert_eq!(racing, Duration::from_micros(6250));
         let close = next_interval(
             &limits,
-            &Usage::of_memory(900),
-            &Usage::of_memory(900),
+            &Usage::of_memory(900 * GIB),
+            &Usage::of_memory(900 * GIB),
             SLOWEST_SAMPLE,
             SLOWEST_SAMPLE,
         );
         assert!(close <= Duration::from_millis(20), "{close:?}");
         let backing_off = next_interval(
             &limits,
-            &Usage::of_memory(1),
-            &Usage::of_memory(1),
+            &Usage::of_memory(GIB),
+            &Usage::of_memory(GIB),
             FIRST_SAMPLE,
             FIRST_SAMPLE,
         );
         assert!(backing_off > FIRST_SAMPLE && backing_off < SLOWEST_SAMPLE);
+    }
+
+    #[test]
+    fn near_a_memory_limit_sampling_keeps_pace_with_the_fastest_allocation() {
+        // 56 MiB left, two CPUs filling at 2 GiB/s each: half of it in 6.8 ms.
+        let pause = calm_under_memory_limit(56 << 20, 2);
+        assert_eq!(pause, Duration::from_nanos(6_835_937));
+        // Far from it: no faster than calm sampling anyway.
+        assert!(calm_under_memory_limit(4 << 30, 8) > SLOWEST_SAMPLE);
     }
 
     #[test]

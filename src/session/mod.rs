@@ -38,6 +38,7 @@ pub(crate) mod relay;
 pub(crate) mod rows;
 pub(crate) mod session_limits;
 mod shared_nproc;
+mod sharing;
 pub(crate) mod slots;
 pub(crate) mod spawn;
 pub(crate) mod spec;

@@ -248,27 +248,22 @@ impl SessionLimits {
     }
 
     /// Per-process rlimits that back the session limits up in the kernel, for resources
-    /// the user did not set and no cgroup holds: memory → RLIMIT_DATA a sixteenth above it (heap and private
-    /// mappings; unlike
-    /// RLIMIT_AS it does not count address space a JIT or allocator only reserves), CPU →
-    /// RLIMIT_CPU set a second above the session limit (so it can never fire first),
-    /// processes → RLIMIT_NPROC where the kernel enforces it (not for root). RLIMIT_NPROC
-    /// counts every task of the user, so it is set to the user's tasks now plus the limit
-    /// plus one: `user_tasks` gives that count, or `None` where the rlimit does not apply.
+    /// the user did not set and no cgroup holds: CPU → RLIMIT_CPU set a second above the
+    /// session limit (so it can never fire first), processes → RLIMIT_NPROC where the
+    /// kernel enforces it (not for root). RLIMIT_NPROC counts every task of the user, so it
+    /// is set to the user's tasks now plus the limit plus one: `user_tasks` gives that
+    /// count, or `None` where the rlimit does not apply.
+    ///
+    /// Memory has none: RLIMIT_DATA counts every private writable mapping, so it refused a
+    /// program that maps 8 GiB and touches 10 MiB (an allocator's or a sanitizer's
+    /// reservation) under a 256 MiB limit, and the sampler holds memory within a few
+    /// percent now (BENCHMARKS.md).
     pub(crate) fn backstops(
         &self,
         by_cgroup: ByCgroup,
         user_tasks: impl FnOnce() -> Option<u64>,
     ) -> Vec<Backstop> {
         let mut backstops = Vec::new();
-        let memory = self.memory.filter(|_| !by_cgroup.memory);
-        if let Some(memory) = memory {
-            // A sixteenth above the limit: the sampler normally sees the breach first and
-            // stops the session (exit 124); a bomb that outruns it still fails to allocate
-            // near the limit.
-            let backstop = memory.saturating_add(memory / 16);
-            backstops.push(Backstop::new(Rlimit::DATA, backstop, backstop));
-        }
         if let Some(cpu) = self.cpu {
             let seconds = cpu.as_secs() + u64::from(cpu.subsec_nanos() > 0) + 1;
             backstops.push(Backstop::new(Rlimit::CPU, seconds, seconds + 1));

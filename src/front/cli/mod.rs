@@ -56,8 +56,7 @@ pub(crate) struct Cli {
 
     /// Memory of the whole session, e.g. 512M, 2GiB: the memory cgroup's limit (swap
     /// included; an OOM kill stops the session), else counted by leash (proportional set
-    /// size: pages shared after a fork count once) with RLIMIT_DATA a sixteenth above it for
-    /// each process.
+    /// size: pages shared after a fork count once), sampled faster the closer it is.
     #[arg(short = 'm', long = "mem", value_name = "SIZE", value_parser = parse_positive_size,
           help_heading = "Limits")]
     memory: Option<u64>,

@@ -48,7 +48,7 @@ pub(crate) fn sample(found: &Found) -> Snapshot {
         processes: true,
         tasks_limit: None,
     };
-    let (usage, processes) = accounting::read(entry.supervisor.pid(), &wanted, &counted, 0);
+    let (usage, processes) = accounting::read(entry.supervisor.pid(), &wanted, &counted, 0, None);
     let figures: Figures = found
         .figures
         .then(|| small_file::read_regular(&registry::beside(found, "figures")).ok())

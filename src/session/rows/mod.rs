@@ -183,8 +183,8 @@ fn memory_and_cpu_rows(rows: &mut Rows, settings: &Spec, by: &dyn Fn(Job) -> Opt
         let how = match by(Job::Memory) {
             Some(how) => format!("{how}; an OOM kill stops the session; counts tmpfs files"),
             None => format!(
-                "{SAMPLED}: summed PSS; RLIMIT_DATA backstop per process; \
-                 tmpfs files (/dev/shm) not counted"
+                "{SAMPLED}: summed PSS, read again only where sharing may have \
+                 changed; faster the closer the limit; tmpfs files (/dev/shm) not counted"
             ),
         };
         rows.add(
