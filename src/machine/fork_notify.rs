@@ -195,23 +195,23 @@ pub(crate) struct Call {
     pub(crate) caller: Pid,
 }
 
-/// Whether thread `tid` (of leash's PID namespace) may still be inside a task-starting
-/// call, its new task not made yet: `/proc/TID/syscall` names one of those calls, or says
-/// the thread is running (and so cannot be read). A thread that is gone, or that `/proc`
-/// does not show, is not.
+/// Whether thread `tid` (of leash's PID namespace), let through a task-starting call, may
+/// still be inside it, its new task not made yet: it is runnable (state R in its stat).
+/// A thread that sleeps (at the gate again, or anywhere else), has ended, or that `/proc`
+/// does not show, is not. An upper bound: a runnable thread may be back in its own code.
+/// (`/proc/TID/syscall` would tell exactly, but reading it waits until the thread is off
+/// its CPU: up to a scheduler tick per thread on a loaded machine, while the gate waits.)
 pub(crate) fn in_task_call(tid: Pid) -> bool {
-    let Some(text) = proc_view::file(tid, "syscall").and_then(|path| read_proc(&path)) else {
-        return false;
-    };
-    match text.split_ascii_whitespace().next() {
-        Some("running") => true,
-        Some(number) => number.parse::<u32>().is_ok_and(|nr| {
-            ARCHITECTURES
-                .iter()
-                .any(|(_, calls, x32)| calls.contains(&if *x32 { nr & !X32_BIT } else { nr }))
-        }),
-        None => false,
-    }
+    proc_view::file(tid, "stat")
+        .and_then(|path| read_proc(&path))
+        .and_then(|stat| {
+            let after_name = &stat[stat.rfind(')')? + 1..];
+            after_name
+                .split_ascii_whitespace()
+                .next()
+                .map(|state| state == "R")
+        })
+        .unwrap_or(false)
 }
 
 impl Listener {

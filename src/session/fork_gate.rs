@@ -6,9 +6,9 @@
 //!
 //! Counting every call would need the session's exits too; instead leash counts the
 //! session's tasks from `/proc` (or takes the sampler's count) and adds the calls it let
-//! through whose tasks the count could not have seen: those whose callers were still inside
-//! the call when the count began. An upper bound, counted again only when it reaches the
-//! limit.
+//! through whose tasks the count could not have seen: those whose callers were still
+//! runnable (maybe inside the call) when the count began. An upper bound, counted again
+//! only when it reaches the limit.
 
 use nix::errno::Errno;
 use nix::unistd::Pid;

@@ -87,11 +87,15 @@ impl Plan {
         detected: Vec<Hierarchy>,
     ) -> Result<Plan, Error> {
         let by = by_cgroup(cgroup.as_ref());
-        // In a user namespace of its own the session's count starts at zero: no need to
-        // count the user's other processes.
+        // The fork gate holds the count: no RLIMIT_NPROC, no count of the user's tasks (a
+        // scan of every process). In a user namespace of its own the session's count starts
+        // at zero: no need to count the user's other processes either.
+        let gated = isolation.fork_gate.is_ok();
         let apart = isolation.counts_processes_apart;
-        let rlimits = resolve_rlimits(settings, by, || {
-            if apart { Some(0) } else { tasks_of_this_user() }
+        let rlimits = resolve_rlimits(settings, by, || match (gated, apart) {
+            (true, _) => None,
+            (false, true) => Some(0),
+            (false, false) => tasks_of_this_user(),
         })?;
         let rows = rows(settings, &rlimits, cgroup.as_ref(), &isolation);
         let shared_nproc = shared_nproc(settings, &rlimits, apart);

@@ -572,8 +572,8 @@ fn concurrent_sessions_of_one_user_do_not_starve_each_other_of_processes() {
         eprintln!("skipped: tests already run unprivileged, or no ordinary user could be made");
         return;
     };
-    // Both held by sampling with an RLIMIT_NPROC backstop (no cgroup). A forks 6, waits
-    // for B to hold 16, then forks 6 more: all 12 must work, A being far below its 20.
+    // Both held by the fork gate (no cgroup), each counting its own. A forks 6, waits for B
+    // to hold 16, then forks 6 more: all 12 must work, A being far below its 20.
     let a = "for i in $(seq 6); do sleep 30 & done; \
              while [ ! -e b.ready ]; do sleep 0.05; done; \
              for i in $(seq 6); do sleep 30 & done 2>/dev/null; \
@@ -590,7 +590,7 @@ fn concurrent_sessions_of_one_user_do_not_starve_each_other_of_processes() {
     let first = first.finish_within(Duration::from_secs(40));
     let second = second.finish_within(Duration::from_secs(40));
     assert_eq!(first.stdout, "running 12\n", "{}", first.stderr);
-    // Counted apart, no session shares its backstop: nothing to say of one.
+    // Counted apart, no session shares a backstop: nothing to say of one.
     assert!(!first.stderr.contains("RLIMIT_NPROC"), "{}", first.stderr);
     assert!(
         matches!(second.code(), Some(0 | 143)),
@@ -632,7 +632,8 @@ fn forks_lost_to_the_users_other_processes_are_said_where_the_backstop_is_shared
             "--procs", "20", "--cgroup", "off", "--wall", "30s", "--report", report, "--", program,
             "-c", script,
         ]);
-        command.env("_LEASH_TEST_MISSING", "userns");
+        // Nor a fork gate (pretended too), which holds the count without RLIMIT_NPROC.
+        command.env("_LEASH_TEST_MISSING", "userns,seccomp");
         sandbox.start_prepared(command, "")
     };
     let second = session("python3", b, "b.json");

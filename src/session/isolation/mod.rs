@@ -229,9 +229,13 @@ impl Isolation {
             (Network::Ports(ports), _) => NetworkHold::Ports(ports.clone()),
         };
         let refuse_sockets = matches!(network, NetworkHold::SocketFilter(_));
-        // Not a protection the user asked for: only where a user namespace really can be
-        // made (a container's seccomp profile may refuse one that the settings allow).
+        let fork_gate = fork_gate(&asked, enforceable.clone(), pretend("seccomp"));
+        // Not a protection the user asked for, and not needed where the fork gate holds the
+        // count (it costs a probe and a namespace at every start): only where a user
+        // namespace really can be made (a container's seccomp profile may refuse one that
+        // the settings allow).
         let counts_processes_apart = asked.counts_processes
+            && fork_gate.is_err()
             && namespaces.as_ref().is_ok_and(|ns| ns.in_user_namespace)
             && user_namespace_can_be_made();
         let filter = if pretend("seccomp") {
@@ -241,7 +245,6 @@ impl Isolation {
                 .clone()
                 .and_then(|()| filter::program(refuse_sockets))
         };
-        let fork_gate = fork_gate(&asked, enforceable, pretend("seccomp"));
         Isolation {
             scope,
             filter,

@@ -229,13 +229,7 @@ fn task_and_disk_rows(
     if let Some(tasks) = limits.tasks {
         let nproc = rlimits.iter().any(|r| r.rlimit() == Rlimit::NPROC);
         let how = by(Job::Pids).map_or_else(
-            || {
-                format!(
-                    "{}; {}",
-                    unheld_tasks(isolation),
-                    nproc_backstop(nproc, isolation)
-                )
-            },
+            || unheld_tasks(isolation, nproc),
             |how| format!("{how}; a refused fork stops the session"),
         );
         rows.add(
@@ -279,18 +273,22 @@ fn output_rows(rows: &mut Rows, limits: &SessionLimits) {
     }
 }
 
-/// What holds `--procs` without a pids cgroup.
-fn unheld_tasks(isolation: &Isolation) -> String {
+/// What holds `--procs` without a pids cgroup: the fork gate, or sampling with the
+/// RLIMIT_NPROC backstop (`nproc`: set).
+fn unheld_tasks(isolation: &Isolation, nproc: bool) -> String {
     match &isolation.fork_gate {
         Ok(()) => "fork gate (seccomp user notification): each new process or thread waits \
                    for leash, which refuses it (EAGAIN) at the limit, and that refusal stops \
                    the session; sampled where an outer supervisor's gate holds the session"
             .into(),
-        Err(why) => format!("{SAMPLED}: live processes and threads (no fork gate: {why})"),
+        Err(why) => format!(
+            "{SAMPLED}: live processes and threads (no fork gate: {why}); {}",
+            nproc_backstop(nproc, isolation)
+        ),
     }
 }
 
-/// The RLIMIT_NPROC backstop of `--procs` without a pids cgroup.
+/// The RLIMIT_NPROC backstop of `--procs` without a pids cgroup or a fork gate.
 fn nproc_backstop(set: bool, isolation: &Isolation) -> &'static str {
     match (set, isolation.counts_processes_apart) {
         (true, true) => {
