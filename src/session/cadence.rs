@@ -92,7 +92,9 @@ pub(crate) fn next_interval(
     if let Some(limit) = limits.disk_write {
         interval = interval.min(calm_under_disk_limit(limit));
     }
-    if let Some(limit) = limits.memory {
+    // A small session only: a large one's samples cost too much to take this often when
+    // nothing grows (its calm pause is stretched to the budget instead).
+    if let Some(limit) = limits.memory.filter(|_| now.processes < LARGE_SESSION) {
         let headroom = limit.saturating_sub(now.memory);
         interval = interval.min(calm_under_memory_limit(headroom, allocating_cpus()));
     }

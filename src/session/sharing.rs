@@ -19,24 +19,29 @@ pub(crate) struct Sharing {
     pids: Vec<Pid>,
     /// When.
     at: Instant,
+    /// How long reading them took.
+    took: Duration,
 }
 
 /// How long a [`Sharing`] stands in for reading the proportional sizes again, where it
 /// cannot yet tell that the limit is passed.
 const SHARING_HOLDS: Duration = Duration::from_millis(100);
 
-/// The memory of `pids`, whose resident sizes add up to `resident`: that upper bound up to
-/// `threshold`, their proportional size beyond it (pages shared after a fork count once).
+/// The memory of `pids`, whose resident sizes add up to `resident`, against `threshold`
+/// (the limit): their proportional size, or a bound of it that decides as well.
 ///
 /// Reading proportional sizes walks every process's page tables: milliseconds for a few
 /// hundred MiB, more while they fault pages in, and longer still while leash competes
 /// for a CPU with them, just when a bomb nears the limit. So with `sharing` (the
 /// sampler's) they are read early, when the resident sizes pass half the threshold (and
-/// again where a process joined since, at most once per [`SHARING_HOLDS`]), and then,
-/// while no process joins, `resident` less what was
-/// counted twice stands in. Pages only stop being shared among the same processes (a
-/// write to a copy-on-write page, an exit), so that is a lower bound: beyond the
-/// threshold, the proportional size is too. Below it, it stands in for [`SHARING_HOLDS`].
+/// again where a process joined since, no more often than the sampling budget allows),
+/// and then, while no process joins, `resident` less what was counted twice stands in.
+/// Pages only stop being shared among the same processes (a write to a copy-on-write
+/// page, an exit), so that is a lower bound: beyond the threshold, the proportional size
+/// is too; there it stands in for [`SHARING_HOLDS`] at least, then is read again. Below
+/// the threshold (no breach either way) it stands in for the cadence and the peak.
+/// Without `sharing` (`leashctl`): the resident sizes up to the threshold, the
+/// proportional size beyond it.
 pub(crate) fn memory(
     resident: u64,
     pids: &[Pid],
@@ -51,17 +56,24 @@ pub(crate) fn memory(
         };
     };
     let joined = |known: &Sharing| pids.iter().any(|p| known.pids.binary_search(p).is_err());
-    let fresh = |known: &Sharing| known.at.elapsed() < SHARING_HOLDS;
+    // Read again no sooner than the sampling budget allows (a quarter of a percent of a
+    // CPU: one reading per 400 times its cost).
+    let fresh = |known: &Sharing| known.at.elapsed() < SHARING_HOLDS.max(known.took * 400);
     if resident <= threshold {
         // Past half: once, and again where a process joined since.
         let learn_now = resident > threshold / 2
             && sharing
                 .as_ref()
                 .is_none_or(|known| joined(known) && !fresh(known));
-        return if learn_now {
-            learn(sharing, pids)
-        } else {
-            resident
+        if learn_now {
+            return learn(sharing, pids);
+        }
+        // Below the threshold nothing is breached either way: the closer figure sizes the
+        // cadence and the peak (the resident sizes of a hundred shells count their shared
+        // libraries a hundred times).
+        return match sharing.as_ref().filter(|known| !joined(known)) {
+            Some(known) => resident.saturating_sub(known.counted_twice),
+            None => resident,
         };
     }
     if let Some(known) = sharing.as_ref().filter(|known| !joined(known)) {
@@ -76,6 +88,7 @@ pub(crate) fn memory(
 /// Read the proportional size of `pids` and remember what their resident sizes counted
 /// twice.
 fn learn(sharing: &mut Option<Sharing>, pids: &[Pid]) -> u64 {
+    let started = Instant::now();
     let (resident, exact) = proportional(pids);
     let mut pids = pids.to_vec();
     pids.sort_unstable();
@@ -83,6 +96,7 @@ fn learn(sharing: &mut Option<Sharing>, pids: &[Pid]) -> u64 {
         counted_twice: resident.saturating_sub(exact),
         pids,
         at: Instant::now(),
+        took: started.elapsed(),
     });
     exact
 }
@@ -135,6 +149,7 @@ mod tests {
             counted_twice: 50,
             pids: me.to_vec(),
             at: Instant::now(),
+            took: Duration::ZERO,
         });
         // Beyond the threshold, resident less what was counted twice.
         assert_eq!(memory(1100, &me, 1000, Some(&mut sharing)), 1050);
