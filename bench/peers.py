@@ -117,7 +117,7 @@ def nono_missing():
 
 def memory_hierarchy():
     """Where a referee cgroup that measures memory can be made."""
-    if os.path.exists("/sys/fs/cgroup/memory/memory.max_usage_in_bytes") or os.path.isdir("/sys/fs/cgroup/memory"):
+    if os.path.isdir("/sys/fs/cgroup/memory"):
         return "/sys/fs/cgroup/memory", "memory.max_usage_in_bytes"
     return "/sys/fs/cgroup", "memory.peak"
 

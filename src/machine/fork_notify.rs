@@ -14,6 +14,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::unistd::Pid;
 
 use crate::machine::proc_view::{self, read_proc};
+use crate::machine::tree::StatFields;
 
 /// `AUDIT_ARCH_*` of `<linux/audit.h>`: the architectures a filter tells apart.
 #[cfg(target_arch = "x86_64")]
@@ -204,14 +205,8 @@ pub(crate) struct Call {
 pub(crate) fn in_task_call(tid: Pid) -> bool {
     proc_view::file(tid, "stat")
         .and_then(|path| read_proc(&path))
-        .and_then(|stat| {
-            let after_name = &stat[stat.rfind(')')? + 1..];
-            after_name
-                .split_ascii_whitespace()
-                .next()
-                .map(|state| state == "R")
-        })
-        .unwrap_or(false)
+        .and_then(|stat| StatFields::of(&stat)?.state())
+        == Some('R')
 }
 
 impl Listener {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::common::{Mechanism, Sandbox, mechanisms};
+use crate::common::{Finished, Mechanism, Sandbox, mechanisms};
 
 const MIB: u64 = 1 << 20;
 
@@ -55,72 +55,51 @@ fn memory_bound(mechanism: Mechanism) -> u64 {
     }
 }
 
+/// `leash MECHANISM --mem 256MiB ARGS` run to its end in `sandbox`.
+fn under_256_mib(sandbox: &Sandbox, mechanism: Mechanism, args: &[&str]) -> Finished {
+    sandbox.run(&[&[mechanism.flag(), "--mem", "256MiB"], args].concat())
+}
+
+/// `run` was stopped at its 256 MiB limit by leash (124, its line: no per-process
+/// backstop beat it to a MemoryError) within the referee's bound, and nothing is left.
+fn assert_stopped_within_the_bound(sandbox: &Sandbox, mechanism: Mechanism, run: &Finished) {
+    let who = sandbox.who();
+    assert_eq!(run.code(), Some(124), "{who} {mechanism:?}: {}", run.stderr);
+    assert!(
+        run.stderr.starts_with(memory_breach(mechanism)),
+        "{who} {mechanism:?}: {}",
+        run.stderr
+    );
+    if let Some(peak) = sandbox.referee_peak_memory() {
+        assert!(
+            peak <= memory_bound(mechanism),
+            "{who} {mechanism:?}: the referee saw {} MiB",
+            peak / MIB
+        );
+    }
+    sandbox.assert_no_survivors(&[]);
+}
+
 #[test]
 fn a_memory_bomb_is_stopped_within_the_bound() {
+    let bomb = "x = []\nwhile True: x.append(bytearray(1 << 20))";
     for (mechanism, sandbox) in memory_runs() {
-        let who = sandbox.who();
-        let bomb = "x = []\nwhile True: x.append(bytearray(1 << 20))";
-        let run = sandbox.run(&[
-            mechanism.flag(),
-            "--mem",
-            "256MiB",
-            "--",
-            "python3",
-            "-c",
-            bomb,
-        ]);
-        // Stopped by leash (no per-process backstop beat it to a MemoryError).
-        assert_eq!(run.code(), Some(124), "{who} {mechanism:?}: {}", run.stderr);
-        assert!(
-            run.stderr.starts_with(memory_breach(mechanism)),
-            "{who} {mechanism:?}: {}",
-            run.stderr
-        );
-        if let Some(peak) = sandbox.referee_peak_memory() {
-            assert!(
-                peak <= memory_bound(mechanism),
-                "{who} {mechanism:?}: the referee saw {} MiB",
-                peak / MIB
-            );
-        }
-        sandbox.assert_no_survivors(&[]);
+        let run = under_256_mib(&sandbox, mechanism, &["--", "python3", "-c", bomb]);
+        assert_stopped_within_the_bound(&sandbox, mechanism, &run);
     }
 }
 
 #[test]
 fn six_children_of_150_mib_are_stopped_together() {
+    // Stopped while they are still filling: six at 150 MiB would be 900 MiB. Before
+    // sampling kept pace (each sample reading every page table while six processes
+    // faulted pages in, and waiting for a CPU among them), 1.2-1.5x.
+    let child = fill(150, "time.sleep(60)");
+    let script = format!("for i in 1 2 3 4 5 6; do python3 -c '{child}' & done; wait");
     for (mechanism, sandbox) in memory_runs() {
-        let who = sandbox.who();
-        let child = fill(150, "time.sleep(60)");
-        let script = format!("for i in 1 2 3 4 5 6; do python3 -c '{child}' & done; wait");
-        let run = sandbox.run(&[
-            mechanism.flag(),
-            "--mem",
-            "256MiB",
-            "--wall",
-            "50s",
-            "--",
-            "sh",
-            "-c",
-            &script,
-        ]);
-        assert_eq!(run.code(), Some(124), "{who} {mechanism:?}: {}", run.stderr);
-        assert!(
-            run.stderr.starts_with(memory_breach(mechanism)),
-            "{who} {mechanism:?}: {}",
-            run.stderr
-        );
-        // Stopped while they were still filling: six at 150 MiB would be 900 MiB. Before
-        // sampling kept pace (each sample reading every page table while six processes
-        // faulted pages in, and waiting for a CPU among them), 1.2-1.5x.
-        if let Some(peak) = sandbox.referee_peak_memory() {
-            assert!(
-                peak <= memory_bound(mechanism),
-                "{who} {mechanism:?}: the referee saw {} MiB",
-                peak / MIB
-            );
-        }
-        sandbox.assert_no_survivors(&[]);
+        let args = ["--wall", "50s", "--", "sh", "-c", &script];
+        let run = under_256_mib(&sandbox, mechanism, &args);
+        assert_stopped_within_the_bound(&sandbox, mechanism, &run);
     }
 }
 
@@ -128,20 +107,12 @@ fn six_children_of_150_mib_are_stopped_together() {
 fn a_reservation_the_program_never_touches_is_not_counted() {
     // 4 GiB mapped writable (the outer cap's RLIMIT_AS is 8 GiB; MAP_NORESERVE, 0x4000:
     // the kernel's overcommit check would refuse it on a smaller machine), 10 MiB of it
-    // touched: an allocator's or a sanitizer's reservation. RLIMIT_DATA, once the backstop without a cgroup, counted
-    // the whole mapping and refused it.
+    // touched: an allocator's or a sanitizer's reservation. RLIMIT_DATA, once the
+    // backstop without a cgroup, counted the whole mapping and refused it.
     let program = "import mmap\nm = mmap.mmap(-1, 4 << 30, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x4000)\nfor i in range(0, 10 << 20, 4096): m[i] = 1\nprint('done')";
     for (mechanism, sandbox) in memory_runs() {
         let who = sandbox.who();
-        let run = sandbox.run(&[
-            mechanism.flag(),
-            "--mem",
-            "256MiB",
-            "--",
-            "python3",
-            "-c",
-            program,
-        ]);
+        let run = under_256_mib(&sandbox, mechanism, &["--", "python3", "-c", program]);
         assert_eq!(run.code(), Some(0), "{who} {mechanism:?}: {}", run.stderr);
         assert_eq!(run.stdout, "done\n", "{who} {mechanism:?}");
     }
