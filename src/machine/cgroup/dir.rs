@@ -29,6 +29,25 @@ impl CgroupDir {
         self.path.join(name)
     }
 
+    /// Whether this is a v1 pids cgroup that saw forks refused at an enclosing limit, never
+    /// at its own: v1 counts such a refusal only here.
+    pub(crate) fn holds_an_enclosing_refusal(&self) -> bool {
+        let number = |name: &str| {
+            let text = fs::read_to_string(self.file(name)).ok()?;
+            let text = text.trim();
+            if text == "max" {
+                Some(u64::MAX)
+            } else {
+                text.parse().ok()
+            }
+        };
+        self.version == Version::V1
+            && keyed_value(&self.file("pids.events"), "max").is_some_and(|refused| refused > 0)
+            && number("pids.peak")
+                .zip(number("pids.max"))
+                .is_some_and(|(peak, max)| peak < max)
+    }
+
     /// Write `value` to one of the cgroup's files, which must exist (a missing file means
     /// the controller is not there, and leash must not pretend it is).
     pub(crate) fn write(&self, name: &str, value: &str) -> Result<(), Error> {

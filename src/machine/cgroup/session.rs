@@ -171,7 +171,10 @@ impl SessionCgroup {
     /// Remove every directory of the session's cgroup (each must be empty by now).
     pub(crate) fn remove(&self) -> Result<(), Error> {
         let mut failed = Vec::new();
-        for dir in &self.dirs {
+        // A nested session's record of an enclosing limit's refusal stays for the
+        // enclosing leash to count; it removes what is left below its own cgroup.
+        let kept = |dir: &CgroupDir| super::stale::nested(dir) && dir.holds_an_enclosing_refusal();
+        for dir in self.dirs.iter().filter(|dir| !kept(dir)) {
             if let Err(e) = dir.remove() {
                 failed.push(e);
             }

@@ -23,6 +23,14 @@ fn owner(name: &str) -> Option<(Pid, u64)> {
     Some((Pid::from_raw(pid.parse().ok()?), started.parse().ok()?))
 }
 
+/// Whether `dir` sits inside another leash's session cgroup.
+pub(super) fn nested(dir: &CgroupDir) -> bool {
+    dir.path
+        .parent()
+        .and_then(std::path::Path::file_name)
+        .is_some_and(|parent| owner(&parent.to_string_lossy()).is_some())
+}
+
 /// A stale session that was stopped.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct StaleSession {
