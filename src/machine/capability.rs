@@ -1,19 +1,14 @@
-//! Which capabilities leash itself has: its effective set, from `/proc/self/status`.
+//! Which capabilities leash itself has: its effective set, from capget(2).
+
+use rustix::thread::CapabilitySet;
 
 /// CAP_SYS_ADMIN: among others, Landlock and seccomp without `no_new_privs`.
-pub(crate) const SYS_ADMIN: u32 = 21;
-/// CAP_SYS_RESOURCE: raising hard rlimits.
-pub(crate) const SYS_RESOURCE: u32 = 24;
+pub(crate) const SYS_ADMIN: CapabilitySet = CapabilitySet::SYS_ADMIN;
+/// CAP_SYS_RESOURCE: raising hard rlimits, lowering an OOM score.
+pub(crate) const SYS_RESOURCE: CapabilitySet = CapabilitySet::SYS_RESOURCE;
 
-/// Whether capability number `capability` is in leash's effective set.
-pub(crate) fn effective(capability: u32) -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let hex = status
-                .lines()
-                .find_map(|line| line.strip_prefix("CapEff:"))?;
-            u64::from_str_radix(hex.trim(), 16).ok()
-        })
-        .is_some_and(|caps| caps & (1 << capability) != 0)
+/// Whether `capability` is in leash's effective set. One system call: `/proc/self/status`,
+/// which says the same, costs the kernel a page of text at every start.
+pub(crate) fn effective(capability: CapabilitySet) -> bool {
+    rustix::thread::capabilities(None).is_ok_and(|sets| sets.effective.contains(capability))
 }

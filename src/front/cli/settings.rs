@@ -113,13 +113,14 @@ fn rlimits_of(cli: &Cli) -> Result<Vec<FlaggedRlimit>, Error> {
 /// More processes than the kernel can number cannot be a limit (a pids cgroup would
 /// refuse the value, and the session would run without it).
 fn refuse_impossible_procs(procs: Option<u64>) -> Result<(), Error> {
+    let Some(procs) = procs else {
+        return Ok(());
+    };
     let pid_max = std::fs::read_to_string("/proc/sys/kernel/pid_max")
         .ok()
         .and_then(|text| text.trim().parse::<u64>().ok());
-    match (procs, pid_max) {
-        (Some(procs), Some(max)) if procs > max => {
-            Err(UsageError::ProcsAbovePidMax { procs, max }.into())
-        }
+    match pid_max {
+        Some(max) if procs > max => Err(UsageError::ProcsAbovePidMax { procs, max }.into()),
         _ => Ok(()),
     }
 }
