@@ -6,8 +6,9 @@
 //!    one where clone3 could not create it there);
 //! 2. sets up the namespaces it was made in, where no `--pid-ns` init did (`namespace`:
 //!    the user's maps, a private /, the private /tmp, the loopback interface);
-//! 3. takes the OOM score leash prepared for it, above leash's own: open(2), write(2)
-//!    and close(2) of /proc/self/oom_score_adj (`oom`);
+//! 3. where leash lowered its own OOM score, takes back the score leash had: open(2),
+//!    write(2) and close(2) of /proc/self/oom_score_adj (`oom`; elsewhere it was born
+//!    with the session's);
 //! 4. connects the output relay: dup2(2) of its ends onto fds 1 and 2;
 //! 5. makes its own process group (unless it stays in leash's, as `timeout --foreground`
 //!    asks): setpgid(2);
@@ -68,7 +69,11 @@ pub(crate) unsafe fn exec_child(
     let prepared = enter_cgroup(launch, in_cgroup)
         .and_then(|()| set_up_namespaces(launch))
         .map(|()| {
-            if let Some(score) = &launch.oom_score_adj {
+            if let Some(score) = launch
+                .oom
+                .as_ref()
+                .and_then(|s| s.written_by_the_child.as_ref())
+            {
                 // A failure changes only the OOM killer's choice: not fatal.
                 let _ = super::step::write_file(c"/proc/self/oom_score_adj", score);
             }

@@ -26,6 +26,7 @@ use crate::machine::cgroup::{BornInto, CgroupEntry};
 use crate::machine::command_path::resolve;
 use crate::machine::error::{Error, SetupError, UsageError};
 use crate::machine::fork_notify::{self, Listener};
+use crate::machine::oom::SessionScore;
 use crate::machine::rlimit::ResolvedRlimit;
 use crate::machine::signals::caller::ChildSignals;
 use crate::session::confinement::{Confinement, Request};
@@ -57,8 +58,8 @@ pub(crate) struct Launch {
     filter: Option<seccompiler::BpfProgram>,
     /// The namespaces the session is made in, and what is set up in them.
     namespaces: Option<namespace::Setup>,
-    /// The session's `oom_score_adj`, above leash's own.
-    oom_score_adj: Option<CString>,
+    /// How the session's `oom_score_adj` comes to be above leash's own.
+    oom: Option<SessionScore>,
     /// How the command's signals start, its process group, and its death signal.
     signals: ChildSignals,
     /// `--procs`' fork gate: the filter the child installs last, and the socket it sends
@@ -156,8 +157,8 @@ impl Launch {
             ],
             filter: isolation.filter.as_ref().ok().cloned(),
             namespaces,
-            oom_score_adj: (!request.keep.oom_score)
-                .then(crate::machine::oom::favour_the_supervisor)
+            oom: (!request.keep.oom_score)
+                .then(SessionScore::prepare)
                 .flatten(),
             signals: ChildSignals::fresh(),
             fork_gate: None,
@@ -312,6 +313,22 @@ impl Launch {
     /// As `fork`: the caller must be single-threaded, and the child must only make
     /// async-signal-safe calls until it execs.
     unsafe fn fork(&self, namespaces: u64) -> nix::Result<(ForkResult, bool)> {
+        if let Some(score) = &self.oom {
+            score.before_fork();
+        }
+        // SAFETY: the caller's contract.
+        let forked = unsafe { self.fork_into(namespaces) };
+        if let (Some(score), Ok((ForkResult::Parent { .. }, _)) | Err(_)) = (&self.oom, &forked) {
+            score.after_fork();
+        }
+        forked
+    }
+
+    /// `fork`'s clone itself.
+    ///
+    /// # Safety
+    /// As `fork`.
+    unsafe fn fork_into(&self, namespaces: u64) -> nix::Result<(ForkResult, bool)> {
         if let Some(BornInto { dir, .. }) = self.cgroup.born_into {
             // SAFETY: the caller's contract. On an error (ENOSYS, E2BIG, EINVAL: an older
             // kernel) fork and migrate instead.
