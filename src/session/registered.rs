@@ -16,9 +16,10 @@ use crate::session::registry::{
 use crate::session::rows::LimitRow;
 use crate::session::spec::Spec;
 
-/// Write the entry of the session about to start in `cgroup` (none for a session that
-/// cannot be listed: said under `--verbose`, and the session goes on). Written before the
-/// command starts, so that whatever the command does, leashctl can already see it.
+/// Write the entry of the session just started in `cgroup` (none for a session that
+/// cannot be listed: said under `--verbose`, and the session goes on). Written once the
+/// command runs, while it execs on a CPU of its own: the file system's work (a few hundred
+/// microseconds on ext4) is then no part of the start.
 ///
 /// Only under `--verbose`: inside another sandbox (a read-only `/run`, an agent's) every
 /// command would carry the line into its output, and into a model's context, though its

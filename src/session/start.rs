@@ -1,6 +1,7 @@
 //! Phase 3, start: stop the sessions a dead leash left behind, make the session's cgroup,
-//! set the output relay up, become a subreaper reading its signals from a signalfd, and
-//! start the command. On failure nothing of the command runs.
+//! set the output relay up, become a subreaper reading its signals from a signalfd, start
+//! the command, and list it in the registry once it runs. On failure nothing of the
+//! command runs.
 
 use std::os::fd::AsRawFd;
 
@@ -86,8 +87,8 @@ pub(crate) fn start(settings: &Spec, plan: Plan, baseline: bool) -> Result<Runni
         detail(settings.verbosity, &format!("rlimit {limit}"));
     }
     let terminal = Terminal::foreground();
-    let registry = super::registered::register(settings, &plan.rows, cgroup.as_ref());
     let session = spawn(settings, &plan, cgroup, terminal.is_some())?;
+    let registry = super::registered::register(settings, &plan.rows, session.cgroup());
     let shared_nproc = plan
         .shared_nproc
         .zip(settings.limits.tasks)

@@ -136,13 +136,22 @@ impl Registry {
     }
 
     /// The id of the session named `name`, as root sees it.
+    /// The ID of the session named `name`: listed as soon as its command runs, so a test
+    /// that saw the command start may still be a moment early.
     fn id_of(&self, name: &str) -> String {
-        self.list(None)
-            .iter()
-            .find(|row| row["name"] == name)
-            .and_then(|row| row["id"].as_str())
-            .unwrap_or_else(|| panic!("no session {name}"))
-            .to_string()
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let rows = self.list(None);
+            if let Some(id) = rows
+                .iter()
+                .find(|row| row["name"] == name)
+                .and_then(|row| row["id"].as_str())
+            {
+                return id.to_string();
+            }
+            assert!(Instant::now() < deadline, "no session {name}: {rows:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
