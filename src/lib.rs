@@ -36,14 +36,14 @@ pub use front::cli::config::BUILT_IN;
 
 /// Parse `args`, do what they ask for, and end as the session did: return its exit code,
 /// or die of its signal.
-pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
     leash(args).finish()
 }
 
 /// `leashctl`: parse `args` (its own name first), act on the sessions they name, and
 /// return its exit code.
 pub fn run_ctl(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    ctl::run(args).finish()
+    ExitCode::from(ctl::run(args).finish())
 }
 
 /// leash itself: how it must exit.

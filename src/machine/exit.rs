@@ -1,8 +1,6 @@
 //! How leash ends: every exit status it uses (as `timeout` defines them), or dying of the
 //! command's signal.
 
-use std::process::ExitCode;
-
 use crate::machine::error::Error;
 use crate::machine::signals::number::SignalNumber;
 use crate::machine::wait::Status;
@@ -57,13 +55,13 @@ impl Exit {
     }
 
     /// End the process with this status: return the code, or die of the signal.
-    pub(crate) fn finish(self) -> ExitCode {
+    pub(crate) fn finish(self) -> u8 {
         match self {
-            Exit::Code(code) => ExitCode::from(code),
+            Exit::Code(code) => code,
             Exit::Signal(signal) => {
                 die_of(signal);
                 // Only reached for signals whose default action does not kill.
-                ExitCode::from(shell_status(signal))
+                shell_status(signal)
             }
         }
     }
