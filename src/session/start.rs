@@ -1,6 +1,6 @@
-//! Phase 3, start: stop the sessions a dead leash left behind, make the session's cgroup,
-//! set the output relay up, become a subreaper reading its signals from a signalfd, start
-//! the command, and list it in the registry once it runs. On failure nothing of the
+//! Phase 3, start: make the session's cgroup, set the output relay up, become a subreaper
+//! reading its signals from a signalfd, and start the command; once it runs, list it in
+//! the registry and stop the sessions a dead leash left behind. On failure nothing of the
 //! command runs.
 
 use std::os::fd::AsRawFd;
@@ -51,6 +51,7 @@ pub(crate) fn start(settings: &Spec, plan: Plan, baseline: bool) -> Result<Runni
     if proc_view::view() == View::Blind {
         return Err(Error::Setup(SetupError::ProcBlind));
     }
+    let cgroup_planned = plan.cgroup.is_some();
     let cgroup = match &plan.cgroup {
         Some(planned) => make_cgroup(settings, planned, &plan.detected)?,
         None => None,
@@ -89,6 +90,11 @@ pub(crate) fn start(settings: &Spec, plan: Plan, baseline: bool) -> Result<Runni
     let terminal = Terminal::foreground();
     let session = spawn(settings, &plan, cgroup, terminal.is_some())?;
     let registry = super::registered::register(settings, &plan.rows, session.cgroup());
+    if cgroup_planned {
+        // Once the command runs: a look into every hierarchy leash is in, which the
+        // command need not wait for.
+        stop_stale_sessions(settings, &plan.detected);
+    }
     let shared_nproc = plan
         .shared_nproc
         .zip(settings.limits.tasks)
@@ -184,7 +190,7 @@ fn take_gate(settings: &Spec, spawned: &mut Spawned, limit: u64) -> Option<ForkG
     gate
 }
 
-/// Stop stale sessions, then make this session's cgroup. Under `--cgroup auto` a cgroup
+/// Make this session's cgroup. Under `--cgroup auto` a cgroup
 /// that cannot be made is reported and leash goes on without it; under `require` that
 /// is an error.
 fn make_cgroup(
@@ -192,7 +198,6 @@ fn make_cgroup(
     plan: &cgroup::Placement,
     detected: &[Hierarchy],
 ) -> Result<Option<SessionCgroup>, Error> {
-    stop_stale_sessions(settings, detected);
     let me = Pid::this();
     let started =
         crate::machine::tree::start_time(me).ok_or(Error::Setup(SetupError::NoStartTime))?;
