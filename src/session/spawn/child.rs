@@ -2,8 +2,8 @@
 //! on memory prepared before the fork, and no allocation.
 //!
 //! In this order the child:
-//! 1. enters the session's cgroup: write(2) of `0` to each v1 cgroup.procs (and to the v2
-//!    one where clone3 could not create it there);
+//! 1. enters the session's cgroup: write(2) of `0` to each v1 `tasks` (and to the v2
+//!    cgroup.procs where clone3 could not create it there);
 //! 2. sets up the namespaces it was made in, where no `--pid-ns` init did (`namespace`:
 //!    the user's maps, a private /, the private /tmp, the loopback interface);
 //! 3. where leash lowered its own OOM score, takes back the score leash had: open(2),
