@@ -169,6 +169,42 @@ fn the_prefix_runs_claude_codes_script_in_a_session() {
 }
 
 #[test]
+fn the_prefix_runs_leashs_own_hook_without_a_shell_between() {
+    // The PreToolUse hook runs before every Bash command, through the prefix: a shell
+    // started for it cost each command some 2 ms. With SHELL naming no program, only
+    // the hook's own exec can answer.
+    let sandbox = Sandbox::new();
+    let file = settings_with(&sandbox, "{}");
+    let installed = leashctl(&sandbox, &["install", "claude-code"]);
+    assert!(installed.status.success(), "{}", text(&installed.stderr));
+    let settings: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&file).expect("settings")).expect("JSON");
+    let hook = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
+        .as_str()
+        .expect("the hook command")
+        .to_string();
+    let line = format!(
+        "'{}' '{}'",
+        prefix(&file).display(),
+        hook.replace('\'', "'\\''")
+    );
+    let call = r#"{"hook_event_name": "PreToolUse", "tool_name": "Bash",
+                   "tool_input": {"command": "sleep 1", "run_in_background": true}}"#;
+    let mut bash = sandbox.capped("bash");
+    bash.args(["-c", &line]).env("SHELL", "/nonexistent/shell");
+    let run = sandbox.start_prepared(bash, call).finish();
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let answer: serde_json::Value = serde_json::from_str(&run.stdout).expect("the hook's JSON");
+    let command = answer["hookSpecificOutput"]["updatedInput"]["command"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        command.ends_with("sleep 1") && command.starts_with(':'),
+        "{answer}"
+    );
+}
+
+#[test]
 fn remove_after_the_user_changed_the_settings_takes_out_only_leashs_keys() {
     let sandbox = Sandbox::new();
     let file = settings_with(&sandbox, SETTINGS);

@@ -49,7 +49,7 @@ pub(crate) fn install(agent: Agent, file: &Path, options: &[String]) -> Result<S
     let mut records = load()?;
     let earlier = position(&records, agent, file);
     if let Some(at) = earlier.filter(|&at| records[at].is_named_in(&current)) {
-        write_program(&records[at].program, &leash, options)?;
+        write_program(&records[at].program, &leash, &hook_command(agent)?, options)?;
         records[at].leash_options = options.to_vec();
         save(&records)?;
         return Ok(format!(
@@ -68,7 +68,7 @@ pub(crate) fn install(agent: Agent, file: &Path, options: &[String]) -> Result<S
         )));
     }
     let program = program_for(agent, file)?;
-    write_program(&program, &leash, options)?;
+    write_program(&program, &leash, &hook_command(agent)?, options)?;
     let installed = settings::wired(current, &program, &hook_command(agent)?);
     write_settings(file, &installed)?;
     if let Some(at) = earlier {
@@ -221,11 +221,18 @@ const BACKGROUND_WALL: &str = "2h";
 /// hook and MCP server, SCRIPT (the last argument) one shell script for its shell. A Bash
 /// command's script (it sources the shell snapshot, runs the model's command, records the
 /// working directory with `pwd -P >|`) runs under leash, its report left where the
-/// failure hook finds it; anything else runs as it would without the prefix. leash is
+/// failure hook finds it; leash's own `hook` command (run before every Bash command) is
+/// exec'd as it is, without a shell in between; anything else runs as it would without
+/// the prefix. leash is
 /// Claude Code's own child (bash execs the prefix, the prefix execs leash), so it dies
 /// with Claude Code (--die-with-parent): even a SIGKILLed Claude Code leaves no command
 /// running, a background one included.
-fn write_program(program: &Path, leash: &Path, options: &[String]) -> Result<(), CtlError> {
+fn write_program(
+    program: &Path,
+    leash: &Path,
+    hook: &str,
+    options: &[String],
+) -> Result<(), CtlError> {
     let notes = super::hook::NOTES_DIR;
     let background = super::hook::BACKGROUND;
     let text = format!(
@@ -234,6 +241,7 @@ fn write_program(program: &Path, leash: &Path, options: &[String]) -> Result<(),
          # as `THIS SCRIPT`; SCRIPT, the last argument, runs in its shell in a leash session.\n\
          eval \"script=\\${{$#}}\"\n\
          case $script in\n\
+         {hook_pattern}) exec {hook} ;;\n\
          *\"&& eval '{background}\"*) LEASH_WALL={BACKGROUND_WALL}; export LEASH_WALL ;;\n\
          *'&& pwd -P >| '*) ;;\n\
          *) exec \"${{SHELL:-/bin/sh}}\" -c \"$script\" ;;\n\
@@ -246,7 +254,8 @@ fn write_program(program: &Path, leash: &Path, options: &[String]) -> Result<(),
         env!("CARGO_PKG_VERSION"),
         quoted(&leash.display().to_string()),
         PREFIX_FLAGS.join(" "),
-        shown(options)
+        shown(options),
+        hook_pattern = quoted(hook),
     );
     let dir = program.parent().unwrap_or(Path::new("/"));
     let failed = |e: std::io::Error| {
