@@ -89,12 +89,7 @@ pub(crate) fn start(settings: &Spec, plan: Plan, baseline: bool) -> Result<Runni
     }
     let terminal = Terminal::foreground();
     let session = spawn(settings, &plan, cgroup, terminal.is_some())?;
-    let registry = super::registered::register(settings, &plan.rows, session.cgroup());
-    if cgroup_planned {
-        // Once the command runs: a look into every hierarchy leash is in, which the
-        // command need not wait for.
-        stop_stale_sessions(settings, &plan.detected);
-    }
+    let registry = once_running(settings, &plan, &session, cgroup_planned);
     let shared_nproc = plan
         .shared_nproc
         .zip(settings.limits.tasks)
@@ -108,6 +103,22 @@ pub(crate) fn start(settings: &Spec, plan: Plan, baseline: bool) -> Result<Runni
         shared_nproc,
         verbosity: settings.verbosity,
     })
+}
+
+/// Once the command runs, while it execs on a CPU of its own: list the session, and (where
+/// it has a cgroup) stop the sessions a dead leash left behind, a look into every
+/// hierarchy leash is in. Neither is anything the command need wait for.
+fn once_running(
+    settings: &Spec,
+    plan: &Plan,
+    session: &Processes,
+    cgroup_planned: bool,
+) -> Option<Published> {
+    let registry = super::registered::register(settings, &plan.rows, session.cgroup());
+    if cgroup_planned {
+        stop_stale_sessions(settings, &plan.detected);
+    }
+    registry
 }
 
 /// Everything from the relay to a running main process.

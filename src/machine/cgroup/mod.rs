@@ -87,6 +87,19 @@ pub(crate) enum Version {
     V2,
 }
 
+impl Version {
+    /// The file the child writes "0" into to enter a directory of this version. v1's `tasks`
+    /// moves the writing thread alone, and the kernel skips cgroup_threadgroup_rwsem, whose
+    /// taking waits for an RCU grace period (a lone fork joining v1: 2.6 ms against 7.9 ms
+    /// through cgroup.procs). The child is single-threaded: its thread is all of it.
+    pub(crate) fn entry_file(self) -> &'static str {
+        match self {
+            Version::V1 => "tasks",
+            Version::V2 => "cgroup.procs",
+        }
+    }
+}
+
 /// One cgroup hierarchy and the writable cgroup in it where leash makes session cgroups.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Hierarchy {

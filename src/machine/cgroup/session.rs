@@ -77,7 +77,7 @@ impl SessionCgroup {
             made.dirs.push(dir.clone());
             made.locks.extend(dir.lock());
             set_limits(&dir, &planned.controllers, limits)?;
-            let entry_file = dir.file(entry_file(dir.version));
+            let entry_file = dir.file(dir.version.entry_file());
             let entry = fs::OpenOptions::new()
                 .write(true)
                 .custom_flags(nix::libc::O_CLOEXEC)
@@ -228,18 +228,6 @@ impl Drop for SessionCgroup {
 }
 
 /// Make the session's directory in `hierarchy`, enabling the controllers it needs (v2).
-/// The file the child writes "0" into to enter a directory of `version`. In v1 that is
-/// `tasks`, which moves the writing thread alone: the kernel then skips the lock that
-/// holds every thread group still (cgroup_threadgroup_rwsem), whose taking waits for an
-/// RCU grace period (7.9 ms against 2.6 ms for a lone fork that joins a v1 pids cgroup,
-/// medians of 8 here). The child is single-threaded, so its thread is all of it.
-fn entry_file(version: Version) -> &'static str {
-    match version {
-        Version::V1 => "tasks",
-        Version::V2 => "cgroup.procs",
-    }
-}
-
 fn make_dir(
     hierarchy: &Hierarchy,
     controllers: &[Controller],
