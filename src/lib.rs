@@ -19,7 +19,6 @@ mod machine;
 mod session;
 
 use std::ffi::OsString;
-use std::process::ExitCode;
 
 use front::cli::{self, Invocation};
 use front::generate;
@@ -34,16 +33,16 @@ use session::{message, record};
 /// The built-in `interpreter` profile, as the manual quotes it.
 pub use front::cli::config::BUILT_IN;
 
-/// Parse `args`, do what they ask for, and end as the session did: return its exit code,
-/// or die of its signal.
-pub fn run(args: impl IntoIterator<Item = OsString>) -> u8 {
-    leash(args).finish()
+/// `leash`, from C's `main` (see `machine::entry`): parse the process's arguments, do what
+/// they ask for, and end as the session did: return its exit code, or die of its signal.
+pub fn run() -> i32 {
+    machine::entry::run(|| leash(std::env::args_os()).finish())
 }
 
-/// `leashctl`: parse `args` (its own name first), act on the sessions they name, and
-/// return its exit code.
-pub fn run_ctl(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    ExitCode::from(ctl::run(args).finish())
+/// `leashctl`, from C's `main`: parse the process's arguments (its own name first), act on
+/// the sessions they name, and return its exit code.
+pub fn run_ctl() -> i32 {
+    machine::entry::run(|| ctl::run(std::env::args_os()).finish())
 }
 
 /// leash itself: how it must exit.

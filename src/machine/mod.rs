@@ -13,6 +13,7 @@ pub(crate) const VERSION: &str = if cfg!(debug_assertions) {
 pub(crate) mod capability;
 pub(crate) mod cgroup;
 pub(crate) mod command_path;
+pub(crate) mod entry;
 pub(crate) mod error;
 pub(crate) mod exit;
 pub(crate) mod fork_notify;
