@@ -201,9 +201,8 @@ fn take_gate(settings: &Spec, spawned: &mut Spawned, limit: u64) -> Option<ForkG
     gate
 }
 
-/// Make this session's cgroup. Under `--cgroup auto` a cgroup
-/// that cannot be made is reported and leash goes on without it; under `require` that
-/// is an error.
+/// Make this session's cgroup. Under `--cgroup auto` a cgroup that cannot be made is
+/// reported and leash goes on without it; under `require` that is an error.
 fn make_cgroup(
     settings: &Spec,
     plan: &cgroup::Placement,

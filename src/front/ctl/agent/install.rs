@@ -43,13 +43,14 @@ fn position(records: &[Wired], agent: Agent, file: &Path) -> Option<usize> {
 /// Wire `agent` in the settings file `file`, its commands under leash with `options`.
 pub(crate) fn install(agent: Agent, file: &Path, options: &[String]) -> Result<String, CtlError> {
     let leash = crate::front::ctl::leash_beside("agent install")?;
+    let hook = hook_command(agent)?;
     check_options(options)?;
     let original = read(file)?;
     let current = settings::parse(file, original.as_deref().unwrap_or_default())?;
     let mut records = load()?;
     let earlier = position(&records, agent, file);
     if let Some(at) = earlier.filter(|&at| records[at].is_named_in(&current)) {
-        write_program(&records[at].program, &leash, &hook_command(agent)?, options)?;
+        write_program(&records[at].program, &leash, &hook, options)?;
         records[at].leash_options = options.to_vec();
         save(&records)?;
         return Ok(format!(
@@ -68,8 +69,8 @@ pub(crate) fn install(agent: Agent, file: &Path, options: &[String]) -> Result<S
         )));
     }
     let program = program_for(agent, file)?;
-    write_program(&program, &leash, &hook_command(agent)?, options)?;
-    let installed = settings::wired(current, &program, &hook_command(agent)?);
+    write_program(&program, &leash, &hook, options)?;
+    let installed = settings::wired(current, &program, &hook);
     write_settings(file, &installed)?;
     if let Some(at) = earlier {
         records.remove(at);
