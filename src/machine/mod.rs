@@ -10,6 +10,7 @@ pub(crate) const VERSION: &str = if cfg!(debug_assertions) {
     env!("CARGO_PKG_VERSION")
 };
 
+pub(crate) mod accounts;
 pub(crate) mod capability;
 pub(crate) mod cgroup;
 pub(crate) mod command_path;

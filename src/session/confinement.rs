@@ -9,8 +9,9 @@ use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
 
 use nix::errno::Errno;
-use nix::unistd::{Gid, Group, Uid, User};
+use nix::unistd::{Gid, Uid};
 
+use crate::machine::accounts;
 use crate::machine::error::{Error, UsageError};
 
 /// The settings behind the confinement, as the command line gives them.
@@ -216,13 +217,10 @@ fn identity(request: &Request) -> Result<Option<(Uid, Gid)>, Error> {
 fn lookup_user(name: &str) -> Result<(Uid, Gid), Error> {
     if let Ok(uid) = name.parse::<u32>() {
         let uid = Uid::from_raw(uid);
-        let gid = User::from_uid(uid)
-            .ok()
-            .flatten()
-            .map_or(Gid::from_raw(uid.as_raw()), |u| u.gid);
+        let gid = accounts::primary_group(uid).unwrap_or(Gid::from_raw(uid.as_raw()));
         return Ok((uid, gid));
     }
-    match User::from_name(name) {
+    match accounts::user_named(name) {
         Ok(Some(user)) => Ok((user.uid, user.gid)),
         Ok(None) => Err(UsageError::NoSuchIdentity {
             flag: "--user",
@@ -242,7 +240,7 @@ fn lookup_group(name: &str) -> Result<Gid, Error> {
     if let Ok(gid) = name.parse::<u32>() {
         return Ok(Gid::from_raw(gid));
     }
-    match Group::from_name(name) {
+    match accounts::group_named(name) {
         Ok(Some(group)) => Ok(group.gid),
         Ok(None) => Err(UsageError::NoSuchIdentity {
             flag: "--group",

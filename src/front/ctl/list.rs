@@ -99,7 +99,7 @@ impl Users {
         self.0
             .entry(uid)
             .or_insert_with(|| {
-                nix::unistd::User::from_uid(uid.into())
+                crate::machine::accounts::user_numbered(uid.into())
                     .ok()
                     .flatten()
                     .map_or_else(|| uid.to_string(), |u| u.name)
