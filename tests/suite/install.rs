@@ -96,8 +96,38 @@ fn the_static_install_needs_no_dynamic_loader() {
         .expect("the static install");
     let (_root, leash) = install(line, "install-static");
     assert_works(&leash);
+    assert_names_users(&leash);
     let binary = std::fs::read(&leash).expect("the installed leash");
     assert!(!has_interpreter(&binary), "a statically linked leash");
+}
+
+/// Check that `leash` (as root) resolves users by name and number, and refuses an unknown
+/// name with one line: a static glibc that loads an NSS module crashes instead.
+fn assert_names_users(leash: &Path) {
+    if !nix::unistd::geteuid().is_root() {
+        return;
+    }
+    let run = |user: &str| {
+        Command::new(leash)
+            .args(["--wall", "20s", "--user", user, "--", "id", "-u"])
+            .output()
+            .expect("the installed leash")
+    };
+    let root = run("root");
+    assert_eq!(String::from_utf8_lossy(&root.stdout), "0\n", "{root:?}");
+    // A number with no account, as a container's users often are.
+    let numbered = run("4242");
+    assert_eq!(
+        String::from_utf8_lossy(&numbered.stdout),
+        "4242\n",
+        "{numbered:?}"
+    );
+    let unknown = run("no-such-user-of-leash");
+    assert_eq!(unknown.status.code(), Some(125), "{unknown:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&unknown.stderr),
+        "leash: --user: no user 'no-such-user-of-leash'\n"
+    );
 }
 
 #[test]
@@ -197,13 +227,29 @@ fn cargo_deb() -> std::path::PathBuf {
     program
 }
 
+/// The README's `cargo deb` command line.
+fn deb_command_line() -> &'static str {
+    README
+        .lines()
+        .find(|line| line.contains("cargo deb "))
+        .expect("the README's cargo deb line")
+}
+
 #[test]
 fn the_debian_package_puts_leash_where_debian_expects_it() {
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("deb");
-    let built = Command::new(cargo_deb())
-        .args(["--locked", "--quiet"])
+    let cargo_deb = cargo_deb();
+    let path = std::env::join_paths(
+        std::iter::once(cargo_deb.parent().expect("a bin directory").to_path_buf()).chain(
+            std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+        ),
+    )
+    .expect("PATH");
+    let built = Command::new("sh")
+        .args(["-c", &format!("{} --quiet", deb_command_line())])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("CARGO_TARGET_DIR", &target)
+        .env("PATH", path)
         .output()
         .expect("cargo deb");
     assert!(built.status.success(), "cargo deb: {built:?}");
@@ -250,7 +296,12 @@ fn the_debian_package_puts_leash_where_debian_expects_it() {
     for name in ["timeout", "prlimit"] {
         assert!(!unpacked.path().join("usr/bin").join(name).exists());
     }
-    assert_works(&unpacked.path().join("usr/bin/leash"));
+    let leash = unpacked.path().join("usr/bin/leash");
+    assert_works(&leash);
+    assert_names_users(&leash);
+    // Linked statically, as the README says: the cheapest start-up.
+    let binary = std::fs::read(&leash).expect("the packaged leash");
+    assert!(!has_interpreter(&binary), "a statically linked leash");
     let ctl = Command::new(unpacked.path().join("usr/bin/leashctl"))
         .arg("--version")
         .output()
