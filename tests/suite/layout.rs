@@ -198,7 +198,7 @@ const LAYERS: [&str; 3] = ["machine", "session", "front"];
 /// of all three, names each.
 /// Any other module of one front end naming another fails the layout test.
 const FRONT_EDGES: [(&str, &str); 5] = [
-    ("front::ctl::agent::install", "cli"),
+    ("front::ctl::agent::command_line", "cli"),
     ("front::ctl::kernel::check", "cli"),
     ("front::generate", "cli"),
     ("front::generate", "ctl"),

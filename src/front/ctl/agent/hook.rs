@@ -1,4 +1,5 @@
-//! `leashctl agent hook claude-code`: Claude Code's hooks around a Bash command.
+//! `leashctl agent hook AGENT`: Claude Code's hooks around a Bash command, and Codex's
+//! before each shell command.
 //!
 //! PreToolUse: a command the model starts with `run_in_background` is marked (a no-op
 //! `:` command before it), so that the prefix program gives it a background job's wall
@@ -41,6 +42,23 @@ pub(crate) fn run() -> Result<(), CtlError> {
             None => Ok(()),
         },
         _ => after_failure(&call),
+    }
+}
+
+/// Answer one PreToolUse call of Codex (its JSON on stdin): the command rewritten to run
+/// in a leash session with `options`, or, where leash cannot be found, refused, so that
+/// no command runs without its limits.
+pub(crate) fn run_codex(options: &[String]) -> Result<(), CtlError> {
+    let mut input = String::new();
+    let _ = std::io::stdin().take(1 << 20).read_to_string(&mut input);
+    let call: Value = serde_json::from_str(&input).unwrap_or(Value::Null);
+    let answer = match crate::front::ctl::leash_beside("agent hook") {
+        Ok(leash) => super::codex::answer(&call, &leash, options),
+        Err(e) => Some(super::codex::refusal(&e.to_string())),
+    };
+    match answer {
+        Some(answer) => crate::front::ctl::out(&(answer.to_string() + "\n")),
+        None => Ok(()),
     }
 }
 

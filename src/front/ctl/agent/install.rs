@@ -1,61 +1,33 @@
-//! The wiring itself: the prefix program leashctl writes for the agent (it runs the
-//! agent's shell script under leash), the settings change that names it, and the record
-//! that lets `remove` put the settings file back byte for byte.
+//! Claude Code's wiring: the prefix program leashctl writes (it runs the agent's shell
+//! script under leash) and the settings change that names it, with its hooks.
 
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
+use super::command_line::{PREFIX_FLAGS, check_options, hook_command, leash_line, quoted, shown};
+use super::record::{Wired, data_dir, load, position, read, restore, save, write_settings};
 use super::{Agent, settings};
 use crate::front::ctl::{CtlError, replace_file};
 
-/// One install, as the record keeps it.
-#[derive(Debug, Serialize, Deserialize)]
-struct Wired {
-    agent: String,
-    /// The settings file changed.
-    settings: PathBuf,
-    /// The prefix program written.
-    program: PathBuf,
-    leash_options: Vec<String>,
-    /// The settings file before the install (none: there was none).
-    original: Option<String>,
-    /// The settings file as the install left it.
-    installed: String,
-}
+const AGENT: Agent = Agent::ClaudeCode;
 
-impl Wired {
-    /// Whether `settings` name this install's prefix program.
-    fn is_named_in(&self, settings: &serde_json::Map<String, serde_json::Value>) -> bool {
-        settings::prefix(settings) == Some(&self.program.display().to_string())
-    }
-}
-
-/// Where the record of `agent`'s install in `file` is among `records`.
-fn position(records: &[Wired], agent: Agent, file: &Path) -> Option<usize> {
-    records
-        .iter()
-        .position(|w| w.agent == agent.name() && w.settings == file)
-}
-
-/// Wire `agent` in the settings file `file`, its commands under leash with `options`.
-pub(crate) fn install(agent: Agent, file: &Path, options: &[String]) -> Result<String, CtlError> {
+/// Wire Claude Code in the settings file `file`, its commands under leash with `options`.
+pub(crate) fn install(file: &Path, options: &[String]) -> Result<String, CtlError> {
     let leash = crate::front::ctl::leash_beside("agent install")?;
-    let hook = hook_command(agent)?;
+    let hook = hook_command(AGENT, &[])?;
     check_options(options)?;
     let original = read(file)?;
     let current = settings::parse(file, original.as_deref().unwrap_or_default())?;
     let mut records = load()?;
-    let earlier = position(&records, agent, file);
-    if let Some(at) = earlier.filter(|&at| records[at].is_named_in(&current)) {
-        write_program(&records[at].program, &leash, &hook, options)?;
+    let earlier = position(&records, AGENT, file);
+    if let Some(at) = earlier.filter(|&at| is_named_in(&records[at], &current)) {
+        let program = records[at].program.clone().unwrap_or_default();
+        write_program(&program, &leash, &hook, options)?;
         records[at].leash_options = options.to_vec();
         save(&records)?;
         return Ok(format!(
             "{} already runs its commands under {} ({})\n",
-            agent.name(),
+            AGENT.name(),
             leash_line(options),
             file.display()
         ));
@@ -68,7 +40,7 @@ pub(crate) fn install(agent: Agent, file: &Path, options: &[String]) -> Result<S
             settings::PREFIX
         )));
     }
-    let program = program_for(agent, file)?;
+    let program = program_for(file)?;
     write_program(&program, &leash, &hook, options)?;
     let installed = settings::wired(current, &program, &hook);
     write_settings(file, &installed)?;
@@ -76,33 +48,23 @@ pub(crate) fn install(agent: Agent, file: &Path, options: &[String]) -> Result<S
         records.remove(at);
     }
     records.push(Wired {
-        agent: agent.name().into(),
+        agent: AGENT.name().into(),
         settings: file.to_path_buf(),
-        program,
+        program: Some(program),
         leash_options: options.to_vec(),
         original,
         installed,
+        also: Vec::new(),
     });
     save(&records)?;
-    Ok(format!(
-        "installed: each Bash command of {} runs under {} ({}); undo with leashctl agent \
-         remove {}\n",
-        agent.name(),
-        leash_line(options),
-        file.display(),
-        agent.name()
-    ))
+    Ok(super::installed_line(AGENT, options, file))
 }
 
-/// Undo the install of `agent` in `file`.
-pub(crate) fn remove(agent: Agent, file: &Path) -> Result<String, CtlError> {
+/// Undo the install in `file`.
+pub(crate) fn remove(file: &Path) -> Result<String, CtlError> {
     let mut records = load()?;
-    let Some(at) = position(&records, agent, file) else {
-        return Err(CtlError::Usage(format!(
-            "agent remove: leashctl did not wire {} in {}",
-            agent.name(),
-            file.display()
-        )));
+    let Some(at) = position(&records, AGENT, file) else {
+        return Err(super::not_wired(AGENT, file));
     };
     let wired = records.remove(at);
     let current = read(file)?;
@@ -112,105 +74,43 @@ pub(crate) fn remove(agent: Agent, file: &Path) -> Result<String, CtlError> {
     } else {
         let text = current.unwrap_or_default();
         let settings = settings::parse(file, &text)?;
-        if wired.is_named_in(&settings) {
-            write_settings(file, &settings::unwired(settings, &hook_command(agent)?))?;
+        if is_named_in(&wired, &settings) {
+            write_settings(
+                file,
+                &settings::unwired(settings, &hook_command(AGENT, &[])?),
+            )?;
             "without leash's prefix (changed since the install, so rewritten)"
         } else {
             "unchanged (it no longer named leash's prefix)"
         }
     };
-    let _ = fs::remove_file(&wired.program);
-    if let Some(dir) = wired.program.parent() {
-        let _ = fs::remove_dir(dir);
+    if let Some(program) = &wired.program {
+        let _ = fs::remove_file(program);
+        if let Some(dir) = program.parent() {
+            let _ = fs::remove_dir(dir);
+        }
     }
     save(&records)?;
     Ok(format!(
         "removed: {} runs its commands as before; {} {said}\n",
-        agent.name(),
+        AGENT.name(),
         file.display()
     ))
 }
 
-/// One line per install: agent, settings file, leash options.
-pub(crate) fn list() -> Result<String, CtlError> {
-    let records = load()?;
-    let mut text = String::new();
-    for wired in &records {
-        let live = read(&wired.settings)
-            .ok()
-            .flatten()
-            .and_then(|t| settings::parse(&wired.settings, &t).ok())
-            .is_some_and(|s| wired.is_named_in(&s));
-        let _ = writeln!(
-            text,
-            "{}  {}  {}{}",
-            wired.agent,
-            crate::machine::printable::printable(&wired.settings.display().to_string()),
-            leash_line(&wired.leash_options),
-            if live {
-                ""
-            } else {
-                " (not wired: the settings no longer name it)"
-            }
-        );
-    }
-    Ok(text)
+/// Whether the settings file of `wired` still names its prefix program.
+pub(super) fn is_live(wired: &Wired) -> bool {
+    read(&wired.settings)
+        .ok()
+        .flatten()
+        .and_then(|t| settings::parse(&wired.settings, &t).ok())
+        .is_some_and(|s| is_named_in(wired, &s))
 }
 
-/// What the prefix program gives leash before the options of the install.
-const PREFIX_FLAGS: [&str; 3] = ["--profile", "agent-command", "--die-with-parent"];
-
-/// Refuse options leash would refuse, at install rather than at every command: checked
-/// with what the prefix program adds (its flags, and a report), so that an option it
-/// gives itself (a second --report) is refused here.
-fn check_options(options: &[String]) -> Result<(), CtlError> {
-    let mut args: Vec<std::ffi::OsString> = vec!["leash".into()];
-    args.extend(PREFIX_FLAGS.map(Into::into));
-    args.extend(options.iter().map(Into::into));
-    args.extend(["--report", "/dev/null", "--explain", "--", "sh"].map(Into::into));
-    match crate::front::cli::parse(args) {
-        Ok(crate::front::cli::Invocation::Explain(_)) => Ok(()),
-        Ok(_) => Err(CtlError::Usage(
-            "agent install: leash options: give limits and protections, not an action".into(),
-        )),
-        Err(e) => Err(CtlError::Usage(format!(
-            "agent install: leash options: {}",
-            e.to_string().lines().next().unwrap_or_default()
-        ))),
-    }
-}
-
-/// The options as a command line shows them, each followed by a space.
-fn shown(options: &[String]) -> String {
-    options.iter().map(|o| quoted(o) + " ").collect()
-}
-
-/// `leash --profile agent-command OPTIONS`, as a message shows it.
-fn leash_line(options: &[String]) -> String {
-    format!("leash {} {}", PREFIX_FLAGS[..2].join(" "), shown(options))
-        .trim_end()
-        .to_string()
-}
-
-/// `text` as one word of a POSIX shell.
-fn quoted(text: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_=./:,+@%".contains(c);
-    if !text.is_empty() && text.chars().all(plain) {
-        return text.to_string();
-    }
-    format!("'{}'", text.replace('\'', "'\\''"))
-}
-
-/// The hook command the settings name: this leashctl's `agent hook AGENT`.
-fn hook_command(agent: Agent) -> Result<String, CtlError> {
-    let leashctl = std::env::current_exe().map_err(|e| {
-        CtlError::Incomplete(format!("agent install: cannot tell where leashctl is: {e}"))
-    })?;
-    Ok(format!(
-        "{} agent hook {}",
-        quoted(&leashctl.display().to_string()),
-        agent.name()
-    ))
+/// Whether `settings` name the prefix program of `wired`.
+fn is_named_in(wired: &Wired, settings: &serde_json::Map<String, serde_json::Value>) -> bool {
+    let program = wired.program.as_ref().map(|p| p.display().to_string());
+    program.is_some() && settings::prefix(settings) == program.as_deref()
 }
 
 /// The wall limit of a command the model started with `run_in_background` (a dev server,
@@ -274,70 +174,12 @@ fn write_program(
     replace_file(program, &text, 0o755).map_err(failed)
 }
 
-/// Where the prefix program for `agent` and `file` goes: a directory of its own in the
+/// Where the prefix program for `file` goes: a directory of its own in the
 /// user's data directory, named after the settings file.
-fn program_for(agent: Agent, file: &Path) -> Result<PathBuf, CtlError> {
+fn program_for(file: &Path) -> Result<PathBuf, CtlError> {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::hash::DefaultHasher::new();
     file.hash(&mut hasher);
-    let dir = format!("{}-{:016x}", agent.name(), hasher.finish());
+    let dir = format!("{}-{:016x}", AGENT.name(), hasher.finish());
     Ok(data_dir()?.join(dir).join("shell-prefix"))
-}
-
-/// `$XDG_DATA_HOME/leash/agents`, or `~/.local/share/leash/agents`.
-fn data_dir() -> Result<PathBuf, CtlError> {
-    crate::front::ctl::user_data_home()
-        .map(|data| data.join("leash/agents"))
-        .ok_or_else(|| CtlError::Usage("agent: no HOME for leashctl's record".into()))
-}
-
-fn record_path() -> Result<PathBuf, CtlError> {
-    Ok(data_dir()?.join("installs.json"))
-}
-
-fn load() -> Result<Vec<Wired>, CtlError> {
-    let path = record_path()?;
-    match read(&path)? {
-        None => Ok(Vec::new()),
-        Some(text) => serde_json::from_str(&text).map_err(|e| {
-            CtlError::Incomplete(format!("agent: {}: not leashctl's ({e})", path.display()))
-        }),
-    }
-}
-
-fn save(records: &[Wired]) -> Result<(), CtlError> {
-    let path = record_path()?;
-    let text = serde_json::to_string_pretty(records).unwrap_or_default() + "\n";
-    let failed =
-        |e: std::io::Error| CtlError::Incomplete(format!("agent: {}: {e}", path.display()));
-    fs::create_dir_all(data_dir()?).map_err(failed)?;
-    replace_file(&path, &text, 0o600).map_err(failed)
-}
-
-/// The text of `file`, or none where there is no file.
-fn read(file: &Path) -> Result<Option<String>, CtlError> {
-    match fs::read_to_string(file) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(CtlError::Usage(format!("agent: {}: {e}", file.display()))),
-    }
-}
-
-/// Write the settings file, keeping its permissions where it exists.
-fn write_settings(file: &Path, text: &str) -> Result<(), CtlError> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = fs::metadata(file).map_or(0o644, |m| m.permissions().mode() & 0o7777);
-    let failed =
-        |e: std::io::Error| CtlError::Incomplete(format!("agent: {}: {e}", file.display()));
-    fs::create_dir_all(file.parent().unwrap_or(Path::new("/"))).map_err(failed)?;
-    replace_file(file, text, mode).map_err(failed)
-}
-
-/// Put the settings file back: its text before the install, or no file.
-fn restore(file: &Path, original: Option<&str>) -> Result<(), CtlError> {
-    match original {
-        Some(text) => write_settings(file, text),
-        None => fs::remove_file(file)
-            .map_err(|e| CtlError::Incomplete(format!("agent: {}: {e}", file.display()))),
-    }
 }

@@ -1,11 +1,15 @@
 //! `leashctl agent`: wire leash under a coding agent, so that each shell command the
 //! agent runs is a leash session of its own (install, list, remove).
 
+mod codex;
+mod command_line;
 mod hook;
 mod install;
+mod record;
 mod settings;
 
-use std::path::PathBuf;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
@@ -14,7 +18,7 @@ use super::CtlError;
 /// What `leashctl agent` does.
 #[derive(Debug, Subcommand)]
 pub(crate) enum AgentAction {
-    /// Run each shell command of AGENT (claude-code) under leash with the agent-command
+    /// Run each shell command of AGENT (claude-code, codex) under leash with the agent-command
     /// profile and LEASH_OPTIONS (given after --): a command that breaches a limit is
     /// stopped, its processes with it, the agent's model is told which limit, and the
     /// conversation goes on.
@@ -24,12 +28,15 @@ pub(crate) enum AgentAction {
     /// What the agent runs after a command fails (installed with the rest): the reason
     /// leash stopped the command, from its report, for the model.
     Hook {
-        /// The agent (claude-code).
+        /// The agent (claude-code, codex).
         agent: String,
+        /// leash's options for the command, where the hook writes its command line (Codex).
+        #[arg(last = true, value_name = "LEASH_OPTION")]
+        leash_options: Vec<String>,
     },
     /// Undo an install: the settings file as it was before, the prefix program removed.
     Remove {
-        /// The agent (claude-code).
+        /// The agent (claude-code, codex).
         agent: String,
         #[command(flatten)]
         place: SettingsPlace,
@@ -51,7 +58,7 @@ pub(crate) struct SettingsPlace {
 /// `leashctl agent install`'s options.
 #[derive(Debug, Args)]
 pub(crate) struct AgentInstall {
-    /// The agent (claude-code).
+    /// The agent (claude-code, codex).
     agent: String,
     #[command(flatten)]
     place: SettingsPlace,
@@ -66,14 +73,17 @@ pub(crate) struct AgentInstall {
 pub(crate) enum Agent {
     /// Anthropic's Claude Code: its `CLAUDE_CODE_SHELL_PREFIX` setting.
     ClaudeCode,
+    /// OpenAI's Codex CLI: a PreToolUse hook that rewrites each shell command.
+    Codex,
 }
 
 impl Agent {
     fn named(name: &str, action: &str) -> Result<Agent, CtlError> {
         match name {
             "claude-code" => Ok(Agent::ClaudeCode),
+            "codex" => Ok(Agent::Codex),
             _ => Err(CtlError::Usage(format!(
-                "agent {action}: no agent `{}`: leashctl knows claude-code",
+                "agent {action}: no agent `{}`: leashctl knows claude-code and codex",
                 crate::machine::printable::printable(name)
             ))),
         }
@@ -82,6 +92,7 @@ impl Agent {
     fn name(self) -> &'static str {
         match self {
             Agent::ClaudeCode => "claude-code",
+            Agent::Codex => "codex",
         }
     }
 }
@@ -91,18 +102,93 @@ pub(crate) fn run(action: AgentAction) -> Result<(), CtlError> {
     match action {
         AgentAction::Install(given) => {
             let agent = Agent::named(&given.agent, "install")?;
-            let file = settings::path(agent, &given.place)?;
-            super::out(&install::install(agent, &file, &given.leash_options)?)
+            let said = match agent {
+                Agent::ClaudeCode => {
+                    let file = settings::path(&given.place)?;
+                    install::install(&file, &given.leash_options)?
+                }
+                Agent::Codex => {
+                    user_only(&given.place, "install")?;
+                    codex::install(&given.leash_options)?
+                }
+            };
+            super::out(&said)
         }
-        AgentAction::List => super::out(&install::list()?),
-        AgentAction::Hook { agent } => {
-            Agent::named(&agent, "hook")?;
-            hook::run()
-        }
+        AgentAction::List => super::out(&list()?),
+        AgentAction::Hook {
+            agent,
+            leash_options,
+        } => match Agent::named(&agent, "hook")? {
+            Agent::ClaudeCode => hook::run(),
+            Agent::Codex => hook::run_codex(&leash_options),
+        },
         AgentAction::Remove { agent, place } => {
-            let agent = Agent::named(&agent, "remove")?;
-            let file = settings::path(agent, &place)?;
-            super::out(&install::remove(agent, &file)?)
+            let said = match Agent::named(&agent, "remove")? {
+                Agent::ClaudeCode => install::remove(&settings::path(&place)?)?,
+                Agent::Codex => {
+                    user_only(&place, "remove")?;
+                    codex::remove()?
+                }
+            };
+            super::out(&said)
         }
     }
+}
+
+/// Codex is wired for the user ($CODEX_HOME): its project hooks run only in projects it
+/// was told to trust.
+fn user_only(place: &SettingsPlace, action: &str) -> Result<(), CtlError> {
+    match place.project {
+        Some(_) => Err(CtlError::Usage(format!(
+            "agent {action}: --project: leashctl wires Codex for the user ($CODEX_HOME or \
+             ~/.codex) only"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// One line per install: agent, settings file, leash options.
+fn list() -> Result<String, CtlError> {
+    let mut text = String::new();
+    for wired in &record::load()? {
+        let live = match Agent::named(&wired.agent, "list") {
+            Ok(Agent::ClaudeCode) => install::is_live(wired),
+            Ok(Agent::Codex) => codex::is_live(wired),
+            Err(_) => false,
+        };
+        let _ = writeln!(
+            text,
+            "{}  {}  {}{}",
+            wired.agent,
+            crate::machine::printable::printable(&wired.settings.display().to_string()),
+            command_line::leash_line(&wired.leash_options),
+            if live {
+                ""
+            } else {
+                " (not wired: the settings no longer name it)"
+            }
+        );
+    }
+    Ok(text)
+}
+
+/// What a successful install says.
+fn installed_line(agent: Agent, options: &[String], file: &Path) -> String {
+    format!(
+        "installed: each shell command of {} runs under {} ({}); undo with leashctl agent \
+         remove {}\n",
+        agent.name(),
+        command_line::leash_line(options),
+        file.display(),
+        agent.name()
+    )
+}
+
+/// The refusal to remove what leashctl did not wire.
+fn not_wired(agent: Agent, file: &Path) -> CtlError {
+    CtlError::Usage(format!(
+        "agent remove: leashctl did not wire {} in {}",
+        agent.name(),
+        file.display()
+    ))
 }

@@ -6,15 +6,14 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
-use super::{Agent, SettingsPlace};
+use super::SettingsPlace;
 use crate::front::ctl::{CtlError, env_dir};
 
 /// The setting whose value is the program Claude Code runs each Bash command through.
 pub(crate) const PREFIX: &str = "CLAUDE_CODE_SHELL_PREFIX";
 
-/// The settings file `place` names for `agent`.
-pub(crate) fn path(agent: Agent, place: &SettingsPlace) -> Result<PathBuf, CtlError> {
-    let Agent::ClaudeCode = agent;
+/// The Claude Code settings file `place` names.
+pub(crate) fn path(place: &SettingsPlace) -> Result<PathBuf, CtlError> {
     if let Some(project) = &place.project {
         let project = std::path::absolute(project)
             .map_err(|e| CtlError::Usage(format!("agent: --project: {e}")))?;

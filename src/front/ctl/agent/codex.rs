@@ -1,0 +1,361 @@
+//! Codex CLI (checked against 0.169.0): a PreToolUse hook in `$CODEX_HOME/hooks.json`
+//! whose answer rewrites each shell command to run under leash, the trust Codex asks of
+//! every hook before it runs one (a hash in config.toml's `hooks.state`), and the hook.
+//!
+//! Codex runs the rewritten command as it would have run the model's (its login shell
+//! with `-lc`, inside its own sandbox if on), and hands the model the command's output
+//! with its start and its end kept: leash's line, the last, survives a long output.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::Agent;
+use super::command_line::{check_options, hook_command};
+use super::record::{Changed, Wired, load, position, read, restore, save, write_settings};
+use crate::front::ctl::{CtlError, env_dir};
+
+const AGENT: Agent = Agent::Codex;
+
+/// Wire Codex for the user: leash's hook in hooks.json, trusted in config.toml; an
+/// earlier install is replaced (the files as they were before it kept for `remove`).
+pub(crate) fn install(options: &[String]) -> Result<String, CtlError> {
+    crate::front::ctl::leash_beside("agent install")?;
+    check_options(options)?;
+    let hook = hook_command(AGENT, options)?;
+    let files = files()?;
+    let mut records = load()?;
+    let earlier = position(&records, AGENT, &files.hooks).map(|at| records.remove(at));
+    let hooks_text = read(&files.hooks)?;
+    let config_text = read(&files.config)?;
+    let mut hooks = parse(&files.hooks, hooks_text.as_deref().unwrap_or_default())?;
+    let mut config = config_text.clone().unwrap_or_default();
+    if let Some(earlier) = &earlier {
+        let hook = hook_command(AGENT, &earlier.leash_options)?;
+        hooks = parse(&files.hooks, &unwired(hooks, &hook))?;
+        for change in &earlier.also {
+            config = config.replacen(&change.added, "", 1);
+        }
+    }
+    let (hooks_wired, group) = wired(hooks, &hook);
+    let lines = trust_lines(&files.hooks, group, &hook);
+    let config_wired = trusted(&files.config, &config, &lines)?;
+    write_settings(&files.hooks, &hooks_wired)?;
+    write_settings(&files.config, &config_wired)?;
+    let (original, config_original) = match earlier {
+        Some(mut earlier) if !earlier.also.is_empty() => {
+            (earlier.original, earlier.also.swap_remove(0).original)
+        }
+        _ => (hooks_text, config_text),
+    };
+    records.push(Wired {
+        agent: AGENT.name().into(),
+        settings: files.hooks.clone(),
+        program: None,
+        leash_options: options.to_vec(),
+        original,
+        installed: hooks_wired,
+        also: vec![Changed {
+            file: files.config,
+            original: config_original,
+            installed: config_wired,
+            added: lines,
+        }],
+    });
+    save(&records)?;
+    Ok(super::installed_line(AGENT, options, &files.hooks))
+}
+
+/// Undo the install: each file as it was, or, changed since, without leash's lines.
+pub(crate) fn remove() -> Result<String, CtlError> {
+    let files = files()?;
+    let mut records = load()?;
+    let Some(at) = position(&records, AGENT, &files.hooks) else {
+        return Err(super::not_wired(AGENT, &files.hooks));
+    };
+    let wired = records.remove(at);
+    let hook = hook_command(AGENT, &wired.leash_options)?;
+    let current = read(&files.hooks)?;
+    if current.as_deref() == Some(wired.installed.as_str()) {
+        restore(&files.hooks, wired.original.as_deref())?;
+    } else if let Some(text) = current {
+        let hooks = parse(&files.hooks, &text)?;
+        if group_of(&hooks, &hook).is_some() {
+            write_settings(&files.hooks, &unwired(hooks, &hook))?;
+        }
+    }
+    for change in &wired.also {
+        let current = read(&change.file)?;
+        if current.as_deref() == Some(change.installed.as_str()) {
+            restore(&change.file, change.original.as_deref())?;
+        } else if let Some(text) = current.filter(|t| t.contains(&change.added)) {
+            write_settings(&change.file, &text.replacen(&change.added, "", 1))?;
+        }
+    }
+    save(&records)?;
+    Ok(format!(
+        "removed: {} runs its commands as before; {} and {} without leash's lines\n",
+        AGENT.name(),
+        files.hooks.display(),
+        files.config.display()
+    ))
+}
+
+/// Whether hooks.json still runs the hook of `wired`.
+pub(super) fn is_live(wired: &Wired) -> bool {
+    let Ok(hook) = hook_command(AGENT, &wired.leash_options) else {
+        return false;
+    };
+    read(&wired.settings)
+        .ok()
+        .flatten()
+        .and_then(|t| parse(&wired.settings, &t).ok())
+        .is_some_and(|h| group_of(&h, &hook).is_some())
+}
+
+/// Codex's files leashctl changes: its hooks and its config (where trust is kept).
+pub(crate) struct Files {
+    pub(crate) hooks: PathBuf,
+    pub(crate) config: PathBuf,
+}
+
+/// `$CODEX_HOME` (or `~/.codex`): hooks.json and config.toml.
+pub(crate) fn files() -> Result<Files, CtlError> {
+    let home = env_dir("CODEX_HOME")
+        .or_else(|| env_dir("HOME").map(|home| home.join(".codex")))
+        .ok_or_else(|| CtlError::Usage("agent: no HOME to find Codex's files in".into()))?;
+    let home = std::path::absolute(&home)
+        .map_err(|e| CtlError::Usage(format!("agent: {}: {e}", home.display())))?;
+    Ok(Files {
+        hooks: home.join("hooks.json"),
+        config: home.join("config.toml"),
+    })
+}
+
+/// The event leashctl's hook is for, as hooks.json names it and as Codex keys its trust.
+const EVENT: &str = "PreToolUse";
+const EVENT_KEY: &str = "pre_tool_use";
+
+/// The hooks in `text` (from `file`, for messages): a JSON object whose `hooks` is an
+/// object and whose `hooks.PreToolUse`, if any, a list.
+pub(crate) fn parse(file: &Path, text: &str) -> Result<Map<String, Value>, CtlError> {
+    let refused = |why: &str| {
+        CtlError::Usage(format!(
+            "agent: {}: {why}; leashctl changes nothing",
+            file.display()
+        ))
+    };
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| refused(&format!("not JSON ({e})")))?;
+    let Value::Object(file_hooks) = value else {
+        return Err(refused("not a JSON object"));
+    };
+    if file_hooks.get("hooks").is_some_and(|h| !h.is_object()) {
+        return Err(refused("its \"hooks\" is not an object"));
+    }
+    let groups = file_hooks.get("hooks").and_then(|h| h.get(EVENT));
+    if groups.is_some_and(|e| !e.is_array()) {
+        return Err(refused(&format!("its \"hooks\".\"{EVENT}\" is not a list")));
+    }
+    Ok(file_hooks)
+}
+
+/// Where among the PreToolUse groups of `file_hooks` the one running `hook` is.
+pub(crate) fn group_of(file_hooks: &Map<String, Value>, hook: &str) -> Option<usize> {
+    let groups = file_hooks.get("hooks")?.get(EVENT)?.as_array()?;
+    groups
+        .iter()
+        .position(|group| group["hooks"][0]["command"] == hook)
+}
+
+/// `file_hooks` with `hook` run before each shell command (a group of its own, last),
+/// as text, and that group's place.
+pub(crate) fn wired(mut file_hooks: Map<String, Value>, hook: &str) -> (String, usize) {
+    let hooks = file_hooks
+        .entry("hooks")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let mut at = 0;
+    if let Value::Object(hooks) = hooks {
+        let groups = hooks
+            .entry(EVENT)
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(groups) = groups {
+            at = groups.len();
+            groups
+                .push(json!({"matcher": "Bash", "hooks": [{"type": "command", "command": hook}]}));
+        }
+    }
+    (pretty(&file_hooks), at)
+}
+
+/// `file_hooks` without `hook` (and without what that leaves empty).
+pub(crate) fn unwired(mut file_hooks: Map<String, Value>, hook: &str) -> String {
+    if let Some(Value::Object(hooks)) = file_hooks.get_mut("hooks") {
+        if let Some(Value::Array(groups)) = hooks.get_mut(EVENT) {
+            groups.retain(|group| group["hooks"][0]["command"] != hook);
+            if groups.is_empty() {
+                hooks.shift_remove(EVENT);
+            }
+        }
+        if hooks.is_empty() {
+            file_hooks.shift_remove("hooks");
+        }
+    }
+    pretty(&file_hooks)
+}
+
+fn pretty(value: &Map<String, Value>) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
+
+/// The lines that tell Codex to trust `hook`, the PreToolUse group `group` of `hooks_file`:
+/// Codex keys a hook's trust by file, event and place, and checks a SHA-256 of the hook's
+/// normalized definition (its config fingerprint: canonical JSON, keys in order; a
+/// command hook's timeout defaults to 600 s).
+pub(crate) fn trust_lines(hooks_file: &Path, group: usize, hook: &str) -> String {
+    let key = format!("{}:{EVENT_KEY}:{group}:0", hooks_file.display());
+    let identity = json!({
+        "event_name": EVENT_KEY,
+        "hooks": [{"async": false, "command": hook, "timeout": 600, "type": "command"}],
+        "matcher": "Bash",
+    });
+    let digest = Sha256::digest(identity.to_string().as_bytes());
+    let hash = digest.iter().fold(String::new(), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    });
+    format!(
+        "\n# leashctl agent install codex: Codex runs a hook once it is trusted.\n\
+         [hooks.state.{}]\ntrusted_hash = \"sha256:{hash}\"\n",
+        toml::Value::String(key)
+    )
+}
+
+/// Codex's config `text` (from `file`) with `lines` added at its end, checked to read as
+/// TOML with them.
+pub(crate) fn trusted(file: &Path, text: &str, lines: &str) -> Result<String, CtlError> {
+    let refused = |why: String| {
+        CtlError::Usage(format!(
+            "agent: {}: {why}; leashctl changes nothing",
+            file.display()
+        ))
+    };
+    text.parse::<toml::Table>()
+        .map_err(|e| refused(format!("not TOML ({})", e.message())))?;
+    let mut trusted = text.to_string();
+    if !trusted.is_empty() && !trusted.ends_with('\n') {
+        trusted.push('\n');
+    }
+    trusted.push_str(lines);
+    trusted.parse::<toml::Table>().map_err(|_| {
+        refused("its hooks.state cannot take leash's hook (already trusted there?)".into())
+    })?;
+    Ok(trusted)
+}
+
+/// Answer one PreToolUse call of Codex: its shell command, rewritten to run in a leash
+/// session (`leash` with `options`) in the shell Codex chose; `None` for a call with no
+/// command, or one already rewritten.
+pub(crate) fn answer(call: &Value, leash: &Path, options: &[String]) -> Option<Value> {
+    let command = call["tool_input"]["command"].as_str()?;
+    let leash = super::command_line::quoted(&leash.display().to_string());
+    // Codex ends a command by signalling its process group, TERM then KILL 100 ms later:
+    // leash runs in a session of its own (setsid -w waits and passes its status on), so
+    // the KILL reaches only setsid, whose death stops the session (--die-with-parent)
+    // with leash's whole stop sequence, detached processes included.
+    let session = format!(
+        "exec setsid -w {leash} {} {}--",
+        super::command_line::PREFIX_FLAGS.join(" "),
+        super::command_line::shown(options)
+    );
+    if command.starts_with(&session) {
+        return None;
+    }
+    // Codex runs `SHELL -lc COMMAND`: $0 is its shell (a login shell's leading - dropped).
+    // One stream: Codex reads stdout and stderr apart and keeps the start and the end of
+    // what came in, so leash's line on stderr could land in the middle of a flood's last
+    // bytes and be cut; written to the same pipe, after them, it is the end.
+    let rewritten = format!(
+        "{session} \"${{0#-}}\" -c {} 2>&1",
+        super::command_line::quoted(command)
+    );
+    Some(json!({
+        "hookSpecificOutput": {
+            "hookEventName": EVENT,
+            // Codex takes a rewrite only with "allow"; its approval rules still apply.
+            "permissionDecision": "allow",
+            "updatedInput": {"command": rewritten},
+        }
+    }))
+}
+
+/// The answer that blocks the command, telling the model why: a hook that fails would
+/// let it run without its limits.
+pub(crate) fn refusal(why: &str) -> Value {
+    json!({
+        "hookSpecificOutput": {
+            "hookEventName": EVENT,
+            "permissionDecision": "deny",
+            "permissionDecisionReason": format!("leash: {why}"),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trust_hash_is_the_one_codex_computes() {
+        // Codex 0.169.0 ran this hook with exactly this entry, and no other.
+        let lines = trust_lines(
+            Path::new("/var/tmp/cx/home/hooks.json"),
+            0,
+            "/var/tmp/cx/hook.sh",
+        );
+        assert!(lines.contains("[hooks.state.\"/var/tmp/cx/home/hooks.json:pre_tool_use:0:0\"]"));
+        assert!(lines.contains(
+            "trusted_hash = \"sha256:53796546d28887a1f580d3c058882197222b9d131cc97f2d3b728939ad97008c\""
+        ));
+    }
+
+    #[test]
+    fn a_command_is_rewritten_once_into_a_session_in_codexs_shell() {
+        let call = json!({"hook_event_name": "PreToolUse", "tool_name": "Bash",
+                          "tool_input": {"command": "echo 'it''s' | wc -c"}});
+        let options = ["--mem".to_string(), "1G".to_string()];
+        let answer = answer(&call, Path::new("/usr/bin/leash"), &options).unwrap();
+        let rewritten = answer["hookSpecificOutput"]["updatedInput"]["command"]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            rewritten,
+            "exec setsid -w /usr/bin/leash --profile agent-command --die-with-parent --mem 1G \
+             -- \"${0#-}\" -c 'echo '\\''it'\\'''\\''s'\\'' | wc -c' 2>&1"
+        );
+        let again = json!({"tool_input": {"command": rewritten}});
+        assert_eq!(
+            super::answer(&again, Path::new("/usr/bin/leash"), &options),
+            None
+        );
+        assert_eq!(
+            super::answer(&json!({}), Path::new("/usr/bin/leash"), &[]),
+            None
+        );
+    }
+
+    #[test]
+    fn trust_is_added_only_where_the_config_still_reads() {
+        let lines = trust_lines(Path::new("/h/hooks.json"), 1, "hook");
+        let file = Path::new("config.toml");
+        let added = trusted(file, "model = \"o\"", &lines).unwrap();
+        assert!(added.starts_with("model = \"o\"\n\n# leashctl"));
+        assert!(trusted(file, &added, &lines).is_err(), "the same key twice");
+        assert!(trusted(file, "model = ", &lines).is_err());
+    }
+}
