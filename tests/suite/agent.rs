@@ -1,6 +1,6 @@
 //! `leashctl agent install/list/remove` on settings files, without the agent: merged
 //! into what is there, idempotent, undone byte for byte, refusals that change nothing;
-//! and the prefix program it writes, run as Claude Code runs it.
+//! and the prefix program it writes, run as Claude Code runs it; Codex's hooks and trust.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,6 +15,7 @@ fn leashctl(sandbox: &Sandbox, args: &[&str]) -> Output {
         .args(args)
         .env("HOME", sandbox.dir())
         .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("CODEX_HOME")
         .env_remove("XDG_DATA_HOME")
         .output()
         .expect("leashctl")
@@ -221,4 +222,119 @@ fn remove_after_the_user_changed_the_settings_takes_out_only_leashs_keys() {
     let mut expected: serde_json::Value = serde_json::from_str(SETTINGS).expect("JSON");
     expected["theme"] = "dark".into();
     assert_eq!(after, expected);
+}
+
+/// Codex's hooks as a user keeps them: four spaces, a hook of their own before and after.
+const CODEX_HOOKS: &str = "{\n    \"hooks\": {\n        \"PreToolUse\": [{\"matcher\": \"Bash\", \
+                           \"hooks\": [{\"type\": \"command\", \"command\": \"/opt/audit\"}]}],\n        \
+                           \"Stop\": []\n    }\n}\n";
+
+/// Codex's config as a user keeps it, without a newline at its end.
+const CODEX_CONFIG: &str =
+    "model = \"gpt-x\"\n[hooks.state.\"/x/hooks.json:stop:0:0\"]\nenabled = false";
+
+/// Codex's hooks.json and config.toml in the sandbox's `.codex`, holding `hooks` and
+/// `config` (none: no file).
+fn codex_files(sandbox: &Sandbox, hooks: Option<&str>, config: Option<&str>) -> [PathBuf; 2] {
+    let files = [
+        sandbox.path(".codex/hooks.json"),
+        sandbox.path(".codex/config.toml"),
+    ];
+    fs::create_dir_all(sandbox.path(".codex")).expect(".codex/");
+    for (file, content) in files.iter().zip([hooks, config]) {
+        let _ = fs::remove_file(file);
+        if let Some(content) = content {
+            fs::write(file, content).expect("a Codex file");
+        }
+    }
+    files
+}
+
+#[test]
+fn codex_install_is_trusted_idempotent_and_undone_byte_for_byte() {
+    let sandbox = Sandbox::new();
+    let [hooks, config] = codex_files(&sandbox, Some(CODEX_HOOKS), Some(CODEX_CONFIG));
+    for _ in 0..2 {
+        let installed = leashctl(&sandbox, &["install", "codex", "--", "--mem", "1G"]);
+        assert!(installed.status.success(), "{}", text(&installed.stderr));
+    }
+    let wired: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&hooks).expect("hooks")).expect("JSON");
+    let groups = wired["hooks"]["PreToolUse"].as_array().expect("a list");
+    assert_eq!(groups.len(), 2, "{wired:#}");
+    assert_eq!(groups[0]["hooks"][0]["command"], "/opt/audit");
+    let hook = groups[1]["hooks"][0]["command"]
+        .as_str()
+        .expect("leash's hook");
+    // Trusted where Codex looks: by file, event and place (the second group).
+    let trust: toml::Table = fs::read_to_string(&config)
+        .expect("config")
+        .parse()
+        .expect("TOML");
+    let key = format!("{}:pre_tool_use:1:0", hooks.display());
+    let hash = trust["hooks"]["state"][&key]["trusted_hash"]
+        .as_str()
+        .expect("a hash");
+    assert!(hash.starts_with("sha256:"), "{trust:#?}");
+    assert_eq!(trust["model"].as_str(), Some("gpt-x"));
+    // The hook rewrites a command into a leash session with the install's options.
+    let answer = Command::new("sh")
+        .args([
+            "-c",
+            &format!("echo '{{\"tool_input\": {{\"command\": \"ls\"}}}}' | {hook}"),
+        ])
+        .output()
+        .expect("the hook");
+    let answer = text(&answer.stdout);
+    assert!(
+        answer.contains("--profile agent-command --die-with-parent --mem 1G -- "),
+        "{answer}"
+    );
+    let listed = text(&leashctl(&sandbox, &["list"]).stdout);
+    assert!(
+        listed.starts_with("codex  ") && listed.contains("--mem 1G"),
+        "{listed}"
+    );
+
+    let removed = leashctl(&sandbox, &["remove", "codex"]);
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    assert_eq!(fs::read_to_string(&hooks).expect("hooks"), CODEX_HOOKS);
+    assert_eq!(fs::read_to_string(&config).expect("config"), CODEX_CONFIG);
+    assert_eq!(text(&leashctl(&sandbox, &["list"]).stdout), "");
+    // Without files before, none after.
+    let [hooks, config] = codex_files(&sandbox, None, None);
+    assert!(leashctl(&sandbox, &["install", "codex"]).status.success());
+    assert!(hooks.is_file() && config.is_file());
+    assert!(leashctl(&sandbox, &["remove", "codex"]).status.success());
+    assert!(!hooks.exists() && !config.exists());
+}
+
+#[test]
+fn codex_refusals_are_one_line_and_change_nothing() {
+    let sandbox = Sandbox::new();
+    let cases: [(&str, &str, &[&str]); 4] = [
+        ("{\"hooks\": [", CODEX_CONFIG, &["install", "codex"]),
+        (CODEX_HOOKS, "model = ", &["install", "codex"]),
+        (
+            CODEX_HOOKS,
+            CODEX_CONFIG,
+            &["install", "codex", "--project", "."],
+        ),
+        (
+            CODEX_HOOKS,
+            CODEX_CONFIG,
+            &["install", "codex", "--", "--mem", "lots"],
+        ),
+    ];
+    for (hooks_text, config_text, args) in cases {
+        let [hooks, config] = codex_files(&sandbox, Some(hooks_text), Some(config_text));
+        let refused = leashctl(&sandbox, args);
+        let said = text(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(2), "{args:?}: {said}");
+        assert_eq!(said.lines().count(), 1, "{args:?}: {said}");
+        assert!(said.starts_with("leashctl: agent"), "{args:?}: {said}");
+        assert_eq!(fs::read_to_string(&hooks).expect("hooks"), hooks_text);
+        assert_eq!(fs::read_to_string(&config).expect("config"), config_text);
+        assert!(!sandbox.path(".local/share/leash").exists(), "{args:?}");
+    }
 }

@@ -19,7 +19,7 @@ const VERSION: &str = "0.169.0";
 const MIB: u64 = 1 << 20;
 
 /// The `codex` program, installed once per build directory.
-fn codex() -> &'static Path {
+pub(crate) fn codex() -> &'static Path {
     static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
     INSTALLED.get_or_init(|| {
         common::npm_package("@openai/codex", VERSION, "codex", "the Codex tier")
@@ -31,14 +31,15 @@ fn codex() -> &'static Path {
 /// the case's CODEX_HOME (removed with it). One case at a time talks to a model: a Codex
 /// and its hostile command are load enough for a 2-core machine, and no case's limit
 /// should be reached because of another's.
-struct Model {
+pub(crate) struct Model {
     server: Child,
-    home: PathBuf,
+    pub(crate) home: PathBuf,
     _turn: MutexGuard<'static, ()>,
 }
 
 impl Model {
-    fn start(sandbox: &Sandbox, command: &str) -> Model {
+    /// `command`: one command, or a JSON list of calls (tests/e2e/codex_model.py).
+    pub(crate) fn start(sandbox: &Sandbox, command: &str) -> Model {
         static TURN: Mutex<()> = Mutex::new(());
         let turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/codex_model.py");
@@ -78,10 +79,10 @@ fn codex_home(sandbox: &Sandbox, port: u16) -> PathBuf {
 
 /// Codex's own sandbox off, and on (`workspace-write`: its bundled bubblewrap, the working
 /// directory writable, the rest read-only); every case runs under both.
-const MODES: [&str; 2] = ["danger-full-access", "workspace-write"];
+pub(crate) const MODES: [&str; 2] = ["danger-full-access", "workspace-write"];
 
 /// `codex exec` in sandbox mode `mode`, told to run it.
-fn codex_exec(mode: &str) -> Vec<String> {
+pub(crate) fn codex_exec(mode: &str) -> Vec<String> {
     let program = codex().to_str().expect("a UTF-8 path").to_owned();
     [
         &program,

@@ -10,6 +10,7 @@ mod baseline;
 mod cgroup;
 mod claude_code;
 mod codex;
+mod codex_wired;
 mod config;
 mod container;
 mod containment;
