@@ -9,11 +9,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::Agent;
-use super::command_line::{check_options, hook_command};
+use super::command_line::{Run, check_options, hook_command, in_session};
+use super::hook_list::Seam;
 use super::record::{Changed, Wired, load, position, read, restore, save, write_settings};
 use crate::front::ctl::{CtlError, env_dir};
 
@@ -30,16 +31,16 @@ pub(crate) fn install(options: &[String]) -> Result<String, CtlError> {
     let earlier = position(&records, AGENT, &files.hooks).map(|at| records.remove(at));
     let hooks_text = read(&files.hooks)?;
     let config_text = read(&files.config)?;
-    let mut hooks = parse(&files.hooks, hooks_text.as_deref().unwrap_or_default())?;
+    let mut hooks = SEAM.parse(&files.hooks, hooks_text.as_deref().unwrap_or_default())?;
     let mut config = config_text.clone().unwrap_or_default();
     if let Some(earlier) = &earlier {
         let hook = hook_command(AGENT, &earlier.leash_options)?;
-        hooks = parse(&files.hooks, &unwired(hooks, &hook))?;
+        hooks = SEAM.parse(&files.hooks, &SEAM.unwired(hooks, &hook))?;
         for change in &earlier.also {
             config = config.replacen(&change.added, "", 1);
         }
     }
-    let (hooks_wired, group) = wired(hooks, &hook);
+    let (hooks_wired, group) = SEAM.wired(hooks, &hook);
     let lines = trust_lines(&files.hooks, group, &hook);
     let config_wired = trusted(&files.config, &config, &lines)?;
     write_settings(&files.hooks, &hooks_wired)?;
@@ -81,9 +82,9 @@ pub(crate) fn remove() -> Result<String, CtlError> {
     if current.as_deref() == Some(wired.installed.as_str()) {
         restore(&files.hooks, wired.original.as_deref())?;
     } else if let Some(text) = current {
-        let hooks = parse(&files.hooks, &text)?;
-        if group_of(&hooks, &hook).is_some() {
-            write_settings(&files.hooks, &unwired(hooks, &hook))?;
+        let hooks = SEAM.parse(&files.hooks, &text)?;
+        if SEAM.group_of(&hooks, &hook).is_some() {
+            write_settings(&files.hooks, &SEAM.unwired(hooks, &hook))?;
         }
     }
     for change in &wired.also {
@@ -111,8 +112,8 @@ pub(super) fn is_live(wired: &Wired) -> bool {
     read(&wired.settings)
         .ok()
         .flatten()
-        .and_then(|t| parse(&wired.settings, &t).ok())
-        .is_some_and(|h| group_of(&h, &hook).is_some())
+        .and_then(|t| SEAM.parse(&wired.settings, &t).ok())
+        .is_some_and(|h| SEAM.group_of(&h, &hook).is_some())
 }
 
 /// Codex's files leashctl changes: its hooks and its config (where trust is kept).
@@ -134,84 +135,14 @@ pub(crate) fn files() -> Result<Files, CtlError> {
     })
 }
 
-/// The event leashctl's hook is for, as hooks.json names it and as Codex keys its trust.
+/// The event leashctl's hook is for, as hooks.json names it and as Codex keys its trust,
+/// and the name Codex gives its shell tools there.
 const EVENT: &str = "PreToolUse";
 const EVENT_KEY: &str = "pre_tool_use";
-
-/// The hooks in `text` (from `file`, for messages): a JSON object whose `hooks` is an
-/// object and whose `hooks.PreToolUse`, if any, a list.
-pub(crate) fn parse(file: &Path, text: &str) -> Result<Map<String, Value>, CtlError> {
-    let refused = |why: &str| {
-        CtlError::Usage(format!(
-            "agent: {}: {why}; leashctl changes nothing",
-            file.display()
-        ))
-    };
-    if text.trim().is_empty() {
-        return Ok(Map::new());
-    }
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| refused(&format!("not JSON ({e})")))?;
-    let Value::Object(file_hooks) = value else {
-        return Err(refused("not a JSON object"));
-    };
-    if file_hooks.get("hooks").is_some_and(|h| !h.is_object()) {
-        return Err(refused("its \"hooks\" is not an object"));
-    }
-    let groups = file_hooks.get("hooks").and_then(|h| h.get(EVENT));
-    if groups.is_some_and(|e| !e.is_array()) {
-        return Err(refused(&format!("its \"hooks\".\"{EVENT}\" is not a list")));
-    }
-    Ok(file_hooks)
-}
-
-/// Where among the PreToolUse groups of `file_hooks` the one running `hook` is.
-pub(crate) fn group_of(file_hooks: &Map<String, Value>, hook: &str) -> Option<usize> {
-    let groups = file_hooks.get("hooks")?.get(EVENT)?.as_array()?;
-    groups
-        .iter()
-        .position(|group| group["hooks"][0]["command"] == hook)
-}
-
-/// `file_hooks` with `hook` run before each shell command (a group of its own, last),
-/// as text, and that group's place.
-pub(crate) fn wired(mut file_hooks: Map<String, Value>, hook: &str) -> (String, usize) {
-    let hooks = file_hooks
-        .entry("hooks")
-        .or_insert_with(|| Value::Object(Map::new()));
-    let mut at = 0;
-    if let Value::Object(hooks) = hooks {
-        let groups = hooks
-            .entry(EVENT)
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(groups) = groups {
-            at = groups.len();
-            groups
-                .push(json!({"matcher": "Bash", "hooks": [{"type": "command", "command": hook}]}));
-        }
-    }
-    (pretty(&file_hooks), at)
-}
-
-/// `file_hooks` without `hook` (and without what that leaves empty).
-pub(crate) fn unwired(mut file_hooks: Map<String, Value>, hook: &str) -> String {
-    if let Some(Value::Object(hooks)) = file_hooks.get_mut("hooks") {
-        if let Some(Value::Array(groups)) = hooks.get_mut(EVENT) {
-            groups.retain(|group| group["hooks"][0]["command"] != hook);
-            if groups.is_empty() {
-                hooks.shift_remove(EVENT);
-            }
-        }
-        if hooks.is_empty() {
-            file_hooks.shift_remove("hooks");
-        }
-    }
-    pretty(&file_hooks)
-}
-
-fn pretty(value: &Map<String, Value>) -> String {
-    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
-}
+const SEAM: Seam = Seam {
+    event: EVENT,
+    matcher: "Bash",
+};
 
 /// The lines that tell Codex to trust `hook`, the PreToolUse group `group` of `hooks_file`:
 /// Codex keys a hook's trust by file, event and place, and checks a SHA-256 of the hook's
@@ -259,31 +190,11 @@ pub(crate) fn trusted(file: &Path, text: &str, lines: &str) -> Result<String, Ct
 }
 
 /// Answer one PreToolUse call of Codex: its shell command, rewritten to run in a leash
-/// session (`leash` with `options`) in the shell Codex chose; `None` for a call with no
-/// command, or one already rewritten.
+/// session (`leash` with `options`); `None` for a call with no command, or one already
+/// rewritten.
 pub(crate) fn answer(call: &Value, leash: &Path, options: &[String]) -> Option<Value> {
     let command = call["tool_input"]["command"].as_str()?;
-    let leash = super::command_line::quoted(&leash.display().to_string());
-    // Codex ends a command by signalling its process group, TERM then KILL 100 ms later:
-    // leash runs in a session of its own (setsid -w waits and passes its status on), so
-    // the KILL reaches only setsid, whose death stops the session (--die-with-parent)
-    // with leash's whole stop sequence, detached processes included.
-    let session = format!(
-        "exec setsid -w {leash} {} {}--",
-        super::command_line::PREFIX_FLAGS.join(" "),
-        super::command_line::shown(options)
-    );
-    if command.starts_with(&session) {
-        return None;
-    }
-    // Codex runs `SHELL -lc COMMAND`: $0 is its shell (a login shell's leading - dropped).
-    // One stream: Codex reads stdout and stderr apart and keeps the start and the end of
-    // what came in, so leash's line on stderr could land in the middle of a flood's last
-    // bytes and be cut; written to the same pipe, after them, it is the end.
-    let rewritten = format!(
-        "{session} \"${{0#-}}\" -c {} 2>&1",
-        super::command_line::quoted(command)
-    );
+    let rewritten = in_session(command, Run::InPlace, leash, options)?;
     Some(json!({
         "hookSpecificOutput": {
             "hookEventName": EVENT,

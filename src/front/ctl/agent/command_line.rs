@@ -1,6 +1,8 @@
 //! leash's command line as the wiring writes it: the flags every agent command gets, the
 //! install's options (checked once, at install), shell quoting, and the hook command.
 
+use std::path::Path;
+
 use super::Agent;
 use crate::front::ctl::CtlError;
 
@@ -49,7 +51,7 @@ pub(super) fn quoted(text: &str) -> String {
 }
 
 /// The hook command the settings name: this leashctl's `agent hook AGENT`, with the leash
-/// options where the hook itself writes leash's command line (Codex's).
+/// options where the hook itself writes leash's command line (Codex's, Gemini CLI's).
 pub(super) fn hook_command(agent: Agent, options: &[String]) -> Result<String, CtlError> {
     let leashctl = std::env::current_exe().map_err(|e| {
         CtlError::Incomplete(format!("agent install: cannot tell where leashctl is: {e}"))
@@ -59,8 +61,47 @@ pub(super) fn hook_command(agent: Agent, options: &[String]) -> Result<String, C
         quoted(&leashctl.display().to_string()),
         agent.name()
     );
-    if agent == Agent::Codex && !options.is_empty() {
+    if agent != Agent::ClaudeCode && !options.is_empty() {
         command = format!("{command} -- {}", shown(options).trim_end());
     }
     Ok(command)
+}
+
+/// How the agent's shell runs leash: in its place, or as a child (Gemini CLI runs a line
+/// of its own after the command, which lists the background processes it left).
+#[derive(Clone, Copy)]
+pub(super) enum Run {
+    InPlace,
+    Child,
+}
+
+/// The shell command that runs `command` in a leash session (`leash` with `options`), for
+/// an agent that runs each command with `SHELL -c` (`-lc`); `None` for one already so.
+///
+/// - `"${0#-}"`: the shell the agent chose (a login shell's leading - dropped).
+/// - `setsid -w`: the agents end a command by signalling its process group, TERM then
+///   KILL soon after (Codex: 100 ms); leash in that group was killed mid-stop and a
+///   detached child survived. In a session of its own, it gets the TERM only through
+///   setsid's death (--die-with-parent) and stops everything, detached processes included.
+/// - `2>&1`: one stream. The agents read stdout and stderr apart and keep the start and
+///   the end of a long output: leash's line on stderr could land among a flood's last
+///   bytes and be cut; written to the same pipe after them, it is the end.
+pub(super) fn in_session(
+    command: &str,
+    how: Run,
+    leash: &Path,
+    options: &[String],
+) -> Option<String> {
+    let session = format!(
+        "{}setsid -w {} {} {}--",
+        match how {
+            Run::InPlace => "exec ",
+            Run::Child => "",
+        },
+        quoted(&leash.display().to_string()),
+        PREFIX_FLAGS.join(" "),
+        shown(options)
+    );
+    (!command.starts_with(&session))
+        .then(|| format!("{session} \"${{0#-}}\" -c {} 2>&1", quoted(command)))
 }

@@ -1,5 +1,5 @@
 //! `leashctl agent hook AGENT`: Claude Code's hooks around a Bash command, and Codex's
-//! before each shell command.
+//! and Gemini CLI's before each shell command.
 //!
 //! PreToolUse: a command the model starts with `run_in_background` is marked (a no-op
 //! `:` command before it), so that the prefix program gives it a background job's wall
@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 
+use super::Agent;
 use crate::front::ctl::CtlError;
 
 /// Where the prefix program leaves each command's report (a directory Claude Code makes
@@ -45,16 +46,19 @@ pub(crate) fn run() -> Result<(), CtlError> {
     }
 }
 
-/// Answer one PreToolUse call of Codex (its JSON on stdin): the command rewritten to run
-/// in a leash session with `options`, or, where leash cannot be found, refused, so that
-/// no command runs without its limits.
-pub(crate) fn run_codex(options: &[String]) -> Result<(), CtlError> {
+/// Answer one call of Codex's PreToolUse or Gemini CLI's BeforeTool hook (its JSON on
+/// stdin): the command rewritten to run in a leash session with `options`, or, where leash
+/// cannot be found, refused, so that no command runs without its limits.
+pub(crate) fn run_rewrite(agent: Agent, options: &[String]) -> Result<(), CtlError> {
     let mut input = String::new();
     let _ = std::io::stdin().take(1 << 20).read_to_string(&mut input);
     let call: Value = serde_json::from_str(&input).unwrap_or(Value::Null);
-    let answer = match crate::front::ctl::leash_beside("agent hook") {
-        Ok(leash) => super::codex::answer(&call, &leash, options),
-        Err(e) => Some(super::codex::refusal(&e.to_string())),
+    let leash = crate::front::ctl::leash_beside("agent hook");
+    let answer = match (agent, leash) {
+        (Agent::Gemini, Ok(leash)) => super::gemini::answer(&call, &leash, options),
+        (Agent::Gemini, Err(e)) => Some(super::gemini::refusal(&e.to_string())),
+        (_, Ok(leash)) => super::codex::answer(&call, &leash, options),
+        (_, Err(e)) => Some(super::codex::refusal(&e.to_string())),
     };
     match answer {
         Some(answer) => crate::front::ctl::out(&(answer.to_string() + "\n")),

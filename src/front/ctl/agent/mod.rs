@@ -3,7 +3,9 @@
 
 mod codex;
 mod command_line;
+mod gemini;
 mod hook;
+mod hook_list;
 mod install;
 mod record;
 mod settings;
@@ -18,7 +20,7 @@ use super::CtlError;
 /// What `leashctl agent` does.
 #[derive(Debug, Subcommand)]
 pub(crate) enum AgentAction {
-    /// Run each shell command of AGENT (claude-code, codex) under leash with the agent-command
+    /// Run each shell command of AGENT (claude-code, codex, gemini) under leash with the agent-command
     /// profile and LEASH_OPTIONS (given after --): a command that breaches a limit is
     /// stopped, its processes with it, the agent's model is told which limit, and the
     /// conversation goes on.
@@ -28,7 +30,7 @@ pub(crate) enum AgentAction {
     /// What the agent runs after a command fails (installed with the rest): the reason
     /// leash stopped the command, from its report, for the model.
     Hook {
-        /// The agent (claude-code, codex).
+        /// The agent (claude-code, codex, gemini).
         agent: String,
         /// leash's options for the command, where the hook writes its command line (Codex).
         #[arg(last = true, value_name = "LEASH_OPTION")]
@@ -36,7 +38,7 @@ pub(crate) enum AgentAction {
     },
     /// Undo an install: the settings file as it was before, the prefix program removed.
     Remove {
-        /// The agent (claude-code, codex).
+        /// The agent (claude-code, codex, gemini).
         agent: String,
         #[command(flatten)]
         place: SettingsPlace,
@@ -58,7 +60,7 @@ pub(crate) struct SettingsPlace {
 /// `leashctl agent install`'s options.
 #[derive(Debug, Args)]
 pub(crate) struct AgentInstall {
-    /// The agent (claude-code, codex).
+    /// The agent (claude-code, codex, gemini).
     agent: String,
     #[command(flatten)]
     place: SettingsPlace,
@@ -75,6 +77,8 @@ pub(crate) enum Agent {
     ClaudeCode,
     /// OpenAI's Codex CLI: a PreToolUse hook that rewrites each shell command.
     Codex,
+    /// Google's Gemini CLI: a BeforeTool hook that rewrites each shell command.
+    Gemini,
 }
 
 impl Agent {
@@ -82,8 +86,9 @@ impl Agent {
         match name {
             "claude-code" => Ok(Agent::ClaudeCode),
             "codex" => Ok(Agent::Codex),
+            "gemini" => Ok(Agent::Gemini),
             _ => Err(CtlError::Usage(format!(
-                "agent {action}: no agent `{}`: leashctl knows claude-code and codex",
+                "agent {action}: no agent `{}`: leashctl knows claude-code, codex and gemini",
                 crate::machine::printable::printable(name)
             ))),
         }
@@ -93,6 +98,7 @@ impl Agent {
         match self {
             Agent::ClaudeCode => "claude-code",
             Agent::Codex => "codex",
+            Agent::Gemini => "gemini",
         }
     }
 }
@@ -108,8 +114,12 @@ pub(crate) fn run(action: AgentAction) -> Result<(), CtlError> {
                     install::install(&file, &given.leash_options)?
                 }
                 Agent::Codex => {
-                    user_only(&given.place, "install")?;
+                    user_only(agent, &given.place, "install")?;
                     codex::install(&given.leash_options)?
+                }
+                Agent::Gemini => {
+                    user_only(agent, &given.place, "install")?;
+                    gemini::install(&given.leash_options)?
                 }
             };
             super::out(&said)
@@ -120,14 +130,19 @@ pub(crate) fn run(action: AgentAction) -> Result<(), CtlError> {
             leash_options,
         } => match Agent::named(&agent, "hook")? {
             Agent::ClaudeCode => hook::run(),
-            Agent::Codex => hook::run_codex(&leash_options),
+            agent => hook::run_rewrite(agent, &leash_options),
         },
         AgentAction::Remove { agent, place } => {
-            let said = match Agent::named(&agent, "remove")? {
+            let agent = Agent::named(&agent, "remove")?;
+            let said = match agent {
                 Agent::ClaudeCode => install::remove(&settings::path(&place)?)?,
                 Agent::Codex => {
-                    user_only(&place, "remove")?;
+                    user_only(agent, &place, "remove")?;
                     codex::remove()?
+                }
+                Agent::Gemini => {
+                    user_only(agent, &place, "remove")?;
+                    gemini::remove()?
                 }
             };
             super::out(&said)
@@ -135,13 +150,13 @@ pub(crate) fn run(action: AgentAction) -> Result<(), CtlError> {
     }
 }
 
-/// Codex is wired for the user ($CODEX_HOME): its project hooks run only in projects it
-/// was told to trust.
-fn user_only(place: &SettingsPlace, action: &str) -> Result<(), CtlError> {
+/// Codex and Gemini CLI are wired for the user: their project hooks run only in projects
+/// they were told to trust.
+fn user_only(agent: Agent, place: &SettingsPlace, action: &str) -> Result<(), CtlError> {
     match place.project {
         Some(_) => Err(CtlError::Usage(format!(
-            "agent {action}: --project: leashctl wires Codex for the user ($CODEX_HOME or \
-             ~/.codex) only"
+            "agent {action}: --project: leashctl wires {} for the user only",
+            agent.name()
         ))),
         None => Ok(()),
     }
@@ -154,6 +169,7 @@ fn list() -> Result<String, CtlError> {
         let live = match Agent::named(&wired.agent, "list") {
             Ok(Agent::ClaudeCode) => install::is_live(wired),
             Ok(Agent::Codex) => codex::is_live(wired),
+            Ok(Agent::Gemini) => gemini::is_live(wired),
             Err(_) => false,
         };
         let _ = writeln!(

@@ -1,0 +1,97 @@
+//! An agent's JSON file of hooks (Codex's hooks.json, Gemini CLI's settings.json): lists
+//! of hook groups per event, to which leashctl adds one group of its own, last, and from
+//! which it takes that group out again, every other key kept in its place.
+
+use serde_json::{Map, Value, json};
+
+use crate::front::ctl::CtlError;
+use std::path::Path;
+
+/// Where an agent takes leash's hook: the event before a shell command, and the name of
+/// its shell tool, as a group's matcher.
+#[derive(Clone, Copy)]
+pub(crate) struct Seam {
+    pub(crate) event: &'static str,
+    pub(crate) matcher: &'static str,
+}
+
+impl Seam {
+    /// The hooks in `text` (from `file`, for messages): a JSON object whose `hooks` is an
+    /// object and whose list for the event, if any, a list.
+    pub(crate) fn parse(self, file: &Path, text: &str) -> Result<Map<String, Value>, CtlError> {
+        let refused = |why: &str| {
+            CtlError::Usage(format!(
+                "agent: {}: {why}; leashctl changes nothing",
+                file.display()
+            ))
+        };
+        if text.trim().is_empty() {
+            return Ok(Map::new());
+        }
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| refused(&format!("not JSON ({e})")))?;
+        let Value::Object(file_hooks) = value else {
+            return Err(refused("not a JSON object"));
+        };
+        if file_hooks.get("hooks").is_some_and(|h| !h.is_object()) {
+            return Err(refused("its \"hooks\" is not an object"));
+        }
+        let groups = file_hooks.get("hooks").and_then(|h| h.get(self.event));
+        if groups.is_some_and(|e| !e.is_array()) {
+            let event = self.event;
+            return Err(refused(&format!("its \"hooks\".\"{event}\" is not a list")));
+        }
+        Ok(file_hooks)
+    }
+
+    /// Where among the event's groups of `file_hooks` the one running `hook` is.
+    pub(crate) fn group_of(self, file_hooks: &Map<String, Value>, hook: &str) -> Option<usize> {
+        let groups = file_hooks.get("hooks")?.get(self.event)?.as_array()?;
+        groups
+            .iter()
+            .position(|group| group["hooks"][0]["command"] == hook)
+    }
+
+    /// `file_hooks` with `hook` run before each shell command (a group of its own, last),
+    /// as text, and that group's place.
+    pub(crate) fn wired(self, mut file_hooks: Map<String, Value>, hook: &str) -> (String, usize) {
+        let hooks = file_hooks
+            .entry("hooks")
+            .or_insert_with(|| Value::Object(Map::new()));
+        let mut at = 0;
+        if let Value::Object(hooks) = hooks {
+            let groups = hooks
+                .entry(self.event)
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(groups) = groups {
+                at = groups.len();
+                groups.push(json!({
+                    "matcher": self.matcher,
+                    "hooks": [{"type": "command", "command": hook}],
+                }));
+            }
+        }
+        (pretty(&file_hooks), at)
+    }
+
+    /// `file_hooks` without `hook` (and without what that leaves empty).
+    pub(crate) fn unwired(self, mut file_hooks: Map<String, Value>, hook: &str) -> String {
+        if let Some(Value::Object(hooks)) = file_hooks.get_mut("hooks") {
+            if let Some(Value::Array(groups)) = hooks.get_mut(self.event) {
+                groups.retain(|group| group["hooks"][0]["command"] != hook);
+                if groups.is_empty() {
+                    hooks.shift_remove(self.event);
+                }
+            }
+            if hooks.is_empty() {
+                file_hooks.shift_remove("hooks");
+            }
+        }
+        pretty(&file_hooks)
+    }
+}
+
+/// As the agents write their JSON: two spaces, a newline at the end.
+fn pretty(value: &Map<String, Value>) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
+}
