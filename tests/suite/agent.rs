@@ -1,6 +1,7 @@
 //! `leashctl agent install/list/remove` on settings files, without the agent: merged
 //! into what is there, idempotent, undone byte for byte, refusals that change nothing;
-//! and the prefix program it writes, run as Claude Code runs it; Codex's hooks and trust.
+//! and the prefix program it writes, run as Claude Code runs it; Codex's hooks and trust,
+//! Gemini CLI's hooks.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,6 +17,7 @@ fn leashctl(sandbox: &Sandbox, args: &[&str]) -> Output {
         .env("HOME", sandbox.dir())
         .env_remove("CLAUDE_CONFIG_DIR")
         .env_remove("CODEX_HOME")
+        .env_remove("GEMINI_CLI_HOME")
         .env_remove("XDG_DATA_HOME")
         .output()
         .expect("leashctl")
@@ -337,4 +339,61 @@ fn codex_refusals_are_one_line_and_change_nothing() {
         assert_eq!(fs::read_to_string(&config).expect("config"), config_text);
         assert!(!sandbox.path(".local/share/leash").exists(), "{args:?}");
     }
+}
+
+/// Gemini CLI's settings as a user keeps them: four spaces, a hook of their own.
+const GEMINI_SETTINGS: &str = "{\n    \"security\": {\"auth\": {\"selectedType\": \"gemini-api-key\"}},\n    \
+                               \"hooks\": {\"BeforeTool\": [{\"matcher\": \"write_file\", \
+                               \"hooks\": [{\"type\": \"command\", \"command\": \"/opt/audit\"}]}]}\n}\n";
+
+#[test]
+fn gemini_install_is_idempotent_and_undone_byte_for_byte() {
+    let sandbox = Sandbox::new();
+    let file = sandbox.path(".gemini/settings.json");
+    fs::create_dir_all(sandbox.path(".gemini")).expect(".gemini/");
+    fs::write(&file, GEMINI_SETTINGS).expect("settings");
+    for _ in 0..2 {
+        let installed = leashctl(&sandbox, &["install", "gemini", "--", "--wall", "20m"]);
+        assert!(installed.status.success(), "{}", text(&installed.stderr));
+    }
+    let wired: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&file).expect("settings")).expect("JSON");
+    let groups = wired["hooks"]["BeforeTool"].as_array().expect("a list");
+    assert_eq!(groups.len(), 2, "{wired:#}");
+    assert_eq!(groups[1]["matcher"], "run_shell_command");
+    assert_eq!(wired["security"]["auth"]["selectedType"], "gemini-api-key");
+    let hook = groups[1]["hooks"][0]["command"]
+        .as_str()
+        .expect("leash's hook");
+    let call = "{\"hook_event_name\": \"BeforeTool\", \"tool_input\": {\"command\": \"ls\"}}";
+    let answer = Command::new("sh")
+        .args(["-c", &format!("echo '{call}' | {hook}")])
+        .output()
+        .expect("the hook");
+    let answer = text(&answer.stdout);
+    assert!(
+        answer.contains("--die-with-parent --wall 20m -- "),
+        "{answer}"
+    );
+    let listed = text(&leashctl(&sandbox, &["list"]).stdout);
+    assert!(
+        listed.starts_with("gemini  ") && listed.contains("--wall 20m"),
+        "{listed}"
+    );
+    let removed = leashctl(&sandbox, &["remove", "gemini"]);
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    assert_eq!(
+        fs::read_to_string(&file).expect("settings"),
+        GEMINI_SETTINGS
+    );
+    let refused = leashctl(&sandbox, &["install", "gemini", "--project", "."]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(text(&refused.stderr).lines().count(), 1);
+    fs::write(&file, "{\"hooks\": {\"BeforeTool\": {}}}").expect("settings");
+    let refused = leashctl(&sandbox, &["install", "gemini"]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert_eq!(
+        fs::read_to_string(&file).expect("settings"),
+        "{\"hooks\": {\"BeforeTool\": {}}}"
+    );
 }

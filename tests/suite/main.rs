@@ -17,6 +17,7 @@ mod containment;
 mod exit_status;
 mod explain;
 mod foreign_proc;
+mod gemini;
 mod generated;
 mod install;
 mod kernel;

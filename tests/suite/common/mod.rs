@@ -228,6 +228,13 @@ impl Sandbox {
     /// `program`, run inside the outer cap, in the sandbox directory, marked (add its
     /// arguments to the returned command).
     pub(crate) fn capped(&self, program: &str) -> Command {
+        self.capped_address_space(program, Some(8 << 20))
+    }
+
+    /// [`Sandbox::capped`] with the address space limited to `kib` (none: unlimited, for a
+    /// program whose WebAssembly reserves more than 8 GiB of addresses, Gemini CLI's;
+    /// the cap's memory cgroup, where there is one, still holds what it uses).
+    pub(crate) fn capped_address_space(&self, program: &str, kib: Option<u64>) -> Command {
         // The wrapper joins the cap cgroups, tightens rlimits, then execs leash, so leash
         // keeps the wrapper's PID and the test sees leash's own wait status.
         let nproc = if self.cgroups.is_empty() {
@@ -242,7 +249,8 @@ impl Sandbox {
         });
         let script = format!(
             "for g in $TEST_CAP_CGROUPS; do echo $$ > \"$g/cgroup.procs\" || exit 99; done; \
-             {nproc}ulimit -v 8388608; exec {become_user}\"$@\""
+             {nproc}ulimit -v {}; exec {become_user}\"$@\"",
+            kib.map_or_else(|| "unlimited".to_string(), |k| k.to_string())
         );
         // A session of its own (setsid(1) execs in place: the child keeps its PID, as
         // it is no group leader): a signal meant for a group under test (a stray kill(0),

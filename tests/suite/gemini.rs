@@ -1,0 +1,293 @@
+//! End to end with a real Gemini CLI (npm `@google/gemini-cli` 0.61.0), wired per command
+//! with `leashctl agent install gemini` alone: a scripted model (tests/e2e/gemini_model.py,
+//! the Gemini API streamed on loopback) asks for one shell command after another, and the
+//! case checks what the model received back. Each case runs with Gemini CLI's per-call tool
+//! sandbox off and on (`security.toolSandboxing`: bubblewrap, Debian's, unpacked).
+//!
+//! The first run installs the pinned package with npm into the build directory (about 10 s
+//! here with the registry reachable); later runs reuse it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::common::{self, Finished, Sandbox};
+
+const VERSION: &str = "0.61.0";
+const MIB: u64 = 1 << 20;
+
+/// The command after a breach: it runs, and its output reaches the model.
+const SECOND: &str = "echo second-command";
+
+/// What Gemini CLI adds to a tool's result once a hook changed its input (leash's does).
+const MODIFIED: &str = "[System] Tool input parameters were modified by a hook before execution.";
+
+/// The `gemini` program, installed once per build directory.
+fn gemini() -> &'static Path {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        common::npm_package(
+            "@google/gemini-cli",
+            VERSION,
+            "gemini-cli",
+            "the Gemini CLI tier",
+        )
+        .join("node_modules/.bin/gemini")
+    })
+}
+
+/// The scripted model asking for `commands`. One case at a time talks to a model: an agent
+/// and its hostile command are load enough for a 2-core machine.
+struct Model {
+    server: Child,
+    port: u16,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Model {
+    fn start(sandbox: &Sandbox, commands: &serde_json::Value) -> Model {
+        static TURN: Mutex<()> = Mutex::new(());
+        let turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/e2e/gemini_model.py");
+        let outputs = sandbox.path("tool-outputs.jsonl");
+        let commands = commands.to_string();
+        let (server, port) = common::start_model(script, &[commands.as_ref(), outputs.as_os_str()]);
+        Model {
+            server,
+            port,
+            _turn: turn,
+        }
+    }
+}
+
+impl Drop for Model {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// Gemini CLI's own tool sandbox off, and on; every case runs under both.
+const SANDBOXED: [bool; 2] = [false, true];
+
+/// The user's settings a case starts with: an API key as the way in, no folder-trust
+/// prompt, the tool sandbox as `sandboxed` says.
+fn settings(sandbox: &Sandbox, sandboxed: bool) {
+    let settings = json!({
+        "security": {
+            "auth": {"selectedType": "gemini-api-key"},
+            "folderTrust": {"enabled": false},
+            "toolSandboxing": sandboxed,
+        }
+    });
+    std::fs::create_dir_all(sandbox.path(".gemini")).expect(".gemini/");
+    std::fs::write(sandbox.path(".gemini/settings.json"), settings.to_string()).expect("settings");
+}
+
+/// `leashctl agent install gemini -- OPTIONS`, the sandbox as HOME.
+fn wire(sandbox: &Sandbox, options: &[&str]) {
+    let installed = Command::new(env!("CARGO_BIN_EXE_leashctl"))
+        .args(["agent", "install", "gemini", "--"])
+        .args(options)
+        .env("HOME", sandbox.dir())
+        .env_remove("GEMINI_CLI_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .output()
+        .expect("leashctl");
+    assert!(
+        installed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&installed.stderr)
+    );
+}
+
+/// `gemini -p` wired with `options`, its tool sandbox as `sandboxed` says, the model asking
+/// for `commands`, under the outer cap; what the model received, one output per command.
+fn converse(
+    sandbox: &Sandbox,
+    sandboxed: bool,
+    options: &[&str],
+    commands: &serde_json::Value,
+) -> (Finished, Vec<String>) {
+    settings(sandbox, sandboxed);
+    wire(sandbox, options);
+    let model = Model::start(sandbox, commands);
+    // Its WebAssembly reserves more addresses than the cap's usual 8 GiB.
+    let mut gemini = sandbox.capped_address_space(gemini().to_str().expect("a UTF-8 path"), None);
+    // A model named, so that Gemini CLI asks no router model which one to use.
+    gemini
+        .args(["-m", "gemini-2.5-flash", "-p", "run it", "--yolo"])
+        .env("HOME", sandbox.dir())
+        .env_remove("GEMINI_CLI_HOME")
+        .env("GEMINI_API_KEY", "scripted")
+        .env(
+            "GOOGLE_GEMINI_BASE_URL",
+            format!("http://127.0.0.1:{}", model.port),
+        );
+    if sandboxed {
+        let bwrap = common::bwrap().parent().expect("bwrap's directory");
+        let path = std::env::var("PATH").unwrap_or_default();
+        gemini.env("PATH", format!("{}:{path}", bwrap.display()));
+    }
+    let run = sandbox
+        .start_prepared(gemini, "")
+        .finish_within(Duration::from_secs(180));
+    drop(model);
+    let outputs = std::fs::read_to_string(sandbox.path("tool-outputs.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON string"))
+        .collect();
+    (run, outputs)
+}
+
+/// What the model received for the `n`th command.
+fn said(outputs: &[String], n: usize) -> &str {
+    outputs.get(n).map_or("", String::as_str)
+}
+
+/// A breach case, with the tool sandbox off and on: `command` stopped by a limit (124),
+/// leash's `line` in what the model received, a second command after it runs, Gemini CLI
+/// exits 0, nothing survives; `check` looks at what the case left.
+fn assert_held(options: &[&str], command: &str, line: &str, check: impl Fn(&Sandbox, bool)) {
+    for sandboxed in SANDBOXED {
+        let sandbox = Sandbox::new();
+        let (run, outputs) = converse(&sandbox, sandboxed, options, &json!([command, SECOND]));
+        assert_eq!(run.code(), Some(0), "{sandboxed}: {}", run.stderr);
+        let first = said(&outputs, 0);
+        assert!(
+            first.contains(line) && first.contains("Exit Code: 124"),
+            "sandboxed {sandboxed}: the model was not told {line:?}: {outputs:?}"
+        );
+        assert!(
+            said(&outputs, 1).contains("Output: second-command\n"),
+            "{sandboxed}: {outputs:?}"
+        );
+        check(&sandbox, sandboxed);
+        sandbox.assert_no_survivors(&[]);
+    }
+}
+
+#[test]
+fn a_harmless_commands_output_reaches_the_model_with_nothing_from_leash() {
+    for sandboxed in SANDBOXED {
+        let sandbox = Sandbox::new();
+        let (run, outputs) = converse(
+            &sandbox,
+            sandboxed,
+            &[],
+            &json!(["echo hello-from-the-tool"]),
+        );
+        assert_eq!(run.code(), Some(0), "{sandboxed}: {}", run.stderr);
+        let said = said(&outputs, 0);
+        assert!(
+            said.contains("Output: hello-from-the-tool\n") && !said.contains("leash"),
+            "{sandboxed}: {outputs:?}"
+        );
+        // Gemini CLI's own line, for any hook that rewrites a tool's input: the proof that
+        // the command went through leash's.
+        assert!(said.ends_with(MODIFIED), "{sandboxed}: {said}");
+        sandbox.assert_no_survivors(&[]);
+    }
+}
+
+#[test]
+fn a_spinner_left_behind_is_stopped_and_the_model_told() {
+    for sandboxed in SANDBOXED {
+        let sandbox = Sandbox::new();
+        let spinner = "setsid sh -c 'echo $$ > spinner.pid; while :; do :; done' \
+                       > /dev/null 2>&1 < /dev/null & \
+                       while [ ! -s spinner.pid ]; do sleep 0.05; done; echo started";
+        let (run, outputs) = converse(&sandbox, sandboxed, &[], &json!([spinner, SECOND]));
+        assert_eq!(run.code(), Some(0), "{sandboxed}: {}", run.stderr);
+        assert!(
+            said(&outputs, 0).contains(
+                "Output: started\nleash: the command exited; stopped 1 process it left running\n"
+            ),
+            "{sandboxed}: {outputs:?}"
+        );
+        assert!(
+            said(&outputs, 1).contains("second-command"),
+            "{sandboxed}: {outputs:?}"
+        );
+        sandbox.assert_no_survivors(&[]);
+    }
+}
+
+#[test]
+fn a_fork_bomb_is_stopped_by_procs() {
+    assert_held(
+        &["--procs", "128"],
+        "b() { b | b & }; b; sleep 60",
+        "leash: process limit 128",
+        |sandbox, sandboxed| {
+            // Gemini CLI (node) is under the same outer cap.
+            if let Some(peak) = sandbox.referee_peak_tasks() {
+                assert!(
+                    peak <= 128 + 100,
+                    "{sandboxed}: the referee saw {peak} tasks"
+                );
+            }
+        },
+    );
+}
+
+#[test]
+fn a_memory_bomb_is_stopped_by_mem() {
+    assert_held(
+        &["--mem", "512MiB"],
+        "python3 -c 'x = []\nwhile True: x.append(bytearray(1 << 20))'",
+        "leash: memory limit 512.0 MiB",
+        |sandbox, sandboxed| {
+            // Gemini CLI's own memory (node) is under the same outer cap.
+            if let Some(peak) = sandbox.referee_peak_memory() {
+                assert!(
+                    peak <= 512 * MIB * 5 / 4 + 400 * MIB,
+                    "{sandboxed}: the referee saw {} MiB",
+                    peak / MIB
+                );
+            }
+        },
+    );
+}
+
+#[test]
+fn a_disk_filler_is_stopped_by_disk_write() {
+    assert_held(
+        &["--disk-write", "256MiB"],
+        "dd if=/dev/zero of=fill bs=1M status=none",
+        "leash: disk write limit 256.0 MiB",
+        |sandbox, sandboxed| {
+            let written = std::fs::metadata(sandbox.path("fill")).map_or(0, |m| m.len());
+            assert!(
+                written <= 256 * MIB * 5 / 4,
+                "{sandboxed}: wrote {} MiB",
+                written / MIB
+            );
+        },
+    );
+}
+
+#[test]
+fn a_flood_is_stopped_and_the_reason_survives_gemini_clis_cut() {
+    // Gemini CLI keeps the first 8,000 and the last 32,000 characters: leash's line is last.
+    assert_held(
+        &["--output", "8MiB"],
+        "yes",
+        "leash: output limit 8.0 MiB",
+        |_, _| {},
+    );
+}
+
+#[test]
+fn a_command_past_its_wall_limit_is_stopped() {
+    assert_held(
+        &["--wall", "3s"],
+        "exec sleep 300",
+        "leash: wall time limit 3s reached",
+        |_, _| {},
+    );
+}
