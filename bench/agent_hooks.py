@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""What `leashctl agent install codex` adds to one shell command of Codex: Codex runs the
-model's command as `bash -lc COMMAND`; wired, its PreToolUse hook first rewrites COMMAND
-into a leash session (`exec setsid -w leash ... -- "$0" -c COMMAND 2>&1`). Both are run
-here in turns, with `bash -c` (a login shell's profile is the machine's, not the
-wiring's), around the command `true`; and the hook as Codex runs it (`sh -c HOOK`, the
-call's JSON on stdin). Prints a Markdown table.
-The wiring is installed twice: as given (a session cgroup here) and with
-`-- --cgroup off` (what a machine without a writable cgroup gets).
-Usage: bench/agent_codex.py RUNS LEASHCTL"""
+"""What `leashctl agent install codex` and `... gemini` add to one shell command of the
+agent: Codex runs the model's command as `bash -lc COMMAND`, Gemini CLI as
+`bash -c COMMAND`; wired, a hook first rewrites COMMAND into a leash session
+(`[exec] setsid -w leash ... -- "$0" -c COMMAND 2>&1`). Each is run here in turns with
+`bash -c` (a login shell's profile is the machine's, not the wiring's) around the command
+`true`; and the hooks as the agents run them (`sh -c HOOK`, the call's JSON on stdin).
+Codex's wiring is installed twice: as given (a session cgroup here) and with
+`-- --cgroup off` (what a machine without a writable cgroup gets). Prints a Markdown table.
+Usage: bench/agent_hooks.py RUNS LEASHCTL"""
 import json
 import os
 import statistics
@@ -17,33 +17,48 @@ import tempfile
 import time
 
 runs, leashctl = int(sys.argv[1]), sys.argv[2]
-call = json.dumps({"hook_event_name": "PreToolUse", "tool_name": "Bash",
-                   "tool_input": {"command": "true"}})
+# Per agent: where its hook lands, the call it gets, and where the rewrite is in the answer.
+AGENTS = {
+    "codex": (".codex/hooks.json", "PreToolUse", "updatedInput"),
+    "gemini": (".gemini/settings.json", "BeforeTool", "tool_input"),
+}
 
 
-def wired(options):
-    """The hook `leashctl agent install codex -- OPTIONS` writes, and its rewrite of `true`."""
-    home = tempfile.mkdtemp(prefix="leash-bench-codex-")
-    env = dict(os.environ, HOME=home, CODEX_HOME=os.path.join(home, ".codex"))
-    env.pop("XDG_DATA_HOME", None)
-    subprocess.run([leashctl, "agent", "install", "codex", "--", *options], env=env,
+def call(agent):
+    return json.dumps({"hook_event_name": AGENTS[agent][1], "tool_input": {"command": "true"}})
+
+
+def wired(agent, options):
+    """The hook `leashctl agent install AGENT -- OPTIONS` writes, and its rewrite of `true`."""
+    settings, event, field = AGENTS[agent]
+    home = tempfile.mkdtemp(prefix="leash-bench-agent-")
+    env = dict(os.environ, HOME=home)
+    for name in ("XDG_DATA_HOME", "CODEX_HOME", "GEMINI_CLI_HOME"):
+        env.pop(name, None)
+    subprocess.run([leashctl, "agent", "install", agent, "--", *options], env=env,
                    check=True, stdout=subprocess.DEVNULL)
-    with open(os.path.join(home, ".codex/hooks.json")) as f:
-        hook = json.load(f)["hooks"]["PreToolUse"][-1]["hooks"][0]["command"]
-    answer = subprocess.run(["sh", "-c", hook], input=call, text=True, check=True,
+    with open(os.path.join(home, settings)) as f:
+        hook = json.load(f)["hooks"][event][-1]["hooks"][0]["command"]
+    answer = subprocess.run(["sh", "-c", hook], input=call(agent), text=True, check=True,
                             capture_output=True).stdout
     subprocess.run(["rm", "-rf", home], check=True)
-    return hook, json.loads(answer)["hookSpecificOutput"]["updatedInput"]["command"]
+    return hook, json.loads(answer)["hookSpecificOutput"][field]["command"]
 
 
-hook, rewritten = wired([])
-_, rewritten_off = wired(["--cgroup", "off"])
+codex_hook, codex = wired("codex", [])
+_, codex_off = wired("codex", ["--cgroup", "off"])
+gemini_hook, gemini = wired("gemini", [])
 named = [
     ("shell command, not wired: bash -c true", ["bash", "-c", "true"], None),
-    ("wired: bash -c REWRITTEN (setsid, leash, agent-command profile)",
-     ["bash", "-c", rewritten], None),
-    ("wired with -- --cgroup off (no session cgroup)", ["bash", "-c", rewritten_off], None),
-    ("before every command: the PreToolUse hook (sh -c HOOK)", ["sh", "-c", hook], call),
+    ("Codex, wired: bash -c REWRITTEN (exec setsid, leash, agent-command profile)",
+     ["bash", "-c", codex], None),
+    ("Codex, wired with -- --cgroup off (no session cgroup)", ["bash", "-c", codex_off], None),
+    ("Gemini CLI, wired: bash -c REWRITTEN (setsid as a child, leash)",
+     ["bash", "-c", gemini], None),
+    ("before every command: the hook (sh -c HOOK), Codex's", ["sh", "-c", codex_hook],
+     call("codex")),
+    ("before every command: the hook (sh -c HOOK), Gemini CLI's", ["sh", "-c", gemini_hook],
+     call("gemini")),
 ]
 
 
