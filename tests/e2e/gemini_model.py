@@ -1,7 +1,7 @@
 """A scripted model for Gemini CLI: the Gemini API (POST
 /v1beta/models/MODEL:streamGenerateContent?alt=sse, server-sent events) on loopback.
 argv[1] is one command, or a JSON list of commands, one per turn, each asked for with
-Gemini CLI's shell tool (run_shell_command); once every command's response has come back,
+Gemini CLI's shell tool (run_shell_command; an object is its whole arguments); once every command's response has come back,
 the model answers with a message that quotes the last. Each tool response (its `output`)
 is appended to argv[2] as a JSON line. Other calls (generateContent, countTokens) get a
 plain answer. Prints its port on the first line of stdout, then serves until killed."""
@@ -44,7 +44,9 @@ class Model(http.server.BaseHTTPRequestHandler):
                 f.write(json.dumps(done[-1]) + "\n")
         streamed = "streamGenerateContent" in self.path
         if streamed and len(done) < len(COMMANDS):
-            call = {"name": "run_shell_command", "args": {"command": COMMANDS[len(done)]}}
+            command = COMMANDS[len(done)]
+            args = command if isinstance(command, dict) else {"command": command}
+            call = {"name": "run_shell_command", "args": args}
             parts = [{"functionCall": call}]
         else:
             parts = [{"text": "the tool said: " + (done[-1] if done else "nothing")}]

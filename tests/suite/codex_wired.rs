@@ -45,6 +45,11 @@ fn converse(
 ) -> (Finished, Vec<String>) {
     let model = Model::start(sandbox, &calls.to_string());
     wire(sandbox, &model.home, options);
+    run_codex(sandbox, mode, model)
+}
+
+/// [`converse`] with Codex as its home (the model's) has it.
+fn run_codex(sandbox: &Sandbox, mode: &str, model: Model) -> (Finished, Vec<String>) {
     let exec = codex_exec(mode);
     let mut codex = sandbox.capped(&exec[0]);
     codex
@@ -262,4 +267,29 @@ fn a_command_left_running_ends_with_codex() {
         }
         sandbox.assert_no_survivors(&runner);
     }
+}
+
+#[test]
+fn the_manuals_recipe_wires_codex_as_written() {
+    let sandbox = Sandbox::new();
+    let model = Model::start(&sandbox, &json!(["echo the-recipe-ran"]).to_string());
+    let leashctl = env!("CARGO_BIN_EXE_leashctl");
+    sandbox.stub("leashctl", &format!("exec '{leashctl}' \"$@\""));
+    let title = "**Codex CLI, each shell command a leash session of its own**";
+    let mut recipe = sandbox.shell(&common::readme_recipe(title));
+    recipe
+        .env("CODEX_HOME", &model.home)
+        .env("HOME", sandbox.dir())
+        .env_remove("XDG_DATA_HOME");
+    let installed = sandbox.start_prepared(recipe, "").finish();
+    assert_eq!(installed.code(), Some(0), "{}", installed.stderr);
+    let hooks = std::fs::read_to_string(model.home.join("hooks.json")).expect("hooks.json");
+    assert!(hooks.contains("agent hook codex -- --mem 8G"), "{hooks}");
+    let (run, outputs) = run_codex(&sandbox, MODES[0], model);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert!(
+        said(&outputs, 0).ends_with("Output:\nthe-recipe-ran\n"),
+        "{outputs:?}"
+    );
+    sandbox.assert_no_survivors(&[]);
 }

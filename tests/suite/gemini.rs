@@ -114,6 +114,15 @@ fn converse(
 ) -> (Finished, Vec<String>) {
     settings(sandbox, sandboxed);
     wire(sandbox, options);
+    run_gemini(sandbox, sandboxed, commands)
+}
+
+/// [`converse`] with Gemini CLI as the sandbox's files have it.
+fn run_gemini(
+    sandbox: &Sandbox,
+    sandboxed: bool,
+    commands: &serde_json::Value,
+) -> (Finished, Vec<String>) {
     let model = Model::start(sandbox, commands);
     // Its WebAssembly reserves more addresses than the cap's usual 8 GiB.
     let mut gemini = sandbox.capped_address_space(gemini().to_str().expect("a UTF-8 path"), None);
@@ -290,4 +299,34 @@ fn a_command_past_its_wall_limit_is_stopped() {
         "leash: wall time limit 3s reached",
         |_, _| {},
     );
+}
+
+#[test]
+fn the_manuals_recipe_wires_gemini_cli_as_written() {
+    let sandbox = Sandbox::new();
+    settings(&sandbox, false);
+    let leashctl = env!("CARGO_BIN_EXE_leashctl");
+    sandbox.stub("leashctl", &format!("exec '{leashctl}' \"$@\""));
+    let title = "**Gemini CLI, each shell command a leash session of its own**";
+    let mut recipe = sandbox.shell(&common::readme_recipe(title));
+    recipe
+        .env("HOME", sandbox.dir())
+        .env_remove("GEMINI_CLI_HOME")
+        .env_remove("XDG_DATA_HOME");
+    let installed = sandbox.start_prepared(recipe, "").finish();
+    assert_eq!(installed.code(), Some(0), "{}", installed.stderr);
+    let (run, outputs) = run_gemini(&sandbox, false, &json!(["echo the-recipe-ran"]));
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert!(
+        said(&outputs, 0).contains("Output: the-recipe-ran\n"),
+        "{outputs:?}"
+    );
+    assert!(said(&outputs, 0).ends_with(MODIFIED), "{outputs:?}");
+    let settings =
+        std::fs::read_to_string(sandbox.path(".gemini/settings.json")).expect("settings");
+    assert!(
+        settings.contains("agent hook gemini -- --mem 8G"),
+        "{settings}"
+    );
+    sandbox.assert_no_survivors(&[]);
 }
