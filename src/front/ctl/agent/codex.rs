@@ -106,14 +106,7 @@ pub(crate) fn remove() -> Result<String, CtlError> {
 
 /// Whether hooks.json still runs the hook of `wired`.
 pub(super) fn is_live(wired: &Wired) -> bool {
-    let Ok(hook) = hook_command(AGENT, &wired.leash_options) else {
-        return false;
-    };
-    read(&wired.settings)
-        .ok()
-        .flatten()
-        .and_then(|t| SEAM.parse(&wired.settings, &t).ok())
-        .is_some_and(|h| SEAM.group_of(&h, &hook).is_some())
+    SEAM.runs(AGENT, wired)
 }
 
 /// Codex's files leashctl changes: its hooks and its config (where trust is kept).

@@ -89,14 +89,7 @@ pub(crate) fn remove() -> Result<String, CtlError> {
 
 /// Whether the settings still run the hook of `wired`.
 pub(super) fn is_live(wired: &Wired) -> bool {
-    let Ok(hook) = hook_command(AGENT, &wired.leash_options) else {
-        return false;
-    };
-    read(&wired.settings)
-        .ok()
-        .flatten()
-        .and_then(|t| SEAM.parse(&wired.settings, &t).ok())
-        .is_some_and(|s| SEAM.group_of(&s, &hook).is_some())
+    SEAM.runs(AGENT, wired)
 }
 
 /// Answer one BeforeTool call of Gemini CLI: its shell command, rewritten to run in a

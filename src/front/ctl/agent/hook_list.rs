@@ -2,10 +2,14 @@
 //! of hook groups per event, to which leashctl adds one group of its own, last, and from
 //! which it takes that group out again, every other key kept in its place.
 
+use std::path::Path;
+
 use serde_json::{Map, Value, json};
 
+use super::Agent;
+use super::command_line::hook_command;
+use super::record::{Wired, read};
 use crate::front::ctl::CtlError;
-use std::path::Path;
 
 /// Where an agent takes leash's hook: the event before a shell command, and the name of
 /// its shell tool, as a group's matcher.
@@ -19,29 +23,31 @@ impl Seam {
     /// The hooks in `text` (from `file`, for messages): a JSON object whose `hooks` is an
     /// object and whose list for the event, if any, a list.
     pub(crate) fn parse(self, file: &Path, text: &str) -> Result<Map<String, Value>, CtlError> {
-        let refused = |why: &str| {
-            CtlError::Usage(format!(
-                "agent: {}: {why}; leashctl changes nothing",
-                file.display()
-            ))
-        };
-        if text.trim().is_empty() {
-            return Ok(Map::new());
-        }
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| refused(&format!("not JSON ({e})")))?;
-        let Value::Object(file_hooks) = value else {
-            return Err(refused("not a JSON object"));
-        };
+        let file_hooks = json_object(file, text)?;
         if file_hooks.get("hooks").is_some_and(|h| !h.is_object()) {
-            return Err(refused("its \"hooks\" is not an object"));
+            return Err(refused(file, "its \"hooks\" is not an object"));
         }
         let groups = file_hooks.get("hooks").and_then(|h| h.get(self.event));
         if groups.is_some_and(|e| !e.is_array()) {
             let event = self.event;
-            return Err(refused(&format!("its \"hooks\".\"{event}\" is not a list")));
+            return Err(refused(
+                file,
+                &format!("its \"hooks\".\"{event}\" is not a list"),
+            ));
         }
         Ok(file_hooks)
+    }
+
+    /// Whether the file of `wired` (an install for `agent`) still runs its hook.
+    pub(crate) fn runs(self, agent: Agent, wired: &Wired) -> bool {
+        let Ok(hook) = hook_command(agent, &wired.leash_options) else {
+            return false;
+        };
+        read(&wired.settings)
+            .ok()
+            .flatten()
+            .and_then(|t| self.parse(&wired.settings, &t).ok())
+            .is_some_and(|h| self.group_of(&h, &hook).is_some())
     }
 
     /// Where among the event's groups of `file_hooks` the one running `hook` is.
@@ -89,6 +95,28 @@ impl Seam {
         }
         pretty(&file_hooks)
     }
+}
+
+/// The JSON object in `text` (from `file`; none there: an empty one), or the refusal that
+/// says why it is not one.
+pub(crate) fn json_object(file: &Path, text: &str) -> Result<Map<String, Value>, CtlError> {
+    if text.trim().is_empty() {
+        return Ok(Map::new());
+    }
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| refused(file, &format!("not JSON ({e})")))?;
+    match value {
+        Value::Object(object) => Ok(object),
+        _ => Err(refused(file, "not a JSON object")),
+    }
+}
+
+/// An agent's file leashctl will not change, and why.
+pub(crate) fn refused(file: &Path, why: &str) -> CtlError {
+    CtlError::Usage(format!(
+        "agent: {}: {why}; leashctl changes nothing",
+        file.display()
+    ))
 }
 
 /// As the agents write their JSON: two spaces, a newline at the end.

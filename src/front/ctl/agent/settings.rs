@@ -28,20 +28,8 @@ pub(crate) fn path(place: &SettingsPlace) -> Result<PathBuf, CtlError> {
 /// The settings in `text` (from `file`, for messages): a JSON object, whose `env` and
 /// `hooks`, if any, are objects too, and the hook lists leashctl adds to, lists.
 pub(crate) fn parse(file: &Path, text: &str) -> Result<Map<String, Value>, CtlError> {
-    let refused = |why: &str| {
-        CtlError::Usage(format!(
-            "agent: {}: {why}; leashctl changes nothing",
-            file.display()
-        ))
-    };
-    if text.trim().is_empty() {
-        return Ok(Map::new());
-    }
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| refused(&format!("not JSON ({e})")))?;
-    let Value::Object(settings) = value else {
-        return Err(refused("not a JSON object"));
-    };
+    let refused = |why: &str| super::hook_list::refused(file, why);
+    let settings = super::hook_list::json_object(file, text)?;
     for key in ["env", "hooks"] {
         if settings.get(key).is_some_and(|value| !value.is_object()) {
             return Err(refused(&format!("its \"{key}\" is not an object")));
