@@ -23,7 +23,7 @@ _leash() {
 
     case "${cmd}" in
         leash)
-            opts="-t -m -c -p -s -k -v -q -h -V --wall --mem --cpu --procs --disk-write --output --idle --cpu-rate --cgroup --on-sigint --die-with-parent --signal --kill-after --preserve-status --say-leftovers --foreground --fsize --nofile --stack --core --rlimit --user --group --allow-new-privs --keep-fd --env-clear --env-keep --env --chdir --umask --nice --allow-signals-outside --pid-ns --network --write --read-only --read --private-tmp --report --audit-log --baseline --metrics --name --warn --verbose --quiet --explain --slots --rate --no-wait --slot-timeout --profile --config --print-config --generate --help --version"
+            opts="-t -m -c -p -s -k -v -q -h -V --wall --mem --cpu --procs --disk-write --output --idle --cpu-rate --cgroup --on-sigint --die-with-parent --die-with --signal --kill-after --preserve-status --say-leftovers --foreground --fsize --nofile --stack --core --rlimit --user --group --allow-new-privs --keep-fd --env-clear --env-keep --env --chdir --umask --nice --allow-signals-outside --pid-ns --network --write --read-only --read --private-tmp --report --audit-log --baseline --metrics --name --warn --verbose --quiet --explain --slots --rate --no-wait --slot-timeout --profile --config --print-config --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -83,6 +83,10 @@ _leash() {
                     ;;
                 --on-sigint)
                     COMPREPLY=($(compgen -W "stop forward" -- "${cur}"))
+                    return 0
+                    ;;
+                --die-with)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --signal)

@@ -11,6 +11,7 @@ require\t'Refuse to start unless a cgroup contains the session and enforces ever
 off\t'Never use a cgroup'"
 complete -c leash -l on-sigint -d 'What SIGINT sent to leash does: stop the session (passing SIGINT on first), or forward it to every process of the session, which runs on' -r -f -a "stop\t'Pass it on and stop the session, as SIGTERM does'
 forward\t'Pass it on to every process of the session, which runs on (a program that handles Ctrl-C itself: an interpreter interrupting a cell)'"
+complete -c leash -l die-with -d 'Stop the session when process PID ends, as --die-with-parent does for leash\'s parent, however far up PID is (an agent gives its own: its commands end with it, even when it is killed)' -r
 complete -c leash -s s -l signal -d 'Signal sent first when the session is stopped: a name (TERM, SIGTERM), a real-time one (RTMIN+2, RTMAX-1), a number, or 0 (none: only the SIGKILL after the grace)' -r
 complete -c leash -s k -l kill-after -d 'Grace between that signal and SIGKILL; 0 sends SIGKILL at once' -r
 complete -c leash -l fsize -d 'Largest file each process may create (RLIMIT_FSIZE), e.g. 100M, 1GiB, 500MB' -r

@@ -22,6 +22,7 @@ pub(crate) mod as_timeout;
 pub(crate) mod baseline;
 pub(crate) mod cadence;
 pub(crate) mod confinement;
+pub(crate) mod die_with;
 pub(crate) mod environment;
 mod finish;
 mod fork_gate;
@@ -66,7 +67,8 @@ pub(crate) fn run(settings: &Spec) -> Exit {
         crate::session::message::error(&error);
         return Exit::Code(code_after(&error));
     }
-    if let Err(error) = die_with_parent(settings) {
+    let watched = settings.die_with.map_or(Ok(()), die_with::watch);
+    if let Err(error) = die_with_parent(settings).and(watched) {
         return finish::failed(settings, &clock, &error, Vec::new());
     }
     let plan = match Plan::make(settings) {

@@ -59,6 +59,8 @@ pub(crate) struct Spec {
     pub(crate) on_sigint: crate::machine::signals::OnSigint,
     /// `--die-with-parent`: the parent leash started under, whose death stops the session.
     pub(crate) die_with_parent: Option<nix::unistd::Pid>,
+    /// `--die-with`: a process whose end stops the session.
+    pub(crate) die_with: Option<nix::unistd::Pid>,
     /// User, group, descriptors, environment and the like for the command.
     pub(crate) confinement: crate::session::confinement::Request,
     /// Let the session signal processes outside itself (no Landlock scope).
@@ -112,6 +114,7 @@ impl Spec {
             baseline: None,
             on_sigint: crate::machine::signals::OnSigint::Stop,
             die_with_parent: None,
+            die_with: None,
             confinement: crate::session::confinement::Request::default(),
             allow_signals_outside: false,
             pid_ns: false,

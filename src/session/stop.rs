@@ -111,6 +111,13 @@ fn say_why(ending: Ending, stopped: &Stopped, settings: &Spec) {
             settings.verbosity,
             &format!("its parent died (--die-with-parent); stopped {count}"),
         ),
+        Ending::Signaled(Signal::SIGTERM) if crate::session::die_with::ended() => notice(
+            settings.verbosity,
+            &format!(
+                "process {} ended (--die-with); stopped {count}",
+                settings.die_with.map_or(0, nix::unistd::Pid::as_raw)
+            ),
+        ),
         Ending::Signaled(signal) => notice(
             settings.verbosity,
             &format!("received SIG{}; stopped {count}", signal_name(signal)),

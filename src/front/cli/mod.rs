@@ -116,6 +116,13 @@ pub(crate) struct Cli {
     #[arg(long, help_heading = "Stopping")]
     die_with_parent: bool,
 
+    /// Stop the session when process PID ends, as --die-with-parent does for leash's
+    /// parent, however far up PID is (an agent gives its own: its commands end with it,
+    /// even when it is killed).
+    #[arg(long, value_name = "PID", value_parser = clap::value_parser!(i32).range(1..),
+          help_heading = "Stopping")]
+    die_with: Option<i32>,
+
     /// Signal sent first when the session is stopped: a name (TERM, SIGTERM), a real-time
     /// one (RTMIN+2, RTMAX-1), a number, or 0 (none: only the SIGKILL after the grace).
     #[arg(short, long, value_name = "SIG", default_value = "TERM", value_parser = SignalNumber::parse,

@@ -64,6 +64,7 @@ pub(super) fn from_cli(cli: Cli) -> Result<Spec, Error> {
         baseline: cli.baseline,
         on_sigint: cli.on_sigint,
         die_with_parent: cli.die_with_parent.then(nix::unistd::getppid),
+        die_with: cli.die_with.map(nix::unistd::Pid::from_raw),
     })
 }
 

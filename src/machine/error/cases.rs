@@ -191,6 +191,8 @@ pub(crate) enum SetupError {
     ProcBlind,
     /// `--die-with-parent`'s parent ended before leash could ask to die with it.
     ParentGone { parent: i32 },
+    /// `--die-with`'s process is not there to be watched.
+    WatchedGone { pid: i32 },
     /// A file or directory in the runtime directory (`--slots`'s, `--rate`'s, the
     /// registry's) that cannot be used; `flag` names what needed it.
     Runtime {
@@ -226,6 +228,7 @@ impl SetupError {
             SetupError::NoStartTime => "no_start_time",
             SetupError::ProcBlind => "proc_blind",
             SetupError::ParentGone { .. } => "parent_gone",
+            SetupError::WatchedGone { .. } => "watched_gone",
             SetupError::Runtime { .. } => "runtime_dir",
             SetupError::RlimitUnreadable { .. } => "rlimit_unreadable",
         }
@@ -249,6 +252,9 @@ impl fmt::Display for SetupError {
                 f,
                 "--die-with-parent: its parent (PID {parent}) is already gone"
             ),
+            SetupError::WatchedGone { pid } => {
+                write!(f, "--die-with: no process {pid} to die with")
+            }
             SetupError::Runtime { flag, path, why } => {
                 write!(f, "{flag}: {}: {why}", path.display())
             }
