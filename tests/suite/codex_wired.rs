@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -260,12 +260,7 @@ fn a_command_left_running_ends_with_codex() {
         };
         // Codex signals leash as it ends; leash's stop sequence (TERM, KILL after 2 s)
         // then runs on for a moment.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let left = || !sandbox.survivors().is_empty() || runner.iter().any(common::Tracked::exists);
-        while left() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        sandbox.assert_no_survivors(&runner);
+        sandbox.assert_all_gone_soon(&runner);
     }
 }
 
@@ -292,4 +287,35 @@ fn the_manuals_recipe_wires_codex_as_written() {
         "{outputs:?}"
     );
     sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn nothing_survives_a_codex_killed_mid_command() {
+    // SIGKILLed, Codex cannot stop its commands: each leash dies with it (--die-with, the
+    // PID of the process that runs its shell), what the command detached included.
+    for mode in MODES {
+        let sandbox = Sandbox::new();
+        let command = "setsid sh -c 'echo $$ $(cut -d\\  -f22 /proc/$$/stat) > runner.pid; \
+                       exec sleep 300' > /dev/null 2>&1 < /dev/null & sleep 300";
+        let calls = json!([{"cmd": command, "yield_time_ms": 500}, {"poll": 60000}]);
+        let model = Model::start(&sandbox, &calls.to_string());
+        wire(&sandbox, &model.home, &[]);
+        let exec = codex_exec(mode);
+        let mut codex = sandbox.capped(&exec[0]);
+        codex
+            .args(&exec[1..])
+            .env("CODEX_HOME", &model.home)
+            .env("HOME", sandbox.dir());
+        let running = sandbox.start_prepared(codex, "");
+        sandbox.wait_for_file("runner.pid");
+        let runner = match mode {
+            "danger-full-access" => common::Tracked::recorded(&sandbox.path("runner.pid")),
+            _ => Vec::new(),
+        };
+        // npm's codex: a node script that runs Codex's own binary.
+        sandbox.kill_programs(&["node", "codex"]);
+        let run = running.finish_within(Duration::from_secs(30));
+        assert_eq!(run.signal(), Some(9), "{mode}: {}", run.stderr);
+        sandbox.assert_all_gone_soon(&runner);
+    }
 }

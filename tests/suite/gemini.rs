@@ -124,23 +124,9 @@ fn run_gemini(
     commands: &serde_json::Value,
 ) -> (Finished, Vec<String>) {
     let model = Model::start(sandbox, commands);
-    // Its WebAssembly reserves more addresses than the cap's usual 8 GiB.
-    let mut gemini = sandbox.capped_address_space(gemini().to_str().expect("a UTF-8 path"), None);
+    let mut gemini = gemini_command(sandbox, sandboxed, model.port);
     // A model named, so that Gemini CLI asks no router model which one to use.
-    gemini
-        .args(["-m", "gemini-2.5-flash", "-p", "run it", "--yolo"])
-        .env("HOME", sandbox.dir())
-        .env_remove("GEMINI_CLI_HOME")
-        .env("GEMINI_API_KEY", "scripted")
-        .env(
-            "GOOGLE_GEMINI_BASE_URL",
-            format!("http://127.0.0.1:{}", model.port),
-        );
-    if sandboxed {
-        let bwrap = common::bwrap().parent().expect("bwrap's directory");
-        let path = std::env::var("PATH").unwrap_or_default();
-        gemini.env("PATH", format!("{}:{path}", bwrap.display()));
-    }
+    gemini.args(["-m", "gemini-2.5-flash", "-p", "run it", "--yolo"]);
     let run = sandbox
         .start_prepared(gemini, "")
         .finish_within(Duration::from_secs(180));
@@ -151,6 +137,24 @@ fn run_gemini(
         .map(|line| serde_json::from_str(line).expect("a JSON string"))
         .collect();
     (run, outputs)
+}
+
+/// `gemini` under the outer cap, talking to the model on `port`, its tool sandbox as
+/// `sandboxed` says (add its arguments).
+fn gemini_command(sandbox: &Sandbox, sandboxed: bool, port: u16) -> Command {
+    // Its WebAssembly reserves more addresses than the cap's usual 8 GiB.
+    let mut gemini = sandbox.capped_address_space(gemini().to_str().expect("a UTF-8 path"), None);
+    gemini
+        .env("HOME", sandbox.dir())
+        .env_remove("GEMINI_CLI_HOME")
+        .env("GEMINI_API_KEY", "scripted")
+        .env("GOOGLE_GEMINI_BASE_URL", format!("http://127.0.0.1:{port}"));
+    if sandboxed {
+        let bwrap = common::bwrap().parent().expect("bwrap's directory");
+        let path = std::env::var("PATH").unwrap_or_default();
+        gemini.env("PATH", format!("{}:{path}", bwrap.display()));
+    }
+    gemini
 }
 
 /// What the model received for the `n`th command.
@@ -329,4 +333,36 @@ fn the_manuals_recipe_wires_gemini_cli_as_written() {
         "{settings}"
     );
     sandbox.assert_no_survivors(&[]);
+}
+
+#[test]
+fn nothing_survives_a_gemini_cli_killed_with_a_command_in_the_background() {
+    // A command the model sent to the background outlives the shell Gemini CLI ran it in;
+    // SIGKILLed, Gemini CLI cannot stop it: leash dies with it (--die-with), what the
+    // command detached included.
+    for sandboxed in SANDBOXED {
+        let sandbox = Sandbox::new();
+        settings(&sandbox, sandboxed);
+        wire(&sandbox, &[]);
+        let command = "setsid sh -c 'echo $$ $(cut -d\\  -f22 /proc/$$/stat) > runner.pid; \
+                       exec sleep 300' > /dev/null 2>&1 < /dev/null & sleep 300";
+        let model = Model::start(
+            &sandbox,
+            &json!([{"command": command, "is_background": true}]),
+        );
+        let mut gemini = gemini_command(&sandbox, sandboxed, model.port);
+        gemini.args(["-m", "gemini-2.5-flash", "-p", "run it", "--yolo"]);
+        let running = sandbox.start_prepared(gemini, "");
+        sandbox.wait_for_file("runner.pid");
+        let runner = if sandboxed {
+            Vec::new()
+        } else {
+            common::Tracked::recorded(&sandbox.path("runner.pid"))
+        };
+        sandbox.kill_programs(&["node"]);
+        let run = running.finish_within(Duration::from_secs(30));
+        assert_eq!(run.signal(), Some(9), "{sandboxed}: {}", run.stderr);
+        drop(model);
+        sandbox.assert_all_gone_soon(&runner);
+    }
 }

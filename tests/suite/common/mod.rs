@@ -449,6 +449,31 @@ impl Sandbox {
         pids
     }
 
+    /// SIGKILL every process of the sandbox whose program is named one of `names` (an
+    /// agent's own processes: node, its native binary), as an agent killed mid-command is.
+    pub(crate) fn kill_programs(&self, names: &[&str]) {
+        for pid in self.survivors() {
+            let program = fs::read_link(format!("/proc/{pid}/exe")).unwrap_or_default();
+            let name = program
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
+            if name.is_some_and(|n| names.contains(&n.as_str())) {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+    }
+
+    /// Wait up to 10 s for nothing of the sandbox to be left but `spared` (processes the
+    /// test knows outlive it), then assert it.
+    pub(crate) fn assert_all_gone_soon(&self, tracked: &[Tracked]) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let left = || !self.survivors().is_empty() || tracked.iter().any(Tracked::exists);
+        while left() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.assert_no_survivors(tracked);
+    }
+
     /// Assert that nothing the test started is left, naming what is.
     pub(crate) fn assert_no_survivors(&self, tracked: &[Tracked]) {
         let alive: Vec<_> = tracked

@@ -239,8 +239,8 @@ mod tests {
             .unwrap();
         assert_eq!(
             rewritten,
-            "exec setsid -w /usr/bin/leash --profile agent-command --die-with-parent --mem 1G \
-             -- \"${0#-}\" -c 'echo '\\''it'\\'''\\''s'\\'' | wc -c' 2>&1"
+            "exec setsid -w /usr/bin/leash --profile agent-command --die-with-parent \
+             --die-with \"$PPID\" --mem 1G -- \"${0#-}\" -c 'echo '\\''it'\\'''\\''s'\\'' | wc -c' 2>&1"
         );
         let again = json!({"tool_input": {"command": rewritten}});
         assert_eq!(

@@ -10,13 +10,19 @@ use crate::front::ctl::CtlError;
 pub(super) const PREFIX_FLAGS: [&str; 3] = ["--profile", "agent-command", "--die-with-parent"];
 
 /// Refuse options leash would refuse, at install rather than at every command: checked
-/// with what the prefix program adds (its flags, and a report), so that an option it
-/// gives itself (a second --report) is refused here.
+/// with what the wiring adds (its flags, a report, the agent to die with), so that an
+/// option it gives itself (a second --report) is refused here.
 pub(super) fn check_options(options: &[String]) -> Result<(), CtlError> {
     let mut args: Vec<std::ffi::OsString> = vec!["leash".into()];
     args.extend(PREFIX_FLAGS.map(Into::into));
     args.extend(options.iter().map(Into::into));
-    args.extend(["--report", "/dev/null", "--explain", "--", "sh"].map(Into::into));
+    let added = ["--report", "/dev/null", "--die-with", "1"];
+    args.extend(
+        added
+            .into_iter()
+            .chain(["--explain", "--", "sh"])
+            .map(Into::into),
+    );
     match crate::front::cli::parse(args) {
         Ok(crate::front::cli::Invocation::Explain(_)) => Ok(()),
         Ok(_) => Err(CtlError::Usage(
@@ -79,6 +85,8 @@ pub(super) enum Run {
 /// an agent that runs each command with `SHELL -c` (`-lc`); `None` for one already so.
 ///
 /// - `"${0#-}"`: the shell the agent chose (a login shell's leading - dropped).
+/// - `--die-with "$PPID"`: the agent (the parent of the shell it runs the command in); its
+///   end, even by SIGKILL, ends the session, a command it left running included.
 /// - `setsid -w`: the agents end a command by signalling its process group, TERM then
 ///   KILL soon after (Codex: 100 ms); leash in that group was killed mid-stop and a
 ///   detached child survived. In a session of its own, it gets the TERM only through
@@ -93,7 +101,7 @@ pub(super) fn in_session(
     options: &[String],
 ) -> Option<String> {
     let session = format!(
-        "{}setsid -w {} {} {}--",
+        "{}setsid -w {} {} --die-with \"$PPID\" {}--",
         match how {
             Run::InPlace => "exec ",
             Run::Child => "",

@@ -122,7 +122,7 @@ mod tests {
         assert_eq!(
             answer["hookSpecificOutput"]["tool_input"],
             json!({"command": "setsid -w /usr/bin/leash --profile agent-command \
-                               --die-with-parent -- \"${0#-}\" -c 'make test' 2>&1"})
+                               --die-with-parent --die-with \"$PPID\" -- \"${0#-}\" -c 'make test' 2>&1"})
         );
         assert_eq!(refusal("no leash")["decision"], "deny");
     }
