@@ -289,7 +289,9 @@ fn codex_install_is_trusted_idempotent_and_undone_byte_for_byte() {
         .expect("the hook");
     let answer = text(&answer.stdout);
     assert!(
-        answer.contains("--profile agent-command --die-with-parent --mem 1G -- "),
+        answer.contains(
+            "--profile agent-command --die-with-parent --die-with \\\"$PPID\\\" --mem 1G -- "
+        ),
         "{answer}"
     );
     let listed = text(&leashctl(&sandbox, &["list"]).stdout);
@@ -372,7 +374,7 @@ fn gemini_install_is_idempotent_and_undone_byte_for_byte() {
         .expect("the hook");
     let answer = text(&answer.stdout);
     assert!(
-        answer.contains("--die-with-parent --wall 20m -- "),
+        answer.contains("--die-with \\\"$PPID\\\" --wall 20m -- "),
         "{answer}"
     );
     let listed = text(&leashctl(&sandbox, &["list"]).stdout);

@@ -7,6 +7,7 @@
 //! The first run installs the pinned package with npm into the build directory (about 10 s
 //! here with the registry reachable); later runs reuse it.
 
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
@@ -87,9 +88,35 @@ fn settings(sandbox: &Sandbox, sandboxed: bool) {
     std::fs::write(sandbox.path(".gemini/settings.json"), settings.to_string()).expect("settings");
 }
 
+/// leashctl, with leash beside it, where Gemini CLI's tool sandbox shows them: it mounts
+/// a /tmp of its own, so a build below /tmp (a clean clone's, in CI) is copied out, once
+/// per test run, to a directory of its build directory's.
+fn leashctl() -> &'static Path {
+    static PLACED: OnceLock<PathBuf> = OnceLock::new();
+    PLACED.get_or_init(|| {
+        let built = Path::new(env!("CARGO_BIN_EXE_leashctl"));
+        if !built.starts_with("/tmp") {
+            return built.to_path_buf();
+        }
+        let mut hasher = std::hash::DefaultHasher::new();
+        built.hash(&mut hasher);
+        let dir = common::outside_tmp().join(format!("bin-{:016x}", hasher.finish()));
+        std::fs::create_dir_all(&dir).expect("a directory outside /tmp");
+        for (name, from) in [
+            ("leash", env!("CARGO_BIN_EXE_leash")),
+            ("leashctl", env!("CARGO_BIN_EXE_leashctl")),
+        ] {
+            let copy = dir.join(format!(".{name}.{}", std::process::id()));
+            std::fs::copy(from, &copy).expect("a copy");
+            std::fs::rename(&copy, dir.join(name)).expect("the copy in place");
+        }
+        dir.join("leashctl")
+    })
+}
+
 /// `leashctl agent install gemini -- OPTIONS`, the sandbox as HOME.
 fn wire(sandbox: &Sandbox, options: &[&str]) {
-    let installed = Command::new(env!("CARGO_BIN_EXE_leashctl"))
+    let installed = Command::new(leashctl())
         .args(["agent", "install", "gemini", "--"])
         .args(options)
         .env("HOME", sandbox.dir())
@@ -309,7 +336,7 @@ fn a_command_past_its_wall_limit_is_stopped() {
 fn the_manuals_recipe_wires_gemini_cli_as_written() {
     let sandbox = Sandbox::new();
     settings(&sandbox, false);
-    let leashctl = env!("CARGO_BIN_EXE_leashctl");
+    let leashctl = leashctl().display();
     sandbox.stub("leashctl", &format!("exec '{leashctl}' \"$@\""));
     let title = "**Gemini CLI, each shell command a leash session of its own**";
     let mut recipe = sandbox.shell(&common::readme_recipe(title));
