@@ -275,7 +275,15 @@ fn span_command_lines(spans: &[String]) -> Vec<Shown> {
 
 /// The programs the README's command lines run by name, as stubs on PATH that log that
 /// they ran.
-const STUBS_ON_PATH: &[&str] = &["interpreter", "codex", "claude", "make", "server", "..."];
+const STUBS_ON_PATH: &[&str] = &[
+    "interpreter",
+    "codex",
+    "claude",
+    "gemini",
+    "make",
+    "server",
+    "...",
+];
 /// The scripts they run from the working directory, as the same stubs.
 const STUBS_HERE: &[&str] = &[
     "script.sh",
