@@ -9,7 +9,7 @@
 
 use std::fs;
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::OnceLock;
 
 use nix::unistd::Pid;
@@ -115,15 +115,21 @@ fn nspid(status: &str) -> Vec<Pid> {
 /// A pidfd's `fdinfo` names its process's PID in the namespace of the `/proc` it is read
 /// through (the first field of its `NSpid`).
 fn shown_by_pidfd(pid: Pid) -> Option<Pid> {
+    let pidfd = pidfd(pid)?;
+    let info = read_proc(&format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd()))?;
+    drop(pidfd);
+    nspid(&info).first().copied().filter(|p| p.as_raw() > 0)
+}
+
+/// A pidfd for process `pid` of leash's namespace (pidfd_open(2)); `None` where there is
+/// no such process.
+pub(crate) fn pidfd(pid: Pid) -> Option<OwnedFd> {
     // SAFETY: pidfd_open takes a PID and flags and returns a new descriptor or -1; no
     // memory is passed.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
     let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
     // SAFETY: the kernel just returned `fd`, which nothing else owns.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let info = read_proc(&format!("/proc/self/fdinfo/{fd}"))?;
-    drop(pidfd);
-    nspid(&info).first().copied().filter(|p| p.as_raw() > 0)
+    Some(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! waits on the process's pidfd and then sends leash the SIGTERM that `--die-with-parent`'s
 //! parent-death signal would: the session stops as it does on SIGTERM.
 
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -14,21 +14,12 @@ use crate::machine::error::{Error, SetupError};
 
 /// Watch `pid` from now on; an error if there is no such process.
 pub(crate) fn watch(pid: Pid) -> Result<(), Error> {
-    // SAFETY: pidfd_open(2) takes a PID and flags and returns a new descriptor or -1; no
-    // memory is passed.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
-    let Ok(fd) = i32::try_from(fd) else {
-        return Err(SetupError::WatchedGone { pid: pid.as_raw() }.into());
-    };
-    if fd < 0 {
-        return Err(SetupError::WatchedGone { pid: pid.as_raw() }.into());
-    }
-    // SAFETY: the descriptor was just opened, and nothing else owns it.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let gone = || SetupError::WatchedGone { pid: pid.as_raw() }.into();
+    let pidfd = crate::machine::proc_view::pidfd(pid).ok_or_else(gone)?;
     // Ended already (a zombie its parent has not reaped): as good as gone.
     let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
     if poll(&mut fds, PollTimeout::ZERO).is_ok_and(|ready| ready > 0) {
-        return Err(SetupError::WatchedGone { pid: pid.as_raw() }.into());
+        return Err(gone());
     }
     // The thread is born with every signal blocked (the mask is inherited), so that the
     // SIGTERM it sends, and any other, is taken by leash's own thread as it takes them.

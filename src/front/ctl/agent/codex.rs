@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::Agent;
 use super::command_line::{Run, check_options, hook_command, in_session};
-use super::hook_list::Seam;
+use super::hook_list::{Seam, refused};
 use super::record::{Changed, Wired, load, position, read, restore, save, write_settings};
 use crate::front::ctl::{CtlError, env_dir};
 
@@ -34,8 +34,7 @@ pub(crate) fn install(options: &[String]) -> Result<String, CtlError> {
     let mut hooks = SEAM.parse(&files.hooks, hooks_text.as_deref().unwrap_or_default())?;
     let mut config = config_text.clone().unwrap_or_default();
     if let Some(earlier) = &earlier {
-        let hook = hook_command(AGENT, &earlier.leash_options)?;
-        hooks = SEAM.parse(&files.hooks, &SEAM.unwired(hooks, &hook))?;
+        hooks = SEAM.without(AGENT, &files.hooks, hooks, earlier)?;
         for change in &earlier.also {
             config = config.replacen(&change.added, "", 1);
         }
@@ -77,16 +76,7 @@ pub(crate) fn remove() -> Result<String, CtlError> {
         return Err(super::not_wired(AGENT, &files.hooks));
     };
     let wired = records.remove(at);
-    let hook = hook_command(AGENT, &wired.leash_options)?;
-    let current = read(&files.hooks)?;
-    if current.as_deref() == Some(wired.installed.as_str()) {
-        restore(&files.hooks, wired.original.as_deref())?;
-    } else if let Some(text) = current {
-        let hooks = SEAM.parse(&files.hooks, &text)?;
-        if SEAM.group_of(&hooks, &hook).is_some() {
-            write_settings(&files.hooks, &SEAM.unwired(hooks, &hook))?;
-        }
-    }
+    SEAM.undo(AGENT, &wired)?;
     for change in &wired.also {
         let current = read(&change.file)?;
         if current.as_deref() == Some(change.installed.as_str()) {
@@ -146,7 +136,7 @@ pub(crate) fn trust_lines(hooks_file: &Path, group: usize, hook: &str) -> String
     let identity = json!({
         "event_name": EVENT_KEY,
         "hooks": [{"async": false, "command": hook, "timeout": 600, "type": "command"}],
-        "matcher": "Bash",
+        "matcher": SEAM.matcher,
     });
     let digest = Sha256::digest(identity.to_string().as_bytes());
     let hash = digest.iter().fold(String::new(), |mut hex, b| {
@@ -163,21 +153,18 @@ pub(crate) fn trust_lines(hooks_file: &Path, group: usize, hook: &str) -> String
 /// Codex's config `text` (from `file`) with `lines` added at its end, checked to read as
 /// TOML with them.
 pub(crate) fn trusted(file: &Path, text: &str, lines: &str) -> Result<String, CtlError> {
-    let refused = |why: String| {
-        CtlError::Usage(format!(
-            "agent: {}: {why}; leashctl changes nothing",
-            file.display()
-        ))
-    };
     text.parse::<toml::Table>()
-        .map_err(|e| refused(format!("not TOML ({})", e.message())))?;
+        .map_err(|e| refused(file, &format!("not TOML ({})", e.message())))?;
     let mut trusted = text.to_string();
     if !trusted.is_empty() && !trusted.ends_with('\n') {
         trusted.push('\n');
     }
     trusted.push_str(lines);
     trusted.parse::<toml::Table>().map_err(|_| {
-        refused("its hooks.state cannot take leash's hook (already trusted there?)".into())
+        refused(
+            file,
+            "its hooks.state cannot take leash's hook (already trusted there?)",
+        )
     })?;
     Ok(trusted)
 }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::Agent;
 use super::command_line::{Run, check_options, hook_command, in_session};
 use super::hook_list::Seam;
-use super::record::{Wired, load, position, read, restore, save, write_settings};
+use super::record::{Wired, load, position, read, save, write_settings};
 use crate::front::ctl::{CtlError, env_dir};
 
 const AGENT: Agent = Agent::Gemini;
@@ -43,8 +43,7 @@ pub(crate) fn install(options: &[String]) -> Result<String, CtlError> {
     let text = read(&file)?;
     let mut current = SEAM.parse(&file, text.as_deref().unwrap_or_default())?;
     if let Some(earlier) = &earlier {
-        let hook = hook_command(AGENT, &earlier.leash_options)?;
-        current = SEAM.parse(&file, &SEAM.unwired(current, &hook))?;
+        current = SEAM.without(AGENT, &file, current, earlier)?;
     }
     let (installed, _) = SEAM.wired(current, &hook);
     write_settings(&file, &installed)?;
@@ -69,16 +68,7 @@ pub(crate) fn remove() -> Result<String, CtlError> {
         return Err(super::not_wired(AGENT, &file));
     };
     let wired = records.remove(at);
-    let hook = hook_command(AGENT, &wired.leash_options)?;
-    let current = read(&file)?;
-    if current.as_deref() == Some(wired.installed.as_str()) {
-        restore(&file, wired.original.as_deref())?;
-    } else if let Some(text) = current {
-        let settings = SEAM.parse(&file, &text)?;
-        if SEAM.group_of(&settings, &hook).is_some() {
-            write_settings(&file, &SEAM.unwired(settings, &hook))?;
-        }
-    }
+    SEAM.undo(AGENT, &wired)?;
     save(&records)?;
     Ok(format!(
         "removed: {} runs its commands as before; {} without leash's hook\n",

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::Agent;
 use super::command_line::hook_command;
-use super::record::{Wired, read};
+use super::record::{Wired, read, restore, write_settings};
 use crate::front::ctl::CtlError;
 
 /// Where an agent takes leash's hook: the event before a shell command, and the name of
@@ -48,6 +48,38 @@ impl Seam {
             .flatten()
             .and_then(|t| self.parse(&wired.settings, &t).ok())
             .is_some_and(|h| self.group_of(&h, &hook).is_some())
+    }
+
+    /// `file_hooks` (of `file`) without the hook an earlier install (`earlier`, for
+    /// `agent`) added, as an install that replaces it starts from.
+    pub(crate) fn without(
+        self,
+        agent: Agent,
+        file: &Path,
+        file_hooks: Map<String, Value>,
+        earlier: &Wired,
+    ) -> Result<Map<String, Value>, CtlError> {
+        let hook = hook_command(agent, &earlier.leash_options)?;
+        self.parse(file, &self.unwired(file_hooks, &hook))
+    }
+
+    /// Undo `wired` (an install for `agent`) in its file: the file as it was, where
+    /// nothing changed it since the install; else without leash's hook, if still there.
+    pub(crate) fn undo(self, agent: Agent, wired: &Wired) -> Result<(), CtlError> {
+        let hook = hook_command(agent, &wired.leash_options)?;
+        let file = &wired.settings;
+        let current = read(file)?;
+        if current.as_deref() == Some(wired.installed.as_str()) {
+            return restore(file, wired.original.as_deref());
+        }
+        let Some(text) = current else {
+            return Ok(());
+        };
+        let file_hooks = self.parse(file, &text)?;
+        if self.group_of(&file_hooks, &hook).is_some() {
+            write_settings(file, &self.unwired(file_hooks, &hook))?;
+        }
+        Ok(())
     }
 
     /// Where among the event's groups of `file_hooks` the one running `hook` is.
