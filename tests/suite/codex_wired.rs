@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::codex::{MODES, Model, codex_exec};
-use crate::common::{self, Finished, Sandbox};
+use crate::common::{self, Finished, Sandbox, hostile};
 
 const MIB: u64 = 1 << 20;
 
@@ -116,9 +116,7 @@ fn a_harmless_command_reaches_the_model_as_it_printed_it() {
 fn a_spinner_left_behind_is_stopped_and_the_model_told() {
     for mode in MODES {
         let sandbox = Sandbox::new();
-        let spinner = "setsid sh -c 'echo $$ > spinner.pid; while :; do :; done' \
-                       > /dev/null 2>&1 < /dev/null & \
-                       while [ ! -s spinner.pid ]; do sleep 0.05; done; echo started";
+        let spinner = hostile::SPINNER_LEFT_BEHIND;
         let (run, outputs) = converse(&sandbox, mode, &[], &json!([spinner, SECOND]));
         assert_eq!(run.code(), Some(0), "{mode}: {}", run.stderr);
         assert!(
@@ -142,7 +140,7 @@ fn a_fork_bomb_is_stopped_by_procs() {
     // The shell waits, so that the bomb runs while its command does.
     assert_held(
         &["--procs", "128"],
-        "b() { b | b & }; b; sleep 60",
+        hostile::FORK_BOMB,
         "leash: process limit 128",
         |sandbox, mode| {
             // Codex itself is about 45 tasks, under the same outer cap.
@@ -157,7 +155,7 @@ fn a_fork_bomb_is_stopped_by_procs() {
 fn a_memory_bomb_is_stopped_by_mem() {
     assert_held(
         &["--mem", "512MiB"],
-        "python3 -c 'x = []\nwhile True: x.append(bytearray(1 << 20))'",
+        hostile::MEMORY_BOMB,
         "leash: memory limit 512.0 MiB",
         |sandbox, mode| {
             // Codex's own memory is under the same outer cap.
@@ -176,7 +174,7 @@ fn a_memory_bomb_is_stopped_by_mem() {
 fn a_disk_filler_is_stopped_by_disk_write() {
     assert_held(
         &["--disk-write", "256MiB"],
-        "dd if=/dev/zero of=fill bs=1M status=none",
+        hostile::DISK_FILLER,
         "leash: disk write limit 256.0 MiB",
         |sandbox, mode| {
             let written = std::fs::metadata(sandbox.path("fill")).map_or(0, |m| m.len());
@@ -245,8 +243,7 @@ fn a_command_left_running_ends_with_codex() {
     // ends, and the whole session with it.
     for mode in MODES {
         let sandbox = Sandbox::new();
-        let command = "setsid sh -c 'echo $$ $(cut -d\\  -f22 /proc/$$/stat) > runner.pid; \
-                       exec sleep 300' > /dev/null 2>&1 < /dev/null & sleep 300";
+        let command = hostile::DETACHED_RUNNER;
         let calls = json!([{"cmd": command, "yield_time_ms": 500}]);
         let (run, outputs) = converse(&sandbox, mode, &[], &calls);
         assert_eq!(run.code(), Some(0), "{mode}: {}", run.stderr);
@@ -295,8 +292,7 @@ fn nothing_survives_a_codex_killed_mid_command() {
     // PID of the process that runs its shell), what the command detached included.
     for mode in MODES {
         let sandbox = Sandbox::new();
-        let command = "setsid sh -c 'echo $$ $(cut -d\\  -f22 /proc/$$/stat) > runner.pid; \
-                       exec sleep 300' > /dev/null 2>&1 < /dev/null & sleep 300";
+        let command = hostile::DETACHED_RUNNER;
         let calls = json!([{"cmd": command, "yield_time_ms": 500}, {"poll": 60000}]);
         let model = Model::start(&sandbox, &calls.to_string());
         wire(&sandbox, &model.home, &[]);

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::common::{self, Finished, Sandbox};
+use crate::common::{self, Finished, Sandbox, hostile};
 
 const VERSION: &str = "0.61.0";
 const MIB: u64 = 1 << 20;
@@ -238,9 +238,7 @@ fn a_harmless_commands_output_reaches_the_model_with_nothing_from_leash() {
 fn a_spinner_left_behind_is_stopped_and_the_model_told() {
     for sandboxed in SANDBOXED {
         let sandbox = Sandbox::new();
-        let spinner = "setsid sh -c 'echo $$ > spinner.pid; while :; do :; done' \
-                       > /dev/null 2>&1 < /dev/null & \
-                       while [ ! -s spinner.pid ]; do sleep 0.05; done; echo started";
+        let spinner = hostile::SPINNER_LEFT_BEHIND;
         let (run, outputs) = converse(&sandbox, sandboxed, &[], &json!([spinner, SECOND]));
         assert_eq!(run.code(), Some(0), "{sandboxed}: {}", run.stderr);
         assert!(
@@ -261,7 +259,7 @@ fn a_spinner_left_behind_is_stopped_and_the_model_told() {
 fn a_fork_bomb_is_stopped_by_procs() {
     assert_held(
         &["--procs", "128"],
-        "b() { b | b & }; b; sleep 60",
+        hostile::FORK_BOMB,
         "leash: process limit 128",
         |sandbox, sandboxed| {
             // Gemini CLI (node) is under the same outer cap.
@@ -279,7 +277,7 @@ fn a_fork_bomb_is_stopped_by_procs() {
 fn a_memory_bomb_is_stopped_by_mem() {
     assert_held(
         &["--mem", "512MiB"],
-        "python3 -c 'x = []\nwhile True: x.append(bytearray(1 << 20))'",
+        hostile::MEMORY_BOMB,
         "leash: memory limit 512.0 MiB",
         |sandbox, sandboxed| {
             // Gemini CLI's own memory (node) is under the same outer cap.
@@ -298,7 +296,7 @@ fn a_memory_bomb_is_stopped_by_mem() {
 fn a_disk_filler_is_stopped_by_disk_write() {
     assert_held(
         &["--disk-write", "256MiB"],
-        "dd if=/dev/zero of=fill bs=1M status=none",
+        hostile::DISK_FILLER,
         "leash: disk write limit 256.0 MiB",
         |sandbox, sandboxed| {
             let written = std::fs::metadata(sandbox.path("fill")).map_or(0, |m| m.len());
@@ -371,8 +369,7 @@ fn nothing_survives_a_gemini_cli_killed_with_a_command_in_the_background() {
         let sandbox = Sandbox::new();
         settings(&sandbox, sandboxed);
         wire(&sandbox, &[]);
-        let command = "setsid sh -c 'echo $$ $(cut -d\\  -f22 /proc/$$/stat) > runner.pid; \
-                       exec sleep 300' > /dev/null 2>&1 < /dev/null & sleep 300";
+        let command = hostile::DETACHED_RUNNER;
         let model = Model::start(
             &sandbox,
             &json!([{"command": command, "is_background": true}]),

@@ -6,6 +6,7 @@
 //! rlimits. Every process started through the sandbox carries a unique marker in its
 //! environment, so survivors are found by marker and by PID, never by name.
 
+pub(crate) mod hostile;
 mod watchdog;
 
 use std::fs;
