@@ -49,6 +49,12 @@ pub fn run_ctl() -> i32 {
 fn leash(args: impl IntoIterator<Item = OsString>) -> Exit {
     let clock = record::Clock::start();
     let args: Vec<OsString> = args.into_iter().collect();
+    if args
+        .first()
+        .is_some_and(|argv0| personality::agent_shell::is_invoked_as(argv0))
+    {
+        return personality::agent_shell::run(&args[1..], leash_for_agent);
+    }
     if let Some(personality) = args.first().and_then(personality::Personality::of) {
         return personality.run(&args[1..]);
     }
@@ -80,6 +86,20 @@ fn leash(args: impl IntoIterator<Item = OsString>) -> Exit {
             message::error(&e);
             Exit::Code(machine::exit::code_after(&e))
         }
+    }
+}
+
+/// leash for one command of a coding agent (leash as its shell): as leash, but the report
+/// is written only when leash stopped the command, as only such a one is ever read (by the
+/// agent's failure hook, for leash's reason); a file made for every command cost each
+/// some 0.6 ms.
+fn leash_for_agent(args: Vec<OsString>) -> Exit {
+    match cli::parse(args.clone()) {
+        Ok(Invocation::Run(mut settings)) => {
+            settings.report_only_on_breach = true;
+            session::run(&settings)
+        }
+        _ => leash(args),
     }
 }
 

@@ -34,8 +34,11 @@ pub(crate) const FASTEST_ALLOCATION_PER_CPU: u64 = 2 << 30;
 /// The CPUs a memory bomb is assumed to fill memory with at once: those leash may run on,
 /// at most eight (beyond that, calm sampling near a limit would cost more than it saves;
 /// a machine that large has a cgroup, or memory to spare for the overshoot).
+/// Asked once: the answer reads /proc/self/cgroup and the CPU quota's files, four system
+/// calls a sample would otherwise pay.
 fn allocating_cpus() -> u64 {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(8) as u64)
+    static CPUS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *CPUS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8) as u64))
 }
 
 /// The longest pause while memory has `headroom` bytes left below its limit: memory filled

@@ -164,7 +164,11 @@ fn write_record(settings: &Spec, clock: &Clock, limits: Vec<LimitRow>, course: &
     if settings.verbosity >= Verbosity::Verbose {
         say(&record.summary());
     }
-    publish(&record, &Destinations::of(settings))
+    let mut to = Destinations::of(settings);
+    if settings.report_only_on_breach && record.breach.is_none() {
+        to.report = None;
+    }
+    publish(&record, &to)
 }
 
 /// What the session used, once it is over and reaped.

@@ -45,6 +45,9 @@ pub(crate) struct Spec {
     pub(crate) verbosity: Verbosity,
     /// Where to write the report (`-`: stdout).
     pub(crate) report: Option<PathBuf>,
+    /// Write the report only when leash stopped the session at a limit: a coding agent's
+    /// command, whose report only the agent's failure hook reads, for leash's reason.
+    pub(crate) report_only_on_breach: bool,
     /// Where to append the report as a line.
     pub(crate) audit_log: Option<PathBuf>,
     /// Where to write Prometheus metrics.
@@ -107,6 +110,7 @@ impl Spec {
             rlimits: Vec::new(),
             verbosity: Verbosity::Normal,
             report: None,
+            report_only_on_breach: false,
             audit_log: None,
             metrics: None,
             name: None,

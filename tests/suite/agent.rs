@@ -1,7 +1,7 @@
 //! `leashctl agent install/list/remove` on settings files, without the agent: merged
 //! into what is there, idempotent, undone byte for byte, refusals that change nothing;
-//! and the prefix program it writes, run as Claude Code runs it; Codex's hooks and trust,
-//! Gemini CLI's hooks.
+//! and the shell it wires Claude Code with, run as Claude Code runs it; Codex's hooks and
+//! trust, Gemini CLI's hooks.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -35,15 +35,21 @@ fn settings_with(sandbox: &Sandbox, content: &str) -> PathBuf {
     file
 }
 
-/// The prefix program the settings name.
-fn prefix(file: &Path) -> PathBuf {
+/// The shell the settings name.
+fn shell(file: &Path) -> PathBuf {
     let settings: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(file).expect("settings")).expect("JSON");
     PathBuf::from(
-        settings["env"]["CLAUDE_CODE_SHELL_PREFIX"]
+        settings["env"]["CLAUDE_CODE_SHELL"]
             .as_str()
-            .expect("the prefix"),
+            .expect("the shell"),
     )
+}
+
+/// What the shell the settings name stands for: the real shell and leash's options.
+fn shell_settings(file: &Path) -> serde_json::Value {
+    let beside = shell(file).with_file_name("agent-shell.json");
+    serde_json::from_str(&fs::read_to_string(beside).expect("agent-shell.json")).expect("JSON")
 }
 
 /// Settings as a user keeps them: four spaces, keys in their order, an env of their own.
@@ -64,7 +70,7 @@ fn install_merges_is_idempotent_and_remove_restores_the_file_byte_for_byte() {
         "\"env\"",
         "\"ZED\"",
         "\"ALPHA\"",
-        "CLAUDE_CODE_SHELL_PREFIX",
+        "CLAUDE_CODE_SHELL",
     ];
     let at: Vec<usize> = order.iter().map(|k| merged.find(k).expect(k)).collect();
     assert!(at.is_sorted(), "keys out of their order: {merged}");
@@ -72,8 +78,12 @@ fn install_merges_is_idempotent_and_remove_restores_the_file_byte_for_byte() {
         merged.contains("\"é\"") && merged.contains("Bash(ls:*)"),
         "{merged}"
     );
-    let program = prefix(&file);
-    assert!(fs::read_to_string(&program).is_ok_and(|p| p.contains("--mem 1G")));
+    let program = shell(&file);
+    assert!(program.ends_with("leash-bash"), "{}", program.display());
+    assert_eq!(
+        shell_settings(&file)["options"],
+        serde_json::json!(["--mem", "1G"])
+    );
     let listed = text(&leashctl(&sandbox, &["list"]).stdout);
     assert!(listed.starts_with("claude-code  "), "{listed}");
     assert!(
@@ -84,7 +94,8 @@ fn install_merges_is_idempotent_and_remove_restores_the_file_byte_for_byte() {
     let removed = leashctl(&sandbox, &["remove", "claude-code"]);
     assert!(removed.status.success(), "{}", text(&removed.stderr));
     assert_eq!(fs::read_to_string(&file).expect("settings"), SETTINGS);
-    assert!(!program.exists(), "{} is left", program.display());
+    let dir = program.parent().expect("its directory");
+    assert!(!dir.exists(), "{} is left", dir.display());
     assert_eq!(text(&leashctl(&sandbox, &["list"]).stdout), "");
     let again = leashctl(&sandbox, &["remove", "claude-code"]);
     assert_eq!(again.status.code(), Some(2));
@@ -97,7 +108,7 @@ fn with_no_settings_file_remove_leaves_none() {
     let file = sandbox.path(".claude/settings.json");
     let installed = leashctl(&sandbox, &["install", "claude-code"]);
     assert!(installed.status.success(), "{}", text(&installed.stderr));
-    assert!(prefix(&file).is_file());
+    assert!(shell(&file).is_file());
     let removed = leashctl(&sandbox, &["remove", "claude-code"]);
     assert!(removed.status.success(), "{}", text(&removed.stderr));
     assert!(!file.exists());
@@ -111,8 +122,8 @@ fn refusals_are_one_line_and_change_nothing() {
         ("{\"env\": {", &["install", "claude-code"]),
         ("[1, 2]", &["install", "claude-code"]),
         (SETTINGS, &["install", "claude-code", "--", "--mem", "lots"]),
-        // The prefix program gives leash a report of its own: a second would make every
-        // command exit 125.
+        // The shell gives leash a report of its own: a second would make every command
+        // exit 125.
         (
             SETTINGS,
             &["install", "claude-code", "--", "--report", "r.json"],
@@ -128,10 +139,10 @@ fn refusals_are_one_line_and_change_nothing() {
         assert_eq!(fs::read_to_string(&file).expect("settings"), content);
         assert!(!sandbox.path(".local/share/leash").exists(), "{args:?}");
     }
-    // A prefix of someone else's is not replaced.
+    // A shell of someone else's is not replaced.
     let file = settings_with(
         &sandbox,
-        "{\"env\": {\"CLAUDE_CODE_SHELL_PREFIX\": \"/usr/local/bin/mine\"}}",
+        "{\"env\": {\"CLAUDE_CODE_SHELL\": \"/usr/local/bin/mine\"}}",
     );
     let refused = leashctl(&sandbox, &["install", "claude-code"]);
     assert_eq!(refused.status.code(), Some(2));
@@ -140,27 +151,22 @@ fn refusals_are_one_line_and_change_nothing() {
 }
 
 #[test]
-fn the_prefix_runs_claude_codes_script_in_a_session() {
+fn the_shell_runs_claude_codes_script_in_a_session_and_the_rest_as_bash() {
     let sandbox = Sandbox::new();
     let file = settings_with(&sandbox, "{}");
     let installed = leashctl(&sandbox, &["install", "claude-code", "--", "--procs", "64"]);
     assert!(installed.status.success(), "{}", text(&installed.stderr));
-    // As Claude Code runs it: `bash -c "'PREFIX' 'SCRIPT'"`, the script the last argument,
-    // ending as a Bash command's does (a hook's or an MCP server's runs without leash).
+    // As Claude Code runs a Bash command: `SHELL -c SCRIPT`, the script ending as a Bash
+    // command's does (recording the working directory).
     let script = "echo \"$0\" out; echo err >&2; exit 3 && pwd -P >| cwd";
-    let line = format!("'{}' '{script}'", prefix(&file).display());
-    let mut bash = sandbox.capped("bash");
-    bash.args(["-c", &line]).env("SHELL", "/bin/bash");
-    let run = sandbox.start_prepared(bash, "").finish();
+    let mut run_shell = sandbox.capped(shell(&file).to_str().expect("UTF-8"));
+    run_shell.args(["-c", script]);
+    let run = sandbox.start_prepared(run_shell, "").finish();
     assert_eq!(run.code(), Some(3), "{}", run.stderr);
     assert_eq!(run.stdout, "/bin/bash out\n");
     assert_eq!(run.stderr, "err\n");
-    let mut bomb = sandbox.capped("bash");
-    let line = format!(
-        "'{}' 'b() {{ b | b & }}; b; sleep 30 && pwd -P >| cwd'",
-        prefix(&file).display()
-    );
-    bomb.args(["-c", &line]);
+    let mut bomb = sandbox.capped(shell(&file).to_str().expect("UTF-8"));
+    bomb.args(["-c", "b() { b | b & }; b; sleep 30 && pwd -P >| cwd"]);
     let run = sandbox.start_prepared(bomb, "").finish();
     assert_eq!(run.code(), Some(124), "{}", run.stderr);
     assert!(
@@ -168,34 +174,40 @@ fn the_prefix_runs_claude_codes_script_in_a_session() {
         "{}",
         run.stderr
     );
+    // Claude Code's own uses of its shell (its environment, its snapshot) run in bash
+    // itself, exec'd: no session (a session would say nothing here, but would be leash's
+    // child, not the shell itself).
+    let mut own = sandbox.capped(shell(&file).to_str().expect("UTF-8"));
+    own.args(["-c", "-l", "echo $(readlink /proc/$$/exe)"]);
+    let run = sandbox.start_prepared(own, "").finish();
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert!(run.stdout.ends_with("bash\n"), "{}", run.stdout);
     sandbox.assert_no_survivors(&[]);
 }
 
 #[test]
-fn the_prefix_runs_leashs_own_hook_without_a_shell_between() {
-    // The PreToolUse hook runs before every Bash command, through the prefix: a shell
-    // started for it cost each command some 2 ms. With SHELL naming no program, only
-    // the hook's own exec can answer.
+fn the_hooks_run_leashctl_itself_with_no_shell_between() {
+    // The PreToolUse hook runs before every Bash command: a shell started for it cost each
+    // command some 2 ms. Claude Code runs a hook with `args` as that program, directly.
     let sandbox = Sandbox::new();
     let file = settings_with(&sandbox, "{}");
     let installed = leashctl(&sandbox, &["install", "claude-code"]);
     assert!(installed.status.success(), "{}", text(&installed.stderr));
     let settings: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&file).expect("settings")).expect("JSON");
-    let hook = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
-        .as_str()
-        .expect("the hook command")
-        .to_string();
-    let line = format!(
-        "'{}' '{}'",
-        prefix(&file).display(),
-        hook.replace('\'', "'\\''")
-    );
+    for event in ["PreToolUse", "PostToolUseFailure"] {
+        let hook = &settings["hooks"][event][0]["hooks"][0];
+        assert_eq!(hook["command"], env!("CARGO_BIN_EXE_leashctl"), "{hook}");
+        assert_eq!(
+            hook["args"],
+            serde_json::json!(["agent", "hook", "claude-code"])
+        );
+    }
     let call = r#"{"hook_event_name": "PreToolUse", "tool_name": "Bash",
                    "tool_input": {"command": "sleep 1", "run_in_background": true}}"#;
-    let mut bash = sandbox.capped("bash");
-    bash.args(["-c", &line]).env("SHELL", "/nonexistent/shell");
-    let run = sandbox.start_prepared(bash, call).finish();
+    let mut hook = sandbox.capped(env!("CARGO_BIN_EXE_leashctl"));
+    hook.args(["agent", "hook", "claude-code"]);
+    let run = sandbox.start_prepared(hook, call).finish();
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     let answer: serde_json::Value = serde_json::from_str(&run.stdout).expect("the hook's JSON");
     let command = answer["hookSpecificOutput"]["updatedInput"]["command"]

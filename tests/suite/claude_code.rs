@@ -513,20 +513,23 @@ fn the_manuals_recipe_wires_claude_code_as_written() {
     assert!(run.stdout.contains("the-recipe-ran"), "{}", run.stdout);
     let settings =
         std::fs::read_to_string(sandbox.path(".claude/settings.json")).expect("settings");
-    let prefix: Value = serde_json::from_str(&settings).expect("JSON");
-    let program = prefix["env"]["CLAUDE_CODE_SHELL_PREFIX"]
+    let wired: Value = serde_json::from_str(&settings).expect("JSON");
+    let program = wired["env"]["CLAUDE_CODE_SHELL"]
         .as_str()
-        .expect("the prefix");
-    let text = std::fs::read_to_string(program).expect("the prefix program");
-    assert!(
-        text.contains("--profile agent-command --die-with-parent --mem 8G "),
+        .expect("the shell");
+    let beside = std::path::Path::new(program).with_file_name("agent-shell.json");
+    let text = std::fs::read_to_string(beside).expect("the shell's settings");
+    let shell: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(
+        shell["options"],
+        serde_json::json!(["--mem", "8G"]),
         "{text}"
     );
 }
 
 #[test]
 fn a_background_command_gets_a_background_jobs_wall_limit() {
-    // The prefix sees only the script; the PreToolUse hook marks a run_in_background
+    // The shell sees only the script; the PreToolUse hook marks a run_in_background
     // command, and its session gets two hours where a foreground command gets ten
     // minutes (the agent-command profile).
     let sandbox = Sandbox::new();

@@ -194,11 +194,14 @@ const LAYERS: [&str; 3] = ["machine", "session", "front"];
 
 /// The edges between front ends (`front::cli`, `front::personality`, `front::ctl`), each
 /// from one module: `leashctl kernel` and `leashctl agent` check leash's options with
-/// leash's own parser. And `front::generate`, which writes the man pages and completions
+/// leash's own parser, and share what the agent shell (a personality) reads. And `front::generate`, which writes the man pages and completions
 /// of all three, names each.
 /// Any other module of one front end naming another fails the layout test.
-const FRONT_EDGES: [(&str, &str); 5] = [
+const FRONT_EDGES: [(&str, &str); 8] = [
     ("front::ctl::agent::command_line", "cli"),
+    ("front::ctl::agent::command_line", "personality"),
+    ("front::ctl::agent::hook", "personality"),
+    ("front::ctl::agent::install", "personality"),
     ("front::ctl::kernel::check", "cli"),
     ("front::generate", "cli"),
     ("front::generate", "ctl"),

@@ -57,6 +57,7 @@ pub(super) fn from_cli(cli: Cli) -> Result<Spec, Error> {
         listed: true,
         command: cli.command,
         report: cli.report,
+        report_only_on_breach: false,
         audit_log: cli.audit_log,
         metrics: cli.metrics,
         name: cli.name,

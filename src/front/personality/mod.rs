@@ -1,6 +1,8 @@
 //! Personalities: leash invoked under another tool's name (a link called `timeout` or
-//! `prlimit`) reads that tool's command line and behaves as its manual says.
+//! `prlimit`) reads that tool's command line and behaves as its manual says; a copy
+//! called `leash-bash` is a coding agent's shell.
 
+pub(crate) mod agent_shell;
 mod getopt;
 mod prlimit;
 mod timeout;

@@ -1,13 +1,13 @@
 //! leash's command line as the wiring writes it: the flags every agent command gets, the
 //! install's options (checked once, at install), shell quoting, and the hook command.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::Agent;
 use crate::front::ctl::CtlError;
 
 /// What the wiring gives leash before the options of the install.
-pub(super) const PREFIX_FLAGS: [&str; 3] = ["--profile", "agent-command", "--die-with-parent"];
+pub(super) use crate::front::personality::agent_shell::FLAGS as PREFIX_FLAGS;
 
 /// Refuse options leash would refuse, at install rather than at every command: checked
 /// with what the wiring adds (its flags, a report, the agent to die with), so that an
@@ -59,9 +59,7 @@ pub(super) fn quoted(text: &str) -> String {
 /// The hook command the settings name: this leashctl's `agent hook AGENT`, with the leash
 /// options where the hook itself writes leash's command line (Codex's, Gemini CLI's).
 pub(super) fn hook_command(agent: Agent, options: &[String]) -> Result<String, CtlError> {
-    let leashctl = std::env::current_exe().map_err(|e| {
-        CtlError::Incomplete(format!("agent install: cannot tell where leashctl is: {e}"))
-    })?;
+    let leashctl = leashctl()?;
     let mut command = format!(
         "{} agent hook {}",
         quoted(&leashctl.display().to_string()),
@@ -71,6 +69,13 @@ pub(super) fn hook_command(agent: Agent, options: &[String]) -> Result<String, C
         command = format!("{command} -- {}", shown(options).trim_end());
     }
     Ok(command)
+}
+
+/// This leashctl, which the hooks run.
+pub(super) fn leashctl() -> Result<PathBuf, CtlError> {
+    std::env::current_exe().map_err(|e| {
+        CtlError::Incomplete(format!("agent install: cannot tell where leashctl is: {e}"))
+    })
 }
 
 /// How the agent's shell runs leash: in its place, or as a child (Gemini CLI runs a line

@@ -2,8 +2,8 @@
 //! and Gemini CLI's before each shell command.
 //!
 //! PreToolUse: a command the model starts with `run_in_background` is marked (a no-op
-//! `:` command before it), so that the prefix program gives it a background job's wall
-//! limit; the prefix sees only the script, not the tool's input.
+//! `:` command before it), so that leash as Claude Code's shell gives it a background
+//! job's wall limit; the shell sees only the script, not the tool's input.
 //!
 //! PostToolUseFailure: a command leash stopped may have printed megabytes first, and
 //! Claude Code keeps only the start of a failed command's output for its model, so
@@ -19,15 +19,7 @@ use serde_json::{Value, json};
 
 use super::Agent;
 use crate::front::ctl::CtlError;
-
-/// Where the prefix program leaves each command's report (a directory Claude Code makes
-/// per session, writable inside its sandbox too), and what the reports are called there.
-pub(crate) const NOTES_DIR: &str = "CLAUDE_CODE_CHILD_NOTES_DIR";
-const PREFIX: &str = "leash-";
-
-/// What a background command's script starts with once marked: the prefix program looks
-/// for it (a no-op for the shell).
-pub(crate) const BACKGROUND: &str = ": leash-background; ";
+use crate::front::personality::agent_shell::{BACKGROUND, NOTES_DIR, REPORT_PREFIX};
 
 /// Reports older than this are of commands whose hook will not come: removed.
 const STALE: Duration = Duration::from_secs(3600);
@@ -195,7 +187,7 @@ fn reports(dir: &Path) -> Vec<PathBuf> {
         .filter(|e| {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            name.starts_with(PREFIX) && name.ends_with(".json")
+            name.starts_with(REPORT_PREFIX) && name.ends_with(".json")
         })
         .map(|e| e.path())
         .collect()

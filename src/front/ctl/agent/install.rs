@@ -1,28 +1,39 @@
-//! Claude Code's wiring: the prefix program leashctl writes (it runs the agent's shell
-//! script under leash) and the settings change that names it, with its hooks.
+//! Claude Code's wiring: leash as Claude Code's shell (a copy of leash named
+//! `leash-bash`, and beside it the real shell and leash's options) and the settings change
+//! that names it, with its hooks.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::command_line::{PREFIX_FLAGS, check_options, hook_command, leash_line, quoted, shown};
+use super::command_line::{check_options, leash_line, leashctl};
 use super::record::{Wired, data_dir, load, position, read, restore, save, write_settings};
 use super::{Agent, settings};
 use crate::front::ctl::{CtlError, replace_file};
+use crate::front::personality::agent_shell::{NAMES, SETTINGS_FILE, ShellSettings};
 
 const AGENT: Agent = Agent::ClaudeCode;
 
 /// Wire Claude Code in the settings file `file`, its commands under leash with `options`.
 pub(crate) fn install(file: &Path, options: &[String]) -> Result<String, CtlError> {
     let leash = crate::front::ctl::leash_beside("agent install")?;
-    let hook = hook_command(AGENT, &[])?;
+    let hook = settings::hook(&leashctl()?);
     check_options(options)?;
+    let shell = real_shell()?;
+    let program = program_for(file, &shell)?;
+    let records = load()?;
+    if let Some(at) = position(&records, AGENT, file)
+        && records[at].program.as_deref() != Some(program.as_path())
+    {
+        // An install of another shape (an earlier leashctl's, another shell's): undone
+        // first, so that this one starts from the file as it was.
+        remove(file)?;
+    }
     let original = read(file)?;
     let current = settings::parse(file, original.as_deref().unwrap_or_default())?;
     let mut records = load()?;
     let earlier = position(&records, AGENT, file);
     if let Some(at) = earlier.filter(|&at| is_named_in(&records[at], &current)) {
-        let program = records[at].program.clone().unwrap_or_default();
-        write_program(&program, &leash, &hook, options)?;
+        write_program(&program, &leash, &shell, options)?;
         records[at].leash_options = options.to_vec();
         save(&records)?;
         return Ok(format!(
@@ -32,16 +43,14 @@ pub(crate) fn install(file: &Path, options: &[String]) -> Result<String, CtlErro
             file.display()
         ));
     }
-    if let Some(other) = settings::prefix(&current) {
+    if let Some(other) = settings::shell(&current) {
         return Err(CtlError::Usage(format!(
-            "agent install: {} already runs Bash commands through {other} ({}); remove \
-             that first",
+            "agent install: {} already runs Bash commands in {other} ({}); remove that first",
             file.display(),
-            settings::PREFIX
+            settings::SHELL
         )));
     }
-    let program = program_for(file)?;
-    write_program(&program, &leash, &hook, options)?;
+    write_program(&program, &leash, &shell, options)?;
     let installed = settings::wired(current, &program, &hook);
     write_settings(file, &installed)?;
     if let Some(at) = earlier {
@@ -77,16 +86,17 @@ pub(crate) fn remove(file: &Path) -> Result<String, CtlError> {
         if is_named_in(&wired, &settings) {
             write_settings(
                 file,
-                &settings::unwired(settings, &hook_command(AGENT, &[])?),
+                &settings::unwired(settings, &settings::hook(&leashctl()?)),
             )?;
-            "without leash's prefix (changed since the install, so rewritten)"
+            "without leash's shell (changed since the install, so rewritten)"
         } else {
-            "unchanged (it no longer named leash's prefix)"
+            "unchanged (it no longer named leash's shell)"
         }
     };
     if let Some(program) = &wired.program {
         let _ = fs::remove_file(program);
         if let Some(dir) = program.parent() {
+            let _ = fs::remove_file(dir.join(SETTINGS_FILE));
             let _ = fs::remove_dir(dir);
         }
     }
@@ -98,7 +108,7 @@ pub(crate) fn remove(file: &Path) -> Result<String, CtlError> {
     ))
 }
 
-/// Whether the settings file of `wired` still names its prefix program.
+/// Whether the settings file of `wired` still names its shell.
 pub(super) fn is_live(wired: &Wired) -> bool {
     read(&wired.settings)
         .ok()
@@ -107,57 +117,28 @@ pub(super) fn is_live(wired: &Wired) -> bool {
         .is_some_and(|s| is_named_in(wired, &s))
 }
 
-/// Whether `settings` name the prefix program of `wired`.
+/// Whether `settings` name the shell of `wired`.
 fn is_named_in(wired: &Wired, settings: &serde_json::Map<String, serde_json::Value>) -> bool {
     let program = wired.program.as_ref().map(|p| p.display().to_string());
-    program.is_some() && settings::prefix(settings) == program.as_deref()
+    program.is_some() && settings::shell(settings) == program.as_deref()
 }
 
-/// The wall limit of a command the model started with `run_in_background` (a dev server,
-/// a watcher): it runs while the conversation goes on, and ends with Claude Code anyway.
-/// Given as LEASH_WALL, below the profile's flags, so `--wall` given at install wins.
-const BACKGROUND_WALL: &str = "2h";
-
-/// Write the prefix program. Claude Code runs `PROGRAM SCRIPT` for each Bash command,
-/// hook and MCP server, SCRIPT (the last argument) one shell script for its shell. A Bash
+/// Write the shell Claude Code runs its commands in: a copy of `leash` (a hard link where
+/// the file system allows), and beside it the real `shell` and leash's `options`. A Bash
 /// command's script (it sources the shell snapshot, runs the model's command, records the
 /// working directory with `pwd -P >|`) runs under leash, its report left where the
-/// failure hook finds it; leash's own `hook` command (run before every Bash command) is
-/// exec'd as it is, without a shell in between; anything else runs as it would without
-/// the prefix. leash is
-/// Claude Code's own child (bash execs the prefix, the prefix execs leash), so it dies
-/// with Claude Code (--die-with-parent): even a SIGKILLed Claude Code leaves no command
-/// running, a background one included.
+/// failure hook finds it; anything else Claude Code runs in its shell (reading its
+/// environment, making its snapshot) runs in the real shell. leash is Claude Code's own
+/// child, so it dies with Claude Code (--die-with-parent): even a SIGKILLed Claude Code
+/// leaves no command running, a background one included. A copy, not a link: should the
+/// leash it was made from go, Claude Code would take a dangling link for no shell and run
+/// its commands without leash, saying nothing.
 fn write_program(
     program: &Path,
     leash: &Path,
-    hook: &str,
+    shell: &Path,
     options: &[String],
 ) -> Result<(), CtlError> {
-    let notes = super::hook::NOTES_DIR;
-    let background = super::hook::BACKGROUND;
-    let text = format!(
-        "#!/bin/sh\n\
-         # Written by leashctl agent install (leash {}): Claude Code runs each Bash command\n\
-         # as `THIS SCRIPT`; SCRIPT, the last argument, runs in its shell in a leash session.\n\
-         eval \"script=\\${{$#}}\"\n\
-         case $script in\n\
-         {hook_pattern}) exec {hook} ;;\n\
-         *\"&& eval '{background}\"*) LEASH_WALL={BACKGROUND_WALL}; export LEASH_WALL ;;\n\
-         *'&& pwd -P >| '*) ;;\n\
-         *) exec \"${{SHELL:-/bin/sh}}\" -c \"$script\" ;;\n\
-         esac\n\
-         set --\n\
-         if [ -d \"${{{notes}:-}}\" ] && [ -w \"${notes}\" ]; then\n\
-         \x20 set -- --report \"${notes}/leash-$$.json\"\n\
-         fi\n\
-         exec {} {} {}\"$@\" -- \"${{SHELL:-/bin/sh}}\" -c \"$script\"\n",
-        env!("CARGO_PKG_VERSION"),
-        quoted(&leash.display().to_string()),
-        PREFIX_FLAGS.join(" "),
-        shown(options),
-        hook_pattern = quoted(hook),
-    );
     let dir = program.parent().unwrap_or(Path::new("/"));
     let failed = |e: std::io::Error| {
         CtlError::Incomplete(format!("agent install: {}: {e}", program.display()))
@@ -165,21 +146,73 @@ fn write_program(
     fs::create_dir_all(dir).map_err(failed)?;
     if let Some(open) = crate::machine::owned_path::open_to_others(dir) {
         return Err(CtlError::Usage(format!(
-            "agent install: {} may be changed by {}: the program each command runs through \
-             must live where only you (and root) can change it",
+            "agent install: {} may be changed by {}: the shell each command runs in must \
+             live where only you (and root) can change it",
             open.dir.display(),
             open.whom
         )));
     }
-    replace_file(program, &text, 0o755).map_err(failed)
+    let settings = ShellSettings {
+        shell: shell.to_path_buf(),
+        options: options.to_vec(),
+    };
+    let text = serde_json::to_string_pretty(&settings).unwrap_or_default() + "\n";
+    replace_file(&dir.join(SETTINGS_FILE), &text, 0o644).map_err(failed)?;
+    // Made beside it and renamed over it: Claude Code may be running the one it replaces.
+    let new = dir.join(".leash-shell.new");
+    let _ = fs::remove_file(&new);
+    let made = fs::hard_link(leash, &new)
+        .or_else(|_| fs::copy(leash, &new).map(drop))
+        .and_then(|()| fs::rename(&new, program));
+    // A rename onto another link to the same file does nothing, leaving this one.
+    let _ = fs::remove_file(&new);
+    made.map_err(failed)
 }
 
-/// Where the prefix program for `file` goes: a directory of its own in the
-/// user's data directory, named after the settings file.
-fn program_for(file: &Path) -> Result<PathBuf, CtlError> {
+/// The shell Claude Code would run its commands in without leash: `$SHELL` if it is a
+/// bash or a zsh (as Claude Code chooses), else the system's bash or zsh.
+fn real_shell() -> Result<PathBuf, CtlError> {
+    let usable = |path: &Path| {
+        let text = path.to_string_lossy();
+        let ours = path
+            .file_name()
+            .is_some_and(|name| NAMES.iter().any(|n| name == *n));
+        path.is_absolute()
+            && (text.contains("bash") || text.contains("zsh"))
+            && !ours
+            && path.is_file()
+    };
+    let from_env = std::env::var_os("SHELL").map(PathBuf::from);
+    let system = [
+        "/bin/bash",
+        "/usr/bin/bash",
+        "/usr/local/bin/bash",
+        "/bin/zsh",
+        "/usr/bin/zsh",
+    ];
+    from_env
+        .into_iter()
+        .chain(system.map(PathBuf::from))
+        .find(|path| usable(path))
+        .ok_or_else(|| {
+            CtlError::Usage(
+                "agent install: no bash or zsh (SHELL, /bin/bash): Claude Code runs its \
+                 commands in one"
+                    .into(),
+            )
+        })
+}
+
+/// Where the shell for `file` goes: a directory of its own in the user's data directory,
+/// named after the settings file; `leash-zsh` for a zsh, else `leash-bash`.
+fn program_for(file: &Path, shell: &Path) -> Result<PathBuf, CtlError> {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::hash::DefaultHasher::new();
     file.hash(&mut hasher);
     let dir = format!("{}-{:016x}", AGENT.name(), hasher.finish());
-    Ok(data_dir()?.join(dir).join("shell-prefix"))
+    let zsh = shell
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().contains("zsh"));
+    let name = if zsh { NAMES[1] } else { NAMES[0] };
+    Ok(data_dir()?.join(dir).join(name))
 }

@@ -36,7 +36,7 @@ pub(crate) enum AgentAction {
         #[arg(last = true, value_name = "LEASH_OPTION")]
         leash_options: Vec<String>,
     },
-    /// Undo an install: the settings file as it was before, the prefix program removed.
+    /// Undo an install: the settings file as it was before, the shell leashctl wrote removed.
     Remove {
         /// The agent (claude-code, codex, gemini).
         agent: String,
@@ -73,7 +73,7 @@ pub(crate) struct AgentInstall {
 /// The agents leashctl knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Agent {
-    /// Anthropic's Claude Code: its `CLAUDE_CODE_SHELL_PREFIX` setting.
+    /// Anthropic's Claude Code: its `CLAUDE_CODE_SHELL` setting, and its hooks.
     ClaudeCode,
     /// OpenAI's Codex CLI: a PreToolUse hook that rewrites each shell command.
     Codex,

@@ -16,7 +16,7 @@ pub(super) struct Wired {
     pub(super) agent: String,
     /// The settings file changed (Codex: its hooks.json).
     pub(super) settings: PathBuf,
-    /// The prefix program written (Claude Code's).
+    /// The shell written (Claude Code's: a copy of leash).
     pub(super) program: Option<PathBuf>,
     pub(super) leash_options: Vec<String>,
     /// The settings file before the install (none: there was none).

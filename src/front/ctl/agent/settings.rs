@@ -1,5 +1,5 @@
 //! An agent's settings file: where it is, and what leashctl adds to it (Claude Code's
-//! `env.CLAUDE_CODE_SHELL_PREFIX`, and hooks before a Bash command and after one fails),
+//! `env.CLAUDE_CODE_SHELL`, and hooks before a Bash command and after one fails),
 //! every other key kept in its place.
 
 use std::path::{Path, PathBuf};
@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 use super::SettingsPlace;
 use crate::front::ctl::{CtlError, env_dir};
 
-/// The setting whose value is the program Claude Code runs each Bash command through.
-pub(crate) const PREFIX: &str = "CLAUDE_CODE_SHELL_PREFIX";
+/// The setting whose value is the shell Claude Code runs each Bash command in.
+pub(crate) const SHELL: &str = "CLAUDE_CODE_SHELL";
 
 /// The Claude Code settings file `place` names.
 pub(crate) fn path(place: &SettingsPlace) -> Result<PathBuf, CtlError> {
@@ -44,16 +44,26 @@ pub(crate) fn parse(file: &Path, text: &str) -> Result<Map<String, Value>, CtlEr
     Ok(settings)
 }
 
-/// The prefix program `settings` name, if any.
-pub(crate) fn prefix(settings: &Map<String, Value>) -> Option<&str> {
-    settings.get("env")?.get(PREFIX)?.as_str()
+/// The shell `settings` name, if any.
+pub(crate) fn shell(settings: &Map<String, Value>) -> Option<&str> {
+    settings.get("env")?.get(SHELL)?.as_str()
 }
 
-/// `settings` with the prefix program set to `program`, and `hook` (a command) run before
-/// each Bash command and after each that fails.
-pub(crate) fn wired(mut settings: Map<String, Value>, program: &Path, hook: &str) -> String {
+/// leash's hook, as the settings name it: leashctl run directly with its arguments (no
+/// shell started for it: it runs before every Bash command).
+pub(crate) fn hook(leashctl: &Path) -> Value {
+    json!({
+        "type": "command",
+        "command": leashctl.display().to_string(),
+        "args": ["agent", "hook", "claude-code"],
+    })
+}
+
+/// `settings` with the shell set to `program`, and `hook` run before each Bash command
+/// and after each that fails.
+pub(crate) fn wired(mut settings: Map<String, Value>, program: &Path, hook: &Value) -> String {
     if let Value::Object(env) = object(&mut settings, "env") {
-        env.insert(PREFIX.into(), Value::String(program.display().to_string()));
+        env.insert(SHELL.into(), Value::String(program.display().to_string()));
     }
     if let Value::Object(hooks) = object(&mut settings, "hooks") {
         for event in HOOKS {
@@ -61,26 +71,23 @@ pub(crate) fn wired(mut settings: Map<String, Value>, program: &Path, hook: &str
                 .entry(event)
                 .or_insert_with(|| Value::Array(Vec::new()));
             if let Value::Array(entries) = entries {
-                entries.push(json!({
-                    "matcher": "Bash",
-                    "hooks": [{"type": "command", "command": hook}],
-                }));
+                entries.push(json!({"matcher": "Bash", "hooks": [hook]}));
             }
         }
     }
     pretty(&settings)
 }
 
-/// `settings` without the prefix program and the hook `hook` (and without an object left
+/// `settings` without leash's shell and the hook `hook` (and without an object left
 /// empty by that).
-pub(crate) fn unwired(mut settings: Map<String, Value>, hook: &str) -> String {
+pub(crate) fn unwired(mut settings: Map<String, Value>, hook: &Value) -> String {
     if let Some(Value::Object(env)) = settings.get_mut("env") {
-        env.shift_remove(PREFIX);
+        env.shift_remove(SHELL);
     }
     if let Some(Value::Object(hooks)) = settings.get_mut("hooks") {
         for event in HOOKS {
             if let Some(Value::Array(entries)) = hooks.get_mut(event) {
-                entries.retain(|entry| entry["hooks"][0]["command"] != hook);
+                entries.retain(|entry| entry["hooks"][0] != *hook);
                 if entries.is_empty() {
                     hooks.shift_remove(event);
                 }
