@@ -39,7 +39,7 @@ def home(options):
 
 
 def stamp(entry):
-    return datetime.fromisoformat(entry["timestamp"].replace("Z", "+00:00")).timestamp()
+    return datetime.fromisoformat(entry["timestamp"]).timestamp()
 
 
 def tool_times(path):
