@@ -103,6 +103,38 @@ fn install_merges_is_idempotent_and_remove_restores_the_file_byte_for_byte() {
 }
 
 #[test]
+fn an_install_of_the_earlier_prefix_shape_is_replaced_and_still_undone_byte_for_byte() {
+    // What an earlier leashctl left: a prefix program and its record.
+    let sandbox = Sandbox::new();
+    let file = settings_with(&sandbox, SETTINGS);
+    let dir = sandbox.path(".local/share/leash/agents/claude-code-0000000000000000");
+    fs::create_dir_all(&dir).expect("the program's directory");
+    let prefix = dir.join("shell-prefix");
+    fs::write(&prefix, "#!/bin/sh\n").expect("the old prefix");
+    let mut installed: serde_json::Value = serde_json::from_str(SETTINGS).expect("JSON");
+    installed["env"]["CLAUDE_CODE_SHELL_PREFIX"] = prefix.display().to_string().into();
+    let installed = serde_json::to_string_pretty(&installed).expect("JSON") + "\n";
+    fs::write(&file, &installed).expect("settings");
+    let record = serde_json::json!([{
+        "agent": "claude-code", "settings": file, "program": prefix,
+        "leash_options": [], "original": SETTINGS, "installed": installed,
+    }]);
+    fs::write(dir.with_file_name("installs.json"), record.to_string()).expect("record");
+
+    let again = leashctl(&sandbox, &["install", "claude-code"]);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let now = fs::read_to_string(&file).expect("settings");
+    assert!(
+        now.contains("CLAUDE_CODE_SHELL\"") && !now.contains("CLAUDE_CODE_SHELL_PREFIX"),
+        "{now}"
+    );
+    assert!(!prefix.exists(), "the old prefix is left");
+    let removed = leashctl(&sandbox, &["remove", "claude-code"]);
+    assert!(removed.status.success(), "{}", text(&removed.stderr));
+    assert_eq!(fs::read_to_string(&file).expect("settings"), SETTINGS);
+}
+
+#[test]
 fn with_no_settings_file_remove_leaves_none() {
     let sandbox = Sandbox::new();
     let file = sandbox.path(".claude/settings.json");
