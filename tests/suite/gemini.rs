@@ -173,6 +173,9 @@ fn gemini_command(sandbox: &Sandbox, sandboxed: bool, port: u16) -> Command {
     let mut gemini = sandbox.capped_address_space(gemini().to_str().expect("a UTF-8 path"), None);
     gemini
         .env("HOME", sandbox.dir())
+        // Its sandbox's files (bwrap arguments, seccomp filter, shell output): gone with
+        // the case, not left in /tmp.
+        .env("TMPDIR", sandbox.agent_tmp())
         .env_remove("GEMINI_CLI_HOME")
         .env("GEMINI_API_KEY", "scripted")
         .env("GOOGLE_GEMINI_BASE_URL", format!("http://127.0.0.1:{port}"));

@@ -196,6 +196,14 @@ impl Sandbox {
         self.dir.path().join(name)
     }
 
+    /// A temporary directory for an agent (its TMPDIR) inside the sandbox, made if
+    /// missing: what the agent leaves there goes with the case.
+    pub(crate) fn agent_tmp(&self) -> PathBuf {
+        let dir = self.path("agent-tmp");
+        fs::create_dir_all(&dir).expect("the agent's TMPDIR");
+        dir
+    }
+
     /// Lower the outer cap's memory limit to `bytes` (for a test of what an outer limit
     /// does to a session); false where the cap holds no memory.
     pub(crate) fn cap_memory(&self, bytes: u64) -> bool {
