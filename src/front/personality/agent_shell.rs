@@ -37,14 +37,14 @@ pub(crate) const BACKGROUND: &str = ": leash-background; ";
 /// The wall limit of a command the model started with `run_in_background` (a dev server,
 /// a watcher): it runs while the conversation goes on, and ends with the agent anyway.
 /// A `--wall` given at install wins.
-pub(crate) const BACKGROUND_WALL: &str = "2h";
+const BACKGROUND_WALL: &str = "2h";
 
 /// How a shell tool's script ends: Claude Code records the working directory after the
 /// model's command (`&& pwd -P >| FILE`). Scripts without it are the agent's own.
 const TOOL_SCRIPT_END: &str = "&& pwd -P >| ";
 
 /// The settings file's content, written by `leashctl agent install`.
-#[derive(Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Debug, Deserialize, Serialize)]
 pub(crate) struct ShellSettings {
     /// The real shell: what the agent would have run without leash.
     pub(crate) shell: PathBuf,

@@ -5,16 +5,14 @@ use std::path::{Path, PathBuf};
 
 use super::Agent;
 use crate::front::ctl::CtlError;
-
-/// What the wiring gives leash before the options of the install.
-pub(super) use crate::front::personality::agent_shell::FLAGS as PREFIX_FLAGS;
+use crate::front::personality::agent_shell::FLAGS;
 
 /// Refuse options leash would refuse, at install rather than at every command: checked
 /// with what the wiring adds (its flags, a report, the agent to die with), so that an
 /// option it gives itself (a second --report) is refused here.
 pub(super) fn check_options(options: &[String]) -> Result<(), CtlError> {
     let mut args: Vec<std::ffi::OsString> = vec!["leash".into()];
-    args.extend(PREFIX_FLAGS.map(Into::into));
+    args.extend(FLAGS.map(Into::into));
     args.extend(options.iter().map(Into::into));
     let added = ["--report", "/dev/null", "--die-with", "1"];
     args.extend(
@@ -42,7 +40,7 @@ pub(super) fn shown(options: &[String]) -> String {
 
 /// `leash --profile agent-command OPTIONS`, as a message shows it.
 pub(super) fn leash_line(options: &[String]) -> String {
-    format!("leash {} {}", PREFIX_FLAGS[..2].join(" "), shown(options))
+    format!("leash {} {}", FLAGS[..2].join(" "), shown(options))
         .trim_end()
         .to_string()
 }
@@ -112,7 +110,7 @@ pub(super) fn in_session(
             Run::Child => "",
         },
         quoted(&leash.display().to_string()),
-        PREFIX_FLAGS.join(" "),
+        FLAGS.join(" "),
         shown(options)
     );
     (!command.starts_with(&session))

@@ -9,7 +9,7 @@ use super::command_line::{check_options, leash_line, leashctl};
 use super::record::{Wired, data_dir, load, position, read, restore, save, write_settings};
 use super::{Agent, settings};
 use crate::front::ctl::{CtlError, replace_file};
-use crate::front::personality::agent_shell::{NAMES, SETTINGS_FILE, ShellSettings};
+use crate::front::personality::agent_shell::{self, NAMES, SETTINGS_FILE, ShellSettings};
 
 const AGENT: Agent = Agent::ClaudeCode;
 
@@ -20,17 +20,17 @@ pub(crate) fn install(file: &Path, options: &[String]) -> Result<String, CtlErro
     check_options(options)?;
     let shell = real_shell()?;
     let program = program_for(file, &shell)?;
-    let records = load()?;
+    let mut records = load()?;
     if let Some(at) = position(&records, AGENT, file)
         && records[at].program.as_deref() != Some(program.as_path())
     {
         // An install of another shape (an earlier leashctl's, another shell's): undone
         // first, so that this one starts from the file as it was.
         remove(file)?;
+        records = load()?;
     }
     let original = read(file)?;
     let current = settings::parse(file, original.as_deref().unwrap_or_default())?;
-    let mut records = load()?;
     let earlier = position(&records, AGENT, file);
     if let Some(at) = earlier.filter(|&at| is_named_in(&records[at], &current)) {
         write_program(&program, &leash, &shell, options)?;
@@ -174,9 +174,7 @@ fn write_program(
 fn real_shell() -> Result<PathBuf, CtlError> {
     let usable = |path: &Path| {
         let text = path.to_string_lossy();
-        let ours = path
-            .file_name()
-            .is_some_and(|name| NAMES.iter().any(|n| name == *n));
+        let ours = agent_shell::is_invoked_as(path.as_os_str());
         path.is_absolute()
             && (text.contains("bash") || text.contains("zsh"))
             && !ours
