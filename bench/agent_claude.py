@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 
+from turns import in_turns
+
 runs, leashctl = int(sys.argv[1]), sys.argv[2]
 home = tempfile.mkdtemp(prefix="leash-bench-home-")
 notes = tempfile.mkdtemp(prefix="leash-bench-notes-")
@@ -67,13 +69,8 @@ def once(argv, stdin):
     return elapsed
 
 
-for _, argv, stdin in named:
-    for _ in range(20):
-        once(argv, stdin)
-times = [[] for _ in named]
-for _ in range(runs):
-    for at, (_, argv, stdin) in enumerate(named):
-        times[at].append(once(argv, stdin))
+times = in_turns(runs, [lambda a=argv, s=stdin: once(a, s) for _, argv, stdin in named],
+                 warmup=20)
 medians = [statistics.median(measured) for measured in times]
 base = medians[0]
 print("| Command | Median [ms] | Mean [ms] | Added to a Bash call (median) [ms] |")

@@ -16,6 +16,8 @@ import sys
 import tempfile
 import time
 
+from turns import in_turns
+
 runs, leashctl = int(sys.argv[1]), sys.argv[2]
 # Per agent: where its hook lands, the call it gets, and where the rewrite is in the answer.
 AGENTS = {
@@ -68,13 +70,8 @@ def once(argv, stdin):
     return (time.perf_counter_ns() - start) / 1e6
 
 
-for _, argv, stdin in named:
-    for _ in range(20):
-        once(argv, stdin)
-times = [[] for _ in named]
-for _ in range(runs):
-    for at, (_, argv, stdin) in enumerate(named):
-        times[at].append(once(argv, stdin))
+times = in_turns(runs, [lambda a=argv, s=stdin: once(a, s) for _, argv, stdin in named],
+                 warmup=20)
 base = statistics.median(times[0])
 print("| Command | Median [ms] | Mean [ms] | Added to a command (median) [ms] |")
 print("|:---|---:|---:|---:|")

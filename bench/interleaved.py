@@ -7,6 +7,8 @@ import statistics
 import sys
 import time
 
+from turns import in_turns
+
 runs = int(sys.argv[1])
 named = [arg.split("=", 1) for arg in sys.argv[2:]]
 commands = [command.split() for _, command in named]
@@ -18,13 +20,7 @@ def once(argv):
     return (time.perf_counter_ns() - start) / 1e6
 
 
-for argv in commands:
-    for _ in range(100):
-        once(argv)
-times = [[] for _ in commands]
-for _ in range(runs):
-    for at, argv in enumerate(commands):
-        times[at].append(once(argv))
+times = in_turns(runs, [lambda argv=argv: once(argv) for argv in commands], warmup=100)
 base = statistics.median(times[0])
 print("| Command | Median [ms] | Mean [ms] | Relative (median) |")
 print("|:---|---:|---:|---:|")

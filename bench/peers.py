@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 
+from turns import in_turns, timed
+
 leash, sandlock_python, nono = sys.argv[1], sys.argv[2], sys.argv[3]
 startup_runs, memory_runs = int(sys.argv[4]), int(sys.argv[5])
 LIMIT = 256 << 20
@@ -83,15 +85,7 @@ def startup():
     ]
     if not nono_missing():
         named.append(("nono run --allow . -- /bin/true", spawned([nono, "run", "--allow", ".", "--", "/bin/true"])))
-    times = [[] for _ in named]
-    for _, run in named:
-        for _ in range(20):
-            run()
-    for _ in range(startup_runs):
-        for at, (_, run) in enumerate(named):
-            start = time.perf_counter_ns()
-            run()
-            times[at].append((time.perf_counter_ns() - start) / 1e6)
+    times = in_turns(startup_runs, [lambda run=run: timed(run) for _, run in named], warmup=20)
     base = statistics.median(times[0])
     print("| Command | Median [ms] | Relative to timeout |")
     print("|:---|---:|---:|")
