@@ -368,11 +368,11 @@ pub(crate) enum Invocation {
 /// Parse the command line, with the config layers below it. `Err` carries clap's error
 /// (help and version included, which the caller prints as they are).
 pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Error> {
-    let mut command = command();
     let args: Vec<OsString> = args.into_iter().collect();
     // --help and --version need no setting: a broken one must not hide the help.
-    let layered = crate::front::cli::config::layered(args.clone(), &command, is_setting)
-        .map_err(|e| roles::help_or_version(&mut command, args).unwrap_or(e))?;
+    let layered = crate::front::cli::config::layered(args.clone(), command(), is_setting)
+        .map_err(|e| roles::help_or_version(&mut command(), args).unwrap_or(e))?;
+    let mut command = layered.command;
     let matches = match command.try_get_matches_from_mut(layered.args.clone()) {
         Ok(matches) => matches,
         Err(e) if e.kind() == clap::error::ErrorKind::InvalidUtf8 => {

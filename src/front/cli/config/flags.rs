@@ -1,16 +1,20 @@
 //! Config values judged as clap would judge them on the command line: which keys a layer
 //! may set, which take no value, and the arguments a value stands for.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 
 use super::Setting;
+use clap::parser::ValueSource;
+
 use crate::machine::error::{ConfigError, Error};
 
-/// The command line's definition, built once per start (building it is the costly part
-/// of reading the layers): which keys a layer may set, which take no value, and clap
-/// to judge the values as it would on the command line.
+/// The command line's definition: which keys a layer may set, which take no value, and
+/// clap to judge the values as it would on the command line. One definition serves every
+/// parse of a start, the final one too: building and copying it cost more than parsing.
 pub(super) struct Flags {
-    pub(super) command: clap::Command,
+    command: RefCell<clap::Command>,
     pub(super) keys: Vec<String>,
 }
 
@@ -22,7 +26,50 @@ impl Flags {
             .filter(|k| is_setting(k))
             .map(String::from)
             .collect();
-        Flags { command, keys }
+        Flags {
+            command: RefCell::new(command),
+            keys,
+        }
+    }
+
+    /// The definition, for the final parse.
+    pub(super) fn into_command(self) -> clap::Command {
+        self.command.into_inner()
+    }
+
+    /// `args` as clap reads them with errors ignored: what the command line itself says.
+    pub(super) fn early(&self, args: &[OsString]) -> clap::error::Result<clap::ArgMatches> {
+        let mut command = self.command.take().ignore_errors(true);
+        let early = command.try_get_matches_from_mut(args);
+        self.command.replace(command.ignore_errors(false));
+        early
+    }
+
+    /// The flag `key`, if the command line has it, with `found` applied to it.
+    fn with_flag<T>(&self, key: &str, found: impl FnOnce(&clap::Arg) -> T) -> Option<T> {
+        let command = self.command.borrow();
+        command
+            .get_arguments()
+            .find(|a| a.get_long() == Some(key))
+            .map(found)
+    }
+
+    /// The values `matches` has for the flag `key`, as given (none if it has none).
+    pub(super) fn given(&self, matches: &clap::ArgMatches, key: &str) -> Vec<String> {
+        self.with_flag(key, |a| a.get_id().to_string())
+            .and_then(|id| matches.get_raw(&id))
+            .map(|raw| raw.map(|v| v.to_string_lossy().into_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The long flags `matches` has from the command line itself.
+    pub(super) fn given_on_command_line(&self, matches: &clap::ArgMatches) -> Vec<String> {
+        let command = self.command.borrow();
+        command
+            .get_arguments()
+            .filter(|a| matches.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
+            .filter_map(|a| a.get_long().map(String::from))
+            .collect()
     }
 
     /// Whether a layer may set `key`.
@@ -32,25 +79,19 @@ impl Flags {
 
     /// Whether `key` is a flag of the command line at all (a setting or not).
     pub(super) fn is_flag(&self, key: &str) -> bool {
-        self.command
-            .get_arguments()
-            .any(|a| a.get_long() == Some(key))
+        self.with_flag(key, |_| ()).is_some()
     }
 
     /// The flags that cannot be given with `key` (clap's conflicts, either way round).
     pub(super) fn conflicting(&self, key: &str) -> Vec<String> {
+        let command = self.command.borrow();
         let long_of = |arg: &clap::Arg| arg.get_long().map(String::from);
-        let conflicts = |arg: &clap::Arg| self.command.get_arg_conflicts_with(arg);
-        let Some(arg) = self
-            .command
-            .get_arguments()
-            .find(|a| a.get_long() == Some(key))
-        else {
+        let conflicts = |arg: &clap::Arg| command.get_arg_conflicts_with(arg);
+        let Some(arg) = command.get_arguments().find(|a| a.get_long() == Some(key)) else {
             return Vec::new();
         };
         let one_way = conflicts(arg).into_iter().filter_map(long_of);
-        let other_way = self
-            .command
+        let other_way = command
             .get_arguments()
             .filter(|other| conflicts(other).iter().any(|a| a.get_long() == Some(key)))
             .filter_map(long_of);
@@ -59,10 +100,8 @@ impl Flags {
 
     /// Whether the flag `key` takes no value.
     pub(super) fn is_switch(&self, key: &str) -> bool {
-        self.command
-            .get_arguments()
-            .find(|a| a.get_long() == Some(key))
-            .is_some_and(|a| !a.get_action().takes_values())
+        self.with_flag(key, |a| !a.get_action().takes_values())
+            .unwrap_or(false)
     }
 
     /// The command-line arguments a config value stands for; `Err` says what is wrong
@@ -101,8 +140,8 @@ impl Flags {
             .chain(args.iter().cloned())
             .chain(["--".to_string(), "true".to_string()]);
         self.command
-            .clone()
-            .try_get_matches_from(line)
+            .borrow_mut()
+            .try_get_matches_from_mut(line)
             .map(|_| ())
             .map_err(Error::Clap)
     }
@@ -115,6 +154,9 @@ impl Flags {
         settings: &BTreeMap<String, Setting>,
         at: impl Fn(&str, &Setting) -> String,
     ) -> Result<(), Error> {
+        if settings.is_empty() {
+            return Ok(());
+        }
         let all: Vec<String> = settings.values().flat_map(|s| s.args.clone()).collect();
         if self.check(&all).is_ok() {
             return Ok(());

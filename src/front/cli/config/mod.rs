@@ -15,8 +15,6 @@ mod flags;
 mod precedence;
 mod variables;
 
-use clap::parser::ValueSource;
-
 use crate::machine::error::{ConfigError, Error};
 use flags::Flags;
 use precedence::{overlay, supersede};
@@ -58,6 +56,8 @@ pub(crate) struct Layered {
     pub(crate) origins: BTreeMap<String, Origin>,
     /// `LEASH_` variables that name no setting, and were ignored.
     pub(crate) ignored: Vec<String>,
+    /// The command line's definition, built and ready for the final parse.
+    pub(crate) command: clap::Command,
 }
 
 /// A setting from a layer: the arguments it stands for, and where it came from.
@@ -75,7 +75,7 @@ type Settings = BTreeMap<String, Setting>;
 /// set.
 pub(crate) fn layered(
     args: Vec<OsString>,
-    command: &clap::Command,
+    command: clap::Command,
     is_setting: fn(&str) -> bool,
 ) -> Result<Layered, Error> {
     if !any_layer(&args) {
@@ -84,30 +84,17 @@ pub(crate) fn layered(
             args,
             origins: BTreeMap::new(),
             ignored: Vec::new(),
+            command,
         });
     }
-    let flags = Flags::new(command.clone(), is_setting);
+    let flags = Flags::new(command, is_setting);
     let early = flags
-        .command
-        .clone()
-        .ignore_errors(true)
-        .try_get_matches_from(&args)
+        .early(&args)
         .map_err(|e| ConfigError::Unparsable { why: e.to_string() })?;
-    let from_command_line: Vec<String> = flags
-        .command
-        .get_arguments()
-        .filter(|a| early.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
-        .filter_map(|a| a.get_long().map(String::from))
-        .collect();
+    let from_command_line = flags.given_on_command_line(&early);
     let (mut merged, ignored) = lower_layers(&early, &flags)?;
     for key in &from_command_line {
-        let values: Vec<String> = flags
-            .command
-            .get_arguments()
-            .find(|a| a.get_long() == Some(key.as_str()))
-            .and_then(|a| early.get_raw(a.get_id().as_str()))
-            .map(|raw| raw.map(|v| v.to_string_lossy().into_owned()).collect())
-            .unwrap_or_default();
+        let values = flags.given(&early, key);
         supersede(&mut merged, key, &values, &flags);
     }
     let mut origins: BTreeMap<String, Origin> = merged
@@ -124,6 +111,7 @@ pub(crate) fn layered(
         args: layered,
         origins,
         ignored,
+        command: flags.into_command(),
     })
 }
 
@@ -291,7 +279,11 @@ fn layer(
         let args = arguments(flags, key, value, at)?;
         settings.insert(key.clone(), Setting { args, origin });
     }
-    flags.judge(&settings, |key, _| format!("{}: {key}", place(key).0))?;
+    // The built-in profiles are judged by the tests (every_key_of_the_built_in_profiles...),
+    // not at every start: a judgement is a parse of its own.
+    if path.is_some() {
+        flags.judge(&settings, |key, _| format!("{}: {key}", place(key).0))?;
+    }
     Ok(settings)
 }
 
