@@ -190,6 +190,12 @@ pub(crate) fn command() -> clap::Command {
 
 /// Run `leashctl` with `args`; returns how it exits.
 pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // Claude Code runs this hook before every Bash call: it skips building the whole
+    // command line, which costs more than the hook's own work.
+    if args.get(1..) == Some(&agent::CLAUDE_CODE_HOOK.map(OsString::from)[..]) {
+        return finished(agent::hook::run());
+    }
     let cli = match Leashctl::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
@@ -205,7 +211,12 @@ pub(crate) fn run(args: impl IntoIterator<Item = OsString>) -> Exit {
             });
         }
     };
-    match dispatch(cli.command) {
+    finished(dispatch(cli.command))
+}
+
+/// How leashctl exits after `done`, an error said.
+fn finished(done: Result<(), CtlError>) -> Exit {
+    match done {
         Ok(()) => Exit::Code(0),
         Err(e) => {
             eprintln!("leashctl: {e}");

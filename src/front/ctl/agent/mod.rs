@@ -4,7 +4,7 @@
 mod codex;
 mod command_line;
 mod gemini;
-mod hook;
+pub(crate) mod hook;
 mod hook_list;
 mod install;
 mod record;
@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 
 use super::CtlError;
+
+/// leashctl's arguments for Claude Code's hooks.
+pub(crate) const CLAUDE_CODE_HOOK: [&str; 3] = ["agent", "hook", "claude-code"];
 
 /// What `leashctl agent` does.
 #[derive(Debug, Subcommand)]

@@ -55,7 +55,7 @@ pub(crate) fn hook(leashctl: &Path) -> Value {
     json!({
         "type": "command",
         "command": leashctl.display().to_string(),
-        "args": ["agent", "hook", "claude-code"],
+        "args": super::CLAUDE_CODE_HOOK,
     })
 }
 
