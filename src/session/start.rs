@@ -105,9 +105,10 @@ pub(crate) fn start(settings: &Spec, plan: Plan, baseline: bool) -> Result<Runni
     })
 }
 
-/// Once the command runs, while it execs on a CPU of its own: list the session, and (where
-/// it has a cgroup) stop the sessions a dead leash left behind, a look into every
-/// hierarchy leash is in. Neither is anything the command need wait for.
+/// Once the command runs, while it execs on a CPU of its own: list the session, open the
+/// cgroup's gauges, and (where it has a cgroup) stop the sessions a dead leash left
+/// behind, a look into every hierarchy leash is in. None is anything the command need
+/// wait for.
 fn once_running(
     settings: &Spec,
     plan: &Plan,
@@ -115,6 +116,9 @@ fn once_running(
     cgroup_planned: bool,
 ) -> Option<Published> {
     let registry = super::registered::register(settings, &plan.rows, session.cgroup());
+    if let Some(cgroup) = session.cgroup() {
+        cgroup.gauges();
+    }
     if cgroup_planned {
         stop_stale_sessions(settings, &plan.detected);
     }
