@@ -124,8 +124,11 @@ fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<(Settings, Ve
         .or_else(|| std::env::var("LEASH_PROFILE").ok());
     let mut merged = Settings::new();
     let mut profile_found = false;
-    if let Some(name) = &profile {
-        let built_in = parse(BUILT_IN, "built-in profiles")?;
+    let named = profile
+        .as_deref()
+        .and_then(|n| Some((n, built_in_table(n)?)));
+    if let Some((name, table)) = named {
+        let built_in = parse(table, "built-in profiles")?;
         let settings = layer(&built_in, BUILT_IN, None, Some(name), flags)?;
         profile_found |= !settings.is_empty();
         overlay(&mut merged, settings, flags);
@@ -155,6 +158,23 @@ fn lower_layers(early: &clap::ArgMatches, flags: &Flags) -> Result<(Settings, Ve
     let (environment, ignored) = environment_layer(flags)?;
     overlay(&mut merged, environment, flags);
     Ok((merged, ignored))
+}
+
+/// The built-in profile `name`: its `[profile.NAME]` table alone, from its header to the
+/// next. Parsing all of them cost every start of a profile 50 us more.
+fn built_in_table(name: &str) -> Option<&'static str> {
+    let header = format!("[profile.{name}]");
+    let mut at = 0;
+    let mut start = None;
+    for line in BUILT_IN.split_inclusive('\n') {
+        match start {
+            None if line.trim_end() == header => start = Some(at),
+            Some(from) if line.starts_with('[') => return Some(&BUILT_IN[from..at]),
+            _ => {}
+        }
+        at += line.len();
+    }
+    start.map(|from| &BUILT_IN[from..])
 }
 
 /// Whether any layer below the command line may have something: a config file exists, a
@@ -366,6 +386,17 @@ mod tests {
     fn layer_of(text: &str, path: Option<&Path>, profile: Option<&str>) -> Result<Settings, Error> {
         let flags = Flags::new(command(), |long| long != "profile");
         layer(&parse(text, "test")?, text, path, profile, &flags)
+    }
+
+    #[test]
+    fn a_built_in_profile_is_read_from_its_own_table() {
+        for name in ["interpreter", "agent-command"] {
+            let alone = parse(built_in_table(name).unwrap(), "test").unwrap();
+            let whole = parse(BUILT_IN, "test").unwrap();
+            assert_eq!(alone["profile"][name], whole["profile"][name], "{name}");
+            assert_eq!(alone["profile"].as_table().unwrap().len(), 1);
+        }
+        assert_eq!(built_in_table("agent"), None);
     }
 
     #[test]
