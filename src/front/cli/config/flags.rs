@@ -5,9 +5,9 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 
-use super::Setting;
 use clap::parser::ValueSource;
 
+use super::Setting;
 use crate::machine::error::{ConfigError, Error};
 
 /// The command line's definition: which keys a layer may set, which take no value, and
@@ -45,7 +45,7 @@ impl Flags {
         early
     }
 
-    /// The flag `key`, if the command line has it, with `found` applied to it.
+    /// What `found` says of the long flag `key`, if the command line has such a flag.
     fn with_flag<T>(&self, key: &str, found: impl FnOnce(&clap::Arg) -> T) -> Option<T> {
         let command = self.command.borrow();
         command
