@@ -9,7 +9,7 @@ use super::dir::{CgroupDir, keyed};
 use super::{Job, Version};
 
 /// Open cgroup files read at every sample (re-read from offset 0: no open per sample).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Gauges {
     memory_events: Option<(File, Version)>,
     /// v1: the session's own memory limit.
